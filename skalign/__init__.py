@@ -1,0 +1,13 @@
+"""skalign: scikit-learn-compatible semantic alignment of pretrained encoders.
+
+Stitch a pretrained encoder to a decoder trained on another encoder's space, or
+move image embeddings into a text encoder's space for zero-shot classification,
+with a map estimated from a few thousand paired anchors and no fine-tuning.
+"""
+
+from ._aligner import LatentAligner
+from ._solvers import Alignment, fit_alignment
+
+__version__ = "0.1.0.dev0"
+
+__all__ = ["Alignment", "LatentAligner", "__version__", "fit_alignment"]

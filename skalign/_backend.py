@@ -1,0 +1,66 @@
+"""One code path for NumPy arrays and PyTorch tensors (CPU or GPU).
+
+The solvers and the aligner are written against the array API standard through
+:mod:`array_api_compat`, so a CUDA tensor is fitted and transformed on its own
+device and never copied to the host.
+"""
+
+import numpy as np
+from array_api_compat import array_namespace, is_torch_array
+from array_api_compat import device as array_device
+
+
+def get_namespace(*arrays):
+    """Return the array-API namespace shared by ``arrays`` (NumPy or PyTorch)."""
+    return array_namespace(*arrays)
+
+
+def solve_dtype(xp, array):
+    """Return the floating dtype in which factorisations are computed.
+
+    Factorisations of Gram matrices square the condition number, so they run in
+    float64 whatever the input precision; Apple's MPS has no float64 and keeps
+    float32.
+    """
+    if is_torch_array(array) and array.device.type == "mps":
+        return xp.float32
+    return xp.float64
+
+
+def to_namespace_of(array, like):
+    """Return ``array`` as an array of the namespace, device and dtype of ``like``.
+
+    Fitted attributes live in the namespace they were fitted in; this moves
+    them, not the data, when an estimator fitted on NumPy meets a tensor (or the
+    reverse).
+    """
+    if is_torch_array(like):
+        import torch
+
+        if not is_torch_array(array):
+            array = torch.from_numpy(np.ascontiguousarray(array))
+        return array.to(device=like.device, dtype=like.dtype)
+    return np.asarray(to_numpy(array), dtype=like.dtype)
+
+
+def to_numpy(array):
+    """Return ``array`` as a NumPy array (a device tensor is copied to the host)."""
+    if is_torch_array(array):
+        return array.detach().cpu().numpy()
+    return np.asarray(array)
+
+
+def float_scalar(value):
+    """Return a 0-d array or tensor as a Python float."""
+    return float(to_numpy(value))
+
+
+__all__ = [
+    "array_device",
+    "float_scalar",
+    "get_namespace",
+    "is_torch_array",
+    "solve_dtype",
+    "to_namespace_of",
+    "to_numpy",
+]

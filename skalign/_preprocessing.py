@@ -1,0 +1,125 @@
+"""Anchor statistics, standardisation and its inverse.
+
+The paper standardises each side with statistics of the anchors only, aligns,
+and de-normalises the translation with the target anchors' statistics. These
+small pure functions do each step; :class:`~skalign.LatentAligner` composes
+them. Zero-padding of the smaller side needs no function: it is exactly
+equivalent to solving with the thin (unpadded) matrices (see
+:func:`skalign.fit_alignment`).
+"""
+
+from ._backend import array_device, get_namespace
+
+# A feature whose spread is below this multiple of the dtype's resolution is
+# constant for all practical purposes; scaling by it would blow noise up.
+_CONSTANT_FEATURE_TOLERANCE = 10
+
+
+def anchor_statistics(X, *, center=True, std_scaling=True):
+    """Per-feature mean and scale of the anchors, safe for constant features.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+        Anchor embeddings of one side (NumPy array or torch tensor).
+    center : bool, default=True
+        Estimate the mean; if False the mean is zero.
+    std_scaling : bool, default=True
+        Estimate the standard deviation (``ddof=0``); if False the scale is one.
+        A constant feature gets scale one, so it stays constant instead of
+        becoming NaN.
+
+    Returns
+    -------
+    mean : array of shape (n_features,)
+    scale : array of shape (n_features,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign._preprocessing import anchor_statistics
+    >>> mean, scale = anchor_statistics(np.array([[1.0, 5.0], [3.0, 5.0]]))
+    >>> mean.tolist(), scale.tolist()
+    ([2.0, 5.0], [1.0, 1.0])
+    """
+    xp = get_namespace(X)
+    n_features = X.shape[1]
+    if center:
+        mean = xp.mean(X, axis=0)
+    else:
+        mean = xp.zeros(n_features, dtype=X.dtype, device=array_device(X))
+    if not std_scaling:
+        return mean, xp.ones(n_features, dtype=X.dtype, device=array_device(X))
+    scale = xp.sqrt(xp.mean((X - mean) ** 2, axis=0))
+    tiny = (
+        _CONSTANT_FEATURE_TOLERANCE * xp.finfo(X.dtype).eps * xp.max(xp.abs(mean) + 1.0)
+    )
+    return mean, xp.where(scale <= tiny, xp.ones_like(scale), scale)
+
+
+def standardize(X, mean, scale):
+    """Return ``(X - mean) / scale``."""
+    return (X - mean) / scale
+
+
+def destandardize(X, mean, scale):
+    """Return ``X * scale + mean``, the inverse of :func:`standardize`."""
+    return X * scale + mean
+
+
+def normalize_rows(X):
+    """Scale each row to unit Euclidean norm; zero rows stay zero.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign._preprocessing import normalize_rows
+    >>> normalize_rows(np.array([[3.0, 4.0], [0.0, 0.0]])).tolist()
+    [[0.6, 0.8], [0.0, 0.0]]
+    """
+    xp = get_namespace(X)
+    norms = xp.sqrt(xp.sum(X * X, axis=1, keepdims=True))
+    return X / xp.where(norms == 0, xp.ones_like(norms), norms)
+
+
+def compose_affine_map(coef, intercept, x_mean, x_scale, y_mean, y_scale):
+    """Fold standardisation, the aligned map and de-normalisation into one map.
+
+    ``destandardize(standardize(X, x_mean, x_scale) @ coef.T + intercept,
+    y_mean, y_scale)`` equals ``X @ weights + bias`` with the returned
+    ``weights`` of shape (n_features, n_targets), so translating a batch costs
+    one matrix product.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign._preprocessing import compose_affine_map
+    >>> w, b = compose_affine_map(np.eye(2), np.zeros(2), np.ones(2),
+    ...                           2 * np.ones(2), np.zeros(2), np.ones(2))
+    >>> (np.array([[3.0, 5.0]]) @ w + b).tolist()
+    [[1.0, 2.0]]
+    """
+    weights = (coef.T / x_scale[:, None]) * y_scale[None, :]
+    bias = y_mean + intercept * y_scale - (x_mean / x_scale) @ coef.T * y_scale
+    return weights, bias
+
+
+def invert_affine_map(coef, intercept, x_mean, x_scale, y_mean, y_scale, *, isometry):
+    """Fold the inverse translation (target space back to source) into one map.
+
+    Uses ``coef``'s Moore-Penrose pseudo-inverse, which is ``coef.T`` when the
+    map is an isometry (``ortho``, ``l-ortho``). The round trip is exact when
+    ``coef`` has full column rank (``n_features <= n_target_features``);
+    otherwise it returns the minimum-norm preimage, as
+    :meth:`sklearn.decomposition.PCA.inverse_transform` does.
+
+    Returns
+    -------
+    weights : array of shape (n_target_features, n_features)
+    bias : array of shape (n_features,)
+    """
+    xp = get_namespace(coef)
+    inverse = coef if isometry else xp.linalg.pinv(coef).T
+    weights = (inverse / y_scale[:, None]) * x_scale[None, :]
+    bias = x_mean - ((y_mean / y_scale) + intercept) @ inverse * x_scale
+    return weights, bias

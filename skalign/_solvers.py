@@ -1,0 +1,577 @@
+"""Solvers for the four alignment maps, and their public functional twin.
+
+Each solver takes paired, already pre-processed anchors ``X`` (n, d1) and ``Y``
+(n, d2) and returns ``coef`` of shape (d2, d1) with ``Y ≈ X @ coef.T +
+intercept``. They work on NumPy arrays and torch tensors alike (CPU or CUDA)
+through the array API, and never call a least-squares driver that assumes full
+rank (CUDA's ``gels``): every closed form goes through one symmetric
+eigendecomposition or one thin SVD.
+"""
+
+import math
+import warnings
+from numbers import Integral, Real
+from typing import Any, NamedTuple
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_params,
+)
+
+from ._backend import (
+    array_device,
+    float_scalar,
+    get_namespace,
+    is_torch_array,
+    solve_dtype,
+    to_numpy,
+)
+from ._validation import check_anchor_pair
+
+TRANSFORM_TYPES = ("affine", "linear", "l-ortho", "ortho")
+SOLVERS = ("closed-form", "adam")
+
+# alpha="auto" scans this many ridge strengths, log-spaced between these
+# multiples of the mean non-zero eigenvalue of the anchors' Gram matrix.
+_ALPHA_GRID = np.logspace(-6, 4, 61)
+# Adam stops once the loss improved by less than `tol` (relative) over this
+# many steps.
+_ADAM_WINDOW = 20
+
+
+class Alignment(NamedTuple):
+    """Result of :func:`fit_alignment`: ``Y ≈ X @ coef.T + intercept``.
+
+    Attributes
+    ----------
+    coef : array of shape (n_target_features, n_features)
+        The linear part (the paper's R).
+    intercept : array of shape (n_target_features,)
+        The translation (the paper's b); zero for ``linear``, ``l-ortho`` and
+        ``ortho``.
+    alpha : float
+        Ridge strength used (chosen by GCV when ``alpha="auto"``); 0.0 for
+        ``ortho``, which has no penalty.
+    n_iter : int or None
+        Adam steps taken (``solver="adam"``), None for closed forms.
+    """
+
+    coef: Any
+    intercept: Any
+    alpha: float
+    n_iter: int | None
+
+
+@validate_params(
+    {
+        "X": ["array-like"],
+        "Y": ["array-like"],
+        "transform_type": [StrOptions(set(TRANSFORM_TYPES))],
+        "alpha": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
+        "solver": [StrOptions(set(SOLVERS))],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "check_input": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def fit_alignment(
+    X,
+    Y,
+    transform_type="ortho",
+    *,
+    alpha=0.0,
+    solver="closed-form",
+    learning_rate=1e-3,
+    max_iter=20_000,
+    tol=1e-6,
+    random_state=None,
+    check_input=True,
+):
+    """Estimate the map ``T`` with ``Y ≈ T(X)`` from paired anchors.
+
+    The functional twin of :class:`~skalign.LatentAligner`, without its
+    pre-processing (as :func:`sklearn.linear_model.ridge_regression` is to
+    :class:`~sklearn.linear_model.Ridge`).
+
+    Parameters
+    ----------
+    X : array-like or torch.Tensor of shape (n_samples, n_features)
+        Source anchors.
+    Y : array-like or torch.Tensor of shape (n_samples, n_target_features)
+        Target anchors, row i paired with row i of ``X``.
+    transform_type : {"affine", "linear", "l-ortho", "ortho"}, default="ortho"
+        - ``"ortho"``: orthogonal Procrustes, ``coef = (U Vᵀ)ᵀ`` from the thin
+          SVD ``XᵀY = U S Vᵀ``.
+        - ``"linear"``: least squares without intercept (minimum norm when the
+          anchors do not determine it, i.e. ``n_samples < n_features``).
+        - ``"affine"``: least squares with an intercept, exact (it is the
+          optimum the paper's gradient descent approaches).
+        - ``"l-ortho"``: the ``linear`` matrix replaced by its orthogonal polar
+          factor ``U Vᵀ`` (thin SVD).
+    alpha : float >= 0 or "auto", default=0.0
+        Ridge penalty ``alpha * ||coef||²`` for ``linear``, ``affine`` and
+        ``l-ortho``. ``"auto"`` picks it by generalised cross-validation from
+        the same eigendecomposition, at no extra factorisation. Ignored by
+        ``ortho``.
+    solver : {"closed-form", "adam"}, default="closed-form"
+        ``"adam"`` reproduces the paper's gradient-descent fit (Adam on the
+        mean squared error, float32, PyTorch's ``nn.Linear`` initialisation),
+        seeded and run until converged; for ``affine``, ``linear`` and
+        ``l-ortho`` with ``alpha=0``.
+    learning_rate : float, default=1e-3
+        Adam's step size (``solver="adam"``; the paper's value).
+    max_iter : int, default=20_000
+        Most Adam steps (``solver="adam"``). A ``ConvergenceWarning`` is
+        issued if they run out first.
+    tol : float, default=1e-6
+        Adam stops when the loss improves by less than ``tol`` (relative) over
+        20 steps.
+    random_state : int, RandomState instance or None, default=None
+        Seeds Adam's initialisation.
+    check_input : bool, default=True
+        Validate ``X`` and ``Y``; pass False only for arrays already checked.
+
+    Returns
+    -------
+    alignment : Alignment
+        Named tuple ``(coef, intercept, alpha, n_iter)`` in the namespace,
+        device and dtype of ``X``.
+
+    Notes
+    -----
+    The paper zero-pads the smaller side to ``d = max(d1, d2)`` and solves a
+    square problem. That is the same map as the thin problem solved here: for
+    least squares the padded columns of ``X`` are zero, so the minimum-norm
+    solution has zero rows there, and padded columns of ``Y`` are fitted by
+    zero and dropped; for Procrustes ``[XᵀY, 0]`` (or its transpose) has the
+    same singular vectors as ``XᵀY`` on its non-zero part, so the block that
+    survives the final truncation is ``U Vᵀ`` of the thin SVD. Solving the
+    thin problem skips an SVD of a ``d × d`` matrix.
+
+    When ``n_samples`` is smaller than the feature counts, ``XᵀY`` and the
+    least-squares matrix have rank at most ``n_samples``: the ``ortho`` and
+    ``l-ortho`` maps are still exact isometries (all singular values one) but
+    their action outside the span of the anchors is not determined by the
+    data. The minimum-norm ``linear`` matrix divides by the anchors' smallest
+    singular values, so its polar factor (``l-ortho``) follows noise and can
+    fall to chance on real embeddings; a ridge penalty (``alpha="auto"``)
+    weights directions by their variance instead and, as ``alpha`` grows,
+    ``l-ortho`` tends to ``ortho``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy.stats import ortho_group
+    >>> from skalign import fit_alignment
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(50, 4))
+    >>> R = ortho_group.rvs(4, random_state=0)
+    >>> result = fit_alignment(X, X @ R.T, "ortho")
+    >>> bool(np.allclose(result.coef, R))
+    True
+    """
+    if check_input:
+        X, Y = check_anchor_pair(X, Y, estimator="fit_alignment")
+    if solver == "adam":
+        return _fit_by_adam(
+            X,
+            Y,
+            transform_type,
+            alpha=alpha,
+            learning_rate=learning_rate,
+            max_iter=max_iter,
+            tol=tol,
+            random_state=random_state,
+        )
+    xp = get_namespace(X, Y)
+    out_dtype = X.dtype
+    work = solve_dtype(xp, X)
+    X, Y = xp.astype(X, work, copy=False), xp.astype(Y, work, copy=False)
+    intercept = xp.zeros(Y.shape[1], dtype=work, device=array_device(X))
+    alpha_used = 0.0
+    if transform_type == "ortho":
+        coef = orthogonal_procrustes(X, Y)
+    elif transform_type == "affine":
+        x_mean, y_mean = xp.mean(X, axis=0), xp.mean(Y, axis=0)
+        coef, alpha_used = ridge_least_squares(X - x_mean, Y - y_mean, alpha)
+        intercept = y_mean - x_mean @ coef.T
+    elif transform_type == "linear":
+        coef, alpha_used = ridge_least_squares(X, Y, alpha)
+    else:
+        coef, alpha_used = orthogonalized_least_squares(X, Y, alpha)
+    return Alignment(
+        xp.astype(coef, out_dtype, copy=False),
+        xp.astype(intercept, out_dtype, copy=False),
+        alpha_used,
+        None,
+    )
+
+
+def orthogonal_procrustes(X, Y):
+    """Orthogonal Procrustes: the polar factor of ``XᵀY``.
+
+    Returns ``coef`` of shape (d2, d1) maximising ``trace(coef @ XᵀY)`` among
+    maps with singular values at most one, i.e. minimising
+    ``||X @ coef.T - Y||`` over isometries. When ``XᵀY`` has full rank
+    ``min(d1, d2)`` (enough anchors) this is the semi-orthogonal map
+    :func:`scipy.linalg.orthogonal_procrustes` returns for square inputs,
+    transposed. When fewer anchors than features leave it rank-deficient,
+    the optimum is not unique and the minimum-norm one is returned: an
+    isometry on the span of the anchors and zero on its orthogonal
+    complement, computed through the ``n × n`` Gram matrices (no factorisation
+    of a ``d × d`` matrix).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign._solvers import orthogonal_procrustes
+    >>> X = np.array([[1.0, 0.0], [0.0, 2.0]])
+    >>> orthogonal_procrustes(X, X[:, ::-1]).round(6).tolist()
+    [[0.0, 1.0], [1.0, 0.0]]
+    """
+    n_samples, n_features = X.shape
+    if n_samples < min(n_features, Y.shape[1]):
+        spectrum = _GramSpectrum.of(X, Y)
+        return _polar_through_samples(X, spectrum, spectrum.projections).T
+    return polar_factor(X.T @ Y).T
+
+
+def orthogonalized_least_squares(X, Y, alpha):
+    """The ``l-ortho`` map: polar factor of the (ridge) least-squares matrix.
+
+    When ``n_samples < n_features`` the least-squares matrix ``Xᵀ A`` has rank
+    at most ``n_samples``; its polar factor is then taken through the
+    samples, as in :func:`orthogonal_procrustes`, reusing the Gram
+    eigendecomposition of the least-squares step.
+
+    Returns
+    -------
+    coef : array of shape (n_targets, n_features)
+    alpha : float
+    """
+    spectrum = _GramSpectrum.of(X, Y)
+    alpha = spectrum.choose_alpha(X, Y, alpha)
+    if spectrum.primal:
+        return polar_factor(spectrum.ridge_solution(X, alpha)).T, alpha
+    shrunk = spectrum.shrunk_projections(alpha)
+    return _polar_through_samples(X, spectrum, shrunk).T, alpha
+
+
+def polar_factor(W):
+    """Nearest partial isometry: ``U Vᵀ`` over the non-zero singular values of ``W``.
+
+    Singular values below ``max(W.shape) · eps · s_max`` count as zero, so a
+    rank-deficient ``W`` gives the minimum-norm polar factor rather than an
+    arbitrary completion.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign._solvers import polar_factor
+    >>> polar_factor(np.diag([3.0, 0.5])).tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    >>> polar_factor(np.diag([3.0, 0.0])).tolist()
+    [[1.0, 0.0], [0.0, 0.0]]
+    """
+    xp = get_namespace(W)
+    U, s, Vt = xp.linalg.svd(W, full_matrices=False)
+    keep = s > s[0] * max(W.shape) * xp.finfo(W.dtype).eps
+    return U[:, keep] @ Vt[keep, :]
+
+
+def ridge_least_squares(X, Y, alpha):
+    """Ridge (or minimum-norm) least squares without intercept, via one eigh.
+
+    Factorises the smaller Gram matrix, ``XᵀX`` when ``n_samples >=
+    n_features`` and ``XXᵀ`` otherwise, and reuses it for every ridge
+    strength. Eigenvalues below ``max(n, d) · eps · λ_max`` are treated as
+    zero, so ``alpha=0`` returns the minimum-norm solution (the
+    pseudo-inverse), never an amplification of rounding noise.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+    Y : array of shape (n_samples, n_targets)
+    alpha : float >= 0 or "auto"
+        ``"auto"`` minimises the generalised cross-validation error over a
+        log grid of 61 strengths scaled to the spectrum.
+
+    Returns
+    -------
+    coef : array of shape (n_targets, n_features)
+    alpha : float
+        The strength used.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign._solvers import ridge_least_squares
+    >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    >>> coef, _ = ridge_least_squares(X, X @ np.array([[2.0], [3.0]]), 0.0)
+    >>> coef.round(8).tolist()
+    [[2.0, 3.0]]
+    """
+    spectrum = _GramSpectrum.of(X, Y)
+    alpha = spectrum.choose_alpha(X, Y, alpha)
+    return spectrum.ridge_solution(X, alpha).T, alpha
+
+
+class _GramSpectrum(NamedTuple):
+    """Non-zero eigenpairs of the smaller Gram matrix of ``X``, with ``Y`` projected.
+
+    ``primal``: eigenpairs of ``XᵀX`` (``basis`` is d × r) and ``projections =
+    Vᵀ XᵀY``; otherwise eigenpairs of ``XXᵀ`` (``basis`` is n × r) and
+    ``projections = Uᵀ Y``. Both are r × n_targets.
+    """
+
+    primal: bool
+    eigenvalues: Any
+    basis: Any
+    projections: Any
+
+    @classmethod
+    def of(cls, X, Y):
+        n_samples, n_features = X.shape
+        primal = n_samples >= n_features
+        gram = X.T @ X if primal else X @ X.T
+        eigenvalues, basis = _nonzero_eigh(gram, max(n_samples, n_features))
+        projections = basis.T @ (X.T @ Y) if primal else basis.T @ Y
+        return cls(primal, eigenvalues, basis, projections)
+
+    def shrunk_projections(self, alpha):
+        return self.projections / (self.eigenvalues + alpha)[:, None]
+
+    def ridge_solution(self, X, alpha):
+        """``(XᵀX + αI)⁺ XᵀY`` of shape (n_features, n_targets)."""
+        shrunk = self.shrunk_projections(alpha)
+        return self.basis @ shrunk if self.primal else X.T @ (self.basis @ shrunk)
+
+    def choose_alpha(self, X, Y, alpha):
+        """``alpha`` itself, or the GCV choice when it is ``"auto"``."""
+        if alpha != "auto":
+            return float(alpha)
+        xp = get_namespace(X, Y)
+        energies = xp.sum(self.projections**2, axis=1)
+        if self.primal:
+            energies = energies / self.eigenvalues
+        return gcv_alpha(
+            to_numpy(self.eigenvalues),
+            to_numpy(energies),
+            float_scalar(xp.sum(Y**2)),
+            n_samples=X.shape[0],
+            centered=_is_centered(xp, X, Y),
+        )
+
+
+def _polar_through_samples(X, spectrum, weighted_projections):
+    """Polar factor of ``Xᵀ U C`` (d1 × d2) from ``XXᵀ = U Λ Uᵀ``, in O(n²d).
+
+    With ``W = Xᵀ U Λ^(-1/2)`` (orthonormal columns), ``Xᵀ U C = W B`` where
+    ``B = Λ^(1/2) C`` is only r × d2, so the polar factor is ``W polar(B)``
+    and needs a factorisation of ``B``'s smaller Gram matrix only.
+    """
+    root = spectrum.eigenvalues**0.5
+    polar_B = _polar_by_gram(root[:, None] * weighted_projections)
+    return X.T @ ((spectrum.basis / root[None, :]) @ polar_B)
+
+
+def _polar_by_gram(B):
+    """Polar factor of a small matrix through the eigh of its smaller Gram matrix."""
+    if B.shape[0] <= B.shape[1]:
+        squared, P = _nonzero_eigh(B @ B.T, B.shape[0])
+        return P @ ((P.T @ B) / (squared**0.5)[:, None])
+    squared, Q = _nonzero_eigh(B.T @ B, B.shape[1])
+    return ((B @ Q) / (squared**0.5)[None, :]) @ Q.T
+
+
+def gcv_alpha(eigenvalues, energies, total_energy, *, n_samples, centered):
+    """Ridge strength minimising the generalised cross-validation error.
+
+    Scans 61 strengths, log-spaced from 1e-6 to 1e4 times the mean non-zero
+    eigenvalue, with :func:`generalized_cv_error`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign._solvers import gcv_alpha
+    >>> lam = np.array([10.0, 1.0, 1e-3])
+    >>> alpha = gcv_alpha(lam, np.array([5.0, 1.0, 0.5]), 7.0,
+    ...                   n_samples=20, centered=False)
+    >>> bool(1e-5 < alpha < 1e5)
+    True
+    """
+    alphas = float(np.mean(eigenvalues)) * _ALPHA_GRID
+    errors = generalized_cv_error(
+        alphas,
+        eigenvalues,
+        energies,
+        total_energy,
+        n_samples=n_samples,
+        centered=centered,
+    )
+    return float(alphas[int(np.argmin(errors))])
+
+
+def generalized_cv_error(
+    alphas, eigenvalues, energies, total_energy, *, n_samples, centered
+):
+    """GCV error of ridge for each strength, from the anchors' spectrum.
+
+    With ``X = U S Vᵀ``, ``λ = s²`` and ``e_j = ||u_jᵀ Y||²``, the residual sum
+    of squares and the effective degrees of freedom of ridge are
+
+    ``RSS(α) = Σ_j (α / (λ_j + α))² e_j + (||Y||² - Σ_j e_j)``,
+    ``df(α) = Σ_j λ_j / (λ_j + α)``,
+
+    and GCV is ``RSS / (1 - (df + c) / n)²`` where ``c = 1`` when the anchors
+    were centred (one degree of freedom went to the mean). Each strength costs
+    O(rank), so the scan is free next to the factorisation. ``1 - (df + c) / n``
+    is computed from the shrinkage factors, without cancellation.
+
+    Parameters
+    ----------
+    alphas : ndarray of shape (n_alphas,)
+    eigenvalues : ndarray of shape (rank,)
+        Non-zero eigenvalues of the Gram matrix.
+    energies : ndarray of shape (rank,)
+        ``e_j`` above, summed over targets.
+    total_energy : float
+        ``||Y||²``.
+    n_samples : int
+    centered : bool
+
+    Returns
+    -------
+    errors : ndarray of shape (n_alphas,)
+        ``inf`` where the model has no residual degrees of freedom left.
+    """
+    shrinkage = alphas[:, None] / (eigenvalues[None, :] + alphas[:, None])
+    outside = max(total_energy - float(np.sum(energies)), 0.0)
+    rss = (shrinkage**2) @ energies + outside
+    unused_rank = n_samples - eigenvalues.size - float(centered)
+    slack = (unused_rank + np.sum(shrinkage, axis=1)) / n_samples
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(slack > 0, rss / slack**2, np.inf)
+
+
+def _nonzero_eigh(gram, size):
+    """Eigenpairs of a symmetric PSD matrix above ``size · eps · λ_max``."""
+    xp = get_namespace(gram)
+    eigenvalues, basis = xp.linalg.eigh(gram)
+    keep = eigenvalues > xp.max(eigenvalues) * size * xp.finfo(gram.dtype).eps
+    return eigenvalues[keep], basis[:, keep]
+
+
+def _is_centered(xp, X, Y):
+    def centered(A):
+        scale = xp.max(xp.abs(A)) + 1.0
+        return bool(
+            xp.all(xp.abs(xp.mean(A, axis=0)) <= 1e3 * xp.finfo(A.dtype).eps * scale)
+        )
+
+    return centered(X) and centered(Y)
+
+
+def _fit_by_adam(
+    X, Y, transform_type, *, alpha, learning_rate, max_iter, tol, random_state
+):
+    if transform_type == "ortho":
+        raise ValueError(
+            "solver='adam' fits 'affine', 'linear' and 'l-ortho' maps; 'ortho' "
+            "has an exact closed form. Use solver='closed-form'."
+        )
+    if alpha != 0:
+        raise ValueError(
+            f"alpha={alpha!r} needs solver='closed-form'; solver='adam' reproduces "
+            "the paper's unregularised gradient-descent fit. Set alpha=0.0."
+        )
+    xp = get_namespace(X, Y)
+    coef, intercept, n_iter = adam_least_squares(
+        X,
+        Y,
+        fit_intercept=transform_type == "affine",
+        learning_rate=learning_rate,
+        max_iter=max_iter,
+        tol=tol,
+        random_state=random_state,
+    )
+    if transform_type == "l-ortho":
+        coef = polar_factor(coef)
+    return Alignment(
+        xp.astype(coef, X.dtype), xp.astype(intercept, X.dtype), 0.0, n_iter
+    )
+
+
+def adam_least_squares(
+    X, Y, *, fit_intercept, learning_rate, max_iter, tol, random_state
+):
+    """The paper's gradient-descent fit, run until converged.
+
+    Minimises ``mean((X W + b - Y)²)`` with full-batch Adam in float32 from
+    ``torch.nn.Linear``'s initialisation (uniform in ``±1/sqrt(n_features)``),
+    as latentis does, but seeded and stopped on a relative tolerance instead of
+    after a fixed 300 steps.
+
+    Returns
+    -------
+    coef : array of shape (n_targets, n_features)
+    intercept : array of shape (n_targets,)
+    n_iter : int
+    """
+    import torch
+
+    if is_torch_array(X):
+        device = X.device
+        X_t, Y_t = X.to(torch.float32), Y.to(torch.float32)
+    else:
+        device = torch.device("cpu")
+        X_t = torch.from_numpy(np.asarray(X, dtype=np.float32))
+        Y_t = torch.from_numpy(np.asarray(Y, dtype=np.float32))
+    seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    generator = torch.Generator(device=device).manual_seed(seed)
+    bound = 1.0 / math.sqrt(X_t.shape[1])
+
+    def uniform(*shape):
+        draw = torch.rand(*shape, generator=generator, device=device)
+        return (2 * draw - 1) * bound
+
+    weight = uniform(X_t.shape[1], Y_t.shape[1]).requires_grad_()
+    if fit_intercept:
+        bias = uniform(Y_t.shape[1]).requires_grad_()
+    else:
+        bias = torch.zeros(Y_t.shape[1], device=device)
+    params = [weight, bias] if fit_intercept else [weight]
+    optimizer = torch.optim.Adam(params, lr=learning_rate)
+    history = []
+    with torch.enable_grad():
+        for step in range(1, max_iter + 1):
+            optimizer.zero_grad(set_to_none=True)
+            loss = torch.nn.functional.mse_loss(X_t @ weight + bias, Y_t)
+            loss.backward()
+            optimizer.step()
+            history.append(loss.item())
+            if step > _ADAM_WINDOW:
+                before = history[step - 1 - _ADAM_WINDOW]
+                if before - history[-1] <= tol * before:
+                    break
+        else:
+            warnings.warn(
+                f"Adam did not converge in max_iter={max_iter} steps (loss still "
+                f"improving by more than tol={tol} over {_ADAM_WINDOW} steps). "
+                "Increase max_iter or learning_rate, or use solver='closed-form', "
+                "which is exact.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+    coef = weight.detach().T.contiguous()
+    intercept = bias.detach()
+    if is_torch_array(X):
+        return coef, intercept, step
+    return coef.cpu().numpy(), intercept.cpu().numpy(), step

@@ -1,0 +1,290 @@
+"""LatentAligner: the paper's pipeline, dtypes, tensors, sklearn integration, errors."""
+
+import pickle
+
+import numpy as np
+import pytest
+from scipy.stats import ortho_group
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.frozen import FrozenEstimator
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import LinearSVC
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skalign import LatentAligner, fit_alignment
+
+torch = pytest.importorskip("torch")
+
+TRANSFORMS = ["affine", "linear", "l-ortho", "ortho"]
+
+
+def _anchors(n=120, d1=10, d2=7, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d1)) * rng.uniform(0.5, 4, size=d1) + rng.normal(size=d1)
+    Y = X @ rng.normal(size=(d1, d2)) + 0.2 * rng.normal(size=(n, d2)) + 3.0
+    return X, Y
+
+
+def _paper_reference(X, Y, X_new, transform_type):
+    """Standardise with sklearn, solve with fit_alignment, de-normalise by hand."""
+    x_scaler, y_scaler = StandardScaler().fit(X), StandardScaler().fit(Y)
+    result = fit_alignment(x_scaler.transform(X), y_scaler.transform(Y), transform_type)
+    translated = x_scaler.transform(X_new) @ result.coef.T + result.intercept
+    return y_scaler.inverse_transform(translated)
+
+
+@pytest.mark.parametrize("transform_type", ["ortho", "l-ortho"])
+def test_rotation_recovered_end_to_end(transform_type):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 12)) + 5.0
+    R = ortho_group.rvs(12, random_state=2)
+    aligner = LatentAligner(transform_type, std_scaling=False).fit(X[:200], X[:200] @ R)
+    np.testing.assert_allclose(aligner.transform(X[200:]), X[200:] @ R, atol=1e-8)
+    np.testing.assert_allclose(aligner.coef_, R.T, atol=1e-8)
+
+
+def test_affine_map_recovered_with_default_preprocessing():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 9)) * rng.uniform(0.1, 10, size=9) - 2.0
+    W, b = rng.normal(size=(9, 5)), rng.normal(size=5)
+    aligner = LatentAligner("affine").fit(X[:200], X[:200] @ W + b)
+    np.testing.assert_allclose(aligner.transform(X[200:]), X[200:] @ W + b, atol=1e-8)
+
+
+def test_linear_map_recovered_without_centering():
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(300, 9)) + 1.0
+    W = rng.normal(size=(9, 13))
+    aligner = LatentAligner("linear", center=False, std_scaling=False)
+    aligner.fit(X[:200], X[:200] @ W)
+    np.testing.assert_allclose(aligner.transform(X[200:]), X[200:] @ W, atol=1e-8)
+    np.testing.assert_array_equal(aligner.intercept_, np.zeros(13))
+
+
+@pytest.mark.parametrize("d1, d2", [(10, 7), (8, 8), (6, 11)])
+@pytest.mark.parametrize("transform_type", TRANSFORMS)
+def test_matches_paper_pipeline_in_all_dimension_cases(transform_type, d1, d2):
+    X, Y = _anchors(d1=d1, d2=d2)
+    X_new = _anchors(n=30, d1=d1, d2=d2, seed=9)[0]
+    aligner = LatentAligner(transform_type).fit(X, Y)
+    translated = aligner.transform(X_new)
+    assert translated.shape == (30, d2)
+    np.testing.assert_allclose(
+        translated, _paper_reference(X, Y, X_new, transform_type), atol=1e-9
+    )
+
+
+@pytest.mark.parametrize("transform_type", TRANSFORMS)
+@pytest.mark.parametrize("alpha", [0.0, "auto"])
+def test_fewer_anchors_than_features(transform_type, alpha):
+    rng = np.random.default_rng(5)
+    X, Y = rng.normal(size=(40, 96)), rng.normal(size=(40, 64))
+    aligner = LatentAligner(transform_type, alpha=alpha).fit(X, Y)
+    translated = aligner.transform(rng.normal(size=(5, 96)))
+    assert translated.shape == (5, 64)
+    assert np.isfinite(translated).all()
+    if transform_type in ("affine", "linear") and alpha == 0.0:
+        np.testing.assert_allclose(aligner.transform(X), Y, atol=1e-8)
+    if alpha == "auto" and transform_type != "ortho":
+        assert aligner.alpha_ > 0
+
+
+def test_constant_features_are_safe():
+    X, Y = _anchors()
+    X[:, 2], Y[:, 4] = 7.0, -3.0
+    for transform_type in TRANSFORMS:
+        aligner = LatentAligner(transform_type).fit(X, Y)
+        assert aligner.x_scale_[2] == 1.0 and aligner.y_scale_[4] == 1.0
+        translated = aligner.transform(X)
+        assert np.isfinite(translated).all()
+        if transform_type in ("affine", "linear"):  # an isometry spreads mass
+            np.testing.assert_allclose(translated[:, 4], -3.0, atol=1e-9)
+
+
+@pytest.mark.parametrize("transform_type", TRANSFORMS)
+def test_float32_in_float32_out(transform_type):
+    X, Y = _anchors()
+    aligner32 = LatentAligner(transform_type).fit(X.astype(np.float32), Y)
+    aligner64 = LatentAligner(transform_type).fit(X, Y)
+    assert aligner32.coef_.dtype == np.float32
+    translated = aligner32.transform(X.astype(np.float32))
+    assert translated.dtype == np.float32
+    np.testing.assert_allclose(translated, aligner64.transform(X), rtol=1e-4, atol=1e-4)
+    assert aligner64.transform(X.astype(np.float32)).dtype == np.float32
+
+
+@pytest.mark.parametrize("transform_type", TRANSFORMS)
+def test_torch_tensors_in_tensors_out(transform_type):
+    X, Y = _anchors()
+    expected = LatentAligner(transform_type).fit(X, Y).transform(X)
+    aligner = LatentAligner(transform_type).fit(
+        torch.from_numpy(X), torch.from_numpy(Y)
+    )
+    assert isinstance(aligner.coef_, torch.Tensor)
+    translated = aligner.transform(torch.from_numpy(X).float())
+    assert isinstance(translated, torch.Tensor) and translated.dtype == torch.float32
+    np.testing.assert_allclose(translated.numpy(), expected, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(aligner.transform(X), expected, atol=1e-9)
+    from_numpy_fit = LatentAligner(transform_type).fit(X, Y)
+    np.testing.assert_allclose(
+        from_numpy_fit.transform(torch.from_numpy(X)).numpy(), expected, atol=1e-12
+    )
+
+
+def test_pickle_round_trip_gives_identical_output():
+    X, Y = _anchors()
+    aligner = LatentAligner("affine", alpha="auto").fit(X, Y)
+    restored = pickle.loads(pickle.dumps(aligner))
+    np.testing.assert_array_equal(restored.transform(X), aligner.transform(X))
+    assert restored.alpha_ == aligner.alpha_
+
+
+@pytest.mark.parametrize("transform_type", ["ortho", "l-ortho", "linear", "affine"])
+def test_inverse_transform_round_trip(transform_type):
+    X, Y = _anchors(d1=6, d2=11)
+    aligner = LatentAligner(transform_type).fit(X, Y)
+    np.testing.assert_allclose(
+        aligner.inverse_transform(aligner.transform(X)), X, atol=1e-8
+    )
+
+
+def test_score_is_mean_cosine_in_target_space():
+    X, Y = _anchors()
+    aligner = LatentAligner("affine").fit(X, Y)
+    translated = aligner.transform(X)
+    cosine = np.sum(translated * Y, 1) / np.linalg.norm(translated, axis=1)
+    cosine /= np.linalg.norm(Y, axis=1)
+    assert aligner.score(X, Y) == pytest.approx(cosine.mean())
+    assert aligner.score(X, aligner.transform(X)) == pytest.approx(1.0)
+
+
+def test_l2_normalize_makes_translation_scale_invariant():
+    X, Y = _anchors()
+    aligner = LatentAligner("ortho", l2_normalize=True).fit(X, Y)
+    np.testing.assert_allclose(aligner.transform(3 * X), aligner.transform(X))
+
+
+def test_feature_names_and_pandas_output():
+    pd = pytest.importorskip("pandas")
+    X, Y = _anchors(d2=3)
+    frame = pd.DataFrame(X, columns=[f"dino{i}" for i in range(X.shape[1])])
+    aligner = LatentAligner().set_output(transform="pandas").fit(frame, Y)
+    out = aligner.transform(frame)
+    assert list(out.columns) == ["latentaligner0", "latentaligner1", "latentaligner2"]
+    assert list(aligner.feature_names_in_) == list(frame.columns)
+    np.testing.assert_allclose(out.to_numpy(), clone(aligner).fit(X, Y).transform(X))
+
+
+def test_grid_search_over_transform_types():
+    X, Y = _anchors(n=200)
+    search = GridSearchCV(LatentAligner(), {"transform_type": TRANSFORMS}, cv=4)
+    search.fit(X, Y)
+    scores = dict(
+        zip(
+            search.cv_results_["param_transform_type"],
+            search.cv_results_["mean_test_score"],
+            strict=True,
+        )
+    )
+    assert scores["affine"] > scores["ortho"]
+    assert search.best_params_["transform_type"] in ("affine", "linear")
+
+
+def test_stitching_pipeline_with_frozen_decoder():
+    digits = load_digits()
+    rng = np.random.default_rng(0)
+    B = StandardScaler().fit_transform(digits.data)
+    mixing = rng.normal(size=(64, 80))
+    A = B @ mixing + 0.1 * rng.normal(size=(len(B), 80))  # "another encoder"
+    y = (digits.target == 3).astype(int)
+    train, anchors, test = np.split(rng.permutation(len(B)), [600, 1100])
+    decoder = LinearSVC(C=0.1).fit(B[train], y[train])
+    upper_bound = roc_auc_score(y[test], decoder.decision_function(B[test]))
+    aligner = LatentAligner("affine").fit(A[anchors], B[anchors])
+    stitched = make_pipeline(aligner, FrozenEstimator(decoder))
+    auroc = roc_auc_score(y[test], stitched.decision_function(A[test]))
+    assert auroc > 0.97 and auroc > upper_bound - 0.02
+
+
+# -- errors -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "X, y, error, match",
+    [
+        (np.full((5, 3), np.nan), np.ones((5, 2)), ValueError, "NaN"),
+        (np.ones((5, 3)), np.full((5, 2), np.inf), ValueError, "infinity"),
+        (np.ones((5, 3)), np.ones((4, 2)), ValueError, "paired row by row"),
+        (np.ones((1, 3)), np.ones((1, 2)), ValueError, "minimum of 2 is required"),
+        (np.ones((5, 3)), None, ValueError, "requires y to be passed"),
+        (np.ones((5, 3)), np.ones(5), ValueError, r"reshape\(-1, 1\)"),
+        ([["a", "b"], ["c", "d"]], np.ones((2, 2)), ValueError, "EmbeddingExtractor"),
+        (np.empty((0, 3)), np.empty((0, 2)), ValueError, "0 sample"),
+        (torch.full((4, 3), float("nan")), torch.ones(4, 2), ValueError, "NaN"),
+        (torch.ones(4), torch.ones(4, 2), ValueError, "2-D tensor"),
+    ],
+)
+def test_bad_anchors_raise_before_fitted_state_changes(X, y, error, match):
+    good_X, good_Y = _anchors()
+    aligner = LatentAligner().fit(good_X, good_Y)
+    before = {k: v for k, v in vars(aligner).items() if k.endswith("_")}
+    with pytest.raises(error, match=match):
+        aligner.fit(X, y)
+    after = {k: v for k, v in vars(aligner).items() if k.endswith("_")}
+    assert after.keys() == before.keys()
+    assert all(after[k] is before[k] for k in before)
+
+
+def test_unknown_transform_type():
+    with pytest.raises(InvalidParameterError, match="'transform_type' parameter"):
+        LatentAligner("procrustes").fit(*_anchors())
+
+
+def test_wrong_feature_count_at_transform():
+    aligner = LatentAligner().fit(*_anchors(d1=10))
+    with pytest.raises(ValueError, match="X has 9 features, but LatentAligner is "):
+        aligner.transform(np.ones((2, 9)))
+    with pytest.raises(ValueError, match="same source encoder"):
+        aligner.transform(torch.ones(2, 9))
+    with pytest.raises(ValueError, match="same target encoder"):
+        aligner.inverse_transform(np.ones((2, 3)))
+
+
+def test_transform_before_fit():
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        LatentAligner().transform(np.ones((2, 3)))
+
+
+class _CountingEncoder:
+    """A minimal target encoder: maps token ids to fixed vectors."""
+
+    def __init__(self, table=None):
+        self.table = table
+
+    def get_params(self, deep=True):
+        return {"table": self.table}
+
+    def set_params(self, **params):
+        self.table = params["table"]
+        return self
+
+    def fit(self, items, y=None):
+        return self
+
+    def transform(self, items):
+        return self.table[np.asarray(items)]
+
+
+def test_target_encoder_embeds_raw_targets():
+    X, Y = _anchors(n=50)
+    ids = np.arange(50)
+    aligner = LatentAligner("affine", target_encoder=_CountingEncoder(Y)).fit(X, ids)
+    reference = LatentAligner("affine").fit(X, Y)
+    np.testing.assert_allclose(aligner.transform(X), reference.transform(X))
+    assert aligner.score(X, ids) == pytest.approx(reference.score(X, Y))
