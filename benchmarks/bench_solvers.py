@@ -1,0 +1,206 @@
+"""Fit time of each transform against the calls a user would write and the floor.
+
+For paired anchors at the paper's scale (2,500 anchors; d in {384, 768, 1024,
+4096}; d1 != d2 too) it prints, per transform, the median fit time of
+:func:`skalign.fit_alignment` and two ratios measured in the same run:
+
+* ``naive / skalign``: the padded calls a user would write,
+  :func:`scipy.linalg.orthogonal_procrustes` on zero-padded matrices and
+  :func:`numpy.linalg.lstsq` (with a bias column for ``affine``, followed by
+  the polar factor for ``l-ortho``). Target: >= 5x at d = 4,096.
+* ``skalign / floor``: the floor is one GEMM forming ``XᵀY`` plus its thin SVD
+  (``ortho``), or one GEMM forming the smaller Gram matrix plus its
+  eigendecomposition (``linear``, ``affine``; ``l-ortho`` adds the thin SVD of
+  the d1 x d2 result). Target: <= 1.5x.
+
+A second table compares the exact affine map with the paper's gradient-descent
+fit (latentis 0.0.8's default, Adam for 300 steps at lr 1e-3, when latentis is
+installed; and skalign's ``solver="adam"`` run to convergence): time ratio and
+held-out mean squared error.
+
+Run: ``python benchmarks/bench_solvers.py`` (about 5 minutes on 2 cores);
+``--quick`` for a 30-second smoke run.
+"""
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import scipy.linalg
+
+from skalign import fit_alignment
+
+TRANSFORMS = ("ortho", "linear", "affine", "l-ortho")
+SHAPES = [(384, 384), (768, 768), (1024, 1024), (384, 1024), (4096, 768), (4096, 4096)]
+
+
+def embeddings(n_samples, d1, d2, seed=0):
+    """Two correlated embedding spaces with a decaying spectrum, standardised."""
+    rng = np.random.default_rng(seed)
+    latent = rng.normal(size=(n_samples, 256)) * np.linspace(3, 0.1, 256)
+    X = latent @ rng.normal(size=(256, d1)) + 0.5 * rng.normal(size=(n_samples, d1))
+    Y = latent @ rng.normal(size=(256, d2)) + 0.5 * rng.normal(size=(n_samples, d2))
+    return _standardize(X), _standardize(Y)
+
+
+def _standardize(A):
+    return (A - A.mean(0)) / A.std(0)
+
+
+def median_time(function, *args, repeats):
+    """Median wall time of ``repeats`` calls (a fast first call is a warm-up)."""
+    first = _elapsed(function, args)
+    times = [] if first < 1.0 else [first]
+    while len(times) < repeats:
+        times.append(_elapsed(function, args))
+    return statistics.median(times)
+
+
+def _elapsed(function, args):
+    start = time.perf_counter()
+    function(*args)
+    return time.perf_counter() - start
+
+
+def _pad(A, width):
+    return np.hstack([A, np.zeros((A.shape[0], width - A.shape[1]))])
+
+
+def naive(X, Y, transform_type):
+    """What a user would write from the paper: pad, then SciPy / NumPy."""
+    d = max(X.shape[1], Y.shape[1])
+    Xp, Yp = _pad(X, d), _pad(Y, d)
+    if transform_type == "ortho":
+        return scipy.linalg.orthogonal_procrustes(Xp, Yp)[0]
+    if transform_type == "affine":
+        Xp = np.hstack([Xp, np.ones((len(Xp), 1))])
+    R = np.linalg.lstsq(Xp, Yp, rcond=None)[0]
+    if transform_type == "l-ortho":
+        U, _, Vt = np.linalg.svd(R)
+        return U @ Vt
+    return R
+
+
+def floor(X, Y, transform_type):
+    """One GEMM plus one factorisation of the smallest side."""
+    if transform_type == "ortho":
+        return np.linalg.svd(X.T @ Y, full_matrices=False)
+    n, d = X.shape
+    gram = X.T @ X if n >= d else X @ X.T
+    eigenvalues, basis = np.linalg.eigh(gram)
+    if transform_type != "l-ortho":
+        return eigenvalues, basis
+    W = basis @ (basis.T @ (X.T @ Y)) if n >= d else X.T @ (basis @ (basis.T @ Y))
+    return np.linalg.svd(W, full_matrices=False)
+
+
+def solver_table(n_samples, shapes, repeats, naive_repeats):
+    print(
+        f"\n## Fit time, {n_samples} anchors (median of {repeats}; naive: "
+        f"median of {naive_repeats} at d >= 4096)"
+    )
+    header = (
+        f"{'d1 -> d2':>12} {'transform':>9} {'skalign s':>10} {'floor s':>9} "
+        f"{'naive s':>9} {'skalign/floor':>14} {'naive/skalign':>14}"
+    )
+    print(header)
+    print("-" * len(header))
+    for d1, d2 in shapes:
+        X, Y = embeddings(n_samples, d1, d2)
+        for transform_type in TRANSFORMS:
+            ours = median_time(fit_alignment, X, Y, transform_type, repeats=repeats)
+            base = median_time(floor, X, Y, transform_type, repeats=repeats)
+            slow = naive_repeats if max(d1, d2) >= 4096 else repeats
+            user = median_time(naive, X, Y, transform_type, repeats=slow)
+            print(
+                f"{f'{d1} -> {d2}':>12} {transform_type:>9} {ours:10.3f} "
+                f"{base:9.3f} {user:9.3f} {ours / base:13.2f}x {user / ours:13.1f}x"
+            )
+
+
+def latentis_affine(X, Y, seed):
+    import torch
+    from latentis.transform.translate.functional import sgd_affine_align_state
+
+    translation = sgd_affine_align_state(
+        torch.as_tensor(X, dtype=torch.float32),
+        torch.as_tensor(Y, dtype=torch.float32),
+        random_seed=seed,
+    )["translation"]
+    weight = translation.weight.detach().numpy().astype(np.float64)
+    return weight, translation.bias.detach().numpy().astype(np.float64)
+
+
+def gradient_descent_table(n_samples, d1, d2, repeats):
+    print(
+        f"\n## Exact affine vs the paper's gradient descent ({n_samples} anchors, "
+        f"{d1} -> {d2}, held-out MSE on 2,000 points, standardised target)"
+    )
+    X, Y = embeddings(n_samples + 2000, d1, d2, seed=1)
+    X_fit, Y_fit, X_out, Y_out = (
+        X[:n_samples],
+        Y[:n_samples],
+        X[n_samples:],
+        Y[n_samples:],
+    )
+
+    def mse(coef, intercept):
+        return float(np.mean((X_out @ coef.T + intercept - Y_out) ** 2))
+
+    exact_time = median_time(fit_alignment, X_fit, Y_fit, "affine", repeats=repeats)
+    exact = fit_alignment(X_fit, Y_fit, "affine")
+    rows = [
+        (
+            "skalign exact (closed form)",
+            exact_time,
+            mse(exact.coef, exact.intercept),
+            "",
+        )
+    ]
+    start = time.perf_counter()
+    adam = fit_alignment(X_fit, Y_fit, "affine", solver="adam", random_state=0)
+    rows.append(
+        (
+            "skalign solver='adam' (converged)",
+            time.perf_counter() - start,
+            mse(adam.coef, adam.intercept),
+            f"{adam.n_iter} steps",
+        )
+    )
+    try:
+        start = time.perf_counter()
+        weight, bias = latentis_affine(X_fit, Y_fit, seed=0)
+        rows.append(
+            (
+                "latentis 0.0.8 default (Adam, 300 steps)",
+                time.perf_counter() - start,
+                mse(weight, bias),
+                "300 steps",
+            )
+        )
+    except ImportError:
+        print("(latentis not installed: pip install -e '.[benchmarks]' to compare)")
+    print(f"{'method':>42} {'fit s':>8} {'held-out MSE':>13} {'time / exact':>13}")
+    for name, seconds, error, note in rows:
+        print(
+            f"{name:>42} {seconds:8.3f} {error:13.5f} {seconds / exact_time:12.1f}x "
+            f"{note}"
+        )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small smoke run")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    if args.quick:
+        solver_table(500, [(384, 256), (256, 384)], repeats=1, naive_repeats=1)
+        gradient_descent_table(500, 64, 32, repeats=1)
+        return
+    solver_table(2500, SHAPES, repeats=args.repeats, naive_repeats=1)
+    gradient_descent_table(2500, 768, 384, repeats=args.repeats)
+
+
+if __name__ == "__main__":
+    main()
