@@ -118,6 +118,21 @@ def test_underdetermined_polar_maps_are_minimum_norm_partial_isometries(
     assert np.trace(projector) == pytest.approx(rank)
 
 
+def test_rank_deficient_overdetermined_falls_back_to_minimum_norm():
+    """Duplicated and constant features make XᵀX singular with n > d: the Cholesky
+    fast path must step aside for the minimum-norm eigendecomposition path."""
+    rng = np.random.default_rng(13)
+    base = rng.normal(size=(100, 6))
+    X = np.hstack([base, base[:, :2], np.zeros((100, 1))])
+    Y = rng.normal(size=(100, 3))
+    for transform_type in ("linear", "affine"):
+        result = fit_alignment(X, Y, transform_type)
+        Xc, Yc = (
+            (X - X.mean(0), Y - Y.mean(0)) if transform_type == "affine" else (X, Y)
+        )
+        np.testing.assert_allclose(result.coef.T, np.linalg.pinv(Xc) @ Yc, atol=1e-10)
+
+
 @pytest.mark.parametrize("shape", [(80, 10), (10, 80)])
 def test_ridge_equals_normal_equations(shape):
     rng = np.random.default_rng(5)
