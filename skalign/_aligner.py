@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._backend import get_namespace, is_torch_array, solve_dtype, to_namespace_of
 from ._preprocessing import (
     anchor_statistics,
+    apply_affine_map,
     compose_affine_map,
     invert_affine_map,
     normalize_rows,
@@ -198,8 +199,8 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         X_checked, Y = check_anchor_pair(X, y, estimator=self)
         xp = get_namespace(X_checked, Y)
         dtype = X_checked.dtype
-        Xw = xp.astype(X_checked, solve_dtype(xp, X_checked))
-        Yw = xp.astype(Y, Xw.dtype)
+        Xw = xp.astype(X_checked, solve_dtype(xp, X_checked), copy=False)
+        Yw = xp.astype(Y, Xw.dtype, copy=False)
         if self.l2_normalize:
             Xw, Yw = normalize_rows(Xw), normalize_rows(Yw)
         stats = dict(center=self.center, std_scaling=self.std_scaling)
@@ -252,9 +253,12 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         """
         check_is_fitted(self)
         X = self._check_source(X)
-        if self.l2_normalize:
-            X = normalize_rows(X)
-        return X @ to_namespace_of(self._weights, X) + to_namespace_of(self._bias, X)
+        return apply_affine_map(
+            X,
+            to_namespace_of(self._weights, X),
+            to_namespace_of(self._bias, X),
+            unit_rows=self.l2_normalize,
+        )
 
     def inverse_transform(self, X):
         """Translate target-space embeddings back into the source space.
@@ -291,9 +295,12 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             ),
             isometry=self.transform_type in ("ortho", "l-ortho"),
         )
-        if self.l2_normalize:
-            Y = normalize_rows(Y)
-        return Y @ to_namespace_of(weights, Y) + to_namespace_of(bias, Y)
+        return apply_affine_map(
+            Y,
+            to_namespace_of(weights, Y),
+            to_namespace_of(bias, Y),
+            unit_rows=self.l2_normalize,
+        )
 
     def score(self, X, y):
         """Mean cosine similarity between translated ``X`` and ``y``.

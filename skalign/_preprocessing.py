@@ -82,6 +82,29 @@ def normalize_rows(X):
     return X / xp.where(norms == 0, xp.ones_like(norms), norms)
 
 
+def apply_affine_map(X, weights, bias, *, unit_rows=False):
+    """Return ``X @ weights + bias`` with no temporary the size of the input or output.
+
+    With ``unit_rows=True`` each row of ``X`` is first scaled to unit norm
+    (zero rows stay zero), folded into the output instead of copying ``X``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign._preprocessing import apply_affine_map
+    >>> apply_affine_map(np.array([[3.0, 4.0]]), np.eye(2), np.ones(2),
+    ...                  unit_rows=True).tolist()
+    [[1.6, 1.8]]
+    """
+    xp = get_namespace(X, weights)
+    out = X @ weights
+    if unit_rows:
+        norms = xp.sqrt(xp.sum(X * X, axis=1, keepdims=True))
+        out /= xp.where(norms == 0, xp.ones_like(norms), norms)
+    out += bias
+    return out
+
+
 def compose_affine_map(coef, intercept, x_mean, x_scale, y_mean, y_scale):
     """Fold standardisation, the aligned map and de-normalisation into one map.
 
