@@ -23,44 +23,16 @@ Run: ``python benchmarks/bench_solvers.py`` (about 5 minutes on 2 cores);
 """
 
 import argparse
-import statistics
 import time
 
 import numpy as np
 import scipy.linalg
+from _common import embeddings, median_time
 
 from skalign import fit_alignment
 
 TRANSFORMS = ("ortho", "linear", "affine", "l-ortho")
 SHAPES = [(384, 384), (768, 768), (1024, 1024), (384, 1024), (4096, 768), (4096, 4096)]
-
-
-def embeddings(n_samples, d1, d2, seed=0):
-    """Two correlated embedding spaces with a decaying spectrum, standardised."""
-    rng = np.random.default_rng(seed)
-    latent = rng.normal(size=(n_samples, 256)) * np.linspace(3, 0.1, 256)
-    X = latent @ rng.normal(size=(256, d1)) + 0.5 * rng.normal(size=(n_samples, d1))
-    Y = latent @ rng.normal(size=(256, d2)) + 0.5 * rng.normal(size=(n_samples, d2))
-    return _standardize(X), _standardize(Y)
-
-
-def _standardize(A):
-    return (A - A.mean(0)) / A.std(0)
-
-
-def median_time(function, *args, repeats):
-    """Median wall time of ``repeats`` calls (a fast first call is a warm-up)."""
-    first = _elapsed(function, args)
-    times = [] if first < 1.0 else [first]
-    while len(times) < repeats:
-        times.append(_elapsed(function, args))
-    return statistics.median(times)
-
-
-def _elapsed(function, args):
-    start = time.perf_counter()
-    function(*args)
-    return time.perf_counter() - start
 
 
 def _pad(A, width):
