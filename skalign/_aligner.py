@@ -84,7 +84,7 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
 
     Attributes
     ----------
-    coef_ : ndarray or torch.Tensor of shape (n_target_features, n_features_in_)
+    coef_ : ndarray or torch.Tensor of shape (n_target_features, n_features)
         The map in the standardised spaces (the paper's R).
     intercept_ : ndarray or torch.Tensor of shape (n_target_features,)
         Its translation (the paper's b); zero unless ``transform_type="affine"``
@@ -93,7 +93,7 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         Ridge strength used (the GCV choice when ``alpha="auto"``).
     n_iter_ : int or None
         Adam steps taken; None for the closed form.
-    x_mean_, x_scale_ : ndarray or torch.Tensor of shape (n_features_in_,)
+    x_mean_, x_scale_ : ndarray or torch.Tensor of shape (n_features,)
         Source anchor statistics.
     y_mean_, y_scale_ : ndarray or torch.Tensor of shape (n_target_features,)
         Target anchor statistics, used to de-normalise translations.
@@ -101,7 +101,7 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         The fitted clone of ``target_encoder`` (only when one is given).
     n_features_in_ : int
         Number of source features seen during :meth:`fit`.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Source feature names, when ``X`` has string column names.
 
     See Also
@@ -244,7 +244,7 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
 
         Parameters
         ----------
-        X : array-like or torch.Tensor of shape (n_samples, n_features_in_)
+        X : array-like or torch.Tensor of shape (n_samples, n_features)
 
         Returns
         -------
@@ -274,7 +274,7 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
 
         Returns
         -------
-        X_source : ndarray or torch.Tensor of shape (n_samples, n_features_in_)
+        X_source : ndarray or torch.Tensor of shape (n_samples, n_features)
         """
         check_is_fitted(self)
         Y = check_embeddings(X, input_name="X", estimator=self)
@@ -310,7 +310,7 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
 
         Parameters
         ----------
-        X : array-like or torch.Tensor of shape (n_samples, n_features_in_)
+        X : array-like or torch.Tensor of shape (n_samples, n_features)
             Source embeddings.
         y : array-like or torch.Tensor of shape (n_samples, n_target_features)
             Their paired target embeddings (raw inputs when ``target_encoder``
