@@ -355,7 +355,9 @@ def _solve_normal_equations(X, Y, alpha):
     cutoff = _WELL_CONDITIONED * max(n_samples, n_features) * np.finfo(gram.dtype).eps
     if info != 0 or rcond < cutoff:
         return None
-    return scipy.linalg.cho_solve(factor, X.T @ Y, check_finite=False)
+    # (Yᵀ X)ᵀ is XᵀY laid out in Fortran order, which LAPACK solves in place
+    rhs = (Y.T @ X).T
+    return scipy.linalg.cho_solve(factor, rhs, overwrite_b=True, check_finite=False)
 
 
 class _GramSpectrum(NamedTuple):
