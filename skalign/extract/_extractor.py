@@ -113,8 +113,12 @@ class EmbeddingExtractor(
         Inputs per forward pass.
     precision : {"fp32", "fp16", "bf16"}, default="fp32"
         ``"fp16"`` and ``"bf16"`` run the forward under :func:`torch.autocast`
-        (meant for GPUs); embeddings are returned as float32 either way. ONNX
-        models run in their exported precision.
+        in that dtype (meant for GPUs), and the weights of sentence-transformers,
+        open_clip and ``hf:`` models are loaded in it (half the memory, as for
+        a 7B text encoder); a module's weights are left as they are.
+        ``"fp32"`` loads float32 weights whatever the checkpoint's dtype.
+        Embeddings are returned as float32 either way. ONNX models run in their
+        exported precision.
     normalize : bool, default=False
         Scale each embedding (after view pooling) to unit L2 norm.
     cache_dir : str or os.PathLike, default=None

@@ -43,7 +43,9 @@ class HuggingFaceEncoder(Encoder):
         self.trust_remote_code = trust_remote_code
         try:
             model = AutoModel.from_pretrained(
-                name_or_path, trust_remote_code=trust_remote_code
+                name_or_path,
+                trust_remote_code=trust_remote_code,
+                torch_dtype=runtime.weights_dtype,
             )
         except OSError as exc:
             raise weights_unavailable("hf", name_or_path, exc) from exc

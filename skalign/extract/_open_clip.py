@@ -40,7 +40,10 @@ class OpenClipEncoder(Encoder):
         arch, pretrained = parse_open_clip_name(spec_name)
         try:
             model, _, preprocess = open_clip.create_model_and_transforms(
-                arch, pretrained=pretrained, device=runtime.device
+                arch,
+                pretrained=pretrained,
+                device=runtime.device,
+                precision=runtime.precision,
             )
             self.tokenizer = open_clip.get_tokenizer(arch)
         except (OSError, RuntimeError) as exc:

@@ -49,8 +49,9 @@ class Runtime:
     """A resolved device and precision for a torch model.
 
     ``precision`` other than ``"fp32"`` runs the forward under
-    :func:`torch.autocast` (weights stay float32); every forward runs under
-    :func:`torch.inference_mode`.
+    :func:`torch.autocast` in that dtype, and models loaded by the extractor
+    itself get their weights in it (:attr:`weights_dtype`); every forward runs
+    under :func:`torch.inference_mode`.
     """
 
     device: str
@@ -59,6 +60,13 @@ class Runtime:
     @property
     def device_type(self):
         return self.device.split(":")[0]
+
+    @property
+    def weights_dtype(self):
+        """The torch dtype to load weights in: float32, float16 or bfloat16."""
+        import torch
+
+        return getattr(torch, PRECISIONS[self.precision] or "float32")
 
     def inference(self):
         """Context manager for a forward pass: inference mode and autocast."""

@@ -36,6 +36,7 @@ class SentenceTransformerEncoder(Encoder):
                 name_or_path,
                 device=runtime.device,
                 trust_remote_code=trust_remote_code,
+                model_kwargs={"torch_dtype": runtime.weights_dtype},
             )
         except OSError as exc:
             raise weights_unavailable(

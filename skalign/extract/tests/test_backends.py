@@ -203,3 +203,31 @@ def test_dicom_paths_feed_every_image_backend(tiny_dinov2, dicom_dir):
     decoded = [np.asarray(load_image(p)) for p in paths]
     from_arrays = EmbeddingExtractor(f"hf:{tiny_dinov2}").transform(decoded)
     np.testing.assert_allclose(from_paths, from_arrays, atol=1e-6)
+
+
+@pytest.mark.parametrize("backend", ["hf", "open_clip", "sentence-transformers"])
+def test_reduced_precision_loads_weights_in_that_dtype(
+    backend, tiny_dinov2, tiny_clip, minilm_path, photos
+):
+    model, X = {
+        "hf": (f"hf:{tiny_dinov2}", [photos["chelsea"], photos["coffee"]]),
+        "open_clip": (f"open_clip:{tiny_clip}", [photos["chelsea"], photos["coffee"]]),
+        "sentence-transformers": (f"sentence-transformers:{minilm_path}", TEXTS),
+    }[backend]
+    modality = "text" if backend == "sentence-transformers" else "image"
+    torch.manual_seed(0)
+    full = EmbeddingExtractor(model, modality=modality, device="cpu")
+    full_embeddings = full.transform(X)
+    torch.manual_seed(0)
+    half = EmbeddingExtractor(model, modality=modality, device="cpu", precision="bf16")
+    half_embeddings = half.transform(X)
+
+    def dtypes(extractor):  # of the matmul weights (open_clip keeps norms in fp32)
+        modules = extractor._loaded[1].model.modules()
+        return {m.weight.dtype for m in modules if isinstance(m, torch.nn.Linear)}
+
+    assert dtypes(half) == {torch.bfloat16} and dtypes(full) == {torch.float32}
+    assert half_embeddings.dtype == np.float32
+    a, b = full_embeddings, half_embeddings
+    cosine = (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    assert (cosine > 0.98).all()
