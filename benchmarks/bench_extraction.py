@@ -298,8 +298,8 @@ def main():
     parser.add_argument("--quick", action="store_true", help="fewer items and repeats")
     parser.add_argument("--repeats", type=int, default=None)
     args = parser.parse_args()
-    repeats = args.repeats or (3 if args.quick else 7)
-    n_texts, n_images = (128, 32) if args.quick else (512, 96)
+    repeats = args.repeats or (3 if args.quick else 5)
+    n_texts, n_images = (96, 32) if args.quick else (256, 64)
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
         f"median of {repeats} interleaved repeats"

@@ -1,6 +1,7 @@
 """EmbeddingExtractor: pretrained encoders as scikit-learn transformers."""
 
 import copy
+import functools
 import hashlib
 import json
 import os
@@ -452,11 +453,15 @@ class EmbeddingExtractor(
             desc=f"Embedding {modality}s",
             unit=modality,
         ) as bar:
-            for batch, prepared in iter_batches(
-                todo, prepare, batch_size=self.batch_size, n_workers=n_workers
+            for batch, inputs in iter_batches(
+                todo,
+                prepare,
+                batch_size=self.batch_size,
+                n_workers=n_workers,
+                collate=functools.partial(encoder.collate, modality=modality),
             ):
                 embedded = encoder.embed(
-                    prepared, modality, pooling=self.pooling, preprocess=text_preprocess
+                    inputs, modality, pooling=self.pooling, preprocess=text_preprocess
                 )
                 for index, vector in zip(batch, embedded, strict=True):
                     vectors[index] = vector

@@ -81,15 +81,21 @@ class Runtime:
             )
         return stack
 
+    def stack(self, tensors):
+        """Stack tensors into a batch, in page-locked memory when bound for CUDA."""
+        import torch
+
+        batch = torch.stack(list(tensors))
+        return batch.pin_memory() if self.device_type == "cuda" else batch
+
     def to_device(self, batch):
-        """Move a tensor (or a dict of tensors) to the device, pinned on CUDA."""
+        """Move a tensor (or a dict of tensors) to the device; pinned tensors
+        are copied asynchronously."""
         if isinstance(batch, Mapping):
             return {key: self.to_device(value) for key, value in batch.items()}
         if not hasattr(batch, "to"):
             return batch
-        if self.device_type == "cuda" and batch.device.type == "cpu":
-            return batch.pin_memory().to(self.device, non_blocking=True)
-        return batch.to(self.device)
+        return batch.to(self.device, non_blocking=batch.is_pinned())
 
 
 def to_float32_numpy(tensor):

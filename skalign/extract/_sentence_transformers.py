@@ -7,10 +7,10 @@ unchanged: the extractor only chooses them (sorted by length, as ``encode``
 itself does), so embeddings equal ``encode``'s.
 """
 
-from ._base import Encoder, check_output, weights_unavailable
+from ._base import TorchEncoder, check_output, weights_unavailable
 
 
-class SentenceTransformerEncoder(Encoder):
+class SentenceTransformerEncoder(TorchEncoder):
     """A loaded ``SentenceTransformer`` on the runtime's device.
 
     Parameters
@@ -29,8 +29,8 @@ class SentenceTransformerEncoder(Encoder):
     def __init__(self, name_or_path, runtime, *, name=None, trust_remote_code=False):
         from sentence_transformers import SentenceTransformer
 
+        super().__init__(runtime)
         self.name = name or name_or_path
-        self.runtime = runtime
         try:
             self.model = SentenceTransformer(
                 name_or_path,
