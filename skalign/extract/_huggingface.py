@@ -45,7 +45,7 @@ class HuggingFaceEncoder(TorchEncoder):
             model = AutoModel.from_pretrained(
                 name_or_path,
                 trust_remote_code=trust_remote_code,
-                torch_dtype=runtime.weights_dtype,
+                **dtype_argument(runtime.weights_dtype),
             )
         except OSError as exc:
             raise weights_unavailable("hf", name_or_path, exc) from exc
@@ -169,6 +169,16 @@ class HuggingFaceEncoder(TorchEncoder):
             return tokenizer.model_max_length
         config = self.model.config
         return getattr(config, "max_position_embeddings", None) or _FALLBACK_MAX_LENGTH
+
+
+def dtype_argument(dtype):
+    """``from_pretrained``'s weights-dtype keyword: ``dtype`` since transformers
+    4.56, ``torch_dtype`` before (now deprecated)."""
+    import transformers
+    from packaging.version import Version
+
+    modern = Version(transformers.__version__) >= Version("4.56")
+    return {"dtype" if modern else "torch_dtype": dtype}
 
 
 class _ImageProcessorCall:

