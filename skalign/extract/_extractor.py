@@ -241,6 +241,7 @@ class EmbeddingExtractor(
         Returns
         -------
         self : EmbeddingExtractor
+            This estimator, unchanged.
         """
         spec = self._check_settings()
         modality = self._declared_modality(spec)
@@ -259,6 +260,8 @@ class EmbeddingExtractor(
         Returns
         -------
         embeddings : ndarray of shape (n_samples, n_features), float32
+            One row per sample of ``X`` (groups pooled), L2-normalised when
+            ``normalize=True``.
         """
         self._validate_params()
         spec = self._check_settings()
@@ -471,9 +474,11 @@ class EmbeddingExtractor(
         widths = {vector.shape[0] for vector in vectors}
         if len(widths) != 1:
             raise RuntimeError(
-                f"Embeddings of different widths {sorted(widths)} for one model; "
-                f"the cache under {self.cache_dir!r} holds entries from another "
-                "model version. Delete that cache directory."
+                f"The model returned embeddings of different widths "
+                f"{sorted(widths)}: its output depends on the input size (make "
+                "preprocess resize every image to one size), or the cache_dir "
+                f"{self.cache_dir!r} holds entries of another model version "
+                "(delete that cache directory)."
             )
         self._width = ((self._loaded[0], modality, self.pooling), widths.pop())
         return np.stack(vectors)
