@@ -38,6 +38,7 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from skalign.extract import EmbeddingExtractor, clear_model_cache  # noqa: E402
+from skalign.extract._huggingface import dtype_argument  # noqa: E402
 
 
 def _texts(n, seed=0):
@@ -199,7 +200,7 @@ def bench_huggingface(n, batch_size, repeats, folder, device="cpu", precision="f
         ).save_pretrained(path)
     processor = AutoImageProcessor.from_pretrained(path)
     dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-    model = AutoModel.from_pretrained(path, torch_dtype=dtype[precision])
+    model = AutoModel.from_pretrained(path, **dtype_argument(dtype[precision]))
     model = model.to(device).eval()
     images = _images(n)
     extractor = EmbeddingExtractor(
