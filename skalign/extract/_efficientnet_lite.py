@@ -85,8 +85,10 @@ class _MBConvBlock(nn.Module):
 
 
 class EfficientNetLite0(nn.Module):
-    """EfficientNet-Lite0: ``forward`` gives ImageNet logits, ``forward_features``
-    the 1280-d globally pooled features.
+    """EfficientNet-Lite0 network (ImageNet logits or 1280-d pooled features).
+
+    ``forward`` returns the class logits, ``forward_features`` the globally
+    average-pooled features the classifier reads.
 
     Parameters
     ----------
