@@ -1,0 +1,114 @@
+"""Backend for an already-built ``torch.nn.Module`` (models that ship only weights).
+
+Images: the user's ``preprocess`` maps each decoded PIL image to a tensor of a
+fixed shape; batches are stacked and passed to ``module(batch)``. Texts: the
+user's ``preprocess`` tokenizes a whole batch (list of str → tensor or dict of
+tensors, passed as ``module(tensor)`` or ``module(**inputs)``). The module must
+return a (n_samples, n_features) tensor.
+"""
+
+import contextlib
+import hashlib
+from collections.abc import Mapping
+
+from ._base import TorchEncoder, check_output
+from ._runtime import to_float32_numpy
+
+
+class ModuleEncoder(TorchEncoder):
+    """Run a user's ``torch.nn.Module`` in eval mode on the runtime's device.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Moved to the device (in place) and run in eval mode.
+    runtime : Runtime
+    name : str, optional
+        Shown in messages; defaults to the module's class name.
+    image_preprocess : callable, optional
+        The model's own image preprocessing (packaged models ship one).
+    default_modality : {"image", "text"}, default="image"
+    """
+
+    def __init__(
+        self,
+        module,
+        runtime,
+        *,
+        name=None,
+        image_preprocess=None,
+        default_modality="image",
+    ):
+        super().__init__(runtime)
+        self.module = module.to(runtime.device)
+        self.name = name or f"torch module {type(module).__name__}"
+        self._image_preprocess = image_preprocess
+        self.default_modality = default_modality
+
+    def image_preprocessor(self):
+        return self._image_preprocess
+
+    def embed(self, batch, modality, *, pooling="auto", preprocess=None):
+        import torch
+
+        inputs = batch if modality == "image" else preprocess(list(batch))
+        inputs = self.runtime.to_device(inputs)
+        with self.runtime.inference(), eval_mode(self.module):
+            if isinstance(inputs, Mapping):
+                outputs = self.module(**inputs)
+            else:
+                outputs = self.module(inputs)
+        if not isinstance(outputs, torch.Tensor):
+            raise TypeError(
+                f"{self.name} returned a {type(outputs).__name__}, not a tensor. "
+                "Wrap the module so that forward returns the (n_samples, "
+                "n_features) embedding tensor, e.g. "
+                "`lambda x: model(x).pooler_output` inside a small nn.Module."
+            )
+        return check_output(to_float32_numpy(outputs), len(batch), self.name)
+
+    def identity(self):
+        return f"{self.name}:{module_digest(self.module)}"
+
+
+@contextlib.contextmanager
+def eval_mode(module):
+    """Run ``module`` in eval mode, then restore every submodule's own mode.
+
+    The user's module is a parameter of the extractor: leaving its ``training``
+    flags as they were keeps its pickle, hence ``Pipeline(memory=...)``'s
+    cache key, unchanged by a transform.
+    """
+    modes = [(m, m.training) for m in module.modules()]
+    module.eval()
+    try:
+        yield module
+    finally:
+        for submodule, training in modes:
+            submodule.training = training
+
+
+def module_digest(module):
+    """Hash of a module's class, parameter and buffer values (its cache identity).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skalign.extract._torch_module import module_digest
+    >>> torch.manual_seed(0) and None
+    >>> a = torch.nn.Linear(2, 2)
+    >>> module_digest(a) == module_digest(a), module_digest(a) == module_digest(
+    ...     torch.nn.Linear(2, 2))
+    (True, False)
+    """
+    import torch
+
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(type(module).__qualname__.encode())
+    for key, tensor in module.state_dict().items():
+        digest.update(key.encode())
+        host = tensor.detach().cpu().contiguous()
+        digest.update(str(host.dtype).encode())
+        digest.update(str(tuple(host.shape)).encode())
+        digest.update(host.view(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
