@@ -153,8 +153,9 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_samples,), default=None
             Class labels of ``X``, each a key of ``class_prompts``. Given, an
             unfrozen ``aligner`` is estimated from ``X`` paired with the class
-            embeddings of ``y``. None (zero-shot) needs a fitted ``aligner``
-            or none.
+            embeddings of ``y`` (with ``aligner=None`` or a frozen one they
+            are only checked). None (zero-shot) needs a fitted ``aligner`` or
+            none.
 
         Returns
         -------

@@ -242,9 +242,7 @@ def test_cross_modal_retrieval_precision_and_map():
             "i2t P@1": precision_at_k(relevance, similarity, k=1),
             "i2t mAP@3": mean_average_precision_at_k(relevance, similarity, k=3),
             "t2i P@10": precision_at_k(relevance.T, similarity.T, k=10),
-            "t2i mAP@10": mean_average_precision_at_k(
-                relevance.T, similarity.T, k=10
-            ),
+            "t2i mAP@10": mean_average_precision_at_k(relevance.T, similarity.T, k=10),
         }
     print("\n" + "\n".join(f"{k}: {v}" for k, v in results.items()))
     ortho, naive = results["ortho"], results["naive"]
