@@ -124,6 +124,19 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
     1.0
     >>> clf.decision_function(X[40:]).shape
     (20,)
+
+    The CLIP-style baseline with a real text encoder (the packaged
+    all-MiniLM-L6-v2); here the inputs are themselves text embeddings:
+
+    >>> from skalign.extract import EmbeddingExtractor
+    >>> encoder = EmbeddingExtractor("all-minilm-l6-v2", device="cpu")
+    >>> clf = ZeroShotTextSpaceClassifier(
+    ...     {"cat": ["a photo of a cat", "a kitten"], "dog": ["a photo of a dog"]},
+    ...     text_encoder=encoder,
+    ... )
+    >>> captions = encoder.fit_transform(["a tabby sleeps on the sofa", "a puppy yaps"])
+    >>> clf.fit(captions).predict(captions).tolist()
+    ['cat', 'dog']
     """
 
     _parameter_constraints: dict = {
