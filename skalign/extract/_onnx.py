@@ -87,6 +87,8 @@ class OnnxEncoder(Encoder):
         self.output_name = output
         self.input_names = [i.name for i in session.get_inputs()]
         self.session = session
+        if self.default_modality is None:
+            self.default_modality = _modality_of_inputs(session.get_inputs())
 
     def __getstate__(self):
         state = self.__dict__.copy()
@@ -130,6 +132,15 @@ class OnnxEncoder(Encoder):
 
     def identity(self):
         return f"onnx:{self._digest}:{self.output_name}"
+
+
+def _modality_of_inputs(inputs):
+    """Images: one float input of rank 4; texts: integer token inputs only."""
+    if len(inputs) == 1 and "float" in inputs[0].type and len(inputs[0].shape) == 4:
+        return "image"
+    if all("int" in i.type for i in inputs):
+        return "text"
+    return None
 
 
 def _read_bytes(model):

@@ -31,7 +31,13 @@ def tiny_clip(tmp_path_factory):
     folder = tmp_path_factory.mktemp("open_clip_configs")
     config = {
         "embed_dim": 16,
-        "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "patch_size": 8},
+        "vision_cfg": {
+            "image_size": 32,
+            "layers": 1,
+            "width": 32,
+            "head_width": 16,
+            "patch_size": 8,
+        },
         "text_cfg": {
             "context_length": 16,
             "vocab_size": 49408,
