@@ -6,15 +6,17 @@ trained without any text. Texts: the packaged all-MiniLM-L6-v2 (384-d). The
 image encoder's space is translated into the text encoder's from 1,000 anchors,
 each image paired with the description of its digit; the other 797 digits are
 classified zero-shot by their similarity to prompts, as in the paper's Fig. 2.
-Every embedding is computed once per test process.
+The image embeddings are computed once per test session.
 
 Run with ``-s`` to see the measured numbers.
 """
 
+import os
 from functools import lru_cache
 
 import numpy as np
 import pytest
+from filelock import FileLock
 from sklearn.datasets import load_digits
 from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import accuracy_score, roc_auc_score
@@ -56,11 +58,8 @@ def _prompts(digit):
 CLASS_PROMPTS = {digit: _prompts(digit) for digit in range(10)}
 
 
-@lru_cache(maxsize=1)
-def _digits():
-    """Image embeddings, labels, and the fixed anchor / held-out split."""
-    digits = load_digits()
-    pixels = np.round(digits.images * (255 / 16)).astype(np.uint8)
+def _embed_digits():
+    pixels = np.round(load_digits().images * (255 / 16)).astype(np.uint8)
     upsample = transforms.Compose(
         [
             transforms.Resize(
@@ -74,9 +73,29 @@ def _digits():
     extractor = EmbeddingExtractor(
         "efficientnet-lite0", preprocess=upsample, device="cpu", batch_size=128
     )
-    X = extractor.fit_transform(pixels)
+    return extractor.fit_transform(pixels)
+
+
+@pytest.fixture(scope="session")
+def digits(tmp_path_factory):
+    """Image embeddings, labels, and the fixed anchor / held-out split.
+
+    Under pytest-xdist the first worker embeds the digits and the others load
+    its result (the pattern of xdist's documentation), so the ~30 s of CPU
+    inference runs once per session.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        X = _embed_digits()
+    else:
+        shared = tmp_path_factory.getbasetemp().parent / "digits-efficientnet.npy"
+        with FileLock(f"{shared}.lock"):
+            if shared.is_file():
+                X = np.load(shared)
+            else:
+                X = _embed_digits()
+                np.save(shared, X)
     order = np.random.default_rng(0).permutation(len(X))
-    return X, digits.target, order[:N_ANCHORS], order[N_ANCHORS:]
+    return X, load_digits().target, order[:N_ANCHORS], order[N_ANCHORS:]
 
 
 @lru_cache(maxsize=1)
@@ -94,17 +113,17 @@ def _evaluate(clf, X, y):
     )
 
 
-@lru_cache(maxsize=1)
-def _naive_scores():
-    X, y, _, held_out = _digits()
+@pytest.fixture(scope="module")
+def naive_scores(digits):
+    X, y, _, held_out = digits
     clf = ZeroShotTextSpaceClassifier(
         CLASS_PROMPTS, text_encoder=_text_encoder(), aligner=_naive_aligner()
     ).fit(X[held_out])
     return _evaluate(clf, X[held_out], y[held_out])
 
 
-def test_embeddings_are_real():
-    X, y, anchors, held_out = _digits()
+def test_embeddings_are_real(digits):
+    X, y, anchors, held_out = digits
     assert X.shape == (1797, 1280) and X.dtype == np.float32
     assert len(np.intersect1d(anchors, held_out)) == 0
     # a real encoder separates the digits: nearest neighbours share labels
@@ -113,24 +132,26 @@ def test_embeddings_are_real():
     assert accuracy_score(y[held_out[:200]], y[nearest]) > 0.8
 
 
-def test_naive_map_is_near_chance():
-    accuracy, auroc = _naive_scores()
+def test_naive_map_is_near_chance(naive_scores):
+    accuracy, auroc = naive_scores
     print(f"\nnaive: accuracy {accuracy:.3f}, AUROC {auroc:.3f} (chance {CHANCE})")
     assert accuracy < CHANCE + 0.1
     assert abs(auroc - 0.5) < 0.1
 
 
 @pytest.mark.parametrize("transform_type", TRANSFORMS)
-def test_digits_classified_zero_shot_in_the_text_space(transform_type):
+def test_digits_classified_zero_shot_in_the_text_space(
+    transform_type, digits, naive_scores
+):
     """Anchors paired with their class description; held-out digits zero-shot."""
-    X, y, anchors, held_out = _digits()
+    X, y, anchors, held_out = digits
     clf = ZeroShotTextSpaceClassifier(
         CLASS_PROMPTS,
         text_encoder=_text_encoder(),
         aligner=LatentAligner(transform_type),
     ).fit(X[anchors], y[anchors])
     accuracy, auroc = _evaluate(clf, X[held_out], y[held_out])
-    naive_accuracy, naive_auroc = _naive_scores()
+    naive_accuracy, naive_auroc = naive_scores
     print(
         f"\n{transform_type}: accuracy {accuracy:.3f}, AUROC {auroc:.3f} "
         f"(naive {naive_accuracy:.3f} / {naive_auroc:.3f}, chance {CHANCE})"
@@ -146,9 +167,9 @@ def test_digits_classified_zero_shot_in_the_text_space(transform_type):
         assert accuracy > naive_accuracy
 
 
-def test_aligner_estimated_beforehand_on_descriptions():
+def test_aligner_estimated_beforehand_on_descriptions(digits):
     """The paper's recipe: fit the map first, then classify with no labels."""
-    X, y, anchors, held_out = _digits()
+    X, y, anchors, held_out = digits
     descriptions = _text_encoder().fit_transform(
         [TEMPLATES[0].format(digit=digit) for digit in range(10)]
     )
@@ -161,8 +182,8 @@ def test_aligner_estimated_beforehand_on_descriptions():
     assert accuracy > 0.7 and auroc > 0.9
 
 
-def test_grid_search_picks_a_transform_by_roc_auc():
-    X, y, _, _ = _digits()
+def test_grid_search_picks_a_transform_by_roc_auc(digits):
+    X, y, _, _ = digits
     pair = np.isin(y, [3, 8])
     clf = ZeroShotTextSpaceClassifier(
         {3: CLASS_PROMPTS[3], 8: CLASS_PROMPTS[8]},
@@ -216,8 +237,8 @@ def test_baseline_and_aligned_classifier_agree_on_text_embeddings():
     assert set(predictions) == {"animal", "person"}  # not a constant answer
 
 
-def _translated_held_out(transform_type):
-    X, y, anchors, held_out = _digits()
+def _translated_held_out(transform_type, digits):
+    X, y, anchors, held_out = digits
     if transform_type == "naive":
         return _naive_aligner().transform(X[held_out]), y[held_out]
     clf = ZeroShotTextSpaceClassifier(
@@ -228,14 +249,14 @@ def _translated_held_out(transform_type):
     return clf.aligner_.transform(X[held_out]), y[held_out]
 
 
-def test_cross_modal_retrieval_precision_and_map():
+def test_cross_modal_retrieval_precision_and_map(digits):
     """Image → text and text → image, relevance = same digit."""
     texts = [prompt for digit in range(10) for prompt in CLASS_PROMPTS[digit]]
     text_labels = np.repeat(np.arange(10), len(TEMPLATES))
     text_embeddings = _text_encoder().fit_transform(texts)
     results = {}
     for transform_type in ("ortho", "naive"):
-        images, labels = _translated_held_out(transform_type)
+        images, labels = _translated_held_out(transform_type, digits)
         similarity = cosine_similarity(images, text_embeddings)
         relevance = labels[:, None] == text_labels[None, :]
         results[transform_type] = {
@@ -251,9 +272,9 @@ def test_cross_modal_retrieval_precision_and_map():
     assert ortho["t2i P@10"] > 0.9
 
 
-def test_report_suggestion_for_new_digits():
+def test_report_suggestion_for_new_digits(digits):
     """Suggested anchor reports describe the right digit for most images."""
-    X, y, anchors, held_out = _digits()
+    X, y, anchors, held_out = digits
     templates_for = np.arange(N_ANCHORS) % len(TEMPLATES)
     reports = [
         TEMPLATES[t].format(digit=d, name=DIGIT_NAMES[d])
