@@ -7,7 +7,14 @@ with a map estimated from a few thousand paired anchors and no fine-tuning.
 
 from ._aligner import LatentAligner
 from ._solvers import Alignment, fit_alignment
+from ._zeroshot import ZeroShotTextSpaceClassifier
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["Alignment", "LatentAligner", "__version__", "fit_alignment"]
+__all__ = [
+    "Alignment",
+    "LatentAligner",
+    "ZeroShotTextSpaceClassifier",
+    "__version__",
+    "fit_alignment",
+]

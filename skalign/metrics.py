@@ -1,4 +1,10 @@
-"""Metrics for aligned embeddings."""
+"""Metrics for aligned embeddings and cross-modal retrieval."""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.utils import check_array
+from sklearn.utils._param_validation import Interval, validate_params
 
 from ._backend import float_scalar, get_namespace
 from ._validation import check_embeddings
@@ -37,3 +43,164 @@ def mean_cosine_similarity(Y_true, Y_pred):
     norms = xp.sqrt(xp.sum(Y_true**2, axis=1) * xp.sum(Y_pred**2, axis=1))
     cosine = dot / xp.where(norms == 0, xp.ones_like(norms), norms)
     return float_scalar(xp.mean(cosine))
+
+
+@validate_params(
+    {
+        "y_true": ["array-like"],
+        "y_score": ["array-like"],
+        "k": [Interval(Integral, 1, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
+def precision_at_k(y_true, y_score, *, k):
+    """Mean fraction of relevant items among each query's ``k`` best-scored.
+
+    For query ``q`` with gallery items ranked by decreasing ``y_score[q]``,
+    ``P@k(q) = (1/k) Σ_{i≤k} rel_i``, where ``rel_i`` is the relevance of the
+    item ranked ``i``; the result is the mean over queries. In the cross-modal
+    retrieval tables of ClinVLA and MedUnifier (CheXpert 5×200, MIMIC-CXR 5×200)
+    an item is relevant when it has the query's label.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_queries, n_gallery)
+        Binary relevance (bool or 0/1) of every gallery item to every query.
+        For label-based relevance:
+        ``query_labels[:, None] == gallery_labels[None, :]``.
+    y_score : array-like of shape (n_queries, n_gallery)
+        Scores ranking the gallery for each query, higher first (e.g. cosine
+        similarities, :func:`sklearn.metrics.pairwise.cosine_similarity`).
+        Ties are ranked in gallery order (a stable sort).
+    k : int >= 1
+        Number of top-ranked items looked at; at most ``n_gallery``.
+
+    Returns
+    -------
+    precision : float
+        In ``[0, 1]``.
+
+    See Also
+    --------
+    mean_average_precision_at_k : Rewards relevant items ranked earlier.
+
+    Examples
+    --------
+    Two queries over four gallery items; the first ranks items 0, 2 (relevant)
+    first, the second ranks items 3 (irrelevant), 1 (relevant) first:
+
+    >>> from skalign.metrics import precision_at_k
+    >>> relevance = [[1, 0, 1, 0], [0, 1, 0, 0]]
+    >>> scores = [[0.9, 0.1, 0.8, 0.3], [0.2, 0.7, 0.1, 0.8]]
+    >>> precision_at_k(relevance, scores, k=2)
+    0.75
+    """
+    relevance = _ranked_relevance(y_true, y_score, k)
+    return float(relevance.mean())
+
+
+@validate_params(
+    {
+        "y_true": ["array-like"],
+        "y_score": ["array-like"],
+        "k": [Interval(Integral, 1, None, closed="left"), None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def mean_average_precision_at_k(y_true, y_score, *, k):
+    """Mean over queries of the average precision of the ``k`` best-scored items.
+
+    The standard information-retrieval definition: for query ``q`` with ``R``
+    relevant gallery items and the gallery ranked by decreasing
+    ``y_score[q]``,
+
+    ``AP@k(q) = (1 / min(k, R)) Σ_{i≤k} P@i(q) · rel_i``,
+
+    the precision at the rank of every relevant item among the first ``k``,
+    averaged over the most relevant items the top ``k`` can hold. A perfect
+    ranking scores 1 whatever ``R``; with ``k=None`` (the whole ranking) it is
+    the usual (non-interpolated) average precision. ClinVLA and MedUnifier
+    report mAP beside P@k without stating its normalisation; this is the
+    common one (e.g. TensorFlow Similarity's ``MapAtK`` divides by ``R``,
+    which equals ``min(k, R)`` whenever ``k >= R``).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_queries, n_gallery)
+        Binary relevance (bool or 0/1) of every gallery item to every query.
+        For label-based relevance:
+        ``query_labels[:, None] == gallery_labels[None, :]``. Every query needs
+        at least one relevant item (its AP is undefined otherwise).
+    y_score : array-like of shape (n_queries, n_gallery)
+        Scores ranking the gallery for each query, higher first. Ties are
+        ranked in gallery order (a stable sort).
+    k : int >= 1 or None
+        Number of top-ranked items looked at, at most ``n_gallery``; None
+        looks at the whole ranking.
+
+    Returns
+    -------
+    map : float
+        In ``[0, 1]``.
+
+    See Also
+    --------
+    precision_at_k : Fraction of relevant items in the top ``k``.
+
+    Examples
+    --------
+    The first query finds its two relevant items at ranks 1 and 3
+    (``AP@3 = (1/1 + 2/3) / 2``), the second its only one at rank 2
+    (``AP@3 = 1/2``):
+
+    >>> from skalign.metrics import mean_average_precision_at_k
+    >>> relevance = [[1, 0, 1, 0], [0, 1, 0, 0]]
+    >>> scores = [[0.9, 0.8, 0.7, 0.1], [0.2, 0.7, 0.1, 0.8]]
+    >>> round(mean_average_precision_at_k(relevance, scores, k=3), 4)
+    0.6667
+    """
+    relevant_per_query = _check_relevance(y_true, y_score)[0].sum(axis=1)
+    if np.any(relevant_per_query == 0):
+        raise ValueError(
+            f"{int(np.sum(relevant_per_query == 0))} of {len(relevant_per_query)} "
+            "queries have no relevant gallery item, so their average precision is "
+            "undefined. Drop them before scoring, e.g. keep = y_true.any(axis=1); "
+            "mean_average_precision_at_k(y_true[keep], y_score[keep], k=k)."
+        )
+    k = np.shape(y_true)[1] if k is None else k
+    relevance = _ranked_relevance(y_true, y_score, k)
+    precision_at_rank = np.cumsum(relevance, axis=1) / np.arange(1, k + 1)
+    average_precision = (precision_at_rank * relevance).sum(axis=1) / np.minimum(
+        k, relevant_per_query
+    )
+    return float(average_precision.mean())
+
+
+def _ranked_relevance(y_true, y_score, k):
+    """Relevance of each query's ``k`` best-scored items, in rank order."""
+    relevance, scores = _check_relevance(y_true, y_score)
+    if k > scores.shape[1]:
+        raise ValueError(
+            f"k={k} exceeds the gallery size {scores.shape[1]}. Pass k <= "
+            f"{scores.shape[1]} (or k=None for mean_average_precision_at_k)."
+        )
+    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(relevance, order, axis=1).astype(np.float64)
+
+
+def _check_relevance(y_true, y_score):
+    relevance = check_array(y_true, dtype=None, input_name="y_true")
+    scores = check_array(y_score, dtype=np.float64, input_name="y_score")
+    if relevance.shape != scores.shape:
+        raise ValueError(
+            f"y_true has shape {relevance.shape} but y_score has shape "
+            f"{scores.shape}; both must be (n_queries, n_gallery), row q scoring "
+            "the same gallery items for query q."
+        )
+    if not np.isin(relevance, (0, 1)).all():
+        raise ValueError(
+            "y_true must hold binary relevance (bool or 0/1), got values "
+            f"{np.unique(relevance)[:5].tolist()}. For label-based relevance pass "
+            "query_labels[:, None] == gallery_labels[None, :]."
+        )
+    return relevance.astype(bool), scores

@@ -1,0 +1,134 @@
+"""Retrieval metrics against hand-made rankings and scikit-learn's average precision."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import average_precision_score
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skalign.metrics import (
+    mean_average_precision_at_k,
+    mean_cosine_similarity,
+    precision_at_k,
+)
+
+# Three queries over six gallery items. Scores are chosen so that the rankings
+# (best first) are:
+#   query 0: items 0 1 2 3 4 5 with relevance 1 0 1 0 0 1  (R = 3)
+#   query 1: items 5 4 3 2 1 0 with relevance 0 0 1 0 0 0  (R = 1)
+#   query 2: items 2 0 4 1 3 5 with relevance 1 1 1 1 0 0  (R = 4)
+RELEVANCE = np.array(
+    [
+        [1, 0, 1, 0, 0, 1],
+        [0, 0, 0, 1, 0, 0],
+        [1, 1, 1, 0, 1, 0],
+    ]
+)
+SCORES = np.array(
+    [
+        [0.9, 0.8, 0.7, 0.6, 0.5, 0.4],
+        [0.1, 0.2, 0.3, 0.4, 0.5, 0.6],
+        [0.8, 0.5, 0.9, 0.4, 0.6, 0.1],
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    "k, expected",
+    [
+        (1, (1 + 0 + 1) / 3),
+        (2, (1 / 2 + 0 + 2 / 2) / 3),
+        (3, (2 / 3 + 1 / 3 + 3 / 3) / 3),
+        (6, (3 / 6 + 1 / 6 + 4 / 6) / 3),
+    ],
+)
+def test_precision_at_k_hand_made(k, expected):
+    assert precision_at_k(RELEVANCE, SCORES, k=k) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    "k, expected",
+    [
+        # AP@k = (1 / min(k, R)) * sum over relevant ranks i <= k of P@i
+        (1, (1 / 1 + 0 / 1 + 1 / 1) / 3),
+        (2, ((1) / 2 + 0 / 1 + (1 + 1) / 2) / 3),
+        (3, ((1 + 2 / 3) / 3 + (1 / 3) / 1 + (1 + 1 + 1) / 3) / 3),
+        (
+            6,
+            ((1 + 2 / 3 + 3 / 6) / 3 + (1 / 3) / 1 + (1 + 1 + 1 + 4 / 4) / 4) / 3,
+        ),
+    ],
+)
+def test_mean_average_precision_at_k_hand_made(k, expected):
+    assert mean_average_precision_at_k(RELEVANCE, SCORES, k=k) == pytest.approx(
+        expected
+    )
+
+
+def test_full_ranking_map_equals_sklearn_average_precision():
+    rng = np.random.default_rng(0)
+    labels_query = rng.integers(0, 4, size=25)
+    labels_gallery = rng.integers(0, 4, size=40)
+    relevance = labels_query[:, None] == labels_gallery[None, :]
+    scores = rng.normal(size=relevance.shape)  # continuous: no ties
+    reference = np.mean(
+        [average_precision_score(r, s) for r, s in zip(relevance, scores, strict=True)]
+    )
+    assert mean_average_precision_at_k(relevance, scores, k=None) == pytest.approx(
+        reference
+    )
+    assert mean_average_precision_at_k(relevance, scores, k=40) == pytest.approx(
+        reference
+    )
+
+
+def test_perfect_and_worst_rankings():
+    relevance = np.array([[1, 1, 0, 0, 0], [0, 0, 0, 1, 1]], dtype=bool)
+    perfect = relevance.astype(float)
+    assert precision_at_k(relevance, perfect, k=2) == 1.0
+    assert mean_average_precision_at_k(relevance, perfect, k=2) == 1.0
+    # a perfect ranking scores 1 even when k exceeds the relevant count
+    assert mean_average_precision_at_k(relevance, perfect, k=4) == 1.0
+    assert precision_at_k(relevance, perfect, k=4) == 0.5
+    worst = -perfect
+    assert precision_at_k(relevance, worst, k=3) == 0.0
+    assert mean_average_precision_at_k(relevance, worst, k=3) == 0.0
+
+
+def test_ties_ranked_in_gallery_order():
+    relevance = [[0, 1], [1, 0]]
+    tied = [[0.5, 0.5], [0.5, 0.5]]
+    # the first gallery item is ranked first for both queries
+    assert precision_at_k(relevance, tied, k=1) == 0.5
+    assert mean_average_precision_at_k(relevance, tied, k=2) == pytest.approx(
+        (1 / 2 + 1) / 2
+    )
+
+
+def test_label_relevance_recipe_from_docstring():
+    query_labels = np.array(["a", "b"])
+    gallery_labels = np.array(["b", "a", "a"])
+    relevance = query_labels[:, None] == gallery_labels[None, :]
+    scores = [[0.1, 0.9, 0.2], [0.3, 0.2, 0.1]]
+    assert precision_at_k(relevance, scores, k=1) == 1.0
+    assert precision_at_k(relevance, scores, k=2) == pytest.approx((1 + 0.5) / 2)
+
+
+def test_errors_name_the_fix():
+    with pytest.raises(ValueError, match="no relevant gallery item.*Drop them"):
+        mean_average_precision_at_k([[1, 0], [0, 0]], [[0.1, 0.2], [0.3, 0.4]], k=1)
+    with pytest.raises(ValueError, match="exceeds the gallery size 2"):
+        precision_at_k([[1, 0]], [[0.1, 0.2]], k=3)
+    with pytest.raises(ValueError, match="same gallery items"):
+        precision_at_k([[1, 0]], [[0.1, 0.2, 0.3]], k=1)
+    with pytest.raises(ValueError, match="binary relevance"):
+        precision_at_k([[2, 0]], [[0.1, 0.2]], k=1)
+    with pytest.raises(ValueError, match="NaN"):
+        precision_at_k([[1, 0]], [[np.nan, 0.2]], k=1)
+    with pytest.raises(InvalidParameterError):
+        precision_at_k([[1, 0]], [[0.1, 0.2]], k=0)
+    with pytest.raises(InvalidParameterError):
+        precision_at_k([[1, 0]], [[0.1, 0.2]], k=None)
+
+
+def test_mean_cosine_similarity_kept():
+    assert mean_cosine_similarity([[1.0, 0.0]], [[3.0, 0.0]]) == pytest.approx(1.0)
