@@ -1,5 +1,7 @@
 """Figures of the evaluation tables: anchor curve, stitching table, zero-shot bars."""
 
+from itertools import cycle
+
 import numpy as np
 
 from ._scoring import METRICS
@@ -67,7 +69,7 @@ def plot_anchor_curve(curve, *, metric="roc_auc", ax=None, title=None):
         **{
             transform: dict(marker=marker, markersize=size)
             for transform, marker, size in zip(
-                aligned, "osD^v<>p", range(9, 1, -1), strict=False
+                aligned, cycle("osD^v<>p"), cycle(range(9, 1, -1)), strict=False
             )
         },
     }
