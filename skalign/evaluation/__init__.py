@@ -14,6 +14,7 @@
 """
 
 from ._curves import anchor_curve
+from ._io import EmbeddingFile, read_embeddings
 from ._naive import NaiveAligner
 from ._plots import plot_anchor_curve, plot_stitching_table, plot_zero_shot
 from ._subsets import balanced_subset, protocol_split
@@ -21,6 +22,7 @@ from ._tables import stitching_report, stitching_table
 from ._zeroshot_eval import zero_shot_report
 
 __all__ = [
+    "EmbeddingFile",
     "NaiveAligner",
     "anchor_curve",
     "balanced_subset",
@@ -28,6 +30,7 @@ __all__ = [
     "plot_stitching_table",
     "plot_zero_shot",
     "protocol_split",
+    "read_embeddings",
     "stitching_report",
     "stitching_table",
     "zero_shot_report",
