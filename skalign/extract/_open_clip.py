@@ -1,0 +1,125 @@
+"""Backend for open_clip image-text models (``"open_clip:ARCH/PRETRAINED"``).
+
+``ARCH`` is an open_clip architecture (``open_clip.list_models()``, including
+configs registered with ``open_clip.add_model_config``) and ``PRETRAINED`` a tag
+(``open_clip.list_pretrained_tags_by_model(ARCH)``) or a checkpoint path;
+``"open_clip:hf-hub:ORG/REPO"`` and ``"open_clip:local-dir:PATH"`` load
+open_clip's own hub and folder formats (BiomedCLIP, for instance). Images get the
+model's own validation transform, texts its own tokenizer; the embedding is
+``encode_image`` / ``encode_text`` (unnormalised).
+"""
+
+import difflib
+import os
+
+from ._base import Encoder, check_output, weights_unavailable
+from ._runtime import to_float32_numpy
+
+_SCHEMAS = ("hf-hub:", "local-dir:")
+
+
+class OpenClipEncoder(Encoder):
+    """A loaded open_clip model with its preprocessing and tokenizer.
+
+    Parameters
+    ----------
+    spec_name : str
+        ``"ARCH"``, ``"ARCH/PRETRAINED"`` (tag or checkpoint path),
+        ``"hf-hub:ORG/REPO"`` or ``"local-dir:PATH"``.
+    runtime : Runtime
+    """
+
+    modalities = ("image", "text")
+    default_modality = None
+
+    def __init__(self, spec_name, runtime):
+        import open_clip
+
+        self.name = f"open_clip:{spec_name}"
+        self.runtime = runtime
+        arch, pretrained = parse_open_clip_name(spec_name)
+        try:
+            model, _, preprocess = open_clip.create_model_and_transforms(
+                arch, pretrained=pretrained, device=runtime.device
+            )
+            self.tokenizer = open_clip.get_tokenizer(arch)
+        except (OSError, RuntimeError) as exc:
+            if not _is_download_failure(exc):
+                raise
+            raise weights_unavailable(
+                "open_clip",
+                spec_name,
+                exc,
+                download_hint=(
+                    f"`open_clip.create_model_and_transforms({arch!r}, "
+                    f"pretrained={pretrained!r})`"
+                ),
+            ) from exc
+        self.model = model.eval()
+        self._preprocess = preprocess
+
+    def image_preprocessor(self):
+        return self._preprocess
+
+    def embed(self, batch, modality, *, pooling="auto", preprocess=None):
+        import torch
+
+        if modality == "image":
+            inputs = self.runtime.to_device(torch.stack(list(batch)))
+            with self.runtime.inference():
+                embeddings = self.model.encode_image(inputs)
+        else:
+            tokens = self.runtime.to_device(self.tokenizer(list(batch)))
+            with self.runtime.inference():
+                embeddings = self.model.encode_text(tokens)
+        return check_output(to_float32_numpy(embeddings), len(batch), self.name)
+
+
+def parse_open_clip_name(spec_name):
+    """Split ``"ARCH/PRETRAINED"`` and check both against open_clip's registries.
+
+    Examples
+    --------
+    >>> from skalign.extract._open_clip import parse_open_clip_name
+    >>> parse_open_clip_name("ViT-B-32/laion2b_s34b_b79k")
+    ('ViT-B-32', 'laion2b_s34b_b79k')
+    >>> parse_open_clip_name("hf-hub:timm/ViT-B-16-SigLIP")
+    ('hf-hub:timm/ViT-B-16-SigLIP', None)
+    """
+    import open_clip
+
+    if spec_name.startswith(_SCHEMAS):
+        return spec_name, None
+    arch, _, pretrained = spec_name.partition("/")
+    pretrained = pretrained or None
+    architectures = open_clip.list_models()
+    if arch not in architectures:
+        close = difflib.get_close_matches(arch, architectures, n=5)
+        raise ValueError(
+            f"Unknown open_clip architecture {arch!r}. Closest: {close}. See "
+            "open_clip.list_models(), or register a config file with "
+            "open_clip.add_model_config(path)."
+        )
+    tags = open_clip.list_pretrained_tags_by_model(arch)
+    if pretrained is None and tags:
+        raise ValueError(
+            f"Name the pretrained weights of open_clip:{arch}, e.g. "
+            f"'open_clip:{arch}/{tags[0]}' (tags: {tags}), or a checkpoint path "
+            f"'open_clip:{arch}//path/to/checkpoint.pt'. Without them the model "
+            "would be randomly initialised."
+        )
+    if (
+        pretrained is not None
+        and not os.path.isfile(pretrained)
+        and not open_clip.is_pretrained_cfg(arch, pretrained)
+    ):
+        raise ValueError(
+            f"{pretrained!r} is neither a pretrained tag of open_clip:{arch} "
+            f"(tags: {tags}) nor an existing checkpoint file."
+        )
+    return arch, pretrained
+
+
+def _is_download_failure(exc):
+    message = str(exc).lower()
+    return isinstance(exc, OSError) or "download" in message or "hub" in message

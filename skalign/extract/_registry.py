@@ -1,0 +1,92 @@
+"""Load each model once per process and share it between extractors.
+
+``clone`` (GridSearchCV, cross_validate, ``LatentAligner(target_encoder=...)``)
+makes fresh extractors with the same parameters; they all find the model here
+instead of reloading it. The registry keeps the most recently used
+``MAX_LOADED_MODELS`` models; :func:`clear_model_cache` drops them all.
+"""
+
+import threading
+from collections import OrderedDict
+
+MAX_LOADED_MODELS = 4
+
+_LOADED = OrderedDict()
+_LOCK = threading.Lock()
+
+
+def get_encoder(spec, runtime, *, output=None, trust_remote_code=False):
+    """Return the loaded encoder for ``spec`` on ``runtime``, loading it once."""
+    key = (spec, runtime, output, trust_remote_code)
+    with _LOCK:
+        if key in _LOADED:
+            _LOADED.move_to_end(key)
+            return _LOADED[key]
+        encoder = _load(
+            spec, runtime, output=output, trust_remote_code=trust_remote_code
+        )
+        _LOADED[key] = encoder
+        while len(_LOADED) > MAX_LOADED_MODELS:
+            _LOADED.popitem(last=False)
+        return encoder
+
+
+def clear_model_cache():
+    """Forget every model loaded by :class:`~skalign.extract.EmbeddingExtractor`.
+
+    Extractors load a model on first use and share it, process-wide, with
+    every extractor that names the same model, device and precision (so the
+    clones made by a grid search do not reload it). The four most recently
+    used models stay in memory; call this to free them (and GPU memory) now.
+    Extractors that used a model keep their own reference until they are
+    deleted or their parameters change.
+
+    Returns
+    -------
+    n_models : int
+        How many models were dropped.
+
+    Examples
+    --------
+    >>> from skalign.extract import clear_model_cache
+    >>> clear_model_cache() >= 0
+    True
+    """
+    with _LOCK:
+        n_models = len(_LOADED)
+        _LOADED.clear()
+    return n_models
+
+
+def loaded_models():
+    """The specs of the models held now, least recently used first."""
+    with _LOCK:
+        return [key[0] for key in _LOADED]
+
+
+def _load(spec, runtime, *, output, trust_remote_code):
+    if spec.backend == "packaged":
+        from ._packaged import load_packaged
+
+        return load_packaged(spec.name, runtime, output=output)
+    if spec.backend == "sentence-transformers":
+        from ._sentence_transformers import SentenceTransformerEncoder
+
+        return SentenceTransformerEncoder(
+            spec.name, runtime, trust_remote_code=trust_remote_code
+        )
+    if spec.backend == "open_clip":
+        from ._open_clip import OpenClipEncoder
+
+        return OpenClipEncoder(spec.name, runtime)
+    if spec.backend == "hf":
+        from ._huggingface import HuggingFaceEncoder
+
+        return HuggingFaceEncoder(
+            spec.name, runtime, trust_remote_code=trust_remote_code
+        )
+    if spec.backend == "onnx":
+        from ._onnx import OnnxEncoder
+
+        return OnnxEncoder(spec.name, output=output, device=runtime.device)
+    raise ValueError(f"No loader for backend {spec.backend!r}.")

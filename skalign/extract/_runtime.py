@@ -1,0 +1,91 @@
+"""Where and how a torch model runs: device choice, precision, inference context."""
+
+import contextlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+PRECISIONS = {"fp32": None, "fp16": "float16", "bf16": "bfloat16"}
+
+
+def resolve_device(device):
+    """Return the torch device string for ``device`` ("auto": cuda, mps, cpu).
+
+    Examples
+    --------
+    >>> from skalign.extract._runtime import resolve_device
+    >>> resolve_device("cpu")
+    'cpu'
+    """
+    import torch
+
+    if device == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        if torch.backends.mps.is_available():
+            return "mps"
+        return "cpu"
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a torch device. Use 'auto', 'cpu', "
+            "'cuda', 'cuda:1' or 'mps'."
+        ) from exc
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but CUDA is not available on this "
+            "machine. Use device='auto' to fall back to the CPU."
+        )
+    if parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but MPS is not available on this "
+            "machine. Use device='auto' to fall back to the CPU."
+        )
+    return str(parsed)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """A resolved device and precision for a torch model.
+
+    ``precision`` other than ``"fp32"`` runs the forward under
+    :func:`torch.autocast` (weights stay float32); every forward runs under
+    :func:`torch.inference_mode`.
+    """
+
+    device: str
+    precision: str = "fp32"
+
+    @property
+    def device_type(self):
+        return self.device.split(":")[0]
+
+    def inference(self):
+        """Context manager for a forward pass: inference mode and autocast."""
+        import torch
+
+        stack = contextlib.ExitStack()
+        stack.enter_context(torch.inference_mode())
+        dtype_name = PRECISIONS[self.precision]
+        if dtype_name is not None:
+            stack.enter_context(
+                torch.autocast(self.device_type, dtype=getattr(torch, dtype_name))
+            )
+        return stack
+
+    def to_device(self, batch):
+        """Move a tensor (or a dict of tensors) to the device, pinned on CUDA."""
+        if isinstance(batch, Mapping):
+            return {key: self.to_device(value) for key, value in batch.items()}
+        if not hasattr(batch, "to"):
+            return batch
+        if self.device_type == "cuda" and batch.device.type == "cpu":
+            return batch.pin_memory().to(self.device, non_blocking=True)
+        return batch.to(self.device)
+
+
+def to_float32_numpy(tensor):
+    """Copy a (n, d) tensor to the host as a float32 NumPy array."""
+    import torch
+
+    return tensor.detach().to(device="cpu", dtype=torch.float32).numpy()

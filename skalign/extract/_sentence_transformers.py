@@ -1,0 +1,54 @@
+"""Backend for sentence-transformers text models (``"sentence-transformers:NAME"``).
+
+``SentenceTransformer(NAME)`` also wraps any plain Hugging Face text model
+(RoBERTa, BioLORD, Llama-2, Meditron, …) with mean pooling, so this is the
+usual route for text encoders. Batches go through ``SentenceTransformer.encode``
+unchanged: the extractor only chooses them (sorted by length, as ``encode``
+itself does), so embeddings equal ``encode``'s.
+"""
+
+from ._base import Encoder, check_output, weights_unavailable
+
+
+class SentenceTransformerEncoder(Encoder):
+    """A loaded ``SentenceTransformer`` on the runtime's device.
+
+    Parameters
+    ----------
+    name_or_path : str
+        Hub name or local folder, as ``SentenceTransformer`` accepts.
+    runtime : Runtime
+    name : str, optional
+        Shown in messages; defaults to ``name_or_path``.
+    trust_remote_code : bool, default=False
+    """
+
+    modalities = ("text",)
+    default_modality = "text"
+
+    def __init__(self, name_or_path, runtime, *, name=None, trust_remote_code=False):
+        from sentence_transformers import SentenceTransformer
+
+        self.name = name or name_or_path
+        self.runtime = runtime
+        try:
+            self.model = SentenceTransformer(
+                name_or_path,
+                device=runtime.device,
+                trust_remote_code=trust_remote_code,
+            )
+        except OSError as exc:
+            raise weights_unavailable(
+                "sentence-transformers", name_or_path, exc
+            ) from exc
+        self.model.eval()
+
+    def embed(self, batch, modality, *, pooling="auto", preprocess=None):
+        with self.runtime.inference():
+            embeddings = self.model.encode(
+                list(batch),
+                batch_size=len(batch),
+                show_progress_bar=False,
+                convert_to_numpy=True,
+            )
+        return check_output(embeddings, len(batch), self.name)

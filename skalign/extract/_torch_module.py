@@ -1,0 +1,99 @@
+"""Backend for an already-built ``torch.nn.Module`` (models that ship only weights).
+
+Images: the user's ``preprocess`` maps each decoded PIL image to a tensor of a
+fixed shape; batches are stacked and passed to ``module(batch)``. Texts: the
+user's ``preprocess`` tokenizes a whole batch (list of str → tensor or dict of
+tensors, passed as ``module(tensor)`` or ``module(**inputs)``). The module must
+return a (n_samples, n_features) tensor.
+"""
+
+import hashlib
+from collections.abc import Mapping
+
+from ._base import Encoder, check_output
+from ._runtime import to_float32_numpy
+
+
+class ModuleEncoder(Encoder):
+    """Run a user's ``torch.nn.Module`` in eval mode on the runtime's device.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Moved to the device and put in eval mode (in place).
+    runtime : Runtime
+    name : str, optional
+        Shown in messages; defaults to the module's class name.
+    image_preprocess : callable, optional
+        The model's own image preprocessing (packaged models ship one).
+    default_modality : {"image", "text"}, default="image"
+    """
+
+    def __init__(
+        self,
+        module,
+        runtime,
+        *,
+        name=None,
+        image_preprocess=None,
+        default_modality="image",
+    ):
+        self.module = module.to(runtime.device).eval()
+        self.runtime = runtime
+        self.name = name or f"torch module {type(module).__name__}"
+        self._image_preprocess = image_preprocess
+        self.default_modality = default_modality
+
+    def image_preprocessor(self):
+        return self._image_preprocess
+
+    def embed(self, batch, modality, *, pooling="auto", preprocess=None):
+        import torch
+
+        if modality == "image":
+            inputs = torch.stack(list(batch))
+        else:
+            inputs = preprocess(list(batch))
+        inputs = self.runtime.to_device(inputs)
+        with self.runtime.inference():
+            if isinstance(inputs, Mapping):
+                outputs = self.module(**inputs)
+            else:
+                outputs = self.module(inputs)
+        if not isinstance(outputs, torch.Tensor):
+            raise TypeError(
+                f"{self.name} returned a {type(outputs).__name__}, not a tensor. "
+                "Wrap the module so that forward returns the (n_samples, "
+                "n_features) embedding tensor, e.g. "
+                "`lambda x: model(x).pooler_output` inside a small nn.Module."
+            )
+        return check_output(to_float32_numpy(outputs), len(batch), self.name)
+
+    def identity(self):
+        return f"{self.name}:{module_digest(self.module)}"
+
+
+def module_digest(module):
+    """Hash of a module's class, parameter and buffer values (its cache identity).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skalign.extract._torch_module import module_digest
+    >>> torch.manual_seed(0) and None
+    >>> a = torch.nn.Linear(2, 2)
+    >>> module_digest(a) == module_digest(a), module_digest(a) == module_digest(
+    ...     torch.nn.Linear(2, 2))
+    (True, False)
+    """
+    import torch
+
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(type(module).__qualname__.encode())
+    for key, tensor in module.state_dict().items():
+        digest.update(key.encode())
+        host = tensor.detach().cpu().contiguous()
+        digest.update(str(host.dtype).encode())
+        digest.update(str(tuple(host.shape)).encode())
+        digest.update(host.view(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()

