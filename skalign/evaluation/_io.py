@@ -167,10 +167,10 @@ def pair_files(files, *, labels=None, task=None):
         ids, rows = None, {name: slice(None) for name in files}
     embeddings = {name: file.embeddings[rows[name]] for name, file in files.items()}
     n_rows = next(iter(embeddings.values())).shape[0]
-    y = _agree(files, rows, "labels")
+    y = _agree(files, rows, "labels", ids)
     if labels is not None:
         y = _labels_from_table(labels, task, ids, n_rows)
-    split = _agree(files, rows, "split")
+    split = _agree(files, rows, "split", ids)
     return embeddings, y, split, ids
 
 
@@ -244,7 +244,7 @@ def _check_unique_ids(ids, path):
     unique, counts = np.unique(ids, return_counts=True)
     if (counts > 1).any():
         raise ValueError(
-            f"{str(path)!r}: id {unique[counts > 1][0]!r} appears "
+            f"{str(path)!r}: id {unique[counts > 1].tolist()[0]!r} appears "
             f"{counts[counts > 1][0]} times; ids must identify one item each."
         )
 
@@ -290,8 +290,12 @@ def _check_same_row_counts(files):
         )
 
 
-def _agree(files, rows, field):
+def _agree(files, rows, field, ids):
     """The field (labels or split) from every file that has it; they must agree."""
+
+    def where(i):
+        return f"row {i}" if ids is None else f"id {ids[i : i + 1].tolist()[0]!r}"
+
     found = {
         name: getattr(file, field)[rows[name]]
         for name, file in files.items()
@@ -306,8 +310,9 @@ def _agree(files, rows, field):
         if differ.size:
             i = differ[0]
             raise ValueError(
-                f"The {field} of {names[0]!r} and {name!r} do not match: row {i} is "
-                f"{reference[i]!r} in one and {found[name][i]!r} in the other "
+                f"The {field} of {names[0]!r} and {name!r} do not match: "
+                f"{where(i)} is {reference[i : i + 1].tolist()[0]!r} in one and "
+                f"{found[name][i : i + 1].tolist()[0]!r} in the other "
                 f"({differ.size} rows differ). Fix the files so that every "
                 f"encoder's {field} describe the same items, or keep the {field} "
                 "in one file only."
@@ -342,7 +347,7 @@ def _labels_from_table(table, task, ids, n_rows):
         missing = ids[position < 0]
         raise ValueError(
             f"{missing.size} embedded items have no row in the labels file, e.g. "
-            f"id {missing[0]!r}. Add their labels (or leave them out of the "
+            f"id {missing.tolist()[0]!r}. Add their labels (or leave them out of the "
             "embedding files)."
         )
     return table[task].to_numpy()[position]

@@ -63,9 +63,9 @@ def balanced_subset(y, n_per_class=None, *, random_state=None):
     if short.any():
         raise ValueError(
             f"n_per_class={n_per_class} rows are requested per class but class "
-            f"{classes[short][0]!r} has only {counts[short][0]}. Lower n_per_class "
-            f"to at most {counts.min()} (or None for the smallest class size), or "
-            "add samples of that class."
+            f"{classes[short].tolist()[0]!r} has only {counts[short][0]}. Lower "
+            f"n_per_class to at most {counts.min()} (or None for the smallest class "
+            "size), or add samples of that class."
         )
     sampler = RandomUnderSampler(
         sampling_strategy={label: n_per_class for label in classes.tolist()},
