@@ -133,6 +133,15 @@ def resolve_split(y, split, *, anchor_size, test_size, n_test_per_class, random_
             f"{absent.tolist()!r}; the decoder cannot predict them. Stratify the "
             "split by y (the default split does)."
         )
+    labels, counts = np.unique(y[test], return_counts=True)
+    if n_test_per_class is not None and n_test_per_class > counts.min():
+        raise ValueError(
+            f"n_test_per_class={n_test_per_class} test rows per class are requested "
+            f"but the test part holds only {counts.min()} of class "
+            f"{labels[np.argmin(counts)].tolist()!r}. Lower n_test_per_class to at "
+            f"most {counts.min()}, or enlarge the test part (test_size, or more "
+            "'test' rows in split)."
+        )
     test = test[balanced_subset(y[test], n_test_per_class, random_state=random_state)]
     return Split(train, anchor_pool, test)
 
