@@ -186,7 +186,8 @@ def plot_zero_shot(report, *, metric="roc_auc", ax=None, title=None):
         tasks, methods
     ]
     stds = rows.pivot(index="task", columns="method", values="std").loc[tasks, methods]
-    ax = _grouped_bars(_axes(ax), means.to_numpy(), stds.to_numpy(), tasks, methods)
+    errors = stds.to_numpy() if np.nanmax(stds.to_numpy()) > 0 else None
+    ax = _grouped_bars(_axes(ax), means.to_numpy(), errors, tasks, methods)
     if metric == "roc_auc":
         ax.axhline(0.5, color="0.6", linewidth=0.8)  # chance
     ax.set_xlabel("task")
