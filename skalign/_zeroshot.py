@@ -124,6 +124,19 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
     1.0
     >>> clf.decision_function(X[40:]).shape
     (20,)
+
+    The CLIP-style baseline with a real text encoder (the packaged
+    all-MiniLM-L6-v2); here the inputs are themselves text embeddings:
+
+    >>> from skalign.extract import EmbeddingExtractor
+    >>> encoder = EmbeddingExtractor("all-minilm-l6-v2", device="cpu")
+    >>> clf = ZeroShotTextSpaceClassifier(
+    ...     {"cat": ["a photo of a cat", "a kitten"], "dog": ["a photo of a dog"]},
+    ...     text_encoder=encoder,
+    ... )
+    >>> captions = encoder.fit_transform(["a tabby sleeps on the sofa", "a puppy yaps"])
+    >>> clf.fit(captions).predict(captions).tolist()
+    ['cat', 'dog']
     """
 
     _parameter_constraints: dict = {
@@ -153,8 +166,9 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_samples,), default=None
             Class labels of ``X``, each a key of ``class_prompts``. Given, an
             unfrozen ``aligner`` is estimated from ``X`` paired with the class
-            embeddings of ``y``. None (zero-shot) needs a fitted ``aligner``
-            or none.
+            embeddings of ``y`` (with ``aligner=None`` or a frozen one they
+            are only checked). None (zero-shot) needs a fitted ``aligner`` or
+            none.
 
         Returns
         -------

@@ -260,15 +260,9 @@ class EmbeddingExtractor(
         encoder = self._encoder(spec)
         modality = self._modality(spec, encoder)
         inputs = parse_inputs(X, modality)
-        keys = [dedup_key(item, inputs.kind) for item in inputs.items]
-        first_of_key = {}
-        inverse = np.array(
-            [first_of_key.setdefault(k, len(first_of_key)) for k in keys]
+        unique, inverse = _first_occurrences(
+            [dedup_key(item, inputs.kind) for item in inputs.items]
         )
-        unique = [None] * len(first_of_key)
-        for position, index in enumerate(inverse):
-            if unique[index] is None:
-                unique[index] = position
         vectors = self._embed_items(
             encoder,
             spec,
@@ -543,6 +537,20 @@ def _backend_family(spec):
     if spec.backend == "packaged":
         return PACKAGED_MODELS[spec.name].backend
     return spec.backend
+
+
+def _first_occurrences(keys):
+    """Positions of the first occurrence of each distinct key, and for every
+    key the index of its distinct value (as ``np.unique(..., return_inverse)``
+    but in order of appearance and for any hashable keys)."""
+    index_of_key, first = {}, []
+    inverse = np.empty(len(keys), dtype=np.intp)
+    for position, key in enumerate(keys):
+        index = index_of_key.setdefault(key, len(first))
+        if index == len(first):
+            first.append(position)
+        inverse[position] = index
+    return first, inverse
 
 
 def _pool_views(vectors, sample_of_item, n_samples, how):

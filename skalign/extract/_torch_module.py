@@ -7,6 +7,7 @@ tensors, passed as ``module(tensor)`` or ``module(**inputs)``). The module must
 return a (n_samples, n_features) tensor.
 """
 
+import contextlib
 import hashlib
 from collections.abc import Mapping
 
@@ -20,7 +21,7 @@ class ModuleEncoder(Encoder):
     Parameters
     ----------
     module : torch.nn.Module
-        Moved to the device and put in eval mode (in place).
+        Moved to the device (in place) and run in eval mode.
     runtime : Runtime
     name : str, optional
         Shown in messages; defaults to the module's class name.
@@ -38,7 +39,7 @@ class ModuleEncoder(Encoder):
         image_preprocess=None,
         default_modality="image",
     ):
-        self.module = module.to(runtime.device).eval()
+        self.module = module.to(runtime.device)
         self.runtime = runtime
         self.name = name or f"torch module {type(module).__name__}"
         self._image_preprocess = image_preprocess
@@ -55,7 +56,7 @@ class ModuleEncoder(Encoder):
         else:
             inputs = preprocess(list(batch))
         inputs = self.runtime.to_device(inputs)
-        with self.runtime.inference():
+        with self.runtime.inference(), eval_mode(self.module):
             if isinstance(inputs, Mapping):
                 outputs = self.module(**inputs)
             else:
@@ -71,6 +72,23 @@ class ModuleEncoder(Encoder):
 
     def identity(self):
         return f"{self.name}:{module_digest(self.module)}"
+
+
+@contextlib.contextmanager
+def eval_mode(module):
+    """Run ``module`` in eval mode, then restore every submodule's own mode.
+
+    The user's module is a parameter of the extractor: leaving its ``training``
+    flags as they were keeps its pickle, hence ``Pipeline(memory=...)``'s
+    cache key, unchanged by a transform.
+    """
+    modes = [(m, m.training) for m in module.modules()]
+    module.eval()
+    try:
+        yield module
+    finally:
+        for submodule, training in modes:
+            submodule.training = training
 
 
 def module_digest(module):

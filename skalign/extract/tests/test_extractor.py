@@ -264,6 +264,33 @@ def test_unpicklable_preprocess_with_cache_is_explained(counting_encoder, tmp_pa
         extractor.transform(_images(1))
 
 
+def test_pipeline_memory_skips_the_extractor_on_refit(counting_encoder, tmp_path):
+    from sklearn.preprocessing import StandardScaler
+
+    images = _images(7)
+    pipeline = Pipeline(
+        [("embed", _counting(counting_encoder)), ("scale", StandardScaler())],
+        memory=str(tmp_path),
+    )
+    first = pipeline.fit(images).transform(images)
+    CountingEncoder.calls.clear()
+    refit = clone(pipeline).fit(images)
+    assert CountingEncoder.calls == []  # the memory hit: same extractor hash
+    np.testing.assert_allclose(
+        refit.named_steps["scale"].transform(_expected(counting_encoder, images)),
+        first,
+        atol=1e-5,
+    )
+
+
+def test_a_module_keeps_its_training_flags(counting_encoder):
+    counting_encoder.train()
+    frozen = torch.nn.BatchNorm1d(2).eval()
+    counting_encoder.frozen = frozen
+    _counting(counting_encoder).transform(_images(2))
+    assert counting_encoder.training and not frozen.training
+
+
 def test_grid_search_with_cached_pipeline_embeds_each_input_once(
     counting_encoder, tmp_path
 ):

@@ -1,0 +1,135 @@
+"""Cross-modal ranking and report suggestion through an aligned text space."""
+
+import pickle
+
+import numpy as np
+import pytest
+import sklearn
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
+from sklearn.metrics.pairwise import cosine_similarity
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skalign import LatentAligner
+from skalign.retrieval import ReportRetriever, retrieve
+from skalign.tests._toy_encoders import LookupTextEncoder
+
+
+def test_retrieve_hand_made_ranking():
+    queries = [[1.0, 0.0], [0.0, -1.0]]
+    gallery = [[0.0, 2.0], [1.0, 1.0], [5.0, 0.0], [1.0, -1.0]]
+    indices, similarities = retrieve(queries, gallery)
+    s = 1 / np.sqrt(2)
+    assert indices.tolist() == [[2, 1, 3, 0], [3, 2, 1, 0]]
+    np.testing.assert_allclose(similarities, [[1, s, s, 0], [s, 0, -s, -1]], atol=1e-12)
+    top, top_similarities = retrieve(queries, gallery, k=2)
+    np.testing.assert_array_equal(top, indices[:, :2])
+    np.testing.assert_allclose(top_similarities, similarities[:, :2])
+
+
+def test_retrieve_matches_brute_force_in_small_chunks():
+    rng = np.random.default_rng(0)
+    queries, gallery = rng.normal(size=(300, 16)), rng.normal(size=(120, 16))
+    reference = np.argsort(-cosine_similarity(queries, gallery), axis=1)[:, :7]
+    with sklearn.config_context(working_memory=0.01):  # ~10 queries per chunk
+        indices, similarities = retrieve(queries, gallery, k=7)
+    np.testing.assert_array_equal(indices, reference)
+    np.testing.assert_allclose(
+        similarities,
+        np.take_along_axis(cosine_similarity(queries, gallery), reference, axis=1),
+        atol=1e-12,
+    )
+
+
+def test_retrieve_ties_in_gallery_order_and_zero_vectors():
+    indices, similarities = retrieve([[1.0, 0.0]], [[0.0, 1.0], [0.0, 0.0], [0.0, 3.0]])
+    assert indices.tolist() == [[0, 1, 2]]
+    np.testing.assert_allclose(similarities, [[0.0, 0.0, 0.0]], atol=1e-12)
+
+
+def test_retrieve_errors():
+    with pytest.raises(ValueError, match="same space"):
+        retrieve(np.ones((2, 3)), np.ones((4, 2)))
+    with pytest.raises(ValueError, match="exceeds the gallery size 4"):
+        retrieve(np.ones((2, 3)), np.ones((4, 3)), k=5)
+    with pytest.raises(InvalidParameterError):
+        retrieve(np.ones((2, 3)), np.ones((4, 3)), k=0)
+
+
+# --- ReportRetriever -----------------------------------------------------------
+
+_REPORTS = {
+    "no acute findings": [1.0, 0.0, 0.0, 0.1],
+    "right lower lobe pneumonia": [0.0, 1.0, 0.0, 0.1],
+    "small left pleural effusion": [0.0, 0.0, 1.0, 0.1],
+    "pneumonia and effusion": [0.0, 0.7, 0.7, 0.1],
+}
+
+
+def _anchor_pairs(seed=0, n=80):
+    """Images in a hidden linear map of the report space, with their reports."""
+    rng = np.random.default_rng(seed)
+    names = list(_REPORTS)
+    reports = [names[i] for i in rng.integers(0, len(names), size=n)]
+    text = np.array([_REPORTS[r] for r in reports]) + 0.05 * rng.normal(size=(n, 4))
+    images = text @ rng.normal(size=(4, 7)) + 2.0
+    return images, reports
+
+
+def test_report_retriever_suggests_the_anchor_reports_of_similar_images():
+    images, reports = _anchor_pairs()
+    encoder = LookupTextEncoder(_REPORTS)
+    retriever = ReportRetriever(encoder, aligner=LatentAligner("affine"), n_reports=2)
+    retriever.fit(images[:60], reports[:60])
+    # the gallery holds each distinct report once
+    assert sorted(retriever.reports_) == sorted(_REPORTS)
+    assert retriever.report_embeddings_.shape == (4, 4)
+    predicted = retriever.predict(images[60:])
+    assert np.mean(predicted == np.array(reports[60:], dtype=object)) > 0.9
+    suggestions, similarities = retriever.suggest(images[60:])
+    assert suggestions.shape == similarities.shape == (20, 2)
+    np.testing.assert_array_equal(suggestions[:, 0], predicted)
+    assert np.all(np.diff(similarities, axis=1) <= 0)
+    translated = retriever.aligner_.transform(images[60:])
+    expected = cosine_similarity(translated, retriever.report_embeddings_).max(axis=1)
+    np.testing.assert_allclose(similarities[:, 0], expected, atol=1e-12)
+    assert retriever.suggest(images[:3], n_reports=4)[0].shape == (3, 4)
+    # the user's estimators stay unfitted
+    assert not hasattr(encoder, "n_fits_") and not hasattr(retriever.aligner, "coef_")
+
+
+def test_report_retriever_without_aligner_and_with_frozen_aligner():
+    images, reports = _anchor_pairs()
+    text = LookupTextEncoder(_REPORTS).transform(reports)
+    baseline = ReportRetriever(LookupTextEncoder(_REPORTS)).fit(text, reports)
+    assert baseline.aligner_ is None
+    np.testing.assert_array_equal(baseline.predict(text), np.array(reports, object))
+    fitted = LatentAligner("affine").fit(images, text)
+    frozen = FrozenEstimator(fitted)
+    retriever = ReportRetriever(LookupTextEncoder(_REPORTS), aligner=frozen)
+    retriever.fit(images[:5], reports[:5])  # too few anchors to refit: none needed
+    assert retriever.aligner_ is frozen
+    assert set(retriever.reports_) == set(reports[:5])
+    restored = pickle.loads(pickle.dumps(clone(retriever).fit(images[:5], reports[:5])))
+    np.testing.assert_array_equal(restored.predict(images), retriever.predict(images))
+
+
+def test_report_retriever_errors():
+    images, reports = _anchor_pairs()
+    encoder = LookupTextEncoder(_REPORTS)
+    with pytest.raises(NotFittedError):
+        ReportRetriever(encoder).predict(images)
+    with pytest.raises(TypeError, match=r"one report \(a string\) per anchor"):
+        ReportRetriever(encoder, aligner=LatentAligner()).fit(images[:2], ["a", 3])
+    with pytest.raises(ValueError, match="one report per image"):
+        ReportRetriever(encoder, aligner=LatentAligner()).fit(images[:3], reports[:2])
+    with pytest.raises(ValueError, match="report embeddings have 4"):
+        ReportRetriever(encoder).fit(images, reports)
+    retriever = ReportRetriever(encoder, aligner=LatentAligner()).fit(images, reports)
+    with pytest.raises(ValueError, match="exceeds the gallery size 4"):
+        retriever.suggest(images, n_reports=5)
+    with pytest.raises(ValueError, match="7 features"):
+        retriever.predict(images[:, :3])
+    with pytest.raises(InvalidParameterError, match="text_encoder"):
+        ReportRetriever(None).fit(images, reports)
