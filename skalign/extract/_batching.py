@@ -1,17 +1,19 @@
-"""Batches whose items are prepared (decoded, preprocessed) ahead of the model.
+"""Batches whose items are prepared (decoded, preprocessed, stacked) ahead of the model.
 
 Image decoding and resizing release the GIL (Pillow, libjpeg, torchvision), so
 a few worker threads keep the next batches ready while the model runs on the
-current one, without the start-up and pickling costs of worker processes. At
-most ``prefetch`` batches are prepared ahead, which bounds memory.
+current one, without the start-up and pickling costs of worker processes. The
+batch is assembled (stacked, pinned for CUDA) in a worker too. At most
+``prefetch`` batches are prepared ahead, which bounds memory.
 """
 
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from itertools import islice
 
 
-def iter_batches(indices, prepare, *, batch_size, n_workers, prefetch=2):
-    """Yield ``(batch_indices, prepared_items)`` in order.
+def iter_batches(indices, prepare, *, batch_size, n_workers, collate=list, prefetch=2):
+    """Yield ``(batch_indices, collate(prepared_items))`` in order.
 
     Parameters
     ----------
@@ -22,6 +24,8 @@ def iter_batches(indices, prepare, *, batch_size, n_workers, prefetch=2):
     batch_size : int
     n_workers : int
         Worker threads; 0 prepares in the calling thread.
+    collate : callable, default=list
+        Assembles a batch from its prepared items.
     prefetch : int, default=2
         Batches prepared ahead of the one being consumed.
 
@@ -37,26 +41,24 @@ def iter_batches(indices, prepare, *, batch_size, n_workers, prefetch=2):
     ]
     if n_workers == 0:
         for batch in batches:
-            yield batch, [prepare(i) for i in batch]
+            yield batch, collate([prepare(i) for i in batch])
         return
-    pool = ThreadPoolExecutor(
-        max_workers=n_workers, thread_name_prefix="skalign-decode"
-    )
+    pool = ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="skalign")
+
+    def submit(batch):
+        # FIFO: the collate task starts after every item task it waits on has
+        # started, so waiting inside the pool cannot deadlock.
+        futures = [pool.submit(prepare, i) for i in batch]
+        return batch, pool.submit(lambda: collate([f.result() for f in futures]))
+
     try:
-        pending = deque()
         upcoming = iter(batches)
-        for batch in upcoming:
-            pending.append((batch, [pool.submit(prepare, i) for i in batch]))
-            if len(pending) > prefetch:
-                break
+        pending = deque(submit(batch) for batch in islice(upcoming, prefetch + 1))
         while pending:
-            batch, futures = pending.popleft()
-            prepared = [future.result() for future in futures]
+            batch, collated = pending.popleft()
             following = next(upcoming, None)
             if following is not None:
-                pending.append(
-                    (following, [pool.submit(prepare, i) for i in following])
-                )
-            yield batch, prepared
+                pending.append(submit(following))
+            yield batch, collated.result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

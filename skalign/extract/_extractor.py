@@ -1,6 +1,7 @@
 """EmbeddingExtractor: pretrained encoders as scikit-learn transformers."""
 
 import copy
+import functools
 import hashlib
 import json
 import os
@@ -113,8 +114,12 @@ class EmbeddingExtractor(
         Inputs per forward pass.
     precision : {"fp32", "fp16", "bf16"}, default="fp32"
         ``"fp16"`` and ``"bf16"`` run the forward under :func:`torch.autocast`
-        (meant for GPUs); embeddings are returned as float32 either way. ONNX
-        models run in their exported precision.
+        in that dtype (meant for GPUs), and the weights of sentence-transformers,
+        open_clip and ``hf:`` models are loaded in it (half the memory, as for
+        a 7B text encoder); a module's weights are left as they are.
+        ``"fp32"`` loads float32 weights whatever the checkpoint's dtype.
+        Embeddings are returned as float32 either way. ONNX models run in their
+        exported precision.
     normalize : bool, default=False
         Scale each embedding (after view pooling) to unit L2 norm.
     cache_dir : str or os.PathLike, default=None
@@ -236,6 +241,7 @@ class EmbeddingExtractor(
         Returns
         -------
         self : EmbeddingExtractor
+            This estimator, unchanged.
         """
         spec = self._check_settings()
         modality = self._declared_modality(spec)
@@ -254,6 +260,8 @@ class EmbeddingExtractor(
         Returns
         -------
         embeddings : ndarray of shape (n_samples, n_features), float32
+            One row per sample of ``X`` (groups pooled), L2-normalised when
+            ``normalize=True``.
         """
         self._validate_params()
         spec = self._check_settings()
@@ -448,11 +456,15 @@ class EmbeddingExtractor(
             desc=f"Embedding {modality}s",
             unit=modality,
         ) as bar:
-            for batch, prepared in iter_batches(
-                todo, prepare, batch_size=self.batch_size, n_workers=n_workers
+            for batch, inputs in iter_batches(
+                todo,
+                prepare,
+                batch_size=self.batch_size,
+                n_workers=n_workers,
+                collate=functools.partial(encoder.collate, modality=modality),
             ):
                 embedded = encoder.embed(
-                    prepared, modality, pooling=self.pooling, preprocess=text_preprocess
+                    inputs, modality, pooling=self.pooling, preprocess=text_preprocess
                 )
                 for index, vector in zip(batch, embedded, strict=True):
                     vectors[index] = vector
@@ -462,9 +474,11 @@ class EmbeddingExtractor(
         widths = {vector.shape[0] for vector in vectors}
         if len(widths) != 1:
             raise RuntimeError(
-                f"Embeddings of different widths {sorted(widths)} for one model; "
-                f"the cache under {self.cache_dir!r} holds entries from another "
-                "model version. Delete that cache directory."
+                f"The model returned embeddings of different widths "
+                f"{sorted(widths)}: its output depends on the input size (make "
+                "preprocess resize every image to one size), or the cache_dir "
+                f"{self.cache_dir!r} holds entries of another model version "
+                "(delete that cache directory)."
             )
         self._width = ((self._loaded[0], modality, self.pooling), widths.pop())
         return np.stack(vectors)

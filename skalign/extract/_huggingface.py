@@ -16,7 +16,7 @@ use those. Token pooling:
   whose dense-tanh pooler is often untrained).
 """
 
-from ._base import Encoder, check_output, weights_unavailable
+from ._base import TorchEncoder, check_output, weights_unavailable
 from ._runtime import to_float32_numpy
 
 _UNBOUNDED_LENGTH = 100_000
@@ -24,7 +24,7 @@ _FALLBACK_MAX_LENGTH = 512
 _MODALITY_OF_INPUT = {"pixel_values": "image", "input_ids": "text"}
 
 
-class HuggingFaceEncoder(Encoder):
+class HuggingFaceEncoder(TorchEncoder):
     """A loaded ``transformers`` model; its processor or tokenizer loads lazily.
 
     Parameters
@@ -37,13 +37,15 @@ class HuggingFaceEncoder(Encoder):
     def __init__(self, name_or_path, runtime, *, trust_remote_code=False):
         from transformers import AutoModel
 
+        super().__init__(runtime)
         self.name = f"hf:{name_or_path}"
         self.name_or_path = name_or_path
-        self.runtime = runtime
         self.trust_remote_code = trust_remote_code
         try:
             model = AutoModel.from_pretrained(
-                name_or_path, trust_remote_code=trust_remote_code
+                name_or_path,
+                trust_remote_code=trust_remote_code,
+                **dtype_argument(runtime.weights_dtype),
             )
         except OSError as exc:
             raise weights_unavailable("hf", name_or_path, exc) from exc
@@ -91,9 +93,7 @@ class HuggingFaceEncoder(Encoder):
         return check_output(to_float32_numpy(embeddings), len(batch), self.name)
 
     def _embed_images(self, batch, pooling):
-        import torch
-
-        pixel_values = self.runtime.to_device(torch.stack(list(batch)))
+        pixel_values = self.runtime.to_device(batch)
         with self.runtime.inference():
             if self.dual:
                 return _features(
@@ -169,6 +169,16 @@ class HuggingFaceEncoder(Encoder):
             return tokenizer.model_max_length
         config = self.model.config
         return getattr(config, "max_position_embeddings", None) or _FALLBACK_MAX_LENGTH
+
+
+def dtype_argument(dtype):
+    """``from_pretrained``'s weights-dtype keyword: ``dtype`` since transformers
+    4.56, ``torch_dtype`` before (now deprecated)."""
+    import transformers
+    from packaging.version import Version
+
+    modern = Version(transformers.__version__) >= Version("4.56")
+    return {"dtype" if modern else "torch_dtype": dtype}
 
 
 class _ImageProcessorCall:

@@ -106,6 +106,11 @@ class OnnxEncoder(Encoder):
     def text_preprocessor(self):
         return self._text_preprocess
 
+    def collate(self, items, modality):
+        if modality == "image":
+            return np.stack(items).astype(np.float32, copy=False)
+        return list(items)
+
     def embed(self, batch, modality, *, pooling="auto", preprocess=None):
         if modality == "image":
             if len(self.input_names) != 1:
@@ -113,7 +118,7 @@ class OnnxEncoder(Encoder):
                     f"{self.name} takes {len(self.input_names)} inputs "
                     f"{self.input_names}; image models must take exactly one."
                 )
-            feeds = {self.input_names[0]: np.stack(batch).astype(np.float32)}
+            feeds = {self.input_names[0]: batch}
         else:
             tokenizer = preprocess or self._text_preprocess
             feeds = self._text_feeds(tokenizer(list(batch)))

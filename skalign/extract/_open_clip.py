@@ -12,13 +12,13 @@ model's own validation transform, texts its own tokenizer; the embedding is
 import difflib
 import os
 
-from ._base import Encoder, check_output, weights_unavailable
+from ._base import TorchEncoder, check_output, weights_unavailable
 from ._runtime import to_float32_numpy
 
 _SCHEMAS = ("hf-hub:", "local-dir:")
 
 
-class OpenClipEncoder(Encoder):
+class OpenClipEncoder(TorchEncoder):
     """A loaded open_clip model with its preprocessing and tokenizer.
 
     Parameters
@@ -35,12 +35,15 @@ class OpenClipEncoder(Encoder):
     def __init__(self, spec_name, runtime):
         import open_clip
 
+        super().__init__(runtime)
         self.name = f"open_clip:{spec_name}"
-        self.runtime = runtime
         arch, pretrained = parse_open_clip_name(spec_name)
         try:
             model, _, preprocess = open_clip.create_model_and_transforms(
-                arch, pretrained=pretrained, device=runtime.device
+                arch,
+                pretrained=pretrained,
+                device=runtime.device,
+                precision=runtime.precision,
             )
             self.tokenizer = open_clip.get_tokenizer(arch)
         except (OSError, RuntimeError) as exc:
@@ -62,10 +65,8 @@ class OpenClipEncoder(Encoder):
         return self._preprocess
 
     def embed(self, batch, modality, *, pooling="auto", preprocess=None):
-        import torch
-
         if modality == "image":
-            inputs = self.runtime.to_device(torch.stack(list(batch)))
+            inputs = self.runtime.to_device(batch)
             with self.runtime.inference():
                 embeddings = self.model.encode_image(inputs)
         else:

@@ -81,6 +81,27 @@ PACKAGED_MODELS = {
 }
 
 
+HUB_EQUIVALENTS = {
+    "sentence-transformers/all-minilm-l6-v2": "all-minilm-l6-v2",
+    "sentence-transformers/paraphrase-minilm-l3-v2": "paraphrase-minilm-l3",
+}
+
+
+def packaged_equivalent(hub_name):
+    """The packaged spec holding the same weights as a hub model, or None.
+
+    Examples
+    --------
+    >>> from skalign.extract._packaged import packaged_equivalent
+    >>> packaged_equivalent("all-MiniLM-L6-v2")
+    'all-minilm-l6-v2'
+    """
+    name = hub_name.lower()
+    if "/" not in name:
+        name = f"sentence-transformers/{name}"
+    return HUB_EQUIVALENTS.get(name)
+
+
 def load_packaged(name, runtime, *, output=None):
     """Build the encoder of the packaged model ``name`` on ``runtime``."""
     from ._onnx import OnnxEncoder

@@ -49,8 +49,9 @@ class Runtime:
     """A resolved device and precision for a torch model.
 
     ``precision`` other than ``"fp32"`` runs the forward under
-    :func:`torch.autocast` (weights stay float32); every forward runs under
-    :func:`torch.inference_mode`.
+    :func:`torch.autocast` in that dtype, and models loaded by the extractor
+    itself get their weights in it (:attr:`weights_dtype`); every forward runs
+    under :func:`torch.inference_mode`.
     """
 
     device: str
@@ -59,6 +60,13 @@ class Runtime:
     @property
     def device_type(self):
         return self.device.split(":")[0]
+
+    @property
+    def weights_dtype(self):
+        """The torch dtype to load weights in: float32, float16 or bfloat16."""
+        import torch
+
+        return getattr(torch, PRECISIONS[self.precision] or "float32")
 
     def inference(self):
         """Context manager for a forward pass: inference mode and autocast."""
@@ -73,15 +81,21 @@ class Runtime:
             )
         return stack
 
+    def stack(self, tensors):
+        """Stack tensors into a batch, in page-locked memory when bound for CUDA."""
+        import torch
+
+        batch = torch.stack(list(tensors))
+        return batch.pin_memory() if self.device_type == "cuda" else batch
+
     def to_device(self, batch):
-        """Move a tensor (or a dict of tensors) to the device, pinned on CUDA."""
+        """Move a tensor (or a dict of tensors) to the device; pinned tensors
+        are copied asynchronously."""
         if isinstance(batch, Mapping):
             return {key: self.to_device(value) for key, value in batch.items()}
         if not hasattr(batch, "to"):
             return batch
-        if self.device_type == "cuda" and batch.device.type == "cpu":
-            return batch.pin_memory().to(self.device, non_blocking=True)
-        return batch.to(self.device)
+        return batch.to(self.device, non_blocking=batch.is_pinned())
 
 
 def to_float32_numpy(tensor):

@@ -7,10 +7,12 @@ unchanged: the extractor only chooses them (sorted by length, as ``encode``
 itself does), so embeddings equal ``encode``'s.
 """
 
-from ._base import Encoder, check_output, weights_unavailable
+from ._base import TorchEncoder, check_output, weights_unavailable
+from ._huggingface import dtype_argument
+from ._packaged import packaged_equivalent
 
 
-class SentenceTransformerEncoder(Encoder):
+class SentenceTransformerEncoder(TorchEncoder):
     """A loaded ``SentenceTransformer`` on the runtime's device.
 
     Parameters
@@ -29,17 +31,21 @@ class SentenceTransformerEncoder(Encoder):
     def __init__(self, name_or_path, runtime, *, name=None, trust_remote_code=False):
         from sentence_transformers import SentenceTransformer
 
+        super().__init__(runtime)
         self.name = name or name_or_path
-        self.runtime = runtime
         try:
             self.model = SentenceTransformer(
                 name_or_path,
                 device=runtime.device,
                 trust_remote_code=trust_remote_code,
+                model_kwargs=dtype_argument(runtime.weights_dtype),
             )
         except OSError as exc:
             raise weights_unavailable(
-                "sentence-transformers", name_or_path, exc
+                "sentence-transformers",
+                name_or_path,
+                exc,
+                packaged=packaged_equivalent(name_or_path),
             ) from exc
         self.model.eval()
 

