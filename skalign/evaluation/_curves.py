@@ -1,0 +1,181 @@
+"""anchor_curve: stitching scores against the number of anchors (the paper's Fig. 3)."""
+
+from numbers import Integral
+
+from sklearn.utils._param_validation import Interval, validate_params
+
+from .._solvers import TRANSFORM_TYPES
+from ._stitching import (
+    PROTOCOL_CONSTRAINTS,
+    anchor_counts,
+    check_encoders,
+    check_transforms,
+    resolve_split,
+    run_protocol,
+    summarize_runs,
+)
+
+
+@validate_params(
+    {
+        "source": ["array-like"],
+        "target": ["array-like"],
+        "n_anchors": [None, Interval(Integral, 2, None, closed="left"), "array-like"],
+        "return_runs": ["boolean"],
+        **PROTOCOL_CONSTRAINTS,
+    },
+    prefer_skip_nested_validation=True,
+)
+def anchor_curve(
+    source,
+    target,
+    y,
+    *,
+    n_anchors=None,
+    transforms=TRANSFORM_TYPES,
+    n_repeats=3,
+    decoder=None,
+    aligner=None,
+    split=None,
+    anchor_size=0.25,
+    test_size=0.25,
+    n_test_per_class=None,
+    random_state=0,
+    n_jobs=None,
+    cache_dir=None,
+    show_progress=False,
+    return_runs=False,
+):
+    """Stitching scores of every transform against the number of anchors.
+
+    The paper's protocol for one (source encoder, target decoder) pair: a
+    decoder is trained on the target encoder's embeddings of the ``"train"``
+    rows; for each repeat (a fresh random draw of anchors from the
+    ``"anchor"`` pool), each anchor count and each transform, an aligner
+    fitted on the anchors sends the source embeddings of the ``"test"`` rows
+    (a class-balanced subset) into the target space, where the decoder scores
+    them. Two references frame the curve: the naive floor
+    (:class:`NaiveAligner`, zero-padding without alignment) and the upper
+    bound (the decoder on the target encoder's own test embeddings).
+
+    Parameters
+    ----------
+    source : array-like of shape (n_samples, n_source_features)
+        Every sample embedded by the source encoder.
+    target : array-like of shape (n_samples, n_target_features)
+        The same samples, in the same order, embedded by the target encoder.
+    y : array-like of shape (n_samples,)
+        Class labels (binary or multi-class).
+    n_anchors : int, list of int or None, default=None
+        Anchor counts to evaluate, each at least 2 and at most the size of the
+        anchor pool. None: six log-spaced counts from 10 to the whole pool.
+        Within one repeat the draws are nested (the 100 anchors contain the
+        50).
+    transforms : list of str, default=("affine", "linear", "l-ortho", "ortho")
+        Values of the aligner's ``transform_type`` to compare. The naive floor
+        and the upper bound are always evaluated.
+    n_repeats : int, default=3
+        Random anchor draws per count (the paper's 3 repeats).
+    decoder : classifier or None, default=None
+        Trained (a clone) on the target's ``"train"`` embeddings. None is the
+        paper's linear-kernel :class:`~sklearn.svm.SVC`.
+    aligner : transformer or None, default=None
+        Template cloned for each transform with ``transform_type`` set, e.g.
+        ``LatentAligner(alpha="auto")``. None is ``LatentAligner()``.
+    split : array-like of str of shape (n_samples,) or None, default=None
+        ``"train"``, ``"anchor"`` or ``"test"`` for each sample (other values
+        are left out), e.g. a dataset's official split. None draws a stratified
+        split with ``anchor_size``, ``test_size`` and ``random_state`` (see
+        :func:`protocol_split`).
+    anchor_size : float in (0, 1) or int, default=0.25
+        Size of the anchor pool when ``split`` is None.
+    test_size : float in (0, 1) or int, default=0.25
+        Size of the test part when ``split`` is None.
+    n_test_per_class : int or None, default=None
+        Test rows per class kept in the balanced test subset (e.g. 200). None
+        keeps as many as the rarest test class has.
+    random_state : int, default=0
+        Seeds the split, the balanced subset and the anchor draws. An int (not
+        a generator) so that a resumed run draws the same cells.
+    n_jobs : int or None, default=None
+        Decoders and cells run in parallel with :class:`joblib.Parallel`;
+        ``-1`` uses all cores.
+    cache_dir : str, path-like or None, default=None
+        Directory where every finished decoder and cell is stored. Running
+        again with the same directory reuses them (resuming an interrupted
+        run, or adding anchor counts or transforms without recomputing the
+        others).
+    show_progress : bool, default=False
+        Show tqdm progress bars.
+    return_runs : bool, default=False
+        Also return the score of every single run.
+
+    Returns
+    -------
+    curve : pandas.DataFrame
+        Long table with columns ``transform`` (``"naive"``, the
+        ``transforms``, ``"target_upper_bound"``), ``n_anchors`` (missing for
+        the upper bound, which needs no anchors), ``metric`` (``"roc_auc"``,
+        ``"accuracy"``, ``"f1_macro"``), ``mean``, ``std`` (over repeats,
+        ``ddof=0``) and ``n_runs``.
+    runs : pandas.DataFrame
+        Only when ``return_runs=True``: one row per run with columns
+        ``source``, ``target``, ``transform``, ``n_anchors``, ``seed``, one per
+        metric and ``cached`` (True when the run was read from ``cache_dir``).
+
+    See Also
+    --------
+    plot_anchor_curve : Draw the curve.
+    stitching_report : All methods at one anchor count, with the source's own
+        score.
+
+    Notes
+    -----
+    AUROC is binary for two classes and one-vs-rest macro-averaged for more,
+    computed from the decoder's ``decision_function`` (or ``predict_proba``).
+
+    Examples
+    --------
+    Two "encoders" of the digits: raw pixels, and a rotated, shifted copy.
+
+    >>> import numpy as np
+    >>> from scipy.stats import ortho_group
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skalign.evaluation import anchor_curve
+    >>> X, y = load_digits(n_class=3, return_X_y=True)
+    >>> Y = X @ ortho_group.rvs(64, random_state=0) + 5.0
+    >>> curve = anchor_curve(X, Y, y, n_anchors=[20, 100], transforms=["ortho"],
+    ...                      decoder=LogisticRegression(max_iter=2000))
+    >>> auroc = curve[curve.metric == "roc_auc"].set_index(["transform", "n_anchors"])
+    >>> bool(auroc.loc[("ortho", 100), "mean"] > auroc.loc[("naive", 100), "mean"])
+    True
+    """
+    transforms = check_transforms(transforms, aligner)
+    embeddings, y = check_encoders({"source": source, "target": target}, y)
+    split = resolve_split(
+        y,
+        split,
+        anchor_size=anchor_size,
+        test_size=test_size,
+        n_test_per_class=n_test_per_class,
+        random_state=random_state,
+    )
+    runs = run_protocol(
+        embeddings,
+        y,
+        split,
+        [("source", "target")],
+        transforms=transforms,
+        n_anchors=anchor_counts(n_anchors, split.anchor_pool.size),
+        n_repeats=n_repeats,
+        decoder=decoder,
+        aligner=aligner,
+        upper_bounds=["target"],
+        random_state=random_state,
+        n_jobs=n_jobs,
+        cache_dir=cache_dir,
+        show_progress=show_progress,
+    )
+    curve = summarize_runs(runs, ["transform", "n_anchors"], transforms)
+    return (curve, runs) if return_runs else curve

@@ -1,0 +1,353 @@
+"""Embedding files: read ``.npy`` / ``.npz`` / parquet, pair encoders by item id.
+
+File format (one file per encoder):
+
+- ``.npy``: a 2-D array of embeddings, nothing else; rows are paired with the
+  other files (and a labels file) by position.
+- ``.npz``: an array ``embeddings`` (or ``X``) of shape (n, d), and optionally
+  ``ids`` (n,), ``labels`` (n,) and ``split`` (n,), with ``split`` one of
+  ``"train"``, ``"anchor"``, ``"test"`` per row. Other arrays are ignored.
+- ``.parquet``: optional columns ``id``, ``label`` and ``split``; the
+  embeddings are either one column ``embedding`` holding a list (or array) per
+  row, or every other column (all numeric, e.g. ``"0"`` … ``"767"``).
+
+Labels files (``.csv`` or ``.parquet``) have an ``id`` column (or rows in the
+embeddings' order when there is none) and one column per task.
+"""
+
+import warnings
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from .._validation import check_embeddings
+
+_EMBEDDING_KEYS = ("embeddings", "X")
+_METADATA = {
+    "ids": ("ids", "id"),
+    "labels": ("labels", "label", "y"),
+    "split": ("split",),
+}
+_SUFFIXES = (".npy", ".npz", ".parquet")
+
+
+class EmbeddingFile(NamedTuple):
+    """Contents of one embedding file; absent fields are None."""
+
+    embeddings: np.ndarray
+    ids: np.ndarray | None
+    labels: np.ndarray | None
+    split: np.ndarray | None
+
+
+def read_embeddings(path):
+    """Read an embedding file written for the ``skalign`` command line.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.npy``, ``.npz`` or ``.parquet`` file:
+
+        - ``.npy``: a 2-D array of embeddings, rows paired by position;
+        - ``.npz``: ``embeddings`` (or ``X``), optional ``ids``, ``labels``
+          and ``split`` (``"train"``, ``"anchor"`` or ``"test"`` per row);
+        - ``.parquet``: optional ``id``, ``label`` and ``split`` columns, and
+          either an ``embedding`` column holding one vector per row or only
+          numeric columns besides those.
+
+    Returns
+    -------
+    file : EmbeddingFile
+        Named tuple ``(embeddings, ids, labels, split)``; fields absent from
+        the file are None.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from skalign.evaluation import read_embeddings
+    >>> path = os.path.join(tempfile.mkdtemp(), "dinov2.npz")
+    >>> np.savez(path, embeddings=np.ones((3, 4)), ids=["a", "b", "c"],
+    ...          labels=[0, 1, 0])
+    >>> file = read_embeddings(path)
+    >>> file.embeddings.shape, file.ids.tolist(), file.split
+    ((3, 4), ['a', 'b', 'c'], None)
+    """
+    path = Path(path)
+    if path.suffix not in _SUFFIXES:
+        raise ValueError(
+            f"Cannot read embeddings from {str(path)!r}: unknown file type "
+            f"{path.suffix!r}. Save them as .npy, .npz or .parquet."
+        )
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"Embedding file {str(path)!r} does not exist. Check the path (it is "
+            f"relative to {str(Path.cwd())!r})."
+        )
+    if path.suffix == ".npy":
+        fields = {"embeddings": np.load(path, allow_pickle=False)}
+    elif path.suffix == ".npz":
+        fields = _read_npz(path)
+    else:
+        fields = _read_parquet(path)
+    embeddings = check_embeddings(
+        fields.pop("embeddings"), input_name=f"the embeddings in {str(path)!r}"
+    )
+    metadata = {
+        key: _check_column(fields.get(key), key, embeddings, path) for key in _METADATA
+    }
+    if metadata["ids"] is not None:
+        _check_unique_ids(metadata["ids"], path)
+    return EmbeddingFile(embeddings, **metadata)
+
+
+def read_labels(path):
+    """Read a labels table (``.csv`` or ``.parquet``): ``id`` and a column per task."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"Labels file {str(path)!r} does not exist. Check the path (it is "
+            f"relative to {str(Path.cwd())!r})."
+        )
+    if path.suffix == ".csv":
+        # Labels are read as text: a column with a missing value would
+        # otherwise turn 1 into 1.0 and stop matching its class name.
+        table = pd.read_csv(path, dtype=str)
+    elif path.suffix == ".parquet":
+        table = _read_parquet_table(path)
+    else:
+        raise ValueError(
+            f"Cannot read labels from {str(path)!r}: unknown file type "
+            f"{path.suffix!r}. Save them as .csv or .parquet."
+        )
+    if "id" in table.columns:
+        table["id"] = table["id"].astype(str)
+        _check_unique_ids(table["id"].to_numpy(), path)
+    if len([c for c in table.columns if c != "id"]) == 0:
+        raise ValueError(
+            f"The labels file {str(path)!r} has no label column; add one column per "
+            "task beside 'id'."
+        )
+    return table
+
+
+def pair_files(files, *, labels=None, task=None):
+    """Pair the rows of several embedding files, and their labels and split.
+
+    Parameters
+    ----------
+    files : dict of str to EmbeddingFile
+        Encoder name → its file.
+    labels : pandas.DataFrame or None, default=None
+        A table from :func:`read_labels`; else labels come from the files.
+    task : str or None, default=None
+        The labels column to use; required when ``labels`` has several.
+
+    Returns
+    -------
+    embeddings : dict of str to ndarray
+        Rows in one common order.
+    y : ndarray or None
+    split : ndarray or None
+    ids : ndarray or None
+    """
+    with_ids = [name for name, file in files.items() if file.ids is not None]
+    if with_ids and len(with_ids) != len(files):
+        without = [name for name in files if name not in with_ids]
+        raise ValueError(
+            f"The files of {with_ids!r} have ids but those of {without!r} do not, so "
+            "their rows cannot be paired. Give every file an ids array (or id "
+            "column), or none (then rows are paired by position)."
+        )
+    if with_ids:
+        ids, rows = _common_ids(files)
+    else:
+        _check_same_row_counts(files)
+        ids, rows = None, {name: slice(None) for name in files}
+    embeddings = {name: file.embeddings[rows[name]] for name, file in files.items()}
+    n_rows = next(iter(embeddings.values())).shape[0]
+    y = _agree(files, rows, "labels", ids)
+    if labels is not None:
+        y = _labels_from_table(labels, task, ids, n_rows)
+    split = _agree(files, rows, "split", ids)
+    return embeddings, y, split, ids
+
+
+def _read_npz(path):
+    with np.load(path, allow_pickle=False) as archive:
+        keys = list(archive.keys())
+        found = [key for key in _EMBEDDING_KEYS if key in keys]
+        if not found:
+            raise ValueError(
+                f"{str(path)!r} holds no embeddings: expected an array named "
+                f"'embeddings' (or 'X'), found {keys!r}. Save it with "
+                "np.savez(path, embeddings=X, ids=..., labels=...)."
+            )
+        fields = {"embeddings": archive[found[0]]}
+        for field, aliases in _METADATA.items():
+            for alias in aliases:
+                if alias in keys:
+                    fields[field] = archive[alias]
+                    break
+    return fields
+
+
+def _read_parquet_table(path):
+    try:
+        return pd.read_parquet(path)
+    except ImportError as exc:
+        raise ImportError(
+            f"Reading {str(path)!r} needs a parquet engine: pip install pyarrow "
+            "(or save the embeddings as .npz)."
+        ) from exc
+
+
+def _read_parquet(path):
+    table = _read_parquet_table(path)
+    fields = {}
+    for field, aliases in _METADATA.items():
+        column = next((alias for alias in aliases if alias in table.columns), None)
+        if column is not None:
+            fields[field] = table.pop(column).to_numpy()
+    if "embedding" in table.columns:
+        fields["embeddings"] = np.stack(table["embedding"].to_numpy())
+        return fields
+    not_numeric = [
+        str(c) for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])
+    ]
+    if not_numeric or table.shape[1] == 0:
+        raise ValueError(
+            f"{str(path)!r}: embeddings must be one 'embedding' column (a vector "
+            "per row) or numeric columns beside 'id', 'label' and 'split', but "
+            f"found non-numeric columns {not_numeric!r}."
+            if not_numeric
+            else f"{str(path)!r} has no embedding columns."
+        )
+    fields["embeddings"] = table.to_numpy(dtype=np.float64)
+    return fields
+
+
+def _check_column(values, key, embeddings, path):
+    if values is None:
+        return None
+    values = np.asarray(values)
+    if values.ndim != 1 or values.shape[0] != embeddings.shape[0]:
+        raise ValueError(
+            f"{str(path)!r}: '{key}' has shape {values.shape} but there are "
+            f"{embeddings.shape[0]} embeddings; give one value per row."
+        )
+    return values if key == "labels" else values.astype(str)
+
+
+def _check_unique_ids(ids, path):
+    unique, counts = np.unique(ids, return_counts=True)
+    if (counts > 1).any():
+        raise ValueError(
+            f"{str(path)!r}: id {unique[counts > 1].tolist()[0]!r} appears "
+            f"{counts[counts > 1][0]} times; ids must identify one item each."
+        )
+
+
+def _common_ids(files):
+    """Ids present in every file (in the first file's order), and their rows."""
+    first = next(iter(files.values())).ids
+    common = first[np.isin(first, _intersect([f.ids for f in files.values()]))]
+    if common.size == 0:
+        raise ValueError(
+            "The embedding files share no id, so no item is embedded by every "
+            "encoder. Check that the ids of the same item match across files."
+        )
+    for name, file in files.items():
+        if file.ids.size > common.size:
+            warnings.warn(
+                f"{file.ids.size - common.size} of the {file.ids.size} items of "
+                f"{name!r} are not embedded by every encoder and are left out "
+                f"({common.size} items remain).",
+                UserWarning,
+                stacklevel=3,
+            )
+    return common, {
+        name: pd.Index(file.ids).get_indexer(common) for name, file in files.items()
+    }
+
+
+def _intersect(id_arrays):
+    common = id_arrays[0]
+    for ids in id_arrays[1:]:
+        common = np.intersect1d(common, ids)
+    return common
+
+
+def _check_same_row_counts(files):
+    counts = {name: file.embeddings.shape[0] for name, file in files.items()}
+    if len(set(counts.values())) > 1:
+        raise ValueError(
+            f"The embedding files have different numbers of rows: {counts}. Without "
+            "ids rows are paired by position, so every file must embed the same "
+            "items in the same order; or add an ids array to each file to pair "
+            "them by id."
+        )
+
+
+def _agree(files, rows, field, ids):
+    """The field (labels or split) from every file that has it; they must agree."""
+
+    def where(i):
+        return f"row {i}" if ids is None else f"id {ids[i : i + 1].tolist()[0]!r}"
+
+    found = {
+        name: getattr(file, field)[rows[name]]
+        for name, file in files.items()
+        if getattr(file, field) is not None
+    }
+    if not found:
+        return None
+    names = list(found)
+    reference = found[names[0]]
+    for name in names[1:]:
+        differ = np.flatnonzero(found[name].astype(str) != reference.astype(str))
+        if differ.size:
+            i = differ[0]
+            raise ValueError(
+                f"The {field} of {names[0]!r} and {name!r} do not match: "
+                f"{where(i)} is {reference[i : i + 1].tolist()[0]!r} in one and "
+                f"{found[name][i : i + 1].tolist()[0]!r} in the other "
+                f"({differ.size} rows differ). Fix the files so that every "
+                f"encoder's {field} describe the same items, or keep the {field} "
+                "in one file only."
+            )
+    return reference
+
+
+def _labels_from_table(table, task, ids, n_rows):
+    columns = [c for c in table.columns if c != "id"]
+    if task is None:
+        if len(columns) > 1:
+            raise ValueError(
+                f"The labels file has several label columns {columns!r}; choose "
+                "one with --task."
+            )
+        task = columns[0]
+    if task not in columns:
+        raise ValueError(
+            f"The labels file has no column {task!r}; its label columns are "
+            f"{columns!r}."
+        )
+    if "id" not in table.columns or ids is None:
+        if len(table) != n_rows:
+            raise ValueError(
+                f"The labels file has {len(table)} rows but the embeddings have "
+                f"{n_rows}. Without ids in both, rows are paired by position; add "
+                "an 'id' column to the labels and ids to the embedding files."
+            )
+        return table[task].to_numpy()
+    position = pd.Index(table["id"]).get_indexer(ids)
+    if (position < 0).any():
+        missing = ids[position < 0]
+        raise ValueError(
+            f"{missing.size} embedded items have no row in the labels file, e.g. "
+            f"id {missing.tolist()[0]!r}. Add their labels (or leave them out of the "
+            "embedding files)."
+        )
+    return table[task].to_numpy()[position]

@@ -1,0 +1,474 @@
+"""The paper's stitching protocol, shared by anchor curves, reports and tables.
+
+For every (source, target) encoder pair:
+
+1. a decoder (default: linear-kernel SVM) is trained on the target encoder's
+   embeddings of the ``"train"`` rows;
+2. for every repeat (a fresh random order of the ``"anchor"`` pool), anchor
+   count and transform, an aligner is fitted on the first ``n`` anchors of
+   that order (source → target) and the decoder scores the aligned source
+   embeddings of the balanced ``"test"`` rows;
+3. the naive floor (:class:`NaiveAligner`) runs through the same cells, and the
+   upper bounds are each encoder's own decoder on its own test embeddings.
+
+Decoders and cells are independent jobs run by :class:`joblib.Parallel`; with
+a cache directory each finished one is stored and a resumed run skips it.
+"""
+
+import os
+from collections.abc import Mapping
+from numbers import Integral, Real
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from sklearn.svm import SVC
+from sklearn.utils._param_validation import HasMethods, Interval
+from tqdm.auto import tqdm
+
+from .._aligner import LatentAligner
+from .._solvers import TRANSFORM_TYPES
+from .._validation import check_embeddings
+from ._cache import ResultCache, fingerprint
+from ._naive import NaiveAligner
+from ._scoring import METRICS, classifier_scores
+from ._subsets import SPLIT_NAMES, _check_labels, balanced_subset, protocol_split
+
+NAIVE = "naive"
+SOURCE_UPPER_BOUND = "source_upper_bound"
+TARGET_UPPER_BOUND = "target_upper_bound"
+RUN_COLUMNS = ("source", "target", "transform", "n_anchors", "seed", *METRICS, "cached")
+
+_SIZE = [
+    Interval(Real, 0, 1, closed="neither"),
+    Interval(Integral, 1, None, closed="left"),
+]
+# Parameter constraints shared by the public functions running the protocol.
+PROTOCOL_CONSTRAINTS = {
+    "y": ["array-like"],
+    "transforms": ["array-like"],
+    "n_repeats": [Interval(Integral, 1, None, closed="left")],
+    "decoder": [None, HasMethods(["fit", "predict"])],
+    "aligner": [None, HasMethods(["fit", "transform", "set_params"])],
+    "split": [None, "array-like"],
+    "anchor_size": _SIZE,
+    "test_size": _SIZE,
+    "n_test_per_class": [None, Interval(Integral, 1, None, closed="left")],
+    "random_state": [Interval(Integral, 0, None, closed="left")],
+    "n_jobs": [None, Integral],
+    "cache_dir": [None, str, os.PathLike],
+    "show_progress": ["boolean"],
+}
+
+
+class Split(NamedTuple):
+    """Row positions of the protocol's three disjoint parts."""
+
+    train: np.ndarray
+    anchor_pool: np.ndarray
+    test: np.ndarray
+
+
+def check_encoders(embeddings, y):
+    """Validate a name → embeddings mapping against the labels ``y``.
+
+    Returns the embeddings as a dict of float arrays and ``y`` as an array.
+    """
+    if not isinstance(embeddings, Mapping) or not embeddings:
+        raise ValueError(
+            "embeddings must be a non-empty mapping of encoder name -> array of "
+            "shape (n_samples, n_features), e.g. {'dinov2': X_dino, 'rad-dino': "
+            "X_rad}."
+        )
+    y = _check_labels(y)
+    checked = {}
+    for name, X in embeddings.items():
+        X = check_embeddings(X, input_name=f"embeddings[{name!r}]")
+        if X.shape[0] != y.shape[0]:
+            raise ValueError(
+                f"The embeddings of {name!r} have {X.shape[0]} rows but y has "
+                f"{y.shape[0]} labels. Every encoder must embed the same items in "
+                "the same order as y (pair files by their ids first, e.g. with "
+                "skalign.evaluation.read_embeddings)."
+            )
+        checked[str(name)] = np.asarray(X)
+    return checked, y
+
+
+def resolve_split(y, split, *, anchor_size, test_size, n_test_per_class, random_state):
+    """Turn per-row split names (or None: a fresh stratified split) into a Split.
+
+    The test part is then reduced to a balanced subset of ``n_test_per_class``
+    rows per class.
+    """
+    if split is None:
+        split = protocol_split(
+            y, anchor_size=anchor_size, test_size=test_size, random_state=random_state
+        )
+    split = np.asarray(split).astype(str)
+    if split.shape != y.shape:
+        raise ValueError(
+            f"split has shape {split.shape} but y has {y.shape}: give one split "
+            f"name ({', '.join(map(repr, SPLIT_NAMES))}) per sample."
+        )
+    parts = [np.flatnonzero(split == name) for name in SPLIT_NAMES]
+    missing = [
+        name for name, rows in zip(SPLIT_NAMES, parts, strict=True) if rows.size == 0
+    ]
+    if missing:
+        raise ValueError(
+            f"split has no {' or '.join(map(repr, missing))} rows; the protocol "
+            "needs rows to train the decoder ('train'), a pool to draw anchors "
+            "from ('anchor') and rows to score on ('test'). Other values are "
+            "ignored."
+        )
+    train, anchor_pool, test = parts
+    classes = np.unique(y[train])
+    absent = np.setdiff1d(np.unique(y[test]), classes)
+    if absent.size:
+        raise ValueError(
+            f"The test rows hold classes absent from the training rows: "
+            f"{absent.tolist()!r}; the decoder cannot predict them. Stratify the "
+            "split by y (the default split does)."
+        )
+    labels, counts = np.unique(y[test], return_counts=True)
+    if n_test_per_class is not None and n_test_per_class > counts.min():
+        raise ValueError(
+            f"n_test_per_class={n_test_per_class} test rows per class are requested "
+            f"but the test part holds only {counts.min()} of class "
+            f"{labels[np.argmin(counts)].tolist()!r}. Lower n_test_per_class to at "
+            f"most {counts.min()}, or enlarge the test part (test_size, or more "
+            "'test' rows in split)."
+        )
+    test = test[balanced_subset(y[test], n_test_per_class, random_state=random_state)]
+    return Split(train, anchor_pool, test)
+
+
+def anchor_counts(n_anchors, pool_size):
+    """Sorted unique anchor counts, checked against the anchor pool.
+
+    None gives six log-spaced counts from 10 (or the pool, if smaller) to the
+    whole pool.
+    """
+    if n_anchors is None:
+        low = min(10, pool_size)
+        counts = np.geomspace(low, pool_size, num=6).round().astype(int)
+    elif isinstance(n_anchors, Integral):
+        counts = np.array([n_anchors])
+    else:
+        counts = np.asarray(list(n_anchors))
+        if counts.size == 0 or counts.dtype.kind not in "iu":
+            raise ValueError(
+                f"n_anchors must be an int or a non-empty list of ints, got "
+                f"{n_anchors!r}."
+            )
+    counts = np.unique(counts)
+    if counts[0] < 2:
+        raise ValueError(
+            f"n_anchors must be at least 2 (an alignment needs two anchors), got "
+            f"{counts[0]}."
+        )
+    if counts[-1] > pool_size:
+        raise ValueError(
+            f"{counts[-1]} anchors are requested but the anchor pool holds only "
+            f"{pool_size} samples. Lower the largest n_anchors to at most "
+            f"{pool_size}, or enlarge the pool (anchor_size, or more 'anchor' rows "
+            "in split)."
+        )
+    return [int(count) for count in counts]
+
+
+def check_transforms(transforms, aligner):
+    """Validate the transform names against the aligner template; return a tuple."""
+    transforms = tuple(np.atleast_1d(np.asarray(transforms, dtype=object)).tolist())
+    if not transforms:
+        raise ValueError(
+            f"transforms is empty; pass at least one of {list(TRANSFORM_TYPES)}."
+        )
+    if len(set(transforms)) != len(transforms):
+        raise ValueError(f"transforms lists a transform twice: {list(transforms)!r}.")
+    if aligner is None or isinstance(aligner, LatentAligner):
+        unknown = [t for t in transforms if t not in TRANSFORM_TYPES]
+        if unknown:
+            raise ValueError(
+                f"Unknown transforms {unknown!r}; LatentAligner knows "
+                f"{list(TRANSFORM_TYPES)}. The naive floor and the upper bounds "
+                "are always evaluated and need no name here."
+            )
+    return transforms
+
+
+def default_decoder():
+    """The paper's decoder: a linear-kernel support vector machine."""
+    return SVC(kernel="linear")
+
+
+def aligner_for(template, transform):
+    """The estimator that aligns the source for ``transform``.
+
+    ``"naive"`` is a :class:`NaiveAligner` with the template's centring and
+    scaling, so the floor differs from the aligners only by the map.
+    """
+    if transform == NAIVE:
+        params = template.get_params(deep=False)
+        return NaiveAligner(
+            **{k: params[k] for k in ("center", "std_scaling") if k in params}
+        )
+    return clone(template).set_params(transform_type=transform)
+
+
+def run_protocol(
+    embeddings,
+    y,
+    split,
+    pairs,
+    *,
+    transforms,
+    n_anchors,
+    n_repeats,
+    decoder,
+    aligner,
+    upper_bounds,
+    random_state,
+    n_jobs,
+    cache_dir,
+    show_progress,
+):
+    """Run every cell of the protocol; return one row per run (see RUN_COLUMNS).
+
+    ``upper_bounds`` names the encoders whose own decoder is scored on their
+    own test embeddings; every target gets a decoder regardless.
+    """
+    decoder = default_decoder() if decoder is None else decoder
+    aligner = LatentAligner() if aligner is None else aligner
+    cache = None if cache_dir is None else ResultCache(cache_dir)
+    data_key = fingerprint(y, split)
+    keys = {name: fingerprint(X) for name, X in embeddings.items()}
+    needs_decoder = sorted({t for _, t in pairs} | set(upper_bounds))
+    decoders, cached_decoders = _fit_decoders(
+        embeddings,
+        y,
+        split,
+        needs_decoder,
+        decoder=decoder,
+        keys={n: fingerprint(keys[n], data_key, decoder) for n in needs_decoder},
+        cache=cache,
+        n_jobs=n_jobs,
+        show_progress=show_progress,
+    )
+    rows = [
+        _run_row(
+            name,
+            name,
+            TARGET_UPPER_BOUND,
+            None,
+            None,
+            classifier_scores(
+                decoders[name], embeddings[name][split.test], y[split.test]
+            ),
+            name in cached_decoders,
+        )
+        for name in sorted(upper_bounds)
+    ]
+    cells = [
+        (source, target, transform, count, seed)
+        for source, target in pairs
+        for seed in range(n_repeats)
+        for count in n_anchors
+        for transform in (NAIVE, *transforms)
+    ]
+    cell_keys = {
+        cell: fingerprint(
+            "cell",
+            keys[cell[0]],
+            keys[cell[1]],
+            data_key,
+            decoder,
+            aligner_for(aligner, cell[2]),
+            cell[3],
+            cell[4],
+            random_state,
+        )
+        for cell in cells
+    }
+    scores, cached_cells = _score_cells(
+        embeddings,
+        y,
+        split,
+        cells,
+        cell_keys,
+        decoders=decoders,
+        aligner=aligner,
+        random_state=random_state,
+        cache=cache,
+        n_jobs=n_jobs,
+        show_progress=show_progress,
+    )
+    rows += [_run_row(*cell, scores[cell], cell in cached_cells) for cell in cells]
+    runs = pd.DataFrame(rows, columns=list(RUN_COLUMNS))
+    return runs.astype({"n_anchors": "Int64", "seed": "Int64"})
+
+
+def anchor_draw(anchor_pool, n_anchors, seed, random_state):
+    """The first ``n_anchors`` of repeat ``seed``'s random order of the pool.
+
+    Draws of one repeat are nested (100 anchors contain the 50), so a curve
+    over anchor counts varies only by the anchors added.
+    """
+    order = np.random.default_rng([random_state, seed]).permutation(anchor_pool)
+    return order[:n_anchors]
+
+
+def _fit_decoders(
+    embeddings, y, split, names, *, decoder, keys, cache, n_jobs, show_progress
+):
+    decoders = {}
+    if cache is not None:
+        for name in names:
+            stored = cache.load_estimator(keys[name])
+            if stored is not None:
+                decoders[name] = stored
+    cached = set(decoders)
+    todo = [name for name in names if name not in decoders]
+    jobs = (
+        delayed(_fit_named)(
+            name, clone(decoder), embeddings[name][split.train], y[split.train]
+        )
+        for name in todo
+    )
+    with tqdm(
+        total=len(names),
+        initial=len(cached),
+        desc="decoders",
+        disable=not show_progress,
+    ) as bar:
+        for name, fitted in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+            jobs
+        ):
+            decoders[name] = fitted
+            if cache is not None:
+                cache.save_estimator(keys[name], fitted)
+            bar.update()
+    return decoders, cached
+
+
+def _score_cells(
+    embeddings,
+    y,
+    split,
+    cells,
+    cell_keys,
+    *,
+    decoders,
+    aligner,
+    random_state,
+    cache,
+    n_jobs,
+    show_progress,
+):
+    scores = {}
+    if cache is not None:
+        for cell in cells:
+            stored = cache.load_scores(cell_keys[cell])
+            if stored is not None:
+                scores[cell] = stored
+    cached = set(scores)
+    test_embeddings = {name: X[split.test] for name, X in embeddings.items()}
+    y_test = y[split.test]
+
+    def jobs():
+        for cell in cells:
+            if cell in cached:
+                continue
+            source, target, transform, count, seed = cell
+            anchors = anchor_draw(split.anchor_pool, count, seed, random_state)
+            yield delayed(_score_stitched)(
+                cell,
+                aligner_for(aligner, transform),
+                embeddings[source][anchors],
+                embeddings[target][anchors],
+                test_embeddings[source],
+                y_test,
+                decoders[target],
+            )
+
+    with tqdm(
+        total=len(cells),
+        initial=len(cached),
+        desc="stitching",
+        disable=not show_progress,
+    ) as bar:
+        for cell, result in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+            jobs()
+        ):
+            scores[cell] = result
+            if cache is not None:
+                cache.save_scores(cell_keys[cell], result, _describe(cell))
+            bar.update()
+    return scores, cached
+
+
+def _fit_named(name, decoder, X, y):
+    return name, decoder.fit(X, y)
+
+
+def _score_stitched(
+    cell, aligner, source_anchors, target_anchors, source_test, y_test, decoder
+):
+    aligned = aligner.fit(source_anchors, target_anchors).transform(source_test)
+    return cell, classifier_scores(decoder, aligned, y_test)
+
+
+def _run_row(source, target, transform, n_anchors, seed, scores, cached):
+    return (
+        source,
+        target,
+        transform,
+        n_anchors,
+        seed,
+        *(scores[m] for m in METRICS),
+        cached,
+    )
+
+
+def _describe(cell):
+    source, target, transform, n_anchors, seed = cell
+    return dict(
+        source=source,
+        target=target,
+        transform=transform,
+        n_anchors=n_anchors,
+        seed=seed,
+    )
+
+
+def summarize_runs(runs, by, transforms):
+    """Mean and standard deviation (``ddof=0``) of every metric over repeats.
+
+    Returns a long table: the ``by`` columns, ``metric``, ``mean``, ``std`` and
+    ``n_runs``, ordered by method (source upper bound, naive, ``transforms``,
+    target upper bound), anchor count and metric.
+    """
+    order = [SOURCE_UPPER_BOUND, NAIVE, *transforms, TARGET_UPPER_BOUND]
+    long = runs.melt(
+        id_vars=list(by),
+        value_vars=list(METRICS),
+        var_name="metric",
+        value_name="score",
+    )
+    summary = (
+        long.groupby([*by, "metric"], sort=False, dropna=False)["score"]
+        .agg(mean="mean", std=lambda s: s.std(ddof=0), n_runs="size")
+        .reset_index()
+    )
+    sort_keys = {
+        "transform": lambda c: c.map(order.index),
+        "metric": lambda c: c.map(list(METRICS).index),
+    }
+    return summary.sort_values(
+        [*by, "metric"],
+        key=lambda column: sort_keys.get(column.name, lambda c: c)(column),
+        kind="stable",
+    ).reset_index(drop=True)

@@ -1,0 +1,349 @@
+"""Stitching at one anchor count: a report for one pair, a table over encoder groups.
+
+The table is the paper's Table 1: encoders are grouped (general, medical,
+…), every ordered pair of distinct encoders is stitched, and the scores are
+averaged per (source group, target group), next to the source's own score
+(its decoder on its own embeddings) and the target's (the upper bound).
+"""
+
+import itertools
+from collections.abc import Mapping
+from numbers import Integral
+
+import pandas as pd
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+
+from .._solvers import TRANSFORM_TYPES
+from ._scoring import METRICS
+from ._stitching import (
+    NAIVE,
+    PROTOCOL_CONSTRAINTS,
+    SOURCE_UPPER_BOUND,
+    TARGET_UPPER_BOUND,
+    anchor_counts,
+    check_encoders,
+    check_transforms,
+    resolve_split,
+    run_protocol,
+    summarize_runs,
+)
+
+
+@validate_params(
+    {
+        "source": ["array-like"],
+        "target": ["array-like"],
+        "n_anchors": [None, Interval(Integral, 2, None, closed="left")],
+        **PROTOCOL_CONSTRAINTS,
+    },
+    prefer_skip_nested_validation=True,
+)
+def stitching_report(
+    source,
+    target,
+    y,
+    *,
+    n_anchors=None,
+    transforms=TRANSFORM_TYPES,
+    n_repeats=3,
+    decoder=None,
+    aligner=None,
+    split=None,
+    anchor_size=0.25,
+    test_size=0.25,
+    n_test_per_class=None,
+    random_state=0,
+    n_jobs=None,
+    cache_dir=None,
+    show_progress=False,
+):
+    """Stitch one source encoder into one target decoder, at one anchor count.
+
+    Runs the protocol of :func:`anchor_curve` at a single anchor count and
+    adds the source upper bound: a decoder trained and tested on the source
+    encoder itself, i.e. what the source achieves without stitching.
+
+    Parameters
+    ----------
+    source : array-like of shape (n_samples, n_source_features)
+        Every sample embedded by the source encoder.
+    target : array-like of shape (n_samples, n_target_features)
+        The same samples, in the same order, embedded by the target encoder.
+    y : array-like of shape (n_samples,)
+        Class labels.
+    n_anchors : int or None, default=None
+        Anchors per draw; None uses the whole anchor pool (every repeat then
+        draws the same anchors).
+    transforms, n_repeats, decoder, aligner, split, anchor_size, test_size, \
+n_test_per_class, random_state, n_jobs, cache_dir, show_progress
+        As in :func:`anchor_curve`.
+
+    Returns
+    -------
+    report : pandas.DataFrame
+        Indexed by ``method``: ``"source_upper_bound"``, ``"naive"``, the
+        ``transforms`` and ``"target_upper_bound"``. For each metric
+        (``roc_auc``, ``accuracy``, ``f1_macro``) a column with the mean over
+        repeats and a ``<metric>_std`` column (``ddof=0``).
+
+    See Also
+    --------
+    anchor_curve : The same protocol over several anchor counts.
+    stitching_table : Every pair of a set of encoders, grouped.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skalign.evaluation import stitching_report
+    >>> X, y = load_digits(n_class=2, return_X_y=True)
+    >>> rng = np.random.default_rng(0)
+    >>> Y = X @ rng.normal(size=(64, 32))
+    >>> report = stitching_report(X, Y, y, transforms=["affine", "ortho"],
+    ...                           decoder=LogisticRegression(max_iter=5000))
+    >>> report.index.tolist()
+    ['source_upper_bound', 'naive', 'affine', 'ortho', 'target_upper_bound']
+    >>> bool(report.loc["affine", "roc_auc"] > report.loc["naive", "roc_auc"])
+    True
+    """
+    transforms = check_transforms(transforms, aligner)
+    embeddings, y = check_encoders({"source": source, "target": target}, y)
+    split = resolve_split(
+        y,
+        split,
+        anchor_size=anchor_size,
+        test_size=test_size,
+        n_test_per_class=n_test_per_class,
+        random_state=random_state,
+    )
+    runs = run_protocol(
+        embeddings,
+        y,
+        split,
+        [("source", "target")],
+        transforms=transforms,
+        n_anchors=_single_count(n_anchors, split.anchor_pool.size),
+        n_repeats=n_repeats,
+        decoder=decoder,
+        aligner=aligner,
+        upper_bounds=["source", "target"],
+        random_state=random_state,
+        n_jobs=n_jobs,
+        cache_dir=cache_dir,
+        show_progress=show_progress,
+    )
+    runs = _name_upper_bounds(runs)
+    summary = summarize_runs(runs, ["transform"], transforms)
+    report = summary.pivot(index="transform", columns="metric", values=["mean", "std"])
+    report.columns = [
+        metric if stat == "mean" else f"{metric}_std" for stat, metric in report.columns
+    ]
+    methods = [SOURCE_UPPER_BOUND, NAIVE, *transforms, TARGET_UPPER_BOUND]
+    columns = [c for m in METRICS for c in (m, f"{m}_std")]
+    return report.loc[methods, columns].rename_axis("method").rename_axis(columns=None)
+
+
+@validate_params(
+    {
+        "embeddings": [Mapping],
+        "groups": [None, Mapping],
+        "n_anchors": [None, Interval(Integral, 2, None, closed="left")],
+        "metric": [StrOptions(set(METRICS))],
+        "return_pairs": ["boolean"],
+        **PROTOCOL_CONSTRAINTS,
+    },
+    prefer_skip_nested_validation=True,
+)
+def stitching_table(
+    embeddings,
+    y,
+    *,
+    groups=None,
+    n_anchors=None,
+    transforms=TRANSFORM_TYPES,
+    metric="roc_auc",
+    n_repeats=3,
+    decoder=None,
+    aligner=None,
+    split=None,
+    anchor_size=0.25,
+    test_size=0.25,
+    n_test_per_class=None,
+    random_state=0,
+    n_jobs=None,
+    cache_dir=None,
+    show_progress=False,
+    return_pairs=False,
+):
+    """Stitch every pair of encoders and average by group (the paper's Table 1).
+
+    Every ordered pair of distinct encoders (source, target) is evaluated as
+    in :func:`stitching_report`, sharing one split, one balanced test subset
+    and one decoder per encoder. Pairs are then averaged per (source group,
+    target group), e.g. general → medical.
+
+    Parameters
+    ----------
+    embeddings : mapping of str to array-like of shape (n_samples, n_features)
+        Encoder name → embeddings of the same samples, in the same order.
+        Widths may differ.
+    y : array-like of shape (n_samples,)
+        Class labels.
+    groups : mapping of str to str or None, default=None
+        Encoder name → group name (``{"dinov2": "general", "rad-dino":
+        "medical"}``). None puts each encoder in its own group.
+    n_anchors : int or None, default=None
+        Anchors per draw; None uses the whole anchor pool.
+    transforms : list of str, default=("affine", "linear", "l-ortho", "ortho")
+        Transforms to compare (see :func:`anchor_curve`).
+    metric : {"roc_auc", "accuracy", "f1_macro"}, default="roc_auc"
+        The metric shown in the table (the pairs table has all three).
+    n_repeats, decoder, aligner, split, anchor_size, test_size, \
+n_test_per_class, random_state, n_jobs, cache_dir, show_progress
+        As in :func:`anchor_curve`.
+    return_pairs : bool, default=False
+        Also return the long per-pair summary.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        Indexed by (``source_group``, ``target_group``), with the mean over
+        pairs and repeats of ``metric`` for ``source_upper_bound``,
+        ``naive``, each transform and ``target_upper_bound``; then
+        ``best_transform`` (the transform with the highest score),
+        ``change_pct`` (its score relative to the source upper bound, in
+        percent: what the source gains by borrowing the target's decoder) and
+        ``n_pairs``.
+    pairs : pandas.DataFrame
+        Only when ``return_pairs=True``: columns ``source``, ``target``,
+        ``source_group``, ``target_group``, ``transform``, ``metric``,
+        ``mean``, ``std`` and ``n_runs`` for every pair.
+
+    See Also
+    --------
+    plot_stitching_table : Bar chart of the table.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skalign.evaluation import stitching_table
+    >>> X, y = load_digits(n_class=2, return_X_y=True)
+    >>> rng = np.random.default_rng(0)
+    >>> embeddings = {"a": X, "b": X @ rng.normal(size=(64, 16)),
+    ...               "c": np.tanh(X @ rng.normal(size=(64, 24)) / 20)}
+    >>> table = stitching_table(embeddings, y, groups={"a": "raw", "b": "proj",
+    ...                         "c": "proj"}, transforms=["ortho"], n_repeats=1,
+    ...                         decoder=LogisticRegression(max_iter=5000))
+    >>> table.index.tolist()
+    [('proj', 'proj'), ('proj', 'raw'), ('raw', 'proj')]
+    >>> table["n_pairs"].tolist()
+    [2, 2, 2]
+    """
+    transforms = check_transforms(transforms, aligner)
+    embeddings, y = check_encoders(embeddings, y)
+    if len(embeddings) < 2:
+        raise ValueError(
+            f"stitching_table needs at least two encoders, got {len(embeddings)} "
+            f"({list(embeddings)!r}). For one pair use stitching_report."
+        )
+    group_of = _check_groups(groups, embeddings)
+    split = resolve_split(
+        y,
+        split,
+        anchor_size=anchor_size,
+        test_size=test_size,
+        n_test_per_class=n_test_per_class,
+        random_state=random_state,
+    )
+    pairs = list(itertools.permutations(embeddings, 2))
+    runs = run_protocol(
+        embeddings,
+        y,
+        split,
+        pairs,
+        transforms=transforms,
+        n_anchors=_single_count(n_anchors, split.anchor_pool.size),
+        n_repeats=n_repeats,
+        decoder=decoder,
+        aligner=aligner,
+        upper_bounds=list(embeddings),
+        random_state=random_state,
+        n_jobs=n_jobs,
+        cache_dir=cache_dir,
+        show_progress=show_progress,
+    )
+    pair_summary = _pair_summary(runs, pairs, group_of, transforms)
+    table = _group_table(pair_summary, metric, transforms)
+    return (table, pair_summary) if return_pairs else table
+
+
+def _single_count(n_anchors, pool_size):
+    return anchor_counts(pool_size if n_anchors is None else n_anchors, pool_size)
+
+
+def _name_upper_bounds(runs):
+    """Label the source's own decoder run as the source upper bound."""
+    runs = runs.copy()
+    is_source = (runs["transform"] == TARGET_UPPER_BOUND) & (runs["source"] == "source")
+    runs.loc[is_source, "transform"] = SOURCE_UPPER_BOUND
+    return runs
+
+
+def _check_groups(groups, embeddings):
+    if groups is None:
+        return {name: name for name in embeddings}
+    groups = {str(name): str(group) for name, group in groups.items()}
+    missing = [name for name in embeddings if name not in groups]
+    if missing:
+        raise ValueError(
+            f"groups gives no group for {missing!r}. Map every encoder name "
+            f"({list(embeddings)!r}) to a group, e.g. 'general' or 'medical'."
+        )
+    return groups
+
+
+def _pair_summary(runs, pairs, group_of, transforms):
+    """Long summary per (source, target) pair, with both upper bounds repeated."""
+    own = runs[runs["transform"] == TARGET_UPPER_BOUND].set_index("target")
+    stitched = runs[runs["transform"] != TARGET_UPPER_BOUND]
+    frames = [stitched]
+    sources = [source for source, _ in pairs]
+    targets = [target for _, target in pairs]
+    for encoders, method in (
+        (sources, SOURCE_UPPER_BOUND),
+        (targets, TARGET_UPPER_BOUND),
+    ):
+        bound = own.loc[encoders].reset_index(drop=True)
+        bound["source"], bound["target"], bound["transform"] = sources, targets, method
+        frames.append(bound)
+    summary = summarize_runs(
+        pd.concat(frames, ignore_index=True),
+        ["source", "target", "transform"],
+        transforms,
+    )
+    summary.insert(2, "source_group", summary["source"].map(group_of))
+    summary.insert(3, "target_group", summary["target"].map(group_of))
+    return summary
+
+
+def _group_table(pair_summary, metric, transforms):
+    methods = [SOURCE_UPPER_BOUND, NAIVE, *transforms, TARGET_UPPER_BOUND]
+    chosen = pair_summary[pair_summary["metric"] == metric]
+    per_pair = chosen.pivot_table(
+        index=["source_group", "target_group", "source", "target"],
+        columns="transform",
+        values="mean",
+    )
+    table = per_pair.groupby(level=["source_group", "target_group"]).mean()[methods]
+    table.columns.name = None
+    best = table[list(transforms)].idxmax(axis=1)
+    best_score = table[list(transforms)].max(axis=1)
+    table["best_transform"] = best
+    table["change_pct"] = (
+        100 * (best_score - table[SOURCE_UPPER_BOUND]) / table[SOURCE_UPPER_BOUND]
+    )
+    table["n_pairs"] = per_pair.groupby(level=["source_group", "target_group"]).size()
+    return table
