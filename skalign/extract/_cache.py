@@ -6,14 +6,63 @@ name and renamed into place, so concurrent processes (``GridSearchCV(n_jobs=…)
 and interrupted runs never leave a partial entry, and an entry found is
 complete. Keys are content digests, so any subset of inputs (a CV fold, a new
 run) reuses what was embedded before.
+
+Entries read or written in this process are also kept in memory (least
+recently used first out, 256 MiB at most), so a grid search that asks for the
+same rows in every fold reads each file once.
 """
 
 import json
 import os
 import tempfile
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
+
+MEMORY_LIMIT_BYTES = 256 * 2**20
+
+
+class _MemoryLayer:
+    """A process-wide LRU map (cache root, digest) -> embedding row."""
+
+    def __init__(self, limit_bytes):
+        self.limit_bytes = limit_bytes
+        self._rows = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            row = self._rows.get(key)
+            if row is not None:
+                self._rows.move_to_end(key)
+            return row
+
+    def put(self, key, row):
+        with self._lock:
+            if key in self._rows:
+                self._rows.move_to_end(key)
+                return
+            self._rows[key] = row
+            self._bytes += row.nbytes
+            while self._bytes > self.limit_bytes and self._rows:
+                _, evicted = self._rows.popitem(last=False)
+                self._bytes -= evicted.nbytes
+
+    def clear(self):
+        with self._lock:
+            self._rows.clear()
+            self._bytes = 0
+
+
+_MEMORY = _MemoryLayer(MEMORY_LIMIT_BYTES)
+
+
+def clear_memory():
+    """Drop the in-memory copies of cached embeddings (the files stay)."""
+    _MEMORY.clear()
 
 
 class EmbeddingCache:
@@ -60,13 +109,20 @@ class EmbeddingCache:
         for digest, row in zip(digests, embeddings, strict=True):
             path = self._path(digest)
             path.parent.mkdir(exist_ok=True)
-            _atomic_save(path, np.asarray(row, dtype=np.float32))
+            row = np.array(row, dtype=np.float32)
+            _atomic_save(path, row)
+            _MEMORY.put((self.root, digest), row)
 
     def _load(self, digest):
+        row = _MEMORY.get((self.root, digest))
+        if row is not None:
+            return row
         try:
-            return np.load(self._path(digest), allow_pickle=False)
+            row = np.load(self._path(digest), allow_pickle=False)
         except (OSError, ValueError, EOFError):
             return None
+        _MEMORY.put((self.root, digest), row)
+        return row
 
     def _path(self, digest):
         return self.root / digest[:2] / f"{digest}.npy"

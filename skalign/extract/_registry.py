@@ -39,7 +39,8 @@ def clear_model_cache():
     clones made by a grid search do not reload it). The four most recently
     used models stay in memory; call this to free them (and GPU memory) now.
     Extractors that used a model keep their own reference until they are
-    deleted or their parameters change.
+    deleted or their parameters change. The in-memory copy of the on-disk
+    embedding cache (``cache_dir``) is dropped too; the files stay.
 
     Returns
     -------
@@ -52,9 +53,12 @@ def clear_model_cache():
     >>> clear_model_cache() >= 0
     True
     """
+    from ._cache import clear_memory
+
     with _LOCK:
         n_models = len(_LOADED)
         _LOADED.clear()
+    clear_memory()
     return n_models
 
 
