@@ -34,7 +34,6 @@ numpydoc_class_members_toctree = False
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"skalign {release}"
-html_static_path = ["_static"]
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
@@ -62,3 +61,19 @@ sphinx_gallery_conf = {
 
 # Third-party libraries' own deprecation chatter is not ours to fix.
 warnings.filterwarnings("ignore", category=FutureWarning)
+
+
+def _skip_metadata_request_methods(app, what, name, obj, skip, options):
+    """Leave out scikit-learn's generated ``set_*_request`` methods.
+
+    scikit-learn adds them to every estimator whose methods take metadata
+    (``sample_weight``); they are documented in its metadata-routing guide and
+    their docstrings point at labels that only exist in scikit-learn's docs.
+    """
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    return skip
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_metadata_request_methods)
