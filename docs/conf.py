@@ -57,6 +57,9 @@ sphinx_gallery_conf = {
     "within_subsection_order": "FileNameSortKey",
     "backreferences_dir": "generated/backreferences",
     "doc_module": ("skalign",),
+    # A cell ending in a matplotlib call (fig.suptitle, ax.legend) would
+    # print the returned artist's repr; estimators still show their diagram.
+    "ignore_repr_types": r"matplotlib\.",
 }
 
 # Third-party libraries' own deprecation chatter is not ours to fix.

@@ -36,10 +36,13 @@ from skalign.extract import EmbeddingExtractor
 
 cache_dir = Path(tempfile.gettempdir()) / "skalign-examples"
 digits = load_digit_images(size=112)
-imagenet_normalize = transforms.Normalize((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+imagenet_mean, imagenet_std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+to_model_input = transforms.Compose(
+    [transforms.ToTensor(), transforms.Normalize(imagenet_mean, imagenet_std)]
+)
 image_encoder = EmbeddingExtractor(
     "efficientnet-lite0",
-    preprocess=transforms.Compose([transforms.ToTensor(), imagenet_normalize]),
+    preprocess=to_model_input,
     batch_size=128,
     cache_dir=cache_dir,
 )
