@@ -66,17 +66,22 @@ sphinx_gallery_conf = {
 warnings.filterwarnings("ignore", category=FutureWarning)
 
 
-def _skip_metadata_request_methods(app, what, name, obj, skip, options):
-    """Leave out scikit-learn's generated ``set_*_request`` methods.
+def _skip_generated_members(app, what, name, obj, skip, options):
+    """Leave out members that other tools generate, documented elsewhere.
 
-    scikit-learn adds them to every estimator whose methods take metadata
-    (``sample_weight``); they are documented in its metadata-routing guide and
-    their docstrings point at labels that only exist in scikit-learn's docs.
+    - scikit-learn's ``set_*_request`` methods, added to every estimator whose
+      methods take metadata (``sample_weight``): documented in its
+      metadata-routing guide, their docstrings point at labels that only
+      exist in scikit-learn's docs;
+    - the fields of named tuples ("Alias for field number 0"): the class's
+      Attributes section describes them.
     """
     if name.startswith("set_") and name.endswith("_request"):
+        return True
+    if type(obj).__name__ == "_tuplegetter":
         return True
     return skip
 
 
 def setup(app):
-    app.connect("autodoc-skip-member", _skip_metadata_request_methods)
+    app.connect("autodoc-skip-member", _skip_generated_members)
