@@ -22,7 +22,13 @@ from skalign._cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
-BUILD_PACKAGES = ("sphinx", "sphinx_gallery", "numpydoc", "pydata_sphinx_theme")
+BUILD_PACKAGES = (
+    "sphinx",
+    "sphinx_gallery",
+    "numpydoc",
+    "pydata_sphinx_theme",
+    "myst_parser",
+)
 # BLAS and OpenMP thread pools spin while they wait; next to the other pytest
 # workers on a small machine that turns a 0.1 s SVD into seconds. One thread
 # each keeps the build's time predictable.
