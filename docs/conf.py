@@ -34,7 +34,6 @@ numpydoc_class_members_toctree = False
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"skalign {release}"
-html_static_path = ["_static"]
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
@@ -58,7 +57,31 @@ sphinx_gallery_conf = {
     "within_subsection_order": "FileNameSortKey",
     "backreferences_dir": "generated/backreferences",
     "doc_module": ("skalign",),
+    # A cell ending in a matplotlib call (fig.suptitle, ax.legend) would
+    # print the returned artist's repr; estimators still show their diagram.
+    "ignore_repr_types": r"matplotlib\.",
 }
 
 # Third-party libraries' own deprecation chatter is not ours to fix.
 warnings.filterwarnings("ignore", category=FutureWarning)
+
+
+def _skip_generated_members(app, what, name, obj, skip, options):
+    """Leave out members that other tools generate, documented elsewhere.
+
+    - scikit-learn's ``set_*_request`` methods, added to every estimator whose
+      methods take metadata (``sample_weight``): documented in its
+      metadata-routing guide, their docstrings point at labels that only
+      exist in scikit-learn's docs;
+    - the fields of named tuples ("Alias for field number 0"): the class's
+      Attributes section describes them.
+    """
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    if type(obj).__name__ == "_tuplegetter":
+        return True
+    return skip
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_generated_members)

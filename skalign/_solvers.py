@@ -62,6 +62,20 @@ class Alignment(NamedTuple):
         ``ortho``, which has no penalty.
     n_iter : int or None
         Adam steps taken (``solver="adam"``), None for closed forms.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign import fit_alignment
+    >>> X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    >>> alignment = fit_alignment(X, 2 * X + 1, "affine")
+    >>> bool(np.allclose(alignment.coef, 2 * np.eye(2)))
+    True
+    >>> alignment.intercept.round(6).tolist()
+    [1.0, 1.0]
+    >>> coef, intercept, alpha, n_iter = alignment
+    >>> alpha, n_iter
+    (0.0, None)
     """
 
     coef: Any

@@ -91,7 +91,7 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
         The fitted clone of ``text_encoder`` (only when one is given).
     n_features_in_ : int
         Number of input features seen during :meth:`fit`.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Input feature names, when ``X`` has string column names.
 
     See Also
@@ -198,7 +198,7 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features_in_)
+        X : array-like of shape (n_samples, n_features)
 
         Returns
         -------
@@ -216,7 +216,7 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features_in_)
+        X : array-like of shape (n_samples, n_features)
 
         Returns
         -------
@@ -230,7 +230,7 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features_in_)
+        X : array-like of shape (n_samples, n_features)
 
         Returns
         -------
@@ -244,7 +244,7 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features_in_)
+        X : array-like of shape (n_samples, n_features)
 
         Returns
         -------

@@ -20,6 +20,11 @@ from PIL import Image
 from sklearn.datasets import load_digits
 from sklearn.utils import Bunch
 
+__all__ = [
+    "load_digit_images",
+    "load_docstring_topics",
+]
+
 DIGIT_NAMES = (
     "zero",
     "one",

@@ -9,6 +9,12 @@ from sklearn.utils._param_validation import Interval, validate_params
 from ._backend import float_scalar, get_namespace
 from ._validation import check_embeddings
 
+__all__ = [
+    "mean_average_precision_at_k",
+    "mean_cosine_similarity",
+    "precision_at_k",
+]
+
 
 def mean_cosine_similarity(Y_true, Y_pred):
     """Mean cosine similarity between paired rows; higher is better.

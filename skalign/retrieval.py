@@ -22,6 +22,11 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from ._backend import to_numpy
 from ._text_space import check_text_width, encode_texts, fit_aligner
 
+__all__ = [
+    "ReportRetriever",
+    "retrieve",
+]
+
 
 @validate_params(
     {
@@ -121,9 +126,9 @@ class ReportRetriever(BaseEstimator):
 
     Attributes
     ----------
-    reports_ : ndarray of shape (n_reports_,), dtype=object
+    reports_ : ndarray of shape (n_distinct_reports,), dtype=object
         The distinct anchor reports, the gallery suggestions come from.
-    report_embeddings_ : ndarray of shape (n_reports_, n_text_features)
+    report_embeddings_ : ndarray of shape (n_distinct_reports, n_text_features)
         Their embeddings by ``text_encoder``.
     text_encoder_ : transformer
         The fitted clone of ``text_encoder``.
@@ -203,7 +208,7 @@ class ReportRetriever(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_images, n_features_in_)
+        X : array-like of shape (n_images, n_features)
             Image embeddings.
         n_reports : int or None, default=None
             Reports per image; None uses the ``n_reports`` parameter. At most
@@ -227,7 +232,7 @@ class ReportRetriever(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_images, n_features_in_)
+        X : array-like of shape (n_images, n_features)
 
         Returns
         -------

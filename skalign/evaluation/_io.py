@@ -34,7 +34,29 @@ _SUFFIXES = (".npy", ".npz", ".parquet")
 
 
 class EmbeddingFile(NamedTuple):
-    """Contents of one embedding file; absent fields are None."""
+    """Contents of one embedding file, as returned by :func:`read_embeddings`.
+
+    Attributes
+    ----------
+    embeddings : ndarray of shape (n_items, n_features)
+        One row per item.
+    ids : ndarray of str of shape (n_items,) or None
+        Item ids, used to pair the rows of several files (and a labels file).
+    labels : ndarray of shape (n_items,) or None
+        Class labels.
+    split : ndarray of str of shape (n_items,) or None
+        ``"train"``, ``"anchor"`` or ``"test"`` per row.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from skalign.evaluation import read_embeddings
+    >>> path = os.path.join(tempfile.mkdtemp(), "encoder.npy")
+    >>> np.save(path, np.zeros((2, 3)))
+    >>> embeddings, ids, labels, split = read_embeddings(path)
+    >>> embeddings.shape, ids, labels, split
+    ((2, 3), None, None, None)
+    """
 
     embeddings: np.ndarray
     ids: np.ndarray | None

@@ -36,13 +36,13 @@ class NaiveAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
     Attributes
     ----------
-    x_mean_, x_scale_ : ndarray of shape (n_features_in_,)
+    x_mean_, x_scale_ : ndarray of shape (n_features,)
         Source anchor statistics.
     y_mean_, y_scale_ : ndarray of shape (n_target_features,)
         Target anchor statistics.
     n_features_in_ : int
         Number of source features seen during :meth:`fit`.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Source feature names, when ``X`` has string column names.
 
     See Also
@@ -102,7 +102,7 @@ class NaiveAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features_in_)
+        X : array-like of shape (n_samples, n_features)
 
         Returns
         -------
