@@ -14,6 +14,7 @@ from numbers import Real
 import numpy as np
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.frozen import FrozenEstimator
 from sklearn.preprocessing import normalize
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import HasMethods, Interval
@@ -279,6 +280,10 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
     def _settle_aligner(self, X, y, classes, class_embeddings):
         """Return the aligner to predict with, fitting a clone when labels are given."""
         if y is not None:
+            if self.aligner is not None and not isinstance(
+                self.aligner, FrozenEstimator
+            ):
+                _check_two_labelled_classes(y)
             targets = class_embeddings[np.searchsorted(classes, y)]
             return fit_aligner(self.aligner, X, targets)
         if self.aligner is None:
@@ -348,6 +353,19 @@ def _class_labels(class_prompts):
             f"The keys of class_prompts are the class labels and must all be "
             f"strings or all numbers ({exc}). Got {list(class_prompts)!r}."
         ) from exc
+
+
+def _check_two_labelled_classes(y):
+    """Raise unless ``y`` holds two classes: one class gives every anchor one target."""
+    labels = unique_labels(y)
+    if labels.size < 2:
+        raise ValueError(
+            f"Learning the aligner from labelled anchors needs at least two classes "
+            f"in y, got one class ({labels[0]!r}): every anchor would be paired with "
+            "the same class embedding, which leaves the map undetermined. Pass "
+            "anchors of two or more classes, or a fitted aligner (wrapped in "
+            "sklearn.frozen.FrozenEstimator) to skip learning it."
+        )
 
 
 def _check_labels_have_prompts(y, classes):
