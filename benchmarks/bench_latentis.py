@@ -50,6 +50,12 @@ CASES = [
 HELD_OUT = 2000
 
 
+def parse_case(text):
+    """``"2500x4096x768"`` -> ``(2500, 4096, 768)``."""
+    n_anchors, d1, d2 = text.lower().split("x")
+    return int(n_anchors), int(d1), int(d2)
+
+
 def latentis_translator(transform_type):
     from latentis.transform.base import StandardScaling
     from latentis.transform.dim_matcher import ZeroPadding
@@ -95,11 +101,19 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--cases",
+        nargs="+",
+        type=parse_case,
+        default=CASES,
+        metavar="NxD1xD2",
+        help="anchor counts and widths (default: N in 500, 2500, 10000)",
+    )
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(torch.get_num_threads())
-    cases = CASES[:2] if args.quick else CASES
+    cases = CASES[:2] if args.quick else args.cases
     print(
         "\n## skalign vs latentis 0.0.8 (float32 anchors, held-out 2,000 pairs; "
         f"median of {args.repeats} fits)"
@@ -128,8 +142,9 @@ def main():
             with torch.no_grad():
                 their_out = translator.transform(torch.from_numpy(X_out))[0].numpy()
             their_mse, their_cos = held_out_scores(their_out, Y_out)
+            label = transform_type + (" a=auto" if alpha == "auto" else "")
             print(
-                f"{n_anchors:>7} {f'{d1} -> {d2}':>12} {transform_type:>9} "
+                f"{n_anchors:>7} {f'{d1} -> {d2}':>12} {label:>14} "
                 f"{ours:10.3f} {theirs:11.3f} {theirs / ours:8.1f}x "
                 f"{our_mse:12.4f} {their_mse:13.4f} {our_cos:12.4f} "
                 f"{their_cos:13.4f}"

@@ -9,9 +9,10 @@ For paired anchors at the paper's scale (2,500 anchors; d in {384, 768, 1024,
   :func:`numpy.linalg.lstsq` (with a bias column for ``affine``, followed by
   the polar factor for ``l-ortho``). Target: >= 5x at d = 4,096.
 * ``skalign / floor``: the floor is one GEMM forming ``XᵀY`` plus its thin SVD
-  (``ortho``), or one GEMM forming the smaller Gram matrix plus its
-  eigendecomposition (``linear``, ``affine``; ``l-ortho`` adds the thin SVD of
-  the d1 x d2 result). Target: <= 1.5x.
+  (``ortho``), or one GEMM forming the Gram matrix plus its eigendecomposition
+  (``linear``, ``affine``; ``l-ortho`` adds the thin SVD of the d1 x d2
+  result); with fewer anchors than features, the ``n x n`` Gram matrix and its
+  eigendecomposition for every map (see :func:`floor`). Target: <= 1.5x.
 
 A second table compares the exact affine map with the paper's gradient-descent
 fit (latentis 0.0.8's default, Adam for 300 steps at lr 1e-3, when latentis is
@@ -35,6 +36,12 @@ TRANSFORMS = ("ortho", "linear", "affine", "l-ortho")
 SHAPES = [(384, 384), (768, 768), (1024, 1024), (384, 1024), (4096, 768), (4096, 4096)]
 
 
+def parse_shape(text):
+    """``"4096x768"`` -> ``(4096, 768)``."""
+    d1, d2 = text.lower().split("x")
+    return int(d1), int(d2)
+
+
 def _pad(A, width):
     return np.hstack([A, np.zeros((A.shape[0], width - A.shape[1]))])
 
@@ -55,16 +62,25 @@ def naive(X, Y, transform_type):
 
 
 def floor(X, Y, transform_type):
-    """One GEMM plus one factorisation of the smallest side."""
+    """One GEMM plus one factorisation of the smallest side.
+
+    With at least as many anchors as features: ``XᵀY`` and its thin SVD
+    (``ortho``), or the Gram matrix ``XᵀX`` and its eigendecomposition (the
+    least-squares maps; ``l-ortho`` adds the thin SVD of the d1 x d2 result).
+    With fewer anchors than features the smallest side is the anchors': the
+    ``n x n`` Gram matrix ``XXᵀ`` and its eigendecomposition, for every map.
+    This floor leaves out the GEMMs that form the d1 x d2 map from the
+    factorisation, which no solver can skip.
+    """
+    n, d = X.shape
+    if n < min(d, Y.shape[1]) or (n < d and transform_type != "ortho"):
+        return np.linalg.eigh(X @ X.T)
     if transform_type == "ortho":
         return np.linalg.svd(X.T @ Y, full_matrices=False)
-    n, d = X.shape
-    gram = X.T @ X if n >= d else X @ X.T
-    eigenvalues, basis = np.linalg.eigh(gram)
+    eigenvalues, basis = np.linalg.eigh(X.T @ X)
     if transform_type != "l-ortho":
         return eigenvalues, basis
-    W = basis @ (basis.T @ (X.T @ Y)) if n >= d else X.T @ (basis @ (basis.T @ Y))
-    return np.linalg.svd(W, full_matrices=False)
+    return np.linalg.svd(basis @ (basis.T @ (X.T @ Y)), full_matrices=False)
 
 
 def solver_table(n_samples, shapes, repeats, naive_repeats):
@@ -175,12 +191,20 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small smoke run")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--shapes",
+        nargs="+",
+        type=parse_shape,
+        default=SHAPES,
+        metavar="D1xD2",
+        help="feature widths to time (default: the paper's, up to 4096x4096)",
+    )
     args = parser.parse_args()
     if args.quick:
         solver_table(500, [(384, 256), (256, 384)], repeats=1, naive_repeats=1)
         gradient_descent_table(500, 64, 32, repeats=1)
         return
-    solver_table(2500, SHAPES, repeats=args.repeats, naive_repeats=1)
+    solver_table(2500, args.shapes, repeats=args.repeats, naive_repeats=1)
     gradient_descent_table(2500, 768, 384, repeats=args.repeats)
 
 
