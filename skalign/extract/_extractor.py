@@ -330,7 +330,10 @@ class EmbeddingExtractor(
         return cloned
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # A copy: on Python 3.11+ the base returns the live __dict__, and
+        # popping from it would unload the model of an extractor in use
+        # (a Dask worker pickles its extractor for a peer mid-transform).
+        state = dict(super().__getstate__())
         if not self.keep_weights_on_pickle:
             state.pop("_loaded", None)
             state.pop("_width", None)
