@@ -520,6 +520,11 @@ class EmbeddingExtractor(
         return min(_MAX_DEFAULT_WORKERS, os.cpu_count() or 1)
 
     def _cache(self, spec, encoder, modality):
+        fingerprint, description = self._fingerprint(spec, encoder, modality)
+        return EmbeddingCache(self.cache_dir, fingerprint, description)
+
+    def _fingerprint(self, spec, encoder, modality):
+        """Digest and description of everything that shapes one item's embedding."""
         description = {
             "model": spec.label,
             "encoder": encoder.identity(),
@@ -533,7 +538,7 @@ class EmbeddingExtractor(
         fingerprint = hashlib.blake2b(
             json.dumps(description, sort_keys=True).encode(), digest_size=16
         ).hexdigest()
-        return EmbeddingCache(self.cache_dir, fingerprint, description)
+        return fingerprint, description
 
     def _preprocess_identity(self):
         if self.preprocess is None:
