@@ -118,7 +118,7 @@ def test_groups_and_paths_pool_as_transform(thread_client, tmp_path):
         Image.fromarray(pixels).save(paths[-1])
     groups = [[paths[0], paths[1]], [paths[2]], [paths[3], None, paths[4]]]
     extractor = _module_extractor()
-    embeddings = embed_distributed(extractor, groups, tmp_path / "out", partition_size=2)
+    embeddings = embed_distributed(extractor, groups, tmp_path / "o", partition_size=2)
     np.testing.assert_allclose(embeddings, extractor.transform(groups), atol=1e-6)
 
 
