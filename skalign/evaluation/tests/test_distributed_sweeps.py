@@ -27,7 +27,7 @@ def test_anchor_curve_runs_on_dask_workers_and_resumes(tmp_path):
         distributed.LocalCluster(
             n_workers=2,
             threads_per_worker=1,
-            dashboard_address=None,
+            dashboard_address=":0",
             env={"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},
         ) as cluster,
         distributed.Client(cluster) as client,

@@ -23,7 +23,7 @@ def _local_cluster(n_workers=2, processes=True):
         n_workers=n_workers,
         threads_per_worker=1,
         processes=processes,
-        dashboard_address=None,
+        dashboard_address=":0",  # any free port: xdist workers run clusters at once
         **({"env": ONE_THREAD} if processes else {}),
     )
 
