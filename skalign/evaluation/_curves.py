@@ -99,7 +99,9 @@ def anchor_curve(
         a generator) so that a resumed run draws the same cells.
     n_jobs : int or None, default=None
         Decoders and cells run in parallel with :class:`joblib.Parallel`;
-        ``-1`` uses all cores.
+        ``-1`` uses all cores. Inside ``joblib.parallel_config(backend="dask")``
+        with a Dask client they run on the cluster's workers (``-1``: all of
+        them), see :ref:`scale_out`.
     cache_dir : str, path-like or None, default=None
         Directory where every finished decoder and cell is stored. Running
         again with the same directory reuses them (resuming an interrupted

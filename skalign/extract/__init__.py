@@ -7,6 +7,7 @@ encoders sit in a :class:`~sklearn.pipeline.Pipeline` in front of
 :class:`~skalign.LatentAligner` and the classifiers that read its output.
 """
 
+from ._distributed import embed_distributed
 from ._efficientnet_lite import efficientnet_lite0
 from ._extractor import EmbeddingExtractor
 from ._images import load_image
@@ -16,5 +17,6 @@ __all__ = [
     "EmbeddingExtractor",
     "clear_model_cache",
     "efficientnet_lite0",
+    "embed_distributed",
     "load_image",
 ]

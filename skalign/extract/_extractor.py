@@ -330,7 +330,10 @@ class EmbeddingExtractor(
         return cloned
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # A copy: on Python 3.11+ the base returns the live __dict__, and
+        # popping from it would unload the model of an extractor in use
+        # (a Dask worker pickles its extractor for a peer mid-transform).
+        state = dict(super().__getstate__())
         if not self.keep_weights_on_pickle:
             state.pop("_loaded", None)
             state.pop("_width", None)
@@ -517,6 +520,11 @@ class EmbeddingExtractor(
         return min(_MAX_DEFAULT_WORKERS, os.cpu_count() or 1)
 
     def _cache(self, spec, encoder, modality):
+        fingerprint, description = self._fingerprint(spec, encoder, modality)
+        return EmbeddingCache(self.cache_dir, fingerprint, description)
+
+    def _fingerprint(self, spec, encoder, modality):
+        """Digest and description of everything that shapes one item's embedding."""
         description = {
             "model": spec.label,
             "encoder": encoder.identity(),
@@ -530,7 +538,7 @@ class EmbeddingExtractor(
         fingerprint = hashlib.blake2b(
             json.dumps(description, sort_keys=True).encode(), digest_size=16
         ).hexdigest()
-        return EmbeddingCache(self.cache_dir, fingerprint, description)
+        return fingerprint, description
 
     def _preprocess_identity(self):
         if self.preprocess is None:

@@ -131,6 +131,15 @@ def test_pickle_of_a_used_extractor_holds_no_weights():
     np.testing.assert_allclose(restored.transform([image]), before, atol=1e-6)
 
 
+def test_pickling_leaves_the_pickled_extractor_loaded():
+    # A Dask worker pickles its extractor for a peer while a transform runs.
+    extractor = EmbeddingExtractor("efficientnet-lite0")
+    extractor.transform(_images(1))
+    loaded = extractor._loaded
+    pickle.dumps(extractor)
+    assert extractor._loaded is loaded and hasattr(extractor, "_width")
+
+
 def test_keep_weights_on_pickle_ships_the_model():
     extractor = EmbeddingExtractor("efficientnet-lite0", keep_weights_on_pickle=True)
     image = _images(1)[0]
