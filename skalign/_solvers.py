@@ -22,6 +22,7 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_params,
 )
+from threadpoolctl import threadpool_limits
 
 from ._backend import (
     array_device,
@@ -359,19 +360,28 @@ def _solve_normal_equations(X, Y, alpha):
         return None
     gram = X.T @ X
     gram.flat[:: n_features + 1] += alpha
-    try:
-        factor = scipy.linalg.cho_factor(gram, check_finite=False)
-    except np.linalg.LinAlgError:
-        return None
-    (pocon,) = scipy.linalg.get_lapack_funcs(("pocon",), (gram,))
-    uplo = "L" if factor[1] else "U"
-    rcond, info = pocon(factor[0], np.linalg.norm(gram, 1), uplo=uplo)
-    cutoff = _WELL_CONDITIONED * max(n_samples, n_features) * np.finfo(gram.dtype).eps
-    if info != 0 or rcond < cutoff:
-        return None
-    # (Yᵀ X)ᵀ is XᵀY laid out in Fortran order, which LAPACK solves in place
+    # (Yᵀ X)ᵀ is XᵀY laid out in Fortran order, which LAPACK solves in place.
     rhs = (Y.T @ X).T
-    return scipy.linalg.cho_solve(factor, rhs, overwrite_b=True, check_finite=False)
+    # NumPy and SciPy wheels each bundle an OpenBLAS. Threads that SciPy's
+    # pool leaves spinning after a call compete with NumPy's next GEMMs (2-3x
+    # slower on 2 cores); the factorisation of a d x d matrix is cheap next to
+    # the products, so it runs on one thread.
+    with threadpool_limits(limits=1, user_api="blas"):
+        try:
+            factor = scipy.linalg.cho_factor(gram, check_finite=False)
+        except np.linalg.LinAlgError:
+            return None
+        (pocon,) = scipy.linalg.get_lapack_funcs(("pocon",), (gram,))
+        uplo = "L" if factor[1] else "U"
+        rcond, info = pocon(factor[0], np.linalg.norm(gram, 1), uplo=uplo)
+        cutoff = (
+            _WELL_CONDITIONED * max(n_samples, n_features) * np.finfo(gram.dtype).eps
+        )
+        if info != 0 or rcond < cutoff:
+            return None
+        return scipy.linalg.cho_solve(
+            factor, rhs, overwrite_b=True, check_finite=False
+        )
 
 
 class _GramSpectrum(NamedTuple):
