@@ -9,11 +9,11 @@ leaves no half file behind.
 """
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import joblib
+
+from .._files import atomic_write
 
 
 def fingerprint(*objects):
@@ -77,6 +77,4 @@ class ResultCache:
     def _write(path, dump):
         """Call ``dump(handle)`` on a temporary file, then move it to ``path``."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as handle:
-            dump(handle)
-        os.replace(handle.name, path)
+        atomic_write(path, dump)

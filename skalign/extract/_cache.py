@@ -13,13 +13,14 @@ same rows in every fold reads each file once.
 """
 
 import json
-import os
-import tempfile
 import threading
 from collections import OrderedDict
+from functools import partial
 from pathlib import Path
 
 import numpy as np
+
+from .._files import atomic_write
 
 MEMORY_LIMIT_BYTES = 256 * 2**20
 
@@ -102,15 +103,16 @@ class EmbeddingCache:
         """Store one row of ``embeddings`` per digest (atomic per entry)."""
         if not self.root.exists():
             self.root.mkdir(parents=True, exist_ok=True)
-            _atomic_write(
+            description = json.dumps(self.description, indent=2, sort_keys=True)
+            atomic_write(
                 self.root / "model.json",
-                json.dumps(self.description, indent=2, sort_keys=True).encode(),
+                lambda handle: handle.write(description.encode()),
             )
         for digest, row in zip(digests, embeddings, strict=True):
             path = self._path(digest)
             path.parent.mkdir(exist_ok=True)
             row = np.array(row, dtype=np.float32)
-            _atomic_save(path, row)
+            atomic_write(path, partial(np.save, arr=row, allow_pickle=False))
             _MEMORY.put((self.root, digest), row)
 
     def _load(self, digest):
@@ -126,19 +128,3 @@ class EmbeddingCache:
 
     def _path(self, digest):
         return self.root / digest[:2] / f"{digest}.npy"
-
-
-def _atomic_save(path, array):
-    with tempfile.NamedTemporaryFile(
-        dir=path.parent, prefix=".tmp-", suffix=".npy", delete=False
-    ) as f:
-        np.save(f, array, allow_pickle=False)
-    os.replace(f.name, path)
-
-
-def _atomic_write(path, data):
-    with tempfile.NamedTemporaryFile(
-        dir=path.parent, prefix=".tmp-", delete=False
-    ) as f:
-        f.write(data)
-    os.replace(f.name, path)

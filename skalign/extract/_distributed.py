@@ -19,13 +19,13 @@ and the partitions, so a folder is never filled from two different runs.
 import hashlib
 import json
 import os
-import tempfile
 from numbers import Integral
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, validate_params
 
+from .._files import atomic_write
 from ._extractor import EmbeddingExtractor
 from ._inputs import KIND_PATH, dedup_key, parse_inputs
 
@@ -313,7 +313,7 @@ def _claim_output(output, fingerprint, description, partitions, n_samples):
             "not an embed_distributed output folder. Pass an empty or new folder."
         )
     output.mkdir(parents=True, exist_ok=True)
-    _atomic_write(path, lambda f: f.write(json.dumps(manifest, indent=1).encode()))
+    atomic_write(path, lambda f: f.write(json.dumps(manifest, indent=1).encode()))
 
 
 def _embed_partition(extractor, samples, start, path, fingerprint):
@@ -321,9 +321,7 @@ def _embed_partition(extractor, samples, start, path, fingerprint):
     path = Path(path)
     if not path.exists():
         embeddings = extractor.transform(samples)
-        _atomic_write(
-            path, lambda f: _write_parquet(f, start, embeddings, fingerprint)
-        )
+        atomic_write(path, lambda f: _write_parquet(f, start, embeddings, fingerprint))
     return path.name
 
 
@@ -341,15 +339,6 @@ def _write_parquet(handle, start, embeddings, fingerprint):
         }
     ).replace_schema_metadata({FINGERPRINT_KEY: fingerprint.encode()})
     pq.write_table(table, handle)
-
-
-def _atomic_write(path, dump):
-    """Call ``dump(handle)`` on a hidden temporary file, then rename it to ``path``."""
-    with tempfile.NamedTemporaryFile(
-        dir=path.parent, prefix=".tmp-", suffix=".partial", delete=False
-    ) as handle:
-        dump(handle)
-    os.replace(handle.name, path)
 
 
 def _wait(distributed, futures, n_partitions, show_progress):
