@@ -50,6 +50,14 @@ def encode_texts(text_encoder, texts):
     )
 
 
+def is_learned(aligner):
+    """Whether :func:`fit_aligner` estimates ``aligner`` from the anchors.
+
+    None and a :class:`~sklearn.frozen.FrozenEstimator` are used as they are.
+    """
+    return aligner is not None and not isinstance(aligner, FrozenEstimator)
+
+
 def fit_aligner(aligner, X, targets):
     """Fit a clone of ``aligner`` on ``X`` paired with text ``targets``.
 
@@ -58,9 +66,7 @@ def fit_aligner(aligner, X, targets):
     """
     if aligner is None:
         return None
-    if not isinstance(aligner, FrozenEstimator) and (
-        getattr(aligner, "target_encoder", None) is not None
-    ):
+    if is_learned(aligner) and getattr(aligner, "target_encoder", None) is not None:
         raise ValueError(
             "The aligner is fitted on text embeddings computed here, but it has a "
             "target_encoder that would embed them again. Set its "

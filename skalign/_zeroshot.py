@@ -14,7 +14,6 @@ from numbers import Real
 import numpy as np
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.frozen import FrozenEstimator
 from sklearn.preprocessing import normalize
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import HasMethods, Interval
@@ -26,7 +25,7 @@ from sklearn.utils.validation import (
 )
 
 from ._backend import to_numpy
-from ._text_space import check_text_width, encode_texts, fit_aligner
+from ._text_space import check_text_width, encode_texts, fit_aligner, is_learned
 
 
 class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
@@ -280,9 +279,7 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
     def _settle_aligner(self, X, y, classes, class_embeddings):
         """Return the aligner to predict with, fitting a clone when labels are given."""
         if y is not None:
-            if self.aligner is not None and not isinstance(
-                self.aligner, FrozenEstimator
-            ):
+            if is_learned(self.aligner):
                 _check_two_labelled_classes(y)
             targets = class_embeddings[np.searchsorted(classes, y)]
             return fit_aligner(self.aligner, X, targets)
