@@ -379,9 +379,7 @@ def _solve_normal_equations(X, Y, alpha):
         )
         if info != 0 or rcond < cutoff:
             return None
-        return scipy.linalg.cho_solve(
-            factor, rhs, overwrite_b=True, check_finite=False
-        )
+        return scipy.linalg.cho_solve(factor, rhs, overwrite_b=True, check_finite=False)
 
 
 class _GramSpectrum(NamedTuple):

@@ -425,7 +425,8 @@ def _estimators_for_checks():
 
 
 @parametrize_with_checks(
-    _estimators_for_checks(), expected_failed_checks=lambda estimator: _EXPECTED_FAILED_CHECKS
+    _estimators_for_checks(),
+    expected_failed_checks=lambda estimator: _EXPECTED_FAILED_CHECKS,
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
