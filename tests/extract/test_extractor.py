@@ -18,7 +18,9 @@ from skalign import LatentAligner
 from skalign.extract import EmbeddingExtractor, _registry, clear_model_cache
 from skalign.extract._registry import loaded_models
 
-from .conftest import CountingEncoder, thumbnail
+from tests.extract._modules import CountingEncoder, thumbnail
+
+pytestmark = pytest.mark.usefixtures("fresh_model_registry")
 
 
 def _images(n, seed=0):

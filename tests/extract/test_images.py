@@ -8,6 +8,8 @@ from PIL import Image
 
 from skalign.extract import load_image
 
+pytestmark = pytest.mark.usefixtures("fresh_model_registry")
+
 pydicom = pytest.importorskip("pydicom")
 
 

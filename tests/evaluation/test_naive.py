@@ -6,7 +6,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skalign import LatentAligner
 from skalign.evaluation import NaiveAligner
-from skalign.tests.test_common import EXPECTED_FAILED_CHECKS
+from tests.test_common import EXPECTED_FAILED_CHECKS
 
 
 def test_raw_padding_and_truncation():

@@ -11,11 +11,13 @@ pytest.importorskip("pyarrow")
 
 from skalign.datasets import load_digit_images, load_docstring_topics  # noqa: E402
 from skalign.extract import EmbeddingExtractor, embed_distributed  # noqa: E402
-from skalign.extract.tests import _cluster  # noqa: E402
+from tests.extract import _cluster  # noqa: E402
 
 ONE_THREAD = dict.fromkeys(
     ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"), "1"
 )
+
+pytestmark = pytest.mark.usefixtures("fresh_model_registry")
 
 
 def _local_cluster(n_workers=2, processes=True):

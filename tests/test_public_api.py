@@ -19,7 +19,7 @@ PUBLIC_MODULES = (
     "skalign.metrics",
     "skalign.retrieval",
 )
-API_REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "api.rst"
+API_REFERENCE = Path(__file__).resolve().parents[1] / "docs" / "api.rst"
 
 
 def _public_names():

@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from skalign import LatentAligner
 from skalign.retrieval import ReportRetriever, retrieve
-from skalign.tests._toy_encoders import LookupTextEncoder
+from tests._toy_encoders import LookupTextEncoder
 
 
 def test_retrieve_hand_made_ranking():

@@ -12,7 +12,7 @@ class LookupTextEncoder(TransformerMixin, BaseEstimator):
 
     Examples
     --------
-    >>> from skalign.tests._toy_encoders import LookupTextEncoder
+    >>> from tests._toy_encoders import LookupTextEncoder
     >>> LookupTextEncoder({"a": [1.0, 0.0]}).fit(["a"]).transform(["a", "a"]).shape
     (2, 2)
     """

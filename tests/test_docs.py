@@ -20,7 +20,7 @@ import pytest
 
 from skalign._cli import build_parser
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 BUILD_PACKAGES = (
     "sphinx",

@@ -7,6 +7,8 @@ from PIL import Image
 
 from skalign.extract import EmbeddingExtractor, load_image
 
+pytestmark = pytest.mark.usefixtures("fresh_model_registry")
+
 TEXTS = [
     "Mild cardiomegaly without pulmonary oedema.",
     "No acute cardiopulmonary process.",

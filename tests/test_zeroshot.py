@@ -20,7 +20,7 @@ from sklearn.utils.estimator_checks import (
 )
 
 from skalign import LatentAligner, ZeroShotTextSpaceClassifier
-from skalign.tests._toy_encoders import LookupTextEncoder
+from tests._toy_encoders import LookupTextEncoder
 
 TRANSFORMS = ["affine", "linear", "l-ortho", "ortho"]
 

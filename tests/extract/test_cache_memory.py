@@ -1,9 +1,12 @@
 """The in-memory layer over the on-disk embedding cache."""
 
 import numpy as np
+import pytest
 
 from skalign.extract import _cache
 from skalign.extract._cache import EmbeddingCache, _MemoryLayer
+
+pytestmark = pytest.mark.usefixtures("fresh_model_registry")
 
 
 def test_memory_layer_evicts_least_recently_used_rows_beyond_its_limit():

@@ -1,4 +1,11 @@
-"""Shared fixtures: offline hubs, tiny random models, real images on disk."""
+"""Test-session settings and fixtures shared by every test directory.
+
+Under pytest-xdist each worker is one process per core already: BLAS and torch
+threads on top of that oversubscribe the machine (on 2 cores a 1280 x 384 SVD
+went from 0.07 s to several seconds), so each worker gets one thread unless
+the caller set a thread count. Hubs are offline: every model a test loads is
+built in the test or shipped by a PyPI package.
+"""
 
 import json
 import os
@@ -6,17 +13,30 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
+    import numpy  # noqa: F401  (load the BLAS now, so the limit reaches it)
+    import scipy.linalg  # noqa: F401
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(int(os.environ["OMP_NUM_THREADS"]))
+    try:
+        import torch
+    except ImportError:
+        pass
+    else:
+        torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-
-torch = pytest.importorskip("torch")
 
 TINY_CLIP = "skalign-tiny-clip"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_registry():
-    """Each test starts with no loaded models, so load counts are its own."""
+@pytest.fixture
+def fresh_model_registry():
+    """The test starts with no loaded models, so load counts are its own."""
     from skalign.extract import clear_model_cache
 
     clear_model_cache()
@@ -27,6 +47,7 @@ def _fresh_registry():
 @pytest.fixture(scope="session")
 def tiny_clip(tmp_path_factory):
     """A 2-layer open_clip architecture registered under TINY_CLIP."""
+    pytest.importorskip("torch")
     open_clip = pytest.importorskip("open_clip")
     folder = tmp_path_factory.mktemp("open_clip_configs")
     config = {
@@ -54,6 +75,7 @@ def tiny_clip(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_dinov2(tmp_path_factory):
     """A saved 1-layer DINOv2 (2 register tokens) with its image processor."""
+    torch = pytest.importorskip("torch")
     transformers = pytest.importorskip("transformers")
     folder = tmp_path_factory.mktemp("tiny_dinov2")
     torch.manual_seed(0)
@@ -76,6 +98,7 @@ def tiny_dinov2(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_vit(tmp_path_factory):
     """A saved 1-layer ViT (dense-tanh pooler) with its image processor."""
+    torch = pytest.importorskip("torch")
     transformers = pytest.importorskip("transformers")
     folder = tmp_path_factory.mktemp("tiny_vit")
     torch.manual_seed(1)
@@ -98,6 +121,7 @@ def tiny_vit(tmp_path_factory):
 def tiny_hf_clip(tmp_path_factory, minilm_path):
     """A saved 1-layer Hugging Face CLIPModel; MiniLM's WordPiece tokenizer
     stands in for CLIP's (any tokenizer whose ids fit the vocabulary works)."""
+    torch = pytest.importorskip("torch")
     transformers = pytest.importorskip("transformers")
     import shutil
 
@@ -152,32 +176,11 @@ def dicom_dir():
     return os.path.join(os.path.dirname(deid_data.__file__), "data")
 
 
-class CountingEncoder(torch.nn.Module):
-    """A fixed random projection of 8x8 grey thumbnails that counts inputs.
-
-    The count lives in a module-level list, outside the module's state, so it
-    changes neither pickles nor joblib hashes of the module.
-    """
-
-    calls = []
-
-    def __init__(self, width=6):
-        super().__init__()
-        generator = torch.Generator().manual_seed(0)
-        self.register_buffer("projection", torch.randn(64, width, generator=generator))
-
-    def forward(self, x):
-        CountingEncoder.calls.append(len(x))
-        return x.reshape(len(x), -1) @ self.projection
-
-
-def thumbnail(image):
-    """Preprocess for CountingEncoder: 8x8 grey in [0, 1]."""
-    grey = image.convert("L").resize((8, 8))
-    return torch.from_numpy(np.asarray(grey, dtype=np.float32) / 255.0)
-
-
 @pytest.fixture
 def counting_encoder():
+    """A fresh CountingEncoder with its input count reset."""
+    pytest.importorskip("torch")
+    from tests.extract._modules import CountingEncoder
+
     CountingEncoder.calls.clear()
     return CountingEncoder()

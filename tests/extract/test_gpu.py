@@ -6,9 +6,10 @@ import torch
 
 from skalign.extract import EmbeddingExtractor
 
-from .conftest import CountingEncoder, thumbnail
+from tests.extract._modules import CountingEncoder, thumbnail
 
 pytestmark = [
+    pytest.mark.usefixtures("fresh_model_registry"),
     pytest.mark.gpu,
     pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"),
 ]
