@@ -28,7 +28,6 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     else:
         torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 TINY_CLIP = "skalign-tiny-clip"

@@ -4,6 +4,8 @@ import numpy as np
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skalign import LatentAligner
+from skalign.retrieval import ReportRetriever
+from tests._toy_encoders import HashingTextEncoder
 
 _LABELS_AS_Y = (
     "the check fits with 1-D class labels as y; LatentAligner needs 2-D target "
@@ -50,3 +52,41 @@ def test_expected_failures_fail_only_because_of_1d_labels():
         np.testing.assert_allclose(
             from_lists.transform(X.tolist()), second, rtol=1e-4, atol=1e-6
         )
+
+
+class _ReportRetrieverOnLabels(ReportRetriever):
+    """ReportRetriever seen through the checks' numeric labels.
+
+    The checks pass numbers as y; ReportRetriever rejects anything but report
+    strings on purpose (test_retrieval.py covers that error). This subclass
+    turns each label into the report "report <label>" before fitting and each
+    predicted report back into its label, so every other property of the
+    retriever (validation, pickling, invariances, idempotence) is checked.
+    """
+
+    def fit(self, X, y):
+        labels = np.asarray(y).ravel() if y is not None else y
+        reports = None if labels is None else [f"report {label}" for label in labels]
+        self.label_of_report_ = (
+            {} if labels is None else dict(zip(reports, labels, strict=True))
+        )
+        return super().fit(X, reports)
+
+    def predict(self, X):
+        reports = super().predict(X)
+        return np.array([self.label_of_report_[report] for report in reports])
+
+
+@parametrize_with_checks(
+    [
+        _ReportRetrieverOnLabels(HashingTextEncoder(), aligner=LatentAligner("ortho")),
+        _ReportRetrieverOnLabels(
+            HashingTextEncoder(5), aligner=LatentAligner("affine", alpha="auto")
+        ),
+        _ReportRetrieverOnLabels(
+            HashingTextEncoder(3), aligner=LatentAligner("l-ortho"), n_reports=2
+        ),
+    ]
+)
+def test_report_retriever_sklearn_compatible(estimator, check):
+    check(estimator)
