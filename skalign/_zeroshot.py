@@ -2,10 +2,11 @@
 
 A vision encoder trained without text gains zero-shot classification once its
 embeddings are translated into a text encoder's space (the paper's Fig. 2): each
-class is described by a few prompts, the prompts' normalised embeddings are
-averaged into one class embedding (as :func:`open_clip.build_zero_shot_classifier`
-does), and a translated image goes to the class it is most cosine-similar to.
-Without an aligner this is the standard CLIP-style zero-shot classifier.
+class is described by a few prompts, and a translated image goes to the class
+whose prompts it is most similar to — by the mean of its cosine similarities
+with the prompts (the paper's rule) or by its cosine similarity with the
+prompts' averaged embedding (CLIP's, as ``open_clip.build_zero_shot_classifier``
+does). Without an aligner this is the standard CLIP-style zero-shot classifier.
 """
 
 from collections.abc import Mapping
@@ -16,7 +17,7 @@ from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.preprocessing import normalize
 from sklearn.utils import check_array
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import (
     NotFittedError,
@@ -29,13 +30,14 @@ from ._text_space import check_text_width, encode_texts, fit_aligner, is_learned
 
 
 class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
-    """Zero-shot classifier comparing (translated) embeddings with class prompts.
+    r"""Zero-shot classifier comparing (translated) embeddings with class prompts.
 
-    Each class is described by one or more prompts. Their embeddings by a text
-    encoder are L2-normalised, averaged and normalised again into one class
-    embedding (a prompt ensemble). An input embedding is translated into the
-    text space by ``aligner`` and scored by its cosine similarity with every
-    class embedding.
+    Each class is described by one or more prompts, embedded by a text encoder
+    and L2-normalised. An input embedding is translated into the text space by
+    ``aligner`` and scored against every class by ``prompt_pooling``: the mean
+    of its cosine similarities with the class's prompts (the paper's rule), or
+    its cosine similarity with the class's prompt ensemble (the normalised mean
+    of the prompts, CLIP's convention).
 
     - ``aligner=None``: the inputs already live in the text space, as the image
       embeddings of CLIP-style models do (the standard multimodal baseline).
@@ -77,13 +79,28 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
         Softmax temperature of :meth:`predict_proba`: probabilities are
         ``softmax(similarities / temperature)``. The default is CLIP's (a
         logit scale of 100).
+    prompt_pooling : {"embedding", "similarity"}, default="embedding"
+        How a class's prompts are pooled into its score (see Notes):
+
+        - ``"embedding"``: cosine similarity with the prompt ensemble, the
+          class's normalised prompt embeddings averaged and normalised again
+          (CLIP's and open_clip's convention). Every class is scored on the
+          same scale, however much its prompts disagree.
+        - ``"similarity"``: the mean of the cosine similarities with the
+          class's prompts, the rule of Di Folco et al. ("the class similarity
+          is averaged over 10 prompts"), used wherever the paper is reproduced
+          (:func:`~skalign.evaluation.zero_shot_report`, ``skalign
+          experiment``).
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
         The sorted keys of ``class_prompts``.
     class_embeddings_ : ndarray of shape (n_classes, n_text_features)
-        Unit-norm prompt-ensemble embedding of each class, in ``classes_`` order.
+        The vector each normalised input is scored against, in ``classes_``
+        order: the mean ``m_c`` of the class's normalised prompt embeddings
+        (``prompt_pooling="similarity"``; its norm, at most one, is how much
+        the prompts agree) or ``m_c / ||m_c||`` (``"embedding"``).
     aligner_ : transformer or None
         The aligner used by :meth:`predict`: ``aligner`` itself (fitted or
         frozen), its fitted clone, or None.
@@ -100,9 +117,26 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
 
     Notes
     -----
-    :meth:`decision_function` returns cosine similarities, one column per
-    class; for two classes it returns the single column ``s[1] - s[0]``
-    (positive means ``classes_[1]``), so that
+    The two rules are related exactly. With ``z`` the translated input and
+    ``p_1 … p_k`` the normalised prompt embeddings of class ``c``, whose mean
+    is ``m_c``,
+
+    .. math::
+
+        \frac{1}{k} \sum_j \cos(z, p_j) = \lVert m_c \rVert \,
+        \cos\!\left(z, \frac{m_c}{\lVert m_c \rVert}\right),
+
+    so the paper's rule is CLIP's multiplied, class by class, by how much the
+    class's prompts agree with each other (``||m_c||``, 1 when they are all the
+    same). With homogeneous prompts (one template filled with each class name)
+    the two rarely disagree; with heterogeneous prompts ("a handwritten digit
+    3", "number 3", "3") the paper's rule favours the classes whose prompts
+    happen to agree, and the prompt ensemble is usually the better classifier.
+    Use ``"similarity"`` to reproduce the paper, ``"embedding"`` otherwise.
+
+    :meth:`decision_function` returns the scores of the chosen rule, one
+    column per class; for two classes it returns the single column
+    ``s[1] - s[0]`` (positive means ``classes_[1]``), so that
     :func:`~sklearn.metrics.roc_auc_score` and the ``"roc_auc"`` scorer work.
 
     Examples
@@ -144,15 +178,23 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
         "text_encoder": [None, HasMethods(["fit", "transform"])],
         "aligner": [None, HasMethods(["fit", "transform"])],
         "temperature": [Interval(Real, 0, None, closed="neither")],
+        "prompt_pooling": [StrOptions({"embedding", "similarity"})],
     }
 
     def __init__(
-        self, class_prompts, *, text_encoder=None, aligner=None, temperature=0.01
+        self,
+        class_prompts,
+        *,
+        text_encoder=None,
+        aligner=None,
+        temperature=0.01,
+        prompt_pooling="embedding",
     ):
         self.class_prompts = class_prompts
         self.text_encoder = text_encoder
         self.aligner = aligner
         self.temperature = temperature
+        self.prompt_pooling = prompt_pooling
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
@@ -183,18 +225,21 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
         classes = _class_labels(self.class_prompts)
         if y is not None:
             _check_labels_have_prompts(y, classes)
-        text_encoder, class_embeddings = self._embed_classes(classes)
-        aligner = self._settle_aligner(X, y, classes, class_embeddings)
-        check_text_width(X, aligner, class_embeddings.shape[1])
+        text_encoder, prompt_means = self._embed_classes(classes)
+        ensembles = prompt_means / np.linalg.norm(prompt_means, axis=1, keepdims=True)
+        aligner = self._settle_aligner(X, y, classes, ensembles)
+        check_text_width(X, aligner, ensembles.shape[1])
         self.classes_ = classes
-        self.class_embeddings_ = class_embeddings
+        self.class_embeddings_ = (
+            prompt_means if self.prompt_pooling == "similarity" else ensembles
+        )
         self.aligner_ = aligner
         if text_encoder is not None:
             self.text_encoder_ = text_encoder
         return self
 
     def decision_function(self, X):
-        """Cosine similarity of each (translated) input with each class.
+        """Similarity of each (translated) input with each class's prompts.
 
         Parameters
         ----------
@@ -203,8 +248,9 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         scores : ndarray of shape (n_samples, n_classes) or (n_samples,)
-            Cosine similarities in ``[-1, 1]``, columns in ``classes_`` order;
-            for two classes, ``similarity(classes_[1]) - similarity(classes_[0])``.
+            Similarities in ``[-1, 1]`` by ``prompt_pooling``, columns in
+            ``classes_`` order; for two classes,
+            ``similarity(classes_[1]) - similarity(classes_[0])``.
         """
         similarities = self._similarities(X)
         if len(self.classes_) == 2:
@@ -265,16 +311,19 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
         return normalize(X) @ self.class_embeddings_.T
 
     def _embed_classes(self, classes):
-        """Return the fitted text encoder (or None) and the class embeddings."""
+        """Return the fitted text encoder (or None) and each class's mean
+        normalised prompt embedding."""
         if self.text_encoder is None:
-            return None, prompt_ensemble(
+            return None, mean_prompt_embeddings(
                 _precomputed_prompt_embeddings(self.class_prompts, classes), classes
             )
         prompts = _text_prompts(self.class_prompts, classes)
         flat = [prompt for class_prompts in prompts for prompt in class_prompts]
         text_encoder, embeddings = encode_texts(self.text_encoder, flat)
         splits = np.cumsum([len(class_prompts) for class_prompts in prompts])[:-1]
-        return text_encoder, prompt_ensemble(np.split(embeddings, splits), classes)
+        return text_encoder, mean_prompt_embeddings(
+            np.split(embeddings, splits), classes
+        )
 
     def _settle_aligner(self, X, y, classes, class_embeddings):
         """Return the aligner to predict with, fitting a clone when labels are given."""
@@ -298,12 +347,14 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
         return self.aligner
 
 
-def prompt_ensemble(prompt_embeddings, classes=None):
-    """Average each class's normalised prompt embeddings into a unit vector.
+def mean_prompt_embeddings(prompt_embeddings, classes=None):
+    """Average each class's L2-normalised prompt embeddings.
 
-    The prompt ensemble of CLIP's zero-shot classifiers: every prompt
-    embedding is scaled to unit norm, the class's prompts are averaged and
-    the mean is scaled to unit norm again.
+    The mean ``m_c`` of class ``c``'s unit prompt embeddings serves both
+    pooling rules: a normalised input ``z`` has ``z @ m_c`` equal to the mean
+    of its cosine similarities with the prompts (the paper's rule), and
+    ``m_c / ||m_c||`` is CLIP's prompt ensemble. ``||m_c||`` (at most 1) is
+    how much the prompts agree.
 
     Parameters
     ----------
@@ -314,14 +365,20 @@ def prompt_ensemble(prompt_embeddings, classes=None):
 
     Returns
     -------
-    class_embeddings : ndarray of shape (n_classes, n_features)
-        Unit-norm rows.
+    means : ndarray of shape (n_classes, n_features)
+        Nonzero rows of norm at most one.
+
+    Raises
+    ------
+    ValueError
+        When a class's prompts average to the zero vector: it then has no
+        direction to compare with under either rule.
 
     Examples
     --------
-    >>> from skalign._zeroshot import prompt_ensemble
-    >>> prompt_ensemble([[[3.0, 0.0], [0.0, 1.0]]]).round(4).tolist()
-    [[0.7071, 0.7071]]
+    >>> from skalign._zeroshot import mean_prompt_embeddings
+    >>> mean_prompt_embeddings([[[3.0, 0.0], [0.0, 1.0]]]).tolist()
+    [[0.5, 0.5]]
     """
     means = np.stack([normalize(np.asarray(e)).mean(axis=0) for e in prompt_embeddings])
     norms = np.linalg.norm(means, axis=1)
@@ -332,7 +389,7 @@ def prompt_ensemble(prompt_embeddings, classes=None):
             "to the zero vector (zero or opposite prompt embeddings), so the class "
             "has no direction to compare with. Give it prompts that describe it."
         )
-    return means / norms[:, None]
+    return means
 
 
 def _class_labels(class_prompts):
