@@ -47,6 +47,10 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
     - An unfitted aligner is estimated in :meth:`fit` from labelled anchors,
       each image paired with its class embedding (its label's description), so
       the transform can be chosen by cross-validation.
+    - An unfitted aligner is estimated in :meth:`fit` from anchors paired with
+      texts (``y_kind="texts"``: each image with its report, embedded by
+      ``text_encoder``): the paper's Fig. 2 as one estimator, which then
+      classifies by the prompts.
 
     Parameters
     ----------
@@ -91,6 +95,22 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
           is averaged over 10 prompts"), used wherever the paper is reproduced
           (:func:`~skalign.evaluation.zero_shot_report`, ``skalign
           experiment``).
+    y_kind : {"auto", "labels", "texts"}, default="auto"
+        What the ``y`` passed to :meth:`fit` holds:
+
+        - ``"labels"``: the class of each input, a key of ``class_prompts``;
+          a learned aligner pairs each input with its class's prompt ensemble.
+        - ``"texts"``: a text paired with each input, such as the report of
+          each anchor image; a learned aligner pairs each input with the
+          text's embedding by ``text_encoder``. With ``aligner=None`` the texts
+          are only checked, which lets the classifier end a
+          :class:`~sklearn.pipeline.Pipeline` whose earlier step learned the
+          alignment from the same texts (see Examples).
+        - ``"auto"``: ``"labels"`` when every value of ``y`` is a key of
+          ``class_prompts``, ``"texts"`` when ``y`` holds strings none of
+          which is a key (and the keys are strings); anything in between is
+          an error that names the values without prompts and asks for an
+          explicit choice.
 
     Attributes
     ----------
@@ -171,6 +191,30 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
     >>> captions = encoder.fit_transform(["a tabby sleeps on the sofa", "a puppy yaps"])
     >>> clf.fit(captions).predict(captions).tolist()
     ['cat', 'dog']
+
+    The paper's Fig. 2 as one pipeline fitted on images and their reports
+    (toy encoders here; in practice ``EmbeddingExtractor`` steps, see the
+    gallery): the aligner step learns the map into the text space from the
+    pairs, and the classifier, told that ``y`` holds texts, predicts classes:
+
+    >>> from sklearn.feature_extraction.text import CountVectorizer
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import FunctionTransformer
+    >>> words = CountVectorizer(vocabulary=["effusion", "pneumonia", "normal"])
+    >>> text_encoder = make_pipeline(
+    ...     words, FunctionTransformer(lambda m: m.toarray() + 0.1))
+    >>> reports = ["small effusion", "pneumonia", "normal study"] * 10
+    >>> images = text_encoder.fit_transform(reports) @ rng.normal(size=(3, 5))
+    >>> fig2 = make_pipeline(
+    ...     LatentAligner("linear", center=False, std_scaling=False,
+    ...                   target_encoder=text_encoder),
+    ...     ZeroShotTextSpaceClassifier(
+    ...         {"effusion": "effusion", "pneumonia": "pneumonia",
+    ...          "normal": "normal"},
+    ...         text_encoder=text_encoder, y_kind="texts"),
+    ... ).fit(images, reports)
+    >>> fig2.predict(images[:3]).tolist()
+    ['effusion', 'pneumonia', 'normal']
     """
 
     _parameter_constraints: dict = {
@@ -179,6 +223,7 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
         "aligner": [None, HasMethods(["fit", "transform"])],
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "prompt_pooling": [StrOptions({"embedding", "similarity"})],
+        "y_kind": [StrOptions({"auto", "labels", "texts"})],
     }
 
     def __init__(
@@ -189,12 +234,14 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
         aligner=None,
         temperature=0.01,
         prompt_pooling="embedding",
+        y_kind="auto",
     ):
         self.class_prompts = class_prompts
         self.text_encoder = text_encoder
         self.aligner = aligner
         self.temperature = temperature
         self.prompt_pooling = prompt_pooling
+        self.y_kind = y_kind
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
@@ -206,28 +253,40 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
             Input embeddings (e.g. images embedded by a vision encoder). Used
             as anchors when the aligner is learned; otherwise only checked.
         y : array-like of shape (n_samples,), default=None
-            Class labels of ``X``, each a key of ``class_prompts``. Given, an
+            Class labels of ``X`` (each a key of ``class_prompts``) or a text
+            paired with each row of ``X``, as ``y_kind`` says. Given, an
             unfrozen ``aligner`` is estimated from ``X`` paired with the class
-            embeddings of ``y`` (with ``aligner=None`` or a frozen one they
-            are only checked). None (zero-shot) needs a fitted ``aligner`` or
-            none.
+            embeddings of the labels or the embeddings of the texts (with
+            ``aligner=None`` or a frozen one they are only checked). None
+            (zero-shot) needs a fitted ``aligner`` or none.
 
         Returns
         -------
         self : ZeroShotTextSpaceClassifier
             The fitted classifier.
         """
-        if y is None:
-            X = validate_data(self, X, dtype=(np.float64, np.float32))
-        else:
+        classes = _class_labels(self.class_prompts)
+        y_kind = None if y is None else _resolve_y_kind(self.y_kind, y, classes)
+        if y_kind == "labels":
             X, y = validate_data(self, X, y, dtype=(np.float64, np.float32))
             check_classification_targets(y)
-        classes = _class_labels(self.class_prompts)
-        if y is not None:
             _check_labels_have_prompts(y, classes)
+        else:
+            X = validate_data(self, X, dtype=(np.float64, np.float32))
+        if y_kind == "texts":
+            y = _check_paired_texts(y, X.shape[0])
+            _check_texts_can_be_embedded(self.aligner, self.text_encoder)
         text_encoder, prompt_means = self._embed_classes(classes)
         ensembles = prompt_means / np.linalg.norm(prompt_means, axis=1, keepdims=True)
-        aligner = self._settle_aligner(X, y, classes, ensembles)
+        if y_kind == "texts":
+            targets = _embed_paired_texts(text_encoder, y, self.aligner)
+            aligner = self._settle_aligner(X, targets)
+        elif y_kind == "labels":
+            if is_learned(self.aligner):
+                _check_two_labelled_classes(y)
+            aligner = self._settle_aligner(X, ensembles[np.searchsorted(classes, y)])
+        else:
+            aligner = self._settle_aligner(X, None)
         check_text_width(X, aligner, ensembles.shape[1])
         self.classes_ = classes
         self.class_embeddings_ = (
@@ -325,12 +384,10 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
             np.split(embeddings, splits), classes
         )
 
-    def _settle_aligner(self, X, y, classes, class_embeddings):
-        """Return the aligner to predict with, fitting a clone when labels are given."""
-        if y is not None:
-            if is_learned(self.aligner):
-                _check_two_labelled_classes(y)
-            targets = class_embeddings[np.searchsorted(classes, y)]
+    def _settle_aligner(self, X, targets):
+        """Return the aligner to predict with, fitting a clone on ``targets``
+        (the text-space embedding paired with each anchor) when given."""
+        if targets is not None:
             return fit_aligner(self.aligner, X, targets)
         if self.aligner is None:
             return None
@@ -429,8 +486,76 @@ def _check_labels_have_prompts(y, classes):
             f"y contains labels without prompts: {missing.tolist()!r}. Every label "
             f"passed to fit must be a key of class_prompts (classes: "
             f"{classes.tolist()!r}); add prompts for these labels or drop their "
-            "samples."
+            "samples. If y holds a text paired with each input (e.g. its "
+            "report), set y_kind='texts'."
         )
+
+
+def _resolve_y_kind(y_kind, y, classes):
+    """``"labels"`` or ``"texts"``: ``y_kind`` itself, or what ``"auto"`` reads
+    in ``y``: all keys of class_prompts, or strings none of which is one of
+    the (string) keys. Anything else is read as labels, whose check names the
+    ones without prompts and points to ``y_kind``."""
+    if y_kind != "auto":
+        return y_kind
+    values = np.asarray(y, dtype=object).ravel()
+    known = np.array([_is_class(value, classes) for value in values], dtype=bool)
+    if known.all():
+        return "labels"
+    all_text = all(isinstance(value, str) for value in values)
+    if not known.any() and all_text and classes.dtype.kind in "OUS":
+        return "texts"
+    return "labels"  # labels without prompts: the labels check names them
+
+
+def _is_class(value, classes):
+    try:
+        return bool(np.isin(np.asarray([value]), classes)[0])
+    except TypeError:  # a label of another type than the classes
+        return False
+
+
+def _check_paired_texts(y, n_samples):
+    """Return ``y`` as a list of strings, one per anchor."""
+    texts = np.asarray(y, dtype=object)
+    if texts.ndim != 1:
+        raise ValueError(
+            f"With y_kind='texts', y must hold one text per input (1-D), got an "
+            f"array of shape {texts.shape}."
+        )
+    not_text = [text for text in texts if not isinstance(text, str)]
+    if not_text:
+        raise TypeError(
+            f"With y_kind='texts', y must hold one text (a string) per input, but "
+            f"it holds {not_text[0]!r} ({type(not_text[0]).__name__}). Pass the "
+            "texts, or set y_kind='labels' if y holds class labels."
+        )
+    if texts.shape[0] != n_samples:
+        raise ValueError(
+            f"X has {n_samples} inputs but y has {texts.shape[0]} texts; pass one "
+            "text per input, in the same order."
+        )
+    return texts.tolist()
+
+
+def _check_texts_can_be_embedded(aligner, text_encoder):
+    if is_learned(aligner) and text_encoder is None:
+        raise ValueError(
+            "y holds texts (y_kind='texts') to learn the aligner from, but "
+            "text_encoder is None, so they cannot be embedded. Pass the "
+            "text_encoder that embeds the prompts, or learn the alignment in an "
+            "earlier Pipeline step (LatentAligner(target_encoder=...)) and set "
+            "aligner=None here."
+        )
+
+
+def _embed_paired_texts(text_encoder, texts, aligner):
+    """The embedding of each paired text, or None when no aligner is learned."""
+    if not is_learned(aligner):
+        return None
+    distinct, inverse = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
+    embeddings = to_numpy(text_encoder.transform(distinct.tolist()))
+    return embeddings[inverse]
 
 
 def _text_prompts(class_prompts, classes):
