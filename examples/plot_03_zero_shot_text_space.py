@@ -139,10 +139,12 @@ fig.suptitle("EfficientNet-Lite0 images classified with all-MiniLM-L6-v2 prompts
 # -----------------------------
 # ``predict_proba`` is the softmax of the cosine similarities divided by
 # ``temperature`` (CLIP's 0.01 by default). The temperature changes how
-# confident the probabilities are, never which class wins.
+# confident the probabilities are, never which class wins. Like every
+# parameter, it takes effect at the next ``fit`` (here a cheap zero-shot fit).
 first = X[held_out[:1]]
 for temperature in (0.01, 0.05):
-    proba = ortho.set_params(temperature=temperature).predict_proba(first)[0]
+    ortho.set_params(temperature=temperature).fit(X[held_out])
+    proba = ortho.predict_proba(first)[0]
     best = np.argsort(proba)[::-1][:3]
     top = ", ".join(f"{ortho.classes_[i]}: {proba[i]:.2f}" for i in best)
     print(f"temperature {temperature}: {top}  (true digit {y[held_out[0]]})")

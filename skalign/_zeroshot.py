@@ -79,10 +79,12 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
         passed to ``fit``, e.g. by :func:`~sklearn.model_selection.cross_val_score`,
         which also clones the classifier (a clone of a plain fitted aligner is
         unfitted and would be re-estimated from the labels).
-    temperature : float > 0, default=0.01
+    temperature : float, default=0.01
         Softmax temperature of :meth:`predict_proba`: probabilities are
         ``softmax(similarities / temperature)``. The default is CLIP's (a
-        logit scale of 100).
+        logit scale of 100). At least the smallest normal float64
+        (``numpy.finfo(float).tiny``, about 2.2e-308): below it the scaled
+        similarities overflow and the probabilities would be NaN.
     prompt_pooling : {"embedding", "similarity"}, default="embedding"
         How a class's prompts are pooled into its score (see Notes):
 
@@ -116,6 +118,9 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
     ----------
     classes_ : ndarray of shape (n_classes,)
         The sorted keys of ``class_prompts``.
+    temperature_ : float
+        The ``temperature`` :meth:`predict_proba` uses, fixed at :meth:`fit`
+        (``set_params`` takes effect at the next fit).
     class_embeddings_ : ndarray of shape (n_classes, n_text_features)
         The vector each normalised input is scored against, in ``classes_``
         order: the mean ``m_c`` of the class's normalised prompt embeddings
@@ -221,7 +226,7 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
         "class_prompts": [Mapping],
         "text_encoder": [None, HasMethods(["fit", "transform"])],
         "aligner": [None, HasMethods(["fit", "transform"])],
-        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "temperature": [Interval(Real, np.finfo(np.float64).tiny, None, closed="left")],
         "prompt_pooling": [StrOptions({"embedding", "similarity"})],
         "y_kind": [StrOptions({"auto", "labels", "texts"})],
     }
@@ -278,6 +283,7 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
             _check_texts_can_be_embedded(self.aligner, self.text_encoder)
         text_encoder, prompt_means = self._embed_classes(classes)
         ensembles = prompt_means / np.linalg.norm(prompt_means, axis=1, keepdims=True)
+        _check_classes_differ(ensembles, classes)
         if y_kind == "texts":
             targets = _embed_paired_texts(text_encoder, y, self.aligner)
             aligner = self._settle_aligner(X, targets)
@@ -289,6 +295,7 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
             aligner = self._settle_aligner(X, None)
         check_text_width(X, aligner, ensembles.shape[1])
         self.classes_ = classes
+        self.temperature_ = float(self.temperature)
         self.class_embeddings_ = (
             prompt_means if self.prompt_pooling == "similarity" else ensembles
         )
@@ -342,7 +349,7 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Rows sum to one, columns in ``classes_`` order.
         """
-        return softmax(self._similarities(X) / self.temperature, axis=1)
+        return softmax(self._similarities(X) / self.temperature_, axis=1)
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`, computed stably.
@@ -355,7 +362,7 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
         """
-        return log_softmax(self._similarities(X) / self.temperature, axis=1)
+        return log_softmax(self._similarities(X) / self.temperature_, axis=1)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -447,6 +454,21 @@ def mean_prompt_embeddings(prompt_embeddings, classes=None):
             "has no direction to compare with. Give it prompts that describe it."
         )
     return means
+
+
+def _check_classes_differ(ensembles, classes):
+    """Raise when two classes have the same prompt ensemble: no input could
+    ever be told apart between them (the first would win every tie)."""
+    cosines = ensembles @ ensembles.T
+    same = np.argwhere(np.triu(cosines >= 1 - 1e-9, k=1))
+    if same.size:
+        first, second = classes[same[0]].tolist()
+        raise ValueError(
+            f"Classes {first!r} and {second!r} have the same prompt embeddings "
+            "(their prompts are identical, or embed identically), so no input "
+            "can be assigned to one rather than the other. Give each class "
+            "prompts that tell it apart, or merge the two classes."
+        )
 
 
 def _class_labels(class_prompts):
@@ -592,6 +614,12 @@ def _precomputed_prompt_embeddings(class_prompts, classes):
     embeddings = []
     for label in classes.tolist():
         value = class_prompts[label]
+        if value is None:
+            raise ValueError(
+                f"class_prompts[{label!r}] is None. Give every class its prompt "
+                "embeddings (an array of shape (n_prompts, n_text_features)), or "
+                "remove the class from class_prompts."
+            )
         if _holds_text(value):
             raise TypeError(
                 f"class_prompts[{label!r}] holds text, but text_encoder is None, so "
