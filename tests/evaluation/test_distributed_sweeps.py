@@ -40,7 +40,12 @@ def test_anchor_curve_runs_on_dask_workers_and_resumes(tmp_path):
         # Resume with one more anchor count: only its cells run.
         with distributed.get_task_stream(client) as second_tasks:
             curve, runs = anchor_curve(
-                X, Y, y, n_anchors=[20, 60, 100], n_jobs=-1, cache_dir=tmp_path,
+                X,
+                Y,
+                y,
+                n_anchors=[20, 60, 100],
+                n_jobs=-1,
+                cache_dir=tmp_path,
                 **settings,
             )
         workers = set(client.scheduler_info()["workers"])
