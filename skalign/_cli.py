@@ -295,7 +295,7 @@ def _table(parser):
     _protocol_arguments(parser)
 
     def run(args):
-        from .evaluation import METRIC_LABELS, plot_stitching_table, stitching_table
+        from .evaluation import plot_stitching_table, stitching_table
 
         names = [name for name, _ in args.embeddings]
         if len(set(names)) != len(names):
@@ -311,11 +311,14 @@ def _table(parser):
             return_pairs=True,
             **_protocol_options(args, split),
         )
-        ylabel = METRIC_LABELS[args.metric]
         _write(
             args.output_dir,
             {"table": table.reset_index(), "table_pairs": pairs},
-            {"table": lambda ax: plot_stitching_table(table, ax=ax, ylabel=ylabel)},
+            {
+                "table": lambda ax: plot_stitching_table(
+                    table, metric=args.metric, ax=ax
+                )
+            },
         )
         _print_table(table.reset_index())
 
@@ -411,16 +414,18 @@ def _zero_shot(parser):
 # --- shared arguments ----------------------------------------------------------
 
 
-def _run_arguments(parser):
-    from .evaluation import METRIC_LABELS
+# The values of the evaluation functions' ``metric`` parameter.
+_METRICS = ("roc_auc", "accuracy", "f1_macro")
 
+
+def _run_arguments(parser):
     parser.add_argument(
         "-o", "--output-dir", required=True, type=Path, help="where to write CSV + PNG"
     )
     parser.add_argument(
         "--metric",
         default="roc_auc",
-        choices=list(METRIC_LABELS),
+        choices=_METRICS,
         help="metric of the figure (and of the table)",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")

@@ -12,7 +12,7 @@
 - :class:`NaiveAligner`: the naive floor, zero-padding without alignment;
 - :func:`plot_anchor_curve`, :func:`plot_stitching_table`,
   :func:`plot_zero_shot`: the figures, and :func:`write_outputs`, which saves
-  tables and figures; :data:`METRIC_LABELS` names the metrics;
+  tables and figures;
 - :func:`read_embeddings`, :func:`read_labels`, :func:`read_prompts` and
   :func:`pair_files`: the files of the command line;
 - :func:`run_demo` and :class:`DemoConfig`: the whole method end to end on
@@ -25,14 +25,12 @@ from ._io import EmbeddingFile, pair_files, read_embeddings, read_labels, read_p
 from ._naive import NaiveAligner
 from ._outputs import write_outputs
 from ._plots import plot_anchor_curve, plot_stitching_table, plot_zero_shot
-from ._scoring import METRIC_LABELS
 from ._subsets import balanced_subset, protocol_split
 from ._tables import stitching_report, stitching_table
 from ._zeroshot_eval import zero_shot_report
 from ._zeroshot_files import zero_shot_from_reports
 
 __all__ = [
-    "METRIC_LABELS",
     "DemoConfig",
     "EmbeddingFile",
     "NaiveAligner",

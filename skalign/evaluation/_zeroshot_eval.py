@@ -54,22 +54,25 @@ def zero_shot_report(
     :class:`~skalign.ZeroShotTextSpaceClassifier` with the task's prompts and
     the method's aligner (used as is, never refitted) is scored on
     class-balanced subsets of the task's images. Every prompt is embedded
-    once, whatever the number of methods.
+    once per text encoder, whatever the number of methods.
 
     Parameters
     ----------
-    methods : mapping of str to (array-like, aligner or None)
-        Method name → ``(X, aligner)``: the embeddings of all images by this
-        method's vision encoder, shape (n_images, n_features), rows in the
-        same order for every method; and a fitted transformer into the text
-        space, or None when ``X`` is already in it.
+    methods : mapping of str to tuple
+        Method name → ``(X, aligner)`` or ``(X, aligner, text_encoder)``: the
+        embeddings of all images by this method's vision encoder, shape
+        (n_images, n_features), rows in the same order for every method; a
+        fitted transformer into the text space, or None when ``X`` is already
+        in it (a CLIP-style image tower); and optionally the method's own
+        text encoder (e.g. the CLIP text tower of a CLIP baseline), else
+        ``text_encoder``.
     tasks : mapping of str to (array-like, mapping)
         Task name → ``(labels, class_prompts)``: labels of shape (n_images,),
         missing (None or NaN) for images outside the task (e.g. another
         dataset), and the prompts of each class (keys: the labels), as in
         :class:`~skalign.ZeroShotTextSpaceClassifier`'s ``class_prompts``.
     text_encoder : transformer or None, default=None
-        Embeds the prompts (e.g. an
+        Embeds the prompts of the methods without their own (e.g. an
         :class:`~skalign.extract.EmbeddingExtractor`). None: the prompts are
         given as embeddings, shape (n_prompts, n_text_features) per class.
     n_per_class : int or None, default=None
@@ -119,9 +122,13 @@ def zero_shot_report(
     0     abc   1.0      60
     3  a vs b   1.0      40
     """
-    methods, n_images = _check_methods(methods)
+    methods, n_images = _check_methods(methods, text_encoder)
     tasks = _check_tasks(tasks, n_images)
-    tasks = _embed_prompts(tasks, text_encoder)
+    # each distinct text encoder embeds every prompt once
+    encoders = {id(encoder): encoder for _, _, encoder in methods.values()}
+    prompts_by_encoder = {
+        key: _embed_prompts(tasks, encoder) for key, encoder in encoders.items()
+    }
     subsets = {
         task: [
             balanced_subset(
@@ -135,13 +142,15 @@ def zero_shot_report(
         delayed(_evaluate)(
             method,
             task,
-            ZeroShotTextSpaceClassifier(prompts, aligner=aligner),
+            ZeroShotTextSpaceClassifier(
+                prompts_by_encoder[id(encoder)][task], aligner=aligner
+            ),
             X[rows],
             labels,
             subsets[task],
         )
-        for method, (X, aligner) in methods.items()
-        for task, (rows, labels, prompts) in tasks.items()
+        for method, (X, aligner, encoder) in methods.items()
+        for task, (rows, labels, _) in tasks.items()
     )
     results = {}
     with tqdm(
@@ -179,21 +188,27 @@ def _evaluate(method, task, classifier, X, labels, subsets):
     ]
 
 
-def _check_methods(methods):
-    """Return name -> (X, aligner wrapped in FrozenEstimator or None), n_images."""
+def _check_methods(methods, text_encoder):
+    """Return name -> (X, frozen aligner or None, text encoder), n_images."""
     if not methods:
         raise ValueError(
             "methods is empty; map at least one method name to (X, aligner)."
         )
     checked, widths = {}, {}
     for name, value in methods.items():
-        if not isinstance(value, tuple | list) or len(value) != 2:
+        if not isinstance(value, tuple | list) or len(value) not in (2, 3):
             raise TypeError(
                 f"methods[{name!r}] must be a pair (X, aligner): the image "
                 "embeddings of this method and the fitted aligner into the text "
-                f"space (or None), got {type(value).__name__}."
+                "space (or None), optionally with the method's own text encoder "
+                f"as a third item; got {type(value).__name__}."
             )
-        X, aligner = value
+        X, aligner, encoder = (*value, text_encoder)[:3]
+        if encoder is not None and not _ALIGNER.is_satisfied_by(encoder):
+            raise TypeError(
+                f"The text encoder of methods[{name!r}] is a "
+                f"{type(encoder).__name__}; it needs fit and transform."
+            )
         if aligner is not None and not _ALIGNER.is_satisfied_by(aligner):
             raise TypeError(
                 f"methods[{name!r}] holds {type(aligner).__name__}, which is not an "
@@ -203,7 +218,7 @@ def _check_methods(methods):
             )
         X = check_embeddings(X, input_name=f"methods[{name!r}] embeddings")
         frozen = None if aligner is None else FrozenEstimator(aligner)
-        checked[str(name)] = (np.asarray(X), frozen)
+        checked[str(name)] = (np.asarray(X), frozen, encoder)
         widths[str(name)] = X.shape[0]
     if len(set(widths.values())) > 1:
         raise ValueError(
@@ -215,31 +230,33 @@ def _check_methods(methods):
 
 
 def _embed_prompts(tasks, text_encoder):
-    """Tasks with every prompt string embedded once by ``text_encoder``."""
+    """Task -> class prompts, every prompt string embedded once by ``text_encoder``.
+
+    None leaves the prompts as they are (embeddings already).
+    """
+    prompts = {name: class_prompts for name, (_, _, class_prompts) in tasks.items()}
     if text_encoder is None:
-        return tasks
+        return prompts
+
+    def texts_of(class_prompts):
+        return np.atleast_1d(np.asarray(class_prompts, dtype=object)).tolist()
+
     texts = sorted(
         {
             text
-            for _, _, prompts in tasks.values()
-            for class_prompts in prompts.values()
-            for text in np.atleast_1d(np.asarray(class_prompts, dtype=object))
+            for classes in prompts.values()
+            for class_prompts in classes.values()
+            for text in texts_of(class_prompts)
         }
     )
     _, embeddings = encode_texts(text_encoder, texts)
     vectors = dict(zip(texts, embeddings, strict=True))
     return {
-        name: (
-            rows,
-            labels,
-            {
-                label: np.stack(
-                    [vectors[t] for t in np.atleast_1d(np.asarray(ps, dtype=object))]
-                )
-                for label, ps in prompts.items()
-            },
-        )
-        for name, (rows, labels, prompts) in tasks.items()
+        name: {
+            label: np.stack([vectors[text] for text in texts_of(class_prompts)])
+            for label, class_prompts in classes.items()
+        }
+        for name, classes in prompts.items()
     }
 
 

@@ -226,3 +226,26 @@ def test_from_reports_errors_name_the_parameter(files):
     few = EmbeddingFile(reports.embeddings[:1], reports.ids[:1], None, None)
     with pytest.raises(ValueError, match="Only 1 images have a report"):
         zero_shot_from_reports(vision, few, labels, prompts)
+
+
+def test_a_method_with_its_own_text_encoder(spaces):
+    """A CLIP-style baseline brings its own text tower: its prompts are
+    embedded by it, the other methods' by the shared encoder."""
+    prompts, truth, text, images = spaces
+    as_text = {label: [f"{label} {i}" for i in range(2)] for label in prompts}
+    vectors = {
+        f"{k} {i}": row for k, rows in prompts.items() for i, row in enumerate(rows)
+    }
+    shared = FunctionTransformer(lambda t: np.stack([vectors[x] for x in t]))
+    # the baseline's "text tower" is the shared one composed with a rotation
+    rotation = np.linalg.qr(np.random.default_rng(3).normal(size=(6, 6)))[0]
+    own = FunctionTransformer(lambda t: np.stack([vectors[x] for x in t]) @ rotation)
+    report = zero_shot_report(
+        {"shared": (text, None), "own": (text @ rotation, None, own)},
+        {"animals": (truth, as_text)},
+        text_encoder=shared,
+    )
+    means = report.set_index(["method", "metric"])["mean"]
+    for metric in ("roc_auc", "accuracy", "f1_macro"):
+        assert means["own", metric] == pytest.approx(means["shared", metric])
+    assert means["own", "roc_auc"] > 0.9
