@@ -46,34 +46,32 @@ class ResultCache:
     def __init__(self, directory):
         self.directory = Path(directory)
 
-    def load_scores(self, key):
-        """Stored scores of cell ``key``, or None."""
-        path = self._path("cells", key, ".json")
+    def load(self, kind, key):
+        """Stored result ``key`` of ``kind`` (``"cells"`` or ``"estimators"``), or None.
+
+        Cells are scores (dicts of floats) stored as JSON; estimators are
+        fitted estimators stored with joblib.
+        """
+        path = self._path(kind, key)
         if not path.exists():
             return None
-        return json.loads(path.read_text())["scores"]
+        if kind == "cells":
+            return json.loads(path.read_text())["scores"]
+        return joblib.load(path)
 
-    def save_scores(self, key, scores, description):
-        """Store ``scores`` (a dict of floats), with a readable ``description``."""
-        payload = json.dumps({"cell": description, "scores": scores}, indent=1)
-        self._write(
-            self._path("cells", key, ".json"),
-            lambda handle: handle.write(payload.encode()),
-        )
+    def save(self, kind, key, value, description=None):
+        """Store ``value`` as result ``key`` of ``kind``.
 
-    def load_estimator(self, key):
-        """Stored fitted estimator ``key``, or None."""
-        path = self._path("estimators", key, ".joblib")
-        return joblib.load(path) if path.exists() else None
+        A cell is stored with its readable ``description`` (its coordinates).
+        """
+        if kind == "cells":
+            payload = json.dumps({"cell": description, "scores": value}, indent=1)
+            self._write(self._path(kind, key), lambda h: h.write(payload.encode()))
+        else:
+            self._write(self._path(kind, key), lambda h: joblib.dump(value, h))
 
-    def save_estimator(self, key, estimator):
-        """Store a fitted estimator."""
-        self._write(
-            self._path("estimators", key, ".joblib"),
-            lambda handle: joblib.dump(estimator, handle),
-        )
-
-    def _path(self, kind, key, suffix):
+    def _path(self, kind, key):
+        suffix = ".json" if kind == "cells" else ".joblib"
         return self.directory / kind / f"{key}{suffix}"
 
     @staticmethod
@@ -83,7 +81,7 @@ class ResultCache:
         atomic_write(path, dump)
 
 
-def run_cached(cells, job, *, load, save, n_jobs, desc, show_progress):
+def run_cached(cells, job, *, cache, kind, keys, n_jobs, desc, show_progress):
     """Results of every cell: stored ones loaded, the others run in parallel.
 
     Parameters
@@ -93,10 +91,14 @@ def run_cached(cells, job, *, load, save, n_jobs, desc, show_progress):
     job : callable
         ``job(cell)`` returns the :func:`joblib.delayed` call computing the
         cell's result (built in the caller's process, run by a worker).
-    load, save : callable or None
-        ``load(cell)`` returns the stored result or None; ``save(cell,
-        result)`` stores it as soon as it arrives, so an interrupted run keeps
-        every finished cell. None for both: nothing is stored.
+    cache : ResultCache or None
+        Where results are loaded from and stored as soon as they arrive, so
+        an interrupted run keeps every finished cell. None: nothing is stored.
+    kind : {"cells", "estimators"}
+        What the results are (see :meth:`ResultCache.load`); a cell's
+        coordinates describe its stored scores.
+    keys : mapping
+        Cell -> cache key.
     n_jobs : int or None
         Passed to :class:`joblib.Parallel` (whose backend may be Dask).
     desc : str
@@ -113,18 +115,23 @@ def run_cached(cells, job, *, load, save, n_jobs, desc, show_progress):
 
     Examples
     --------
+    >>> import tempfile
     >>> from joblib import delayed
-    >>> from skalign.evaluation._cache import run_cached
-    >>> results, cached = run_cached(
-    ...     [2, 3], lambda cell: delayed(pow)(cell, 2), load=None, save=None,
-    ...     n_jobs=None, desc="squares", show_progress=False)
+    >>> from skalign.evaluation._cache import ResultCache, run_cached
+    >>> cache = ResultCache(tempfile.mkdtemp())
+    >>> options = dict(cache=cache, kind="estimators", keys={2: "two", 3: "three"},
+    ...                n_jobs=None, desc="squares", show_progress=False)
+    >>> run_cached([2], lambda cell: delayed(pow)(cell, 2), **options)
+    ({2: 4}, set())
+    >>> results, cached = run_cached([2, 3], lambda cell: delayed(pow)(cell, 2),
+    ...                              **options)
     >>> dict(sorted(results.items())), cached
-    ({2: 4, 3: 9}, set())
+    ({2: 4, 3: 9}, {2})
     """
     results = {}
-    if load is not None:
+    if cache is not None:
         for cell in cells:
-            stored = load(cell)
+            stored = cache.load(kind, keys[cell])
             if stored is not None:
                 results[cell] = stored
     cached = set(results)
@@ -142,8 +149,8 @@ def run_cached(cells, job, *, load, save, n_jobs, desc, show_progress):
             jobs()
         ):
             results[cell] = result
-            if save is not None:
-                save(cell, result)
+            if cache is not None:
+                cache.save(kind, keys[cell], result, description=cell)
             bar.update()
     return results, cached
 

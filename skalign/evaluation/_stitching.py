@@ -278,7 +278,6 @@ class Protocol:
         ``upper_bounds`` names the encoders whose own decoder is scored on
         their own test embeddings; every target gets a decoder regardless.
         """
-        cache = None if self.cache_dir is None else ResultCache(self.cache_dir)
         data_key = fingerprint(y, split)
         keys = {name: fingerprint(X) for name, X in embeddings.items()}
         decoders, cached_decoders = self._fit_decoders(
@@ -290,7 +289,6 @@ class Protocol:
                 name: fingerprint(key, data_key, self.decoder)
                 for name, key in keys.items()
             },
-            cache=cache,
         )
         rows = [
             _run_row(
@@ -328,31 +326,21 @@ class Protocol:
             for cell in cells
         }
         scores, cached_cells = self._score_cells(
-            embeddings, y, split, cells, cell_keys, decoders=decoders, cache=cache
+            embeddings, y, split, cells, cell_keys, decoders=decoders
         )
         rows += [_run_row(*cell, scores[cell], cell in cached_cells) for cell in cells]
         runs = pd.DataFrame(rows, columns=list(RUN_COLUMNS))
         return runs.astype({"n_anchors": "Int64", "seed": "Int64"})
 
-    def _fit_decoders(self, embeddings, y, split, names, *, keys, cache):
+    def _fit_decoders(self, embeddings, y, split, names, *, keys):
         def job(name):
             return delayed(_fit_decoder)(
                 clone(self.decoder), embeddings[name][split.train], y[split.train]
             )
 
-        return run_cached(
-            names,
-            job,
-            load=None if cache is None else lambda n: cache.load_estimator(keys[n]),
-            save=None
-            if cache is None
-            else lambda n, fitted: cache.save_estimator(keys[n], fitted),
-            n_jobs=self.n_jobs,
-            desc="decoders",
-            show_progress=self.show_progress,
-        )
+        return self._run_cached(names, job, keys, "estimators", "decoders")
 
-    def _score_cells(self, embeddings, y, split, cells, cell_keys, *, decoders, cache):
+    def _score_cells(self, embeddings, y, split, cells, cell_keys, *, decoders):
         test_embeddings = {name: X[split.test] for name, X in embeddings.items()}
 
         def job(cell):
@@ -367,17 +355,18 @@ class Protocol:
                 decoders[target],
             )
 
+        return self._run_cached(cells, job, cell_keys, "cells", "stitching")
+
+    def _run_cached(self, cells, job, keys, kind, desc):
+        cache = None if self.cache_dir is None else ResultCache(self.cache_dir)
         return run_cached(
             cells,
             job,
-            load=None if cache is None else lambda c: cache.load_scores(cell_keys[c]),
-            save=None
-            if cache is None
-            else lambda c, scores: cache.save_scores(
-                cell_keys[c], scores, _describe(c)
-            ),
+            cache=cache,
+            kind=kind,
+            keys=keys,
             n_jobs=self.n_jobs,
-            desc="stitching",
+            desc=desc,
             show_progress=self.show_progress,
         )
 
@@ -412,17 +401,6 @@ def _run_row(source, target, transform, n_anchors, seed, scores, cached):
         seed,
         *(scores[m] for m in METRICS),
         cached,
-    )
-
-
-def _describe(cell):
-    source, target, transform, n_anchors, seed = cell
-    return dict(
-        source=source,
-        target=target,
-        transform=transform,
-        n_anchors=n_anchors,
-        seed=seed,
     )
 
 

@@ -20,17 +20,19 @@ REPORT_COLUMNS = ("method", "task", "metric", "mean", "std", "n_runs", "n_test")
 _ALIGNER = HasMethods(["fit", "transform"])
 
 
+# Parameter constraints shared by the functions that build a zero-shot report.
+REPORT_CONSTRAINTS = {
+    "text_encoder": [None, HasMethods(["fit", "transform"])],
+    "n_per_class": [None, Interval(Integral, 1, None, closed="left")],
+    "n_repeats": [Interval(Integral, 1, None, closed="left")],
+    "random_state": [Interval(Integral, 0, None, closed="left")],
+    "n_jobs": [None, Integral],
+    "show_progress": ["boolean"],
+}
+
+
 @validate_params(
-    {
-        "methods": [Mapping],
-        "tasks": [Mapping],
-        "text_encoder": [None, HasMethods(["fit", "transform"])],
-        "n_per_class": [None, Interval(Integral, 1, None, closed="left")],
-        "n_repeats": [Interval(Integral, 1, None, closed="left")],
-        "random_state": [Interval(Integral, 0, None, closed="left")],
-        "n_jobs": [None, Integral],
-        "show_progress": ["boolean"],
-    },
+    {"methods": [Mapping], "tasks": [Mapping], **REPORT_CONSTRAINTS},
     prefer_skip_nested_validation=True,
 )
 def zero_shot_report(

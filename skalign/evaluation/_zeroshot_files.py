@@ -6,16 +6,15 @@ the class prompts of each task. This is what ``skalign zero-shot`` runs.
 """
 
 from collections.abc import Mapping
-from numbers import Integral
 
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.utils._param_validation import HasMethods, Interval, validate_params
+from sklearn.utils._param_validation import HasMethods, validate_params
 
 from .._aligner import LatentAligner
 from ._io import EmbeddingFile, pair_files
-from ._zeroshot_eval import zero_shot_report
+from ._zeroshot_eval import REPORT_CONSTRAINTS, zero_shot_report
 
 
 @validate_params(
@@ -24,14 +23,9 @@ from ._zeroshot_eval import zero_shot_report
         "reports": [EmbeddingFile],
         "labels": [pd.DataFrame],
         "prompts": [Mapping],
-        "text_encoder": [None, HasMethods(["fit", "transform"])],
         "aligner": [None, HasMethods(["fit", "transform"])],
         "tasks": [None, list],
-        "n_per_class": [None, Interval(Integral, 1, None, closed="left")],
-        "n_repeats": [Interval(Integral, 1, None, closed="left")],
-        "random_state": [Interval(Integral, 0, None, closed="left")],
-        "n_jobs": [None, Integral],
-        "show_progress": ["boolean"],
+        **REPORT_CONSTRAINTS,
     },
     prefer_skip_nested_validation=True,
 )
