@@ -1,18 +1,17 @@
 """The ``skalign`` command line: the paper's evaluations on embedding files.
 
-Each subcommand is one function registered with :func:`subcommand`: it adds
-its arguments to its parser and returns the function that runs it. Adding a
-subcommand is adding one such function.
+Parsing and calls of public functions only: each subcommand is one function
+registered with :func:`subcommand`; it adds its arguments to its parser and
+returns the function that runs it, which reads the files, calls
+:mod:`skalign.evaluation` and writes the outputs. Library errors name
+parameters (``task=``); :func:`cli_message` turns them into the flags.
 """
 
 import argparse
-import json
+import re
 import sys
+from importlib.metadata import version
 from pathlib import Path
-
-import numpy as np
-
-from . import __version__
 
 _SUBCOMMANDS = {}
 
@@ -47,7 +46,9 @@ def build_parser():
         "whole method on real packaged encoders, and the paper's evaluations "
         "(stitching curves and tables, zero-shot reports) on embedding files.",
     )
-    parser.add_argument("--version", action="version", version=f"skalign {__version__}")
+    parser.add_argument(
+        "--version", action="version", version=f"skalign {version('skalign')}"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (help_text, epilog, configure) in _SUBCOMMANDS.items():
         command = commands.add_parser(
@@ -68,9 +69,47 @@ def main(argv=None):
     try:
         args.run(args)
     except (OSError, ValueError, ImportError) as exc:
-        print(f"skalign {args.command}: error: {exc}", file=sys.stderr)
+        print(f"skalign {args.command}: error: {cli_message(exc)}", file=sys.stderr)
         return 2
     return 0
+
+
+# Library parameter -> the flag that sets it.
+_FLAGS = {
+    "anchor_size": "--anchor-size",
+    "images": "--images",
+    "labels": "--labels",
+    "n_anchors": "--n-anchors",
+    "n_per_class": "--n-per-class",
+    "n_test_per_class": "--n-test-per-class",
+    "prompts": "--prompts",
+    "reports": "--reports",
+    "task": "--task",
+    "tasks": "--tasks",
+    "test_size": "--test-size",
+    "texts": "--texts",
+    "transforms": "--transforms",
+}
+_PARAMETER = re.compile(r"\b(" + "|".join(_FLAGS) + r")=(\S?)")
+
+
+def cli_message(error):
+    """The message of ``error`` with each ``parameter=`` written as its flag.
+
+    Examples
+    --------
+    >>> cli_message(ValueError("several columns; choose one with task=."))
+    'several columns; choose one with --task.'
+    >>> cli_message(ValueError("n_test_per_class=500 rows are requested"))
+    '--n-test-per-class 500 rows are requested'
+    """
+
+    def flag(match):
+        name, following = match.groups()
+        separator = " " if following and following not in ".,;:)" else ""
+        return _FLAGS[name] + separator + following
+
+    return _PARAMETER.sub(flag, str(error))
 
 
 # --- subcommands -------------------------------------------------------------
@@ -102,11 +141,7 @@ Embeddings are cached in OUTPUT_DIR/cache: a second run embeds nothing."""
     epilog=_DEMO_EPILOG,
 )
 def _demo(parser):
-    from ._demo import (
-        DEFAULT_IMAGE_ENCODER,
-        DEFAULT_STITCH_TARGET,
-        DEFAULT_TEXT_ENCODER,
-    )
+    from .evaluation import DemoConfig
 
     parser.add_argument(
         "-o",
@@ -116,19 +151,21 @@ def _demo(parser):
         help="where to write CSV + PNG (default: skalign-demo-output)",
     )
     parser.add_argument(
-        "--image-encoder", default=DEFAULT_IMAGE_ENCODER, help="vision encoder spec"
+        "--image-encoder",
+        default=DemoConfig.image_encoder,
+        help="vision encoder spec",
     )
     parser.add_argument(
-        "--text-encoder", default=DEFAULT_TEXT_ENCODER, help="text encoder spec"
+        "--text-encoder", default=DemoConfig.text_encoder, help="text encoder spec"
     )
     parser.add_argument(
         "--source-encoder",
-        default=DEFAULT_TEXT_ENCODER,
+        default=DemoConfig.stitch_source,
         help="stitching: encoder whose embeddings are translated",
     )
     parser.add_argument(
         "--target-encoder",
-        default=DEFAULT_STITCH_TARGET,
+        default=DemoConfig.stitch_target,
         help="stitching: encoder the decoder is trained on",
     )
     parser.add_argument("--images", type=Path, help="folder of images, one per class")
@@ -166,7 +203,7 @@ def _demo(parser):
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
     def run(args):
-        from ._demo import DemoConfig, run_demo
+        from .evaluation import run_demo
 
         run_demo(
             DemoConfig(
@@ -208,11 +245,8 @@ def _curve(parser):
     def run(args):
         from .evaluation import anchor_curve, plot_anchor_curve
 
-        files = {
-            "source": _read(args.source),
-            "target": _read(args.target),
-        }
-        embeddings, y, split = _paired(files, args)
+        files = {"source": args.source, "target": args.target}
+        embeddings, y, split = _labelled_embeddings(files, args)
         curve, runs = anchor_curve(
             embeddings["source"],
             embeddings["target"],
@@ -222,11 +256,14 @@ def _curve(parser):
             **_protocol_options(args, split),
         )
         title = f"{args.source.stem} → {args.target.stem}"
-        _write_outputs(
+        _write(
             args.output_dir,
-            "curve",
             {"curve": curve, "curve_runs": runs},
-            lambda ax: plot_anchor_curve(curve, metric=args.metric, ax=ax, title=title),
+            {
+                "curve": lambda ax: plot_anchor_curve(
+                    curve, metric=args.metric, ax=ax, title=title
+                )
+            },
         )
         _report_cache(runs)
         _print_table(curve[curve["metric"] == args.metric])
@@ -263,8 +300,8 @@ def _table(parser):
         names = [name for name, _ in args.embeddings]
         if len(set(names)) != len(names):
             raise ValueError(f"--embeddings names an encoder twice: {names!r}.")
-        files = {name: _read(Path(path)) for name, path in args.embeddings}
-        embeddings, y, split = _paired(files, args)
+        files = {name: Path(path) for name, path in args.embeddings}
+        embeddings, y, split = _labelled_embeddings(files, args)
         table, pairs = stitching_table(
             embeddings,
             y,
@@ -274,12 +311,14 @@ def _table(parser):
             return_pairs=True,
             **_protocol_options(args, split),
         )
-        ylabel = _METRIC_NAMES[args.metric]
-        _write_outputs(
+        _write(
             args.output_dir,
-            "table",
             {"table": table.reset_index(), "table_pairs": pairs},
-            lambda ax: plot_stitching_table(table, ax=ax, ylabel=ylabel),
+            {
+                "table": lambda ax: plot_stitching_table(
+                    table, metric=args.metric, ax=ax
+                )
+            },
         )
         _print_table(table.reset_index())
 
@@ -338,24 +377,34 @@ def _zero_shot(parser):
     _run_arguments(parser)
 
     def run(args):
-        from .evaluation import plot_zero_shot, zero_shot_report
+        from . import LatentAligner
+        from .evaluation import (
+            plot_zero_shot,
+            read_embeddings,
+            read_labels,
+            read_prompts,
+            zero_shot_from_reports,
+        )
+        from .extract import EmbeddingExtractor
 
-        prompts = _read_prompts(args.prompts, args.tasks)
-        methods, tasks = _zero_shot_inputs(args, prompts)
-        report = zero_shot_report(
-            methods,
-            tasks,
+        report = zero_shot_from_reports(
+            {name: read_embeddings(path) for name, path in args.images},
+            read_embeddings(args.reports),
+            read_labels(args.labels),
+            read_prompts(args.prompts),
+            text_encoder=EmbeddingExtractor(args.text_encoder),
+            aligner=LatentAligner(args.transform, alpha=args.alpha),
+            tasks=args.tasks,
             n_per_class=args.n_per_class,
             n_repeats=args.n_repeats,
             random_state=args.seed,
             n_jobs=args.n_jobs,
             show_progress=not args.quiet,
         )
-        _write_outputs(
+        _write(
             args.output_dir,
-            "zero_shot",
             {"zero_shot": report},
-            lambda ax: plot_zero_shot(report, metric=args.metric, ax=ax),
+            {"zero_shot": lambda ax: plot_zero_shot(report, metric=args.metric, ax=ax)},
         )
         _print_table(report[report["metric"] == args.metric])
 
@@ -364,7 +413,9 @@ def _zero_shot(parser):
 
 # --- shared arguments ----------------------------------------------------------
 
-_METRIC_NAMES = {"roc_auc": "AUROC", "accuracy": "Accuracy", "f1_macro": "Macro-F1"}
+
+# The values of the evaluation functions' ``metric`` parameter.
+_METRICS = ("roc_auc", "accuracy", "f1_macro")
 
 
 def _run_arguments(parser):
@@ -374,7 +425,7 @@ def _run_arguments(parser):
     parser.add_argument(
         "--metric",
         default="roc_auc",
-        choices=list(_METRIC_NAMES),
+        choices=_METRICS,
         help="metric of the figure (and of the table)",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
@@ -438,144 +489,26 @@ def _protocol_options(args, split):
     )
 
 
-# --- inputs --------------------------------------------------------------------
+# --- inputs and outputs --------------------------------------------------------
 
 
-def _read(path):
-    from .evaluation import read_embeddings
+def _labelled_embeddings(paths, args):
+    """Embeddings of the labelled rows of the files, their labels and split."""
+    from .evaluation import pair_files, read_embeddings, read_labels
 
-    return read_embeddings(path)
-
-
-def _paired(files, args):
-    """Embeddings of the labelled rows, their labels and split."""
-    from .evaluation._io import pair_files, read_labels
-
+    files = {name: read_embeddings(path) for name, path in paths.items()}
     labels = None if args.labels is None else read_labels(args.labels)
-    embeddings, y, split, _ = pair_files(files, labels=labels, task=args.task)
-    if y is None:
-        raise ValueError(
-            "No labels: the embedding files hold none and --labels was not given. "
-            "Pass --labels FILE (with 'id' and a label column) or save 'labels' "
-            "in the files."
-        )
-    labelled = np.flatnonzero(~_missing(y))
-    if labelled.size < y.size:
-        print(
-            f"{y.size - labelled.size} of {y.size} items have no label and are left "
-            "out.",
-            file=sys.stderr,
-        )
-    embeddings = {name: X[labelled] for name, X in embeddings.items()}
-    return embeddings, y[labelled], None if split is None else split[labelled]
-
-
-def _read_prompts(path, tasks):
-    if not path.is_file():
-        raise FileNotFoundError(f"Prompts file {str(path)!r} does not exist.")
-    prompts = json.loads(path.read_text())
-    if not isinstance(prompts, dict) or not all(
-        isinstance(classes, dict) for classes in prompts.values()
-    ):
-        raise ValueError(
-            f"{str(path)!r} must hold a JSON object task -> {{class -> [prompts]}}, "
-            'e.g. {"pneumonia": {"pneumonia": ["..."], "normal": ["..."]}}.'
-        )
-    if tasks is None:
-        return prompts
-    unknown = [task for task in tasks if task not in prompts]
-    if unknown:
-        raise ValueError(
-            f"--tasks names tasks without prompts: {unknown!r} (tasks in "
-            f"{str(path)!r}: {list(prompts)!r})."
-        )
-    return {task: prompts[task] for task in tasks}
-
-
-def _zero_shot_inputs(args, prompts):
-    """Methods (test embeddings, classifier with a fitted aligner) and tasks."""
-    from sklearn.frozen import FrozenEstimator
-
-    from . import LatentAligner, ZeroShotTextSpaceClassifier
-    from .evaluation._io import pair_files, read_labels
-
-    files = {name: _read(Path(path)) for name, path in args.images}
-    if any(file.ids is None for file in files.values()):
-        raise ValueError(
-            "zero-shot pairs images with reports and labels by id: save 'ids' in "
-            "every --images file."
-        )
-    images, _, _, ids = pair_files(files)
-    reports = _read(args.reports)
-    if reports.ids is None:
-        raise ValueError(
-            f"{str(args.reports)!r} has no ids to pair reports with images."
-        )
-    report_rows = {i: row for row, i in enumerate(reports.ids)}
-    is_anchor = np.array([i in report_rows for i in ids])
-    if is_anchor.sum() < 2:
-        raise ValueError(
-            f"Only {int(is_anchor.sum())} images have a report in "
-            f"{str(args.reports)!r}; the alignment needs anchors (images with "
-            "the same id in both files)."
-        )
-    anchor_reports = reports.embeddings[[report_rows[i] for i in ids[is_anchor]]]
-    labels = read_labels(args.labels)
-    if "id" not in labels.columns:
-        raise ValueError(f"{str(args.labels)!r} needs an 'id' column for zero-shot.")
-    table = labels.set_index("id").reindex(ids[~is_anchor])
-    missing_tasks = [task for task in prompts if task not in table.columns]
-    if missing_tasks:
-        raise ValueError(
-            f"The labels file has no column for the tasks {missing_tasks!r}; add one "
-            "column per task in --prompts."
-        )
-    class_embeddings = _embed_prompts(args.text_encoder, prompts)
-    methods = {}
-    for name, X in images.items():
-        aligner = LatentAligner(args.transform, alpha=args.alpha)
-        aligner.fit(X[is_anchor], anchor_reports)
-        classifier = ZeroShotTextSpaceClassifier({}, aligner=FrozenEstimator(aligner))
-        methods[name] = (X[~is_anchor], classifier)
-    tasks = {
-        task: (_label_texts(table[task]), class_embeddings[task]) for task in prompts
-    }
-    return methods, tasks
-
-
-def _embed_prompts(spec, prompts):
-    """Embed every prompt once: task -> class -> (n_prompts, n_text_features)."""
-    from .extract import EmbeddingExtractor
-
-    texts = sorted(
-        {p for classes in prompts.values() for ps in classes.values() for p in ps}
+    embeddings, y, split, _ = pair_files(
+        files, labels=labels, task=args.task, labelled_only=True
     )
-    extractor = EmbeddingExtractor(spec)
-    vectors = dict(zip(texts, np.asarray(extractor.fit_transform(texts)), strict=True))
-    return {
-        task: {
-            label: np.stack([vectors[p] for p in ps]) for label, ps in classes.items()
-        }
-        for task, classes in prompts.items()
-    }
+    return embeddings, y, split
 
 
-# --- outputs -------------------------------------------------------------------
+def _write(output_dir, tables, figures):
+    from .evaluation import write_outputs
 
-
-def _write_outputs(output_dir, figure_name, tables, draw):
-    from matplotlib.figure import Figure
-
-    output_dir.mkdir(parents=True, exist_ok=True)
-    for name, table in tables.items():
-        path = output_dir / f"{name}.csv"
-        table.to_csv(path, index=False)
+    for path in write_outputs(output_dir, tables, figures):
         print(f"wrote {path}")
-    figure = Figure(figsize=(8, 4.5), layout="constrained")
-    draw(figure.subplots())
-    path = output_dir / f"{figure_name}.png"
-    figure.savefig(path, dpi=150)
-    print(f"wrote {path}")
 
 
 def _report_cache(runs):
@@ -626,23 +559,9 @@ def _alpha(text):
 
 
 def _transform_types():
-    from ._solvers import TRANSFORM_TYPES
+    """The transforms ``anchor_curve`` compares by default: every one there is."""
+    import inspect
 
-    return TRANSFORM_TYPES
+    from .evaluation import anchor_curve
 
-
-def _label_texts(column):
-    """Labels as the strings that key the JSON prompts; missing stays None."""
-    return np.array(
-        [
-            None if _missing([v])[0] else str(int(v) if isinstance(v, float) else v)
-            for v in column
-        ],
-        dtype=object,
-    )
-
-
-def _missing(values):
-    import pandas as pd
-
-    return pd.isna(np.asarray(values, dtype=object))
+    return tuple(inspect.signature(anchor_curve).parameters["transforms"].default)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_digits
 
-from skalign._cli import build_parser, main
+from skalign._cli import build_parser, cli_message, main
 from skalign.evaluation import anchor_curve
 
 pytest.importorskip("matplotlib")
@@ -196,7 +196,7 @@ def test_no_labels(tmp_path, capsys):
     np.save(tmp_path / "a.npy", np.ones((10, 3)))
     args = ["curve", "--source", str(tmp_path / "a.npy")]
     args += ["--target", str(tmp_path / "a.npy"), "-o", str(tmp_path)]
-    assert "Pass --labels FILE" in _error(args, capsys)
+    assert "Pass --labels (a table with 'id'" in _error(args, capsys)
 
 
 def test_too_few_anchors(files, tmp_path, capsys):
@@ -227,3 +227,35 @@ def test_bad_arguments_are_argparse_errors(capsys):
             ]
         )
     assert "a fraction in (0, 1) or a whole count" in capsys.readouterr().err
+
+
+def test_library_errors_speak_in_flags(files, tmp_path, capsys):
+    """The library names parameters (task=); the command line names its flags."""
+    folder, X, Y, y = files
+    pd.DataFrame({"digit": y, "even": y % 2}).to_csv(tmp_path / "l.csv", index=False)
+    np.save(tmp_path / "a.npy", X)
+    args = ["curve", "--source", str(tmp_path / "a.npy"), "--target"]
+    args += [str(tmp_path / "a.npy"), "--labels", str(tmp_path / "l.csv")]
+    err = _error([*args, "-o", str(tmp_path)], capsys)
+    assert "choose one with --task." in err and "task=" not in err
+    err = _error(
+        [*args, "--task", "digit", "--n-test-per-class", "900", "-o", str(tmp_path)],
+        capsys,
+    )
+    assert "--n-test-per-class 900 test rows per class are requested" in err
+    assert "Lower --n-test-per-class to at most" in err
+    assert "(--test-size, or more 'test' rows" in err
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("choose one with task=.", "choose one with --task."),
+        ("tasks= names tasks", "--tasks names tasks"),
+        ("images='x' is not a folder", "--images 'x' is not a folder"),
+        ("n_per_class=3, at most", "--n-per-class 3, at most"),
+        ("the subtask= and my_labels= stay", "the subtask= and my_labels= stay"),
+    ],
+)
+def test_cli_message_maps_parameters_to_flags(message, expected):
+    assert cli_message(ValueError(message)) == expected

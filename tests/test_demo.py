@@ -41,7 +41,7 @@ def test_demo_runs_offline_and_alignment_beats_naive(tmp_path, capsys):
         zero_shot.loc["ortho", "AUROC"]
         > zero_shot.loc["naive (no alignment)", "AUROC"] + 0.2
     )
-    assert zero_shot.loc["ortho", "accuracy"] > 0.4  # chance is 0.1
+    assert zero_shot.loc["ortho", "Accuracy"] > 0.4  # chance is 0.1
     stitching = pd.read_csv(tmp_path / "stitching.csv", index_col=0)
     assert (
         stitching.loc["ortho", "AUROC"] > stitching.loc["naive (no alignment)", "AUROC"]

@@ -4,34 +4,50 @@
   number of anchors, with the naive floor and the upper bound (Fig. 3);
 - :func:`stitching_report` and :func:`stitching_table`: stitching at one
   anchor count, for one pair or for groups of encoders (Table 1);
-- :func:`zero_shot_report`: zero-shot classifiers over several tasks (Fig. 4);
+- :func:`zero_shot_report`: zero-shot classification in a text space over
+  several tasks (Fig. 4), and :func:`zero_shot_from_reports`, the same from
+  embedding files with the alignment fitted on image–report pairs;
 - :func:`balanced_subset` and :func:`protocol_split`: the balanced test
   subsets and the train / anchor / test split;
 - :class:`NaiveAligner`: the naive floor, zero-padding without alignment;
 - :func:`plot_anchor_curve`, :func:`plot_stitching_table`,
-  :func:`plot_zero_shot`: the figures;
-- :func:`read_embeddings`: the embedding files of the command line.
+  :func:`plot_zero_shot`: the figures, and :func:`write_outputs`, which saves
+  tables and figures;
+- :func:`read_embeddings`, :func:`read_labels`, :func:`read_prompts` and
+  :func:`pair_files`: the files of the command line;
+- :func:`run_demo` and :class:`DemoConfig`: the whole method end to end on
+  real packaged encoders (``skalign demo``).
 """
 
 from ._curves import anchor_curve
-from ._io import EmbeddingFile, read_embeddings
+from ._demo import DemoConfig, run_demo
+from ._io import EmbeddingFile, pair_files, read_embeddings, read_labels, read_prompts
 from ._naive import NaiveAligner
+from ._outputs import write_outputs
 from ._plots import plot_anchor_curve, plot_stitching_table, plot_zero_shot
 from ._subsets import balanced_subset, protocol_split
 from ._tables import stitching_report, stitching_table
 from ._zeroshot_eval import zero_shot_report
+from ._zeroshot_files import zero_shot_from_reports
 
 __all__ = [
+    "DemoConfig",
     "EmbeddingFile",
     "NaiveAligner",
     "anchor_curve",
     "balanced_subset",
+    "pair_files",
     "plot_anchor_curve",
     "plot_stitching_table",
     "plot_zero_shot",
     "protocol_split",
     "read_embeddings",
+    "read_labels",
+    "read_prompts",
+    "run_demo",
     "stitching_report",
     "stitching_table",
+    "write_outputs",
+    "zero_shot_from_reports",
     "zero_shot_report",
 ]

@@ -5,13 +5,16 @@ under a key that hashes everything its result depends on: the embeddings, the
 labels, the split, the estimators' parameters and the cell's own coordinates.
 Changing any of them changes the key, so a stale result is never reused.
 Files are written to a temporary name and renamed, so a run killed mid-write
-leaves no half file behind.
+leaves no half file behind. :func:`run_cached` is the one loop that skips the
+stored cells, runs the others in parallel and stores each as it finishes.
 """
 
 import json
 from pathlib import Path
 
 import joblib
+from joblib import Parallel, delayed
+from tqdm.auto import tqdm
 
 from .._files import atomic_write
 
@@ -43,34 +46,32 @@ class ResultCache:
     def __init__(self, directory):
         self.directory = Path(directory)
 
-    def load_scores(self, key):
-        """Stored scores of cell ``key``, or None."""
-        path = self._path("cells", key, ".json")
+    def load(self, kind, key):
+        """Stored result ``key`` of ``kind`` (``"cells"`` or ``"estimators"``), or None.
+
+        Cells are scores (dicts of floats) stored as JSON; estimators are
+        fitted estimators stored with joblib.
+        """
+        path = self._path(kind, key)
         if not path.exists():
             return None
-        return json.loads(path.read_text())["scores"]
+        if kind == "cells":
+            return json.loads(path.read_text())["scores"]
+        return joblib.load(path)
 
-    def save_scores(self, key, scores, description):
-        """Store ``scores`` (a dict of floats), with a readable ``description``."""
-        payload = json.dumps({"cell": description, "scores": scores}, indent=1)
-        self._write(
-            self._path("cells", key, ".json"),
-            lambda handle: handle.write(payload.encode()),
-        )
+    def save(self, kind, key, value, description=None):
+        """Store ``value`` as result ``key`` of ``kind``.
 
-    def load_estimator(self, key):
-        """Stored fitted estimator ``key``, or None."""
-        path = self._path("estimators", key, ".joblib")
-        return joblib.load(path) if path.exists() else None
+        A cell is stored with its readable ``description`` (its coordinates).
+        """
+        if kind == "cells":
+            payload = json.dumps({"cell": description, "scores": value}, indent=1)
+            self._write(self._path(kind, key), lambda h: h.write(payload.encode()))
+        else:
+            self._write(self._path(kind, key), lambda h: joblib.dump(value, h))
 
-    def save_estimator(self, key, estimator):
-        """Store a fitted estimator."""
-        self._write(
-            self._path("estimators", key, ".joblib"),
-            lambda handle: joblib.dump(estimator, handle),
-        )
-
-    def _path(self, kind, key, suffix):
+    def _path(self, kind, key):
+        suffix = ".json" if kind == "cells" else ".joblib"
         return self.directory / kind / f"{key}{suffix}"
 
     @staticmethod
@@ -78,3 +79,81 @@ class ResultCache:
         """Call ``dump(handle)`` on a temporary file, then move it to ``path``."""
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, dump)
+
+
+def run_cached(cells, job, *, cache, kind, keys, n_jobs, desc, show_progress):
+    """Results of every cell: stored ones loaded, the others run in parallel.
+
+    Parameters
+    ----------
+    cells : list of hashable
+        The cells, in any order.
+    job : callable
+        ``job(cell)`` returns the :func:`joblib.delayed` call computing the
+        cell's result (built in the caller's process, run by a worker).
+    cache : ResultCache or None
+        Where results are loaded from and stored as soon as they arrive, so
+        an interrupted run keeps every finished cell. None: nothing is stored.
+    kind : {"cells", "estimators"}
+        What the results are (see :meth:`ResultCache.load`); a cell's
+        coordinates describe its stored scores.
+    keys : mapping
+        Cell -> cache key.
+    n_jobs : int or None
+        Passed to :class:`joblib.Parallel` (whose backend may be Dask).
+    desc : str
+        Label of the progress bar.
+    show_progress : bool
+        Show a tqdm progress bar.
+
+    Returns
+    -------
+    results : dict
+        Cell -> result.
+    cached : set
+        The cells whose result was loaded rather than computed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from joblib import delayed
+    >>> from skalign.evaluation._cache import ResultCache, run_cached
+    >>> cache = ResultCache(tempfile.mkdtemp())
+    >>> options = dict(cache=cache, kind="estimators", keys={2: "two", 3: "three"},
+    ...                n_jobs=None, desc="squares", show_progress=False)
+    >>> run_cached([2], lambda cell: delayed(pow)(cell, 2), **options)
+    ({2: 4}, set())
+    >>> results, cached = run_cached([2, 3], lambda cell: delayed(pow)(cell, 2),
+    ...                              **options)
+    >>> dict(sorted(results.items())), cached
+    ({2: 4, 3: 9}, {2})
+    """
+    results = {}
+    if cache is not None:
+        for cell in cells:
+            stored = cache.load(kind, keys[cell])
+            if stored is not None:
+                results[cell] = stored
+    cached = set(results)
+
+    def jobs():
+        for cell in cells:
+            if cell not in cached:
+                function, args, kwargs = job(cell)
+                yield delayed(_keyed)(cell, function, *args, **kwargs)
+
+    with tqdm(
+        total=len(cells), initial=len(cached), desc=desc, disable=not show_progress
+    ) as bar:
+        for cell, result in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+            jobs()
+        ):
+            results[cell] = result
+            if cache is not None:
+                cache.save(kind, keys[cell], result, description=cell)
+            bar.update()
+    return results, cached
+
+
+def _keyed(cell, function, *args, **kwargs):
+    return cell, function(*args, **kwargs)

@@ -5,15 +5,7 @@ from numbers import Integral
 from sklearn.utils._param_validation import Interval, validate_params
 
 from .._solvers import TRANSFORM_TYPES
-from ._stitching import (
-    PROTOCOL_CONSTRAINTS,
-    anchor_counts,
-    check_encoders,
-    check_transforms,
-    resolve_split,
-    run_protocol,
-    summarize_runs,
-)
+from ._stitching import PROTOCOL_CONSTRAINTS, Protocol, anchor_counts, summarize_runs
 
 
 @validate_params(
@@ -153,31 +145,16 @@ def anchor_curve(
     >>> bool(auroc.loc[("ortho", 100), "mean"] > auroc.loc[("naive", 100), "mean"])
     True
     """
-    transforms = check_transforms(transforms, aligner)
-    embeddings, y = check_encoders({"source": source, "target": target}, y)
-    split = resolve_split(
-        y,
-        split,
-        anchor_size=anchor_size,
-        test_size=test_size,
-        n_test_per_class=n_test_per_class,
-        random_state=random_state,
-    )
-    runs = run_protocol(
+    protocol = Protocol.from_arguments(locals())
+    embeddings, y, split = protocol.prepare({"source": source, "target": target}, y)
+    counts = anchor_counts(n_anchors, split.anchor_pool.size)
+    runs = protocol.run(
         embeddings,
         y,
         split,
         [("source", "target")],
-        transforms=transforms,
-        n_anchors=anchor_counts(n_anchors, split.anchor_pool.size),
-        n_repeats=n_repeats,
-        decoder=decoder,
-        aligner=aligner,
+        n_anchors=counts,
         upper_bounds=["target"],
-        random_state=random_state,
-        n_jobs=n_jobs,
-        cache_dir=cache_dir,
-        show_progress=show_progress,
     )
-    curve = summarize_runs(runs, ["transform", "n_anchors"], transforms)
+    curve = summarize_runs(runs, ["transform", "n_anchors"], protocol.transforms)
     return (curve, runs) if return_runs else curve

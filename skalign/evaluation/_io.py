@@ -12,9 +12,11 @@ File format (one file per encoder):
   row, or every other column (all numeric, e.g. ``"0"`` … ``"767"``).
 
 Labels files (``.csv`` or ``.parquet``) have an ``id`` column (or rows in the
-embeddings' order when there is none) and one column per task.
+embeddings' order when there is none) and one column per task. Prompts files
+(JSON) map each task to its classes' prompts.
 """
 
+import json
 import warnings
 from pathlib import Path
 from typing import NamedTuple
@@ -125,7 +127,29 @@ def read_embeddings(path):
 
 
 def read_labels(path):
-    """Read a labels table (``.csv`` or ``.parquet``): ``id`` and a column per task."""
+    """Read a labels table: ``id`` and one column per task.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.csv`` file (read as text, so that ``1`` stays ``"1"`` beside a
+        missing value) or a ``.parquet`` file. Without an ``id`` column its
+        rows are paired with the embeddings by position.
+
+    Returns
+    -------
+    labels : pandas.DataFrame
+        ``id`` (as str) when present, and the label columns.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from skalign.evaluation import read_labels
+    >>> path = os.path.join(tempfile.mkdtemp(), "labels.csv")
+    >>> _ = open(path, "w").write("id,pneumonia\\na,1\\nb,\\n")
+    >>> read_labels(path)["pneumonia"].tolist()
+    ['1', nan]
+    """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
@@ -154,25 +178,89 @@ def read_labels(path):
     return table
 
 
-def pair_files(files, *, labels=None, task=None):
+def read_prompts(path):
+    """Read the class prompts of several tasks from a JSON file.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A JSON object ``{"task": {"class": ["prompt", ...], ...}, ...}``; the
+        classes are the task's labels as text.
+
+    Returns
+    -------
+    prompts : dict
+        Task → class → list of prompts (a single string becomes a list of one).
+
+    Examples
+    --------
+    >>> import json, os, tempfile
+    >>> from skalign.evaluation import read_prompts
+    >>> path = os.path.join(tempfile.mkdtemp(), "prompts.json")
+    >>> _ = open(path, "w").write(json.dumps(
+    ...     {"pneumonia": {"1": ["pneumonia"], "0": ["no finding", "normal"]}}))
+    >>> read_prompts(path)["pneumonia"]["0"]
+    ['no finding', 'normal']
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Prompts file {str(path)!r} does not exist.")
+    prompts = json.loads(path.read_text())
+    if not isinstance(prompts, dict) or not all(
+        isinstance(classes, dict) for classes in prompts.values()
+    ):
+        raise ValueError(
+            f"{str(path)!r} must hold a JSON object task -> {{class -> [prompts]}}, "
+            'e.g. {"pneumonia": {"pneumonia": ["..."], "normal": ["..."]}}.'
+        )
+    return {
+        task: {
+            str(label): [texts] if isinstance(texts, str) else list(texts)
+            for label, texts in classes.items()
+        }
+        for task, classes in prompts.items()
+    }
+
+
+def pair_files(files, *, labels=None, task=None, labelled_only=False):
     """Pair the rows of several embedding files, and their labels and split.
+
+    Files with ids are paired by id (the items every file embeds, in the first
+    file's order); files without are paired by position.
 
     Parameters
     ----------
     files : dict of str to EmbeddingFile
-        Encoder name → its file.
+        Encoder name → its file (see :func:`read_embeddings`).
     labels : pandas.DataFrame or None, default=None
         A table from :func:`read_labels`; else labels come from the files.
     task : str or None, default=None
         The labels column to use; required when ``labels`` has several.
+    labelled_only : bool, default=False
+        Keep only the rows with a label (a warning says how many are left
+        out); labels are then required.
 
     Returns
     -------
     embeddings : dict of str to ndarray
         Rows in one common order.
     y : ndarray or None
+        The labels, None when neither ``labels`` nor the files hold any.
     split : ndarray or None
+        The files' split column, when they have one.
     ids : ndarray or None
+        The paired ids, None when pairing by position.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign.evaluation import EmbeddingFile, pair_files
+    >>> a = EmbeddingFile(np.eye(3), np.array(["x", "y", "z"]), None, None)
+    >>> b = EmbeddingFile(np.ones((3, 2)), np.array(["z", "x", "y"]),
+    ...                   np.array([1, 0, 0]), None)
+    >>> embeddings, y, split, ids = pair_files({"a": a, "b": b})
+    >>> ids.tolist(), y.tolist(), embeddings["a"].shape
+    (['x', 'y', 'z'], [0, 0, 1], (3, 3))
     """
     with_ids = [name for name, file in files.items() if file.ids is not None]
     if with_ids and len(with_ids) != len(files):
@@ -193,7 +281,32 @@ def pair_files(files, *, labels=None, task=None):
     if labels is not None:
         y = _labels_from_table(labels, task, ids, n_rows)
     split = _agree(files, rows, "split", ids)
+    if labelled_only:
+        return _labelled_rows(embeddings, y, split, ids)
     return embeddings, y, split, ids
+
+
+def _labelled_rows(embeddings, y, split, ids):
+    if y is None:
+        raise ValueError(
+            "No labels: the embedding files hold none and labels= was not given. "
+            "Pass labels= (a table with 'id' and a label column) or save 'labels' "
+            "in the files."
+        )
+    labelled = np.flatnonzero(~pd.isna(np.asarray(y, dtype=object)))
+    if labelled.size < y.size:
+        warnings.warn(
+            f"{y.size - labelled.size} of {y.size} items have no label and are left "
+            "out.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return (
+        {name: X[labelled] for name, X in embeddings.items()},
+        y[labelled],
+        None if split is None else split[labelled],
+        None if ids is None else ids[labelled],
+    )
 
 
 def _read_npz(path):
@@ -348,7 +461,7 @@ def _labels_from_table(table, task, ids, n_rows):
         if len(columns) > 1:
             raise ValueError(
                 f"The labels file has several label columns {columns!r}; choose "
-                "one with --task."
+                "one with task=."
             )
         task = columns[0]
     if task not in columns:

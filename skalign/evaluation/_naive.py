@@ -1,29 +1,25 @@
 """NaiveAligner: the paper's floor, zero-padding without any alignment."""
 
-import numpy as np
-from sklearn.base import (
-    BaseEstimator,
-    ClassNamePrefixFeaturesOutMixin,
-    TransformerMixin,
-    _fit_context,
-)
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.base import _fit_context
+from sklearn.utils.validation import validate_data
 
-from .._preprocessing import anchor_statistics, compose_affine_map
+from .._aligner import LatentAligner
+from .._backend import get_namespace, solve_dtype
+from .._preprocessing import anchor_statistics, compose_affine_map, normalize_rows
 from .._validation import check_anchor_pair
 
 
-class NaiveAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class NaiveAligner(LatentAligner):
     """Feed source embeddings to the target side unaligned: the stitching floor.
 
     The paper's *naive* baseline: the source embedding is zero-padded (or
     truncated) to the target width and handed to the target's decoder as if
-    the two encoders shared a space. It runs the same pipeline as
-    :class:`~skalign.LatentAligner` (standardise each side with its anchors'
-    statistics, map, de-normalise with the target's) with the estimated map
-    replaced by the identity, so the gap between the two measures what the
-    alignment itself contributes and nothing else. Switch ``center`` and
-    ``std_scaling`` off for raw zero-padding.
+    the two encoders shared a space. It is a :class:`~skalign.LatentAligner`
+    whose estimated map is replaced by the identity: the same anchor
+    statistics, standardisation, padding and de-normalisation, the same
+    ``transform``, ``inverse_transform`` and ``score``, so the gap between the
+    two measures what the alignment itself contributes and nothing else.
+    Switch ``center`` and ``std_scaling`` off for raw zero-padding.
 
     Parameters
     ----------
@@ -33,9 +29,16 @@ class NaiveAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     std_scaling : bool, default=True
         Divide by the source anchors' per-feature standard deviation before
         padding and multiply by the target's after.
+    l2_normalize : bool, default=False
+        Scale every row to unit norm first, as :class:`~skalign.LatentAligner`
+        does with the same parameter.
 
     Attributes
     ----------
+    coef_ : ndarray of shape (n_target_features, n_features)
+        The identity, padded with zero rows or truncated.
+    intercept_ : ndarray of shape (n_target_features,)
+        Zeros.
     x_mean_, x_scale_ : ndarray of shape (n_features,)
         Source anchor statistics.
     y_mean_, y_scale_ : ndarray of shape (n_target_features,)
@@ -59,14 +62,19 @@ class NaiveAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
            [3., 4., 0.]])
     """
 
+    # The map is fixed: no solver, no penalty. ``inverse_transform`` treats it
+    # as the isometry it is on the kept coordinates.
+    transform_type = "ortho"
+
     _parameter_constraints: dict = {
-        "center": ["boolean"],
-        "std_scaling": ["boolean"],
+        key: LatentAligner._parameter_constraints[key]
+        for key in ("center", "std_scaling", "l2_normalize")
     }
 
-    def __init__(self, *, center=True, std_scaling=True):
+    def __init__(self, *, center=True, std_scaling=True, l2_normalize=False):
         self.center = center
         self.std_scaling = std_scaling
+        self.l2_normalize = l2_normalize
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -74,9 +82,9 @@ class NaiveAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or torch.Tensor of shape (n_samples, n_features)
             Source anchor embeddings.
-        y : array-like of shape (n_samples, n_target_features)
+        y : array-like or torch.Tensor of shape (n_samples, n_target_features)
             Target anchor embeddings, row i paired with row i of ``X``.
 
         Returns
@@ -85,41 +93,29 @@ class NaiveAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             The fitted aligner.
         """
         X_checked, Y = check_anchor_pair(X, y, estimator=self)
+        xp = get_namespace(X_checked, Y)
+        dtype, work = X_checked.dtype, solve_dtype(xp, X_checked)
+        Xw, Yw = xp.astype(X_checked, work), xp.astype(Y, work)
+        if self.l2_normalize:
+            Xw, Yw = normalize_rows(Xw), normalize_rows(Yw)
         stats = dict(center=self.center, std_scaling=self.std_scaling)
-        x_mean, x_scale = anchor_statistics(np.asarray(X_checked, np.float64), **stats)
-        y_mean, y_scale = anchor_statistics(np.asarray(Y, np.float64), **stats)
-        validate_data(self, X, reset=True, skip_check_array=True)
-        self.x_mean_, self.x_scale_ = x_mean, x_scale
-        self.y_mean_, self.y_scale_ = y_mean, y_scale
-        identity = np.eye(Y.shape[1], X_checked.shape[1])
-        self._weights, self._bias = compose_affine_map(
-            identity, np.zeros(Y.shape[1]), x_mean, x_scale, y_mean, y_scale
+        x_mean, x_scale = anchor_statistics(Xw, **stats)
+        y_mean, y_scale = anchor_statistics(Yw, **stats)
+        coef = xp.eye(Yw.shape[1], Xw.shape[1], dtype=work)
+        intercept = xp.zeros(Yw.shape[1], dtype=work)
+        weights, bias = compose_affine_map(
+            coef, intercept, x_mean, x_scale, y_mean, y_scale
         )
+        validate_data(self, X, reset=True, skip_check_array=True)
+        for name, value in {
+            "coef_": coef,
+            "intercept_": intercept,
+            "x_mean_": x_mean,
+            "x_scale_": x_scale,
+            "y_mean_": y_mean,
+            "y_scale_": y_scale,
+            "_weights": weights,
+            "_bias": bias,
+        }.items():
+            setattr(self, name, xp.astype(value, dtype))
         return self
-
-    def transform(self, X):
-        """Zero-pad (or truncate) standardised ``X`` to the target width.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        X_padded : ndarray of shape (n_samples, n_target_features)
-        """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
-        return X @ self._weights.astype(X.dtype) + self._bias.astype(X.dtype)
-
-    @property
-    def _n_features_out(self):
-        return self.y_mean_.shape[0]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.required = True
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = False
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags

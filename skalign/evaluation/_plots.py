@@ -4,10 +4,9 @@ from itertools import cycle
 
 import numpy as np
 
-from ._scoring import METRICS
+from ._scoring import METRIC_LABELS, METRICS
 from ._stitching import NAIVE, SOURCE_UPPER_BOUND, TARGET_UPPER_BOUND
 
-_METRIC_LABELS = {"roc_auc": "AUROC", "accuracy": "Accuracy", "f1_macro": "Macro-F1"}
 # The references are grey (light: the floor, dark: the ceiling), the transforms
 # take the colour cycle.
 _REFERENCE_COLORS = {
@@ -96,7 +95,7 @@ def plot_anchor_curve(curve, *, metric="roc_auc", ax=None, title=None):
         ax.minorticks_off()
     ax.set_xticks(counts, [str(count) for count in counts])
     ax.set_xlabel("number of anchors")
-    ax.set_ylabel(_METRIC_LABELS[metric])
+    ax.set_ylabel(METRIC_LABELS[metric])
     _legend_outside(ax)
     ax.grid(alpha=0.3)
     if title is not None:
@@ -104,17 +103,19 @@ def plot_anchor_curve(curve, *, metric="roc_auc", ax=None, title=None):
     return ax
 
 
-def plot_stitching_table(table, *, ax=None, title=None, ylabel="AUROC"):
+def plot_stitching_table(table, *, metric="roc_auc", ax=None, title=None, ylabel=None):
     """Bar chart of a stitching table: one cluster per (source → target) group.
 
     Parameters
     ----------
     table : pandas.DataFrame
         The output of :func:`stitching_table`.
+    metric : {"roc_auc", "accuracy", "f1_macro"}, default="roc_auc"
+        The metric the table was built with; it names the y axis.
     ax : matplotlib Axes or None, default=None
     title : str or None, default=None
-    ylabel : str, default="AUROC"
-        Label of the metric the table was built with.
+    ylabel : str or None, default=None
+        Label of the y axis; None is the metric's name (e.g. "AUROC").
 
     Returns
     -------
@@ -145,7 +146,7 @@ def plot_stitching_table(table, *, ax=None, title=None, ylabel="AUROC"):
         _axes(ax), bars.to_numpy(), None, labels, list(bars.columns), colors
     )
     ax.set_xlabel("source group → target group")
-    ax.set_ylabel(ylabel)
+    ax.set_ylabel(METRIC_LABELS[_check_metric(metric)] if ylabel is None else ylabel)
     if title is not None:
         ax.set_title(title)
     return ax
@@ -191,7 +192,7 @@ def plot_zero_shot(report, *, metric="roc_auc", ax=None, title=None):
     if metric == "roc_auc":
         ax.axhline(0.5, color="0.6", linewidth=0.8)  # chance
     ax.set_xlabel("task")
-    ax.set_ylabel(_METRIC_LABELS[metric])
+    ax.set_ylabel(METRIC_LABELS[metric])
     if title is not None:
         ax.set_title(title)
     return ax
@@ -226,10 +227,14 @@ def _legend_outside(ax):
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
 
 
-def _metric_rows(frame, metric):
+def _check_metric(metric):
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {list(METRICS)}, got {metric!r}.")
-    rows = frame[frame["metric"] == metric]
+    return metric
+
+
+def _metric_rows(frame, metric):
+    rows = frame[frame["metric"] == _check_metric(metric)]
     if rows.empty:
         raise ValueError(
             f"The table has no {metric!r} rows; pass the output of anchor_curve or "

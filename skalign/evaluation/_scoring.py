@@ -5,6 +5,8 @@ from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 from sklearn.preprocessing import label_binarize
 
 METRICS = ("roc_auc", "accuracy", "f1_macro")
+# How figures, tables and the command line name each metric.
+METRIC_LABELS = {"roc_auc": "AUROC", "accuracy": "Accuracy", "f1_macro": "Macro-F1"}
 
 
 def classifier_scores(classifier, X, y):

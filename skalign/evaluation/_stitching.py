@@ -11,27 +11,28 @@ For every (source, target) encoder pair:
 3. the naive floor (:class:`NaiveAligner`) runs through the same cells, and the
    upper bounds are each encoder's own decoder on its own test embeddings.
 
-Decoders and cells are independent jobs run by :class:`joblib.Parallel`; with
-a cache directory each finished one is stored and a resumed run skips it.
+The settings are one :class:`Protocol`, checked once. Decoders and cells are
+independent jobs run by :func:`~skalign.evaluation._cache.run_cached`; with a
+cache directory each finished one is stored and a resumed run skips it.
 """
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from numbers import Integral, Real
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import delayed
 from sklearn.base import clone
 from sklearn.svm import SVC
 from sklearn.utils._param_validation import HasMethods, Interval
-from tqdm.auto import tqdm
 
 from .._aligner import LatentAligner
 from .._solvers import TRANSFORM_TYPES
 from .._validation import check_embeddings
-from ._cache import ResultCache, fingerprint
+from ._cache import ResultCache, fingerprint, run_cached
 from ._naive import NaiveAligner
 from ._scoring import METRICS, classifier_scores
 from ._subsets import SPLIT_NAMES, _check_labels, balanced_subset, protocol_split
@@ -138,8 +139,8 @@ def resolve_split(y, split, *, anchor_size, test_size, n_test_per_class, random_
         raise ValueError(
             f"n_test_per_class={n_test_per_class} test rows per class are requested "
             f"but the test part holds only {counts.min()} of class "
-            f"{labels[np.argmin(counts)].tolist()!r}. Lower n_test_per_class to at "
-            f"most {counts.min()}, or enlarge the test part (test_size, or more "
+            f"{labels.tolist()[np.argmin(counts)]!r}. Lower n_test_per_class= to at "
+            f"most {counts.min()}, or enlarge the test part (test_size=, or more "
             "'test' rows in split)."
         )
     test = test[balanced_subset(y[test], n_test_per_class, random_state=random_state)]
@@ -173,9 +174,9 @@ def anchor_counts(n_anchors, pool_size):
     if counts[-1] > pool_size:
         raise ValueError(
             f"{counts[-1]} anchors are requested but the anchor pool holds only "
-            f"{pool_size} samples. Lower the largest n_anchors to at most "
-            f"{pool_size}, or enlarge the pool (anchor_size, or more 'anchor' rows "
-            "in split)."
+            f"{pool_size} samples. Lower the largest n_anchors= to at most "
+            f"{pool_size}, or enlarge the pool (anchor_size=, or more 'anchor' "
+            "rows in split)."
         )
     return [int(count) for count in counts]
 
@@ -208,107 +209,166 @@ def default_decoder():
 def aligner_for(template, transform):
     """The estimator that aligns the source for ``transform``.
 
-    ``"naive"`` is a :class:`NaiveAligner` with the template's centring and
-    scaling, so the floor differs from the aligners only by the map.
+    ``"naive"`` is a :class:`NaiveAligner` with the template's pre-processing
+    (centring, scaling, row normalisation), so the floor differs from the
+    aligners only by the map.
     """
     if transform == NAIVE:
         params = template.get_params(deep=False)
-        return NaiveAligner(
-            **{k: params[k] for k in ("center", "std_scaling") if k in params}
-        )
+        kept = set(NaiveAligner._parameter_constraints) & set(params)
+        return NaiveAligner(**{k: params[k] for k in kept})
     return clone(template).set_params(transform_type=transform)
 
 
-def run_protocol(
-    embeddings,
-    y,
-    split,
-    pairs,
-    *,
-    transforms,
-    n_anchors,
-    n_repeats,
-    decoder,
-    aligner,
-    upper_bounds,
-    random_state,
-    n_jobs,
-    cache_dir,
-    show_progress,
-):
-    """Run every cell of the protocol; return one row per run (see RUN_COLUMNS).
+@dataclass(frozen=True)
+class Protocol:
+    """The settings of one protocol run, checked once.
 
-    ``upper_bounds`` names the encoders whose own decoder is scored on their
-    own test embeddings; every target gets a decoder regardless.
+    :func:`anchor_curve`, :func:`stitching_report` and :func:`stitching_table`
+    take the same keyword parameters (see :data:`PROTOCOL_CONSTRAINTS`); each
+    builds its protocol with :meth:`from_arguments`, then calls
+    :meth:`prepare` and :meth:`run`.
     """
-    decoder = default_decoder() if decoder is None else decoder
-    aligner = LatentAligner() if aligner is None else aligner
-    cache = None if cache_dir is None else ResultCache(cache_dir)
-    data_key = fingerprint(y, split)
-    keys = {name: fingerprint(X) for name, X in embeddings.items()}
-    needs_decoder = sorted({t for _, t in pairs} | set(upper_bounds))
-    decoders, cached_decoders = _fit_decoders(
-        embeddings,
-        y,
-        split,
-        needs_decoder,
-        decoder=decoder,
-        keys={n: fingerprint(keys[n], data_key, decoder) for n in needs_decoder},
-        cache=cache,
-        n_jobs=n_jobs,
-        show_progress=show_progress,
-    )
-    rows = [
-        _run_row(
-            name,
-            name,
-            TARGET_UPPER_BOUND,
-            None,
-            None,
-            classifier_scores(
-                decoders[name], embeddings[name][split.test], y[split.test]
-            ),
-            name in cached_decoders,
+
+    transforms: tuple
+    n_repeats: int
+    decoder: object
+    aligner: object
+    split: object
+    anchor_size: object
+    test_size: object
+    n_test_per_class: int | None
+    random_state: int
+    n_jobs: int | None
+    cache_dir: object
+    show_progress: bool
+
+    @classmethod
+    def from_arguments(cls, arguments):
+        """The protocol of a public function's ``locals()``, defaults resolved.
+
+        Validates the transforms against the aligner; ``decoder=None`` becomes
+        the paper's linear SVM and ``aligner=None`` a ``LatentAligner()``.
+        """
+        settings = {field.name: arguments[field.name] for field in fields(cls)}
+        aligner = settings["aligner"]
+        settings["transforms"] = check_transforms(settings["transforms"], aligner)
+        if settings["decoder"] is None:
+            settings["decoder"] = default_decoder()
+        if aligner is None:
+            settings["aligner"] = LatentAligner()
+        return cls(**settings)
+
+    def prepare(self, embeddings, y):
+        """Checked embeddings (name -> array), labels and the :class:`Split`."""
+        embeddings, y = check_encoders(embeddings, y)
+        split = resolve_split(
+            y,
+            self.split,
+            anchor_size=self.anchor_size,
+            test_size=self.test_size,
+            n_test_per_class=self.n_test_per_class,
+            random_state=self.random_state,
         )
-        for name in sorted(upper_bounds)
-    ]
-    cells = [
-        (source, target, transform, count, seed)
-        for source, target in pairs
-        for seed in range(n_repeats)
-        for count in n_anchors
-        for transform in (NAIVE, *transforms)
-    ]
-    cell_keys = {
-        cell: fingerprint(
-            "cell",
-            keys[cell[0]],
-            keys[cell[1]],
-            data_key,
-            decoder,
-            aligner_for(aligner, cell[2]),
-            cell[3],
-            cell[4],
-            random_state,
+        return embeddings, y, split
+
+    def run(self, embeddings, y, split, pairs, *, n_anchors, upper_bounds):
+        """Run every cell; return one row per run (see ``RUN_COLUMNS``).
+
+        ``upper_bounds`` names the encoders whose own decoder is scored on
+        their own test embeddings; every target gets a decoder regardless.
+        """
+        data_key = fingerprint(y, split)
+        keys = {name: fingerprint(X) for name, X in embeddings.items()}
+        decoders, cached_decoders = self._fit_decoders(
+            embeddings,
+            y,
+            split,
+            sorted({t for _, t in pairs} | set(upper_bounds)),
+            keys={
+                name: fingerprint(key, data_key, self.decoder)
+                for name, key in keys.items()
+            },
         )
-        for cell in cells
-    }
-    scores, cached_cells = _score_cells(
-        embeddings,
-        y,
-        split,
-        cells,
-        cell_keys,
-        decoders=decoders,
-        aligner=aligner,
-        random_state=random_state,
-        cache=cache,
-        n_jobs=n_jobs,
-        show_progress=show_progress,
-    )
-    rows += [_run_row(*cell, scores[cell], cell in cached_cells) for cell in cells]
-    runs = pd.DataFrame(rows, columns=list(RUN_COLUMNS))
-    return runs.astype({"n_anchors": "Int64", "seed": "Int64"})
+        rows = [
+            _run_row(
+                name,
+                name,
+                TARGET_UPPER_BOUND,
+                None,
+                None,
+                classifier_scores(
+                    decoders[name], embeddings[name][split.test], y[split.test]
+                ),
+                name in cached_decoders,
+            )
+            for name in sorted(upper_bounds)
+        ]
+        cells = [
+            (source, target, transform, count, seed)
+            for source, target in pairs
+            for seed in range(self.n_repeats)
+            for count in n_anchors
+            for transform in (NAIVE, *self.transforms)
+        ]
+        cell_keys = {
+            cell: fingerprint(
+                "cell",
+                keys[cell[0]],
+                keys[cell[1]],
+                data_key,
+                self.decoder,
+                aligner_for(self.aligner, cell[2]),
+                cell[3],
+                cell[4],
+                self.random_state,
+            )
+            for cell in cells
+        }
+        scores, cached_cells = self._score_cells(
+            embeddings, y, split, cells, cell_keys, decoders=decoders
+        )
+        rows += [_run_row(*cell, scores[cell], cell in cached_cells) for cell in cells]
+        runs = pd.DataFrame(rows, columns=list(RUN_COLUMNS))
+        return runs.astype({"n_anchors": "Int64", "seed": "Int64"})
+
+    def _fit_decoders(self, embeddings, y, split, names, *, keys):
+        def job(name):
+            return delayed(_fit_decoder)(
+                clone(self.decoder), embeddings[name][split.train], y[split.train]
+            )
+
+        return self._run_cached(names, job, keys, "estimators", "decoders")
+
+    def _score_cells(self, embeddings, y, split, cells, cell_keys, *, decoders):
+        test_embeddings = {name: X[split.test] for name, X in embeddings.items()}
+
+        def job(cell):
+            source, target, transform, count, seed = cell
+            anchors = anchor_draw(split.anchor_pool, count, seed, self.random_state)
+            return delayed(_score_stitched)(
+                aligner_for(self.aligner, transform),
+                embeddings[source][anchors],
+                embeddings[target][anchors],
+                test_embeddings[source],
+                y[split.test],
+                decoders[target],
+            )
+
+        return self._run_cached(cells, job, cell_keys, "cells", "stitching")
+
+    def _run_cached(self, cells, job, keys, kind, desc):
+        cache = None if self.cache_dir is None else ResultCache(self.cache_dir)
+        return run_cached(
+            cells,
+            job,
+            cache=cache,
+            kind=kind,
+            keys=keys,
+            n_jobs=self.n_jobs,
+            desc=desc,
+            show_progress=self.show_progress,
+        )
 
 
 def anchor_draw(anchor_pool, n_anchors, seed, random_state):
@@ -321,104 +381,15 @@ def anchor_draw(anchor_pool, n_anchors, seed, random_state):
     return order[:n_anchors]
 
 
-def _fit_decoders(
-    embeddings, y, split, names, *, decoder, keys, cache, n_jobs, show_progress
-):
-    decoders = {}
-    if cache is not None:
-        for name in names:
-            stored = cache.load_estimator(keys[name])
-            if stored is not None:
-                decoders[name] = stored
-    cached = set(decoders)
-    todo = [name for name in names if name not in decoders]
-    jobs = (
-        delayed(_fit_named)(
-            name, clone(decoder), embeddings[name][split.train], y[split.train]
-        )
-        for name in todo
-    )
-    with tqdm(
-        total=len(names),
-        initial=len(cached),
-        desc="decoders",
-        disable=not show_progress,
-    ) as bar:
-        for name, fitted in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-            jobs
-        ):
-            decoders[name] = fitted
-            if cache is not None:
-                cache.save_estimator(keys[name], fitted)
-            bar.update()
-    return decoders, cached
-
-
-def _score_cells(
-    embeddings,
-    y,
-    split,
-    cells,
-    cell_keys,
-    *,
-    decoders,
-    aligner,
-    random_state,
-    cache,
-    n_jobs,
-    show_progress,
-):
-    scores = {}
-    if cache is not None:
-        for cell in cells:
-            stored = cache.load_scores(cell_keys[cell])
-            if stored is not None:
-                scores[cell] = stored
-    cached = set(scores)
-    test_embeddings = {name: X[split.test] for name, X in embeddings.items()}
-    y_test = y[split.test]
-
-    def jobs():
-        for cell in cells:
-            if cell in cached:
-                continue
-            source, target, transform, count, seed = cell
-            anchors = anchor_draw(split.anchor_pool, count, seed, random_state)
-            yield delayed(_score_stitched)(
-                cell,
-                aligner_for(aligner, transform),
-                embeddings[source][anchors],
-                embeddings[target][anchors],
-                test_embeddings[source],
-                y_test,
-                decoders[target],
-            )
-
-    with tqdm(
-        total=len(cells),
-        initial=len(cached),
-        desc="stitching",
-        disable=not show_progress,
-    ) as bar:
-        for cell, result in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-            jobs()
-        ):
-            scores[cell] = result
-            if cache is not None:
-                cache.save_scores(cell_keys[cell], result, _describe(cell))
-            bar.update()
-    return scores, cached
-
-
-def _fit_named(name, decoder, X, y):
-    return name, decoder.fit(X, y)
+def _fit_decoder(decoder, X, y):
+    return decoder.fit(X, y)
 
 
 def _score_stitched(
-    cell, aligner, source_anchors, target_anchors, source_test, y_test, decoder
+    aligner, source_anchors, target_anchors, source_test, y_test, decoder
 ):
     aligned = aligner.fit(source_anchors, target_anchors).transform(source_test)
-    return cell, classifier_scores(decoder, aligned, y_test)
+    return classifier_scores(decoder, aligned, y_test)
 
 
 def _run_row(source, target, transform, n_anchors, seed, scores, cached):
@@ -430,17 +401,6 @@ def _run_row(source, target, transform, n_anchors, seed, scores, cached):
         seed,
         *(scores[m] for m in METRICS),
         cached,
-    )
-
-
-def _describe(cell):
-    source, target, transform, n_anchors, seed = cell
-    return dict(
-        source=source,
-        target=target,
-        transform=transform,
-        n_anchors=n_anchors,
-        seed=seed,
     )
 
 

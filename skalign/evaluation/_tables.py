@@ -20,11 +20,8 @@ from ._stitching import (
     PROTOCOL_CONSTRAINTS,
     SOURCE_UPPER_BOUND,
     TARGET_UPPER_BOUND,
+    Protocol,
     anchor_counts,
-    check_encoders,
-    check_transforms,
-    resolve_split,
-    run_protocol,
     summarize_runs,
 )
 
@@ -107,32 +104,17 @@ n_test_per_class, random_state, n_jobs, cache_dir, show_progress
     >>> bool(report.loc["affine", "roc_auc"] > report.loc["naive", "roc_auc"])
     True
     """
-    transforms = check_transforms(transforms, aligner)
-    embeddings, y = check_encoders({"source": source, "target": target}, y)
-    split = resolve_split(
-        y,
-        split,
-        anchor_size=anchor_size,
-        test_size=test_size,
-        n_test_per_class=n_test_per_class,
-        random_state=random_state,
-    )
-    runs = run_protocol(
+    protocol = Protocol.from_arguments(locals())
+    embeddings, y, split = protocol.prepare({"source": source, "target": target}, y)
+    runs = protocol.run(
         embeddings,
         y,
         split,
         [("source", "target")],
-        transforms=transforms,
         n_anchors=_single_count(n_anchors, split.anchor_pool.size),
-        n_repeats=n_repeats,
-        decoder=decoder,
-        aligner=aligner,
         upper_bounds=["source", "target"],
-        random_state=random_state,
-        n_jobs=n_jobs,
-        cache_dir=cache_dir,
-        show_progress=show_progress,
     )
+    transforms = protocol.transforms
     runs = _name_upper_bounds(runs)
     summary = summarize_runs(runs, ["transform"], transforms)
     report = summary.pivot(index="transform", columns="metric", values=["mean", "std"])
@@ -242,39 +224,24 @@ n_test_per_class, random_state, n_jobs, cache_dir, show_progress
     >>> table["n_pairs"].tolist()
     [2, 2, 2]
     """
-    transforms = check_transforms(transforms, aligner)
-    embeddings, y = check_encoders(embeddings, y)
+    protocol = Protocol.from_arguments(locals())
+    embeddings, y, split = protocol.prepare(embeddings, y)
     if len(embeddings) < 2:
         raise ValueError(
             f"stitching_table needs at least two encoders, got {len(embeddings)} "
             f"({list(embeddings)!r}). For one pair use stitching_report."
         )
     group_of = _check_groups(groups, embeddings)
-    split = resolve_split(
-        y,
-        split,
-        anchor_size=anchor_size,
-        test_size=test_size,
-        n_test_per_class=n_test_per_class,
-        random_state=random_state,
-    )
     pairs = list(itertools.permutations(embeddings, 2))
-    runs = run_protocol(
+    runs = protocol.run(
         embeddings,
         y,
         split,
         pairs,
-        transforms=transforms,
         n_anchors=_single_count(n_anchors, split.anchor_pool.size),
-        n_repeats=n_repeats,
-        decoder=decoder,
-        aligner=aligner,
         upper_bounds=list(embeddings),
-        random_state=random_state,
-        n_jobs=n_jobs,
-        cache_dir=cache_dir,
-        show_progress=show_progress,
     )
+    transforms = protocol.transforms
     pair_summary = _pair_summary(runs, pairs, group_of, transforms)
     table = _group_table(pair_summary, metric, transforms)
     return (table, pair_summary) if return_pairs else table

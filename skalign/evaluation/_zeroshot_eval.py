@@ -1,69 +1,82 @@
-"""zero_shot_report: zero-shot classifiers over several tasks (the paper's Fig. 4)."""
+"""zero_shot_report: zero-shot classification over several tasks (Fig. 4)."""
 
-import copy
 from collections.abc import Mapping
 from numbers import Integral
 
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
+from sklearn.frozen import FrozenEstimator
 from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 from tqdm.auto import tqdm
 
+from .._text_space import encode_texts
 from .._validation import check_embeddings
+from .._zeroshot import ZeroShotTextSpaceClassifier
 from ._scoring import METRICS, classifier_scores
 from ._subsets import balanced_subset
 
 REPORT_COLUMNS = ("method", "task", "metric", "mean", "std", "n_runs", "n_test")
-_ZERO_SHOT_CLASSIFIER = HasMethods(["fit", "predict", "set_params"])
+_ALIGNER = HasMethods(["fit", "transform"])
+
+
+# Parameter constraints shared by the functions that build a zero-shot report.
+REPORT_CONSTRAINTS = {
+    "text_encoder": [None, HasMethods(["fit", "transform"])],
+    "n_per_class": [None, Interval(Integral, 1, None, closed="left")],
+    "n_repeats": [Interval(Integral, 1, None, closed="left")],
+    "random_state": [Interval(Integral, 0, None, closed="left")],
+    "n_jobs": [None, Integral],
+    "show_progress": ["boolean"],
+}
 
 
 @validate_params(
-    {
-        "methods": [Mapping],
-        "tasks": [Mapping],
-        "n_per_class": [None, Interval(Integral, 1, None, closed="left")],
-        "n_repeats": [Interval(Integral, 1, None, closed="left")],
-        "random_state": [Interval(Integral, 0, None, closed="left")],
-        "n_jobs": [None, Integral],
-        "show_progress": ["boolean"],
-    },
+    {"methods": [Mapping], "tasks": [Mapping], **REPORT_CONSTRAINTS},
     prefer_skip_nested_validation=True,
 )
 def zero_shot_report(
     methods,
     tasks,
     *,
+    text_encoder=None,
     n_per_class=None,
     n_repeats=1,
     random_state=0,
     n_jobs=None,
     show_progress=False,
 ):
-    """Score zero-shot classifiers on several tasks, on balanced subsets.
+    """Score zero-shot classification in a text space on several tasks.
 
-    Each method is a set of image embeddings and a zero-shot classifier
-    (typically a :class:`~skalign.ZeroShotTextSpaceClassifier` with a text
-    encoder and an aligner fitted beforehand on image–report pairs, or with
-    no aligner for a CLIP-style model). Each task is a labelling of the images
-    and the prompts describing its classes. For every (method, task) the
-    classifier gets the task's prompts, is fitted without labels (zero-shot)
-    and is scored on class-balanced subsets of the task's images.
+    Each method is a set of image embeddings and the aligner that translates
+    them into the text space (typically a :class:`~skalign.LatentAligner`
+    fitted beforehand on image–report pairs; None for a CLIP-style model whose
+    image embeddings already live there). Each task is a labelling of the
+    images and the prompts describing its classes. For every (method, task) a
+    :class:`~skalign.ZeroShotTextSpaceClassifier` with the task's prompts and
+    the method's aligner (used as is, never refitted) is scored on
+    class-balanced subsets of the task's images. Every prompt is embedded
+    once per text encoder, whatever the number of methods.
 
     Parameters
     ----------
-    methods : mapping of str to (array-like, classifier)
-        Method name → ``(X, classifier)``: the embeddings of all images by
-        this method's vision encoder, shape (n_images, n_features), rows in
-        the same order for every method; and a classifier with a
-        ``class_prompts`` parameter, ``fit(X)`` without labels, ``predict``
-        and ``decision_function`` or ``predict_proba``. The classifier is
-        copied (not cloned) per task, so a fitted aligner inside it is used
-        as is.
+    methods : mapping of str to tuple
+        Method name → ``(X, aligner)`` or ``(X, aligner, text_encoder)``: the
+        embeddings of all images by this method's vision encoder, shape
+        (n_images, n_features), rows in the same order for every method; a
+        fitted transformer into the text space, or None when ``X`` is already
+        in it (a CLIP-style image tower); and optionally the method's own
+        text encoder (e.g. the CLIP text tower of a CLIP baseline), else
+        ``text_encoder``.
     tasks : mapping of str to (array-like, mapping)
         Task name → ``(labels, class_prompts)``: labels of shape (n_images,),
         missing (None or NaN) for images outside the task (e.g. another
-        dataset), and the prompts of each class (keys: the labels).
+        dataset), and the prompts of each class (keys: the labels), as in
+        :class:`~skalign.ZeroShotTextSpaceClassifier`'s ``class_prompts``.
+    text_encoder : transformer or None, default=None
+        Embeds the prompts of the methods without their own (e.g. an
+        :class:`~skalign.extract.EmbeddingExtractor`). None: the prompts are
+        given as embeddings, shape (n_prompts, n_text_features) per class.
     n_per_class : int or None, default=None
         Images per class in each balanced subset (e.g. 200). None: as many as
         the task's rarest class has.
@@ -87,6 +100,8 @@ def zero_shot_report(
     See Also
     --------
     plot_zero_shot : Bar chart of the report.
+    zero_shot_from_reports : The report from embedding files, the alignment
+        fitted on images paired with reports.
 
     Examples
     --------
@@ -94,7 +109,6 @@ def zero_shot_report(
     in it (``aligner=None``, the multimodal setting):
 
     >>> import numpy as np
-    >>> from skalign import ZeroShotTextSpaceClassifier
     >>> from skalign.evaluation import zero_shot_report
     >>> rng = np.random.default_rng(0)
     >>> X = np.repeat(np.eye(3), 20, axis=0) + 0.3 * rng.normal(size=(60, 3))
@@ -104,14 +118,19 @@ def zero_shot_report(
     >>> binary[truth == "c"] = None  # images outside this task
     >>> tasks = {"abc": (truth, prompts),
     ...          "a vs b": (binary, {"a": [1.0, 0, 0], "not a": [0, 1.0, 0]})}
-    >>> report = zero_shot_report({"toy": (X, ZeroShotTextSpaceClassifier({}))}, tasks)
+    >>> report = zero_shot_report({"toy": (X, None)}, tasks)
     >>> report[report.metric == "roc_auc"][["task", "mean", "n_test"]]
          task  mean  n_test
     0     abc   1.0      60
     3  a vs b   1.0      40
     """
-    methods, n_images = _check_methods(methods)
+    methods, n_images = _check_methods(methods, text_encoder)
     tasks = _check_tasks(tasks, n_images)
+    # each distinct text encoder embeds every prompt once
+    encoders = {id(encoder): encoder for _, _, encoder in methods.values()}
+    prompts_by_encoder = {
+        key: _embed_prompts(tasks, encoder) for key, encoder in encoders.items()
+    }
     subsets = {
         task: [
             balanced_subset(
@@ -125,14 +144,15 @@ def zero_shot_report(
         delayed(_evaluate)(
             method,
             task,
-            classifier,
+            ZeroShotTextSpaceClassifier(
+                prompts_by_encoder[id(encoder)][task], aligner=aligner
+            ),
             X[rows],
             labels,
-            prompts,
             subsets[task],
         )
-        for method, (X, classifier) in methods.items()
-        for task, (rows, labels, prompts) in tasks.items()
+        for method, (X, aligner, encoder) in methods.items()
+        for task, (rows, labels, _) in tasks.items()
     )
     results = {}
     with tqdm(
@@ -163,36 +183,44 @@ def zero_shot_report(
     return pd.DataFrame(rows, columns=list(REPORT_COLUMNS))
 
 
-def _evaluate(method, task, classifier, X, labels, prompts, subsets):
-    fitted = copy.copy(classifier).set_params(class_prompts=prompts).fit(X)
+def _evaluate(method, task, classifier, X, labels, subsets):
+    fitted = classifier.fit(X)
     return (method, task), [
         classifier_scores(fitted, X[subset], labels[subset]) for subset in subsets
     ]
 
 
-def _check_methods(methods):
+def _check_methods(methods, text_encoder):
+    """Return name -> (X, frozen aligner or None, text encoder), n_images."""
     if not methods:
         raise ValueError(
-            "methods is empty; map at least one method name to (X, classifier)."
+            "methods is empty; map at least one method name to (X, aligner)."
         )
     checked, widths = {}, {}
     for name, value in methods.items():
-        if not isinstance(value, tuple | list) or len(value) != 2:
+        if not isinstance(value, tuple | list) or len(value) not in (2, 3):
             raise TypeError(
-                f"methods[{name!r}] must be a pair (X, classifier): the image "
-                "embeddings of this method and its zero-shot classifier, got "
-                f"{type(value).__name__}."
+                f"methods[{name!r}] must be a pair (X, aligner): the image "
+                "embeddings of this method and the fitted aligner into the text "
+                "space (or None), optionally with the method's own text encoder "
+                f"as a third item; got {type(value).__name__}."
             )
-        X, classifier = value
-        if not _ZERO_SHOT_CLASSIFIER.is_satisfied_by(classifier):
+        X, aligner, encoder = (*value, text_encoder)[:3]
+        if encoder is not None and not _ALIGNER.is_satisfied_by(encoder):
             raise TypeError(
-                f"methods[{name!r}] holds {type(classifier).__name__}, which is not "
-                "a zero-shot classifier (it needs fit, predict and set_params). "
-                "Pass e.g. ZeroShotTextSpaceClassifier({}, text_encoder=..., "
-                "aligner=...)."
+                f"The text encoder of methods[{name!r}] is a "
+                f"{type(encoder).__name__}; it needs fit and transform."
+            )
+        if aligner is not None and not _ALIGNER.is_satisfied_by(aligner):
+            raise TypeError(
+                f"methods[{name!r}] holds {type(aligner).__name__}, which is not an "
+                "aligner (it needs fit and transform). Pass a fitted aligner, e.g. "
+                "LatentAligner().fit(image_anchors, report_embeddings), or None "
+                "when X already lives in the text space."
             )
         X = check_embeddings(X, input_name=f"methods[{name!r}] embeddings")
-        checked[str(name)] = (np.asarray(X), classifier)
+        frozen = None if aligner is None else FrozenEstimator(aligner)
+        checked[str(name)] = (np.asarray(X), frozen, encoder)
         widths[str(name)] = X.shape[0]
     if len(set(widths.values())) > 1:
         raise ValueError(
@@ -201,6 +229,37 @@ def _check_methods(methods):
             "labels index them)."
         )
     return checked, next(iter(widths.values()))
+
+
+def _embed_prompts(tasks, text_encoder):
+    """Task -> class prompts, every prompt string embedded once by ``text_encoder``.
+
+    None leaves the prompts as they are (embeddings already).
+    """
+    prompts = {name: class_prompts for name, (_, _, class_prompts) in tasks.items()}
+    if text_encoder is None:
+        return prompts
+
+    def texts_of(class_prompts):
+        return np.atleast_1d(np.asarray(class_prompts, dtype=object)).tolist()
+
+    texts = sorted(
+        {
+            text
+            for classes in prompts.values()
+            for class_prompts in classes.values()
+            for text in texts_of(class_prompts)
+        }
+    )
+    _, embeddings = encode_texts(text_encoder, texts)
+    vectors = dict(zip(texts, embeddings, strict=True))
+    return {
+        name: {
+            label: np.stack([vectors[text] for text in texts_of(class_prompts)])
+            for label, class_prompts in classes.items()
+        }
+        for name, classes in prompts.items()
+    }
 
 
 def _check_tasks(tasks, n_images):

@@ -4,8 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from skalign.evaluation import read_embeddings
-from skalign.evaluation._io import pair_files, read_labels
+from skalign.evaluation import pair_files, read_embeddings, read_labels, read_prompts
 
 pytest.importorskip("pyarrow")
 
@@ -124,7 +123,9 @@ def test_labels_file_by_id_and_by_position(tmp_path):
     files = {"a": _file(tmp_path, "a", slice(None), ids=IDS)}
     _, y, _, _ = pair_files(files, labels=labels, task="pneumonia")
     assert y.tolist() == [str(v) for v in LABELS]
-    with pytest.raises(ValueError, match="several label columns.*--task"):
+    with pytest.raises(
+        ValueError, match="several label columns.*choose one with task="
+    ):
         pair_files(files, labels=labels)
     with pytest.raises(ValueError, match="no column 'edema'"):
         pair_files(files, labels=labels, task="edema")
@@ -134,3 +135,27 @@ def test_labels_file_by_id_and_by_position(tmp_path):
     positional = pd.DataFrame({"label": LABELS[:4]})
     with pytest.raises(ValueError, match="4 rows but the embeddings have 5"):
         pair_files({"b": _file(tmp_path, "b", slice(None))}, labels=positional)
+
+
+def test_labelled_only_drops_unlabelled_rows_with_a_warning(tmp_path):
+    labels = pd.DataFrame({"id": IDS, "pneumonia": ["1", None, "0", "1", None]})
+    files = {"a": _file(tmp_path, "a", slice(None), ids=IDS)}
+    with pytest.warns(UserWarning, match="2 of 5 items have no label"):
+        embeddings, y, _, ids = pair_files(files, labels=labels, labelled_only=True)
+    assert ids.tolist() == IDS[[0, 2, 3]].tolist() and y.tolist() == ["1", "0", "1"]
+    np.testing.assert_array_equal(embeddings["a"], EMBEDDINGS[[0, 2, 3]])
+    with pytest.raises(ValueError, match="No labels.*Pass labels="):
+        pair_files(files, labelled_only=True)
+
+
+def test_read_prompts(tmp_path):
+    path = tmp_path / "prompts.json"
+    path.write_text('{"effusion": {"1": ["pleural effusion"], "0": "normal"}}')
+    assert read_prompts(path) == {
+        "effusion": {"1": ["pleural effusion"], "0": ["normal"]}
+    }
+    path.write_text('{"effusion": ["a prompt"]}')
+    with pytest.raises(ValueError, match="task -> \\{class -> \\[prompts\\]\\}"):
+        read_prompts(path)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        read_prompts(tmp_path / "missing.json")

@@ -59,3 +59,19 @@ def test_float32_preserved():
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_shares_latent_aligner_machinery():
+    """Inherited inverse_transform and score work on the identity map, and
+    l2_normalize is the aligner's own row normalisation."""
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(30, 3)) * [1, 2, 3] + 1
+    Y = rng.normal(size=(30, 5))
+    naive = NaiveAligner().fit(X, Y)
+    assert isinstance(naive, LatentAligner)
+    np.testing.assert_allclose(naive.inverse_transform(naive.transform(X)), X)
+    assert naive.coef_.shape == (5, 3) and naive.score(X, Y) < 0.5
+    unit = NaiveAligner(l2_normalize=True, center=False, std_scaling=False)
+    out = unit.fit(X, Y).transform(X)
+    unit_X = X / np.linalg.norm(X, axis=1, keepdims=True)
+    np.testing.assert_allclose(out, np.c_[unit_X, np.zeros((30, 2))])

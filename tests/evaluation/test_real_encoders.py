@@ -3,10 +3,11 @@
 Two different pretrained sentence encoders shipped in PyPI packages
 (all-MiniLM-L6-v2 through sentence-transformers, paraphrase-MiniLM-L3-v2
 through ONNX) embed 1,000 real sentences (docstring summaries labelled by
-topic, see ``_docstrings.py``). As in the paper: every transform beats the
-naive floor, the scores rise with the number of anchors, and the best stitched
-decoder comes close to the decoder on its own encoder; and a unimodal encoder
-aligned to a text space classifies zero-shot from prompts alone.
+topic, see ``skalign.datasets.load_docstring_topics``). As in the paper: every
+transform beats the naive floor, the scores rise with the number of anchors,
+and the best stitched decoder comes close to the decoder on its own encoder;
+and a unimodal encoder aligned to a text space classifies zero-shot from
+prompts alone.
 """
 
 import importlib.metadata

@@ -1,11 +1,20 @@
-"""zero_shot_report: hand computation, missing labels, fitted aligners, errors."""
+"""zero_shot_report and zero_shot_from_reports: hand computation, missing labels,
+prompts embedded once, pairing by id, errors."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import FunctionTransformer
 
 from skalign import LatentAligner, ZeroShotTextSpaceClassifier
-from skalign.evaluation import balanced_subset, zero_shot_report
+from skalign.evaluation import (
+    EmbeddingFile,
+    balanced_subset,
+    zero_shot_from_reports,
+    zero_shot_report,
+)
 from skalign.evaluation._scoring import classifier_scores
 
 
@@ -29,9 +38,8 @@ def spaces():
 def test_report_matches_a_hand_computation(spaces):
     prompts, truth, text, images = spaces
     aligner = LatentAligner("affine").fit(images[:200], text[:200])
-    classifier = ZeroShotTextSpaceClassifier({}, aligner=FrozenEstimator(aligner))
     report = zero_shot_report(
-        {"aligned": (images[200:], classifier)},
+        {"aligned": (images[200:], aligner)},
         {"animals": (truth[200:], prompts)},
         n_per_class=40,
         n_repeats=2,
@@ -65,13 +73,10 @@ def test_report_matches_a_hand_computation(spaces):
 
 def test_tasks_with_missing_labels_and_a_plain_fitted_aligner(spaces):
     prompts, truth, text, images = spaces
-    aligner = LatentAligner("affine").fit(images[:200], text[:200])  # not frozen
+    aligner = LatentAligner("affine").fit(images[:200], text[:200])
     cat_or_dog = np.where(truth == "owl", None, truth)
     report = zero_shot_report(
-        {
-            "aligned": (images, ZeroShotTextSpaceClassifier({}, aligner=aligner)),
-            "text space": (text, ZeroShotTextSpaceClassifier({})),
-        },
+        {"aligned": (images, aligner), "text space": (text, None)},
         {
             "animals": (truth, prompts),
             "cat vs dog": (cat_or_dog, {k: prompts[k] for k in ("cat", "dog")}),
@@ -91,7 +96,7 @@ def test_tasks_with_missing_labels_and_a_plain_fitted_aligner(spaces):
 
 def test_errors(spaces):
     prompts, truth, text, images = spaces
-    clf = ZeroShotTextSpaceClassifier({})
+    clf = None  # the text space itself
     with pytest.raises(ValueError, match="labels without prompts: \\['owl'\\]"):
         zero_shot_report(
             {"m": (text, clf)},
@@ -105,10 +110,142 @@ def test_errors(spaces):
         zero_shot_report(
             {"m": (text, clf), "n": (text[:5], clf)}, {"t": (truth, prompts)}
         )
-    with pytest.raises(TypeError, match="must be a pair \\(X, classifier\\)"):
+    with pytest.raises(TypeError, match="must be a pair \\(X, aligner\\)"):
         zero_shot_report({"m": text}, {"t": (truth, prompts)})
-    with pytest.raises(TypeError, match="not a zero-shot classifier"):
-        zero_shot_report({"m": (text, LatentAligner())}, {"t": (truth, prompts)})
-    unfitted = ZeroShotTextSpaceClassifier({}, aligner=LatentAligner())
-    with pytest.raises(Exception, match="needs a fitted aligner"):
-        zero_shot_report({"m": (images, unfitted)}, {"t": (truth, prompts)})
+    with pytest.raises(TypeError, match="LogisticRegression, which is not an aligner"):
+        zero_shot_report({"m": (text, LogisticRegression())}, {"t": (truth, prompts)})
+    with pytest.raises(Exception, match="not fitted"):
+        zero_shot_report({"m": (images, LatentAligner())}, {"t": (truth, prompts)})
+
+
+def test_text_prompts_are_embedded_once_by_the_text_encoder(spaces):
+    """String prompts through a text encoder give the report of their
+    embeddings; every distinct prompt is embedded once for all methods."""
+    prompts, truth, text, images = spaces
+    vectors = {
+        f"{label} {i}": row
+        for label, rows in prompts.items()
+        for i, row in enumerate(rows)
+    }
+    embedded = []
+
+    def embed(texts):
+        embedded.extend(texts)
+        return np.stack([vectors[t] for t in texts])
+
+    encoder = FunctionTransformer(embed)
+    as_text = {label: [f"{label} {i}" for i in range(2)] for label in prompts}
+    aligner = LatentAligner("affine").fit(images[:200], text[:200])
+    methods = {"aligned": (images[200:], aligner), "text": (text[200:], None)}
+    tasks = {"animals": (truth[200:], as_text), "again": (truth[200:], as_text)}
+    report = zero_shot_report(methods, tasks, text_encoder=encoder)
+    expected = zero_shot_report(
+        methods,
+        {name: (truth[200:], prompts) for name in tasks},
+    )
+    pd.testing.assert_frame_equal(report, expected)
+    assert sorted(embedded) == sorted(vectors)  # one call, each prompt once
+
+
+def test_the_aligner_is_used_as_is_never_refitted(spaces):
+    prompts, truth, text, images = spaces
+    aligner = LatentAligner("affine").fit(images[:200], text[:200])
+    coef = aligner.coef_.copy()
+    zero_shot_report({"m": (images, aligner)}, {"t": (truth, prompts)})
+    np.testing.assert_array_equal(aligner.coef_, coef)
+
+
+# --- zero_shot_from_reports -------------------------------------------------------
+
+
+@pytest.fixture
+def files(spaces):
+    """Two vision encoders with ids in different orders, reports of the first
+    200 images, labels by id (missing for 'owl' in a second task)."""
+    prompts, truth, text, images = spaces
+    ids = np.array([f"img{i:03d}" for i in range(len(truth))])
+    order = np.random.default_rng(1).permutation(len(truth))
+    vision = {
+        "a": EmbeddingFile(images, ids, None, None),
+        "b": EmbeddingFile(
+            images[order] @ np.diag(np.arange(1.0, 10.0)), ids[order], None, None
+        ),
+    }
+    reports = EmbeddingFile(text[:200][::-1], ids[:200][::-1], None, None)
+    labels = pd.DataFrame(
+        {
+            "id": ids,
+            "animals": truth,
+            "cat vs dog": np.where(truth == "owl", None, truth),
+        }
+    )
+    task_prompts = {
+        "animals": prompts,
+        "cat vs dog": {k: prompts[k] for k in ("cat", "dog")},
+    }
+    return vision, reports, labels, task_prompts
+
+
+def test_from_reports_fits_on_the_paired_images_and_tests_the_others(spaces, files):
+    prompts, truth, text, images = spaces
+    vision, reports, labels, task_prompts = files
+    report = zero_shot_from_reports(
+        vision, reports, labels, task_prompts, aligner=LatentAligner("affine")
+    )
+    aligner = LatentAligner("affine").fit(images[:200], text[:200])
+    cat_or_dog = np.where(truth == "owl", None, truth)[200:]
+    expected = zero_shot_report(
+        {"a": (images[200:], aligner)},
+        {
+            "animals": (truth[200:], prompts),
+            "cat vs dog": (cat_or_dog, task_prompts["cat vs dog"]),
+        },
+    )
+    ours = report[report["method"] == "a"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(ours, expected)
+    # a per-feature rescaling of the same images is undone by std_scaling
+    theirs = report[report["method"] == "b"]["mean"].to_numpy()
+    np.testing.assert_allclose(theirs, expected["mean"].to_numpy())
+    only = zero_shot_from_reports(
+        vision, reports, labels, task_prompts, tasks=["cat vs dog"]
+    )
+    assert set(only["task"]) == {"cat vs dog"}
+
+
+def test_from_reports_errors_name_the_parameter(files):
+    vision, reports, labels, prompts = files
+    with pytest.raises(ValueError, match="tasks= names tasks without prompts"):
+        zero_shot_from_reports(vision, reports, labels, prompts, tasks=["x"])
+    no_ids = EmbeddingFile(reports.embeddings, None, None, None)
+    with pytest.raises(ValueError, match="reports= has no ids"):
+        zero_shot_from_reports(vision, no_ids, labels, prompts)
+    with pytest.raises(ValueError, match="labels= has no column for the tasks"):
+        zero_shot_from_reports(vision, reports, labels[["id", "animals"]], prompts)
+    with pytest.raises(ValueError, match="labels= needs an 'id' column"):
+        zero_shot_from_reports(vision, reports, labels.drop(columns="id"), prompts)
+    few = EmbeddingFile(reports.embeddings[:1], reports.ids[:1], None, None)
+    with pytest.raises(ValueError, match="Only 1 images have a report"):
+        zero_shot_from_reports(vision, few, labels, prompts)
+
+
+def test_a_method_with_its_own_text_encoder(spaces):
+    """A CLIP-style baseline brings its own text tower: its prompts are
+    embedded by it, the other methods' by the shared encoder."""
+    prompts, truth, text, images = spaces
+    as_text = {label: [f"{label} {i}" for i in range(2)] for label in prompts}
+    vectors = {
+        f"{k} {i}": row for k, rows in prompts.items() for i, row in enumerate(rows)
+    }
+    shared = FunctionTransformer(lambda t: np.stack([vectors[x] for x in t]))
+    # the baseline's "text tower" is the shared one composed with a rotation
+    rotation = np.linalg.qr(np.random.default_rng(3).normal(size=(6, 6)))[0]
+    own = FunctionTransformer(lambda t: np.stack([vectors[x] for x in t]) @ rotation)
+    report = zero_shot_report(
+        {"shared": (text, None), "own": (text @ rotation, None, own)},
+        {"animals": (truth, as_text)},
+        text_encoder=shared,
+    )
+    means = report.set_index(["method", "metric"])["mean"]
+    for metric in ("roc_auc", "accuracy", "f1_macro"):
+        assert means["own", metric] == pytest.approx(means["shared", metric])
+    assert means["own", "roc_auc"] > 0.9

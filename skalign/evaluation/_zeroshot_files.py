@@ -1,0 +1,177 @@
+"""zero_shot_from_reports: the zero-shot report from embedding files.
+
+The alignment is learned from images paired with reports (the anchors: the
+images whose id has a report), every other image is classified zero-shot from
+the class prompts of each task. This is what ``skalign zero-shot`` runs.
+"""
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.utils._param_validation import HasMethods, validate_params
+
+from .._aligner import LatentAligner
+from ._io import EmbeddingFile, pair_files
+from ._zeroshot_eval import REPORT_CONSTRAINTS, zero_shot_report
+
+
+@validate_params(
+    {
+        "images": [Mapping],
+        "reports": [EmbeddingFile],
+        "labels": [pd.DataFrame],
+        "prompts": [Mapping],
+        "aligner": [None, HasMethods(["fit", "transform"])],
+        "tasks": [None, list],
+        **REPORT_CONSTRAINTS,
+    },
+    prefer_skip_nested_validation=True,
+)
+def zero_shot_from_reports(
+    images,
+    reports,
+    labels,
+    prompts,
+    *,
+    text_encoder=None,
+    aligner=None,
+    tasks=None,
+    n_per_class=None,
+    n_repeats=1,
+    random_state=0,
+    n_jobs=None,
+    show_progress=False,
+):
+    """Zero-shot report of vision encoders aligned on image–report pairs.
+
+    The paper's Fig. 4 set-up from embedding files: for each vision encoder
+    an aligner is fitted on the images that have a report (same id in
+    ``reports``) into the reports' text space; the other images are
+    classified zero-shot for every task from its class prompts, and scored
+    on class-balanced subsets by :func:`zero_shot_report`.
+
+    Parameters
+    ----------
+    images : mapping of str to EmbeddingFile
+        Vision encoder name → its image embeddings, with ids (see
+        :func:`read_embeddings`). Images embedded by every encoder are kept.
+    reports : EmbeddingFile
+        Text embeddings of the reports, with the ids of their images.
+    labels : pandas.DataFrame
+        An ``id`` column and one column per task (see :func:`read_labels`),
+        missing where an image is not part of a task.
+    prompts : mapping
+        Task → class → prompts (see :func:`read_prompts`); the classes are
+        the labels as text (``1`` and ``1.0`` are both ``"1"``).
+    text_encoder : transformer or None, default=None
+        The encoder that embedded the reports; it embeds the prompts. None:
+        ``prompts`` holds embeddings.
+    aligner : transformer or None, default=None
+        Template cloned and fitted per encoder; None is ``LatentAligner()``.
+    tasks : list of str or None, default=None
+        Tasks to run; None runs every task of ``prompts``.
+    n_per_class, n_repeats, random_state, n_jobs, show_progress
+        As in :func:`zero_shot_report`.
+
+    Returns
+    -------
+    report : pandas.DataFrame
+        As :func:`zero_shot_report`, one method per vision encoder.
+
+    Examples
+    --------
+    Two classes in a 2-d "text" space, images embedded by a rotated 3-d
+    encoder; the first 40 images have a report:
+
+    >>> import numpy as np, pandas as pd
+    >>> from skalign.evaluation import EmbeddingFile, zero_shot_from_reports
+    >>> rng = np.random.default_rng(0)
+    >>> y = np.repeat(["0", "1"], 50)
+    >>> text = np.where((y == "1")[:, None], [0.0, 1.0], [1.0, 0.0])
+    >>> text = text + 0.1 * rng.normal(size=(100, 2))
+    >>> ids = np.array([f"img{i}" for i in range(100)])
+    >>> vision = EmbeddingFile(np.c_[text, np.ones(100)] @ rng.normal(size=(3, 3)),
+    ...                        ids, None, None)
+    >>> reports = EmbeddingFile(text[::2][:40], ids[::2][:40], None, None)
+    >>> labels = pd.DataFrame({"id": ids, "finding": y})
+    >>> prompts = {"finding": {"0": [[1.0, 0.0]], "1": [[0.0, 1.0]]}}
+    >>> report = zero_shot_from_reports({"vit": vision}, reports, labels, prompts,
+    ...                                 aligner=None)
+    >>> report[["method", "task", "metric", "mean", "n_test"]]
+      method     task    metric  mean  n_test
+    0    vit  finding   roc_auc   1.0      50
+    1    vit  finding  accuracy   1.0      50
+    2    vit  finding  f1_macro   1.0      50
+    """
+    prompts = _select_tasks(prompts, tasks)
+    if any(file.ids is None for file in images.values()):
+        raise ValueError(
+            "images= and reports= are paired by id: save 'ids' in every file of "
+            "images=."
+        )
+    if reports.ids is None:
+        raise ValueError("reports= has no ids to pair the reports with the images.")
+    embeddings, _, _, ids = pair_files(images)
+    report_rows = {item: row for row, item in enumerate(reports.ids)}
+    is_anchor = np.array([item in report_rows for item in ids])
+    if is_anchor.sum() < 2:
+        raise ValueError(
+            f"Only {int(is_anchor.sum())} images have a report in reports=; the "
+            "alignment needs anchors (images with the same id in both)."
+        )
+    anchor_reports = reports.embeddings[[report_rows[i] for i in ids[is_anchor]]]
+    task_labels = _task_labels(labels, ids[~is_anchor], prompts)
+    template = LatentAligner() if aligner is None else aligner
+    methods = {
+        name: (X[~is_anchor], clone(template).fit(X[is_anchor], anchor_reports))
+        for name, X in embeddings.items()
+    }
+    return zero_shot_report(
+        methods,
+        {task: (task_labels[task], prompts[task]) for task in prompts},
+        text_encoder=text_encoder,
+        n_per_class=n_per_class,
+        n_repeats=n_repeats,
+        random_state=random_state,
+        n_jobs=n_jobs,
+        show_progress=show_progress,
+    )
+
+
+def _select_tasks(prompts, tasks):
+    if tasks is None:
+        return dict(prompts)
+    unknown = [task for task in tasks if task not in prompts]
+    if unknown:
+        raise ValueError(
+            f"tasks= names tasks without prompts: {unknown!r} (tasks in prompts=: "
+            f"{list(prompts)!r})."
+        )
+    return {task: prompts[task] for task in tasks}
+
+
+def _task_labels(labels, ids, prompts):
+    """Task -> labels of the images ``ids`` as the text keying the prompts."""
+    if "id" not in labels.columns:
+        raise ValueError("labels= needs an 'id' column to pair labels with images.")
+    table = labels.set_index("id").reindex(ids)
+    missing = [task for task in prompts if task not in table.columns]
+    if missing:
+        raise ValueError(
+            f"labels= has no column for the tasks {missing!r}; add one column per "
+            "task of prompts=."
+        )
+    return {task: _label_texts(table[task]) for task in prompts}
+
+
+def _label_texts(column):
+    """Labels as the strings that key the prompts; missing stays None."""
+    return np.array(
+        [
+            None if pd.isna(v) else str(int(v) if isinstance(v, float) else v)
+            for v in column
+        ],
+        dtype=object,
+    )
