@@ -16,7 +16,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._aligner import LatentAligner
-from ._backend import get_namespace, is_torch_array, to_numpy
+from ._backend import get_namespace, is_torch_array, take_rows, to_numpy
 from ._csls import csls_similarities
 
 
@@ -63,6 +63,13 @@ class SelfLearningAligner(
     max_match_ratio : float > 0, default=20.0
         At most ``max_match_ratio`` matches per pair are kept (the most
         similar ones), so that the pairs are never drowned.
+    n_folds : int >= 2 or None, default=5
+        The last guard: the pairs are split into ``n_folds`` folds, and for
+        each fold the base aligner is fitted on the other pairs, with and
+        without the matches, and scored (``score``) on the held-out pairs.
+        When the matches do not help on average, the pairs-only map is kept
+        (no true pair among the unpaired rows, e.g. disjoint sets). None
+        skips the check.
 
     Attributes
     ----------
@@ -79,6 +86,10 @@ class SelfLearningAligner(
         Matching rounds run.
     n_pairs_ : int
         Number of paired rows.
+    cv_scores_ : dict or None
+        Mean held-out score on the pairs of the maps fitted on the other
+        pairs alone (``"pairs"``) and with the matches
+        (``"pairs+matches"``); None when the check did not run.
     n_features_in_ : int
         Number of source features seen during :meth:`fit`.
     feature_names_in_ : ndarray of shape (n_features,)
@@ -121,6 +132,7 @@ class SelfLearningAligner(
         "matching": [StrOptions({"mutual", "many-to-one"})],
         "margin": [Interval(Real, 0, None, closed="left")],
         "max_match_ratio": [Interval(Real, 0, None, closed="neither")],
+        "n_folds": [None, Interval(Integral, 2, None, closed="left")],
     }
 
     def __init__(
@@ -132,6 +144,7 @@ class SelfLearningAligner(
         matching="mutual",
         margin=0.0,
         max_match_ratio=20.0,
+        n_folds=5,
     ):
         self.aligner = aligner
         self.n_iter = n_iter
@@ -139,6 +152,7 @@ class SelfLearningAligner(
         self.matching = matching
         self.margin = margin
         self.max_match_ratio = max_match_ratio
+        self.n_folds = n_folds
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y):
@@ -159,8 +173,8 @@ class SelfLearningAligner(
         """
         X_checked, Y, pairs, sources, targets = _split_rows(X, y, estimator=self)
         template = LatentAligner("ortho") if self.aligner is None else self.aligner
-        source_pool = _take(X_checked, sources)
-        target_pool, target_rows = _distinct_rows(to_numpy(_take(Y, targets)), targets)
+        source_pool = take_rows(X_checked, sources)
+        target_pool, target_rows = _distinct_rows(to_numpy(take_rows(Y, targets)), targets)
         max_matches = math.floor(self.max_match_ratio * pairs.size)
         matches = np.empty((0, 2), dtype=np.intp)
         n_matches = []
@@ -175,12 +189,19 @@ class SelfLearningAligner(
                 break
             matches = found
             aligner = _fit_on(template, X_checked, Y, pairs, matches)
+        cv_scores = None
+        if self.n_folds is not None and len(matches) and pairs.size >= self.n_folds:
+            cv_scores = _cross_check(template, X_checked, Y, pairs, matches, self.n_folds)
+            if cv_scores["pairs+matches"] <= cv_scores["pairs"]:
+                matches = matches[:0]
+                aligner = _fit_on(template, X_checked, Y, pairs, matches)
         validate_data(self, X, reset=True, skip_check_array=True)
         self.aligner_ = aligner
         self.matches_ = matches
         self.n_matches_ = n_matches
         self.n_iter_ = len(n_matches)
         self.n_pairs_ = int(pairs.size)
+        self.cv_scores_ = cv_scores
         return self
 
     def transform(self, X):
@@ -372,17 +393,23 @@ def _same_matches(found, matches):
     return found.shape == matches.shape and bool(np.all(found == matches))
 
 
+def _cross_check(template, X, Y, pairs, matches, n_folds):
+    """Held-out score on the pairs of the maps without and with the matches."""
+    folds = [pairs[k::n_folds] for k in range(n_folds)]
+    scores = {"pairs": [], "pairs+matches": []}
+    for k, held_out in enumerate(folds):
+        rest = np.concatenate(folds[:k] + folds[k + 1 :])
+        for name, used in (("pairs", matches[:0]), ("pairs+matches", matches)):
+            aligner = _fit_on(template, X, Y, rest, used)
+            scores[name].append(
+                aligner.score(take_rows(X, held_out), take_rows(Y, held_out))
+            )
+    return {name: float(np.mean(values)) for name, values in scores.items()}
+
+
 def _fit_on(template, X, Y, pairs, matches):
     """Fit a clone of ``template`` on the pairs plus the matched rows."""
-    source = _take(X, np.concatenate([pairs, matches[:, 0]]))
-    target = _take(Y, np.concatenate([pairs, matches[:, 1]]))
+    source = take_rows(X, np.concatenate([pairs, matches[:, 0]]))
+    target = take_rows(Y, np.concatenate([pairs, matches[:, 1]]))
     return clone(template).fit(source, target)
 
-
-def _take(X, rows):
-    """Rows ``rows`` (NumPy indices) of an array or a tensor, on its device."""
-    if is_torch_array(X):
-        import torch
-
-        return X[torch.as_tensor(rows, device=X.device)]
-    return X[rows]
