@@ -86,12 +86,13 @@ def csls_similarities(A, B, *, n_neighbors=10, penalty_a=None, penalty_b=None):
     CSLS nearest neighbour:
 
     >>> import numpy as np
+    >>> from sklearn.preprocessing import normalize
     >>> from skalign._csls import csls_similarities
-    >>> queries = np.array([[1.0, 0.2], [0.2, 1.0]])
-    >>> gallery = np.array([[1.0, 1.0], [1.0, -0.3], [-0.3, 1.0]])
-    >>> (queries @ gallery.T).argmax(axis=1).tolist()
+    >>> queries = np.array([[1.0, 0.6], [0.6, 1.0]])
+    >>> gallery = np.array([[1.0, 1.0], [1.0, 0.0], [0.0, 1.0]])
+    >>> (normalize(queries) @ normalize(gallery).T).argmax(axis=1).tolist()
     [0, 0]
-    >>> csls_similarities(queries, gallery, n_neighbors=1).argmax(axis=1).tolist()
+    >>> csls_similarities(queries, gallery, n_neighbors=2).argmax(axis=1).tolist()
     [1, 2]
     """
     A, B = np.asarray(A), np.asarray(B)
@@ -99,5 +100,27 @@ def csls_similarities(A, B, *, n_neighbors=10, penalty_a=None, penalty_b=None):
         penalty_a = neighborhood_similarity(A, B, n_neighbors)
     if penalty_b is None:
         penalty_b = neighborhood_similarity(B, A, n_neighbors)
-    cosine = normalize(A) @ normalize(B).T
+    return csls_from_cosine(normalize(A) @ normalize(B).T, penalty_a, penalty_b)
+
+
+def csls_from_cosine(cosine, penalty_a, penalty_b):
+    """``2 cos(a, b) - r_B(a) - r_A(b)`` from a block of cosine similarities.
+
+    Parameters
+    ----------
+    cosine : ndarray of shape (n_a, n_b)
+    penalty_a : array-like of shape (n_a,)
+    penalty_b : array-like of shape (n_b,)
+
+    Returns
+    -------
+    similarities : ndarray of shape (n_a, n_b)
+
+    Examples
+    --------
+    >>> from skalign._csls import csls_from_cosine
+    >>> csls_from_cosine([[0.5, 0.9]], [0.9], [0.1, 0.8]).round(2).tolist()
+    [[0.0, 0.1]]
+    """
+    cosine = np.asarray(cosine)
     return 2.0 * cosine - np.asarray(penalty_a)[:, None] - np.asarray(penalty_b)[None, :]

@@ -121,8 +121,8 @@ class SelfLearningAligner(
     >>> aligner = SelfLearningAligner(plain).fit(X, Y)
     >>> bool(np.allclose(aligner.transform(source), target))
     True
-    >>> len(aligner.matches_)
-    195
+    >>> len(aligner.matches_)  # at most max_match_ratio=20 matches per pair
+    100
     """
 
     _parameter_constraints: dict = {
