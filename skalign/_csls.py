@@ -119,8 +119,8 @@ def csls_from_cosine(cosine, penalty_a, penalty_b):
     Examples
     --------
     >>> from skalign._csls import csls_from_cosine
-    >>> csls_from_cosine([[0.5, 0.9]], [0.9], [0.1, 0.8]).round(2).tolist()
-    [[0.0, 0.1]]
+    >>> csls_from_cosine([[0.5, 0.9]], [0.8], [0.1, 0.6]).round(2).tolist()
+    [[0.1, 0.4]]
     """
     cosine = np.asarray(cosine)
     return 2.0 * cosine - np.asarray(penalty_a)[:, None] - np.asarray(penalty_b)[None, :]

@@ -9,14 +9,14 @@ Without an aligner this is the standard CLIP-style zero-shot classifier.
 """
 
 from collections.abc import Mapping
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.preprocessing import normalize
 from sklearn.utils import check_array
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import (
     NotFittedError,
@@ -25,6 +25,7 @@ from sklearn.utils.validation import (
 )
 
 from ._backend import to_numpy
+from ._csls import csls_from_cosine, neighborhood_similarity
 from ._text_space import check_text_width, encode_texts, fit_aligner, is_learned
 
 
@@ -77,6 +78,19 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
         Softmax temperature of :meth:`predict_proba`: probabilities are
         ``softmax(similarities / temperature)``. The default is CLIP's (a
         logit scale of 100).
+    hubness : {"csls"} or None, default=None
+        None scores by cosine similarity. ``"csls"`` scores by the
+        hubness-aware CSLS similarity ``2 cos(x, c) - r(x) - r(c)`` (see
+        :func:`~skalign.retrieval.retrieve`), which stops a class embedding
+        that sits near every input (a hub) from taking most predictions:
+        ``r(c)`` is the mean cosine similarity of class ``c`` to its
+        ``hubness_neighbors`` nearest translated inputs *seen in* :meth:`fit`
+        (kept as ``class_hubness_``, so a prediction does not depend on the
+        batch it arrives in), and ``r(x)`` that of the input to its nearest
+        class embeddings. Scores then lie in ``[-4, 4]``.
+    hubness_neighbors : int >= 1, default=10
+        Neighbourhood size of the CSLS penalties (clipped to the number of
+        fitted inputs, or of classes).
 
     Attributes
     ----------
@@ -87,6 +101,8 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
     aligner_ : transformer or None
         The aligner used by :meth:`predict`: ``aligner`` itself (fitted or
         frozen), its fitted clone, or None.
+    class_hubness_ : ndarray of shape (n_classes,)
+        CSLS penalty ``r(c)`` of each class (only with ``hubness="csls"``).
     text_encoder_ : transformer
         The fitted clone of ``text_encoder`` (only when one is given).
     n_features_in_ : int
@@ -144,15 +160,26 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
         "text_encoder": [None, HasMethods(["fit", "transform"])],
         "aligner": [None, HasMethods(["fit", "transform"])],
         "temperature": [Interval(Real, 0, None, closed="neither")],
+        "hubness": [StrOptions({"csls"}), None],
+        "hubness_neighbors": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
-        self, class_prompts, *, text_encoder=None, aligner=None, temperature=0.01
+        self,
+        class_prompts,
+        *,
+        text_encoder=None,
+        aligner=None,
+        temperature=0.01,
+        hubness=None,
+        hubness_neighbors=10,
     ):
         self.class_prompts = class_prompts
         self.text_encoder = text_encoder
         self.aligner = aligner
         self.temperature = temperature
+        self.hubness = hubness
+        self.hubness_neighbors = hubness_neighbors
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
@@ -191,6 +218,10 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
         self.aligner_ = aligner
         if text_encoder is not None:
             self.text_encoder_ = text_encoder
+        if self.hubness == "csls":
+            self.class_hubness_ = neighborhood_similarity(
+                class_embeddings, self._translate(X), self.hubness_neighbors
+            )
         return self
 
     def decision_function(self, X):
@@ -260,9 +291,18 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
     def _similarities(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
-        if self.aligner_ is not None:
-            X = to_numpy(self.aligner_.transform(X))
-        return normalize(X) @ self.class_embeddings_.T
+        X = self._translate(X)
+        cosine = normalize(X) @ self.class_embeddings_.T
+        if self.hubness != "csls":
+            return cosine
+        return csls_from_cosine(
+            cosine,
+            neighborhood_similarity(X, self.class_embeddings_, self.hubness_neighbors),
+            self.class_hubness_,
+        )
+
+    def _translate(self, X):
+        return X if self.aligner_ is None else to_numpy(self.aligner_.transform(X))
 
     def _embed_classes(self, classes):
         """Return the fitted text encoder (or None) and the class embeddings."""
