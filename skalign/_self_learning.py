@@ -233,12 +233,16 @@ class SelfLearningAligner(
         return self.aligner_.inverse_transform(X)
 
     def score(self, X, y):
-        """The base aligner's score, e.g. the mean cosine similarity.
+        """The base aligner's score on the paired rows, e.g. the mean cosine.
+
+        Rows NaN on one side (unpaired) are ignored, so that
+        :class:`~sklearn.model_selection.GridSearchCV` scores test folds that
+        hold unpaired rows.
 
         Parameters
         ----------
         X : array-like or torch.Tensor of shape (n_samples, n_features)
-            Source embeddings (pairs only).
+            Source embeddings.
         y : array-like or torch.Tensor of shape (n_samples, n_target_features)
             Their paired target embeddings.
 
@@ -247,7 +251,10 @@ class SelfLearningAligner(
         score : float
         """
         check_is_fitted(self)
-        return self.aligner_.score(self._check_source(X), y)
+        X, Y, pairs, _, _ = _split_rows(X, y, estimator=self)
+        return self.aligner_.score(
+            self._check_source(take_rows(X, pairs)), take_rows(Y, pairs)
+        )
 
     @property
     def _n_features_out(self):
