@@ -15,7 +15,13 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._aligner import LatentAligner
-from ._backend import get_namespace, is_torch_array, take_rows, to_namespace_of, to_numpy
+from ._backend import (
+    get_namespace,
+    is_torch_array,
+    take_rows,
+    to_namespace_of,
+    to_numpy,
+)
 from ._solvers import TRANSFORM_TYPES
 from ._validation import check_anchor_pair, check_embeddings
 from .metrics import mean_cosine_similarity
@@ -187,11 +193,16 @@ class AdapterAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         y_scale[y_scale == 0] = 1.0
         blocks, scores, n_iter = [], [], 0
         if train.size >= 2 and Y.shape[1] >= 2:
-            probe = clone(template).fit(take_rows(X_checked, train), take_rows(Y, train))
+            probe = clone(template).fit(
+                take_rows(X_checked, train), take_rows(Y, train)
+            )
             standardise = _standardiser(y_mean, y_scale)
             blocks, scores, n_iter = _train_blocks(
                 self,
-                [standardise(probe.transform(take_rows(X_checked, rows))) for rows in (train, val)],
+                [
+                    standardise(probe.transform(take_rows(X_checked, rows)))
+                    for rows in (train, val)
+                ],
                 [standardise(take_rows(Y, rows)) for rows in (train, val)],
                 (y_mean, y_scale),
                 seed=int(rng.randint(np.iinfo(np.int32).max)),
@@ -291,7 +302,10 @@ class AdapterAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
 
     def _blocks_like(self, like):
         return [
-            {name: tuple(to_namespace_of(w, like) for w in block[name]) for name in "FG"}
+            {
+                name: tuple(to_namespace_of(w, like) for w in block[name])
+                for name in "FG"
+            }
             for block in self.blocks_
         ]
 
@@ -396,9 +410,14 @@ def _train_blocks(params, inputs, targets, statistics, *, seed, device):
             return float(torch.nn.functional.cosine_similarity(out, truth).mean())
 
     scores = [validation_score()]
-    best = [[w.detach().cpu().numpy().copy() for w in block[n]] for block in blocks for n in "FG"]
-    since_best, step = 0, 0
-    for step in range(1, params.max_iter + 1):
+    best = [
+        [w.detach().cpu().numpy().copy() for w in block[n]]
+        for block in blocks
+        for n in "FG"
+    ]
+    since_best, n_iter = 0, 0
+    for _ in range(params.max_iter):
+        n_iter += 1
         optimizer.zero_grad()
         loss = torch.mean((coupling_forward(Z_train, blocks) - T_train) ** 2)
         loss.backward()
@@ -415,8 +434,11 @@ def _train_blocks(params, inputs, targets, statistics, *, seed, device):
             since_best += 1
             if since_best >= params.n_iter_no_change:
                 break
-    kept = [{"F": tuple(best[2 * i]), "G": tuple(best[2 * i + 1])} for i in range(len(blocks))]
-    return kept, scores, step
+    kept = [
+        {"F": tuple(best[2 * i]), "G": tuple(best[2 * i + 1])}
+        for i in range(len(blocks))
+    ]
+    return kept, scores, n_iter
 
 
 def _init_projection(n_in, n_out, hidden, generator, device):
@@ -424,6 +446,10 @@ def _init_projection(n_in, n_out, hidden, generator, device):
     import torch
 
     down = torch.randn(hidden, n_in, generator=generator) / np.sqrt(n_in)
-    tensors = (down, torch.zeros(hidden), torch.zeros(n_out, hidden), torch.zeros(n_out))
+    tensors = (
+        down,
+        torch.zeros(hidden),
+        torch.zeros(n_out, hidden),
+        torch.zeros(n_out),
+    )
     return tuple(t.to(device).requires_grad_() for t in tensors)
-

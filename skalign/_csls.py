@@ -50,9 +50,7 @@ def neighborhood_similarity(A, B, n_neighbors):
         return 1.0 - nearest.mean(axis=1)
 
     return np.concatenate(
-        list(
-            pairwise_distances_chunked(A, B, metric="cosine", reduce_func=mean_top_k)
-        )
+        list(pairwise_distances_chunked(A, B, metric="cosine", reduce_func=mean_top_k))
     )
 
 
@@ -123,4 +121,6 @@ def csls_from_cosine(cosine, penalty_a, penalty_b):
     [[0.1, 0.4]]
     """
     cosine = np.asarray(cosine)
-    return 2.0 * cosine - np.asarray(penalty_a)[:, None] - np.asarray(penalty_b)[None, :]
+    return (
+        2.0 * cosine - np.asarray(penalty_a)[:, None] - np.asarray(penalty_b)[None, :]
+    )

@@ -116,7 +116,8 @@ class SelfLearningAligner(
     >>> source = rng.normal(size=(200, 4)) * [4.0, 3.0, 2.0, 1.0]
     >>> target = source @ ortho_group.rvs(4, random_state=0)
     >>> X = np.vstack([source[:5], source[5:], np.full((195, 4), np.nan)])
-    >>> Y = np.vstack([target[:5], np.full((195, 4), np.nan), rng.permutation(target[5:])])
+    >>> unpaired = np.full((195, 4), np.nan)
+    >>> Y = np.vstack([target[:5], unpaired, rng.permutation(target[5:])])
     >>> plain = LatentAligner("ortho", std_scaling=False)
     >>> aligner = SelfLearningAligner(plain).fit(X, Y)
     >>> bool(np.allclose(aligner.transform(source), target))
@@ -174,7 +175,9 @@ class SelfLearningAligner(
         X_checked, Y, pairs, sources, targets = _split_rows(X, y, estimator=self)
         template = LatentAligner("ortho") if self.aligner is None else self.aligner
         source_pool = take_rows(X_checked, sources)
-        target_pool, target_rows = _distinct_rows(to_numpy(take_rows(Y, targets)), targets)
+        target_pool, target_rows = _distinct_rows(
+            to_numpy(take_rows(Y, targets)), targets
+        )
         max_matches = math.floor(self.max_match_ratio * pairs.size)
         matches = np.empty((0, 2), dtype=np.intp)
         n_matches = []
@@ -191,7 +194,9 @@ class SelfLearningAligner(
             aligner = _fit_on(template, X_checked, Y, pairs, matches)
         cv_scores = None
         if self.n_folds is not None and len(matches) and pairs.size >= self.n_folds:
-            cv_scores = _cross_check(template, X_checked, Y, pairs, matches, self.n_folds)
+            cv_scores = _cross_check(
+                template, X_checked, Y, pairs, matches, self.n_folds
+            )
             if cv_scores["pairs+matches"] <= cv_scores["pairs"]:
                 matches = matches[:0]
                 aligner = _fit_on(template, X_checked, Y, pairs, matches)
@@ -419,4 +424,3 @@ def _fit_on(template, X, Y, pairs, matches):
     source = take_rows(X, np.concatenate([pairs, matches[:, 0]]))
     target = take_rows(Y, np.concatenate([pairs, matches[:, 1]]))
     return clone(template).fit(source, target)
-

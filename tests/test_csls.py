@@ -11,7 +11,10 @@ def _direct_csls(A, B, k):
     r_a = np.array([np.sort(row)[::-1][:k].mean() for row in cosine])
     r_b = np.array([np.sort(col)[::-1][:k].mean() for col in cosine.T])
     return np.array(
-        [[2 * cosine[i, j] - r_a[i] - r_b[j] for j in range(len(B))] for i in range(len(A))]
+        [
+            [2 * cosine[i, j] - r_a[i] - r_b[j] for j in range(len(B))]
+            for i in range(len(A))
+        ]
     )
 
 

@@ -22,7 +22,11 @@ def _reference(X, A, Y, k, temperature):
 @pytest.mark.parametrize("k, temperature", [(1, 0.1), (5, 0.05), (None, 1.0)])
 def test_kernel_map_equals_reference_formula(k, temperature):
     rng = np.random.default_rng(0)
-    A, Y, X = rng.normal(size=(40, 6)), rng.normal(size=(40, 3)), rng.normal(size=(7, 6))
+    A, Y, X = (
+        rng.normal(size=(40, 6)),
+        rng.normal(size=(40, 3)),
+        rng.normal(size=(7, 6)),
+    )
     aligner = AnchorKernelAligner(k, temperature=temperature).fit(A, Y)
     expected = _reference(X, A, Y, 40 if k is None else k, temperature)
     np.testing.assert_allclose(aligner.transform(X), expected, rtol=1e-10)
@@ -34,7 +38,11 @@ def test_kernel_map_equals_reference_formula(k, temperature):
 def test_kernel_map_on_tensors_matches_numpy():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(1)
-    A, Y, X = rng.normal(size=(30, 4)), rng.normal(size=(30, 5)), rng.normal(size=(6, 4))
+    A, Y, X = (
+        rng.normal(size=(30, 4)),
+        rng.normal(size=(30, 5)),
+        rng.normal(size=(6, 4)),
+    )
     aligner = AnchorKernelAligner(4).fit(A, Y)
     out = aligner.transform(torch.from_numpy(X))
     assert isinstance(out, torch.Tensor)

@@ -42,7 +42,11 @@ def test_recovers_a_rotation_from_few_pairs_and_unpaired_rows():
     # every match is a true pair: unpaired source row i <-> its rotated copy
     matched_source = X[aligner.matches_[:, 0]]
     matched_target = Y[aligner.matches_[:, 1]]
-    np.testing.assert_allclose(pairs_only.fit(source, target).transform(matched_source), matched_target, atol=1e-10)
+    np.testing.assert_allclose(
+        pairs_only.fit(source, target).transform(matched_source),
+        matched_target,
+        atol=1e-10,
+    )
     assert len(aligner.matches_) >= 0.95 * (len(source) - 4)
     assert aligner.n_iter_ == len(aligner.n_matches_) >= 2
     assert aligner.cv_scores_["pairs+matches"] > aligner.cv_scores_["pairs"]
@@ -61,7 +65,9 @@ def test_disjoint_pools_fall_back_to_pairs_only():
     rng, source, target = _rotated_cloud(n=400, d=8, seed=3)
     # unpaired targets are unrelated points, not rotations of the unpaired sources
     X = np.vstack([source[:30], source[30:], np.full((200, 8), np.nan)])
-    Y = np.vstack([target[:30], np.full((370, 8), np.nan), rng.normal(size=(200, 8)) * 5])
+    Y = np.vstack(
+        [target[:30], np.full((370, 8), np.nan), rng.normal(size=(200, 8)) * 5]
+    )
     aligner = SelfLearningAligner(LatentAligner("ortho", std_scaling=False)).fit(X, Y)
     pairs_only = LatentAligner("ortho", std_scaling=False).fit(source[:30], target[:30])
     assert len(aligner.matches_) == 0
@@ -88,7 +94,9 @@ def test_many_to_one_matches_a_deduplicated_target_pool():
     ).fit(X, Y)
     matched = Y[aligner.matches_[:, 1]]
     assert len(np.unique(aligner.matches_[:, 1])) <= 4  # duplicates count once
-    np.testing.assert_allclose(matched, (centres @ rotation)[labels[aligner.matches_[:, 0]]])
+    np.testing.assert_allclose(
+        matched, (centres @ rotation)[labels[aligner.matches_[:, 0]]]
+    )
 
 
 @pytest.mark.parametrize(
@@ -96,7 +104,11 @@ def test_many_to_one_matches_a_deduplicated_target_pool():
     [
         ([[0.0, 1], [1, 0], [np.nan, np.nan]], [[1.0], [0], [np.nan]], "both X and y"),
         ([[0.0, 1], [1, 0], [np.nan, 1]], [[1.0], [0], [np.nan]], "partly NaN"),
-        ([[0.0, 1], [1, 0], [np.nan, np.nan]], [[1.0], [np.nan], [1.0]], "at least 2 paired"),
+        (
+            [[0.0, 1], [1, 0], [np.nan, np.nan]],
+            [[1.0], [np.nan], [1.0]],
+            "at least 2 paired",
+        ),
         ([[0.0, 1], [1, np.inf]], [[1.0], [0]], "infinity"),
     ],
 )
@@ -139,8 +151,9 @@ def test_beats_pairs_only_on_real_sentence_encoders(tmp_path):
 
     texts = list(load_docstring_topics(100, random_state=0).texts)
     embed = {
-        name: EmbeddingExtractor(name, device="cpu", show_progress=False)
-        .fit_transform(texts)
+        name: EmbeddingExtractor(name, device="cpu", show_progress=False).fit_transform(
+            texts
+        )
         for name in ("all-minilm-l6-v2", "paraphrase-minilm-l3")
     }
     S, T = embed["all-minilm-l6-v2"], embed["paraphrase-minilm-l3"]
@@ -149,7 +162,11 @@ def test_beats_pairs_only_on_real_sentence_encoders(tmp_path):
     pairs, unpaired, test = order[:25], order[25:400], order[400:]
     X = np.vstack([S[pairs], S[unpaired], np.full((len(unpaired), S.shape[1]), np.nan)])
     Y = np.vstack(
-        [T[pairs], np.full((len(unpaired), T.shape[1]), np.nan), T[rng.permutation(unpaired)]]
+        [
+            T[pairs],
+            np.full((len(unpaired), T.shape[1]), np.nan),
+            T[rng.permutation(unpaired)],
+        ]
     )
     pairs_only = LatentAligner("ortho").fit(S[pairs], T[pairs])
     reference = LatentAligner("ortho").fit(S[order[:400]], T[order[:400]])
