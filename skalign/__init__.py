@@ -5,15 +5,21 @@ move image embeddings into a text encoder's space for zero-shot classification,
 with a map estimated from a few thousand paired anchors and no fine-tuning.
 """
 
+from ._adapter import AdapterAligner
 from ._aligner import LatentAligner
+from ._kernel import AnchorKernelAligner
+from ._self_learning import SelfLearningAligner
 from ._solvers import Alignment, fit_alignment
 from ._zeroshot import ZeroShotTextSpaceClassifier
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "AdapterAligner",
     "Alignment",
+    "AnchorKernelAligner",
     "LatentAligner",
+    "SelfLearningAligner",
     "ZeroShotTextSpaceClassifier",
     "__version__",
     "fit_alignment",

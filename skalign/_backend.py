@@ -50,6 +50,15 @@ def to_numpy(array):
     return np.asarray(array)
 
 
+def take_rows(array, rows):
+    """Rows ``rows`` (NumPy indices) of an array or a tensor, kept on its device."""
+    if is_torch_array(array):
+        import torch
+
+        return array[torch.as_tensor(rows, device=array.device)]
+    return array[rows]
+
+
 def float_scalar(value):
     """Return a 0-d array or tensor as a Python float."""
     return float(to_numpy(value))
@@ -61,6 +70,7 @@ __all__ = [
     "get_namespace",
     "is_torch_array",
     "solve_dtype",
+    "take_rows",
     "to_namespace_of",
     "to_numpy",
 ]

@@ -10,7 +10,7 @@ does). Without an aligner this is the standard CLIP-style zero-shot classifier.
 """
 
 from collections.abc import Mapping
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 from scipy.special import log_softmax, softmax
@@ -26,6 +26,7 @@ from sklearn.utils.validation import (
 )
 
 from ._backend import to_numpy
+from ._csls import csls_from_cosine, top_k_mean
 from ._text_space import check_text_width, encode_texts, fit_aligner, is_learned
 
 
@@ -113,6 +114,20 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
           which is a key (and the keys are strings); anything in between is
           an error that names the values without prompts and asks for an
           explicit choice.
+    hubness : {"csls"} or None, default=None
+        None scores by cosine similarity. ``"csls"`` scores by the
+        hubness-aware CSLS similarity ``2 cos(x, c) - r(x) - r(c)`` (see
+        :func:`~skalign.retrieval.retrieve`), which stops a class embedding
+        that sits near every input (a hub) from taking most predictions:
+        ``r(c)`` is the mean score of class ``c`` with its
+        ``hubness_neighbors`` best-scoring translated inputs *seen in*
+        :meth:`fit` (kept as ``class_hubness_``, so a prediction does not
+        depend on the batch it arrives in), and ``r(x)`` the mean of the
+        input's best class scores; scores are those of ``prompt_pooling``
+        (cosines for ``"embedding"``). Scores then lie in ``[-4, 4]``.
+    hubness_neighbors : int >= 1, default=10
+        Neighbourhood size of the CSLS penalties (clipped to the number of
+        fitted inputs, or of classes).
 
     Attributes
     ----------
@@ -129,6 +144,10 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
     aligner_ : transformer or None
         The aligner used by :meth:`predict`: ``aligner`` itself (fitted or
         frozen), its fitted clone, or None.
+    class_hubness_ : ndarray of shape (n_classes,) or None
+        CSLS penalty ``r(c)`` of each class (None unless ``hubness="csls"``).
+    hubness_neighbors_ : int
+        The ``hubness_neighbors`` used, fixed at :meth:`fit`.
     text_encoder_ : transformer
         The fitted clone of ``text_encoder`` (only when one is given).
     n_features_in_ : int
@@ -229,6 +248,8 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
         "temperature": [Interval(Real, np.finfo(np.float64).tiny, None, closed="left")],
         "prompt_pooling": [StrOptions({"embedding", "similarity"})],
         "y_kind": [StrOptions({"auto", "labels", "texts"})],
+        "hubness": [StrOptions({"csls"}), None],
+        "hubness_neighbors": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -240,6 +261,8 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
         temperature=0.01,
         prompt_pooling="embedding",
         y_kind="auto",
+        hubness=None,
+        hubness_neighbors=10,
     ):
         self.class_prompts = class_prompts
         self.text_encoder = text_encoder
@@ -247,6 +270,8 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
         self.temperature = temperature
         self.prompt_pooling = prompt_pooling
         self.y_kind = y_kind
+        self.hubness = hubness
+        self.hubness_neighbors = hubness_neighbors
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
@@ -302,6 +327,12 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
         self.aligner_ = aligner
         if text_encoder is not None:
             self.text_encoder_ = text_encoder
+        self.hubness_neighbors_ = self.hubness_neighbors
+        self.class_hubness_ = None
+        if self.hubness == "csls":
+            self.class_hubness_ = top_k_mean(
+                self._scores(self._translate(X)), self.hubness_neighbors_, axis=0
+            )
         return self
 
     def decision_function(self, X):
@@ -372,9 +403,19 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
     def _similarities(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
-        if self.aligner_ is not None:
-            X = to_numpy(self.aligner_.transform(X))
-        return normalize(X) @ self.class_embeddings_.T
+        scores = self._scores(self._translate(X))
+        if self.class_hubness_ is None:
+            return scores
+        return csls_from_cosine(
+            scores, top_k_mean(scores, self.hubness_neighbors_), self.class_hubness_
+        )
+
+    def _scores(self, X_text):
+        """Each translated input's score with each class, by the pooling rule."""
+        return normalize(X_text) @ self.class_embeddings_.T
+
+    def _translate(self, X):
+        return X if self.aligner_ is None else to_numpy(self.aligner_.transform(X))
 
     def _embed_classes(self, classes):
         """Return the fitted text encoder (or None) and each class's mean

@@ -16,10 +16,16 @@ import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.metrics import pairwise_distances_chunked
 from sklearn.utils import check_array
-from sklearn.utils._param_validation import HasMethods, Interval, validate_params
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    validate_params,
+)
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._backend import to_numpy
+from ._csls import csls_from_cosine, neighborhood_similarity
 from ._text_space import check_text_width, encode_texts, fit_aligner
 
 __all__ = [
@@ -33,14 +39,25 @@ __all__ = [
         "queries": ["array-like"],
         "gallery": ["array-like"],
         "k": [Interval(Integral, 1, None, closed="left"), None],
+        "hubness": [StrOptions({"csls"}), None],
+        "hubness_neighbors": [Interval(Integral, 1, None, closed="left")],
     },
     prefer_skip_nested_validation=True,
 )
-def retrieve(queries, gallery, *, k=None):
+def retrieve(queries, gallery, *, k=None, hubness=None, hubness_neighbors=10):
     """Rank the gallery by cosine similarity to each query.
 
     Memory stays bounded for large galleries: similarities are computed in
     chunks of queries sized by scikit-learn's ``working_memory``.
+
+    In high dimensions a few gallery items (hubs) are near every query and
+    crowd the top of every ranking. ``hubness="csls"`` ranks by cross-domain
+    similarity local scaling instead, ``2 cos(q, g) - r(q) - r(g)``, where
+    ``r(q)`` is the mean cosine similarity of the query to its
+    ``hubness_neighbors`` nearest gallery items and ``r(g)`` that of the
+    gallery item to its nearest queries: hubs are penalised. The penalties
+    are computed among the queries and the gallery given, so a gallery
+    item's score depends on the whole query batch.
 
     Parameters
     ----------
@@ -52,13 +69,20 @@ def retrieve(queries, gallery, *, k=None):
     k : int >= 1 or None, default=None
         Number of best items kept per query, at most ``n_gallery``; None keeps
         the whole ranking.
+    hubness : {"csls"} or None, default=None
+        None ranks by cosine similarity; ``"csls"`` by the hubness-aware
+        CSLS similarity (see above).
+    hubness_neighbors : int >= 1, default=10
+        Neighbourhood size of the CSLS penalties (clipped to the number of
+        queries or gallery items).
 
     Returns
     -------
     indices : ndarray of shape (n_queries, k)
         Gallery rows, most similar first; ties in gallery order.
     similarities : ndarray of shape (n_queries, k)
-        Their cosine similarities (a zero vector has similarity 0).
+        Their cosine similarities (a zero vector has similarity 0), or their
+        CSLS similarities (in ``[-4, 4]``) with ``hubness="csls"``.
 
     See Also
     --------
@@ -70,6 +94,16 @@ def retrieve(queries, gallery, *, k=None):
     >>> indices, similarities = retrieve([[1.0, 0.1]], [[0, 1], [1, 0], [1, 1]], k=2)
     >>> indices.tolist(), similarities.round(3).tolist()
     ([[1, 2]], [[0.995, 0.774]])
+
+    The hub ``[1, 1]`` is both queries' cosine nearest item, not their CSLS
+    nearest:
+
+    >>> queries, gallery = [[1.0, 0.6], [0.6, 1.0]], [[1, 1], [1, 0], [0, 1]]
+    >>> retrieve(queries, gallery, k=1)[0].ravel().tolist()
+    [0, 0]
+    >>> retrieve(queries, gallery, k=1, hubness="csls", hubness_neighbors=2)[0]
+    array([[1],
+           [2]])
     """
     queries = check_array(queries, dtype=(np.float64, np.float32), input_name="queries")
     gallery = check_array(gallery, dtype=(np.float64, np.float32), input_name="gallery")
@@ -88,9 +122,19 @@ def retrieve(queries, gallery, *, k=None):
             "(or k=None for the whole ranking)."
         )
 
+    if hubness == "csls":
+        query_penalty = neighborhood_similarity(queries, gallery, hubness_neighbors)
+        gallery_penalty = neighborhood_similarity(gallery, queries, hubness_neighbors)
+
     def top_k(distances, start):
-        order = np.argsort(distances, axis=1, kind="stable")[:, :k]
-        return order, 1.0 - np.take_along_axis(distances, order, axis=1)
+        similarities = 1.0 - distances
+        if hubness == "csls":
+            rows = slice(start, start + distances.shape[0])
+            similarities = csls_from_cosine(
+                similarities, query_penalty[rows], gallery_penalty
+            )
+        order = np.argsort(-similarities, axis=1, kind="stable")[:, :k]
+        return order, np.take_along_axis(similarities, order, axis=1)
 
     chunks = list(
         pairwise_distances_chunked(queries, gallery, metric="cosine", reduce_func=top_k)

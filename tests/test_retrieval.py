@@ -133,3 +133,22 @@ def test_report_retriever_errors():
         retriever.predict(images[:, :3])
     with pytest.raises(InvalidParameterError, match="text_encoder"):
         ReportRetriever(None).fit(images, reports)
+
+
+def test_retrieve_csls_equals_the_direct_formula():
+    from sklearn.preprocessing import normalize
+
+    rng = np.random.default_rng(0)
+    queries, gallery = rng.normal(size=(12, 5)), rng.normal(size=(9, 5))
+    cosine = normalize(queries) @ normalize(gallery).T
+    k = 3
+    r_q = np.sort(cosine, axis=1)[:, -k:].mean(axis=1)
+    r_g = np.sort(cosine, axis=0)[-k:].mean(axis=0)
+    expected = 2 * cosine - r_q[:, None] - r_g[None, :]
+    indices, similarities = retrieve(
+        queries, gallery, hubness="csls", hubness_neighbors=k
+    )
+    np.testing.assert_array_equal(indices, np.argsort(-expected, axis=1, kind="stable"))
+    np.testing.assert_allclose(
+        similarities, np.sort(expected, axis=1)[:, ::-1], atol=1e-12
+    )

@@ -430,3 +430,23 @@ def _estimators_for_checks():
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_csls_scores_use_fit_time_class_penalties():
+    from sklearn.preprocessing import normalize
+
+    rng = np.random.default_rng(0)
+    prompts = {c: rng.normal(size=(2, 6)) for c in "abc"}
+    X_fit, X_new = rng.normal(size=(40, 6)), rng.normal(size=(5, 6))
+    clf = ZeroShotTextSpaceClassifier(prompts, hubness="csls", hubness_neighbors=4)
+    clf.fit(X_fit)
+    C = clf.class_embeddings_
+    penalty = np.sort(normalize(X_fit) @ C.T, axis=0)[-4:].mean(axis=0)
+    np.testing.assert_allclose(clf.class_hubness_, penalty)
+    cosine = normalize(X_new) @ C.T
+    expected = 2 * cosine - cosine.mean(axis=1, keepdims=True) - penalty
+    np.testing.assert_allclose(clf.decision_function(X_new), expected, atol=1e-12)
+    # batch-independent: one row scores the same alone
+    np.testing.assert_allclose(
+        clf.decision_function(X_new[:1]), expected[:1], atol=1e-12
+    )

@@ -1,0 +1,187 @@
+"""AnchorKernelAligner: translate through similarities to the anchors, no solve."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._backend import get_namespace, is_torch_array, to_namespace_of
+from ._validation import check_anchor_pair, check_embeddings
+from .metrics import mean_cosine_similarity
+
+
+class AnchorKernelAligner(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
+    """Translate each embedding into a weighted mean of target anchors.
+
+    The relative-representation / ASIF idea: a source embedding is described
+    by its cosine similarities to the source anchors, and its translation is
+    the average of the paired target anchors, weighted by a softmax of its
+    ``n_neighbors`` largest similarities divided by ``temperature``. Nothing
+    is solved: fitting stores the anchors. A cheap nonlinear baseline for the
+    linear maps of :class:`LatentAligner`.
+
+    Parameters
+    ----------
+    n_neighbors : int >= 1 or None, default=10
+        Anchors each translation averages (the most similar ones, at most
+        the number of anchors); None uses all anchors.
+    temperature : float > 0, default=0.05
+        Softmax temperature of the cosine similarities: small values approach
+        the nearest anchor's target, large ones the plain mean of the
+        ``n_neighbors`` targets.
+
+    Attributes
+    ----------
+    source_anchors_ : ndarray or torch.Tensor of shape (n_anchors, n_features)
+        The source anchors scaled to unit norm (zero rows stay zero).
+    target_anchors_ : ndarray or torch.Tensor of shape (n_anchors, n_target_features)
+        Their paired target anchors.
+    n_features_in_ : int
+        Number of source features seen during :meth:`fit`.
+    feature_names_in_ : ndarray of shape (n_features,)
+        Source feature names, when ``X`` has string column names.
+
+    See Also
+    --------
+    LatentAligner : Linear maps solved from the anchors.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign import AnchorKernelAligner
+    >>> X = np.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> Y = np.array([[0.0, 0.0, 2.0], [4.0, 0.0, 0.0]])
+    >>> aligner = AnchorKernelAligner(temperature=0.01).fit(X, Y)
+    >>> aligner.transform([[0.9, 0.1]]).round(3).tolist()
+    [[0.0, 0.0, 2.0]]
+    >>> aligner.set_params(temperature=100.0).transform([[0.9, 0.1]]).round(2).tolist()
+    [[1.99, 0.0, 1.0]]
+    """
+
+    _parameter_constraints: dict = {
+        "n_neighbors": [None, Interval(Integral, 1, None, closed="left")],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    def __init__(self, n_neighbors=10, *, temperature=0.05):
+        self.n_neighbors = n_neighbors
+        self.temperature = temperature
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Store the anchors.
+
+        Parameters
+        ----------
+        X : array-like or torch.Tensor of shape (n_samples, n_features)
+            Source anchor embeddings.
+        y : array-like or torch.Tensor of shape (n_samples, n_target_features)
+            Target anchor embeddings, row i paired with row i of ``X``.
+
+        Returns
+        -------
+        self : AnchorKernelAligner
+            The fitted aligner.
+        """
+        X_checked, Y = check_anchor_pair(X, y, estimator=self)
+        validate_data(self, X, reset=True, skip_check_array=True)
+        self.source_anchors_ = _unit_rows(X_checked)
+        self.target_anchors_ = Y
+        return self
+
+    def transform(self, X):
+        """Translate source embeddings into the target space.
+
+        Parameters
+        ----------
+        X : array-like or torch.Tensor of shape (n_samples, n_features)
+
+        Returns
+        -------
+        X_translated : ndarray or torch.Tensor of shape (n_samples, n_target_features)
+            Same namespace, device and floating dtype as ``X``.
+        """
+        check_is_fitted(self)
+        if is_torch_array(X):
+            X = check_embeddings(X, input_name="X", estimator=self)
+            if X.shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"X has {X.shape[1]} features, but {type(self).__name__} is "
+                    f"expecting {self.n_features_in_} features as input."
+                )
+        else:
+            X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        anchors = to_namespace_of(self.source_anchors_, X)
+        targets = to_namespace_of(self.target_anchors_, X)
+        similarities = _unit_rows(X) @ anchors.T
+        k = anchors.shape[0] if self.n_neighbors is None else self.n_neighbors
+        values, indices = _top_k(similarities, min(k, anchors.shape[0]))
+        xp = get_namespace(values)
+        weights = xp.exp((values - values[:, :1]) / self.temperature)
+        weights = weights / xp.sum(weights, axis=1, keepdims=True)
+        return _spread(weights, indices, anchors.shape[0]) @ targets
+
+    def score(self, X, y):
+        """Mean cosine similarity between translated ``X`` and ``y``.
+
+        Parameters
+        ----------
+        X : array-like or torch.Tensor of shape (n_samples, n_features)
+        y : array-like or torch.Tensor of shape (n_samples, n_target_features)
+
+        Returns
+        -------
+        score : float
+        """
+        translated = self.transform(X)
+        Y = check_embeddings(y, input_name="y", estimator=self)
+        return mean_cosine_similarity(to_namespace_of(Y, translated), translated)
+
+    @property
+    def _n_features_out(self):
+        return self.target_anchors_.shape[1]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = False
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+def _unit_rows(X):
+    xp = get_namespace(X)
+    norms = xp.sqrt(xp.sum(X * X, axis=1, keepdims=True))
+    return X / xp.where(norms == 0, xp.ones_like(norms), norms)
+
+
+def _spread(weights, indices, n_columns):
+    """Dense (n_samples, n_columns) matrix holding ``weights`` at ``indices``."""
+    if is_torch_array(weights):
+        import torch
+
+        dense = torch.zeros(
+            (weights.shape[0], n_columns), dtype=weights.dtype, device=weights.device
+        )
+        return dense.scatter_(1, indices, weights)
+    dense = np.zeros((weights.shape[0], n_columns), dtype=weights.dtype)
+    np.put_along_axis(dense, indices, weights, axis=1)
+    return dense
+
+
+def _top_k(similarities, k):
+    """The ``k`` largest values per row, descending, and their column indices."""
+    if is_torch_array(similarities):
+        return similarities.topk(k, dim=1)
+    indices = np.argsort(-similarities, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(similarities, indices, axis=1), indices

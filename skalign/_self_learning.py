@@ -1,0 +1,426 @@
+"""SelfLearningAligner: align from a few pairs plus unpaired embeddings."""
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+    clone,
+)
+from sklearn.utils import check_array
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._aligner import LatentAligner
+from ._backend import get_namespace, is_torch_array, take_rows, to_numpy
+from ._csls import csls_similarities
+
+
+class SelfLearningAligner(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
+    """Align two spaces from a few pairs and many unpaired embeddings.
+
+    Paired anchors are expensive, unpaired embeddings cheap. Following the
+    self-learning of cross-lingual word embeddings (VecMap, MUSE), the base
+    aligner is fitted on the pairs, the unpaired source rows are translated,
+    matched to unpaired target rows by CSLS nearest neighbours (see
+    :func:`~skalign.retrieval.retrieve`), and the aligner is refitted on the
+    pairs plus the matches, until the matches stop changing.
+
+    Rows of ``X`` and ``y`` follow the convention of
+    :class:`~sklearn.semi_supervised.SelfTrainingClassifier`: a row whose
+    ``y`` is all NaN is an unpaired source embedding, a row whose ``X`` is all
+    NaN an unpaired target embedding; the other rows are pairs. So a
+    :class:`~sklearn.pipeline.Pipeline`, a CV splitter and
+    :class:`~sklearn.model_selection.GridSearchCV` handle the unpaired rows
+    like any other.
+
+    Parameters
+    ----------
+    aligner : transformer or None, default=None
+        The map refitted at every round (a clone): anything with ``fit(X, y)``
+        and ``transform``, e.g. a :class:`LatentAligner`. None is
+        ``LatentAligner("ortho")``, the rigid map that noisy matches disturb
+        least.
+    n_iter : int >= 1, default=10
+        Most matching rounds.
+    n_neighbors : int >= 1, default=10
+        Neighbourhood size ``k`` of the CSLS hubness penalties.
+    matching : {"mutual", "many-to-one"}, default="mutual"
+        - ``"mutual"``: a source row and a target row are matched when each
+          is the other's CSLS nearest neighbour (one to one).
+        - ``"many-to-one"``: every source row goes to its CSLS nearest
+          target row, for target pools of few distinct points (e.g. class
+          descriptions); exact duplicate target rows count once.
+    margin : float >= 0, default=0.0
+        A match is kept only when its CSLS similarity beats the runner-up's
+        (the second-best candidate of either row) by more than ``margin``.
+    max_match_ratio : float > 0, default=20.0
+        At most ``max_match_ratio`` matches per pair are kept (the most
+        similar ones), so that the pairs are never drowned.
+    n_folds : int >= 2 or None, default=5
+        The last guard: the pairs are split into ``n_folds`` folds, and for
+        each fold the base aligner is fitted on the other pairs, with and
+        without the matches, and scored (``score``) on the held-out pairs.
+        When the matches do not help on average, the pairs-only map is kept
+        (no true pair among the unpaired rows, e.g. disjoint sets). None
+        skips the check.
+
+    Attributes
+    ----------
+    aligner_ : transformer
+        The base aligner fitted on the pairs and the final matches; it does
+        :meth:`transform`, :meth:`inverse_transform` and :meth:`score`.
+    matches_ : ndarray of shape (n_matches, 2)
+        Final matches as row indices into the ``X`` and ``y`` given to
+        :meth:`fit`: column 0 an unpaired source row, column 1 the unpaired
+        target row it was matched to.
+    n_matches_ : list of int
+        Number of matches found at each round.
+    n_iter_ : int
+        Matching rounds run.
+    n_pairs_ : int
+        Number of paired rows.
+    cv_scores_ : dict or None
+        Mean held-out score on the pairs of the maps fitted on the other
+        pairs alone (``"pairs"``) and with the matches
+        (``"pairs+matches"``); None when the check did not run.
+    n_features_in_ : int
+        Number of source features seen during :meth:`fit`.
+    feature_names_in_ : ndarray of shape (n_features,)
+        Source feature names, when ``X`` has string column names.
+
+    See Also
+    --------
+    LatentAligner : The map fitted from pairs alone.
+
+    Notes
+    -----
+    Matching runs on the host (NumPy) on the unpaired rows; the base aligner
+    is fitted in the namespace and on the device of the inputs.
+
+    Examples
+    --------
+    A hidden rotation, 5 pairs, and unpaired rows of the same cloud shuffled
+    on the target side:
+
+    >>> import numpy as np
+    >>> from scipy.stats import ortho_group
+    >>> from skalign import LatentAligner, SelfLearningAligner
+    >>> rng = np.random.default_rng(0)
+    >>> source = rng.normal(size=(200, 4)) * [4.0, 3.0, 2.0, 1.0]
+    >>> target = source @ ortho_group.rvs(4, random_state=0)
+    >>> X = np.vstack([source[:5], source[5:], np.full((195, 4), np.nan)])
+    >>> unpaired = np.full((195, 4), np.nan)
+    >>> Y = np.vstack([target[:5], unpaired, rng.permutation(target[5:])])
+    >>> plain = LatentAligner("ortho", std_scaling=False)
+    >>> aligner = SelfLearningAligner(plain).fit(X, Y)
+    >>> bool(np.allclose(aligner.transform(source), target))
+    True
+    >>> len(aligner.matches_)  # at most max_match_ratio=20 matches per pair
+    100
+    """
+
+    _parameter_constraints: dict = {
+        "aligner": [None, HasMethods(["fit", "transform"])],
+        "n_iter": [Interval(Integral, 1, None, closed="left")],
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "matching": [StrOptions({"mutual", "many-to-one"})],
+        "margin": [Interval(Real, 0, None, closed="left")],
+        "max_match_ratio": [Interval(Real, 0, None, closed="neither")],
+        "n_folds": [None, Interval(Integral, 2, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        aligner=None,
+        *,
+        n_iter=10,
+        n_neighbors=10,
+        matching="mutual",
+        margin=0.0,
+        max_match_ratio=20.0,
+        n_folds=5,
+    ):
+        self.aligner = aligner
+        self.n_iter = n_iter
+        self.n_neighbors = n_neighbors
+        self.matching = matching
+        self.margin = margin
+        self.max_match_ratio = max_match_ratio
+        self.n_folds = n_folds
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y):
+        """Fit on the pairs, then refine with matches among the unpaired rows.
+
+        Parameters
+        ----------
+        X : array-like or torch.Tensor of shape (n_samples, n_features)
+            Source embeddings; all-NaN rows are unpaired target rows.
+        y : array-like or torch.Tensor of shape (n_samples, n_target_features)
+            Target embeddings, row i paired with row i of ``X``; all-NaN rows
+            are unpaired source rows.
+
+        Returns
+        -------
+        self : SelfLearningAligner
+            The fitted aligner.
+        """
+        X_checked, Y, pairs, sources, targets = _split_rows(X, y, estimator=self)
+        template = LatentAligner("ortho") if self.aligner is None else self.aligner
+        source_pool = take_rows(X_checked, sources)
+        target_pool, target_rows = _distinct_rows(
+            to_numpy(take_rows(Y, targets)), targets
+        )
+        max_matches = math.floor(self.max_match_ratio * pairs.size)
+        matches = np.empty((0, 2), dtype=np.intp)
+        n_matches = []
+        aligner = _fit_on(template, X_checked, Y, pairs, matches)
+        for _ in range(self.n_iter if sources.size and targets.size else 0):
+            found = self._match(
+                to_numpy(aligner.transform(source_pool)), target_pool, max_matches
+            )
+            found = np.column_stack([sources[found[:, 0]], target_rows[found[:, 1]]])
+            n_matches.append(len(found))
+            if _same_matches(found, matches):
+                break
+            matches = found
+            aligner = _fit_on(template, X_checked, Y, pairs, matches)
+        cv_scores = None
+        if self.n_folds is not None and len(matches) and pairs.size >= self.n_folds:
+            cv_scores = _cross_check(
+                template, X_checked, Y, pairs, matches, self.n_folds
+            )
+            if cv_scores["pairs+matches"] <= cv_scores["pairs"]:
+                matches = matches[:0]
+                aligner = _fit_on(template, X_checked, Y, pairs, matches)
+        validate_data(self, X, reset=True, skip_check_array=True)
+        self.aligner_ = aligner
+        self.matches_ = matches
+        self.n_matches_ = n_matches
+        self.n_iter_ = len(n_matches)
+        self.n_pairs_ = int(pairs.size)
+        self.cv_scores_ = cv_scores
+        return self
+
+    def transform(self, X):
+        """Translate source embeddings into the target space.
+
+        Parameters
+        ----------
+        X : array-like or torch.Tensor of shape (n_samples, n_features)
+
+        Returns
+        -------
+        X_translated : ndarray or torch.Tensor of shape (n_samples, n_target_features)
+        """
+        check_is_fitted(self)
+        return self.aligner_.transform(self._check_source(X))
+
+    def inverse_transform(self, X):
+        """Translate target-space embeddings back with the base aligner.
+
+        Parameters
+        ----------
+        X : array-like or torch.Tensor of shape (n_samples, n_target_features)
+
+        Returns
+        -------
+        X_source : ndarray or torch.Tensor of shape (n_samples, n_features)
+        """
+        check_is_fitted(self)
+        return self.aligner_.inverse_transform(X)
+
+    def score(self, X, y):
+        """The base aligner's score on the paired rows, e.g. the mean cosine.
+
+        Rows NaN on one side (unpaired) are ignored, so that
+        :class:`~sklearn.model_selection.GridSearchCV` scores test folds that
+        hold unpaired rows.
+
+        Parameters
+        ----------
+        X : array-like or torch.Tensor of shape (n_samples, n_features)
+            Source embeddings.
+        y : array-like or torch.Tensor of shape (n_samples, n_target_features)
+            Their paired target embeddings.
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        X, Y, pairs, _, _ = _split_rows(X, y, estimator=self)
+        return self.aligner_.score(
+            self._check_source(take_rows(X, pairs)), take_rows(Y, pairs)
+        )
+
+    @property
+    def _n_features_out(self):
+        return self.aligner_._n_features_out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.target_tags.required = True
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = False
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    def _match(self, translated, target_pool, max_matches):
+        """Guarded CSLS matches as (source pool row, target pool row) pairs."""
+        similarities = csls_similarities(
+            translated, target_pool, n_neighbors=self.n_neighbors
+        )
+        best_target = similarities.argmax(axis=1)
+        rows = np.arange(len(translated))
+        best = similarities[rows, best_target]
+        gap = best - _runner_up(similarities, axis=1)
+        if self.matching == "mutual":
+            best_source = similarities.argmax(axis=0)
+            keep = best_source[best_target] == rows
+            gap = np.minimum(gap, best - _runner_up(similarities, axis=0)[best_target])
+        else:
+            keep = np.ones_like(rows, dtype=bool)
+        keep &= gap > self.margin
+        kept = np.flatnonzero(keep)
+        kept = kept[np.argsort(-best[kept], kind="stable")[:max_matches]]
+        kept.sort()
+        return np.column_stack([kept, best_target[kept]])
+
+    def _check_source(self, X):
+        if is_torch_array(X):
+            return X
+        return validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+
+
+def _split_rows(X, Y, *, estimator):
+    """Check ``X`` and ``Y``; return them and the pair / unpaired row indices."""
+    name = type(estimator).__name__
+    if Y is None:
+        raise ValueError(
+            f"This {name} estimator requires y to be passed, but the target y is "
+            "None. Pass the target-space embeddings (all-NaN rows for unpaired "
+            "source rows)."
+        )
+    X = _check_with_nan(X, "X", estimator)
+    Y = _check_with_nan(Y, "y", estimator)
+    if X.shape[0] != Y.shape[0]:
+        raise ValueError(
+            f"X has {X.shape[0]} rows but y has {Y.shape[0]}: rows are paired row "
+            "by row (mark an unpaired row by filling the other side with NaN). "
+            "Pass the same number of rows to both sides."
+        )
+    x_missing, x_partial = _missing_rows(X)
+    y_missing, y_partial = _missing_rows(Y)
+    for side, partial in (("X", x_partial), ("y", y_partial)):
+        if partial.size:
+            raise ValueError(
+                f"Row {int(partial[0])} of {side} is partly NaN. Only whole rows "
+                "may be NaN (an unpaired row of the other side); impute or drop "
+                "rows with missing features."
+            )
+    both = np.flatnonzero(x_missing & y_missing)
+    if both.size:
+        raise ValueError(
+            f"Row {int(both[0])} is NaN in both X and y, so it holds no embedding. "
+            "Drop such rows; a row is NaN on one side at most (an unpaired row)."
+        )
+    pairs = np.flatnonzero(~x_missing & ~y_missing)
+    if pairs.size < 2:
+        raise ValueError(
+            f"{name} needs at least 2 paired rows (no NaN on either side) to fit "
+            f"its first map, got {pairs.size}. Add pairs: the unpaired rows are "
+            "matched through the map the pairs give."
+        )
+    return X, Y, pairs, np.flatnonzero(y_missing), np.flatnonzero(x_missing)
+
+
+def _check_with_nan(X, input_name, estimator):
+    if is_torch_array(X):
+        import torch
+
+        if X.ndim != 2:
+            raise ValueError(
+                f"Expected a 2-D tensor for {input_name}, got shape "
+                f"{tuple(X.shape)}. Reshape it to (n_samples, n_features)."
+            )
+        if not X.dtype.is_floating_point:
+            X = X.to(torch.get_default_dtype())
+        infinite = bool(torch.isinf(X).any())
+    else:
+        if np.ndim(X) == 1 and input_name == "y":
+            raise ValueError(
+                f"y must be 2-D target embeddings of shape (n_samples, "
+                f"n_target_features); got a 1-D array of shape {np.shape(X)}."
+            )
+        X = check_array(
+            X,
+            dtype=(np.float64, np.float32),
+            ensure_all_finite="allow-nan",
+            ensure_min_samples=2,
+            input_name=input_name,
+            estimator=estimator,
+        )
+        infinite = bool(np.isinf(X).any())
+    if infinite:
+        raise ValueError(
+            f"Input {input_name} contains infinity. Only whole NaN rows are "
+            "allowed (they mark unpaired rows); remove the infinite values."
+        )
+    return X
+
+
+def _missing_rows(X):
+    """Boolean all-NaN mask and the indices of partly-NaN rows (NumPy)."""
+    xp = get_namespace(X)
+    nan = xp.isnan(X)
+    missing = to_numpy(xp.all(nan, axis=1))
+    partial = np.flatnonzero(to_numpy(xp.any(nan, axis=1)) & ~missing)
+    return missing, partial
+
+
+def _distinct_rows(pool, rows):
+    """Exact duplicate rows of ``pool`` once, with their original row indices."""
+    _, first = np.unique(pool, axis=0, return_index=True)
+    first.sort()
+    return pool[first], rows[first]
+
+
+def _runner_up(similarities, axis):
+    """Second-largest value along ``axis`` (-inf when there is a single one)."""
+    if similarities.shape[axis] < 2:
+        return np.full(similarities.shape[1 - axis], -np.inf)
+    return -np.partition(-similarities, 1, axis=axis).take(1, axis=axis)
+
+
+def _same_matches(found, matches):
+    return found.shape == matches.shape and bool(np.all(found == matches))
+
+
+def _cross_check(template, X, Y, pairs, matches, n_folds):
+    """Held-out score on the pairs of the maps without and with the matches."""
+    folds = [pairs[k::n_folds] for k in range(n_folds)]
+    scores = {"pairs": [], "pairs+matches": []}
+    for k, held_out in enumerate(folds):
+        rest = np.concatenate(folds[:k] + folds[k + 1 :])
+        for name, used in (("pairs", matches[:0]), ("pairs+matches", matches)):
+            aligner = _fit_on(template, X, Y, rest, used)
+            scores[name].append(
+                aligner.score(take_rows(X, held_out), take_rows(Y, held_out))
+            )
+    return {name: float(np.mean(values)) for name, values in scores.items()}
+
+
+def _fit_on(template, X, Y, pairs, matches):
+    """Fit a clone of ``template`` on the pairs plus the matched rows."""
+    source = take_rows(X, np.concatenate([pairs, matches[:, 0]]))
+    target = take_rows(Y, np.concatenate([pairs, matches[:, 1]]))
+    return clone(template).fit(source, target)

@@ -1,0 +1,178 @@
+"""SelfLearningAligner: exact recovery from few pairs, guards, NaN convention."""
+
+import numpy as np
+import pytest
+from scipy.stats import ortho_group
+from sklearn.model_selection import GridSearchCV, KFold
+
+from skalign import LatentAligner, SelfLearningAligner
+
+
+def _rotated_cloud(n=300, d=6, seed=0):
+    rng = np.random.default_rng(seed)
+    source = rng.normal(size=(n, d)) * np.linspace(3.0, 1.0, d)
+    return rng, source, source @ ortho_group.rvs(d, random_state=seed)
+
+
+def _semi_paired(source, target, n_pairs, rng, target_rows=None):
+    d = source.shape[1]
+    rest = np.arange(n_pairs, len(source))
+    target_rows = rest if target_rows is None else target_rows
+    X = np.vstack(
+        [source[:n_pairs], source[rest], np.full((len(target_rows), d), np.nan)]
+    )
+    Y = np.vstack(
+        [
+            target[:n_pairs],
+            np.full((len(rest), d), np.nan),
+            target[rng.permutation(target_rows)],
+        ]
+    )
+    return X, Y
+
+
+def test_recovers_a_rotation_from_few_pairs_and_unpaired_rows():
+    rng, source, target = _rotated_cloud()
+    plain = LatentAligner("ortho", std_scaling=False)
+    X, Y = _semi_paired(source, target, 4, rng)
+    pairs_only = plain.fit(source[:4], target[:4])
+    assert not np.allclose(pairs_only.transform(source), target, atol=1e-3)
+    aligner = SelfLearningAligner(plain, max_match_ratio=100, n_folds=2).fit(X, Y)
+    np.testing.assert_allclose(aligner.transform(source), target, atol=1e-10)
+    # every match is a true pair: unpaired source row i <-> its rotated copy
+    matched_source = X[aligner.matches_[:, 0]]
+    matched_target = Y[aligner.matches_[:, 1]]
+    np.testing.assert_allclose(
+        pairs_only.fit(source, target).transform(matched_source),
+        matched_target,
+        atol=1e-10,
+    )
+    assert len(aligner.matches_) >= 0.95 * (len(source) - 4)
+    assert aligner.n_iter_ == len(aligner.n_matches_) >= 2
+    assert aligner.cv_scores_["pairs+matches"] > aligner.cv_scores_["pairs"]
+
+
+def test_match_cap_and_float32():
+    rng, source, target = _rotated_cloud()
+    X, Y = _semi_paired(source, target, 5, rng)
+    aligner = SelfLearningAligner(max_match_ratio=2).fit(X.astype(np.float32), Y)
+    assert len(aligner.matches_) <= 10
+    assert aligner.transform(source.astype(np.float32)).dtype == np.float32
+
+
+def test_disjoint_pools_fall_back_to_pairs_only():
+    """No true pair among unrelated unpaired rows: the held-out check refuses them."""
+    rng, source, target = _rotated_cloud(n=400, d=8, seed=3)
+    # unpaired targets are unrelated points, not rotations of the unpaired sources
+    X = np.vstack([source[:30], source[30:], np.full((200, 8), np.nan)])
+    Y = np.vstack(
+        [target[:30], np.full((370, 8), np.nan), rng.normal(size=(200, 8)) * 5]
+    )
+    aligner = SelfLearningAligner(LatentAligner("ortho", std_scaling=False)).fit(X, Y)
+    pairs_only = LatentAligner("ortho", std_scaling=False).fit(source[:30], target[:30])
+    assert len(aligner.matches_) == 0
+    assert aligner.cv_scores_["pairs+matches"] <= aligner.cv_scores_["pairs"]
+    np.testing.assert_allclose(aligner.transform(source), pairs_only.transform(source))
+
+
+def test_many_to_one_matches_a_deduplicated_target_pool():
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(4, 5)) * 4
+    labels = rng.integers(4, size=200)
+    source = centres[labels] + 0.1 * rng.normal(size=(200, 5))
+    rotation = ortho_group.rvs(5, random_state=0)
+    X = np.vstack([source, np.full((100, 5), np.nan)])
+    Y = np.vstack(
+        [
+            centres[labels[:8]] @ rotation,
+            np.full((192, 5), np.nan),
+            (centres @ rotation)[rng.integers(4, size=100)],
+        ]
+    )
+    aligner = SelfLearningAligner(
+        LatentAligner("ortho", std_scaling=False), matching="many-to-one"
+    ).fit(X, Y)
+    matched = Y[aligner.matches_[:, 1]]
+    assert len(np.unique(aligner.matches_[:, 1])) <= 4  # duplicates count once
+    np.testing.assert_allclose(
+        matched, (centres @ rotation)[labels[aligner.matches_[:, 0]]]
+    )
+
+
+@pytest.mark.parametrize(
+    "X, Y, message",
+    [
+        ([[0.0, 1], [1, 0], [np.nan, np.nan]], [[1.0], [0], [np.nan]], "both X and y"),
+        ([[0.0, 1], [1, 0], [np.nan, 1]], [[1.0], [0], [np.nan]], "partly NaN"),
+        (
+            [[0.0, 1], [1, 0], [np.nan, np.nan]],
+            [[1.0], [np.nan], [1.0]],
+            "at least 2 paired",
+        ),
+        ([[0.0, 1], [1, np.inf]], [[1.0], [0]], "infinity"),
+    ],
+)
+def test_bad_nan_rows_are_clear_errors(X, Y, message):
+    with pytest.raises(ValueError, match=message):
+        SelfLearningAligner().fit(np.array(X), np.array(Y))
+
+
+def test_grid_search_with_unpaired_rows():
+    rng, source, target = _rotated_cloud()
+    X, Y = _semi_paired(source, target, 30, rng)
+    search = GridSearchCV(
+        SelfLearningAligner(LatentAligner("ortho", std_scaling=False)),
+        {"n_neighbors": [1, 5]},
+        cv=KFold(3, shuffle=True, random_state=0),
+        error_score="raise",
+    )
+    search.fit(X, Y)  # test folds hold unpaired rows: score() uses the pairs
+    assert search.best_score_ > 0.999
+    assert search.best_estimator_.score(X, Y) == pytest.approx(1.0)
+
+
+def test_torch_inputs():
+    torch = pytest.importorskip("torch")
+    rng, source, target = _rotated_cloud()
+    X, Y = _semi_paired(source, target, 4, rng)
+    plain = LatentAligner("ortho", std_scaling=False)
+    aligner = SelfLearningAligner(plain, max_match_ratio=100).fit(
+        torch.from_numpy(X), torch.from_numpy(Y)
+    )
+    out = aligner.transform(torch.from_numpy(source))
+    assert isinstance(out, torch.Tensor)
+    np.testing.assert_allclose(out.numpy(), target, atol=1e-8)
+
+
+def test_beats_pairs_only_on_real_sentence_encoders(tmp_path):
+    """all-MiniLM-L6 -> paraphrase-MiniLM-L3 from 10 pairs plus unpaired texts."""
+    from skalign.datasets import load_docstring_topics
+    from skalign.extract import EmbeddingExtractor
+
+    texts = list(load_docstring_topics(100, random_state=0).texts)
+    embed = {
+        name: EmbeddingExtractor(name, device="cpu", show_progress=False).fit_transform(
+            texts
+        )
+        for name in ("all-minilm-l6-v2", "paraphrase-minilm-l3")
+    }
+    S, T = embed["all-minilm-l6-v2"], embed["paraphrase-minilm-l3"]
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(texts))
+    pairs, unpaired, test = order[:25], order[25:400], order[400:]
+    X = np.vstack([S[pairs], S[unpaired], np.full((len(unpaired), S.shape[1]), np.nan)])
+    Y = np.vstack(
+        [
+            T[pairs],
+            np.full((len(unpaired), T.shape[1]), np.nan),
+            T[rng.permutation(unpaired)],
+        ]
+    )
+    pairs_only = LatentAligner("ortho").fit(S[pairs], T[pairs])
+    reference = LatentAligner("ortho").fit(S[order[:400]], T[order[:400]])
+    aligner = SelfLearningAligner().fit(X, Y)
+    assert len(aligner.matches_) > 0
+    score, floor = aligner.score(S[test], T[test]), pairs_only.score(S[test], T[test])
+    assert score > floor + 0.05
+    # more than half-way from the 25 pairs to the map that knows all 400 pairings
+    assert score > (floor + reference.score(S[test], T[test])) / 2
