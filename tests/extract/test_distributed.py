@@ -33,9 +33,10 @@ def _local_cluster(n_workers=2, processes=True):
 @pytest.fixture
 def thread_client():
     """A one-worker cluster in this process: cheap, for the checks of inputs."""
-    with _local_cluster(1, processes=False) as cluster, distributed.Client(
-        cluster
-    ) as client:
+    with (
+        _local_cluster(1, processes=False) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         yield client
 
 
