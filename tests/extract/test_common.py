@@ -11,7 +11,6 @@ pickling, parameters left untouched, statelessness, sample order) on images.
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skalign.extract import EmbeddingExtractor
-
 from tests.extract._modules import CountingEncoder, thumbnail
 
 _TABLE = (
