@@ -304,7 +304,7 @@ class EmbeddingExtractor(
         params = self.get_params(deep=False)
         resolved = getattr(self, "_resolved", None)
         if resolved is None or not resolved.matches(params):
-            resolved = ResolvedModel.from_params(params)
+            resolved = ResolvedModel(params)
             self._resolved = resolved
         return resolved
 

