@@ -19,7 +19,7 @@ class Encoder:
     Attributes
     ----------
     name : str
-        Human-readable identity, used in messages and cache keys.
+        Human-readable identity, used in messages.
     modalities : tuple of str
         The modalities :meth:`embed` accepts.
     default_modality : str or None
@@ -67,10 +67,6 @@ class Encoder:
         embeddings : ndarray of shape (len(batch), n_features), float32
         """
         raise NotImplementedError
-
-    def identity(self):
-        """A string that changes whenever the model's outputs could change."""
-        return self.name
 
 
 class TorchEncoder(Encoder):

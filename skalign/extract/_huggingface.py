@@ -24,6 +24,13 @@ _FALLBACK_MAX_LENGTH = 512
 _MODALITY_OF_INPUT = {"pixel_values": "image", "input_ids": "text"}
 
 
+def load(name_or_path, runtime, *, output=None, trust_remote_code=False):
+    """The backend table's loader (see ``_backends``)."""
+    return HuggingFaceEncoder(
+        name_or_path, runtime, trust_remote_code=trust_remote_code
+    )
+
+
 class HuggingFaceEncoder(TorchEncoder):
     """A loaded ``transformers`` model; its processor or tokenizer loads lazily.
 

@@ -11,13 +11,17 @@ keyed by the graph's input names).
 """
 
 import difflib
-import hashlib
 
 import numpy as np
 
 from ._base import Encoder, check_output
 
 _ONNX_INSTALL = "pip install onnx"
+
+
+def load(path, runtime, *, output=None, trust_remote_code=False):
+    """The backend table's loader (see ``_backends``)."""
+    return OnnxEncoder(path, output=output, device=runtime.device)
 
 
 class OnnxEncoder(Encoder):
@@ -65,7 +69,6 @@ class OnnxEncoder(Encoder):
         import onnxruntime
 
         model_bytes = _read_bytes(self._source)
-        self._digest = hashlib.blake2b(model_bytes, digest_size=16).hexdigest()
         session = onnxruntime.InferenceSession(
             model_bytes, providers=_providers(self.device)
         )
@@ -134,9 +137,6 @@ class OnnxEncoder(Encoder):
                 "Make preprocess return a dict with every model input."
             )
         return {name: np.asarray(encoded[name]) for name in self.input_names}
-
-    def identity(self):
-        return f"onnx:{self._digest}:{self.output_name}"
 
 
 def _modality_of_inputs(inputs):

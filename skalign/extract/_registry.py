@@ -9,6 +9,8 @@ instead of reloading it. The registry keeps the most recently used
 import threading
 from collections import OrderedDict
 
+from ._cache import clear_memory
+
 MAX_LOADED_MODELS = 4
 
 _LOADED = OrderedDict()
@@ -16,7 +18,13 @@ _LOCK = threading.Lock()
 
 
 def get_encoder(spec, runtime, *, output=None, trust_remote_code=False):
-    """Return the loaded encoder for ``spec`` on ``runtime``, loading it once."""
+    """Return the loaded encoder for ``spec`` on ``runtime``, loading it once.
+
+    Backends whose models are not shared (a user's module) load a fresh
+    encoder on every call; the caller keeps it.
+    """
+    if not spec.table.shared:
+        return _load(spec, runtime, output=output, trust_remote_code=trust_remote_code)
     key = (spec, runtime, output, trust_remote_code)
     with _LOCK:
         if key in _LOADED:
@@ -53,8 +61,6 @@ def clear_model_cache():
     >>> clear_model_cache() >= 0
     True
     """
-    from ._cache import clear_memory
-
     with _LOCK:
         n_models = len(_LOADED)
         _LOADED.clear()
@@ -62,35 +68,8 @@ def clear_model_cache():
     return n_models
 
 
-def loaded_models():
-    """The specs of the models held now, least recently used first."""
-    with _LOCK:
-        return [key[0] for key in _LOADED]
-
-
 def _load(spec, runtime, *, output, trust_remote_code):
-    if spec.backend == "packaged":
-        from ._packaged import load_packaged
-
-        return load_packaged(spec.name, runtime, output=output)
-    if spec.backend == "sentence-transformers":
-        from ._sentence_transformers import SentenceTransformerEncoder
-
-        return SentenceTransformerEncoder(
-            spec.name, runtime, trust_remote_code=trust_remote_code
-        )
-    if spec.backend == "open_clip":
-        from ._open_clip import OpenClipEncoder
-
-        return OpenClipEncoder(spec.name, runtime)
-    if spec.backend == "hf":
-        from ._huggingface import HuggingFaceEncoder
-
-        return HuggingFaceEncoder(
-            spec.name, runtime, trust_remote_code=trust_remote_code
-        )
-    if spec.backend == "onnx":
-        from ._onnx import OnnxEncoder
-
-        return OnnxEncoder(spec.name, output=output, device=runtime.device)
-    raise ValueError(f"No loader for backend {spec.backend!r}.")
+    """The one place a model is loaded (tests count its calls)."""
+    return spec.table.load(
+        spec.source, runtime, output=output, trust_remote_code=trust_remote_code
+    )

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 PRECISIONS = {"fp32": None, "fp16": "float16", "bf16": "bfloat16"}
 
+__doctest_requires__ = {("resolve_device",): ["torch"]}
+
 
 def resolve_device(device):
     """Return the torch device string for ``device`` ("auto": cuda, mps, cpu).

@@ -8,8 +8,15 @@ itself does), so embeddings equal ``encode``'s.
 """
 
 from ._base import TorchEncoder, check_output, weights_unavailable
+from ._catalogue import packaged_equivalent
 from ._huggingface import dtype_argument
-from ._packaged import packaged_equivalent
+
+
+def load(name_or_path, runtime, *, output=None, trust_remote_code=False):
+    """The backend table's loader (see ``_backends``)."""
+    return SentenceTransformerEncoder(
+        name_or_path, runtime, trust_remote_code=trust_remote_code
+    )
 
 
 class SentenceTransformerEncoder(TorchEncoder):

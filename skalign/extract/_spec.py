@@ -1,25 +1,20 @@
 """Parse the ``model`` parameter of EmbeddingExtractor into a backend and a name.
 
-Spec strings are ``"BACKEND:NAME"`` (``sentence-transformers:``, ``open_clip:``,
-``hf:``, ``onnx:``) or the bare name of a packaged model
-(``"efficientnet-lite0"``); an object with ``forward`` and ``state_dict`` is an
-already-built ``torch.nn.Module``.
+Spec strings are ``"BACKEND:NAME"`` (a prefix of ``_backends.PREFIXES``) or
+the bare name of a packaged model (``"efficientnet-lite0"``); an object with
+``forward`` and ``state_dict`` is an already-built ``torch.nn.Module``.
+Everything here is known without loading a model.
 """
 
 import difflib
 import hashlib
 import importlib.metadata
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from ._packaged import PACKAGED_MODELS
+from ._backends import BACKENDS, PREFIXES
+from ._catalogue import PACKAGED_MODELS
 
-BACKENDS = {
-    "sentence-transformers": "sentence-transformers",
-    "open_clip": "open_clip_torch",
-    "hf": "transformers",
-    "onnx": "onnxruntime",
-}
 _EXAMPLES = (
     "'sentence-transformers:all-MiniLM-L6-v2', "
     "'open_clip:ViT-B-32/laion2b_s34b_b79k', 'hf:facebook/dinov2-base', "
@@ -29,36 +24,72 @@ _EXAMPLES = (
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A parsed model spec: ``backend`` is a key of BACKENDS, "packaged" or
-    "module"; ``name`` is what the backend loads."""
+    """A parsed model spec.
+
+    ``backend`` is a key of ``BACKENDS``; ``name`` is what it loads (or
+    describes a module); ``source`` is what its loader receives (the name, or
+    the module itself); ``packaged`` is the catalogue entry of a packaged model.
+    """
 
     backend: str
     name: str
+    source: object = field(default=None, compare=False, repr=False)
+    packaged: object = field(default=None, compare=False, repr=False)
+
+    @property
+    def table(self):
+        """The backend row that loads this spec."""
+        return BACKENDS[self.backend]
+
+    @property
+    def family(self):
+        """The backend row that runs the model (a packaged model's own backend)."""
+        if self.packaged is not None:
+            return BACKENDS[self.packaged.backend]
+        return self.table
 
     @property
     def label(self):
-        if self.backend in ("packaged", "module"):
-            return self.name
-        return f"{self.backend}:{self.name}"
+        if self.table.prefixed:
+            return f"{self.backend}:{self.name}"
+        return self.name
+
+    @property
+    def declared_modality(self):
+        """What ``modality="auto"`` means, if known without loading (see Backend)."""
+        if self.packaged is not None:
+            return self.packaged.modality
+        return self.table.modality
+
+    @property
+    def width(self):
+        """The output width when the catalogue knows it, else None."""
+        return None if self.packaged is None else self.packaged.width
 
     def local_paths(self):
         """Local files or folders the spec names (their changes change the model)."""
-        if self.backend in ("packaged", "module"):
+        if not self.table.prefixed:
             return []
         candidates = [self.name]
-        if self.backend == "open_clip" and "/" in self.name:
+        if self.table.checkpoint_after_slash and "/" in self.name:
             candidates.append(self.name.split("/", 1)[1])
         return [path for path in candidates if os.path.exists(path)]
 
     def version_tag(self):
         """Versions of the libraries or packages that produce this model's outputs."""
-        if self.backend == "packaged":
-            packages = PACKAGED_MODELS[self.name].packages
-        elif self.backend == "module":
-            packages = ("torch",)
-        else:
-            packages = (BACKENDS[self.backend],)
+        packages = self.family.distributions
+        if self.packaged is not None:
+            packages = self.packaged.packages + packages
         return ",".join(f"{p}=={_version(p)}" for p in packages)
+
+    def source_state(self):
+        """Digest of the weights' local state: file sizes and times, or a
+        module's parameter values."""
+        if isinstance(self.source, str):
+            return local_state(self.local_paths())
+        from ._torch_module import module_digest
+
+        return module_digest(self.source)
 
 
 def parse_model_spec(model):
@@ -73,9 +104,9 @@ def parse_model_spec(model):
     ModelSpec(backend='packaged', name='efficientnet-lite0')
     """
     if not isinstance(model, str):
-        return ModelSpec("module", f"torch module {type(model).__name__}")
+        return ModelSpec("module", f"torch module {type(model).__name__}", model)
     if model in PACKAGED_MODELS:
-        return ModelSpec("packaged", model)
+        return ModelSpec("packaged", model, model, PACKAGED_MODELS[model])
     backend, sep, name = model.partition(":")
     if not sep:
         close = difflib.get_close_matches(model.lower(), list(PACKAGED_MODELS), n=1)
@@ -85,18 +116,18 @@ def parse_model_spec(model):
             f"packaged model.{suggestion} Name a backend, e.g. {_EXAMPLES}, or "
             f"one of the packaged models {sorted(PACKAGED_MODELS)}."
         )
-    if backend not in BACKENDS:
-        close = difflib.get_close_matches(backend, list(BACKENDS), n=1)
+    if backend not in PREFIXES:
+        close = difflib.get_close_matches(backend, PREFIXES, n=1)
         suggestion = f" Did you mean '{close[0]}:{name}'?" if close else ""
         raise ValueError(
             f"Unknown backend {backend!r} in model={model!r}.{suggestion} The "
-            f"backends are {sorted(BACKENDS)}, e.g. {_EXAMPLES}."
+            f"backends are {sorted(PREFIXES)}, e.g. {_EXAMPLES}."
         )
     if not name:
         raise ValueError(
             f"model={model!r} names no model after the backend; e.g. {_EXAMPLES}."
         )
-    return ModelSpec(backend, name)
+    return ModelSpec(backend, name, name)
 
 
 def local_state(paths):

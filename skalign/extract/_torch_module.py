@@ -14,6 +14,13 @@ from collections.abc import Mapping
 from ._base import TorchEncoder, check_output
 from ._runtime import to_float32_numpy
 
+__doctest_requires__ = {("module_digest",): ["torch"]}
+
+
+def load(module, runtime, *, output=None, trust_remote_code=False):
+    """The backend table's loader (see ``_backends``)."""
+    return ModuleEncoder(module, runtime)
+
 
 class ModuleEncoder(TorchEncoder):
     """Run a user's ``torch.nn.Module`` in eval mode on the runtime's device.
@@ -66,9 +73,6 @@ class ModuleEncoder(TorchEncoder):
                 "`lambda x: model(x).pooler_output` inside a small nn.Module."
             )
         return check_output(to_float32_numpy(outputs), len(batch), self.name)
-
-    def identity(self):
-        return f"{self.name}:{module_digest(self.module)}"
 
 
 @contextlib.contextmanager

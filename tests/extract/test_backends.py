@@ -58,8 +58,8 @@ def test_open_clip_image_and_text_towers(tiny_clip, photos):
     assert image_embeddings.shape == (2, 16) and text_embeddings.shape == (5, 16)
 
     # The two extractors share one loaded model: compare with its own calls.
-    encoder = image_extractor._loaded[1]
-    assert text_extractor._loaded[1] is encoder
+    encoder = image_extractor.resolve().encoder
+    assert text_extractor.resolve().encoder is encoder
     pixels = torch.stack([encoder._preprocess(Image.fromarray(im)) for im in images])
     with torch.no_grad():
         expected_images = encoder.model.encode_image(pixels).numpy()
@@ -246,7 +246,7 @@ def test_reduced_precision_loads_weights_in_that_dtype(
     half_embeddings = half.transform(X)
 
     def dtypes(extractor):  # of the matmul weights (open_clip keeps norms in fp32)
-        modules = extractor._loaded[1].model.modules()
+        modules = extractor.resolve().encoder.model.modules()
         return {m.weight.dtype for m in modules if isinstance(m, torch.nn.Linear)}
 
     assert dtypes(half) == {torch.bfloat16} and dtypes(full) == {torch.float32}

@@ -10,8 +10,13 @@ distributed = pytest.importorskip("distributed")
 pytest.importorskip("pyarrow")
 
 from skalign.datasets import load_digit_images, load_docstring_topics  # noqa: E402
-from skalign.extract import EmbeddingExtractor, embed_distributed  # noqa: E402
+from skalign.extract import (  # noqa: E402
+    EmbeddingExtractor,
+    clear_model_cache,
+    embed_distributed,
+)
 from tests.extract import _cluster  # noqa: E402
+from tests.extract._loads import count_loads  # noqa: E402
 
 ONE_THREAD = dict.fromkeys(
     ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"), "1"
@@ -62,15 +67,16 @@ def test_real_model_on_two_processes_equals_single_process(tmp_path):
         embeddings = embed_distributed(
             extractor, texts, tmp_path / "out", client=client, partition_size=20
         )
+        loads = client.run(_cluster.n_loads)
         again = embed_distributed(
             extractor, texts, tmp_path / "out", client=client, partition_size=20
         )
-        loads = client.run(_cluster.n_loads)
+        assert client.run(_cluster.n_loads) == loads  # the repeat loads nothing
     assert embeddings.shape == expected.shape and embeddings.dtype == np.float32
     np.testing.assert_allclose(embeddings, expected, atol=1e-5)
     np.testing.assert_array_equal(again, embeddings)
-    # Each worker loaded the model once for 6 partitions and two calls.
-    assert sorted(loads.values()) == [1, 1]
+    # A worker loads the model at most once for its share of the 6 partitions.
+    assert set(loads.values()) <= {0, 1} and sum(loads.values()) >= 1
     files = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert files[0] == "embeddings.json" and len(files) == 1 + 6
 
@@ -110,6 +116,24 @@ def test_killed_worker_loses_and_duplicates_no_row(tmp_path):
         ]
     )
     np.testing.assert_array_equal(rows, np.arange(120))
+
+
+def test_repeat_call_whose_partitions_are_done_loads_no_model(
+    thread_client, tmp_path, monkeypatch
+):
+    loads = count_loads(monkeypatch)
+    texts = ["a pleural effusion", "no acute disease", "a small nodule"]
+    extractor = EmbeddingExtractor("paraphrase-minilm-l3")
+    first = embed_distributed(
+        extractor, texts, tmp_path, client=thread_client, partition_size=2
+    )
+    assert len(loads) == 1
+    clear_model_cache()
+    again = embed_distributed(
+        extractor, texts, tmp_path, client=thread_client, partition_size=2
+    )
+    assert len(loads) == 1
+    np.testing.assert_array_equal(again, first)
 
 
 def test_groups_and_paths_pool_as_transform(thread_client, tmp_path):

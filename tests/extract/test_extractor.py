@@ -15,9 +15,8 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_is_fitted
 
 from skalign import LatentAligner
-from skalign.extract import EmbeddingExtractor, _registry, clear_model_cache
-from skalign.extract._registry import loaded_models
-
+from skalign.extract import EmbeddingExtractor, clear_model_cache
+from tests.extract._loads import count_loads, loaded_specs
 from tests.extract._modules import CountingEncoder, thumbnail
 
 pytestmark = pytest.mark.usefixtures("fresh_model_registry")
@@ -69,8 +68,8 @@ def test_init_and_fit_load_nothing():
     extractor = EmbeddingExtractor("all-minilm-l6-v2")
     assert extractor.get_params()["model"] == "all-minilm-l6-v2"
     extractor.fit(["a text"])
-    assert loaded_models() == []
-    assert not hasattr(extractor, "_loaded")
+    assert loaded_specs() == []
+    assert not extractor.resolve().is_loaded
 
 
 def test_init_accepts_anything_and_fit_validates():
@@ -85,28 +84,21 @@ def test_clone_of_a_used_extractor_loads_nothing_and_shares_the_model():
     texts = ["first text", "second text"]
     extractor = EmbeddingExtractor("all-minilm-l6-v2")
     reference = extractor.transform(texts)
-    assert len(loaded_models()) == 1
+    assert len(loaded_specs()) == 1
     cloned = clone(extractor)
-    assert not hasattr(cloned, "_loaded")
+    assert not cloned.resolve().is_loaded
     clear_model_cache()
-    assert loaded_models() == [] and not hasattr(clone(extractor), "_loaded")
+    assert loaded_specs() == [] and not clone(extractor).resolve().is_loaded
     # A new clone after the registry was cleared loads once, then clones reuse it.
     first, second = clone(extractor), clone(extractor)
     np.testing.assert_array_equal(first.transform(texts), reference)
     second.transform(texts)
-    assert len(loaded_models()) == 1
-    assert first._loaded[1] is second._loaded[1]
+    assert len(loaded_specs()) == 1
+    assert first.resolve().encoder is second.resolve().encoder
 
 
 def test_registry_loads_a_model_once_across_many_clones(monkeypatch):
-    loads = []
-    original = _registry._load
-
-    def counting_load(spec, runtime, **kwargs):
-        loads.append(spec)
-        return original(spec, runtime, **kwargs)
-
-    monkeypatch.setattr(_registry, "_load", counting_load)
+    loads = count_loads(monkeypatch)
     extractor = EmbeddingExtractor("paraphrase-minilm-l3")
     for _ in range(5):
         clone(extractor).fit(["a"]).transform(["a", "b"])
@@ -129,7 +121,7 @@ def test_pickle_of_a_used_extractor_holds_no_weights():
     assert len(payload) < 5_000  # the weights are 17 MB
     clear_model_cache()
     restored = pickle.loads(payload)
-    assert not hasattr(restored, "_loaded")
+    assert not restored.resolve().is_loaded
     np.testing.assert_allclose(restored.transform([image]), before, atol=1e-6)
 
 
@@ -137,9 +129,9 @@ def test_pickling_leaves_the_pickled_extractor_loaded():
     # A Dask worker pickles its extractor for a peer while a transform runs.
     extractor = EmbeddingExtractor("efficientnet-lite0")
     extractor.transform(_images(1))
-    loaded = extractor._loaded
+    resolved = extractor.resolve()
     pickle.dumps(extractor)
-    assert extractor._loaded is loaded and hasattr(extractor, "_width")
+    assert extractor.resolve() is resolved and resolved.is_loaded
 
 
 def test_keep_weights_on_pickle_ships_the_model():
@@ -151,7 +143,7 @@ def test_keep_weights_on_pickle_ships_the_model():
     clear_model_cache()
     restored = pickle.loads(payload)
     np.testing.assert_allclose(restored.transform([image]), before, atol=1e-6)
-    assert loaded_models() == []  # used the shipped model, loaded nothing
+    assert loaded_specs() == []  # used the shipped model, loaded nothing
 
 
 def test_keep_weights_on_pickle_ships_onnx_models():
@@ -160,7 +152,7 @@ def test_keep_weights_on_pickle_ships_onnx_models():
     restored = pickle.loads(pickle.dumps(extractor))
     clear_model_cache()
     np.testing.assert_allclose(restored.transform(["a pleural effusion"]), before)
-    assert loaded_models() == []
+    assert loaded_specs() == []
 
 
 def test_stateless_transformer_protocol(counting_encoder):
@@ -338,14 +330,7 @@ def test_grid_search_with_cached_pipeline_embeds_each_input_once(
 
 
 def test_grid_search_without_disk_cache_loads_the_model_once(monkeypatch):
-    loads = []
-    original = _registry._load
-
-    def counting_load(spec, runtime, **kwargs):
-        loads.append(spec)
-        return original(spec, runtime, **kwargs)
-
-    monkeypatch.setattr(_registry, "_load", counting_load)
+    loads = count_loads(monkeypatch)
     rng = np.random.default_rng(0)
     words = ["effusion", "edema", "nodule", "pneumonia", "normal"]
     reports = [f"{words[i % 5]} number {i}" for i in range(20)]

@@ -5,7 +5,6 @@ import pytest
 import torch
 
 from skalign.extract import EmbeddingExtractor
-
 from tests.extract._modules import CountingEncoder, thumbnail
 
 pytestmark = [
@@ -24,7 +23,7 @@ def _cosine(a, b):
 def test_auto_device_picks_cuda(photos):
     extractor = EmbeddingExtractor("efficientnet-lite0")
     extractor.transform([photos["chelsea"]])
-    encoder = extractor._loaded[1]
+    encoder = extractor.resolve().encoder
     assert encoder.runtime.device == "cuda"
     assert next(encoder.module.parameters()).is_cuda
 
@@ -68,7 +67,7 @@ def test_registry_keeps_devices_apart():
     gpu = EmbeddingExtractor("all-minilm-l6-v2", device="cuda")
     cpu.transform(TEXTS)
     gpu.transform(TEXTS)
-    assert cpu._loaded[1] is not gpu._loaded[1]
+    assert cpu.resolve().encoder is not gpu.resolve().encoder
 
 
 def test_module_runs_on_cuda_with_pinned_batches(photos):

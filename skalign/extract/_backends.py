@@ -1,0 +1,128 @@
+"""The backend table: how each kind of model spec is loaded and what it accepts.
+
+One row per backend. ``loader`` is a ``"module:function"`` string imported only
+when a model loads, so this module (like ``_catalogue``) imports nothing heavy.
+A loader is called as ``load(source, runtime, *, output, trust_remote_code)``
+(``source``: the name after the prefix, or the ``torch.nn.Module``) and returns
+an :class:`~skalign.extract._base.Encoder`.
+"""
+
+import importlib
+from dataclasses import dataclass
+
+# The settings a backend may accept besides the common ones.
+POOLING = "pooling"  # token pooling choice (hf:)
+OUTPUT = "output"  # which graph tensor is the embedding (ONNX)
+PRECISION = "precision"  # fp16 / bf16 autocast (torch backends)
+TEXT_PREPROCESS = "text_preprocess"  # ``preprocess`` may tokenize texts
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One way of loading models.
+
+    Attributes
+    ----------
+    name : str
+        The spec prefix (``"hf"`` in ``"hf:NAME"``), or ``"packaged"`` and
+        ``"module"`` for the specs without one.
+    loader : str
+        ``"module:function"`` building the encoder.
+    distributions : tuple of str
+        pip distributions whose versions shape the outputs (they key the cache).
+    extra : str
+        What to install for it.
+    modality : {"text", "image", "choose"} or None
+        The modality of ``modality="auto"`` known without loading; "choose":
+        the user must set one; None: the loaded model tells.
+    options : frozenset of str
+        Which of POOLING, OUTPUT, PRECISION, TEXT_PREPROCESS apply.
+    shared : bool
+        Loaded models are shared process-wide (the registry); a module is not.
+    checkpoint_after_slash : bool
+        ``NAME`` may be ``ARCH/PATH`` with PATH a local checkpoint.
+    prefixed : bool
+        Specs name it with a ``"NAME:"`` prefix.
+    """
+
+    name: str
+    loader: str
+    distributions: tuple
+    extra: str
+    modality: str | None
+    options: frozenset
+    shared: bool = True
+    checkpoint_after_slash: bool = False
+    prefixed: bool = True
+
+    def load(self, source, runtime, *, output=None, trust_remote_code=False):
+        load = import_object(self.loader)
+        return load(source, runtime, output=output, trust_remote_code=trust_remote_code)
+
+
+def import_object(path):
+    """The object named by a ``"module:attribute"`` string."""
+    module_name, _, attribute = path.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+_TORCH = frozenset({PRECISION})
+
+BACKENDS = {
+    backend.name: backend
+    for backend in (
+        Backend(
+            "sentence-transformers",
+            "skalign.extract._sentence_transformers:load",
+            ("sentence-transformers",),
+            "pip install sentence-transformers",
+            "text",
+            _TORCH,
+        ),
+        Backend(
+            "open_clip",
+            "skalign.extract._open_clip:load",
+            ("open_clip_torch",),
+            "pip install open_clip_torch",
+            "choose",
+            _TORCH,
+            checkpoint_after_slash=True,
+        ),
+        Backend(
+            "hf",
+            "skalign.extract._huggingface:load",
+            ("transformers",),
+            "pip install transformers",
+            None,
+            _TORCH | {POOLING},
+        ),
+        Backend(
+            "onnx",
+            "skalign.extract._onnx:load",
+            ("onnxruntime",),
+            "pip install 'skalign[onnx]'",
+            None,
+            frozenset({OUTPUT, TEXT_PREPROCESS}),
+        ),
+        Backend(
+            "module",
+            "skalign.extract._torch_module:load",
+            ("torch",),
+            "pip install torch",
+            "image",
+            _TORCH | {TEXT_PREPROCESS},
+            shared=False,
+            prefixed=False,
+        ),
+        Backend(
+            "packaged",
+            "skalign.extract._packaged:load",
+            (),
+            "pip install 'skalign[models]'",
+            None,
+            frozenset(),
+            prefixed=False,
+        ),
+    )
+}
+PREFIXES = tuple(name for name, backend in BACKENDS.items() if backend.prefixed)
