@@ -57,14 +57,55 @@ def anchor_statistics(X, *, center=True, std_scaling=True):
     return mean, xp.where(scale <= tiny, xp.ones_like(scale), scale)
 
 
+def moment_statistics(moments, *, center=True, std_scaling=True):
+    """:func:`anchor_statistics` of both sides from their moments alone.
+
+    Parameters
+    ----------
+    moments : AnchorMoments
+    center, std_scaling : bool
+        As in :func:`anchor_statistics`.
+
+    Returns
+    -------
+    x_mean, x_scale : arrays of shape (n_features,)
+    y_mean, y_scale : arrays of shape (n_targets,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign._preprocessing import moment_statistics
+    >>> from skalign._statistics import AnchorMoments
+    >>> X = np.array([[1.0, 5.0], [3.0, 5.0]])
+    >>> x_mean, x_scale, _, _ = moment_statistics(AnchorMoments.of_chunk(X, X))
+    >>> x_mean.tolist(), x_scale.tolist()
+    ([2.0, 5.0], [1.0, 1.0])
+    """
+    xp = get_namespace(moments.xx)
+    x_square = xp.linalg.diagonal(moments.xx)
+    return (
+        *_moment_scale(xp, moments.x_mean, x_square, moments, center, std_scaling),
+        *_moment_scale(xp, moments.y_mean, moments.yy, moments, center, std_scaling),
+    )
+
+
+def _moment_scale(xp, mean, scatter, moments, center, std_scaling):
+    centre = mean if center else xp.zeros_like(mean)
+    if not std_scaling:
+        return centre, xp.ones_like(mean)
+    n_samples = moments.n_samples
+    scale = xp.sqrt((scatter + n_samples * (mean - centre) ** 2) / n_samples)
+    tiny = (
+        _CONSTANT_FEATURE_TOLERANCE
+        * xp.finfo(mean.dtype).eps
+        * xp.max(xp.abs(centre) + 1.0)
+    )
+    return centre, xp.where(scale <= tiny, xp.ones_like(scale), scale)
+
+
 def standardize(X, mean, scale):
     """Return ``(X - mean) / scale``."""
     return (X - mean) / scale
-
-
-def destandardize(X, mean, scale):
-    """Return ``X * scale + mean``, the inverse of :func:`standardize`."""
-    return X * scale + mean
 
 
 def normalize_rows(X):
@@ -108,8 +149,8 @@ def apply_affine_map(X, weights, bias, *, unit_rows=False):
 def compose_affine_map(coef, intercept, x_mean, x_scale, y_mean, y_scale):
     """Fold standardisation, the aligned map and de-normalisation into one map.
 
-    ``destandardize(standardize(X, x_mean, x_scale) @ coef.T + intercept,
-    y_mean, y_scale)`` equals ``X @ weights + bias`` with the returned
+    ``(standardize(X, x_mean, x_scale) @ coef.T + intercept) * y_scale +
+    y_mean`` equals ``X @ weights + bias`` with the returned
     ``weights`` of shape (n_features, n_targets), so translating a batch costs
     one matrix product.
 
