@@ -1,5 +1,6 @@
 """LatentAligner: translate embeddings from one encoder's space into another's."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -452,10 +453,19 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     def inverse_transform(self, X):
         """Translate target-space embeddings back into the source space.
 
-        Uses the pseudo-inverse of the map (its transpose for ``ortho`` and
-        ``l-ortho``): exact for ``n_features_in_ <= n_target_features``, the
-        minimum-norm preimage otherwise. With ``l2_normalize=True`` the result
-        lives among unit-norm source embeddings.
+        Uses the pseudo-inverse of the map (over its non-negligible singular
+        values). The round trip ``inverse_transform(transform(X))`` is exact
+        only when the map is injective: fewer source than target features and
+        more anchors than source features, e.g. ``ortho`` from a smaller into
+        a larger space. Otherwise the map has rank ``r < n_features_in_`` (at
+        most ``n_samples - 1`` with centring when anchors are fewer than
+        features) and the result is the minimum-norm preimage: in the
+        standardised source space, the orthogonal projection onto the
+        ``r``-dimensional row space of ``coef_`` (for least-squares maps with
+        ``n_target_features >= n_samples - 1``, the span of the centred
+        anchors, so the anchors themselves round-trip exactly). A
+        ``UserWarning`` says so. With ``l2_normalize=True`` the result lives
+        among unit-norm source embeddings.
 
         Parameters
         ----------
@@ -470,7 +480,7 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         self._check_width(Y, self.coef_.shape[0], "target")
         xp = get_namespace(self.coef_)
         work = solve_dtype(xp, self.coef_)
-        weights, bias = invert_affine_map(
+        weights, bias, rank = invert_affine_map(
             *(
                 xp.astype(a, work)
                 for a in (
@@ -482,8 +492,18 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
                     self.y_scale_,
                 )
             ),
-            isometry=self.transform_type in ("ortho", "l-ortho"),
+            eps=float(xp.finfo(self.coef_.dtype).eps),
         )
+        if rank < self.n_features_in_:
+            warnings.warn(
+                f"The fitted map has rank {rank} < n_features_in_="
+                f"{self.n_features_in_} (fewer anchors than source features, or "
+                "a smaller target space), so inverse_transform returns the "
+                "minimum-norm preimage: source directions outside the map's "
+                "row space are set to the anchors' mean, not recovered.",
+                UserWarning,
+                stacklevel=2,
+            )
         return apply_affine_map(
             Y,
             to_namespace_of(weights, Y),

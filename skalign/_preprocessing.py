@@ -168,22 +168,39 @@ def compose_affine_map(coef, intercept, x_mean, x_scale, y_mean, y_scale):
     return weights, bias
 
 
-def invert_affine_map(coef, intercept, x_mean, x_scale, y_mean, y_scale, *, isometry):
+def invert_affine_map(coef, intercept, x_mean, x_scale, y_mean, y_scale, *, eps):
     """Fold the inverse translation (target space back to source) into one map.
 
-    Uses ``coef``'s Moore-Penrose pseudo-inverse, which is ``coef.T`` when the
-    map is an isometry (``ortho``, ``l-ortho``). The round trip is exact when
-    ``coef`` has full column rank (``n_features <= n_target_features``);
-    otherwise it returns the minimum-norm preimage, as
+    Uses ``coef``'s Moore-Penrose pseudo-inverse over its singular values
+    above ``max(coef.shape) · eps · s_max`` (``eps``: the resolution the map
+    was fitted in), so directions the anchors did not determine are dropped
+    instead of amplified. The round trip is exact when ``coef`` is injective
+    (its rank equals ``n_features``, which needs ``n_features <=
+    n_target_features`` and more anchors than source features); otherwise it
+    returns the minimum-norm preimage, as
     :meth:`sklearn.decomposition.PCA.inverse_transform` does.
 
     Returns
     -------
     weights : array of shape (n_target_features, n_features)
     bias : array of shape (n_features,)
+    rank : int
+        Rank of ``coef``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign._preprocessing import invert_affine_map
+    >>> zero, one = np.zeros(2), np.ones(2)
+    >>> w, b, rank = invert_affine_map(np.diag([2.0, 0.0]), zero, zero, one,
+    ...                                zero, one, eps=1e-16)
+    >>> w.tolist(), rank
+    ([[0.5, 0.0], [0.0, 0.0]], 1)
     """
     xp = get_namespace(coef)
-    inverse = coef if isometry else xp.linalg.pinv(coef).T
+    U, s, Vt = xp.linalg.svd(coef, full_matrices=False)
+    keep = s > s[0] * max(coef.shape) * eps
+    inverse = (U[:, keep] / s[keep][None, :]) @ Vt[keep, :]
     weights = (inverse / y_scale[:, None]) * x_scale[None, :]
     bias = x_mean - ((y_mean / y_scale) + intercept) @ inverse * x_scale
-    return weights, bias
+    return weights, bias, int(xp.sum(xp.astype(keep, xp.int64)))
