@@ -6,6 +6,7 @@ with a map estimated from a few thousand paired anchors and no fine-tuning.
 """
 
 from ._aligner import LatentAligner
+from ._scoring import make_downstream_scorer
 from ._solvers import Alignment, fit_alignment
 from ._zeroshot import ZeroShotTextSpaceClassifier
 
@@ -17,4 +18,5 @@ __all__ = [
     "ZeroShotTextSpaceClassifier",
     "__version__",
     "fit_alignment",
+    "make_downstream_scorer",
 ]

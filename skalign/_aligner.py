@@ -14,7 +14,13 @@ from sklearn.base import (
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._backend import get_namespace, is_torch_array, solve_dtype, to_namespace_of
+from ._backend import (
+    get_namespace,
+    is_torch_array,
+    solve_dtype,
+    to_namespace_of,
+    to_numpy,
+)
 from ._preprocessing import (
     anchor_statistics,
     apply_affine_map,
@@ -511,11 +517,13 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             unit_rows=self.l2_normalize,
         )
 
-    def score(self, X, y):
+    def score(self, X, y, sample_weight=None):
         """Mean cosine similarity between translated ``X`` and ``y``.
 
         Higher is better, so :class:`~sklearn.model_selection.GridSearchCV`
-        can compare transforms without a ``scoring`` argument.
+        can compare transforms without a ``scoring`` argument. To choose by a
+        downstream decoder's score instead, see
+        :func:`~skalign.make_downstream_scorer`.
 
         Parameters
         ----------
@@ -524,6 +532,11 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         y : array-like or torch.Tensor of shape (n_samples, n_target_features)
             Their paired target embeddings (raw inputs when ``target_encoder``
             is set).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each pair: the score is then the weighted
+            mean of the cosines (routed by ``cross_val_score`` and
+            ``GridSearchCV`` when metadata routing is enabled and requested
+            with ``set_score_request(sample_weight=True)``).
 
         Returns
         -------
@@ -535,7 +548,10 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         translated = self.transform(X)
         Y = check_embeddings(y, input_name="y", estimator=self)
         self._check_width(Y, self.coef_.shape[0], "target")
-        return mean_cosine_similarity(to_namespace_of(Y, translated), translated)
+        Y = to_namespace_of(Y, translated)
+        if sample_weight is None:
+            return mean_cosine_similarity(Y, translated)
+        return _weighted_mean_cosine(Y, translated, sample_weight)
 
     @property
     def _n_features_out(self):
@@ -563,3 +579,20 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
                 f"expecting {expected} features as input ({side} space). Pass "
                 f"embeddings from the same {side} encoder the aligner was fitted on."
             )
+
+
+def _weighted_mean_cosine(Y, translated, sample_weight):
+    weights = np.asarray(to_numpy(sample_weight), dtype=np.float64)
+    if weights.shape != (Y.shape[0],) or not np.all(weights >= 0):
+        raise ValueError(
+            f"sample_weight must be non-negative of shape ({Y.shape[0]},), one "
+            f"weight per pair, got shape {weights.shape}. Pass one weight per row "
+            "of X."
+        )
+    if weights.sum() == 0:
+        raise ValueError("sample_weight sums to zero; give some pair a weight > 0.")
+    xp = get_namespace(Y, translated)
+    dot = xp.sum(Y * translated, axis=1)
+    norms = xp.sqrt(xp.sum(Y**2, axis=1) * xp.sum(translated**2, axis=1))
+    cosine = to_numpy(dot / xp.where(norms == 0, xp.ones_like(norms), norms))
+    return float(np.average(cosine, weights=weights))

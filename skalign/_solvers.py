@@ -276,8 +276,8 @@ def solve_from_moments(
     >>> zero, one = np.zeros(2), np.ones(2)
     >>> coef, intercept = solve_from_moments(moments, "affine", 0.0, x_center=zero,
     ...     x_scale=one, y_center=zero, y_scale=one)
-    >>> coef.round(8).tolist(), intercept.round(8).tolist()
-    ([[2.0, 0.0], [0.0, 2.0]], [1.0, 1.0])
+    >>> bool(np.allclose(coef, 2 * np.eye(2))), intercept.round(8).tolist()
+    (True, [1.0, 1.0])
     """
     xp = get_namespace(moments.xx)
     fit_intercept = transform_type == "affine"
