@@ -38,8 +38,13 @@ from ._solvers import (
     fit_alignment,
     solve_from_moments,
 )
-from ._statistics import accumulate_moments, merge_all, merge_folds
-from ._validation import check_anchor_pair, check_embeddings
+from ._statistics import accumulate_moments, dask_moments, merge_all, merge_folds
+from ._validation import (
+    check_anchor_pair,
+    check_dask_anchor_pair,
+    check_embeddings,
+    is_dask_array,
+)
 from .metrics import mean_cosine_similarity
 
 
@@ -232,6 +237,8 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         if self.target_encoder is not None and y is not None:
             target_encoder = clone(self.target_encoder).fit(y)
             y = target_encoder.transform(y)
+        if is_dask_array(X):
+            return self._fit_dask(X, y)
         X_checked, Y = check_anchor_pair(X, y, estimator=self)
         self._check_alphas()
         if self._solves_on_samples(X_checked):
@@ -241,11 +248,33 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             moments = self._accumulate(X_checked, Y, offset=0)
             fitted = self._solve(moments)
         validate_data(self, X, reset=True, skip_check_array=True)
-        self._set_fitted(fitted, X_checked)
+        self._set_fitted(fitted, get_namespace(X_checked), X_checked.dtype)
         self._moments = moments
         self.n_samples_seen_ = X_checked.shape[0]
         if target_encoder is not None:
             self.target_encoder_ = target_encoder
+        return self
+
+    def _fit_dask(self, X, y):
+        """Statistics as a map-reduce over the blocks, solved here."""
+        Y = check_dask_anchor_pair(X, y, estimator=self)
+        if self.solver == "adam":
+            raise ValueError(
+                "Dask anchors need solver='closed-form': the paper's gradient "
+                "descent (solver='adam') fits in memory only."
+            )
+        self._check_alphas()
+        moments = dask_moments(
+            X,
+            Y,
+            n_folds=self._n_folds(),
+            transform_chunk=_unit_rows if self.l2_normalize else None,
+        )
+        fitted = self._solve(moments)
+        validate_data(self, X, reset=True, skip_check_array=True)
+        self._set_fitted(fitted, np, X.dtype)
+        self._moments = moments
+        self.n_samples_seen_ = int(X.shape[0])
         return self
 
     @_fit_context(prefer_skip_nested_validation=False)
@@ -304,7 +333,7 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         fitted = self._solve(moments)
         if first:
             validate_data(self, X, reset=True, skip_check_array=True)
-        self._set_fitted(fitted, X_checked)
+        self._set_fitted(fitted, get_namespace(X_checked), X_checked.dtype)
         self._moments = moments
         self.n_samples_seen_ = offset + X_checked.shape[0]
         if target_encoder is not None:
@@ -339,16 +368,12 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
 
     def _accumulate(self, X, Y, *, offset):
         """Per-fold moments of a batch (rows normalised first if asked)."""
-
-        def unit_rows(X_chunk, Y_chunk):
-            return normalize_rows(X_chunk), normalize_rows(Y_chunk)
-
         return accumulate_moments(
             X,
             Y,
             n_folds=self._n_folds(),
             offset=offset,
-            transform_chunk=unit_rows if self.l2_normalize else None,
+            transform_chunk=_unit_rows if self.l2_normalize else None,
         )
 
     def _solve(self, folds):
@@ -414,9 +439,7 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             cv=None,
         )
 
-    def _set_fitted(self, fitted, X):
-        xp = get_namespace(X)
-        dtype = X.dtype
+    def _set_fitted(self, fitted, xp, dtype):
         coef, intercept = fitted["coef"], fitted["intercept"]
         x_mean, x_scale, y_mean, y_scale = fitted["statistics"]
         weights, bias = compose_affine_map(
@@ -596,3 +619,7 @@ def _weighted_mean_cosine(Y, translated, sample_weight):
     norms = xp.sqrt(xp.sum(Y**2, axis=1) * xp.sum(translated**2, axis=1))
     cosine = to_numpy(dot / xp.where(norms == 0, xp.ones_like(norms), norms))
     return float(np.average(cosine, weights=weights))
+
+
+def _unit_rows(X_chunk, Y_chunk):
+    return normalize_rows(X_chunk), normalize_rows(Y_chunk)

@@ -196,6 +196,54 @@ def accumulate_moments(X, Y, *, n_folds=1, offset=0, transform_chunk=None):
     return folds
 
 
+def dask_moments(X, Y, *, n_folds=1, transform_chunk=None):
+    """Per-fold moments of two row-aligned Dask arrays, as one map-reduce.
+
+    Each block pair's moments are computed where the block lives
+    (:func:`accumulate_moments`, with the block's global row offset so the
+    folds match an in-memory fit), and a single task merges them; only the
+    ``d``-sized result reaches the caller.
+
+    Returns
+    -------
+    folds : list of AnchorMoments or None, of length ``n_folds``
+    """
+    import dask
+
+    X = X.rechunk({1: -1})
+    Y = Y.rechunk({0: X.chunks[0], 1: -1})
+    offsets = [0]
+    for rows in X.chunks[0][:-1]:
+        offsets.append(offsets[-1] + rows)
+    parts = [
+        dask.delayed(_block_moments)(x_block, y_block, n_folds, offset, transform_chunk)
+        for x_block, y_block, offset in zip(
+            X.to_delayed().ravel(), Y.to_delayed().ravel(), offsets, strict=True
+        )
+    ]
+    return dask.delayed(_merge_fold_lists)(parts).compute()
+
+
+def _block_moments(X, Y, n_folds, offset, transform_chunk):
+    import numpy as np
+
+    if not (np.isfinite(X).all() and np.isfinite(Y).all()):
+        raise ValueError(
+            f"The block of anchors starting at row {offset} contains NaN or "
+            "infinity. Remove or impute those rows before aligning."
+        )
+    return accumulate_moments(
+        X, Y, n_folds=n_folds, offset=offset, transform_chunk=transform_chunk
+    )
+
+
+def _merge_fold_lists(parts):
+    folds = None
+    for part in parts:
+        folds = merge_folds(folds, part)
+    return folds
+
+
 def merge_folds(old, new):
     """Fold-wise merge of two lists of per-fold moments."""
     if old is None:
