@@ -449,8 +449,10 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         self.intercept_ = xp.astype(intercept, dtype)
         self.alpha_ = fitted["alpha"]
         self.n_iter_ = fitted["n_iter"]
-        self.x_mean_, self.x_scale_ = xp.astype(x_mean, dtype), xp.astype(x_scale, dtype)
-        self.y_mean_, self.y_scale_ = xp.astype(y_mean, dtype), xp.astype(y_scale, dtype)
+        self.x_mean_ = xp.astype(x_mean, dtype)
+        self.x_scale_ = xp.astype(x_scale, dtype)
+        self.y_mean_ = xp.astype(y_mean, dtype)
+        self.y_scale_ = xp.astype(y_scale, dtype)
         self._weights, self._bias = xp.astype(weights, dtype), xp.astype(bias, dtype)
         for name in ("alphas_", "cv_errors_"):
             if hasattr(self, name):

@@ -15,7 +15,9 @@ from sklearn.utils.metadata_routing import MetadataRequest
 
 
 class DownstreamScorer:
-    """Callable scorer: ``metric(labels, decoder.<response_method>(aligner.transform(X)))``.
+    """Callable scorer: ``metric(labels, response)`` of a decoder on translations.
+
+    ``response`` is ``decoder.<response_method>(aligner.transform(X))``.
 
     Build it with :func:`make_downstream_scorer`.
     """
@@ -114,9 +116,10 @@ def make_downstream_scorer(
     >>> X = Y @ rng.normal(size=(6, 8)) + rng.normal(size=(200, 8))
     >>> decoder = LogisticRegression().fit(Y, labels)
     >>> scorer = make_downstream_scorer(decoder)
+    >>> grid = {"transform_type": ["ortho", "affine"]}
     >>> with sklearn.config_context(enable_metadata_routing=True):
-    ...     search = GridSearchCV(LatentAligner(), {"transform_type": ["ortho", "affine"]},
-    ...                           scoring=scorer, cv=3).fit(X, Y, labels=labels)
+    ...     search = GridSearchCV(LatentAligner(), grid, scoring=scorer, cv=3)
+    ...     search = search.fit(X, Y, labels=labels)
     >>> search.best_params_
     {'transform_type': 'affine'}
     >>> bool(search.best_score_ > 0.9)

@@ -248,6 +248,4 @@ def merge_folds(old, new):
     """Fold-wise merge of two lists of per-fold moments."""
     if old is None:
         return new
-    return [
-        b if a is None else a.merge(b) for a, b in zip(old, new, strict=True)
-    ]
+    return [b if a is None else a.merge(b) for a, b in zip(old, new, strict=True)]

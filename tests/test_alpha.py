@@ -72,9 +72,8 @@ def test_downstream_scorer_equals_manual_cross_validation():
         manual = []
         for train, test in cv.split(X):
             aligner = LatentAligner(**params).fit(X[train], Y[train])
-            manual.append(
-                accuracy_score(labels[test], decoder.predict(aligner.transform(X[test])))
-            )
+            predicted = decoder.predict(aligner.transform(X[test]))
+            manual.append(accuracy_score(labels[test], predicted))
         assert score == pytest.approx(np.mean(manual))
     best = max(search.cv_results_["mean_test_score"])
     assert search.best_score_ == best

@@ -32,13 +32,16 @@ def test_two_worker_processes_equal_the_numpy_fit():
         dict(transform_type="l-ortho", l2_normalize=True),
         dict(transform_type="linear", alpha="auto", alphas=np.logspace(-2, 5, 15)),
     ]
-    with distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=":0",
-        env=ONE_THREAD,
-    ) as cluster, distributed.Client(cluster):
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            env=ONE_THREAD,
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
         for params in variants:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)

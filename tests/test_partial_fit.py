@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from skalign import LatentAligner
-from skalign import _statistics
+from skalign import LatentAligner, _statistics
 
 torch = pytest.importorskip("torch")
 
@@ -143,9 +142,7 @@ def test_float32_products_stay_close_to_float64_despite_large_means(transform_ty
     assert aligner.coef_.dtype == np.float32
     np.testing.assert_allclose(aligner.coef_, reference.coef_, rtol=1e-4, atol=1e-4)
     translated = aligner.transform(X.astype(np.float32))
-    np.testing.assert_allclose(
-        translated, reference.transform(X), rtol=1e-4, atol=1e-3
-    )
+    np.testing.assert_allclose(translated, reference.transform(X), rtol=1e-4, atol=1e-3)
 
 
 def test_memory_mapped_fit_copies_no_input(tmp_path, monkeypatch):

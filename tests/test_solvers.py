@@ -183,7 +183,7 @@ def test_auto_alpha_never_interpolates_where_gcv_did():
     latent = rng.normal(size=(n, 10))
     X = latent @ rng.normal(size=(10, d1)) + rng.normal(size=(n, d1))
     Y = latent @ rng.normal(size=(10, d2)) + rng.normal(size=(n, d2))
-    for draw in range(3):
+    for _ in range(3):
         rows = rng.permutation(n)
         alpha, alphas, errors = cross_validated_alpha(
             accumulate_moments(X[rows], Y[rows], n_folds=5), fit_intercept=True
