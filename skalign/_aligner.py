@@ -269,6 +269,7 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             Y,
             n_folds=self._n_folds(),
             transform_chunk=_unit_rows if self.l2_normalize else None,
+            gram=self.transform_type != "ortho",
         )
         fitted = self._solve(moments)
         validate_data(self, X, reset=True, skip_check_array=True)
@@ -374,6 +375,7 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             n_folds=self._n_folds(),
             offset=offset,
             transform_chunk=_unit_rows if self.l2_normalize else None,
+            gram=self.transform_type != "ortho",
         )
 
     def _solve(self, folds):

@@ -82,7 +82,7 @@ def moment_statistics(moments, *, center=True, std_scaling=True):
     ([2.0, 5.0], [1.0, 1.0])
     """
     xp = get_namespace(moments.xx)
-    x_square = xp.linalg.diagonal(moments.xx)
+    x_square = moments.xx if moments.xx.ndim == 1 else xp.linalg.diagonal(moments.xx)
     return (
         *_moment_scale(xp, moments.x_mean, x_square, moments, center, std_scaling),
         *_moment_scale(xp, moments.y_mean, moments.yy, moments, center, std_scaling),

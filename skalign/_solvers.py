@@ -29,6 +29,7 @@ from ._backend import (
     get_namespace,
     is_torch_array,
     solve_dtype,
+    to_namespace_of,
     to_numpy,
 )
 from ._statistics import accumulate_moments
@@ -301,11 +302,21 @@ def solve_from_moments(
 
 def _ridge_from_gram(gram, cross, alpha, *, eps):
     """``(G + αI)⁺ B``: Cholesky when clearly well conditioned, else eigh."""
-    cutoff = gram.shape[0] * eps
-    if not is_torch_array(gram):
-        solution = _cholesky_solve(gram.copy(), np.asfortranarray(cross), alpha, cutoff)
+    # Cholesky wherever the Gram matrix is clearly non-singular at float64
+    # precision and at the resolution of the data it was accumulated from.
+    min_rcond = max(
+        _WELL_CONDITIONED * gram.shape[0] * np.finfo(np.float64).eps, 10 * eps
+    )
+    if not is_torch_array(gram) or gram.device.type == "cpu":
+        # a CPU tensor goes through NumPy (zero-copy views)
+        solution = _cholesky_solve(
+            np.array(to_numpy(gram)),
+            np.asfortranarray(to_numpy(cross)),
+            alpha,
+            min_rcond,
+        )
         if solution is not None:
-            return solution
+            return to_namespace_of(solution, gram)
     eigenvalues, basis = _nonzero_eigh(gram, gram.shape[0], eps)
     return basis @ ((basis.T @ cross) / (eigenvalues + alpha)[:, None])
 
@@ -558,16 +569,17 @@ def _solve_normal_equations(X, Y, alpha):
     if is_torch_array(X) or n_samples < n_features:
         return None
     # (Yᵀ X)ᵀ is XᵀY laid out in Fortran order, which LAPACK solves in place.
-    cutoff = max(n_samples, n_features) * np.finfo(X.dtype).eps
-    return _cholesky_solve(X.T @ X, (Y.T @ X).T, alpha, cutoff)
+    min_rcond = _WELL_CONDITIONED * max(n_samples, n_features) * np.finfo(X.dtype).eps
+    return _cholesky_solve(X.T @ X, (Y.T @ X).T, alpha, min_rcond)
 
 
-def _cholesky_solve(gram, rhs, alpha, cutoff):
+def _cholesky_solve(gram, rhs, alpha, min_rcond):
     """Solve ``(gram + αI) W = rhs`` by Cholesky, or None when not clearly safe.
 
     Safe means LAPACK's reciprocal condition estimate is at least
-    ``_WELL_CONDITIONED · cutoff``, where ``cutoff`` is the relative rank
-    cut-off of the eigendecomposition path. Overwrites ``gram`` and ``rhs``.
+    ``min_rcond``: far above the relative rank cut-off of the
+    eigendecomposition path, so both paths give the same (unique) solution.
+    Overwrites ``gram`` and ``rhs``.
     """
     if is_torch_array(gram):
         return None
@@ -584,7 +596,7 @@ def _cholesky_solve(gram, rhs, alpha, cutoff):
         (pocon,) = scipy.linalg.get_lapack_funcs(("pocon",), (gram,))
         uplo = "L" if factor[1] else "U"
         rcond, info = pocon(factor[0], np.linalg.norm(gram, 1), uplo=uplo)
-        if info != 0 or rcond < _WELL_CONDITIONED * cutoff:
+        if info != 0 or rcond < min_rcond:
             return None
         return scipy.linalg.cho_solve(factor, rhs, overwrite_b=True, check_finite=False)
 

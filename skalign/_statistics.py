@@ -37,8 +37,9 @@ class AnchorMoments(NamedTuple):
     n_samples : int
     x_mean : array of shape (n_features,)
     y_mean : array of shape (n_targets,)
-    xx : array of shape (n_features, n_features)
-        ``Σ (x - x_mean)(x - x_mean)ᵀ``.
+    xx : array of shape (n_features, n_features) or (n_features,)
+        ``Σ (x - x_mean)(x - x_mean)ᵀ``, or only its diagonal when the map
+        needs no Gram matrix (``ortho``).
     xy : array of shape (n_features, n_targets)
         ``Σ (x - x_mean)(y - y_mean)ᵀ``.
     yy : array of shape (n_targets,)
@@ -68,8 +69,11 @@ class AnchorMoments(NamedTuple):
     resolution: float
 
     @classmethod
-    def of_chunk(cls, X, Y):
-        """Moments of one chunk; the products stay in the chunk's dtype."""
+    def of_chunk(cls, X, Y, *, gram=True):
+        """Moments of one chunk; the products stay in the chunk's dtype.
+
+        ``gram=False`` keeps only the diagonal of ``XᵀX`` (half the work).
+        """
         xp = get_namespace(X, Y)
         work = solve_dtype(xp, X)
         n_samples = X.shape[0]
@@ -82,7 +86,10 @@ class AnchorMoments(NamedTuple):
         Xc, Yc = X - x_shift, Y - y_shift
         dx = x_mean - xp.astype(x_shift, work)
         dy = y_mean - xp.astype(y_shift, work)
-        xx = xp.astype(Xc.T @ Xc, work) - n_samples * (dx[:, None] * dx[None, :])
+        if gram:
+            xx = xp.astype(Xc.T @ Xc, work) - n_samples * (dx[:, None] * dx[None, :])
+        else:
+            xx = xp.sum(Xc * Xc, axis=0, dtype=work) - n_samples * dx**2
         xy = xp.astype(Xc.T @ Yc, work) - n_samples * (dx[:, None] * dy[None, :])
         yy = xp.sum(Yc * Yc, axis=0, dtype=work) - n_samples * dy**2
         resolution = float(xp.finfo(X.dtype).eps)
@@ -100,7 +107,7 @@ class AnchorMoments(NamedTuple):
             n_samples,
             self.x_mean + dx * (other.n_samples / n_samples),
             self.y_mean + dy * (other.n_samples / n_samples),
-            self.xx + other.xx + weight * (dx[:, None] * dx[None, :]),
+            self.xx + other.xx + weight * _square(dx, self.xx),
             self.xy + other.xy + weight * (dx[:, None] * dy[None, :]),
             self.yy + other.yy + weight * dy**2,
             max(self.resolution, other.resolution),
@@ -121,7 +128,7 @@ class AnchorMoments(NamedTuple):
             n_samples,
             x_mean,
             y_mean,
-            self.xx - part.xx - weight * (dx[:, None] * dx[None, :]),
+            self.xx - part.xx - weight * _square(dx, self.xx),
             self.xy - part.xy - weight * (dx[:, None] * dy[None, :]),
             self.yy - part.yy - weight * dy**2,
             self.resolution,
@@ -135,10 +142,15 @@ class AnchorMoments(NamedTuple):
         dx, dy = self.x_mean - x_point, self.y_mean - y_point
         n_samples = self.n_samples
         return (
-            self.xx + n_samples * (dx[:, None] * dx[None, :]),
+            self.xx + n_samples * _square(dx, self.xx),
             self.xy + n_samples * (dx[:, None] * dy[None, :]),
             self.yy + n_samples * dy**2,
         )
+
+
+def _square(d, like):
+    """``d dᵀ``, or its diagonal when ``like`` holds only a diagonal."""
+    return d[:, None] * d[None, :] if like.ndim == 2 else d**2
 
 
 def merge_all(moments):
@@ -157,7 +169,7 @@ def chunk_rows(X, Y):
     return max(_MIN_CHUNK_ROWS, _CHUNK_BYTES // per_row)
 
 
-def accumulate_moments(X, Y, *, n_folds=1, offset=0, transform_chunk=None):
+def accumulate_moments(X, Y, *, n_folds=1, offset=0, transform_chunk=None, gram=True):
     """Moments of paired anchors per fold, streamed over row chunks.
 
     Parameters
@@ -174,6 +186,8 @@ def accumulate_moments(X, Y, *, n_folds=1, offset=0, transform_chunk=None):
     transform_chunk : callable or None, default=None
         Applied to each chunk pair before its moments are taken (e.g. row
         normalisation).
+    gram : bool, default=True
+        Keep the whole ``XᵀX``; False keeps its diagonal only.
 
     Returns
     -------
@@ -191,12 +205,12 @@ def accumulate_moments(X, Y, *, n_folds=1, offset=0, transform_chunk=None):
             if first >= X_chunk.shape[0]:
                 continue
             rows = slice(first, None, n_folds)
-            part = AnchorMoments.of_chunk(X_chunk[rows], Y_chunk[rows])
+            part = AnchorMoments.of_chunk(X_chunk[rows], Y_chunk[rows], gram=gram)
             folds[fold] = part if folds[fold] is None else folds[fold].merge(part)
     return folds
 
 
-def dask_moments(X, Y, *, n_folds=1, transform_chunk=None):
+def dask_moments(X, Y, *, n_folds=1, transform_chunk=None, gram=True):
     """Per-fold moments of two row-aligned Dask arrays, as one map-reduce.
 
     Each block pair's moments are computed where the block lives
@@ -216,7 +230,9 @@ def dask_moments(X, Y, *, n_folds=1, transform_chunk=None):
     for rows in X.chunks[0][:-1]:
         offsets.append(offsets[-1] + rows)
     parts = [
-        dask.delayed(_block_moments)(x_block, y_block, n_folds, offset, transform_chunk)
+        dask.delayed(_block_moments)(
+            x_block, y_block, n_folds, offset, transform_chunk, gram
+        )
         for x_block, y_block, offset in zip(
             X.to_delayed().ravel(), Y.to_delayed().ravel(), offsets, strict=True
         )
@@ -224,7 +240,7 @@ def dask_moments(X, Y, *, n_folds=1, transform_chunk=None):
     return dask.delayed(_merge_fold_lists)(parts).compute()
 
 
-def _block_moments(X, Y, n_folds, offset, transform_chunk):
+def _block_moments(X, Y, n_folds, offset, transform_chunk, gram):
     import numpy as np
 
     if not (np.isfinite(X).all() and np.isfinite(Y).all()):
@@ -233,7 +249,12 @@ def _block_moments(X, Y, n_folds, offset, transform_chunk):
             "infinity. Remove or impute those rows before aligning."
         )
     return accumulate_moments(
-        X, Y, n_folds=n_folds, offset=offset, transform_chunk=transform_chunk
+        X,
+        Y,
+        n_folds=n_folds,
+        offset=offset,
+        transform_chunk=transform_chunk,
+        gram=gram,
     )
 
 
