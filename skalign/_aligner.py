@@ -35,6 +35,7 @@ from ._solvers import (
     SOLVERS,
     TRANSFORM_TYPES,
     cross_validated_alpha,
+    cross_validated_alpha_on_samples,
     fit_alignment,
     solve_from_moments,
 )
@@ -344,13 +345,11 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     def _solves_on_samples(self, X):
         """Whether fit solves from the samples (n × n side) instead of moments.
 
-        The paper's gradient descent needs the samples; with a fixed ``alpha``
-        and fewer anchors than features the ``n × n`` Gram matrix is the
-        cheaper factorisation.
+        The paper's gradient descent needs the samples; with fewer anchors
+        than features the ``n × n`` kernels are the cheaper factorisations
+        (``alpha="auto"`` included).
         """
-        return self.solver == "adam" or (
-            self.alpha != "auto" and X.shape[0] < X.shape[1]
-        )
+        return self.solver == "adam" or X.shape[0] < X.shape[1]
 
     def _check_alphas(self):
         if self.alphas is None:
@@ -420,11 +419,21 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         stats = dict(center=self.center, std_scaling=self.std_scaling)
         x_mean, x_scale = anchor_statistics(Xw, **stats)
         y_mean, y_scale = anchor_statistics(Yw, **stats)
+        Xs, Ys = standardize(Xw, x_mean, x_scale), standardize(Yw, y_mean, y_scale)
+        alpha, cv = self.alpha, None
+        if self._n_folds() > 1 and self.solver == "closed-form":
+            alpha, alphas, errors = cross_validated_alpha_on_samples(
+                Xs,
+                Ys,
+                fit_intercept=self.transform_type == "affine",
+                alphas=self.alphas,
+            )
+            cv = (alphas, errors)
         alignment = fit_alignment(
-            standardize(Xw, x_mean, x_scale),
-            standardize(Yw, y_mean, y_scale),
+            Xs,
+            Ys,
             self.transform_type,
-            alpha=self.alpha,
+            alpha=alpha,
             solver=self.solver,
             learning_rate=self.learning_rate,
             max_iter=self.max_iter,
@@ -438,7 +447,7 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             alpha=alignment.alpha,
             n_iter=alignment.n_iter,
             statistics=(x_mean, x_scale, y_mean, y_scale),
-            cv=None,
+            cv=cv,
         )
 
     def _set_fitted(self, fitted, xp, dtype):

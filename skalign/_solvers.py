@@ -215,9 +215,8 @@ def fit_alignment(
         )
     xp = get_namespace(X, Y)
     if alpha == "auto" and transform_type != "ortho":
-        alpha, _, _ = cross_validated_alpha(
-            accumulate_moments(X, Y, n_folds=N_FOLDS),
-            fit_intercept=transform_type == "affine",
+        alpha, _, _ = auto_alpha_in_memory(
+            X, Y, fit_intercept=transform_type == "affine"
         )
     out_dtype = X.dtype
     work = solve_dtype(xp, X)
@@ -421,16 +420,122 @@ def cross_validated_alpha(
         eigenvalues, basis = _nonzero_eigh(
             gram / x_outer, gram.shape[0], total.resolution
         )
-        Q = basis.T @ (cross / xy_outer)
-        A = basis.T @ ((held_gram / x_outer) @ basis)
-        C = basis.T @ (held_cross / xy_outer)
-        shrink = 1.0 / (eigenvalues[None, :] + grid[:, None])
-        errors += (
-            xp.sum(held_yy / y_scale**2)
-            - 2.0 * (shrink @ xp.sum(C * Q, axis=1))
-            + xp.sum((shrink @ (A * (Q @ Q.T))) * shrink, axis=1)
+        errors += _held_out_errors(
+            grid,
+            eigenvalues,
+            held_gram=basis.T @ ((held_gram / x_outer) @ basis),
+            projections=basis.T @ (cross / xy_outer),
+            held_cross=basis.T @ (held_cross / xy_outer),
+            held_energy=xp.sum(held_yy / y_scale**2),
         )
     errors = to_numpy(errors) / (total.n_samples * total.yy.shape[0])
+    return _best_alpha(alphas, errors)
+
+
+def auto_alpha_in_memory(X, Y, *, fit_intercept, alphas=None):
+    """:func:`cross_validated_alpha` of in-memory anchors on the cheaper side.
+
+    Fold statistics (``d × d``) when anchors are at least as many as
+    features, the samples' kernels (``n × n``) otherwise; same result.
+    """
+    if X.shape[0] < X.shape[1]:
+        xp = get_namespace(X, Y)
+        work = solve_dtype(xp, X)
+        return cross_validated_alpha_on_samples(
+            xp.astype(X, work, copy=False),
+            xp.astype(Y, work, copy=False),
+            fit_intercept=fit_intercept,
+            alphas=alphas,
+        )
+    return cross_validated_alpha(
+        accumulate_moments(X, Y, n_folds=N_FOLDS),
+        fit_intercept=fit_intercept,
+        alphas=alphas,
+    )
+
+
+def cross_validated_alpha_on_samples(X, Y, *, fit_intercept, alphas=None):
+    """:func:`cross_validated_alpha` from in-memory anchors, on the samples' side.
+
+    The same folds (row ``i`` in fold ``i mod 5``), centring and held-out
+    errors, computed from each training fold's ``n × n`` kernel ``X_t X_tᵀ =
+    U Λ Uᵀ`` instead of its ``d × d`` Gram matrix (the cheaper side when
+    anchors are fewer than features): predictions on the held-out rows are
+    ``K_vt U (Λ + α)⁻¹ Uᵀ Y_t``, so with ``Z = K_vt U`` the scan needs
+    ``ZᵀZ``, ``Uᵀ Y_t`` and ``Zᵀ Y_v`` only.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+    Y : array of shape (n_samples, n_targets)
+        Already standardised anchors (float64 work dtype).
+    fit_intercept : bool
+        Centre each training fold on its own means; otherwise use ``X`` and
+        ``Y`` as they are.
+    alphas : array-like or None, default=None
+
+    Returns
+    -------
+    alpha, alphas, errors
+        As :func:`cross_validated_alpha`.
+    """
+    xp = get_namespace(X, Y)
+    n_samples = X.shape[0]
+    if n_samples < 2:
+        raise ValueError(
+            f"alpha='auto' cross-validates over {N_FOLDS} folds and needs at "
+            f"least 2 anchors, got {n_samples}. Pass more anchors or a fixed alpha."
+        )
+    if alphas is None:
+        centred = X - xp.mean(X, axis=0) if fit_intercept else X
+        trace = float(xp.sum(centred * centred))
+        alphas = trace / min(n_samples, X.shape[1]) * _ALPHA_GRID
+    alphas = np.asarray(alphas, dtype=np.float64)
+    grid = xp.asarray(alphas, dtype=X.dtype, device=array_device(X))
+    errors = xp.zeros_like(grid)
+    rows = np.arange(n_samples)
+    for fold in range(min(N_FOLDS, n_samples)):
+        held = xp.asarray(rows[rows % N_FOLDS == fold], device=array_device(X))
+        kept = xp.asarray(rows[rows % N_FOLDS != fold], device=array_device(X))
+        X_t, Y_t = xp.take(X, kept, axis=0), xp.take(Y, kept, axis=0)
+        X_v, Y_v = xp.take(X, held, axis=0), xp.take(Y, held, axis=0)
+        if fit_intercept:
+            x_mean, y_mean = xp.mean(X_t, axis=0), xp.mean(Y_t, axis=0)
+            X_t, Y_t, X_v, Y_v = X_t - x_mean, Y_t - y_mean, X_v - x_mean, Y_v - y_mean
+        eigenvalues, basis = _nonzero_eigh(X_t @ X_t.T, max(X_t.shape))
+        Z = (X_v @ X_t.T) @ basis
+        errors += _held_out_errors(
+            grid,
+            eigenvalues,
+            held_gram=Z.T @ Z,
+            projections=basis.T @ Y_t,
+            held_cross=Z.T @ Y_v,
+            held_energy=xp.sum(Y_v * Y_v),
+        )
+    errors = to_numpy(errors) / (n_samples * Y.shape[1])
+    return _best_alpha(alphas, errors)
+
+
+def _held_out_errors(
+    grid, eigenvalues, *, held_gram, projections, held_cross, held_energy
+):
+    """Held-out squared error of ``W(α) = V (Λ + α)⁻¹ Q`` for every ``α`` of ``grid``.
+
+    ``||Y_v||² − 2 Σ_j s_j (C ⊙ Q)_j· + sᵀ (A ⊙ Q Qᵀ) s`` with ``s_j = 1/(λ_j +
+    α)``, ``A`` the held-out Gram matrix and ``C`` the held-out cross-product
+    in the eigenbasis.
+    """
+    xp = get_namespace(held_gram)
+    Q = projections
+    shrink = 1.0 / (eigenvalues[None, :] + grid[:, None])
+    return (
+        held_energy
+        - 2.0 * (shrink @ xp.sum(held_cross * Q, axis=1))
+        + xp.sum((shrink @ (held_gram * (Q @ Q.T))) * shrink, axis=1)
+    )
+
+
+def _best_alpha(alphas, errors):
     best = int(np.argmin(errors))
     if alphas.size > 1 and best in (0, alphas.size - 1):
         side = "smallest" if best == 0 else "largest"
@@ -440,7 +545,7 @@ def cross_validated_alpha(
             "held-out error may fall further outside the grid. Pass alphas= "
             "reaching beyond it.",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     return float(alphas[best]), alphas, errors
 

@@ -118,6 +118,24 @@ def test_auto_alpha_is_the_same_whatever_the_chunking(transform_type):
     np.testing.assert_allclose(streamed.coef_, fitted.coef_, rtol=1e-8, atol=1e-10)
 
 
+@pytest.mark.parametrize("transform_type", ["affine", "linear", "l-ortho"])
+def test_auto_alpha_on_the_samples_side_equals_the_statistics(transform_type):
+    """Fewer anchors than features: fit cross-validates on n x n kernels,
+    partial_fit on d x d fold statistics; the errors and the choice agree."""
+    X, Y = _anchors(45, 70, 20, seed=11)
+    grid = np.logspace(-1, 5, 19)
+    fitted = LatentAligner(transform_type, alpha="auto", alphas=grid).fit(X, Y)
+    assert fitted._moments is None
+    streamed = _partial_fit_in(
+        LatentAligner(transform_type, alpha="auto", alphas=grid), X, Y, [0, 20, 45]
+    )
+    np.testing.assert_allclose(fitted.cv_errors_, streamed.cv_errors_, rtol=1e-8)
+    assert fitted.alpha_ == streamed.alpha_
+    np.testing.assert_allclose(
+        fitted.transform(X), streamed.transform(X), rtol=1e-8, atol=1e-8
+    )
+
+
 def test_fit_streams_in_chunks_with_the_same_result(monkeypatch):
     X, Y = _anchors(5000, 16, 8, seed=6)
     whole = LatentAligner("affine").fit(X, Y)
