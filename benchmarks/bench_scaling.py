@@ -157,6 +157,8 @@ def main():
     parser.add_argument(
         "--data-dir", type=Path, default=ROOT / ".skalign-cache" / "scaling"
     )
+    parser.add_argument("--n", type=int, nargs="+", help="only these anchor counts")
+    parser.add_argument("--transform", nargs="+", help="only these transforms")
     parser.add_argument("--case", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.case:
@@ -164,7 +166,13 @@ def main():
         print(json.dumps(run_case(n, d, mode, transform, args.data_dir)))
         return
     args.data_dir.mkdir(parents=True, exist_ok=True)
-    cases = [c for c in CASES if not args.quick or (c[0], c[1]) in QUICK]
+    cases = [
+        c
+        for c in CASES
+        if (not args.quick or (c[0], c[1]) in QUICK)
+        and (args.n is None or c[0] in args.n)
+        and (args.transform is None or c[3] in args.transform)
+    ]
     print("\n## Fit time and memory vs anchors (float32, d -> d, one process per case)")
     header = (
         f"{'n':>9} {'d':>5} {'input':>7} {'transform':>12} {'fit s':>7} "
