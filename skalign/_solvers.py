@@ -158,9 +158,10 @@ def fit_alignment(
           factor ``U Vᵀ`` (thin SVD).
     alpha : float >= 0 or "auto", default=0.0
         Ridge penalty ``alpha * ||coef||²`` for ``linear``, ``affine`` and
-        ``l-ortho``. ``"auto"`` picks it by generalised cross-validation from
-        the same eigendecomposition, at no extra factorisation. Ignored by
-        ``ortho``.
+        ``l-ortho``. ``"auto"`` picks it by 5-fold cross-validation (row
+        ``i`` in fold ``i mod 5``) over 41 strengths log-spaced around the
+        mean eigenvalue of the Gram matrix, from per-fold statistics (see
+        the user guide). Ignored by ``ortho``.
     solver : {"closed-form", "adam"}, default="closed-form"
         ``"adam"`` reproduces the paper's gradient-descent fit (Adam on the
         mean squared error, float32, PyTorch's ``nn.Linear`` initialisation),
