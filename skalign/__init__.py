@@ -9,6 +9,7 @@ from ._adapter import AdapterAligner
 from ._aligner import LatentAligner
 from ._kernel import AnchorKernelAligner
 from ._self_learning import SelfLearningAligner
+from ._scoring import make_downstream_scorer
 from ._solvers import Alignment, fit_alignment
 from ._zeroshot import ZeroShotTextSpaceClassifier
 
@@ -23,4 +24,5 @@ __all__ = [
     "ZeroShotTextSpaceClassifier",
     "__version__",
     "fit_alignment",
+    "make_downstream_scorer",
 ]

@@ -1,5 +1,6 @@
 """LatentAligner: translate embeddings from one encoder's space into another's."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -13,17 +14,38 @@ from sklearn.base import (
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._backend import get_namespace, is_torch_array, solve_dtype, to_namespace_of
+from ._backend import (
+    get_namespace,
+    is_torch_array,
+    solve_dtype,
+    to_namespace_of,
+    to_numpy,
+)
 from ._preprocessing import (
     anchor_statistics,
     apply_affine_map,
     compose_affine_map,
     invert_affine_map,
+    moment_statistics,
     normalize_rows,
     standardize,
 )
-from ._solvers import SOLVERS, TRANSFORM_TYPES, fit_alignment
-from ._validation import check_anchor_pair, check_embeddings
+from ._solvers import (
+    N_FOLDS,
+    SOLVERS,
+    TRANSFORM_TYPES,
+    cross_validated_alpha,
+    cross_validated_alpha_on_samples,
+    fit_alignment,
+    solve_from_moments,
+)
+from ._statistics import accumulate_moments, dask_moments, merge_all, merge_folds
+from ._validation import (
+    check_anchor_pair,
+    check_dask_anchor_pair,
+    check_embeddings,
+    is_dask_array,
+)
 from .metrics import mean_cosine_similarity
 
 
@@ -50,10 +72,18 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         with fewer anchors than features.
     alpha : float >= 0 or "auto", default=0.0
         Ridge penalty for ``affine``, ``linear`` and ``l-ortho``; 0 gives the
-        exact (minimum-norm) least-squares map of the paper. ``"auto"`` picks it
-        by generalised cross-validation from the same factorisation; prefer it
-        when there are fewer anchors than features, where the unpenalised
-        maps interpolate the anchors. Ignored by ``ortho``.
+        exact (minimum-norm) least-squares map of the paper. ``"auto"`` picks
+        it among ``alphas`` by 5-fold cross-validation (row ``i`` in fold ``i
+        mod 5``), computed from the folds' sufficient statistics, so it also
+        works with :meth:`partial_fit`; prefer it when there are fewer anchors
+        than features, where the unpenalised maps interpolate the anchors.
+        ``l-ortho`` takes the strength that is best for its ridge matrix.
+        Ignored by ``ortho``.
+    alphas : array-like of shape (n_alphas,) or None, default=None
+        Candidate strengths for ``alpha="auto"`` (in the standardised spaces,
+        like ``alpha``). None scans 41 values log-spaced from 1e-6 to 1e4 times
+        the mean eigenvalue of the anchors' Gram matrix. A warning is issued
+        when the best one is at either end of the grid.
     center : bool, default=True
         Subtract the anchors' mean from each side before solving (and add the
         target mean back after translating).
@@ -90,7 +120,16 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         Its translation (the paper's b); zero unless ``transform_type="affine"``
         and the anchors were not centred.
     alpha_ : float
-        Ridge strength used (the GCV choice when ``alpha="auto"``).
+        Ridge strength used (the cross-validated choice when ``alpha="auto"``).
+    alphas_ : ndarray of shape (n_alphas,)
+        The candidates scanned (only when ``alpha="auto"``).
+    cv_errors_ : ndarray of shape (n_alphas,)
+        Held-out mean squared error of each candidate, per anchor and target
+        feature in the standardised target space (only when ``alpha="auto"``);
+        plot it against ``alphas_`` to see how flat the optimum is.
+    n_samples_seen_ : int
+        Number of anchor pairs the map was estimated from (summed over
+        :meth:`partial_fit` calls).
     n_iter_ : int or None
         Adam steps taken; None for the closed form.
     x_mean_, x_scale_ : ndarray or torch.Tensor of shape (n_features,)
@@ -137,6 +176,7 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     _parameter_constraints: dict = {
         "transform_type": [StrOptions(set(TRANSFORM_TYPES))],
         "alpha": [Interval(Real, 0, None, closed="left"), StrOptions({"auto"})],
+        "alphas": ["array-like", None],
         "center": ["boolean"],
         "std_scaling": ["boolean"],
         "l2_normalize": ["boolean"],
@@ -153,6 +193,7 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         transform_type="ortho",
         *,
         alpha=0.0,
+        alphas=None,
         center=True,
         std_scaling=True,
         l2_normalize=False,
@@ -165,6 +206,7 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     ):
         self.transform_type = transform_type
         self.alpha = alpha
+        self.alphas = alphas
         self.center = center
         self.std_scaling = std_scaling
         self.l2_normalize = l2_normalize
@@ -196,21 +238,202 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         if self.target_encoder is not None and y is not None:
             target_encoder = clone(self.target_encoder).fit(y)
             y = target_encoder.transform(y)
+        if is_dask_array(X):
+            return self._fit_dask(X, y)
         X_checked, Y = check_anchor_pair(X, y, estimator=self)
-        xp = get_namespace(X_checked, Y)
-        dtype = X_checked.dtype
-        Xw = xp.astype(X_checked, solve_dtype(xp, X_checked), copy=False)
+        self._check_alphas()
+        if self._solves_on_samples(X_checked):
+            fitted = self._fit_on_samples(X_checked, Y)
+            moments = None
+        else:
+            moments = self._accumulate(X_checked, Y, offset=0)
+            fitted = self._solve(moments)
+        validate_data(self, X, reset=True, skip_check_array=True)
+        self._set_fitted(fitted, get_namespace(X_checked), X_checked.dtype)
+        self._moments = moments
+        self.n_samples_seen_ = X_checked.shape[0]
+        if target_encoder is not None:
+            self.target_encoder_ = target_encoder
+        return self
+
+    def _fit_dask(self, X, y):
+        """Statistics as a map-reduce over the blocks, solved here."""
+        Y = check_dask_anchor_pair(X, y, estimator=self)
+        if self.solver == "adam":
+            raise ValueError(
+                "Dask anchors need solver='closed-form': the paper's gradient "
+                "descent (solver='adam') fits in memory only."
+            )
+        self._check_alphas()
+        moments = dask_moments(
+            X,
+            Y,
+            n_folds=self._n_folds(),
+            transform_chunk=_unit_rows if self.l2_normalize else None,
+            gram=self.transform_type != "ortho",
+        )
+        fitted = self._solve(moments)
+        validate_data(self, X, reset=True, skip_check_array=True)
+        self._set_fitted(fitted, np, X.dtype)
+        self._moments = moments
+        self.n_samples_seen_ = int(X.shape[0])
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def partial_fit(self, X, y):
+        """Add a batch of anchors and re-estimate the map from all rows seen.
+
+        The aligner keeps only sufficient statistics of the anchors (means,
+        spreads, ``XᵀX``, ``XᵀY``; one set per fold with ``alpha="auto"``),
+        so memory stays ``O(d²)`` whatever the number of batches, and after
+        any sequence of calls the map equals :meth:`fit` on all rows seen (to
+        float64 rounding for float64 batches; see the user guide for float32).
+        All batches must come from the same namespace and device.
+
+        Parameters
+        ----------
+        X : array-like or torch.Tensor of shape (n_samples, n_features)
+            Source anchor embeddings of this batch.
+        y : array-like or torch.Tensor of shape (n_samples, n_target_features)
+            Their paired target embeddings (raw inputs when ``target_encoder``
+            is set: the encoder is fitted on the first batch).
+
+        Returns
+        -------
+        self : LatentAligner
+            The updated aligner.
+        """
+        if self.solver == "adam":
+            raise ValueError(
+                "partial_fit needs solver='closed-form': the paper's gradient "
+                "descent (solver='adam') fits in memory only. Use fit, or set "
+                "solver='closed-form'."
+            )
+        first = not hasattr(self, "n_samples_seen_")
+        if not first and self._moments is None:
+            raise ValueError(
+                "This aligner was fitted by fit on fewer anchors than features, "
+                "which solves on the samples' side and keeps no statistics to "
+                "add to. Call partial_fit from the start (on a fresh aligner) "
+                "to accumulate batches."
+            )
+        target_encoder = getattr(self, "target_encoder_", None)
+        if self.target_encoder is not None and y is not None:
+            if first:
+                target_encoder = clone(self.target_encoder).fit(y)
+            y = target_encoder.transform(y)
+        X_checked, Y = check_anchor_pair(X, y, estimator=self)
+        self._check_alphas()
+        if not first:
+            validate_data(self, X, reset=False, skip_check_array=True)
+            self._check_width(Y, self.coef_.shape[0], "target")
+        offset = 0 if first else self.n_samples_seen_
+        moments = merge_folds(
+            None if first else self._moments,
+            self._accumulate(X_checked, Y, offset=offset),
+        )
+        fitted = self._solve(moments)
+        if first:
+            validate_data(self, X, reset=True, skip_check_array=True)
+        self._set_fitted(fitted, get_namespace(X_checked), X_checked.dtype)
+        self._moments = moments
+        self.n_samples_seen_ = offset + X_checked.shape[0]
+        if target_encoder is not None:
+            self.target_encoder_ = target_encoder
+        return self
+
+    def _solves_on_samples(self, X):
+        """Whether fit solves from the samples (n × n side) instead of moments.
+
+        The paper's gradient descent needs the samples; with fewer anchors
+        than features the ``n × n`` kernels are the cheaper factorisations
+        (``alpha="auto"`` included).
+        """
+        return self.solver == "adam" or X.shape[0] < X.shape[1]
+
+    def _check_alphas(self):
+        if self.alphas is None:
+            return
+        alphas = np.asarray(self.alphas, dtype=np.float64)
+        if alphas.ndim != 1 or alphas.size == 0 or not np.all(alphas >= 0):
+            raise ValueError(
+                f"alphas must be a non-empty 1-D sequence of ridge strengths >= 0, "
+                f"got {self.alphas!r}. Pass e.g. alphas=np.logspace(-2, 4, 25), or "
+                "None for the default grid."
+            )
+
+    def _n_folds(self):
+        auto = self.alpha == "auto" and self.transform_type != "ortho"
+        return N_FOLDS if auto else 1
+
+    def _accumulate(self, X, Y, *, offset):
+        """Per-fold moments of a batch (rows normalised first if asked)."""
+        return accumulate_moments(
+            X,
+            Y,
+            n_folds=self._n_folds(),
+            offset=offset,
+            transform_chunk=_unit_rows if self.l2_normalize else None,
+            gram=self.transform_type != "ortho",
+        )
+
+    def _solve(self, folds):
+        """Statistics and the map from per-fold moments."""
+        total = merge_all(folds)
+        x_mean, x_scale, y_mean, y_scale = moment_statistics(
+            total, center=self.center, std_scaling=self.std_scaling
+        )
+        standardization = dict(
+            x_center=x_mean, x_scale=x_scale, y_center=y_mean, y_scale=y_scale
+        )
+        alpha, cv = 0.0, None
+        if self.transform_type != "ortho":
+            alpha = self.alpha
+        if self._n_folds() > 1:
+            alpha, alphas, errors = cross_validated_alpha(
+                folds,
+                fit_intercept=self.transform_type == "affine",
+                alphas=self.alphas,
+                **standardization,
+            )
+            cv = (alphas, errors)
+        coef, intercept = solve_from_moments(
+            total, self.transform_type, alpha, **standardization
+        )
+        return dict(
+            coef=coef,
+            intercept=intercept,
+            alpha=float(alpha),
+            n_iter=None,
+            statistics=(x_mean, x_scale, y_mean, y_scale),
+            cv=cv,
+        )
+
+    def _fit_on_samples(self, X, Y):
+        """The in-memory path: standardised copies, :func:`fit_alignment`."""
+        xp = get_namespace(X, Y)
+        Xw = xp.astype(X, solve_dtype(xp, X), copy=False)
         Yw = xp.astype(Y, Xw.dtype, copy=False)
         if self.l2_normalize:
             Xw, Yw = normalize_rows(Xw), normalize_rows(Yw)
         stats = dict(center=self.center, std_scaling=self.std_scaling)
         x_mean, x_scale = anchor_statistics(Xw, **stats)
         y_mean, y_scale = anchor_statistics(Yw, **stats)
+        Xs, Ys = standardize(Xw, x_mean, x_scale), standardize(Yw, y_mean, y_scale)
+        alpha, cv = self.alpha, None
+        if self._n_folds() > 1 and self.solver == "closed-form":
+            alpha, alphas, errors = cross_validated_alpha_on_samples(
+                Xs,
+                Ys,
+                fit_intercept=self.transform_type == "affine",
+                alphas=self.alphas,
+            )
+            cv = (alphas, errors)
         alignment = fit_alignment(
-            standardize(Xw, x_mean, x_scale),
-            standardize(Yw, y_mean, y_scale),
+            Xs,
+            Ys,
             self.transform_type,
-            alpha=self.alpha,
+            alpha=alpha,
             solver=self.solver,
             learning_rate=self.learning_rate,
             max_iter=self.max_iter,
@@ -218,26 +441,35 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             random_state=self.random_state,
             check_input=False,
         )
+        return dict(
+            coef=alignment.coef,
+            intercept=alignment.intercept,
+            alpha=alignment.alpha,
+            n_iter=alignment.n_iter,
+            statistics=(x_mean, x_scale, y_mean, y_scale),
+            cv=cv,
+        )
+
+    def _set_fitted(self, fitted, xp, dtype):
+        coef, intercept = fitted["coef"], fitted["intercept"]
+        x_mean, x_scale, y_mean, y_scale = fitted["statistics"]
         weights, bias = compose_affine_map(
-            alignment.coef, alignment.intercept, x_mean, x_scale, y_mean, y_scale
+            coef, intercept, x_mean, x_scale, y_mean, y_scale
         )
-        validate_data(self, X, reset=True, skip_check_array=True)
-        self.coef_ = xp.astype(alignment.coef, dtype)
-        self.intercept_ = xp.astype(alignment.intercept, dtype)
-        self.alpha_ = alignment.alpha
-        self.n_iter_ = alignment.n_iter
-        self.x_mean_, self.x_scale_ = (
-            xp.astype(x_mean, dtype),
-            xp.astype(x_scale, dtype),
-        )
-        self.y_mean_, self.y_scale_ = (
-            xp.astype(y_mean, dtype),
-            xp.astype(y_scale, dtype),
-        )
+        self.coef_ = xp.astype(coef, dtype)
+        self.intercept_ = xp.astype(intercept, dtype)
+        self.alpha_ = fitted["alpha"]
+        self.n_iter_ = fitted["n_iter"]
+        self.x_mean_ = xp.astype(x_mean, dtype)
+        self.x_scale_ = xp.astype(x_scale, dtype)
+        self.y_mean_ = xp.astype(y_mean, dtype)
+        self.y_scale_ = xp.astype(y_scale, dtype)
         self._weights, self._bias = xp.astype(weights, dtype), xp.astype(bias, dtype)
-        if target_encoder is not None:
-            self.target_encoder_ = target_encoder
-        return self
+        for name in ("alphas_", "cv_errors_"):
+            if hasattr(self, name):
+                delattr(self, name)
+        if fitted["cv"] is not None:
+            self.alphas_, self.cv_errors_ = fitted["cv"]
 
     def transform(self, X):
         """Translate source embeddings into the target space.
@@ -263,10 +495,19 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     def inverse_transform(self, X):
         """Translate target-space embeddings back into the source space.
 
-        Uses the pseudo-inverse of the map (its transpose for ``ortho`` and
-        ``l-ortho``): exact for ``n_features_in_ <= n_target_features``, the
-        minimum-norm preimage otherwise. With ``l2_normalize=True`` the result
-        lives among unit-norm source embeddings.
+        Uses the pseudo-inverse of the map (over its non-negligible singular
+        values). The round trip ``inverse_transform(transform(X))`` is exact
+        only when the map is injective: fewer source than target features and
+        more anchors than source features, e.g. ``ortho`` from a smaller into
+        a larger space. Otherwise the map has rank ``r < n_features_in_`` (at
+        most ``n_samples - 1`` with centring when anchors are fewer than
+        features) and the result is the minimum-norm preimage: in the
+        standardised source space, the orthogonal projection onto the
+        ``r``-dimensional row space of ``coef_`` (for least-squares maps with
+        ``n_target_features >= n_samples - 1``, the span of the centred
+        anchors, so the anchors themselves round-trip exactly). A
+        ``UserWarning`` says so. With ``l2_normalize=True`` the result lives
+        among unit-norm source embeddings.
 
         Parameters
         ----------
@@ -281,7 +522,7 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         self._check_width(Y, self.coef_.shape[0], "target")
         xp = get_namespace(self.coef_)
         work = solve_dtype(xp, self.coef_)
-        weights, bias = invert_affine_map(
+        weights, bias, rank = invert_affine_map(
             *(
                 xp.astype(a, work)
                 for a in (
@@ -293,8 +534,18 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
                     self.y_scale_,
                 )
             ),
-            isometry=self.transform_type in ("ortho", "l-ortho"),
+            eps=float(xp.finfo(self.coef_.dtype).eps),
         )
+        if rank < self.n_features_in_:
+            warnings.warn(
+                f"The fitted map has rank {rank} < n_features_in_="
+                f"{self.n_features_in_} (fewer anchors than source features, or "
+                "a smaller target space), so inverse_transform returns the "
+                "minimum-norm preimage: source directions outside the map's "
+                "row space are set to the anchors' mean, not recovered.",
+                UserWarning,
+                stacklevel=2,
+            )
         return apply_affine_map(
             Y,
             to_namespace_of(weights, Y),
@@ -302,11 +553,13 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             unit_rows=self.l2_normalize,
         )
 
-    def score(self, X, y):
+    def score(self, X, y, sample_weight=None):
         """Mean cosine similarity between translated ``X`` and ``y``.
 
         Higher is better, so :class:`~sklearn.model_selection.GridSearchCV`
-        can compare transforms without a ``scoring`` argument.
+        can compare transforms without a ``scoring`` argument. To choose by a
+        downstream decoder's score instead, see
+        :func:`~skalign.make_downstream_scorer`.
 
         Parameters
         ----------
@@ -315,6 +568,11 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         y : array-like or torch.Tensor of shape (n_samples, n_target_features)
             Their paired target embeddings (raw inputs when ``target_encoder``
             is set).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each pair: the score is then the weighted
+            mean of the cosines (routed by ``cross_val_score`` and
+            ``GridSearchCV`` when metadata routing is enabled and requested
+            with ``set_score_request(sample_weight=True)``).
 
         Returns
         -------
@@ -326,7 +584,10 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         translated = self.transform(X)
         Y = check_embeddings(y, input_name="y", estimator=self)
         self._check_width(Y, self.coef_.shape[0], "target")
-        return mean_cosine_similarity(to_namespace_of(Y, translated), translated)
+        Y = to_namespace_of(Y, translated)
+        if sample_weight is None:
+            return mean_cosine_similarity(Y, translated)
+        return _weighted_mean_cosine(Y, translated, sample_weight)
 
     @property
     def _n_features_out(self):
@@ -354,3 +615,24 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
                 f"expecting {expected} features as input ({side} space). Pass "
                 f"embeddings from the same {side} encoder the aligner was fitted on."
             )
+
+
+def _weighted_mean_cosine(Y, translated, sample_weight):
+    weights = np.asarray(to_numpy(sample_weight), dtype=np.float64)
+    if weights.shape != (Y.shape[0],) or not np.all(weights >= 0):
+        raise ValueError(
+            f"sample_weight must be non-negative of shape ({Y.shape[0]},), one "
+            f"weight per pair, got shape {weights.shape}. Pass one weight per row "
+            "of X."
+        )
+    if weights.sum() == 0:
+        raise ValueError("sample_weight sums to zero; give some pair a weight > 0.")
+    xp = get_namespace(Y, translated)
+    dot = xp.sum(Y * translated, axis=1)
+    norms = xp.sqrt(xp.sum(Y**2, axis=1) * xp.sum(translated**2, axis=1))
+    cosine = to_numpy(dot / xp.where(norms == 0, xp.ones_like(norms), norms))
+    return float(np.average(cosine, weights=weights))
+
+
+def _unit_rows(X_chunk, Y_chunk):
+    return normalize_rows(X_chunk), normalize_rows(Y_chunk)

@@ -6,7 +6,7 @@ device and never copied to the host.
 """
 
 import numpy as np
-from array_api_compat import array_namespace, is_torch_array
+from array_api_compat import array_namespace, is_dask_array, is_torch_array
 from array_api_compat import device as array_device
 
 
@@ -68,6 +68,7 @@ __all__ = [
     "array_device",
     "float_scalar",
     "get_namespace",
+    "is_dask_array",
     "is_torch_array",
     "solve_dtype",
     "take_rows",

@@ -57,14 +57,55 @@ def anchor_statistics(X, *, center=True, std_scaling=True):
     return mean, xp.where(scale <= tiny, xp.ones_like(scale), scale)
 
 
+def moment_statistics(moments, *, center=True, std_scaling=True):
+    """:func:`anchor_statistics` of both sides from their moments alone.
+
+    Parameters
+    ----------
+    moments : AnchorMoments
+    center, std_scaling : bool
+        As in :func:`anchor_statistics`.
+
+    Returns
+    -------
+    x_mean, x_scale : arrays of shape (n_features,)
+    y_mean, y_scale : arrays of shape (n_targets,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign._preprocessing import moment_statistics
+    >>> from skalign._statistics import AnchorMoments
+    >>> X = np.array([[1.0, 5.0], [3.0, 5.0]])
+    >>> x_mean, x_scale, _, _ = moment_statistics(AnchorMoments.of_chunk(X, X))
+    >>> x_mean.tolist(), x_scale.tolist()
+    ([2.0, 5.0], [1.0, 1.0])
+    """
+    xp = get_namespace(moments.xx)
+    x_square = moments.xx if moments.xx.ndim == 1 else xp.linalg.diagonal(moments.xx)
+    return (
+        *_moment_scale(xp, moments.x_mean, x_square, moments, center, std_scaling),
+        *_moment_scale(xp, moments.y_mean, moments.yy, moments, center, std_scaling),
+    )
+
+
+def _moment_scale(xp, mean, scatter, moments, center, std_scaling):
+    centre = mean if center else xp.zeros_like(mean)
+    if not std_scaling:
+        return centre, xp.ones_like(mean)
+    n_samples = moments.n_samples
+    scale = xp.sqrt((scatter + n_samples * (mean - centre) ** 2) / n_samples)
+    tiny = (
+        _CONSTANT_FEATURE_TOLERANCE
+        * xp.finfo(mean.dtype).eps
+        * xp.max(xp.abs(centre) + 1.0)
+    )
+    return centre, xp.where(scale <= tiny, xp.ones_like(scale), scale)
+
+
 def standardize(X, mean, scale):
     """Return ``(X - mean) / scale``."""
     return (X - mean) / scale
-
-
-def destandardize(X, mean, scale):
-    """Return ``X * scale + mean``, the inverse of :func:`standardize`."""
-    return X * scale + mean
 
 
 def normalize_rows(X):
@@ -108,8 +149,8 @@ def apply_affine_map(X, weights, bias, *, unit_rows=False):
 def compose_affine_map(coef, intercept, x_mean, x_scale, y_mean, y_scale):
     """Fold standardisation, the aligned map and de-normalisation into one map.
 
-    ``destandardize(standardize(X, x_mean, x_scale) @ coef.T + intercept,
-    y_mean, y_scale)`` equals ``X @ weights + bias`` with the returned
+    ``(standardize(X, x_mean, x_scale) @ coef.T + intercept) * y_scale +
+    y_mean`` equals ``X @ weights + bias`` with the returned
     ``weights`` of shape (n_features, n_targets), so translating a batch costs
     one matrix product.
 
@@ -127,22 +168,39 @@ def compose_affine_map(coef, intercept, x_mean, x_scale, y_mean, y_scale):
     return weights, bias
 
 
-def invert_affine_map(coef, intercept, x_mean, x_scale, y_mean, y_scale, *, isometry):
+def invert_affine_map(coef, intercept, x_mean, x_scale, y_mean, y_scale, *, eps):
     """Fold the inverse translation (target space back to source) into one map.
 
-    Uses ``coef``'s Moore-Penrose pseudo-inverse, which is ``coef.T`` when the
-    map is an isometry (``ortho``, ``l-ortho``). The round trip is exact when
-    ``coef`` has full column rank (``n_features <= n_target_features``);
-    otherwise it returns the minimum-norm preimage, as
+    Uses ``coef``'s Moore-Penrose pseudo-inverse over its singular values
+    above ``max(coef.shape) · eps · s_max`` (``eps``: the resolution the map
+    was fitted in), so directions the anchors did not determine are dropped
+    instead of amplified. The round trip is exact when ``coef`` is injective
+    (its rank equals ``n_features``, which needs ``n_features <=
+    n_target_features`` and more anchors than source features); otherwise it
+    returns the minimum-norm preimage, as
     :meth:`sklearn.decomposition.PCA.inverse_transform` does.
 
     Returns
     -------
     weights : array of shape (n_target_features, n_features)
     bias : array of shape (n_features,)
+    rank : int
+        Rank of ``coef``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign._preprocessing import invert_affine_map
+    >>> zero, one = np.zeros(2), np.ones(2)
+    >>> w, b, rank = invert_affine_map(np.diag([2.0, 0.0]), zero, zero, one,
+    ...                                zero, one, eps=1e-16)
+    >>> w.tolist(), rank
+    ([[0.5, 0.0], [0.0, 0.0]], 1)
     """
     xp = get_namespace(coef)
-    inverse = coef if isometry else xp.linalg.pinv(coef).T
+    U, s, Vt = xp.linalg.svd(coef, full_matrices=False)
+    keep = s > s[0] * max(coef.shape) * eps
+    inverse = (U[:, keep] / s[keep][None, :]) @ Vt[keep, :]
     weights = (inverse / y_scale[:, None]) * x_scale[None, :]
     bias = x_mean - ((y_mean / y_scale) + intercept) @ inverse * x_scale
-    return weights, bias
+    return weights, bias, int(xp.sum(xp.astype(keep, xp.int64)))

@@ -9,7 +9,7 @@ so a CUDA batch is never copied to the host.
 import numpy as np
 from sklearn.utils import check_array
 
-from ._backend import is_torch_array, to_namespace_of
+from ._backend import is_dask_array, is_torch_array, to_namespace_of
 
 _EMBED_FIRST = (
     "Embed raw inputs (texts, images) first, e.g. with "
@@ -97,6 +97,37 @@ def check_anchor_pair(X, Y, *, estimator=None):
             "Pass the same anchors, in the same order, to both sides."
         )
     return X, to_namespace_of(Y, like=X)
+
+
+def check_dask_anchor_pair(X, Y, *, estimator=None):
+    """Check the shapes and dtypes of Dask anchors without computing them.
+
+    Values (NaN, infinity) are checked block by block where the statistics
+    are computed. Returns ``Y`` cast lazily to ``X``'s dtype.
+    """
+    name = _name(estimator)
+    if not is_dask_array(Y):
+        raise TypeError(
+            f"{name} got Dask source anchors X but y of type {type(Y).__name__}. "
+            "Pass the target anchors as a Dask array too (e.g. "
+            "dask.array.from_array(Y, chunks=X.chunks[0]))."
+        )
+    for label, A in (("X", X), ("y", Y)):
+        if A.ndim != 2 or np.dtype(A.dtype).kind != "f":
+            raise ValueError(
+                f"{label} must be a 2-D floating Dask array of embeddings, got "
+                f"{A.ndim}-D of dtype {A.dtype}. Embed raw inputs first and "
+                "pass float32 or float64 embeddings."
+            )
+    if X.shape[0] != Y.shape[0]:
+        raise ValueError(
+            f"X has {X.shape[0]} rows but y has {Y.shape[0]}: anchors must be "
+            "paired row by row. Pass the same anchors, in the same order, to "
+            "both sides."
+        )
+    if X.shape[0] < 2:
+        raise ValueError(f"{name} needs at least 2 anchors, got {X.shape[0]}.")
+    return Y.astype(X.dtype)
 
 
 def _check_tensor(X, input_name, estimator, min_samples):

@@ -1,9 +1,11 @@
 """LatentAligner: the paper's pipeline, dtypes, tensors, sklearn integration, errors."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
+import scipy.linalg
 from scipy.stats import ortho_group
 from sklearn.base import clone
 from sklearn.datasets import load_digits
@@ -147,9 +149,31 @@ def test_pickle_round_trip_gives_identical_output():
 def test_inverse_transform_round_trip(transform_type):
     X, Y = _anchors(d1=6, d2=11)
     aligner = LatentAligner(transform_type).fit(X, Y)
-    np.testing.assert_allclose(
-        aligner.inverse_transform(aligner.transform(X)), X, atol=1e-8
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # injective map: exact and silent
+        np.testing.assert_allclose(
+            aligner.inverse_transform(aligner.transform(X)), X, atol=1e-8
+        )
+
+
+@pytest.mark.parametrize("transform_type", ["affine", "linear"])
+def test_inverse_transform_with_fewer_anchors_than_features(transform_type):
+    """Issue 14 item 6: 30 anchors in 60-d. The anchors round-trip exactly; a
+    new point comes back as its projection onto the anchors' span (in the
+    standardised source space), with a warning saying so."""
+    rng = np.random.default_rng(14)
+    X, Y = rng.normal(size=(30, 60)) + 1.0, rng.normal(size=(30, 50))
+    X_new = rng.normal(size=(5, 60)) + 1.0
+    aligner = LatentAligner(transform_type).fit(X, Y)
+    with pytest.warns(UserWarning, match=r"rank (29|30) < n_features_in_=60"):
+        back = aligner.inverse_transform(aligner.transform(X))
+    np.testing.assert_allclose(back, X, atol=1e-8)
+    with pytest.warns(UserWarning, match="minimum-norm preimage"):
+        back_new = aligner.inverse_transform(aligner.transform(X_new))
+    mean, scale = aligner.x_mean_, aligner.x_scale_
+    span = scipy.linalg.orth(((X - mean) / scale).T)
+    projected = ((X_new - mean) / scale) @ span @ span.T
+    np.testing.assert_allclose(back_new, projected * scale + mean, atol=1e-8)
 
 
 def test_score_is_mean_cosine_in_target_space():

@@ -9,7 +9,8 @@ from scipy.stats import ortho_group
 from sklearn.exceptions import ConvergenceWarning
 
 from skalign import fit_alignment
-from skalign._solvers import gcv_alpha, generalized_cv_error, ridge_least_squares
+from skalign._solvers import cross_validated_alpha, ridge_least_squares
+from skalign._statistics import accumulate_moments
 
 torch = pytest.importorskip("torch")
 
@@ -143,38 +144,63 @@ def test_ridge_equals_normal_equations(shape):
     assert alpha == 2.5
 
 
-@pytest.mark.parametrize("centered", [False, True])
+@pytest.mark.parametrize("fit_intercept", [False, True])
 @pytest.mark.parametrize("shape", [(60, 15), (25, 70)])
-def test_gcv_error_matches_brute_force_hat_matrix(shape, centered):
+def test_cross_validated_error_matches_brute_force_folds(shape, fit_intercept):
+    """The held-out error from fold statistics equals refitting on each fold."""
     rng = np.random.default_rng(6)
-    X = rng.normal(size=shape)
+    X = rng.normal(size=shape) + 2.0
     Y = X @ rng.normal(size=(shape[1], 3)) + 2.0 * rng.normal(size=(shape[0], 3))
-    if centered:
-        X, Y = X - X.mean(0), Y - Y.mean(0)
-    n = shape[0]
-    eigenvalues, U = np.linalg.eigh(X @ X.T)
-    keep = eigenvalues > eigenvalues.max() * 1e-12
-    energies = np.sum((U[:, keep].T @ Y) ** 2, axis=1)
-    alphas = np.mean(eigenvalues[keep]) * np.logspace(-2, 3, 11)
-    errors = generalized_cv_error(
-        alphas,
-        eigenvalues[keep],
-        energies,
-        float(np.sum(Y**2)),
-        n_samples=n,
-        centered=centered,
-    )
-    expected = []
-    for alpha in alphas:
-        hat = X @ np.linalg.solve(X.T @ X + alpha * np.eye(shape[1]), X.T)
-        rss = np.sum((Y - hat @ Y) ** 2)
-        expected.append(rss / (1 - (np.trace(hat) + centered) / n) ** 2)
+    alphas = np.logspace(-2, 3, 11) * shape[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        chosen, grid, errors = cross_validated_alpha(
+            accumulate_moments(X, Y, n_folds=5),
+            fit_intercept=fit_intercept,
+            alphas=alphas,
+        )
+    expected = np.zeros(alphas.size)
+    for fold in range(5):
+        held = np.arange(shape[0]) % 5 == fold
+        Xt, Yt, Xv, Yv = X[~held], Y[~held], X[held], Y[held]
+        if fit_intercept:
+            mx, my = Xt.mean(0), Yt.mean(0)
+            Xt, Yt, Xv, Yv = Xt - mx, Yt - my, Xv - mx, Yv - my
+        for i, alpha in enumerate(alphas):
+            W = np.linalg.pinv(Xt.T @ Xt + alpha * np.eye(shape[1])) @ Xt.T @ Yt
+            expected[i] += np.sum((Yv - Xv @ W) ** 2)
+    expected /= Y.size
     np.testing.assert_allclose(errors, expected, rtol=1e-8)
-    chosen = gcv_alpha(
-        eigenvalues[keep], energies, float(np.sum(Y**2)), n_samples=n, centered=centered
-    )
-    grid = np.mean(eigenvalues[keep]) * np.logspace(-6, 4, 61)
-    assert chosen in grid
+    np.testing.assert_array_equal(grid, alphas)
+    assert chosen == alphas[np.argmin(expected)]
+
+
+def test_auto_alpha_never_interpolates_where_gcv_did():
+    """Issue 17's failure mode: n < d, where GCV's criterion can fall to zero as
+    alpha -> 0. The held-out criterion stays away from the interpolating end."""
+    rng = np.random.default_rng(17)
+    n, d1, d2 = 80, 300, 40
+    latent = rng.normal(size=(n, 10))
+    X = latent @ rng.normal(size=(10, d1)) + rng.normal(size=(n, d1))
+    Y = latent @ rng.normal(size=(10, d2)) + rng.normal(size=(n, d2))
+    for _ in range(3):
+        rows = rng.permutation(n)
+        alpha, alphas, errors = cross_validated_alpha(
+            accumulate_moments(X[rows], Y[rows], n_folds=5), fit_intercept=True
+        )
+        assert alpha > 1e-2 * np.sqrt(alphas[0] * alphas[-1])
+        assert errors[0] > 1.1 * errors.min()
+
+
+def test_edge_of_the_grid_warns():
+    rng = np.random.default_rng(1)
+    X, Y = rng.normal(size=(50, 5)), rng.normal(size=(50, 2))  # pure noise
+    with pytest.warns(UserWarning, match="the largest of the candidate alphas"):
+        cross_validated_alpha(
+            accumulate_moments(X, Y, n_folds=5),
+            fit_intercept=True,
+            alphas=[1e-3, 1e-2],
+        )
 
 
 def test_auto_alpha_is_near_the_oracle_when_underdetermined():
