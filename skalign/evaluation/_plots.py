@@ -14,6 +14,8 @@ _REFERENCE_COLORS = {
     NAIVE: "0.8",
     TARGET_UPPER_BOUND: "0.2",
 }
+# Columns of a stitching table that are not a method's score.
+_TABLE_EXTRAS = ("best_transform", "change_pct", "n_pairs", "n_tasks")
 _METHOD_LABELS = {
     NAIVE: "naive (no alignment)",
     SOURCE_UPPER_BOUND: "source upper bound",
@@ -106,10 +108,13 @@ def plot_anchor_curve(curve, *, metric="roc_auc", ax=None, title=None):
 def plot_stitching_table(table, *, metric="roc_auc", ax=None, title=None, ylabel=None):
     """Bar chart of a stitching table: one cluster per (source → target) group.
 
+    Error bars show the ``<method>_std`` columns (the spread over pairs,
+    tasks and repeats) when the table has them.
+
     Parameters
     ----------
     table : pandas.DataFrame
-        The output of :func:`stitching_table`.
+        The output of :func:`stitching_table` or :func:`pooled_stitching_table`.
     metric : {"roc_auc", "accuracy", "f1_macro"}, default="roc_auc"
         The metric the table was built with; it names the y axis.
     ax : matplotlib Axes or None, default=None
@@ -137,15 +142,26 @@ def plot_stitching_table(table, *, metric="roc_auc", ax=None, title=None, ylabel
     4
     """
     methods = [
-        c for c in table.columns if c not in ("best_transform", "change_pct", "n_pairs")
+        c
+        for c in table.columns
+        if c not in _TABLE_EXTRAS and not str(c).endswith("_std")
     ]
     labels = [f"{source} → {target}" for source, target in table.index]
-    bars = table[methods].rename(columns=lambda m: _METHOD_LABELS.get(m, m))
+    bars = table[methods].astype(float)
+    stds = [f"{m}_std" for m in methods]
+    errors = (
+        table[stds].to_numpy(dtype=float) if set(stds) <= set(table.columns) else None
+    )
     colors = [_REFERENCE_COLORS.get(m) for m in methods]
     ax = _grouped_bars(
-        _axes(ax), bars.to_numpy(), None, labels, list(bars.columns), colors
+        _axes(ax),
+        bars.to_numpy(),
+        errors,
+        labels,
+        [_METHOD_LABELS.get(m, m) for m in methods],
+        colors,
     )
-    ax.set_xlabel("source group → target group")
+    ax.set_xlabel("source → target")
     ax.set_ylabel(METRIC_LABELS[_check_metric(metric)] if ylabel is None else ylabel)
     if title is not None:
         ax.set_title(title)
@@ -214,10 +230,9 @@ def _grouped_bars(ax, heights, errors, groups, series, colors=None):
             color=color,
         )
     ax.set_xticks(x, groups)
-    low = np.nanmin(heights)
-    ax.set_ylim(
-        max(0.0, min(0.5, low) - 0.05), min(1.0, np.nanmax(heights) + 0.05) + 0.02
-    )
+    spread = 0 if errors is None else np.nan_to_num(errors)
+    low, high = np.nanmin(heights - spread), np.nanmax(heights + spread)
+    ax.set_ylim(max(0.0, min(0.5, low) - 0.05), min(1.0, high + 0.03) + 0.02)
     _legend_outside(ax)
     ax.grid(axis="y", alpha=0.3)
     return ax

@@ -69,11 +69,15 @@ def test_table_and_zero_shot_bars(digits):
     # 2 group pairs x (source bound, naive, ortho, target bound)
     assert len(ax.patches) == 8
     assert [t.get_text() for t in ax.get_xticklabels()] == ["a → b", "b → a"]
+    # error bars: one per bar (the std over pairs and repeats)
+    from matplotlib.container import ErrorbarContainer
+
+    assert sum(isinstance(c, ErrorbarContainer) for c in ax.containers) == 4
     heights = sorted(p.get_height() for p in ax.patches)
     np.testing.assert_allclose(
         heights,
         sorted(
-            table.drop(columns=["best_transform", "change_pct", "n_pairs"])
+            table[["source_upper_bound", "naive", "ortho", "target_upper_bound"]]
             .to_numpy()
             .ravel()
             .astype(float)
