@@ -370,6 +370,12 @@ def _zero_shot(parser):
     parser.add_argument(
         "--alpha", type=_alpha, default=0.0, help="ridge penalty or auto"
     )
+    _prompt_pooling_argument(parser)
+    parser.add_argument(
+        "--naive",
+        action="store_true",
+        help="add the naive floor (no alignment) and chance to the report",
+    )
     parser.add_argument(
         "--n-per-class", type=int, help="test images per class (default: rarest class)"
     )
@@ -393,7 +399,11 @@ def _zero_shot(parser):
             read_labels(args.labels),
             read_prompts(args.prompts),
             text_encoder=EmbeddingExtractor(args.text_encoder),
-            aligner=LatentAligner(args.transform, alpha=args.alpha),
+            transforms=[args.transform],
+            aligner=LatentAligner(alpha=args.alpha),
+            naive=args.naive,
+            chance=args.naive,
+            prompt_pooling=args.prompt_pooling,
             tasks=args.tasks,
             n_per_class=args.n_per_class,
             n_repeats=args.n_repeats,
@@ -433,6 +443,17 @@ def _run_arguments(parser):
         "--n-jobs", type=int, default=None, help="parallel jobs (-1: all cores)"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _prompt_pooling_argument(parser):
+    parser.add_argument(
+        "--prompt-pooling",
+        default="similarity",
+        choices=["similarity", "embedding"],
+        help="how a class's prompts are pooled: similarity (default, the paper's "
+        "rule: mean cosine to each prompt) or embedding (CLIP's: cosine to the "
+        "mean prompt embedding)",
+    )
 
 
 def _protocol_arguments(parser):
