@@ -19,11 +19,14 @@
 - :func:`read_embeddings`, :func:`read_labels`, :func:`read_prompts` and
   :func:`pair_files`: the files of the command line;
 - :func:`run_demo` and :class:`DemoConfig`: the whole method end to end on
-  real packaged encoders (``skalign demo``).
+  real packaged encoders (``skalign demo``);
+- :func:`run_experiment`: the paper's whole experiment (Fig. 3, Table 1,
+  Fig. 4 and a report) from one configuration (``skalign experiment``).
 """
 
 from ._curves import anchor_curve
 from ._demo import DemoConfig, run_demo
+from ._experiment import run_experiment
 from ._io import EmbeddingFile, pair_files, read_embeddings, read_labels, read_prompts
 from ._naive import NaiveAligner
 from ._outputs import write_outputs
@@ -51,6 +54,7 @@ __all__ = [
     "read_labels",
     "read_prompts",
     "run_demo",
+    "run_experiment",
     "stitching_report",
     "stitching_table",
     "write_outputs",

@@ -11,6 +11,7 @@ and anchor draws together.
 """
 
 import dataclasses
+import inspect
 import itertools
 from collections.abc import Mapping
 from numbers import Integral
@@ -24,6 +25,7 @@ from sklearn.utils._param_validation import (
 )
 
 from .._solvers import TRANSFORM_TYPES
+from ._cache import ResultCache
 from ._scoring import METRICS
 from ._stitching import (
     NAIVE,
@@ -433,3 +435,59 @@ def _domain_table(runs, metric, transforms, change_transform):
     )
     table["n_tasks"] = groups["task"].nunique()
     return table
+
+
+def plan_pooled(tasks, *, modalities=None, n_anchors=None, **settings):
+    """What :func:`pooled_anchor_curve` would run, and how much is stored.
+
+    ``settings`` are the other keyword parameters of
+    :func:`pooled_anchor_curve`. Returns one row per task: ``task``,
+    ``modality``, ``n_pairs``, ``n_anchors`` (the counts), ``n_repeats``,
+    ``n_methods`` (the naive floor and the transforms), ``n_cells`` and
+    ``n_cached`` (cells already in ``cache_dir``).
+    """
+    defaults = {
+        name: parameter.default
+        for name, parameter in inspect.signature(pooled_anchor_curve).parameters.items()
+        if parameter.default is not inspect.Parameter.empty
+    }
+    protocol = _protocol({**defaults, **settings})
+    prepared = _prepare_tasks(protocol, tasks, modalities)
+    counts = anchor_counts(n_anchors, min(p.split.anchor_pool.size for p in prepared))
+    cache = None if protocol.cache_dir is None else ResultCache(protocol.cache_dir)
+    rows = []
+    for task in prepared:
+        pairs = list(itertools.permutations(task.embeddings, 2))
+        cells, keys, _ = protocol.plan(
+            task.embeddings, task.y, task.split, pairs, n_anchors=counts
+        )
+        stored = (
+            0
+            if cache is None
+            else sum(cache.load("cells", keys[cell]) is not None for cell in cells)
+        )
+        rows.append(
+            (
+                task.name,
+                task.modality,
+                len(pairs),
+                counts,
+                protocol.n_repeats,
+                1 + len(protocol.transforms),
+                len(cells),
+                stored,
+            )
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "task",
+            "modality",
+            "n_pairs",
+            "n_anchors",
+            "n_repeats",
+            "n_methods",
+            "n_cells",
+            "n_cached",
+        ],
+    )

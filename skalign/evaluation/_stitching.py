@@ -313,17 +313,15 @@ class Protocol:
         ``upper_bounds`` names the encoders whose own decoder is scored on
         their own test embeddings; every target gets a decoder regardless.
         """
-        data_key = fingerprint(y, split)
-        keys = {name: fingerprint(X) for name, X in embeddings.items()}
+        cells, cell_keys, decoder_keys = self.plan(
+            embeddings, y, split, pairs, n_anchors=n_anchors
+        )
         decoders, cached_decoders = self._fit_decoders(
             embeddings,
             y,
             split,
             sorted({t for _, t in pairs} | set(upper_bounds)),
-            keys={
-                name: fingerprint(key, data_key, self.decoder)
-                for name, key in keys.items()
-            },
+            keys=decoder_keys,
         )
         rows = [
             _run_row(
@@ -339,6 +337,25 @@ class Protocol:
             )
             for name in sorted(upper_bounds)
         ]
+        scores, cached_cells = self._score_cells(
+            embeddings, y, split, cells, cell_keys, decoders=decoders
+        )
+        rows += [_run_row(*cell, scores[cell], cell in cached_cells) for cell in cells]
+        runs = pd.DataFrame(rows, columns=list(RUN_COLUMNS))
+        return runs.astype({"n_anchors": "Int64", "seed": "Int64"})
+
+    def plan(self, embeddings, y, split, pairs, *, n_anchors):
+        """The cells of a run and the cache keys of cells and decoders.
+
+        Returns ``cells`` (``(source, target, method, n_anchors, seed)``
+        tuples), ``cell_keys`` (cell -> key) and ``decoder_keys`` (encoder ->
+        key), so that a dry run can count the stored ones.
+        """
+        data_key = fingerprint(y, split)
+        keys = {name: fingerprint(X) for name, X in embeddings.items()}
+        decoder_keys = {
+            name: fingerprint(key, data_key, self.decoder) for name, key in keys.items()
+        }
         cells = [
             (source, target, transform, count, seed)
             for source, target in pairs
@@ -360,12 +377,7 @@ class Protocol:
             )
             for cell in cells
         }
-        scores, cached_cells = self._score_cells(
-            embeddings, y, split, cells, cell_keys, decoders=decoders
-        )
-        rows += [_run_row(*cell, scores[cell], cell in cached_cells) for cell in cells]
-        runs = pd.DataFrame(rows, columns=list(RUN_COLUMNS))
-        return runs.astype({"n_anchors": "Int64", "seed": "Int64"})
+        return cells, cell_keys, decoder_keys
 
     def aligner_of(self, method):
         """The unfitted aligner of a method name (a transform or ``"naive"``)."""
