@@ -489,12 +489,17 @@ def _csv_dataset(dataset):
 
 
 def _select(data, dataset):
-    """The rows slice, then the first ``n_per_class`` rows of each class."""
+    """The rows slice, the classes kept, then the first ``n_per_class`` rows of
+    each class."""
     rows = np.arange(len(data.ids))
     if dataset.rows is not None:
         rows = rows[slice(*dataset.rows)]
+    column = dataset.label or data.labels.columns[0]
+    if dataset.classes is not None:
+        labels = data.labels[column].to_numpy()[rows]
+        texts = np.array([None if pd.isna(v) else _label_text(v) for v in labels])
+        rows = rows[np.isin(texts, dataset.classes)]
     if dataset.n_per_class is not None:
-        column = dataset.label or data.labels.columns[0]
         labels = data.labels[column].to_numpy()[rows]
         keep = np.concatenate(
             [
@@ -533,6 +538,30 @@ def _aligned_file(path, ids, encoder, dataset):
             f"of data set {dataset!r}, e.g. {missing[:3]!r}; embed every item."
         )
     return np.asarray(file.embeddings)[[position[item] for item in ids]]
+
+
+def _own_prompt_embeddings(path, tasks):
+    """Task -> class -> a baseline's prompt embeddings, read from ``path`` (ids:
+    the prompt texts)."""
+    file = read_embeddings(path)
+    if file.ids is None:
+        raise ValueError(
+            f"{path}: prompt embeddings need 'ids' holding the prompt texts."
+        )
+    vectors = dict(zip(map(str, file.ids), np.asarray(file.embeddings), strict=True))
+    own = {}
+    for task, (_, class_prompts) in tasks.items():
+        missing = [p for ps in class_prompts.values() for p in ps if p not in vectors]
+        if missing:
+            raise ValueError(
+                f"{path} has no embedding for {len(missing)} prompts of task "
+                f"{task!r}, e.g. {missing[0]!r}; embed every prompt."
+            )
+        own[task] = {
+            label: np.stack([vectors[p] for p in prompts])
+            for label, prompts in class_prompts.items()
+        }
+    return own
 
 
 def _label_text(value):

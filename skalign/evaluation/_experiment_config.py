@@ -55,6 +55,7 @@ KEYS = {
         "labels": "CSV with 'id' and label columns (with embedding files)",
         "label": "label column (default: the only one)",
         "rows": "[start, stop]: a slice of the rows",
+        "classes": "keep only these labels (of the label column)",
         "n_per_class": "keep the first N rows of each class",
     },
     "encoders.NAME": {
@@ -91,6 +92,8 @@ KEYS = {
     "zero_shot.baselines.NAME": {
         "image_encoder": "its image tower (an image encoder)",
         "text_encoder": "its text tower (a text encoder), embedding the prompts",
+        "prompt_embeddings": "or its prompts already embedded: a file whose "
+        "ids are the prompt texts (for towers without an extractor)",
     },
 }
 _SECTIONS = ("protocol", "extract", "datasets", "encoders", "stitching", "zero_shot")
@@ -107,6 +110,7 @@ class Dataset:
     labels: Path | None
     label: str | None
     rows: tuple | None
+    classes: tuple | None
     n_per_class: int | None
 
 
@@ -146,7 +150,7 @@ class ZeroShot:
     n_per_class: int | None
     n_repeats: int
     tasks: dict
-    baselines: dict  # name -> (image encoder, text encoder)
+    baselines: dict  # name -> (image encoder, text encoder or prompt file)
 
 
 @dataclass(frozen=True)
@@ -340,6 +344,7 @@ class _Reader:
             labels,
             table.get("label"),
             None if rows is None else tuple(rows),
+            None if "classes" not in table else tuple(map(str, table["classes"])),
             table.get("n_per_class"),
         )
 
@@ -424,20 +429,28 @@ class _Reader:
             self.keys(
                 value, tuple(KEYS["zero_shot.baselines.NAME"]), f"baselines.{name}."
             )
-            pair = []
-            for key, modality in (("image_encoder", "image"), ("text_encoder", "text")):
-                if key not in value:
-                    self.fail(f"zero_shot.baselines.{name} has no {key!r}.")
-                self.known(
-                    value[key],
-                    encoders,
-                    f"zero_shot.baselines.{name}.{key}",
-                    "encoders",
+            prefix = f"zero_shot.baselines.{name}"
+            if "image_encoder" not in value:
+                self.fail(f"{prefix} has no 'image_encoder' (its image tower).")
+            image = value["image_encoder"]
+            self.known(image, encoders, f"{prefix}.image_encoder", "encoders")
+            self.modality(image, encoders, "image", f"{prefix}.image_encoder")
+            if ("text_encoder" in value) == ("prompt_embeddings" in value):
+                self.fail(
+                    f"{prefix} needs exactly one of 'text_encoder' (its text "
+                    "tower, which embeds the prompts) and 'prompt_embeddings' (a "
+                    "file of the prompts embedded, ids = the prompt texts)."
                 )
-                self.modality(value[key], encoders, modality, f"baselines.{name}.{key}")
-                pair.append(value[key])
-            baselines[name] = tuple(pair)
-        in_baselines = {e for pair in baselines.values() for e in pair}
+            if "text_encoder" in value:
+                text = value["text_encoder"]
+                self.known(text, encoders, f"{prefix}.text_encoder", "encoders")
+                self.modality(text, encoders, "text", f"{prefix}.text_encoder")
+            else:
+                text = self.file(
+                    value["prompt_embeddings"], f"{prefix}.prompt_embeddings"
+                )
+            baselines[name] = (image, text)
+        in_baselines = {image for image, _ in baselines.values()}
         text = table.get("text_encoder")
         if text is None:
             self.fail("zero_shot has no 'text_encoder': the text space to align into.")
