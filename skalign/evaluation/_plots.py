@@ -7,6 +7,8 @@ import numpy as np
 from ._scoring import METRIC_LABELS, METRICS
 from ._stitching import NAIVE, SOURCE_UPPER_BOUND, TARGET_UPPER_BOUND
 
+CHANCE = "chance"
+
 # The references are grey (light: the floor, dark: the ceiling), the transforms
 # take the colour cycle.
 _REFERENCE_COLORS = {
@@ -171,6 +173,9 @@ def plot_stitching_table(table, *, metric="roc_auc", ax=None, title=None, ylabel
 def plot_zero_shot(report, *, metric="roc_auc", ax=None, title=None):
     """Bar chart of zero-shot scores: one cluster per task, one bar per method (Fig. 4).
 
+    The ``"chance"`` rows of the report are drawn as a dashed line over each
+    task's bars; without them, AUROC's 0.5 is marked.
+
     Parameters
     ----------
     report : pandas.DataFrame
@@ -197,6 +202,8 @@ def plot_zero_shot(report, *, metric="roc_auc", ax=None, title=None):
     4
     """
     rows = _metric_rows(report, metric)
+    chance = rows[rows["method"] == CHANCE].set_index("task")["mean"]
+    rows = rows[rows["method"] != CHANCE]
     tasks = list(dict.fromkeys(rows["task"]))
     methods = list(dict.fromkeys(rows["method"]))
     means = rows.pivot(index="task", columns="method", values="mean").loc[
@@ -204,9 +211,26 @@ def plot_zero_shot(report, *, metric="roc_auc", ax=None, title=None):
     ]
     stds = rows.pivot(index="task", columns="method", values="std").loc[tasks, methods]
     errors = stds.to_numpy() if np.nanmax(stds.to_numpy()) > 0 else None
-    ax = _grouped_bars(_axes(ax), means.to_numpy(), errors, tasks, methods)
-    if metric == "roc_auc":
+    ax = _axes(ax)
+    if len(chance):
+        # one dashed segment per task cluster, at that task's chance level
+        x = np.arange(len(tasks))
+        ax.hlines(
+            [chance.get(task, np.nan) for task in tasks],
+            x - 0.45,
+            x + 0.45,
+            color="black",
+            linestyle="--",
+            linewidth=1.2,
+            label="chance",
+            zorder=3,
+        )
+    elif metric == "roc_auc":
         ax.axhline(0.5, color="0.6", linewidth=0.8)  # chance
+    ax = _grouped_bars(ax, means.to_numpy(), errors, tasks, methods)
+    if len(chance):
+        bottom, top = ax.get_ylim()
+        ax.set_ylim(max(0.0, min(bottom, chance.min() - 0.05)), top)
     ax.set_xlabel("task")
     ax.set_ylabel(METRIC_LABELS[metric])
     if title is not None:
