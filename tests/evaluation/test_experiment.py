@@ -195,7 +195,7 @@ def test_embedding_files_pool_and_resume(tmp_path, capsys):
     assert again["runs"]["cached"].all()
 
 
-# --- the shipped example, end to end ----------------------------------------------------
+# --- the shipped example, end to end -----------------------------------------------
 
 
 def _packaged_models_installed():
