@@ -314,7 +314,13 @@ class _Runner:
             values = self.labels(task.dataset, task.label)
             values[excluded[task.dataset]] = None
             labels[start : start + len(values)] = values
-            tasks[name] = (labels, _prompts(task))
+            prompts = _prompts(task)
+            if isinstance(task.prompts, str) and task.prompts.startswith("skalign:"):
+                # a builtin set prompts every class of its data set: keep those
+                # of the task (e.g. digits 0-4 only)
+                present = set(values[pd.notna(values)])
+                prompts = {c: p for c, p in prompts.items() if c in present}
+            tasks[name] = (labels, prompts)
         methods, anchors = {}, {}
         if zs.vision_encoders:
             reports = self.embeddings(zs.text_encoder, zs.anchors)
