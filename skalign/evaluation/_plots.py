@@ -227,7 +227,11 @@ def plot_zero_shot(report, *, metric="roc_auc", ax=None, title=None):
         )
     elif metric == "roc_auc":
         ax.axhline(0.5, color="0.6", linewidth=0.8)  # chance
-    ax = _grouped_bars(ax, means.to_numpy(), errors, tasks, methods)
+    # the naive floors of aligned encoders in grey, as in the stitching figures
+    colors = [
+        _REFERENCE_COLORS[NAIVE] if m.endswith(f"({NAIVE})") else None for m in methods
+    ]
+    ax = _grouped_bars(ax, means.to_numpy(), errors, tasks, methods, colors)
     if len(chance):
         bottom, top = ax.get_ylim()
         ax.set_ylim(max(0.0, min(bottom, chance.min() - 0.05)), top)

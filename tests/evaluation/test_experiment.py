@@ -241,11 +241,15 @@ def test_the_example_runs_end_to_end_from_a_fresh_cache(tmp_path):
     curve = pd.read_csv(tmp_path / "stitching_curve.csv")
     auroc = curve[curve["metric"] == "roc_auc"]
     assert set(auroc["modality"]) == {"image", "text"}
-    # every transform beats the naive floor on average, in both modalities
+    # every transform beats the naive floor on average over the anchor counts,
+    # and clearly at the largest count, in both modalities
     means = auroc.groupby(["modality", "transform"])["mean"].mean()
+    largest = auroc[auroc["n_anchors"] == auroc["n_anchors"].max()]
+    largest = largest.set_index(["modality", "transform"])["mean"]
     for modality in ("image", "text"):
         for transform in ("affine", "linear", "l-ortho", "ortho"):
-            assert means[modality, transform] > means[modality, "naive"] + 0.05
+            assert means[modality, transform] > means[modality, "naive"]
+            assert largest[modality, transform] > largest[modality, "naive"] + 0.05
     table = pd.read_csv(tmp_path / "stitching_table.csv")
     groups = set(zip(table["source_domain"], table["target_domain"], strict=True))
     assert groups == {
