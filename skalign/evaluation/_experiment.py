@@ -84,7 +84,7 @@ def run_experiment(
     >>> from skalign.evaluation import run_experiment
     >>> config = {
     ...     "protocol": {"n_anchors": [10, 20], "n_repeats": 1,
-    ...                  "n_test_per_class": 4, "anchor_size": 0.5},
+    ...                  "n_test_per_class": 3, "anchor_size": 0.5},
     ...     "extract": {"device": "cpu"},
     ...     "datasets": {"topics": {"source": "skalign:docstring-topics",
     ...                             "n_per_class": 12}},
