@@ -370,6 +370,12 @@ def _zero_shot(parser):
     parser.add_argument(
         "--alpha", type=_alpha, default=0.0, help="ridge penalty or auto"
     )
+    _prompt_pooling_argument(parser)
+    parser.add_argument(
+        "--naive",
+        action="store_true",
+        help="add the naive floor (no alignment) and chance to the report",
+    )
     parser.add_argument(
         "--n-per-class", type=int, help="test images per class (default: rarest class)"
     )
@@ -393,7 +399,11 @@ def _zero_shot(parser):
             read_labels(args.labels),
             read_prompts(args.prompts),
             text_encoder=EmbeddingExtractor(args.text_encoder),
-            aligner=LatentAligner(args.transform, alpha=args.alpha),
+            transforms=[args.transform],
+            aligner=LatentAligner(alpha=args.alpha),
+            naive=args.naive,
+            chance=args.naive,
+            prompt_pooling=args.prompt_pooling,
             tasks=args.tasks,
             n_per_class=args.n_per_class,
             n_repeats=args.n_repeats,
@@ -407,6 +417,93 @@ def _zero_shot(parser):
             {"zero_shot": lambda ax: plot_zero_shot(report, metric=args.metric, ax=ax)},
         )
         _print_table(report[report["metric"] == args.metric])
+
+    return run
+
+
+_EXPERIMENT_EPILOG = """\
+The configuration is a TOML file; relative paths are relative to it. Keys:
+
+{keys}
+
+Example (examples/experiment/digits_and_topics.toml runs offline):
+
+  [protocol]
+  n_anchors = [10, 20, 40]
+  n_repeats = 2
+
+  [datasets.digits]
+  source = "skalign:digits"
+  n_per_class = 10
+
+  [datasets.mimic]                 # your own: embedding files + labels
+  labels = "mimic_labels.csv"      # id + label columns
+
+  [encoders.rad-dino]
+  modality = "image"
+  domain = "medical"
+  extractor = "hf:microsoft/rad-dino"
+  # embeddings = {{ mimic = "rad_dino_mimic.npz" }}
+
+  [stitching.digits]
+  dataset = "digits"
+
+  [zero_shot]
+  text_encoder = "minilm"
+  anchors = "digits"
+
+  [zero_shot.tasks.digits]
+  dataset = "digits_test"
+  prompts = "skalign:digits"       # or prompts.json: class -> [prompts]
+
+Outputs in OUTPUT_DIR: stitching_curve.csv, stitching_table.csv (mean ± std
+per domain group), stitching_pairs.csv, stitching_runs.csv, zero_shot.csv,
+fig3_anchor_curves.png, table1_stitching.png, fig4_zero_shot.png and
+report.md. Embeddings and finished cells are kept in OUTPUT_DIR/cache (or
+--cache-dir): run the command again to resume."""
+
+
+@subcommand(
+    "experiment",
+    "The paper's whole experiment from one TOML file: pooled stitching curves "
+    "(Fig. 3), the domain table (Table 1), zero-shot comparison (Fig. 4) and a "
+    "report.",
+    epilog=None,
+)
+def _experiment(parser):
+    from .evaluation._experiment_config import help_text
+
+    parser.epilog = _EXPERIMENT_EPILOG.format(keys=help_text())
+    parser.add_argument("config", type=Path, help="the experiment's TOML file")
+    parser.add_argument(
+        "-o",
+        "--output-dir",
+        required=True,
+        type=Path,
+        help="where to write the CSV tables, figures and report.md",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        help="embeddings and cells (default: OUTPUT_DIR/cache)",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the plan and what the cache already holds; run nothing",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+
+    def run(args):
+        from .evaluation import run_experiment
+
+        run_experiment(
+            args.config,
+            args.output_dir,
+            cache_dir=args.cache_dir,
+            dry_run=args.dry_run,
+            show_progress=not args.quiet,
+        )
 
     return run
 
@@ -433,6 +530,17 @@ def _run_arguments(parser):
         "--n-jobs", type=int, default=None, help="parallel jobs (-1: all cores)"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _prompt_pooling_argument(parser):
+    parser.add_argument(
+        "--prompt-pooling",
+        default="similarity",
+        choices=["similarity", "embedding"],
+        help="how a class's prompts are pooled: similarity (default, the paper's "
+        "rule: mean cosine to each prompt) or embedding (CLIP's: cosine to the "
+        "mean prompt embedding)",
+    )
 
 
 def _protocol_arguments(parser):

@@ -139,4 +139,4 @@ def test_user_guide_command_lines_are_valid():
         args = parser.parse_args(shlex.split(command)[1:])  # exits on a bad flag
         assert args.command in command
     documented = {shlex.split(command)[1] for command in commands}
-    assert documented == {"curve", "table", "zero-shot"}
+    assert documented == {"curve", "table", "zero-shot", "experiment"}

@@ -3,7 +3,10 @@
 - :func:`anchor_curve`: stitching scores of every transform against the
   number of anchors, with the naive floor and the upper bound (Fig. 3);
 - :func:`stitching_report` and :func:`stitching_table`: stitching at one
-  anchor count, for one pair or for groups of encoders (Table 1);
+  anchor count, for one pair or for groups of encoders;
+- :func:`pooled_anchor_curve` and :func:`pooled_stitching_table`: the same
+  pooled over every encoder pair and task, mean ± std per modality (Fig. 3)
+  and per domain group (Table 1);
 - :func:`zero_shot_report`: zero-shot classification in a text space over
   several tasks (Fig. 4), and :func:`zero_shot_from_reports`, the same from
   embedding files with the alignment fitted on image–report pairs;
@@ -16,15 +19,19 @@
 - :func:`read_embeddings`, :func:`read_labels`, :func:`read_prompts` and
   :func:`pair_files`: the files of the command line;
 - :func:`run_demo` and :class:`DemoConfig`: the whole method end to end on
-  real packaged encoders (``skalign demo``).
+  real packaged encoders (``skalign demo``);
+- :func:`run_experiment`: the paper's whole experiment (Fig. 3, Table 1,
+  Fig. 4 and a report) from one configuration (``skalign experiment``).
 """
 
 from ._curves import anchor_curve
 from ._demo import DemoConfig, run_demo
+from ._experiment import run_experiment
 from ._io import EmbeddingFile, pair_files, read_embeddings, read_labels, read_prompts
 from ._naive import NaiveAligner
 from ._outputs import write_outputs
 from ._plots import plot_anchor_curve, plot_stitching_table, plot_zero_shot
+from ._pooled import pooled_anchor_curve, pooled_stitching_table
 from ._subsets import balanced_subset, protocol_split
 from ._tables import stitching_report, stitching_table
 from ._zeroshot_eval import zero_shot_report
@@ -40,11 +47,14 @@ __all__ = [
     "plot_anchor_curve",
     "plot_stitching_table",
     "plot_zero_shot",
+    "pooled_anchor_curve",
+    "pooled_stitching_table",
     "protocol_split",
     "read_embeddings",
     "read_labels",
     "read_prompts",
     "run_demo",
+    "run_experiment",
     "stitching_report",
     "stitching_table",
     "write_outputs",

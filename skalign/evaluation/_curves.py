@@ -63,8 +63,15 @@ def anchor_curve(
         anchor pool. None: six log-spaced counts from 10 to the whole pool.
         Within one repeat the draws are nested (the 100 anchors contain the
         50).
-    transforms : list of str, default=("affine", "linear", "l-ortho", "ortho")
-        Values of the aligner's ``transform_type`` to compare. The naive floor
+    transforms : list of str or mapping, default=("affine", "linear", \
+"l-ortho", "ortho")
+        Values of the aligner's ``transform_type`` to compare, or a mapping
+        display name → ``transform_type`` name or any aligner estimator
+        (``fit(X_anchors, Y_anchors)`` then ``transform``), cloned for every
+        cell, e.g. ``{"ortho": "ortho", "ridge": LatentAligner("affine",
+        alpha="auto"), "mine": make_pipeline(PCA(64), LatentAligner())}``. An
+        aligner that needs more than the anchors (an unpaired pool for
+        self-learning) carries it as one of its parameters. The naive floor
         and the upper bound are always evaluated.
     n_repeats : int, default=3
         Random anchor draws per count (the paper's 3 repeats).

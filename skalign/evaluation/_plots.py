@@ -7,6 +7,8 @@ import numpy as np
 from ._scoring import METRIC_LABELS, METRICS
 from ._stitching import NAIVE, SOURCE_UPPER_BOUND, TARGET_UPPER_BOUND
 
+CHANCE = "chance"
+
 # The references are grey (light: the floor, dark: the ceiling), the transforms
 # take the colour cycle.
 _REFERENCE_COLORS = {
@@ -14,6 +16,8 @@ _REFERENCE_COLORS = {
     NAIVE: "0.8",
     TARGET_UPPER_BOUND: "0.2",
 }
+# Columns of a stitching table that are not a method's score.
+_TABLE_EXTRAS = ("best_transform", "change_pct", "n_pairs", "n_tasks")
 _METHOD_LABELS = {
     NAIVE: "naive (no alignment)",
     SOURCE_UPPER_BOUND: "source upper bound",
@@ -106,10 +110,13 @@ def plot_anchor_curve(curve, *, metric="roc_auc", ax=None, title=None):
 def plot_stitching_table(table, *, metric="roc_auc", ax=None, title=None, ylabel=None):
     """Bar chart of a stitching table: one cluster per (source → target) group.
 
+    Error bars show the ``<method>_std`` columns (the spread over pairs,
+    tasks and repeats) when the table has them.
+
     Parameters
     ----------
     table : pandas.DataFrame
-        The output of :func:`stitching_table`.
+        The output of :func:`stitching_table` or :func:`pooled_stitching_table`.
     metric : {"roc_auc", "accuracy", "f1_macro"}, default="roc_auc"
         The metric the table was built with; it names the y axis.
     ax : matplotlib Axes or None, default=None
@@ -137,15 +144,26 @@ def plot_stitching_table(table, *, metric="roc_auc", ax=None, title=None, ylabel
     4
     """
     methods = [
-        c for c in table.columns if c not in ("best_transform", "change_pct", "n_pairs")
+        c
+        for c in table.columns
+        if c not in _TABLE_EXTRAS and not str(c).endswith("_std")
     ]
     labels = [f"{source} → {target}" for source, target in table.index]
-    bars = table[methods].rename(columns=lambda m: _METHOD_LABELS.get(m, m))
+    bars = table[methods].astype(float)
+    stds = [f"{m}_std" for m in methods]
+    errors = (
+        table[stds].to_numpy(dtype=float) if set(stds) <= set(table.columns) else None
+    )
     colors = [_REFERENCE_COLORS.get(m) for m in methods]
     ax = _grouped_bars(
-        _axes(ax), bars.to_numpy(), None, labels, list(bars.columns), colors
+        _axes(ax),
+        bars.to_numpy(),
+        errors,
+        labels,
+        [_METHOD_LABELS.get(m, m) for m in methods],
+        colors,
     )
-    ax.set_xlabel("source group → target group")
+    ax.set_xlabel("source → target")
     ax.set_ylabel(METRIC_LABELS[_check_metric(metric)] if ylabel is None else ylabel)
     if title is not None:
         ax.set_title(title)
@@ -154,6 +172,9 @@ def plot_stitching_table(table, *, metric="roc_auc", ax=None, title=None, ylabel
 
 def plot_zero_shot(report, *, metric="roc_auc", ax=None, title=None):
     """Bar chart of zero-shot scores: one cluster per task, one bar per method (Fig. 4).
+
+    The ``"chance"`` rows of the report are drawn as a dashed line over each
+    task's bars; without them, AUROC's 0.5 is marked.
 
     Parameters
     ----------
@@ -181,6 +202,8 @@ def plot_zero_shot(report, *, metric="roc_auc", ax=None, title=None):
     4
     """
     rows = _metric_rows(report, metric)
+    chance = rows[rows["method"] == CHANCE].set_index("task")["mean"]
+    rows = rows[rows["method"] != CHANCE]
     tasks = list(dict.fromkeys(rows["task"]))
     methods = list(dict.fromkeys(rows["method"]))
     means = rows.pivot(index="task", columns="method", values="mean").loc[
@@ -188,9 +211,30 @@ def plot_zero_shot(report, *, metric="roc_auc", ax=None, title=None):
     ]
     stds = rows.pivot(index="task", columns="method", values="std").loc[tasks, methods]
     errors = stds.to_numpy() if np.nanmax(stds.to_numpy()) > 0 else None
-    ax = _grouped_bars(_axes(ax), means.to_numpy(), errors, tasks, methods)
-    if metric == "roc_auc":
+    ax = _axes(ax)
+    if len(chance):
+        # one dashed segment per task cluster, at that task's chance level
+        x = np.arange(len(tasks))
+        ax.hlines(
+            [chance.get(task, np.nan) for task in tasks],
+            x - 0.45,
+            x + 0.45,
+            color="black",
+            linestyle="--",
+            linewidth=1.2,
+            label="chance",
+            zorder=3,
+        )
+    elif metric == "roc_auc":
         ax.axhline(0.5, color="0.6", linewidth=0.8)  # chance
+    # the naive floors of aligned encoders in grey, as in the stitching figures
+    colors = [
+        _REFERENCE_COLORS[NAIVE] if m.endswith(f"({NAIVE})") else None for m in methods
+    ]
+    ax = _grouped_bars(ax, means.to_numpy(), errors, tasks, methods, colors)
+    if len(chance):
+        bottom, top = ax.get_ylim()
+        ax.set_ylim(max(0.0, min(bottom, chance.min() - 0.05)), top)
     ax.set_xlabel("task")
     ax.set_ylabel(METRIC_LABELS[metric])
     if title is not None:
@@ -214,10 +258,9 @@ def _grouped_bars(ax, heights, errors, groups, series, colors=None):
             color=color,
         )
     ax.set_xticks(x, groups)
-    low = np.nanmin(heights)
-    ax.set_ylim(
-        max(0.0, min(0.5, low) - 0.05), min(1.0, np.nanmax(heights) + 0.05) + 0.02
-    )
+    spread = 0 if errors is None else np.nan_to_num(errors)
+    low, high = np.nanmin(heights - spread), np.nanmax(heights + spread)
+    ax.set_ylim(max(0.0, min(0.5, low) - 0.05), min(1.0, high + 0.03) + 0.02)
     _legend_outside(ax)
     ax.grid(axis="y", alpha=0.3)
     return ax

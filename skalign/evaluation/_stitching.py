@@ -38,6 +38,7 @@ from ._scoring import METRICS, classifier_scores
 from ._subsets import SPLIT_NAMES, _check_labels, balanced_subset, protocol_split
 
 NAIVE = "naive"
+_ALIGNER = HasMethods(["fit", "transform"])
 SOURCE_UPPER_BOUND = "source_upper_bound"
 TARGET_UPPER_BOUND = "target_upper_bound"
 RUN_COLUMNS = ("source", "target", "transform", "n_anchors", "seed", *METRICS, "cached")
@@ -49,7 +50,7 @@ _SIZE = [
 # Parameter constraints shared by the public functions running the protocol.
 PROTOCOL_CONSTRAINTS = {
     "y": ["array-like"],
-    "transforms": ["array-like"],
+    "transforms": ["array-like", Mapping],
     "n_repeats": [Interval(Integral, 1, None, closed="left")],
     "decoder": [None, HasMethods(["fit", "predict"])],
     "aligner": [None, HasMethods(["fit", "transform", "set_params"])],
@@ -182,23 +183,53 @@ def anchor_counts(n_anchors, pool_size):
 
 
 def check_transforms(transforms, aligner):
-    """Validate the transform names against the aligner template; return a tuple."""
-    transforms = tuple(np.atleast_1d(np.asarray(transforms, dtype=object)).tolist())
-    if not transforms:
+    """Validate the transforms; return a dict display name -> name or estimator.
+
+    ``transforms`` is a list of ``transform_type`` names (each its own display
+    name) or a mapping display name -> ``transform_type`` name or aligner
+    estimator (any object with ``fit`` and ``transform``, e.g.
+    ``{"ortho": "ortho", "affine ridge": LatentAligner("affine", alpha="auto")}``).
+    """
+    if isinstance(transforms, Mapping):
+        checked = {str(name): spec for name, spec in transforms.items()}
+    else:
+        names = np.atleast_1d(np.asarray(transforms, dtype=object)).tolist()
+        if len(set(names)) != len(names):
+            raise ValueError(f"transforms lists a transform twice: {names!r}.")
+        checked = {str(name): name for name in names}
+    if not checked:
         raise ValueError(
-            f"transforms is empty; pass at least one of {list(TRANSFORM_TYPES)}."
+            f"transforms is empty; pass at least one of {list(TRANSFORM_TYPES)}, "
+            "or a mapping display name -> aligner estimator."
         )
-    if len(set(transforms)) != len(transforms):
-        raise ValueError(f"transforms lists a transform twice: {list(transforms)!r}.")
+    reserved = [
+        n for n in checked if n in (NAIVE, SOURCE_UPPER_BOUND, TARGET_UPPER_BOUND)
+    ]
+    if reserved:
+        raise ValueError(
+            f"transforms uses the reserved names {reserved!r}: the naive floor and "
+            "the upper bounds are always evaluated. Rename those methods."
+        )
+    for name, spec in checked.items():
+        if isinstance(spec, str):
+            continue
+        if not _ALIGNER.is_satisfied_by(spec):
+            raise TypeError(
+                f"transforms[{name!r}] is a {type(spec).__name__}; give a "
+                f"transform_type name ({list(TRANSFORM_TYPES)}) or an aligner "
+                "estimator with fit and transform."
+            )
     if aligner is None or isinstance(aligner, LatentAligner):
-        unknown = [t for t in transforms if t not in TRANSFORM_TYPES]
+        unknown = [s for s in checked.values() if isinstance(s, str)]
+        unknown = [s for s in unknown if s not in TRANSFORM_TYPES]
         if unknown:
             raise ValueError(
                 f"Unknown transforms {unknown!r}; LatentAligner knows "
                 f"{list(TRANSFORM_TYPES)}. The naive floor and the upper bounds "
-                "are always evaluated and need no name here."
+                "are always evaluated and need no name here; another aligner "
+                "goes in a mapping, e.g. transforms={'mine': MyAligner()}."
             )
-    return transforms
+    return checked
 
 
 def default_decoder():
@@ -207,12 +238,16 @@ def default_decoder():
 
 
 def aligner_for(template, transform):
-    """The estimator that aligns the source for ``transform``.
+    """The (unfitted) estimator that aligns the source for ``transform``.
 
-    ``"naive"`` is a :class:`NaiveAligner` with the template's pre-processing
-    (centring, scaling, row normalisation), so the floor differs from the
-    aligners only by the map.
+    ``transform`` is a ``transform_type`` name (set on a clone of the
+    template), an aligner estimator (cloned) or ``"naive"``: a
+    :class:`NaiveAligner` with the template's pre-processing (centring,
+    scaling, row normalisation), so the floor differs from the aligners only
+    by the map.
     """
+    if not isinstance(transform, str):
+        return clone(transform)
     if transform == NAIVE:
         params = template.get_params(deep=False)
         kept = set(NaiveAligner._parameter_constraints) & set(params)
@@ -230,7 +265,7 @@ class Protocol:
     :meth:`prepare` and :meth:`run`.
     """
 
-    transforms: tuple
+    transforms: dict
     n_repeats: int
     decoder: object
     aligner: object
@@ -278,17 +313,15 @@ class Protocol:
         ``upper_bounds`` names the encoders whose own decoder is scored on
         their own test embeddings; every target gets a decoder regardless.
         """
-        data_key = fingerprint(y, split)
-        keys = {name: fingerprint(X) for name, X in embeddings.items()}
+        cells, cell_keys, decoder_keys = self.plan(
+            embeddings, y, split, pairs, n_anchors=n_anchors
+        )
         decoders, cached_decoders = self._fit_decoders(
             embeddings,
             y,
             split,
             sorted({t for _, t in pairs} | set(upper_bounds)),
-            keys={
-                name: fingerprint(key, data_key, self.decoder)
-                for name, key in keys.items()
-            },
+            keys=decoder_keys,
         )
         rows = [
             _run_row(
@@ -304,6 +337,25 @@ class Protocol:
             )
             for name in sorted(upper_bounds)
         ]
+        scores, cached_cells = self._score_cells(
+            embeddings, y, split, cells, cell_keys, decoders=decoders
+        )
+        rows += [_run_row(*cell, scores[cell], cell in cached_cells) for cell in cells]
+        runs = pd.DataFrame(rows, columns=list(RUN_COLUMNS))
+        return runs.astype({"n_anchors": "Int64", "seed": "Int64"})
+
+    def plan(self, embeddings, y, split, pairs, *, n_anchors):
+        """The cells of a run and the cache keys of cells and decoders.
+
+        Returns ``cells`` (``(source, target, method, n_anchors, seed)``
+        tuples), ``cell_keys`` (cell -> key) and ``decoder_keys`` (encoder ->
+        key), so that a dry run can count the stored ones.
+        """
+        data_key = fingerprint(y, split)
+        keys = {name: fingerprint(X) for name, X in embeddings.items()}
+        decoder_keys = {
+            name: fingerprint(key, data_key, self.decoder) for name, key in keys.items()
+        }
         cells = [
             (source, target, transform, count, seed)
             for source, target in pairs
@@ -318,19 +370,18 @@ class Protocol:
                 keys[cell[1]],
                 data_key,
                 self.decoder,
-                aligner_for(self.aligner, cell[2]),
+                self.aligner_of(cell[2]),
                 cell[3],
                 cell[4],
                 self.random_state,
             )
             for cell in cells
         }
-        scores, cached_cells = self._score_cells(
-            embeddings, y, split, cells, cell_keys, decoders=decoders
-        )
-        rows += [_run_row(*cell, scores[cell], cell in cached_cells) for cell in cells]
-        runs = pd.DataFrame(rows, columns=list(RUN_COLUMNS))
-        return runs.astype({"n_anchors": "Int64", "seed": "Int64"})
+        return cells, cell_keys, decoder_keys
+
+    def aligner_of(self, method):
+        """The unfitted aligner of a method name (a transform or ``"naive"``)."""
+        return aligner_for(self.aligner, self.transforms.get(method, method))
 
     def _fit_decoders(self, embeddings, y, split, names, *, keys):
         def job(name):
@@ -347,7 +398,7 @@ class Protocol:
             source, target, transform, count, seed = cell
             anchors = anchor_draw(split.anchor_pool, count, seed, self.random_state)
             return delayed(_score_stitched)(
-                aligner_for(self.aligner, transform),
+                self.aligner_of(transform),
                 embeddings[source][anchors],
                 embeddings[target][anchors],
                 test_embeddings[source],

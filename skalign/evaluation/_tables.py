@@ -6,14 +6,13 @@ averaged per (source group, target group), next to the source's own score
 (its decoder on its own embeddings) and the target's (the upper bound).
 """
 
-import itertools
 from collections.abc import Mapping
 from numbers import Integral
 
-import pandas as pd
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from .._solvers import TRANSFORM_TYPES
+from ._pooled import pooled_stitching_table
 from ._scoring import METRICS
 from ._stitching import (
     NAIVE,
@@ -132,6 +131,7 @@ n_test_per_class, random_state, n_jobs, cache_dir, show_progress
         "groups": [None, Mapping],
         "n_anchors": [None, Interval(Integral, 2, None, closed="left")],
         "metric": [StrOptions(set(METRICS))],
+        "change_transform": [str],
         "return_pairs": ["boolean"],
         **PROTOCOL_CONSTRAINTS,
     },
@@ -145,6 +145,7 @@ def stitching_table(
     n_anchors=None,
     transforms=TRANSFORM_TYPES,
     metric="roc_auc",
+    change_transform="ortho",
     n_repeats=3,
     decoder=None,
     aligner=None,
@@ -181,6 +182,9 @@ def stitching_table(
         Transforms to compare (see :func:`anchor_curve`).
     metric : {"roc_auc", "accuracy", "f1_macro"}, default="roc_auc"
         The metric shown in the table (the pairs table has all three).
+    change_transform : str, default="ortho"
+        The transform whose ``change_pct`` is reported, fixed a priori (see
+        :func:`pooled_stitching_table`).
     n_repeats, decoder, aligner, split, anchor_size, test_size, \
 n_test_per_class, random_state, n_jobs, cache_dir, show_progress
         As in :func:`anchor_curve`.
@@ -190,13 +194,12 @@ n_test_per_class, random_state, n_jobs, cache_dir, show_progress
     Returns
     -------
     table : pandas.DataFrame
-        Indexed by (``source_group``, ``target_group``), with the mean over
-        pairs and repeats of ``metric`` for ``source_upper_bound``,
-        ``naive``, each transform and ``target_upper_bound``; then
-        ``best_transform`` (the transform with the highest score),
-        ``change_pct`` (its score relative to the source upper bound, in
-        percent: what the source gains by borrowing the target's decoder) and
-        ``n_pairs``.
+        Indexed by (``source_group``, ``target_group``): for
+        ``source_upper_bound``, ``naive``, each transform and
+        ``target_upper_bound`` the mean of ``metric`` over pairs and repeats
+        and its ``<method>_std`` (``ddof=0``); ``change_pct``, the score of
+        ``change_transform`` relative to the upper bound in percent; and
+        ``n_pairs``. :func:`pooled_stitching_table` with one task.
     pairs : pandas.DataFrame
         Only when ``return_pairs=True``: columns ``source``, ``target``,
         ``source_group``, ``target_group``, ``transform``, ``metric``,
@@ -204,6 +207,7 @@ n_test_per_class, random_state, n_jobs, cache_dir, show_progress
 
     See Also
     --------
+    pooled_stitching_table : The same table pooled over several tasks.
     plot_stitching_table : Bar chart of the table.
 
     Examples
@@ -224,27 +228,28 @@ n_test_per_class, random_state, n_jobs, cache_dir, show_progress
     >>> table["n_pairs"].tolist()
     [2, 2, 2]
     """
-    protocol = Protocol.from_arguments(locals())
-    embeddings, y, split = protocol.prepare(embeddings, y)
-    if len(embeddings) < 2:
+    if not isinstance(embeddings, Mapping) or len(embeddings) < 2:
         raise ValueError(
             f"stitching_table needs at least two encoders, got {len(embeddings)} "
             f"({list(embeddings)!r}). For one pair use stitching_report."
         )
-    group_of = _check_groups(groups, embeddings)
-    pairs = list(itertools.permutations(embeddings, 2))
-    runs = protocol.run(
-        embeddings,
-        y,
-        split,
-        pairs,
-        n_anchors=_single_count(n_anchors, split.anchor_pool.size),
-        upper_bounds=list(embeddings),
+    settings = {
+        key: value
+        for key, value in locals().items()
+        if key not in ("embeddings", "y", "groups", "split")
+    }
+    table, pairs = pooled_stitching_table(
+        {"task": (embeddings, y, split)},
+        _check_groups(groups, embeddings),
+        **{**settings, "return_pairs": True},
     )
-    transforms = protocol.transforms
-    pair_summary = _pair_summary(runs, pairs, group_of, transforms)
-    table = _group_table(pair_summary, metric, transforms)
-    return (table, pair_summary) if return_pairs else table
+    table = table.drop(columns="n_tasks").rename_axis(["source_group", "target_group"])
+    if not return_pairs:
+        return table
+    pairs = pairs.drop(columns="task").rename(
+        columns={"source_domain": "source_group", "target_domain": "target_group"}
+    )
+    return table, pairs
 
 
 def _single_count(n_anchors, pool_size):
@@ -261,56 +266,12 @@ def _name_upper_bounds(runs):
 
 def _check_groups(groups, embeddings):
     if groups is None:
-        return {name: name for name in embeddings}
+        return {str(name): str(name) for name in embeddings}
     groups = {str(name): str(group) for name, group in groups.items()}
-    missing = [name for name in embeddings if name not in groups]
+    missing = [str(name) for name in embeddings if str(name) not in groups]
     if missing:
         raise ValueError(
             f"groups gives no group for {missing!r}. Map every encoder name "
             f"({list(embeddings)!r}) to a group, e.g. 'general' or 'medical'."
         )
     return groups
-
-
-def _pair_summary(runs, pairs, group_of, transforms):
-    """Long summary per (source, target) pair, with both upper bounds repeated."""
-    own = runs[runs["transform"] == TARGET_UPPER_BOUND].set_index("target")
-    stitched = runs[runs["transform"] != TARGET_UPPER_BOUND]
-    frames = [stitched]
-    sources = [source for source, _ in pairs]
-    targets = [target for _, target in pairs]
-    for encoders, method in (
-        (sources, SOURCE_UPPER_BOUND),
-        (targets, TARGET_UPPER_BOUND),
-    ):
-        bound = own.loc[encoders].reset_index(drop=True)
-        bound["source"], bound["target"], bound["transform"] = sources, targets, method
-        frames.append(bound)
-    summary = summarize_runs(
-        pd.concat(frames, ignore_index=True),
-        ["source", "target", "transform"],
-        transforms,
-    )
-    summary.insert(2, "source_group", summary["source"].map(group_of))
-    summary.insert(3, "target_group", summary["target"].map(group_of))
-    return summary
-
-
-def _group_table(pair_summary, metric, transforms):
-    methods = [SOURCE_UPPER_BOUND, NAIVE, *transforms, TARGET_UPPER_BOUND]
-    chosen = pair_summary[pair_summary["metric"] == metric]
-    per_pair = chosen.pivot_table(
-        index=["source_group", "target_group", "source", "target"],
-        columns="transform",
-        values="mean",
-    )
-    table = per_pair.groupby(level=["source_group", "target_group"]).mean()[methods]
-    table.columns.name = None
-    best = table[list(transforms)].idxmax(axis=1)
-    best_score = table[list(transforms)].max(axis=1)
-    table["best_transform"] = best
-    table["change_pct"] = (
-        100 * (best_score - table[SOURCE_UPPER_BOUND]) / table[SOURCE_UPPER_BOUND]
-    )
-    table["n_pairs"] = per_pair.groupby(level=["source_group", "target_group"]).size()
-    return table

@@ -7,13 +7,21 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.frozen import FrozenEstimator
-from sklearn.utils._param_validation import HasMethods, Interval, validate_params
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    validate_params,
+)
 from tqdm.auto import tqdm
 
+from .._aligner import LatentAligner
 from .._text_space import encode_texts
 from .._validation import check_embeddings
 from .._zeroshot import ZeroShotTextSpaceClassifier
+from ._plots import CHANCE
 from ._scoring import METRICS, classifier_scores
+from ._stitching import NAIVE, aligner_for, check_transforms
 from ._subsets import balanced_subset
 
 REPORT_COLUMNS = ("method", "task", "metric", "mean", "std", "n_runs", "n_test")
@@ -23,6 +31,7 @@ _ALIGNER = HasMethods(["fit", "transform"])
 # Parameter constraints shared by the functions that build a zero-shot report.
 REPORT_CONSTRAINTS = {
     "text_encoder": [None, HasMethods(["fit", "transform"])],
+    "prompt_pooling": [StrOptions({"similarity", "embedding"})],
     "n_per_class": [None, Interval(Integral, 1, None, closed="left")],
     "n_repeats": [Interval(Integral, 1, None, closed="left")],
     "random_state": [Interval(Integral, 0, None, closed="left")],
@@ -32,51 +41,104 @@ REPORT_CONSTRAINTS = {
 
 
 @validate_params(
-    {"methods": [Mapping], "tasks": [Mapping], **REPORT_CONSTRAINTS},
+    {
+        "methods": [Mapping],
+        "tasks": [Mapping],
+        "anchors": [None, Mapping],
+        "transforms": ["array-like", Mapping],
+        "aligner": [None, HasMethods(["fit", "transform", "set_params"])],
+        "naive": ["boolean"],
+        "chance": ["boolean"],
+        **REPORT_CONSTRAINTS,
+    },
     prefer_skip_nested_validation=True,
 )
 def zero_shot_report(
     methods,
     tasks,
     *,
+    anchors=None,
+    transforms=("ortho",),
+    aligner=None,
+    naive=True,
+    chance=True,
     text_encoder=None,
+    prompt_pooling="similarity",
     n_per_class=None,
     n_repeats=1,
     random_state=0,
     n_jobs=None,
     show_progress=False,
 ):
-    """Score zero-shot classification in a text space on several tasks.
+    """Score zero-shot classification in a text space on several tasks (Fig. 4).
 
-    Each method is a set of image embeddings and the aligner that translates
-    them into the text space (typically a :class:`~skalign.LatentAligner`
-    fitted beforehand on image–report pairs; None for a CLIP-style model whose
-    image embeddings already live there). Each task is a labelling of the
-    images and the prompts describing its classes. For every (method, task) a
-    :class:`~skalign.ZeroShotTextSpaceClassifier` with the task's prompts and
-    the method's aligner (used as is, never refitted) is scored on
+    The paper's Fig. 4 in one call. Three kinds of methods are compared, on
+    every task, with chance:
+
+    - **unimodal vision encoders aligned on an anchor set**: a method named
+      in ``anchors`` is fitted once per transform on its anchor images paired
+      with the anchor reports' text embeddings (the map T of the paper,
+      estimated on MIMIC-CXR image–report pairs there) and applied, frozen,
+      to every task; the naive floor (zero-padding, no alignment) is added;
+    - **methods with a fitted aligner** (e.g. a
+      :class:`~skalign.LatentAligner` fitted elsewhere), used as is;
+    - **multimodal baselines** (CLIP, MedCLIP) whose image embeddings already
+      share a space with their own text tower: no aligner, their prompts
+      embedded by their own text encoder or given as their own embeddings.
+
+    For every (method, task) a :class:`~skalign.ZeroShotTextSpaceClassifier`
+    with the task's prompts and the method's (frozen) aligner is scored on
     class-balanced subsets of the task's images. Every prompt is embedded
     once per text encoder, whatever the number of methods.
 
     Parameters
     ----------
-    methods : mapping of str to tuple
-        Method name → ``(X, aligner)`` or ``(X, aligner, text_encoder)``: the
-        embeddings of all images by this method's vision encoder, shape
-        (n_images, n_features), rows in the same order for every method; a
-        fitted transformer into the text space, or None when ``X`` is already
-        in it (a CLIP-style image tower); and optionally the method's own
-        text encoder (e.g. the CLIP text tower of a CLIP baseline), else
-        ``text_encoder``.
+    methods : mapping of str to array-like or tuple
+        Method name → its image embeddings of shape (n_images, n_features),
+        rows in the same order for every method:
+
+        - ``X`` (or ``(X, None)``) for a method named in ``anchors``;
+        - ``(X, aligner)``: a fitted transformer into the text space, or None
+          when ``X`` already lives in it (a CLIP-style image tower);
+        - ``(X, None, own)``: a multimodal baseline with ``own`` text
+          encoder (any transformer embedding the prompt strings, e.g. the
+          CLIP text tower) or ``own`` prompt embeddings, a mapping task →
+          class → array of shape (n_prompts, n_text_features).
     tasks : mapping of str to (array-like, mapping)
         Task name → ``(labels, class_prompts)``: labels of shape (n_images,),
         missing (None or NaN) for images outside the task (e.g. another
         dataset), and the prompts of each class (keys: the labels), as in
-        :class:`~skalign.ZeroShotTextSpaceClassifier`'s ``class_prompts``.
+        :class:`~skalign.ZeroShotTextSpaceClassifier`'s ``class_prompts``
+        (several per class).
+    anchors : mapping of str to tuple or None, default=None
+        Method name → ``(X_anchors, Y_anchors)``: that vision encoder's
+        embeddings of the anchor images, and the text embeddings (by the
+        shared text space's encoder) of their paired reports. Each such
+        method becomes one method per transform, named ``"<method>
+        (<transform>)"``, plus ``"<method> (naive)"`` when ``naive``.
+    transforms : list of str or mapping, default=("ortho",)
+        The maps fitted on ``anchors``: ``transform_type`` names (set on a
+        clone of ``aligner``) or a mapping display name → name or any aligner
+        estimator (cloned, then fitted).
+    aligner : transformer or None, default=None
+        Template of the named transforms; None is ``LatentAligner()``.
+    naive : bool, default=True
+        Add the naive floor (:class:`NaiveAligner`, fitted on the same
+        anchors) of every method in ``anchors``.
+    chance : bool, default=True
+        Add a ``"chance"`` method per task: AUROC 0.5, accuracy and macro-F1
+        one over the number of classes (a uniform guess on a balanced
+        subset).
     text_encoder : transformer or None, default=None
         Embeds the prompts of the methods without their own (e.g. an
         :class:`~skalign.extract.EmbeddingExtractor`). None: the prompts are
         given as embeddings, shape (n_prompts, n_text_features) per class.
+    prompt_pooling : {"similarity", "embedding"}, default="similarity"
+        How a class's prompts are pooled (see
+        :class:`~skalign.ZeroShotTextSpaceClassifier`): the mean cosine
+        similarity to each prompt, the paper's rule ("the class similarity
+        is averaged over 10 prompts"), or the cosine to the mean prompt
+        embedding (CLIP's convention, the classifier's own default).
     n_per_class : int or None, default=None
         Images per class in each balanced subset (e.g. 200). None: as many as
         the task's rarest class has.
@@ -95,7 +157,8 @@ def zero_shot_report(
     report : pandas.DataFrame
         Columns ``method``, ``task``, ``metric`` (``"roc_auc"``,
         ``"accuracy"``, ``"f1_macro"``), ``mean``, ``std`` (over subsets,
-        ``ddof=0``), ``n_runs`` and ``n_test`` (images per subset).
+        ``ddof=0``), ``n_runs`` and ``n_test`` (images per subset); the
+        ``"chance"`` rows come last.
 
     See Also
     --------
@@ -119,18 +182,39 @@ def zero_shot_report(
     >>> tasks = {"abc": (truth, prompts),
     ...          "a vs b": (binary, {"a": [1.0, 0, 0], "not a": [0, 1.0, 0]})}
     >>> report = zero_shot_report({"toy": (X, None)}, tasks)
-    >>> report[report.metric == "roc_auc"][["task", "mean", "n_test"]]
-         task  mean  n_test
-    0     abc   1.0      60
-    3  a vs b   1.0      40
+    >>> report[report.metric == "roc_auc"][["method", "task", "mean", "n_test"]]
+      method    task  mean  n_test
+    0    toy     abc   1.0      60
+    3    toy  a vs b   1.0      40
+    6 chance     abc   0.5      60
+    9 chance  a vs b   0.5      40
+
+    A unimodal "vision encoder" (a rotation of the text space, plus an
+    offset) aligned on 30 anchor pairs:
+
+    >>> V = X @ np.linalg.qr(rng.normal(size=(3, 3)))[0] + 2.0
+    >>> report = zero_shot_report({"vision": V[30:]}, {"abc": (truth[30:], prompts)},
+    ...                           anchors={"vision": (V[:30], X[:30])},
+    ...                           transforms=["ortho", "affine"])
+    >>> report[report.metric == "accuracy"]["method"].tolist()
+    ['vision (ortho)', 'vision (affine)', 'vision (naive)', 'chance']
     """
+    methods = _with_anchored(methods, anchors, transforms, aligner, naive)
     methods, n_images = _check_methods(methods, text_encoder)
     tasks = _check_tasks(tasks, n_images)
     # each distinct text encoder embeds every prompt once
-    encoders = {id(encoder): encoder for _, _, encoder in methods.values()}
+    encoders = {
+        id(own): own for _, _, own in methods.values() if not isinstance(own, Mapping)
+    }
     prompts_by_encoder = {
         key: _embed_prompts(tasks, encoder) for key, encoder in encoders.items()
     }
+
+    def prompts_of(own, task):
+        if isinstance(own, Mapping):
+            return _own_prompts(own, task, tasks[task][2])
+        return prompts_by_encoder[id(own)][task]
+
     subsets = {
         task: [
             balanced_subset(
@@ -145,13 +229,13 @@ def zero_shot_report(
             method,
             task,
             ZeroShotTextSpaceClassifier(
-                prompts_by_encoder[id(encoder)][task], aligner=aligner
+                prompts_of(own, task), aligner=fitted, prompt_pooling=prompt_pooling
             ),
             X[rows],
             labels,
             subsets[task],
         )
-        for method, (X, aligner, encoder) in methods.items()
+        for method, (X, fitted, own) in methods.items()
         for task, (rows, labels, _) in tasks.items()
     )
     results = {}
@@ -180,7 +264,90 @@ def zero_shot_report(
                         n_test,
                     )
                 )
+    if chance:
+        rows += _chance_rows(tasks, subsets)
     return pd.DataFrame(rows, columns=list(REPORT_COLUMNS))
+
+
+def _with_anchored(methods, anchors, transforms, aligner, naive):
+    """The methods, each one named in ``anchors`` replaced by its fitted maps."""
+    if not anchors:
+        return methods
+    unknown = [name for name in anchors if name not in methods]
+    if unknown:
+        raise ValueError(
+            f"anchors names methods that are not in methods: {unknown!r} "
+            f"(methods: {list(methods)!r}). Key anchors by the vision encoder's "
+            "method name."
+        )
+    template = LatentAligner() if aligner is None else aligner
+    maps = check_transforms(transforms, template)
+    if naive:
+        maps[NAIVE] = NAIVE
+    expanded = {}
+    for name, value in methods.items():
+        if name not in anchors:
+            expanded[name] = value
+            continue
+        X = value
+        if isinstance(value, tuple):
+            if len(value) != 2 or value[1] is not None:
+                raise ValueError(
+                    f"methods[{name!r}] is aligned on anchors=, so it takes its "
+                    "image embeddings only (X, or (X, None)), not an aligner."
+                )
+            X = value[0]
+        X_anchors, Y_anchors = _anchor_pair(name, anchors[name])
+        for label, spec in maps.items():
+            fitted = aligner_for(template, spec).fit(X_anchors, Y_anchors)
+            expanded[f"{name} ({label})"] = (X, fitted)
+    return expanded
+
+
+def _anchor_pair(name, value):
+    if not isinstance(value, tuple | list) or len(value) != 2:
+        raise TypeError(
+            f"anchors[{name!r}] must be a pair (X_anchors, Y_anchors): the anchor "
+            "images embedded by this encoder and their reports' text embeddings."
+        )
+    X_anchors = check_embeddings(value[0], input_name=f"anchors[{name!r}] images")
+    Y_anchors = check_embeddings(value[1], input_name=f"anchors[{name!r}] reports")
+    if X_anchors.shape[0] != Y_anchors.shape[0]:
+        raise ValueError(
+            f"anchors[{name!r}] pairs {X_anchors.shape[0]} images with "
+            f"{Y_anchors.shape[0]} reports; give one report embedding per anchor "
+            "image, in the same order."
+        )
+    return X_anchors, Y_anchors
+
+
+def _chance_rows(tasks, subsets):
+    """A uniform guess on a balanced subset: AUROC 1/2, accuracy and F1 1/k."""
+    rows = []
+    for task, (_, labels, _) in tasks.items():
+        k = np.unique(labels[subsets[task][0]]).size
+        scores = {"roc_auc": 0.5, "accuracy": 1 / k, "f1_macro": 1 / k}
+        rows += [
+            (CHANCE, task, metric, scores[metric], 0.0, 1, subsets[task][0].size)
+            for metric in METRICS
+        ]
+    return rows
+
+
+def _own_prompts(own, task, class_prompts):
+    """A baseline's own prompt embeddings of ``task``, checked against its classes."""
+    if task not in own:
+        raise ValueError(
+            f"A method's own prompt embeddings have no task {task!r} (they have "
+            f"{list(own)!r}); give them for every task."
+        )
+    missing = [label for label in class_prompts if label not in own[task]]
+    if missing:
+        raise ValueError(
+            f"A method's own prompt embeddings of task {task!r} miss the classes "
+            f"{missing!r}."
+        )
+    return {label: own[task][label] for label in class_prompts}
 
 
 def _evaluate(method, task, classifier, X, labels, subsets):
@@ -203,10 +370,17 @@ def _check_methods(methods, text_encoder):
                 f"methods[{name!r}] must be a pair (X, aligner): the image "
                 "embeddings of this method and the fitted aligner into the text "
                 "space (or None), optionally with the method's own text encoder "
-                f"as a third item; got {type(value).__name__}."
+                f"as a third item; got {type(value).__name__}. Image embeddings "
+                "alone are for a method aligned on anchors= (name it there)."
             )
         X, aligner, encoder = (*value, text_encoder)[:3]
-        if encoder is not None and not _ALIGNER.is_satisfied_by(encoder):
+        if isinstance(encoder, Mapping):
+            if aligner is not None:
+                raise ValueError(
+                    f"methods[{name!r}] brings its own prompt embeddings, so its "
+                    "images must live in their space: its aligner must be None."
+                )
+        elif encoder is not None and not _ALIGNER.is_satisfied_by(encoder):
             raise TypeError(
                 f"The text encoder of methods[{name!r}] is a "
                 f"{type(encoder).__name__}; it needs fit and transform."

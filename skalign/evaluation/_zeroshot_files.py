@@ -9,10 +9,8 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods, validate_params
 
-from .._aligner import LatentAligner
 from ._io import EmbeddingFile, pair_files
 from ._zeroshot_eval import REPORT_CONSTRAINTS, zero_shot_report
 
@@ -23,7 +21,10 @@ from ._zeroshot_eval import REPORT_CONSTRAINTS, zero_shot_report
         "reports": [EmbeddingFile],
         "labels": [pd.DataFrame],
         "prompts": [Mapping],
-        "aligner": [None, HasMethods(["fit", "transform"])],
+        "aligner": [None, HasMethods(["fit", "transform", "set_params"])],
+        "transforms": ["array-like", Mapping],
+        "naive": ["boolean"],
+        "chance": ["boolean"],
         "tasks": [None, list],
         **REPORT_CONSTRAINTS,
     },
@@ -36,7 +37,11 @@ def zero_shot_from_reports(
     prompts,
     *,
     text_encoder=None,
+    transforms=("ortho",),
     aligner=None,
+    naive=False,
+    chance=False,
+    prompt_pooling="similarity",
     tasks=None,
     n_per_class=None,
     n_repeats=1,
@@ -68,8 +73,17 @@ def zero_shot_from_reports(
     text_encoder : transformer or None, default=None
         The encoder that embedded the reports; it embeds the prompts. None:
         ``prompts`` holds embeddings.
+    transforms : list of str or mapping, default=("ortho",)
+        The maps fitted per encoder, as in :func:`zero_shot_report` (names, or
+        display name → any aligner estimator).
     aligner : transformer or None, default=None
-        Template cloned and fitted per encoder; None is ``LatentAligner()``.
+        Template of the named transforms; None is ``LatentAligner()``.
+    naive, chance : bool, default=False
+        Add the naive floor of each encoder, and chance (see
+        :func:`zero_shot_report`).
+    prompt_pooling : {"similarity", "embedding"}, default="similarity"
+        The paper's rule (mean similarity to each prompt) or CLIP's (see
+        :func:`zero_shot_report`).
     tasks : list of str or None, default=None
         Tasks to run; None runs every task of ``prompts``.
     n_per_class, n_repeats, random_state, n_jobs, show_progress
@@ -78,7 +92,8 @@ def zero_shot_from_reports(
     Returns
     -------
     report : pandas.DataFrame
-        As :func:`zero_shot_report`, one method per vision encoder.
+        As :func:`zero_shot_report`: one method ``"<encoder> (<transform>)"``
+        per vision encoder and transform.
 
     Examples
     --------
@@ -97,13 +112,12 @@ def zero_shot_from_reports(
     >>> reports = EmbeddingFile(text[::2][:40], ids[::2][:40], None, None)
     >>> labels = pd.DataFrame({"id": ids, "finding": y})
     >>> prompts = {"finding": {"0": [[1.0, 0.0]], "1": [[0.0, 1.0]]}}
-    >>> report = zero_shot_from_reports({"vit": vision}, reports, labels, prompts,
-    ...                                 aligner=None)
+    >>> report = zero_shot_from_reports({"vit": vision}, reports, labels, prompts)
     >>> report[["method", "task", "metric", "mean", "n_test"]]
-      method     task    metric  mean  n_test
-    0    vit  finding   roc_auc   1.0      50
-    1    vit  finding  accuracy   1.0      50
-    2    vit  finding  f1_macro   1.0      50
+            method     task    metric  mean  n_test
+    0  vit (ortho)  finding   roc_auc   1.0      50
+    1  vit (ortho)  finding  accuracy   1.0      50
+    2  vit (ortho)  finding  f1_macro   1.0      50
     """
     prompts = _select_tasks(prompts, tasks)
     if any(file.ids is None for file in images.values()):
@@ -123,14 +137,17 @@ def zero_shot_from_reports(
         )
     anchor_reports = reports.embeddings[[report_rows[i] for i in ids[is_anchor]]]
     task_labels = _task_labels(labels, ids[~is_anchor], prompts)
-    template = LatentAligner() if aligner is None else aligner
-    methods = {
-        name: (X[~is_anchor], clone(template).fit(X[is_anchor], anchor_reports))
-        for name, X in embeddings.items()
-    }
     return zero_shot_report(
-        methods,
+        {name: X[~is_anchor] for name, X in embeddings.items()},
         {task: (task_labels[task], prompts[task]) for task in prompts},
+        anchors={
+            name: (X[is_anchor], anchor_reports) for name, X in embeddings.items()
+        },
+        transforms=transforms,
+        aligner=aligner,
+        naive=naive,
+        chance=chance,
+        prompt_pooling=prompt_pooling,
         text_encoder=text_encoder,
         n_per_class=n_per_class,
         n_repeats=n_repeats,

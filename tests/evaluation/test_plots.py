@@ -69,11 +69,15 @@ def test_table_and_zero_shot_bars(digits):
     # 2 group pairs x (source bound, naive, ortho, target bound)
     assert len(ax.patches) == 8
     assert [t.get_text() for t in ax.get_xticklabels()] == ["a → b", "b → a"]
+    # error bars: one per bar (the std over pairs and repeats)
+    from matplotlib.container import ErrorbarContainer
+
+    assert sum(isinstance(c, ErrorbarContainer) for c in ax.containers) == 4
     heights = sorted(p.get_height() for p in ax.patches)
     np.testing.assert_allclose(
         heights,
         sorted(
-            table.drop(columns=["best_transform", "change_pct", "n_pairs"])
+            table[["source_upper_bound", "naive", "ortho", "target_upper_bound"]]
             .to_numpy()
             .ravel()
             .astype(float)
@@ -97,3 +101,25 @@ def test_metric_errors(digits):
         plot_zero_shot(frame, metric="auc")
     with pytest.raises(ValueError, match="no 'accuracy' rows"):
         plot_zero_shot(frame, metric="accuracy")
+
+
+def test_zero_shot_chance_rows_are_a_line_per_task_not_a_bar():
+    import pandas as pd
+
+    report = pd.DataFrame(
+        {
+            "method": ["ours", "clip", "chance", "ours", "clip", "chance"],
+            "task": ["digits"] * 3 + ["topics"] * 3,
+            "metric": "accuracy",
+            "mean": [0.6, 0.4, 0.1, 0.7, 0.5, 0.2],
+            "std": [0.02, 0.03, 0.0, 0.01, 0.02, 0.0],
+            "n_runs": 3,
+            "n_test": 50,
+        }
+    )
+    ax = plot_zero_shot(report, metric="accuracy")
+    assert len(ax.patches) == 4  # two methods x two tasks, no chance bar
+    (chance,) = [c for c in ax.collections if c.get_label() == "chance"]
+    segments = chance.get_segments()
+    assert [s[0][1] for s in segments] == [0.1, 0.2]
+    assert ax.get_ylim()[0] <= 0.1

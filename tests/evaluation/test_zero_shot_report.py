@@ -44,6 +44,7 @@ def test_report_matches_a_hand_computation(spaces):
         n_per_class=40,
         n_repeats=2,
         random_state=5,
+        chance=False,
     )
     assert report.columns.tolist() == [
         "method",
@@ -56,7 +57,10 @@ def test_report_matches_a_hand_computation(spaces):
     ]
     assert report["metric"].tolist() == ["roc_auc", "accuracy", "f1_macro"]
     assert (report["n_test"] == 120).all() and (report["n_runs"] == 2).all()
-    fitted = ZeroShotTextSpaceClassifier(prompts, aligner=FrozenEstimator(aligner))
+    # the paper's rule is the report's default
+    fitted = ZeroShotTextSpaceClassifier(
+        prompts, aligner=FrozenEstimator(aligner), prompt_pooling="similarity"
+    )
     fitted.fit(images[200:])
     seed = int(np.random.default_rng([5, 1]).integers(2**31))
     subset = balanced_subset(truth[200:], 40, random_state=seed)
@@ -88,7 +92,13 @@ def test_tasks_with_missing_labels_and_a_plain_fitted_aligner(spaces):
         ("aligned", "cat vs dog"),
         ("text space", "animals"),
         ("text space", "cat vs dog"),
+        ("chance", "animals"),
+        ("chance", "cat vs dog"),
     ]
+    chance = report[report["method"] == "chance"].set_index(["task", "metric"])
+    assert chance.loc[("animals", "accuracy"), "mean"] == pytest.approx(1 / 3)
+    assert chance.loc[("cat vs dog", "f1_macro"), "mean"] == pytest.approx(1 / 2)
+    auroc = auroc.drop(index="chance", level="method")
     smallest = min(np.sum(truth == c) for c in ("cat", "dog"))
     assert auroc.loc[("aligned", "cat vs dog"), "n_test"] == 2 * smallest
     assert (auroc["mean"] > 0.9).all()
@@ -190,21 +200,22 @@ def test_from_reports_fits_on_the_paired_images_and_tests_the_others(spaces, fil
     prompts, truth, text, images = spaces
     vision, reports, labels, task_prompts = files
     report = zero_shot_from_reports(
-        vision, reports, labels, task_prompts, aligner=LatentAligner("affine")
+        vision, reports, labels, task_prompts, transforms=["affine"]
     )
     aligner = LatentAligner("affine").fit(images[:200], text[:200])
     cat_or_dog = np.where(truth == "owl", None, truth)[200:]
     expected = zero_shot_report(
-        {"a": (images[200:], aligner)},
+        {"a (affine)": (images[200:], aligner)},
         {
             "animals": (truth[200:], prompts),
             "cat vs dog": (cat_or_dog, task_prompts["cat vs dog"]),
         },
+        chance=False,
     )
-    ours = report[report["method"] == "a"].reset_index(drop=True)
+    ours = report[report["method"] == "a (affine)"].reset_index(drop=True)
     pd.testing.assert_frame_equal(ours, expected)
     # a per-feature rescaling of the same images is undone by std_scaling
-    theirs = report[report["method"] == "b"]["mean"].to_numpy()
+    theirs = report[report["method"] == "b (affine)"]["mean"].to_numpy()
     np.testing.assert_allclose(theirs, expected["mean"].to_numpy())
     only = zero_shot_from_reports(
         vision, reports, labels, task_prompts, tasks=["cat vs dog"]
@@ -249,3 +260,90 @@ def test_a_method_with_its_own_text_encoder(spaces):
     for metric in ("roc_auc", "accuracy", "f1_macro"):
         assert means["own", metric] == pytest.approx(means["shared", metric])
     assert means["own", "roc_auc"] > 0.9
+
+
+# --- Fig. 4 in one call -----------------------------------------------------------
+
+
+def test_anchored_encoders_baselines_naive_and_chance_in_one_call(spaces):
+    """Vision encoders aligned once on an anchor set, a multimodal baseline with
+    its own prompt embeddings, the naive floor and chance, side by side."""
+    prompts, truth, text, images = spaces
+    other = images @ np.random.default_rng(4).normal(size=(9, 12))
+    own = np.linalg.qr(np.random.default_rng(5).normal(size=(6, 6)))[0]
+    report = zero_shot_report(
+        {
+            "vit": images[200:],
+            "dino": (other[200:], None),
+            "clip": (
+                text[200:] @ own,
+                None,
+                {"animals": {c: p @ own for c, p in prompts.items()}},
+            ),
+        },
+        {"animals": (truth[200:], prompts)},
+        anchors={"vit": (images[:200], text[:200]), "dino": (other[:200], text[:200])},
+        transforms={"ortho": "ortho", "ridge": LatentAligner("affine", alpha="auto")},
+    )
+    auroc = report[report["metric"] == "roc_auc"].set_index("method")["mean"]
+    assert auroc.index.tolist() == [
+        "vit (ortho)",
+        "vit (ridge)",
+        "vit (naive)",
+        "dino (ortho)",
+        "dino (ridge)",
+        "dino (naive)",
+        "clip",
+        "chance",
+    ]
+    # the T fitted once on the anchors, by hand
+    fitted = LatentAligner("ortho").fit(images[:200], text[:200])
+    expected = zero_shot_report(
+        {"vit (ortho)": (images[200:], fitted)},
+        {"animals": (truth[200:], prompts)},
+        chance=False,
+    )
+    assert auroc["vit (ortho)"] == pytest.approx(expected["mean"].iloc[0])
+    for method in ("vit (ortho)", "vit (ridge)", "dino (ridge)", "clip"):
+        assert auroc[method] > auroc["vit (naive)"]
+    assert auroc["clip"] > 0.9
+
+
+def test_prompt_pooling_rules_are_passed_to_the_classifier(spaces):
+    prompts, truth, text, _ = spaces
+    reports = {
+        rule: zero_shot_report(
+            {"text": (text, None)},
+            {"animals": (truth, prompts)},
+            prompt_pooling=rule,
+            chance=False,
+        )
+        for rule in ("similarity", "embedding")
+    }
+    for rule, report in reports.items():
+        clf = ZeroShotTextSpaceClassifier(prompts, prompt_pooling=rule).fit(text)
+        seed = int(np.random.default_rng([0, 0]).integers(2**31))
+        subset = balanced_subset(truth, None, random_state=seed)
+        expected = classifier_scores(clf, text[subset], truth[subset])
+        got = report.set_index("metric")["mean"]
+        for metric, value in expected.items():
+            assert got[metric] == pytest.approx(value)
+
+
+def test_anchored_errors(spaces):
+    prompts, truth, text, images = spaces
+    task = {"animals": (truth[200:], prompts)}
+    with pytest.raises(ValueError, match="anchors names methods that are not"):
+        zero_shot_report({"a": images[200:]}, task, anchors={"b": (images, text)})
+    with pytest.raises(ValueError, match="one report embedding per anchor"):
+        zero_shot_report(
+            {"a": images[200:]}, task, anchors={"a": (images[:200], text[:100])}
+        )
+    with pytest.raises(ValueError, match="takes its image embeddings only"):
+        zero_shot_report(
+            {"a": (images[200:], LatentAligner())},
+            task,
+            anchors={"a": (images[:200], text[:200])},
+        )
+    with pytest.raises(ValueError, match="own prompt embeddings have no task"):
+        zero_shot_report({"c": (text[200:], None, {"other": prompts})}, task)

@@ -1,0 +1,725 @@
+"""run_experiment: the paper's whole experiment from one configuration.
+
+The configuration (:mod:`._experiment_config`) declares data sets, encoders,
+stitching tasks and the zero-shot comparison. This module embeds what is
+needed (each (encoder, data set) once, stored in the cache folder), runs
+the pooled stitching curves and table (:mod:`._pooled`, every cell cached)
+and the zero-shot comparison (:func:`zero_shot_report`), and writes the
+tables, the three figures and ``report.md``.
+"""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._cache import fingerprint
+from ._experiment_config import load_config
+from ._io import read_embeddings
+from ._outputs import FIGURE_SIZE
+from ._plots import plot_anchor_curve, plot_stitching_table, plot_zero_shot
+from ._pooled import plan_pooled, pooled_anchor_curve, pooled_stitching_table
+from ._scoring import METRIC_LABELS
+from ._zeroshot_eval import zero_shot_report
+
+FIGURES = {
+    "fig3": "fig3_anchor_curves.png",
+    "table1": "table1_stitching.png",
+    "fig4": "fig4_zero_shot.png",
+}
+
+
+@dataclass(frozen=True)
+class _Data:
+    """A loaded data set: ids, items (images or texts), reports and labels."""
+
+    ids: np.ndarray
+    items: list | None
+    reports: list | None
+    labels: pd.DataFrame  # label columns, one row per id
+    modality: str | None
+
+
+def run_experiment(
+    config, output_dir, *, cache_dir=None, dry_run=False, show_progress=True
+):
+    """Run the experiment a configuration declares and write its report.
+
+    Stitching (the paper's Fig. 3 and Table 1, pooled over every encoder
+    pair, task and anchor draw) and zero-shot classification in a text space
+    (Fig. 4: vision encoders aligned once on an anchor set of image–report
+    pairs, multimodal baselines, the naive floor and chance). Every
+    embedding and every stitching cell is stored in ``cache_dir``: a run
+    interrupted and started again resumes where it stopped. This is
+    ``skalign experiment``; see its ``--help`` for the configuration keys.
+
+    Parameters
+    ----------
+    config : str, path-like or dict
+        A TOML file or the same structure as a dict.
+    output_dir : str or path-like
+        Where the CSV tables, the figures and ``report.md`` are written.
+    cache_dir : str, path-like or None, default=None
+        Embeddings and finished cells; None is ``output_dir / "cache"``.
+    dry_run : bool, default=False
+        Print the plan (pairs × anchor counts × repeats, what is embedded)
+        and what the cache already holds; run and write nothing.
+    show_progress : bool, default=True
+        Progress bars and messages.
+
+    Returns
+    -------
+    results : dict
+        ``"curve"``, ``"table"``, ``"pairs"`` and ``"zero_shot"``
+        :class:`pandas.DataFrame` (absent when the configuration has no such
+        part), or ``{"plan": DataFrame}`` for a dry run.
+
+    Examples
+    --------
+    Two text encoders stitched on a few real sentences (the packaged models):
+
+    >>> import contextlib, io, tempfile
+    >>> from skalign.evaluation import run_experiment
+    >>> config = {
+    ...     "protocol": {"n_anchors": [10, 20], "n_repeats": 1,
+    ...                  "n_test_per_class": 3, "anchor_size": 0.5},
+    ...     "extract": {"device": "cpu"},
+    ...     "datasets": {"topics": {"source": "skalign:docstring-topics",
+    ...                             "n_per_class": 12}},
+    ...     "encoders": {
+    ...         "minilm": {"modality": "text", "domain": "general",
+    ...                    "extractor": "all-minilm-l6-v2"},
+    ...         "l3": {"modality": "text", "domain": "general",
+    ...                "extractor": "paraphrase-minilm-l3"}},
+    ...     "stitching": {"topics": {"dataset": "topics"}}}
+    >>> with contextlib.redirect_stdout(io.StringIO()):
+    ...     results = run_experiment(config, tempfile.mkdtemp(), show_progress=False)
+    >>> results["table"].index.tolist()
+    [('general', 'general')]
+    """
+    config = load_config(config)
+    output_dir = Path(output_dir)
+    cache_dir = Path(cache_dir) if cache_dir is not None else output_dir / "cache"
+    runner = _Runner(config, cache_dir, show_progress)
+    if dry_run:
+        return {"plan": runner.dry_run()}
+    results = {}
+    if config.stitching:
+        results.update(runner.stitching())
+    if config.zero_shot is not None:
+        results["zero_shot"] = runner.zero_shot()
+    _write_report(config, output_dir, results, runner.say)
+    return results
+
+
+class _Runner:
+    def __init__(self, config, cache_dir, show_progress):
+        self.config = config
+        self.cache_dir = cache_dir
+        self.show_progress = show_progress
+        self._data = {}
+        self._extractors = {}
+
+    def say(self, text):
+        if self.show_progress:
+            print(text, flush=True)
+
+    # --- data and embeddings -------------------------------------------------
+
+    def data(self, name):
+        if name not in self._data:
+            self._data[name] = _load_dataset(self.config.datasets[name])
+        return self._data[name]
+
+    def labels(self, dataset, label):
+        """The label column ``label`` (or the data set's own) as strings."""
+        data = self.data(dataset)
+        column = label or self.config.datasets[dataset].label
+        if column is None:
+            if data.labels.shape[1] != 1:
+                raise ValueError(
+                    f"Data set {dataset!r} has the label columns "
+                    f"{list(data.labels.columns)!r}; choose one with label = ... "
+                    f"in [datasets.{dataset}] or in the task."
+                )
+            column = data.labels.columns[0]
+        if column not in data.labels.columns:
+            raise ValueError(
+                f"Data set {dataset!r} has no label column {column!r} (it has "
+                f"{list(data.labels.columns)!r}); fix the task's label = ..."
+            )
+        return np.array(
+            [None if pd.isna(v) else _label_text(v) for v in data.labels[column]],
+            dtype=object,
+        )
+
+    def _store_path(self, encoder, dataset):
+        spec = self.config.encoders[encoder]
+        data = self.data(dataset)
+        source = spec.embeddings.get(dataset)
+        key = fingerprint(
+            spec.extractor if source is None else str(source),
+            None if source is None else source.stat().st_mtime_ns,
+            spec.modality,
+            data.ids.tolist(),
+        )
+        return self.cache_dir / "embeddings" / f"{encoder}--{dataset}--{key}.npy"
+
+    def status(self, encoder, dataset):
+        """ "file", "cached" or "embed": where the embeddings would come from."""
+        if dataset in self.config.encoders[encoder].embeddings:
+            return "file"
+        return "cached" if self._store_path(encoder, dataset).exists() else "embed"
+
+    def embeddings(self, encoder, dataset):
+        """``encoder``'s embeddings of ``dataset``'s items, rows in id order."""
+        spec = self.config.encoders[encoder]
+        data = self.data(dataset)
+        if dataset in spec.embeddings:
+            return _aligned_file(spec.embeddings[dataset], data.ids, encoder, dataset)
+        path = self._store_path(encoder, dataset)
+        if path.exists():
+            return np.load(path)
+        items = self._items(spec, dataset)
+        self.say(f"embedding {len(items)} items of {dataset!r} with {encoder!r}")
+        X = np.asarray(self._extractor(encoder).fit_transform(items))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, X)
+        return X
+
+    def _items(self, spec, dataset):
+        data = self.data(dataset)
+        if spec.modality == "text":
+            items = data.reports if data.modality == "image" else data.items
+        else:
+            items = data.items if data.modality == "image" else None
+        if items is None:
+            what = "reports" if spec.modality == "text" else "images"
+            raise ValueError(
+                f"Encoder {spec.name!r} ({spec.modality}) cannot embed data set "
+                f"{dataset!r}: it has no {what}. Give the data set a source with "
+                f"them, or the encoder an embedding file: [encoders.{spec.name}] "
+                f"embeddings = {{{dataset} = 'file.npz'}}."
+            )
+        return items
+
+    def _extractor(self, encoder):
+        from ..extract import EmbeddingExtractor
+
+        spec = self.config.encoders[encoder]
+        if spec.extractor is None:
+            raise ValueError(
+                f"Encoder {encoder!r} has no extractor, so it can only read "
+                "embedding files; add extractor = 'SPEC' to [encoders."
+                f"{encoder}] (it embeds prompts and data sets without a file)."
+            )
+        if encoder not in self._extractors:
+            extract = self.config.extract
+            self._extractors[encoder] = EmbeddingExtractor(
+                spec.extractor,
+                modality=spec.modality,
+                device=extract.get("device", "auto"),
+                batch_size=extract.get("batch_size", 32),
+                cache_dir=self.cache_dir / "extractor",
+                show_progress=self.show_progress,
+            )
+        return self._extractors[encoder]
+
+    # --- stitching -------------------------------------------------------------
+
+    def _stitching_tasks(self):
+        tasks = {}
+        for name, task in self.config.stitching.items():
+            y = self.labels(task.dataset, task.label)
+            keep = np.flatnonzero(pd.notna(y))
+            embeddings = {
+                encoder: self.embeddings(encoder, task.dataset)[keep]
+                for encoder in task.encoders
+            }
+            tasks[name] = (embeddings, y[keep].astype(str))
+        return tasks
+
+    def _protocol_options(self):
+        from sklearn.linear_model import LogisticRegression
+
+        protocol = self.config.protocol
+        decoder = protocol.get("decoder", "linear-svm")
+        return dict(
+            transforms=protocol.get(
+                "transforms", ["affine", "linear", "l-ortho", "ortho"]
+            ),
+            n_repeats=protocol.get("n_repeats", 3),
+            decoder=LogisticRegression(max_iter=5000)
+            if decoder == "logistic"
+            else None,
+            anchor_size=protocol.get("anchor_size", 0.25),
+            test_size=protocol.get("test_size", 0.25),
+            n_test_per_class=protocol.get("n_test_per_class"),
+            random_state=protocol.get("random_state", 0),
+            cache_dir=self.cache_dir / "cells",
+            show_progress=self.show_progress,
+        )
+
+    def _modalities(self):
+        return {name: spec.modality for name, spec in self.config.encoders.items()}
+
+    def stitching(self):
+        self.say("== stitching: anchor curves and table ==")
+        tasks = self._stitching_tasks()
+        options = self._protocol_options()
+        n_anchors = self.config.protocol.get("n_anchors")
+        curve, runs = pooled_anchor_curve(
+            tasks,
+            modalities=self._modalities(),
+            n_anchors=n_anchors,
+            return_runs=True,
+            **options,
+        )
+        reused = int(runs["cached"].sum())
+        self.say(f"stitching: {len(runs)} runs, {reused} reused from the cache")
+        table_anchors = self.config.protocol.get("table_n_anchors")
+        if table_anchors is None and n_anchors is not None:
+            table_anchors = int(np.max(n_anchors))
+        table, pairs = pooled_stitching_table(
+            tasks,
+            {name: spec.domain for name, spec in self.config.encoders.items()},
+            n_anchors=table_anchors,
+            metric=self.config.protocol.get("metric", "roc_auc"),
+            change_transform=self.config.protocol.get("change_transform", "ortho"),
+            return_pairs=True,
+            **options,
+        )
+        return {"curve": curve, "runs": runs, "table": table, "pairs": pairs}
+
+    # --- zero-shot -----------------------------------------------------------
+
+    def zero_shot(self):
+        zs = self.config.zero_shot
+        self.say("== zero-shot classification in the text space ==")
+        task_datasets = list(dict.fromkeys(t.dataset for t in zs.tasks.values()))
+        # images of every task data set, stacked; anchors excluded from tests
+        excluded = self._anchor_overlap(task_datasets)
+        starts = np.cumsum([0] + [len(self.data(d).ids) for d in task_datasets])
+        n_images = int(starts[-1])
+
+        def stacked(encoder):
+            return np.vstack([self.embeddings(encoder, d) for d in task_datasets])
+
+        tasks = {}
+        for name, task in zs.tasks.items():
+            labels = np.full(n_images, None, dtype=object)
+            start = starts[task_datasets.index(task.dataset)]
+            values = self.labels(task.dataset, task.label)
+            values[excluded[task.dataset]] = None
+            labels[start : start + len(values)] = values
+            prompts = _prompts(task)
+            if isinstance(task.prompts, str) and task.prompts.startswith("skalign:"):
+                # a builtin set prompts every class of its data set: keep those
+                # of the task (e.g. digits 0-4 only)
+                present = set(values[pd.notna(values)])
+                prompts = {c: p for c, p in prompts.items() if c in present}
+            tasks[name] = (labels, prompts)
+        methods, anchors = {}, {}
+        if zs.vision_encoders:
+            reports = self.embeddings(zs.text_encoder, zs.anchors)
+            for encoder in zs.vision_encoders:
+                methods[encoder] = stacked(encoder)
+                anchors[encoder] = (self.embeddings(encoder, zs.anchors), reports)
+        for name, (image_encoder, text_encoder) in zs.baselines.items():
+            methods[name] = (
+                stacked(image_encoder),
+                None,
+                self._extractor(text_encoder),
+            )
+        return zero_shot_report(
+            methods,
+            tasks,
+            anchors=anchors,
+            transforms=list(zs.transforms),
+            naive=zs.naive,
+            text_encoder=self._extractor(zs.text_encoder),
+            prompt_pooling=zs.prompt_pooling,
+            n_per_class=zs.n_per_class,
+            n_repeats=zs.n_repeats,
+            random_state=self.config.protocol.get("random_state", 0),
+            show_progress=self.show_progress,
+        )
+
+    def _anchor_overlap(self, task_datasets):
+        """Per task data set, the rows that are also anchors (never tested)."""
+        zs = self.config.zero_shot
+        overlap = {}
+        for dataset in task_datasets:
+            rows = np.zeros(len(self.data(dataset).ids), dtype=bool)
+            if zs.anchors is not None and zs.vision_encoders:
+                same = (
+                    self.config.datasets[dataset].source
+                    == self.config.datasets[zs.anchors].source
+                )
+                if same:
+                    rows = np.isin(self.data(dataset).ids, self.data(zs.anchors).ids)
+            overlap[dataset] = rows
+        return overlap
+
+    # --- dry run -------------------------------------------------------------
+
+    def dry_run(self):
+        config = self.config
+        lines = ["Plan of the experiment (dry run: nothing is embedded or run)"]
+        needed = {}
+        for task in config.stitching.values():
+            for encoder in task.encoders:
+                needed[encoder, task.dataset] = None
+        zs = config.zero_shot
+        if zs is not None:
+            datasets = [t.dataset for t in zs.tasks.values()]
+            for encoder in zs.vision_encoders:
+                for dataset in [zs.anchors, *datasets]:
+                    needed[encoder, dataset] = None
+            if zs.vision_encoders:
+                needed[zs.text_encoder, zs.anchors] = None
+            for image_encoder, _ in zs.baselines.values():
+                for dataset in datasets:
+                    needed[image_encoder, dataset] = None
+        lines.append("embeddings:")
+        status = {}
+        for encoder, dataset in needed:
+            status[encoder, dataset] = self.status(encoder, dataset)
+            n = len(self.data(dataset).ids)
+            what = {
+                "file": "read from its file",
+                "cached": "in the cache (skipped)",
+                "embed": f"to embed with {config.encoders[encoder].extractor}",
+            }[status[encoder, dataset]]
+            lines.append(f"  {encoder:>20} x {dataset:<20} {n:>6} items, {what}")
+        rows = []
+        if config.stitching:
+            ready = {
+                name: task
+                for name, task in config.stitching.items()
+                if all(status[e, task.dataset] != "embed" for e in task.encoders)
+            }
+            lines.append("stitching (pairs x anchor counts x repeats x methods):")
+            for name, task in config.stitching.items():
+                n = len(task.encoders)
+                if name not in ready:
+                    lines.append(
+                        f"  {name}: {n * (n - 1)} pairs; cached cells unknown until "
+                        "its embeddings exist (0 cells cached)"
+                    )
+            if ready:
+                plan = plan_pooled(
+                    {
+                        name: value
+                        for name, value in self._stitching_tasks().items()
+                        if name in ready
+                    },
+                    modalities=self._modalities(),
+                    n_anchors=config.protocol.get("n_anchors"),
+                    **self._protocol_options(),
+                )
+                for row in plan.itertuples():
+                    lines.append(
+                        f"  {row.task} ({row.modality}): {row.n_pairs} pairs x "
+                        f"{len(row.n_anchors)} anchor counts {row.n_anchors} x "
+                        f"{row.n_repeats} repeats x {row.n_methods} methods = "
+                        f"{row.n_cells} cells, {row.n_cached} cached (skipped), "
+                        f"{row.n_cells - row.n_cached} to run"
+                    )
+                rows.append(plan)
+        if zs is not None:
+            n_methods = len(zs.vision_encoders) * (len(zs.transforms) + zs.naive)
+            n_methods += len(zs.baselines)
+            lines.append(
+                f"zero-shot: {n_methods} methods x {len(zs.tasks)} tasks x "
+                f"{zs.n_repeats} balanced subsets (T fitted once per vision "
+                f"encoder on {zs.anchors!r})"
+            )
+        print("\n".join(lines), flush=True)
+        return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+
+# --- data sets -------------------------------------------------------------------
+
+
+def _load_dataset(dataset):
+    if dataset.source == "skalign:digits":
+        from ..datasets import load_digit_images
+
+        digits = load_digit_images(size=112)
+        data = _Data(
+            np.array([f"digit-{i}" for i in range(len(digits.target))]),
+            list(digits.images),
+            list(digits.descriptions),
+            pd.DataFrame({"digit": digits.target.astype(str)}),
+            "image",
+        )
+    elif dataset.source == "skalign:docstring-topics":
+        from ..datasets import load_docstring_topics
+
+        topics = load_docstring_topics(200)
+        data = _Data(
+            np.array([f"topic-{i}" for i in range(len(topics.target))]),
+            list(topics.texts),
+            None,
+            pd.DataFrame({"topic": topics.target.astype(str)}),
+            "text",
+        )
+    else:
+        data = _csv_dataset(dataset)
+    return _select(data, dataset)
+
+
+def _csv_dataset(dataset):
+    path = dataset.source if dataset.source is not None else dataset.labels
+    table = pd.read_csv(path)
+    if "id" not in table.columns:
+        raise ValueError(
+            f"{path}: no 'id' column; a data set's CSV needs one id per row (it "
+            "pairs the rows with embedding files)."
+        )
+    modality, items, reports = None, None, None
+    if "image" in table.columns:
+        modality = "image"
+        items = [str(path.parent / p) for p in table["image"]]
+    elif "text" in table.columns:
+        modality, items = "text", table["text"].astype(str).tolist()
+    if "report" in table.columns:
+        reports = table["report"].astype(str).tolist()
+    labels = table.drop(
+        columns=[c for c in ("id", "image", "text", "report") if c in table]
+    )
+    return _Data(table["id"].astype(str).to_numpy(), items, reports, labels, modality)
+
+
+def _select(data, dataset):
+    """The rows slice, the classes kept, then the first ``n_per_class`` rows of
+    each class."""
+    rows = np.arange(len(data.ids))
+    if dataset.rows is not None:
+        rows = rows[slice(*dataset.rows)]
+    column = dataset.label or data.labels.columns[0]
+    if dataset.classes is not None:
+        labels = data.labels[column].to_numpy()[rows]
+        texts = np.array([None if pd.isna(v) else _label_text(v) for v in labels])
+        rows = rows[np.isin(texts, dataset.classes)]
+    if dataset.n_per_class is not None:
+        labels = data.labels[column].to_numpy()[rows]
+        keep = np.concatenate(
+            [
+                rows[labels == value][: dataset.n_per_class]
+                for value in pd.unique(labels[pd.notna(labels)])
+            ]
+        )
+        rows = np.sort(keep)
+
+    def pick(values):
+        return None if values is None else [values[i] for i in rows]
+
+    return _Data(
+        data.ids[rows],
+        pick(data.items),
+        pick(data.reports),
+        data.labels.iloc[rows].reset_index(drop=True),
+        data.modality,
+    )
+
+
+def _aligned_file(path, ids, encoder, dataset):
+    file = read_embeddings(path)
+    if file.ids is None:
+        if len(file.embeddings) != len(ids):
+            raise ValueError(
+                f"{path}: {len(file.embeddings)} rows without ids for data set "
+                f"{dataset!r} of {len(ids)} rows; save 'ids' in the file."
+            )
+        return np.asarray(file.embeddings)
+    position = {str(item): row for row, item in enumerate(file.ids)}
+    missing = [item for item in ids if item not in position]
+    if missing:
+        raise ValueError(
+            f"{path} (encoder {encoder!r}) has no embedding for {len(missing)} ids "
+            f"of data set {dataset!r}, e.g. {missing[:3]!r}; embed every item."
+        )
+    return np.asarray(file.embeddings)[[position[item] for item in ids]]
+
+
+def _own_prompt_embeddings(path, tasks):
+    """Task -> class -> a baseline's prompt embeddings, read from ``path`` (ids:
+    the prompt texts)."""
+    file = read_embeddings(path)
+    if file.ids is None:
+        raise ValueError(
+            f"{path}: prompt embeddings need 'ids' holding the prompt texts."
+        )
+    vectors = dict(zip(map(str, file.ids), np.asarray(file.embeddings), strict=True))
+    own = {}
+    for task, (_, class_prompts) in tasks.items():
+        missing = [p for ps in class_prompts.values() for p in ps if p not in vectors]
+        if missing:
+            raise ValueError(
+                f"{path} has no embedding for {len(missing)} prompts of task "
+                f"{task!r}, e.g. {missing[0]!r}; embed every prompt."
+            )
+        own[task] = {
+            label: np.stack([vectors[p] for p in prompts])
+            for label, prompts in class_prompts.items()
+        }
+    return own
+
+
+def _label_text(value):
+    return str(int(value) if isinstance(value, float) and value.is_integer() else value)
+
+
+def _prompts(task):
+    if task.prompts == "skalign:digits":
+        from ..datasets import load_digit_images
+
+        return {str(k): v for k, v in load_digit_images(size=None).prompts.items()}
+    if task.prompts == "skalign:docstring-topics":
+        from ..datasets import TOPIC_PROMPTS
+
+        return dict(TOPIC_PROMPTS)
+    if isinstance(task.prompts, dict):
+        return task.prompts
+    return json.loads(Path(task.prompts).read_text())
+
+
+# --- outputs -------------------------------------------------------------------
+
+
+def _write_report(config, output_dir, results, say):
+    output_dir.mkdir(parents=True, exist_ok=True)
+    metric = config.protocol.get("metric", "roc_auc")
+    written = []
+    sections = ["# Experiment report", ""]
+    if config.path is not None:
+        sections += [f"Configuration: `{config.path}`", ""]
+    if "curve" in results:
+        tables = {
+            "stitching_curve": results["curve"],
+            "stitching_runs": results["runs"],
+            "stitching_table": results["table"].reset_index(),
+            "stitching_pairs": results["pairs"],
+        }
+        for stem, table in tables.items():
+            table.to_csv(output_dir / f"{stem}.csv", index=False)
+            written.append(f"{stem}.csv")
+        written.append(_figure3(results["curve"], metric, output_dir))
+        written.append(_table1_figure(results["table"], metric, output_dir))
+        sections += [
+            "## Stitching against the number of anchors (Fig. 3)",
+            "",
+            f"Mean ± std of {METRIC_LABELS[metric]} over every encoder → decoder "
+            "pair, task and anchor draw, per modality.",
+            "",
+            f"![Fig. 3]({FIGURES['fig3']})",
+            "",
+            "## Stitching by domain (Table 1)",
+            "",
+            _markdown_table1(results["table"]),
+            "",
+            f"![Table 1]({FIGURES['table1']})",
+            "",
+        ]
+    if "zero_shot" in results:
+        report = results["zero_shot"]
+        report.to_csv(output_dir / "zero_shot.csv", index=False)
+        written.append("zero_shot.csv")
+        written.append(_figure4(report, metric, output_dir))
+        sections += [
+            "## Zero-shot classification in the text space (Fig. 4)",
+            "",
+            _markdown_zero_shot(report, metric),
+            "",
+            f"![Fig. 4]({FIGURES['fig4']})",
+            "",
+        ]
+    (output_dir / "report.md").write_text("\n".join(sections))
+    written.append("report.md")
+    for name in written:
+        say(f"wrote {output_dir / name}")
+
+
+def _figure(n_axes):
+    from matplotlib.figure import Figure
+
+    width, height = FIGURE_SIZE
+    figure = Figure(figsize=(width, height * n_axes), layout="constrained")
+    return figure, np.atleast_1d(figure.subplots(n_axes, 1))
+
+
+def _figure3(curve, metric, output_dir):
+    modalities = list(dict.fromkeys(curve["modality"]))
+    figure, axes = _figure(len(modalities))
+    for ax, modality in zip(axes, modalities, strict=True):
+        rows = curve[curve["modality"] == modality]
+        n_pairs = int(rows["n_pairs"].max())
+        plot_anchor_curve(
+            rows,
+            metric=metric,
+            ax=ax,
+            title=f"{modality} encoders: mean ± std over {n_pairs} pairs "
+            "(all tasks, all draws)",
+        )
+    figure.savefig(output_dir / FIGURES["fig3"], dpi=150)
+    return FIGURES["fig3"]
+
+
+def _table1_figure(table, metric, output_dir):
+    figure, (ax,) = _figure(1)
+    plot_stitching_table(
+        table,
+        metric=metric,
+        ax=ax,
+        title="Stitching by domain: mean ± std over pairs, tasks and draws",
+    )
+    figure.savefig(output_dir / FIGURES["table1"], dpi=150)
+    return FIGURES["table1"]
+
+
+def _figure4(report, metric, output_dir):
+    figure, (ax,) = _figure(1)
+    plot_zero_shot(
+        report,
+        metric=metric,
+        ax=ax,
+        title="Zero-shot classification: mean ± std over balanced subsets",
+    )
+    figure.savefig(output_dir / FIGURES["fig4"], dpi=150)
+    return FIGURES["fig4"]
+
+
+def _markdown(frame):
+    header = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    body = ["| " + " | ".join(map(str, row)) + " |" for row in frame.to_numpy()]
+    return "\n".join([header, rule, *body])
+
+
+def _markdown_table1(table):
+    methods = [c for c in table.columns if f"{c}_std" in table.columns]
+    shown = pd.DataFrame({"source → target": [f"{s} → {t}" for s, t in table.index]})
+    for method in methods:
+        shown[method] = [
+            f"{m:.3f} ± {s:.3f}"
+            for m, s in zip(table[method], table[f"{method}_std"], strict=True)
+        ]
+    shown["% change"] = [f"{v:+.1f}" for v in table["change_pct"]]
+    shown["pairs"] = table["n_pairs"].to_numpy()
+    return _markdown(shown)
+
+
+def _markdown_zero_shot(report, metric):
+    rows = report[report["metric"] == metric]
+    cells = rows.assign(
+        score=[
+            f"{m:.3f} ± {s:.3f}" for m, s in zip(rows["mean"], rows["std"], strict=True)
+        ]
+    )
+    wide = cells.pivot(index="method", columns="task", values="score")
+    wide = wide.loc[list(dict.fromkeys(rows["method"]))].reset_index()
+    return f"{METRIC_LABELS[metric]}:\n\n" + _markdown(wide)
