@@ -1,6 +1,7 @@
 """NaiveAligner: the paper's floor, zero-padding without any alignment."""
 
 from sklearn.base import _fit_context
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import validate_data
 
 from .._aligner import LatentAligner
@@ -65,6 +66,9 @@ class NaiveAligner(LatentAligner):
     # The map is fixed: no solver, no penalty. ``inverse_transform`` treats it
     # as the isometry it is on the kept coordinates.
     transform_type = "ortho"
+    # Nothing to accumulate: the identity map is known from the first batch's
+    # widths, so LatentAligner's incremental fit does not apply.
+    partial_fit = available_if(lambda _: False)(LatentAligner.partial_fit)
 
     _parameter_constraints: dict = {
         key: LatentAligner._parameter_constraints[key]
