@@ -54,6 +54,6 @@ fig.tight_layout()
 # %%
 # With fewer anchors than features (16, 32) the minimum-norm ``linear`` map
 # interpolates the anchors and generalises poorly; ``alpha="auto"`` chooses a
-# ridge penalty by generalised cross-validation and recovers. When the truth is
+# ridge penalty by cross-validation and recovers. When the truth is
 # a rotation, the isometries are right from the start; when it is a general
 # linear map, only the least-squares maps can reach it.

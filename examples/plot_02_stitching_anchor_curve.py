@@ -92,7 +92,7 @@ from skalign.evaluation import anchor_curve, plot_anchor_curve
 protocol = dict(split=split, n_anchors=[10, 25, 50, 100, 250], n_repeats=3)
 curves = {
     "alpha=0 (exact maps)": anchor_curve(source, target, y, **protocol),
-    'alpha="auto" (ridge by GCV)': anchor_curve(
+    'alpha="auto" (cross-validated ridge)': anchor_curve(
         source, target, y, aligner=LatentAligner(alpha="auto"), **protocol
     ),
 }

@@ -123,7 +123,7 @@ ax.legend(loc="lower left", bbox_to_anchor=(1.01, 0.0))
 # %%
 # With 800 anchors per fold for 1,280 image features, the exact
 # least-squares maps interpolate the anchors and generalise poorly; the ridge
-# penalty chosen by generalised cross-validation (``alpha="auto"``) makes
+# penalty chosen by cross-validation (``alpha="auto"``) makes
 # them the best maps here, ahead of ``ortho``. Without it, ``l-ortho`` (the
 # orthogonal factor of the least-squares map) still ranks the classes but
 # predicts poorly. ``affine`` and ``linear`` tie because the anchors are

@@ -84,7 +84,7 @@ def test_anchor_curve_reproduces_the_papers_findings(sentences):
 def test_ridge_keeps_least_squares_rising(sentences):
     """Unpenalised least squares interpolates the anchors and degrades as their
     number nears the width (384): at 200 anchors affine falls below its score at
-    50. With alpha="auto" (GCV) it rises like the isometries."""
+    50. With alpha="auto" (cross-validated ridge) it rises like the isometries."""
     _, labels, embeddings = sentences
     options = dict(
         n_anchors=[50, 200], transforms=["affine"], anchor_size=300, test_size=0.2
