@@ -177,6 +177,9 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
     3", "number 3", "3") the paper's rule favours the classes whose prompts
     happen to agree, and the prompt ensemble is usually the better classifier.
     Use ``"similarity"`` to reproduce the paper, ``"embedding"`` otherwise.
+    Because the factor is positive and the same for every input, each class's
+    one-vs-rest ranking of the inputs, and so the one-vs-rest AUROC, is the
+    same under both rules; only the predicted class (accuracy, F1) can differ.
 
     :meth:`decision_function` returns the scores of the chosen rule, one
     column per class; for two classes it returns the single column
