@@ -67,22 +67,39 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        _check_folders(args)
         args.run(args)
-    except (OSError, ValueError, ImportError) as exc:
+    except (OSError, ValueError, TypeError, ImportError) as exc:
         print(f"skalign {args.command}: error: {cli_message(exc)}", file=sys.stderr)
         return 2
     return 0
 
 
+def _check_folders(args):
+    """Reject a file given where a folder is expected, before any computation."""
+    from ._files import check_directory
+
+    for attribute, flag in (("output_dir", "-o/--output-dir"), ("cache_dir", "--cache-dir")):
+        if getattr(args, attribute, None) is not None:
+            check_directory(getattr(args, attribute), parameter=flag)
+
+
 # Library parameter -> the flag that sets it.
 _FLAGS = {
+    "alpha": "--alpha",
     "anchor_size": "--anchor-size",
+    "cache_dir": "--cache-dir",
     "images": "--images",
     "labels": "--labels",
     "n_anchors": "--n-anchors",
+    "n_images": "--n-images",
+    "n_jobs": "--n-jobs",
     "n_per_class": "--n-per-class",
+    "n_repeats": "--n-repeats",
     "n_test_per_class": "--n-test-per-class",
+    "n_texts_per_class": "--n-texts-per-class",
     "prompts": "--prompts",
+    "random_state": "--seed",
     "reports": "--reports",
     "task": "--task",
     "tasks": "--tasks",
@@ -91,6 +108,8 @@ _FLAGS = {
     "transforms": "--transforms",
 }
 _PARAMETER = re.compile(r"\b(" + "|".join(_FLAGS) + r")=(\S?)")
+# scikit-learn's parameter validation: "The 'name' parameter of function must be".
+_VALIDATED = re.compile(r"The '(" + "|".join(_FLAGS) + r")' parameter of \S+ must be")
 
 
 def cli_message(error):
@@ -102,6 +121,9 @@ def cli_message(error):
     'several columns; choose one with --task.'
     >>> cli_message(ValueError("n_test_per_class=500 rows are requested"))
     '--n-test-per-class 500 rows are requested'
+    >>> cli_message(ValueError("The 'random_state' parameter of anchor_curve must "
+    ...                        "be an int in the range [0, 4294967295]. Got -1."))
+    'The option --seed must be an int in the range [0, 4294967295]. Got -1.'
     """
 
     def flag(match):
@@ -109,7 +131,10 @@ def cli_message(error):
         separator = " " if following and following not in ".,;:)" else ""
         return _FLAGS[name] + separator + following
 
-    return _PARAMETER.sub(flag, str(error))
+    message = _VALIDATED.sub(
+        lambda match: f"The option {_FLAGS[match.group(1)]} must be", str(error)
+    )
+    return _PARAMETER.sub(flag, message)
 
 
 # --- subcommands -------------------------------------------------------------

@@ -16,6 +16,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ._batching import iter_batches
+from .._files import check_directory
 from ._cache import EmbeddingCache
 from ._catalogue import PACKAGED_MODELS
 from ._images import ImageReadError, load_image
@@ -381,6 +382,7 @@ class EmbeddingExtractor(
         store, digests = None, None
         vectors = [None] * len(items)
         if self.cache_dir is not None:
+            check_directory(self.cache_dir, parameter="cache_dir")
             store = EmbeddingCache(self.cache_dir, *resolved.cache_key())
             digests = [content_digest(item, kind) for item in items]
             vectors = store.load_many(digests)

@@ -11,6 +11,7 @@ import json
 from functools import cached_property
 
 from ._backends import OUTPUT, POOLING, PRECISION, TEXT_PREPROCESS
+from ._code_identity import callable_identity
 from ._registry import get_encoder
 from ._runtime import Runtime, resolve_device
 from ._spec import parse_model_spec
@@ -216,13 +217,4 @@ class ResolvedModel:
         preprocess = self.settings["preprocess"]
         if preprocess is None:
             return None
-        import joblib
-
-        try:
-            return joblib.hash(preprocess)
-        except Exception as exc:
-            raise ValueError(
-                "cache_dir keys the cache on preprocess, which cannot be pickled "
-                f"({exc}). Define it as a module-level function or class (or a "
-                "torchvision transform), or set cache_dir=None."
-            ) from exc
+        return callable_identity(preprocess, parameter="preprocess")
