@@ -93,6 +93,9 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         Ridge strength used (the GCV choice when ``alpha="auto"``).
     n_iter_ : int or None
         Adam steps taken; None for the closed form.
+    l2_normalize_ : bool
+        Whether :meth:`transform` scales inputs to unit norm (``l2_normalize``
+        at fit time: changing the parameter takes effect at the next fit).
     x_mean_, x_scale_ : ndarray or torch.Tensor of shape (n_features,)
         Source anchor statistics.
     y_mean_, y_scale_ : ndarray or torch.Tensor of shape (n_target_features,)
@@ -235,6 +238,8 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             xp.astype(y_scale, dtype),
         )
         self._weights, self._bias = xp.astype(weights, dtype), xp.astype(bias, dtype)
+        self.l2_normalize_ = bool(self.l2_normalize)
+        self._isometry = self.transform_type in ("ortho", "l-ortho")
         if target_encoder is not None:
             self.target_encoder_ = target_encoder
         return self
@@ -257,7 +262,7 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             X,
             to_namespace_of(self._weights, X),
             to_namespace_of(self._bias, X),
-            unit_rows=self.l2_normalize,
+            unit_rows=self.l2_normalize_,
         )
 
     def inverse_transform(self, X):
@@ -293,13 +298,13 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
                     self.y_scale_,
                 )
             ),
-            isometry=self.transform_type in ("ortho", "l-ortho"),
+            isometry=self._isometry,
         )
         return apply_affine_map(
             Y,
             to_namespace_of(weights, Y),
             to_namespace_of(bias, Y),
-            unit_rows=self.l2_normalize,
+            unit_rows=self.l2_normalize_,
         )
 
     def score(self, X, y):

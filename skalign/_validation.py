@@ -99,6 +99,33 @@ def check_anchor_pair(X, Y, *, estimator=None):
     return X, to_namespace_of(Y, like=X)
 
 
+def check_same_device(**arrays):
+    """Raise if the given torch tensors live on different devices.
+
+    NumPy arrays are ignored (they go wherever the tensors are). The error
+    names each tensor's device and how to move one.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skalign._validation import check_same_device
+    >>> check_same_device(a=torch.zeros(1), b=torch.zeros(1, device="meta"))
+    Traceback (most recent call last):
+    ...
+    ValueError: a is on device cpu but b is on device meta. Put them on one device first, e.g. b = b.to('cpu').
+    """
+    tensors = {name: a for name, a in arrays.items() if is_torch_array(a)}
+    devices = {name: str(a.device) for name, a in tensors.items()}
+    if len(set(devices.values())) > 1:
+        (first, device), *others = devices.items()
+        other, other_device = next((n, d) for n, d in others if d != device)
+        raise ValueError(
+            f"{first} is on device {device} but {other} is on device "
+            f"{other_device}. Put them on one device first, e.g. "
+            f"{other} = {other}.to({device!r})."
+        )
+
+
 def _check_tensor(X, input_name, estimator, min_samples):
     import torch
 

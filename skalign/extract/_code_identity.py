@@ -33,11 +33,14 @@ def callable_identity(function, *, parameter="preprocess"):
     Examples
     --------
     >>> from skalign.extract._code_identity import callable_identity
-    >>> double = lambda x: 2 * x
-    >>> triple = lambda x: 3 * x
-    >>> callable_identity(double) == callable_identity(lambda x: 2 * x)
+    >>> def scale(x):
+    ...     return 2 * x
+    >>> before = callable_identity(scale)
+    >>> before == callable_identity(scale)
     True
-    >>> callable_identity(double) == callable_identity(triple)
+    >>> def scale(x):  # the same name, edited code
+    ...     return 3 * x
+    >>> before == callable_identity(scale)
     False
     """
     digest = hashlib.blake2b(digest_size=16)

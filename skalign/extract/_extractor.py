@@ -432,7 +432,9 @@ class EmbeddingExtractor(
                 prepare,
                 batch_size=self.batch_size,
                 n_workers=n_workers,
-                collate=functools.partial(encoder.collate, modality=modality),
+                collate=functools.partial(
+                    _collate, encoder, modality=modality, preprocess=self.preprocess
+                ),
             ):
                 yield (
                     batch,
@@ -477,6 +479,35 @@ class EmbeddingExtractor(
         if self.n_workers is not None:
             return self.n_workers
         return min(_MAX_DEFAULT_WORKERS, os.cpu_count() or 1)
+
+
+def _collate(encoder, items, *, modality, preprocess):
+    """``encoder.collate``, with an error naming the preprocessing and what it
+    returned when the prepared items cannot form one batch."""
+    try:
+        return encoder.collate(items, modality=modality)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        if modality != "image":
+            raise
+        kinds = sorted({_describe_prepared(item) for item in items})
+        who = (
+            f"preprocess={getattr(preprocess, '__qualname__', type(preprocess).__name__)}"
+            if preprocess is not None
+            else f"the preprocessing of {encoder.name}"
+        )
+        raise ValueError(
+            f"The images prepared by {who} cannot be batched for {encoder.name}: "
+            f"it returned {', '.join(kinds)} ({exc}). It must return a tensor of "
+            "one fixed shape for every image: resize (and crop) to the model's "
+            "input size and end with ToTensor() (and Normalize)."
+        ) from exc
+
+
+def _describe_prepared(item):
+    shape = getattr(item, "shape", None)
+    if shape is not None:
+        return f"{type(item).__name__} of shape {tuple(shape)}"
+    return f"a {type(item).__module__}.{type(item).__name__}"
 
 
 def _catalogue_width(model, output):

@@ -85,8 +85,17 @@ class ResolvedModel:
     def declared_modality(self):
         """The modality known without loading the model, or None."""
         modality = self.settings["modality"]
+        declared = self.spec.declared_modality
         if modality == "auto":
-            modality = self.spec.declared_modality
+            modality = declared
+        elif self.spec.packaged is not None and declared not in (None, modality):
+            if declared != "choose":
+                raise ValueError(
+                    f"modality={modality!r} does not apply to {self.spec.label}: "
+                    f"it embeds {declared}s only. Leave modality='auto', or pick "
+                    f"a {modality} model (the packaged models are listed in the "
+                    "EmbeddingExtractor docstring)."
+                )
         if modality == "choose":
             raise ValueError(
                 f"{self.spec.label} has an image and a text tower: set "
