@@ -18,12 +18,13 @@ from ._preprocessing import (
     anchor_statistics,
     apply_affine_map,
     compose_affine_map,
+    extreme_magnitude,
     invert_affine_map,
     normalize_rows,
     standardize,
 )
 from ._solvers import SOLVERS, TRANSFORM_TYPES, fit_alignment
-from ._validation import check_anchor_pair, check_embeddings
+from ._validation import check_anchor_pair, check_anchor_spread, check_embeddings
 from .metrics import mean_cosine_similarity
 
 
@@ -60,7 +61,10 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     std_scaling : bool, default=True
         Divide each feature by its anchor standard deviation before solving
         and multiply the translation by the target's. Constant features keep
-        scale 1.
+        scale 1. If False, the scale is 1, except for anchors so large or
+        small (beyond ``2**±256``) that their squares would overflow: both
+        sides are then divided by one power of two (``alpha`` applies to the
+        scaled anchors), which leaves the map unchanged.
     l2_normalize : bool, default=False
         Scale every row (source and target, anchors and new inputs) to unit
         norm before everything else, for encoders whose geometry is cosine.
@@ -200,6 +204,9 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             target_encoder = clone(self.target_encoder).fit(y)
             y = target_encoder.transform(y)
         X_checked, Y = check_anchor_pair(X, y, estimator=self)
+        check_anchor_spread(
+            X_checked, Y, transform_type=self.transform_type, estimator=self
+        )
         xp = get_namespace(X_checked, Y)
         dtype = X_checked.dtype
         Xw = xp.astype(X_checked, solve_dtype(xp, X_checked), copy=False)
@@ -209,6 +216,10 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         stats = dict(center=self.center, std_scaling=self.std_scaling)
         x_mean, x_scale = anchor_statistics(Xw, **stats)
         y_mean, y_scale = anchor_statistics(Yw, **stats)
+        if not self.std_scaling:
+            magnitude = extreme_magnitude(Xw, Yw)
+            if magnitude is not None:  # keep the solver's squares finite
+                x_scale, y_scale = x_scale * magnitude, y_scale * magnitude
         alignment = fit_alignment(
             standardize(Xw, x_mean, x_scale),
             standardize(Yw, y_mean, y_scale),

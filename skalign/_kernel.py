@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._backend import get_namespace, is_torch_array, to_namespace_of
-from ._validation import check_anchor_pair, check_embeddings
+from ._validation import check_anchor_pair, check_anchor_spread, check_embeddings
 from .metrics import mean_cosine_similarity
 
 
@@ -97,6 +97,7 @@ class AnchorKernelAligner(
             The fitted aligner.
         """
         X_checked, Y = check_anchor_pair(X, y, estimator=self)
+        check_anchor_spread(X_checked, Y, estimator=self)
         validate_data(self, X, reset=True, skip_check_array=True)
         self.source_anchors_ = _unit_rows(X_checked)
         self.target_anchors_ = Y
