@@ -415,7 +415,11 @@ class EmbeddingExtractor(
         if modality == "text":  # length-sorted batches pad less
             todo.sort(key=lambda i: -len(items[i]))
             prepare, n_workers = items.__getitem__, 0
-            text_preprocess = self.preprocess or encoder.text_preprocessor()
+            text_preprocess = (
+                encoder.text_preprocessor()
+                if self.preprocess is None
+                else _checked_text_preprocess(self.preprocess)
+            )
         else:
             prepare = self._image_preparer(encoder, items, positions, kind)
             n_workers, text_preprocess = self._n_workers(), None
@@ -479,6 +483,24 @@ class EmbeddingExtractor(
         if self.n_workers is not None:
             return self.n_workers
         return min(_MAX_DEFAULT_WORKERS, os.cpu_count() or 1)
+
+
+def _checked_text_preprocess(preprocess):
+    """``preprocess`` for texts, with an error naming it when it fails."""
+
+    def run(texts):
+        try:
+            return preprocess(texts)
+        except Exception as exc:
+            name = getattr(preprocess, "__qualname__", type(preprocess).__name__)
+            raise ValueError(
+                f"preprocess={name} failed on a batch of {len(texts)} texts "
+                f"({type(exc).__name__}: {exc}). For texts, preprocess receives a "
+                "list of strings and must return the model's input (e.g. a "
+                "tokenizer's output for the whole batch)."
+            ) from exc
+
+    return run
 
 
 def _collate(encoder, items, *, modality, preprocess):
