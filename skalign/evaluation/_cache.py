@@ -48,11 +48,11 @@ class ResultCache:
     directory : str or path-like
         Created on first write; a file there raises ``NotADirectoryError``
         before anything is computed.
-    parameter : str, default="cache"
+    parameter : str, default="cache_dir"
         How the caller names ``directory`` in error messages.
     """
 
-    def __init__(self, directory, *, parameter="cache"):
+    def __init__(self, directory, *, parameter="cache_dir"):
         check_directory(directory, parameter=parameter)
         self.directory = Path(directory)
 
