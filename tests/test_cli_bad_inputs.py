@@ -101,7 +101,7 @@ CASES = {
     ),
     "curve: unknown --task": (
         lambda f: _curve(f, "--labels", str(f / "labels.csv"), "--task", "nope"),
-        r"--task|nope",
+        r"--task 'nope' is not a column of the labels file.*\['task'\].*--task",
     ),
     "curve: unknown transform": (
         lambda f: _curve(f, "--transforms", "rotation"),

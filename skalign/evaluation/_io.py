@@ -566,8 +566,8 @@ def _labels_from_table(table, task, ids, n_rows):
         task = columns[0]
     if task not in columns:
         raise ValueError(
-            f"The labels file has no column {task!r}; its label columns are "
-            f"{columns!r}."
+            f"task={task!r} is not a column of the labels file; its label "
+            f"columns are {columns!r}. Pass one of them as task=."
         )
     if "id" not in table.columns or ids is None:
         if len(table) != n_rows:
