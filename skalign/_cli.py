@@ -80,7 +80,10 @@ def _check_paths(args):
     before any computation (a demo run embeds for minutes first)."""
     from ._files import check_directory
 
-    for attribute, flag in (("output_dir", "-o/--output-dir"), ("cache_dir", "--cache-dir")):
+    for attribute, flag in (
+        ("output_dir", "-o/--output-dir"),
+        ("cache_dir", "--cache-dir"),
+    ):
         if getattr(args, attribute, None) is not None:
             check_directory(getattr(args, attribute), parameter=flag)
     for attribute in ("source", "target", "labels", "prompts", "reports", "texts",
@@ -226,7 +229,10 @@ def _demo(parser):
         help="stitching anchor counts (default: 25 50 100 200)",
     )
     parser.add_argument(
-        "--n-repeats", type=_count, default=3, help="anchor draws per count (default: 3)"
+        "--n-repeats",
+        type=_count,
+        default=3,
+        help="anchor draws per count (default: 3)",
     )
     parser.add_argument(
         "--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, ..."
@@ -409,7 +415,9 @@ def _zero_shot(parser):
         "--alpha", type=_alpha, default=0.0, help="ridge penalty or auto"
     )
     parser.add_argument(
-        "--n-per-class", type=_count, help="test images per class (default: rarest class)"
+        "--n-per-class",
+        type=_count,
+        help="test images per class (default: rarest class)",
     )
     parser.add_argument("--n-repeats", type=_count, default=1, help="balanced subsets")
     _run_arguments(parser)

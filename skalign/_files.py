@@ -1,8 +1,8 @@
 """Atomic file writes shared by the caches and the distributed extractor."""
 
 import os
-from pathlib import Path
 import tempfile
+from pathlib import Path
 
 
 def atomic_write(path, dump):

@@ -67,7 +67,8 @@ class AnchorKernelAligner(
     >>> aligner = AnchorKernelAligner(temperature=0.01).fit(X, Y)
     >>> aligner.transform([[0.9, 0.1]]).round(3).tolist()
     [[0.0, 0.0, 2.0]]
-    >>> aligner.set_params(temperature=100.0).fit(X, Y).transform([[0.9, 0.1]]).round(2).tolist()
+    >>> warm = aligner.set_params(temperature=100.0).fit(X, Y)
+    >>> warm.transform([[0.9, 0.1]]).round(2).tolist()
     [[1.99, 0.0, 1.0]]
     """
 

@@ -120,7 +120,7 @@ def check_same_device(**arrays):
     >>> check_same_device(a=torch.zeros(1), b=torch.zeros(1, device="meta"))
     Traceback (most recent call last):
     ...
-    ValueError: a is on device cpu but b is on device meta. Put them on one device first, e.g. b = b.to('cpu').
+    ValueError: a is on device cpu but b is on device meta. Put them on one ...
     """
     tensors = {name: a for name, a in arrays.items() if is_torch_array(a)}
     devices = {name: str(a.device) for name, a in tensors.items()}

@@ -90,12 +90,16 @@ ALIGNER_CASES = {
         r"Every target anchor \(y\) is the same vector",
     ),
     "60 copies of one pair, affine": (
-        lambda: LatentAligner("affine").fit(np.repeat(ONE, 60, 0), np.repeat(ONE_Y, 60, 0)),
+        lambda: LatentAligner("affine").fit(
+            np.repeat(ONE, 60, 0), np.repeat(ONE_Y, 60, 0)
+        ),
         ValueError,
         r"same vector \(all 60 rows equal.*transform_type='affine'",
     ),
     "60 copies of one pair, ortho": (
-        lambda: LatentAligner("ortho").fit(np.repeat(ONE, 60, 0), np.repeat(ONE_Y, 60, 0)),
+        lambda: LatentAligner("ortho").fit(
+            np.repeat(ONE, 60, 0), np.repeat(ONE_Y, 60, 0)
+        ),
         ValueError,
         r"transform_type='ortho'\) cannot learn a map",
     ),
@@ -140,12 +144,16 @@ ALIGNER_CASES = {
         r"not fitted",
     ),
     "tensors on two devices": (
-        lambda: mean_cosine_similarity(torch.zeros(2, 2), torch.zeros(2, 2, device="meta")),
+        lambda: mean_cosine_similarity(
+            torch.zeros(2, 2), torch.zeros(2, 2, device="meta")
+        ),
         ValueError,
         r"Y_true is on device cpu but Y_pred is on device meta.*\.to\('cpu'\)",
     ),
     "check_same_device, 3 tensors": (
-        lambda: check_same_device(a=torch.zeros(1), b=np.zeros(1), c=torch.zeros(1, device="meta")),
+        lambda: check_same_device(
+            a=torch.zeros(1), b=np.zeros(1), c=torch.zeros(1, device="meta")
+        ),
         ValueError,
         r"a is on device cpu but c is on device meta",
     ),
@@ -248,7 +256,8 @@ ZERO_SHOT_CASES = {
     ),
     "prompt not a string": (
         lambda: _zero_shot(
-            {"cat": ["a cat", 3], "dog": ["a dog"]}, text_encoder=LookupTextEncoder(TEXTS)
+            {"cat": ["a cat", 3], "dog": ["a dog"]},
+            text_encoder=LookupTextEncoder(TEXTS),
         ).fit(IMAGES),
         TypeError,
         r"class_prompts\['cat'\] holds 3",
@@ -259,7 +268,9 @@ ZERO_SHOT_CASES = {
         r"width|features",
     ),
     "identical prompt embeddings": (
-        lambda: _zero_shot({"cat": [[1.0, 0.0]], "dog": [[1.0, 0.0]]}).fit(IMAGES[:, :2]),
+        lambda: _zero_shot({"cat": [[1.0, 0.0]], "dog": [[1.0, 0.0]]}).fit(
+            IMAGES[:, :2]
+        ),
         ValueError,
         r"identical|same",
     ),
@@ -355,7 +366,9 @@ RETRIEVAL_CASES = {
         r"one report \(a string\)",
     ),
     "reports count": (
-        lambda: ReportRetriever(LookupTextEncoder(TEXTS)).fit(REPORT_IMAGES, REPORTS[:2]),
+        lambda: ReportRetriever(LookupTextEncoder(TEXTS)).fit(
+            REPORT_IMAGES, REPORTS[:2]
+        ),
         ValueError,
         r"3 anchor images but y has 2 reports",
     ),
@@ -405,42 +418,67 @@ def _outputs(estimator, X_in):
 # output if read at transform time, an invalid value that fails the refit)
 REFIT_CASES = {
     "LatentAligner ortho": (
-        LatentAligner("ortho"), (X, Y), X,
-        {"l2_normalize": True, "transform_type": "affine"}, {"alpha": -1.0},
+        LatentAligner("ortho"),
+        (X, Y),
+        X,
+        {"l2_normalize": True, "transform_type": "affine"},
+        {"alpha": -1.0},
     ),
     "LatentAligner affine": (
-        LatentAligner("affine", alpha=0.1), (X, Y), X,
-        {"l2_normalize": True, "alpha": 10.0}, {"center": "yes"},
+        LatentAligner("affine", alpha=0.1),
+        (X, Y),
+        X,
+        {"l2_normalize": True, "alpha": 10.0},
+        {"center": "yes"},
     ),
     "LatentAligner l-ortho": (
-        LatentAligner("l-ortho"), (X, Y), X,
-        {"l2_normalize": True, "transform_type": "ortho"}, {"solver": "sgd"},
+        LatentAligner("l-ortho"),
+        (X, Y),
+        X,
+        {"l2_normalize": True, "transform_type": "ortho"},
+        {"solver": "sgd"},
     ),
     "NaiveAligner": (
-        NaiveAligner(), (X, Y), X,
-        {"l2_normalize": True}, {"std_scaling": "no"},
+        NaiveAligner(),
+        (X, Y),
+        X,
+        {"l2_normalize": True},
+        {"std_scaling": "no"},
     ),
     "AnchorKernelAligner": (
-        AnchorKernelAligner(n_neighbors=3, temperature=0.05), (X, Y), X,
-        {"temperature": 5.0}, {"n_neighbors": 0},
+        AnchorKernelAligner(n_neighbors=3, temperature=0.05),
+        (X, Y),
+        X,
+        {"temperature": 5.0},
+        {"n_neighbors": 0},
     ),
     "SelfLearningAligner": (
-        SelfLearningAligner(n_iter=2), (X, Y), X,
-        {"aligner": LatentAligner("affine", l2_normalize=True)}, {"n_iter": 0},
+        SelfLearningAligner(n_iter=2),
+        (X, Y),
+        X,
+        {"aligner": LatentAligner("affine", l2_normalize=True)},
+        {"n_iter": 0},
     ),
     "AdapterAligner": (
-        AdapterAligner(n_blocks=1, max_iter=5, random_state=0), (X, Y), X,
-        {"base": "affine"}, {"n_blocks": -1},
+        AdapterAligner(n_blocks=1, max_iter=5, random_state=0),
+        (X, Y),
+        X,
+        {"base": "affine"},
+        {"n_blocks": -1},
     ),
     "ZeroShotTextSpaceClassifier": (
-        ZeroShotTextSpaceClassifier(PROMPTS_2D, temperature=0.05), (IMAGES,), IMAGES,
+        ZeroShotTextSpaceClassifier(PROMPTS_2D, temperature=0.05),
+        (IMAGES,),
+        IMAGES,
         {"temperature": 1.0, "prompt_pooling": "similarity", "hubness": "csls"},
         {"hubness_neighbors": 0},
     ),
     "ReportRetriever": (
         ReportRetriever(LookupTextEncoder(TEXTS), n_reports=1),
-        (REPORT_IMAGES, REPORTS), REPORT_IMAGES,
-        {"n_reports": 2}, {"aligner": "not an estimator"},
+        (REPORT_IMAGES, REPORTS),
+        REPORT_IMAGES,
+        {"n_reports": 2},
+        {"aligner": "not an estimator"},
     ),
 }
 

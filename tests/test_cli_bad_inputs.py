@@ -18,11 +18,15 @@ def folder(tmp_path_factory):
     y = np.repeat([0, 1], 60)
     ids = np.array([f"i{i}" for i in range(120)])
     np.savez(folder / "a.npz", embeddings=X, ids=ids, labels=y)
-    np.savez(folder / "b.npz", embeddings=X @ rng.normal(size=(6, 5)), ids=ids, labels=y)
+    np.savez(
+        folder / "b.npz", embeddings=X @ rng.normal(size=(6, 5)), ids=ids, labels=y
+    )
     (folder / "a_file").write_text("not a folder")
     (folder / "broken.npz").write_text("not a zip")
     (folder / "bad.json").write_text("{bad json")
-    (folder / "labels.csv").write_text("id,task\n" + "".join(f"i{i},{i % 2}\n" for i in range(120)))
+    (folder / "labels.csv").write_text(
+        "id,task\n" + "".join(f"i{i},{i % 2}\n" for i in range(120))
+    )
     (folder / "prompts.json").write_text('{"task": {"0": [], "1": ["one"]}}')
     return folder
 
@@ -47,9 +51,17 @@ def _table(f, *extra):
 
 
 def _zero_shot(f, *extra, prompts="prompts.json", labels="labels.csv"):
-    return ["zero-shot", "--images", f"v={f / 'a.npz'}", "--reports", str(f / "b.npz"),
-            "--prompts", str(f / prompts), "--text-encoder", "paraphrase-minilm-l3",
-            "--labels", str(f / labels), "-o", str(f / "out"), "--quiet", *extra]  # fmt: skip
+    return [
+        "zero-shot",
+        "--images", f"v={f / 'a.npz'}",
+        "--reports", str(f / "b.npz"),
+        "--prompts", str(f / prompts),
+        "--text-encoder", "paraphrase-minilm-l3",
+        "--labels", str(f / labels),
+        "-o", str(f / "out"),
+        "--quiet",
+        *extra,
+    ]  # fmt: skip
 
 
 def _demo(f, *extra):
@@ -117,8 +129,14 @@ CASES = {
     ),
     # table
     "table: one name twice": (
-        lambda f: ["table", "--embeddings", f"a={f / 'a.npz'}", f"a={f / 'b.npz'}",
-                   "-o", str(f / "out")],  # fmt: skip
+        lambda f: [
+            "table",
+            "--embeddings",
+            f"a={f / 'a.npz'}",
+            f"a={f / 'b.npz'}",
+            "-o",
+            str(f / "out"),
+        ],  # fmt: skip
         r"--embeddings names an encoder twice",
     ),
     "table: not NAME=PATH": (
@@ -126,8 +144,14 @@ CASES = {
         r"argument --embeddings: expected NAME=VALUE",
     ),
     "table: a missing file": (
-        lambda f: ["table", "--embeddings", f"a={f / 'a.npz'}", f"b={f / 'none.npz'}",
-                   "-o", str(f / "out")],  # fmt: skip
+        lambda f: [
+            "table",
+            "--embeddings",
+            f"a={f / 'a.npz'}",
+            f"b={f / 'none.npz'}",
+            "-o",
+            str(f / "out"),
+        ],  # fmt: skip
         r"--embeddings b=.*none.npz: '.*none.npz' does not exist",
     ),
     "table: -o is a file": (
@@ -169,7 +193,9 @@ CASES = {
         r"--cache-dir '.*a_file' is the file",
     ),
     "demo: missing --images": (
-        lambda f: _demo(f, "--images", str(f / "none"), "--prompts", str(f / "bad.json")),
+        lambda f: _demo(
+            f, "--images", str(f / "none"), "--prompts", str(f / "bad.json")
+        ),
         r"--images '.*none' does not exist",
     ),
     "demo: missing --texts": (

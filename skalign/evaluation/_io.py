@@ -361,7 +361,9 @@ def _load_numpy(path):
             else "it is not a .npy file (no NumPy header). Save the embeddings "
             "with np.save(path, X)"
         )
-        raise ValueError(f"Cannot read embeddings from {str(path)!r}: {reason}.") from None
+        raise ValueError(
+            f"Cannot read embeddings from {str(path)!r}: {reason}."
+        ) from None
 
 
 def _read_npz(path):

@@ -110,7 +110,9 @@ def _update_function(digest, function, *, depth, seen):
         digest.update(inspect.getsource(function).encode())
     except (OSError, TypeError):
         pass
-    digest.update(_state_hash((function.__defaults__, function.__kwdefaults__)).encode())
+    digest.update(
+        _state_hash((function.__defaults__, function.__kwdefaults__)).encode()
+    )
     for cell in function.__closure__ or ():
         try:
             value = cell.cell_contents

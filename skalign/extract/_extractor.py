@@ -15,8 +15,8 @@ from sklearn.base import (
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from ._batching import iter_batches
 from .._files import check_directory
+from ._batching import iter_batches
 from ._cache import EmbeddingCache
 from ._catalogue import PACKAGED_MODELS
 from ._images import ImageReadError, load_image
@@ -512,8 +512,9 @@ def _collate(encoder, items, *, modality, preprocess):
         if modality != "image":
             raise
         kinds = sorted({_describe_prepared(item) for item in items})
+        name = getattr(preprocess, "__qualname__", type(preprocess).__name__)
         who = (
-            f"preprocess={getattr(preprocess, '__qualname__', type(preprocess).__name__)}"
+            f"preprocess={name}"
             if preprocess is not None
             else f"the preprocessing of {encoder.name}"
         )

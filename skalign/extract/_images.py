@@ -129,7 +129,8 @@ def _read_dicom(path):
             "it from the inputs."
         ) from exc
     if not any(
-        key in dataset for key in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+        key in dataset
+        for key in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
     ):
         kind = dataset.get("Modality", "not recorded")
         raise ImageReadError(

@@ -91,8 +91,9 @@ class ResolvedModel:
         elif self.spec.packaged is not None and declared not in (None, modality):
             if declared != "choose":
                 raise ValueError(
-                    f"modality={modality!r} does not apply to {self.spec.label}: "
-                    f"it embeds {declared}s only. Leave modality='auto', or pick "
+                    f"{self.spec.label} cannot embed {modality}s (modality="
+                    f"{modality!r}): it embeds {declared}s only. Leave "
+                    "modality='auto', or pick "
                     f"a {modality} model (the packaged models are listed in the "
                     "EmbeddingExtractor docstring)."
                 )

@@ -223,7 +223,10 @@ CASES = {
     # pairing
     "ids in one file only": (
         lambda f: pair_files(
-            {"a": _file(["x", "y"]), "b": EmbeddingFile(np.ones((2, 2)), None, None, None)}
+            {
+                "a": _file(["x", "y"]),
+                "b": EmbeddingFile(np.ones((2, 2)), None, None, None),
+            }
         ),
         ValueError,
         r"\['a'\] have ids but those of \['b'\] do not",
@@ -235,7 +238,10 @@ CASES = {
     ),
     "labels that disagree": (
         lambda f: pair_files(
-            {"a": _file(["x", "y"], np.array([0, 1])), "b": _file(["x", "y"], np.array([1, 1]))}
+            {
+                "a": _file(["x", "y"], np.array([0, 1])),
+                "b": _file(["x", "y"], np.array([1, 1])),
+            }
         ),
         ValueError,
         r"labels of 'a' and 'b' do not match: id 'x'",
@@ -272,7 +278,9 @@ CASES = {
         r"Unknown transforms \['rot'\]",
     ),
     "cache_dir is a file": (
-        lambda f: anchor_curve(X, Y, y, cache_dir=f / "labels.csv", show_progress=False),
+        lambda f: anchor_curve(
+            X, Y, y, cache_dir=f / "labels.csv", show_progress=False
+        ),
         NotADirectoryError,
         r"cache_dir '.*labels.csv' is the file",
     ),
@@ -298,7 +306,9 @@ def test_evaluation_bad_input_is_named(case, folder):
 
 def test_a_string_per_class_is_one_prompt(folder):
     path = folder / "strings.json"
-    path.write_text(json.dumps({"task": {"0": "a photo of the digit zero", "1": "one"}}))
+    path.write_text(
+        json.dumps({"task": {"0": "a photo of the digit zero", "1": "one"}})
+    )
     assert read_prompts(path) == {
         "task": {"0": ["a photo of the digit zero"], "1": ["one"]}
     }

@@ -62,7 +62,11 @@ def files(tmp_path):
 
 CASES = {
     # texts
-    "no texts": (lambda f: _text().transform([]), ValueError, r"X is empty.*at least one text"),
+    "no texts": (
+        lambda f: _text().transform([]),
+        ValueError,
+        r"X is empty.*at least one text",
+    ),
     "a string, not a list": (
         lambda f: _text().transform("a chest x-ray"),
         TypeError,
@@ -88,7 +92,8 @@ CASES = {
             ["a"]
         ),
         ValueError,
-        r"modality='text' does not apply to efficientnet-lite0: it embeds images only",
+        r"efficientnet-lite0 cannot embed texts \(modality='text'\): it embeds "
+        r"images only",
     ),
     "texts through a torch module without a tokenizer": (
         lambda f: EmbeddingExtractor(torch.nn.Linear(3, 2), modality="text").transform(

@@ -266,7 +266,9 @@ def test_lambda_preprocess_is_cached_by_its_code(counting_encoder, tmp_path):
     ).transform(images)
     CountingEncoder.calls.clear()
     flipped = EmbeddingExtractor(
-        counting_encoder, preprocess=lambda im: thumbnail(im).flip(0), cache_dir=tmp_path
+        counting_encoder,
+        preprocess=lambda im: thumbnail(im).flip(0),
+        cache_dir=tmp_path,
     ).transform(images)
     assert sum(CountingEncoder.calls) == 2  # other code, other key
     assert not np.allclose(first, flipped)
@@ -286,7 +288,9 @@ def test_preprocess_holding_unpicklable_state_with_cache_is_refused(
     extractor = EmbeddingExtractor(
         counting_encoder, preprocess=locked_thumbnail, cache_dir=tmp_path
     )
-    with pytest.raises(ValueError, match=r"preprocess=.*locked_thumbnail.*cache_dir=None"):
+    with pytest.raises(
+        ValueError, match=r"preprocess=.*locked_thumbnail.*cache_dir=None"
+    ):
         extractor.transform(_images(1))
 
 
