@@ -1,5 +1,6 @@
 """LatentAligner: translate embeddings from one encoder's space into another's."""
 
+import functools
 import warnings
 from numbers import Integral, Real
 
@@ -25,6 +26,7 @@ from ._preprocessing import (
     anchor_statistics,
     apply_affine_map,
     compose_affine_map,
+    extreme_magnitude,
     invert_affine_map,
     moment_statistics,
     normalize_rows,
@@ -42,6 +44,7 @@ from ._solvers import (
 from ._statistics import accumulate_moments, dask_moments, merge_all, merge_folds
 from ._validation import (
     check_anchor_pair,
+    check_anchor_spread,
     check_dask_anchor_pair,
     check_embeddings,
     is_dask_array,
@@ -90,7 +93,10 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
     std_scaling : bool, default=True
         Divide each feature by its anchor standard deviation before solving
         and multiply the translation by the target's. Constant features keep
-        scale 1.
+        scale 1. If False, the scale is 1, except for anchors so large or
+        small (beyond ``2**±256``) that their squares would overflow: both
+        sides are then divided by one power of two (``alpha`` applies to the
+        scaled anchors), which leaves the map unchanged.
     l2_normalize : bool, default=False
         Scale every row (source and target, anchors and new inputs) to unit
         norm before everything else, for encoders whose geometry is cosine.
@@ -132,6 +138,9 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         :meth:`partial_fit` calls).
     n_iter_ : int or None
         Adam steps taken; None for the closed form.
+    l2_normalize_ : bool
+        Whether :meth:`transform` scales inputs to unit norm (``l2_normalize``
+        at fit time: changing the parameter takes effect at the next fit).
     x_mean_, x_scale_ : ndarray or torch.Tensor of shape (n_features,)
         Source anchor statistics.
     y_mean_, y_scale_ : ndarray or torch.Tensor of shape (n_target_features,)
@@ -241,13 +250,20 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         if is_dask_array(X):
             return self._fit_dask(X, y)
         X_checked, Y = check_anchor_pair(X, y, estimator=self)
+        check_anchor_spread(
+            X_checked, Y, transform_type=self.transform_type, estimator=self
+        )
         self._check_alphas()
         if self._solves_on_samples(X_checked):
             fitted = self._fit_on_samples(X_checked, Y)
             moments = None
         else:
-            moments = self._accumulate(X_checked, Y, offset=0)
-            fitted = self._solve(moments)
+            # anchors near the dtype's limits are accumulated divided by a
+            # power of two (exact), so their squares stay finite
+            magnitude = None if self.l2_normalize else extreme_magnitude(X_checked, Y)
+            moments = self._accumulate(X_checked, Y, offset=0, magnitude=magnitude)
+            fitted = self._solve(moments, magnitude=magnitude)
+            moments = None if magnitude is not None else moments
         validate_data(self, X, reset=True, skip_check_array=True)
         self._set_fitted(fitted, get_namespace(X_checked), X_checked.dtype)
         self._moments = moments
@@ -366,19 +382,25 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         auto = self.alpha == "auto" and self.transform_type != "ortho"
         return N_FOLDS if auto else 1
 
-    def _accumulate(self, X, Y, *, offset):
-        """Per-fold moments of a batch (rows normalised first if asked)."""
+    def _accumulate(self, X, Y, *, offset, magnitude=None):
+        """Per-fold moments of a batch (rows normalised first if asked, or
+        divided by ``magnitude``)."""
+        transform_chunk = _unit_rows if self.l2_normalize else None
+        if magnitude is not None:
+            transform_chunk = functools.partial(_divide, divisor=magnitude)
         return accumulate_moments(
             X,
             Y,
             n_folds=self._n_folds(),
             offset=offset,
-            transform_chunk=_unit_rows if self.l2_normalize else None,
+            transform_chunk=transform_chunk,
             gram=self.transform_type != "ortho",
         )
 
-    def _solve(self, folds):
-        """Statistics and the map from per-fold moments."""
+    def _solve(self, folds, magnitude=None):
+        """Statistics and the map from per-fold moments (of the anchors
+        divided by ``magnitude``, when given: the statistics are scaled back,
+        the standardised map is the same)."""
         total = merge_all(folds)
         x_mean, x_scale, y_mean, y_scale = moment_statistics(
             total, center=self.center, std_scaling=self.std_scaling
@@ -405,7 +427,7 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             intercept=intercept,
             alpha=float(alpha),
             n_iter=None,
-            statistics=(x_mean, x_scale, y_mean, y_scale),
+            statistics=_rescaled((x_mean, x_scale, y_mean, y_scale), magnitude),
             cv=cv,
         )
 
@@ -419,6 +441,10 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         stats = dict(center=self.center, std_scaling=self.std_scaling)
         x_mean, x_scale = anchor_statistics(Xw, **stats)
         y_mean, y_scale = anchor_statistics(Yw, **stats)
+        if not self.std_scaling:
+            magnitude = extreme_magnitude(Xw, Yw)
+            if magnitude is not None:  # keep the solver's squares finite
+                x_scale, y_scale = x_scale * magnitude, y_scale * magnitude
         Xs, Ys = standardize(Xw, x_mean, x_scale), standardize(Yw, y_mean, y_scale)
         alpha, cv = self.alpha, None
         if self._n_folds() > 1 and self.solver == "closed-form":
@@ -470,6 +496,7 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
                 delattr(self, name)
         if fitted["cv"] is not None:
             self.alphas_, self.cv_errors_ = fitted["cv"]
+        self.l2_normalize_ = bool(self.l2_normalize)
 
     def transform(self, X):
         """Translate source embeddings into the target space.
@@ -489,7 +516,7 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             X,
             to_namespace_of(self._weights, X),
             to_namespace_of(self._bias, X),
-            unit_rows=self.l2_normalize,
+            unit_rows=self.l2_normalize_,
         )
 
     def inverse_transform(self, X):
@@ -550,7 +577,7 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             Y,
             to_namespace_of(weights, Y),
             to_namespace_of(bias, Y),
-            unit_rows=self.l2_normalize,
+            unit_rows=self.l2_normalize_,
         )
 
     def score(self, X, y, sample_weight=None):
@@ -636,3 +663,14 @@ def _weighted_mean_cosine(Y, translated, sample_weight):
 
 def _unit_rows(X_chunk, Y_chunk):
     return normalize_rows(X_chunk), normalize_rows(Y_chunk)
+
+
+def _divide(X_chunk, Y_chunk, *, divisor):
+    return X_chunk / divisor, Y_chunk / divisor
+
+
+def _rescaled(statistics, magnitude):
+    """Anchor statistics of data that was divided by ``magnitude``, undone."""
+    if magnitude is None:
+        return statistics
+    return tuple(statistic * magnitude for statistic in statistics)

@@ -67,22 +67,55 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        _check_paths(args)
         args.run(args)
-    except (OSError, ValueError, ImportError) as exc:
+    except (OSError, ValueError, TypeError, ImportError) as exc:
         print(f"skalign {args.command}: error: {cli_message(exc)}", file=sys.stderr)
         return 2
     return 0
 
 
+def _check_paths(args):
+    """Reject missing input files and a file where a folder is expected,
+    before any computation (a demo run embeds for minutes first)."""
+    from ._files import check_directory
+
+    for attribute, flag in (
+        ("output_dir", "-o/--output-dir"),
+        ("cache_dir", "--cache-dir"),
+    ):
+        if getattr(args, attribute, None) is not None:
+            check_directory(getattr(args, attribute), parameter=flag)
+    for attribute in ("source", "target", "labels", "prompts", "reports", "texts",
+                      "images", "embeddings"):  # fmt: skip
+        value = getattr(args, attribute, None)
+        paths = value if isinstance(value, list) else [(None, value)]
+        flag = "--" + attribute
+        for name, path in paths:
+            if path is not None and not Path(path).exists():
+                given = f" {name}={path}:" if name is not None else ""
+                raise FileNotFoundError(
+                    f"{flag}{given} {str(path)!r} does not exist (relative paths "
+                    f"are resolved from {str(Path.cwd())!r}). Check the path."
+                )
+
+
 # Library parameter -> the flag that sets it.
 _FLAGS = {
+    "alpha": "--alpha",
     "anchor_size": "--anchor-size",
+    "cache_dir": "--cache-dir",
     "images": "--images",
     "labels": "--labels",
     "n_anchors": "--n-anchors",
+    "n_images": "--n-images",
+    "n_jobs": "--n-jobs",
     "n_per_class": "--n-per-class",
+    "n_repeats": "--n-repeats",
     "n_test_per_class": "--n-test-per-class",
+    "n_texts_per_class": "--n-texts-per-class",
     "prompts": "--prompts",
+    "random_state": "--seed",
     "reports": "--reports",
     "task": "--task",
     "tasks": "--tasks",
@@ -91,6 +124,8 @@ _FLAGS = {
     "transforms": "--transforms",
 }
 _PARAMETER = re.compile(r"\b(" + "|".join(_FLAGS) + r")=(\S?)")
+# scikit-learn's parameter validation: "The 'name' parameter of function must be".
+_VALIDATED = re.compile(r"The '(" + "|".join(_FLAGS) + r")' parameter of \S+ must be")
 
 
 def cli_message(error):
@@ -102,6 +137,9 @@ def cli_message(error):
     'several columns; choose one with --task.'
     >>> cli_message(ValueError("n_test_per_class=500 rows are requested"))
     '--n-test-per-class 500 rows are requested'
+    >>> cli_message(ValueError("The 'random_state' parameter of anchor_curve must "
+    ...                        "be an int in the range [0, 4294967295]. Got -1."))
+    'The option --seed must be an int in the range [0, 4294967295]. Got -1.'
     """
 
     def flag(match):
@@ -109,7 +147,10 @@ def cli_message(error):
         separator = " " if following and following not in ".,;:)" else ""
         return _FLAGS[name] + separator + following
 
-    return _PARAMETER.sub(flag, str(error))
+    message = _VALIDATED.sub(
+        lambda match: f"The option {_FLAGS[match.group(1)]} must be", str(error)
+    )
+    return _PARAMETER.sub(flag, message)
 
 
 # --- subcommands -------------------------------------------------------------
@@ -172,23 +213,26 @@ def _demo(parser):
     parser.add_argument("--prompts", type=Path, help="JSON prompts for --images")
     parser.add_argument("--texts", type=Path, help="CSV with 'text' and 'label'")
     parser.add_argument(
-        "--n-images", type=int, help="use about this many images (balanced)"
+        "--n-images", type=_count, help="use about this many images (balanced)"
     )
     parser.add_argument(
         "--n-texts-per-class",
-        type=int,
+        type=_count,
         default=200,
         help="sentences per topic of the default text set (default: 200)",
     )
     parser.add_argument(
         "--n-anchors",
-        type=int,
+        type=_count,
         nargs="+",
         default=[25, 50, 100, 200],
         help="stitching anchor counts (default: 25 50 100 200)",
     )
     parser.add_argument(
-        "--n-repeats", type=int, default=3, help="anchor draws per count (default: 3)"
+        "--n-repeats",
+        type=_count,
+        default=3,
+        help="anchor draws per count (default: 3)",
     )
     parser.add_argument(
         "--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, ..."
@@ -198,7 +242,7 @@ def _demo(parser):
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument(
-        "--n-jobs", type=int, default=None, help="parallel jobs (-1: all cores)"
+        "--n-jobs", type=_n_jobs, default=None, help="parallel jobs (-1: all cores)"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -236,7 +280,7 @@ def _curve(parser):
     parser.add_argument("--target", required=True, type=Path, help="target embeddings")
     parser.add_argument(
         "--n-anchors",
-        type=int,
+        type=_count,
         nargs="+",
         help="anchor counts (default: six log-spaced counts up to the pool size)",
     )
@@ -290,7 +334,7 @@ def _table(parser):
         "(default: one group per encoder)",
     )
     parser.add_argument(
-        "--n-anchors", type=int, help="anchors per draw (default: the whole pool)"
+        "--n-anchors", type=_count, help="anchors per draw (default: the whole pool)"
     )
     _protocol_arguments(parser)
 
@@ -377,9 +421,11 @@ def _zero_shot(parser):
         help="add the naive floor (no alignment) and chance to the report",
     )
     parser.add_argument(
-        "--n-per-class", type=int, help="test images per class (default: rarest class)"
+        "--n-per-class",
+        type=_count,
+        help="test images per class (default: rarest class)",
     )
-    parser.add_argument("--n-repeats", type=int, default=1, help="balanced subsets")
+    parser.add_argument("--n-repeats", type=_count, default=1, help="balanced subsets")
     _run_arguments(parser)
 
     def run(args):
@@ -527,7 +573,7 @@ def _run_arguments(parser):
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument(
-        "--n-jobs", type=int, default=None, help="parallel jobs (-1: all cores)"
+        "--n-jobs", type=_n_jobs, default=None, help="parallel jobs (-1: all cores)"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -556,7 +602,7 @@ def _protocol_arguments(parser):
     parser.add_argument(
         "--alpha", type=_alpha, default=0.0, help="ridge penalty or auto"
     )
-    parser.add_argument("--n-repeats", type=int, default=3, help="anchor draws")
+    parser.add_argument("--n-repeats", type=_count, default=3, help="anchor draws")
     parser.add_argument(
         "--decoder",
         default="linear-svm",
@@ -566,7 +612,7 @@ def _protocol_arguments(parser):
     parser.add_argument("--anchor-size", type=_size, default=0.25, help="pool size")
     parser.add_argument("--test-size", type=_size, default=0.25, help="test size")
     parser.add_argument(
-        "--n-test-per-class", type=int, help="balanced test rows per class"
+        "--n-test-per-class", type=_count, help="balanced test rows per class"
     )
     parser.add_argument(
         "--no-cache", action="store_true", help="do not store or reuse finished cells"
@@ -642,6 +688,22 @@ def _name_value(text):
             f"expected NAME=VALUE (e.g. dinov2=dinov2.npz), got {text!r}"
         )
     return name, value
+
+
+def _count(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return value
+
+
+def _n_jobs(text):
+    value = int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(
+            "0 jobs cannot run anything: pass a positive count, or -1 for all cores"
+        )
+    return value
 
 
 def _size(text):

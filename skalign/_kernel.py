@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._backend import get_namespace, is_torch_array, to_namespace_of
-from ._validation import check_anchor_pair, check_embeddings
+from ._validation import check_anchor_pair, check_anchor_spread, check_embeddings
 from .metrics import mean_cosine_similarity
 
 
@@ -45,6 +45,10 @@ class AnchorKernelAligner(
         The source anchors scaled to unit norm (zero rows stay zero).
     target_anchors_ : ndarray or torch.Tensor of shape (n_anchors, n_target_features)
         Their paired target anchors.
+    n_neighbors_ : int or None
+        ``n_neighbors`` at fit time, used by :meth:`transform`.
+    temperature_ : float
+        ``temperature`` at fit time, used by :meth:`transform`.
     n_features_in_ : int
         Number of source features seen during :meth:`fit`.
     feature_names_in_ : ndarray of shape (n_features,)
@@ -63,7 +67,8 @@ class AnchorKernelAligner(
     >>> aligner = AnchorKernelAligner(temperature=0.01).fit(X, Y)
     >>> aligner.transform([[0.9, 0.1]]).round(3).tolist()
     [[0.0, 0.0, 2.0]]
-    >>> aligner.set_params(temperature=100.0).transform([[0.9, 0.1]]).round(2).tolist()
+    >>> warm = aligner.set_params(temperature=100.0).fit(X, Y)
+    >>> warm.transform([[0.9, 0.1]]).round(2).tolist()
     [[1.99, 0.0, 1.0]]
     """
 
@@ -93,9 +98,11 @@ class AnchorKernelAligner(
             The fitted aligner.
         """
         X_checked, Y = check_anchor_pair(X, y, estimator=self)
+        check_anchor_spread(X_checked, Y, estimator=self)
         validate_data(self, X, reset=True, skip_check_array=True)
         self.source_anchors_ = _unit_rows(X_checked)
         self.target_anchors_ = Y
+        self.n_neighbors_, self.temperature_ = self.n_neighbors, float(self.temperature)
         return self
 
     def transform(self, X):
@@ -123,10 +130,10 @@ class AnchorKernelAligner(
         anchors = to_namespace_of(self.source_anchors_, X)
         targets = to_namespace_of(self.target_anchors_, X)
         similarities = _unit_rows(X) @ anchors.T
-        k = anchors.shape[0] if self.n_neighbors is None else self.n_neighbors
+        k = anchors.shape[0] if self.n_neighbors_ is None else self.n_neighbors_
         values, indices = _top_k(similarities, min(k, anchors.shape[0]))
         xp = get_namespace(values)
-        weights = xp.exp((values - values[:, :1]) / self.temperature)
+        weights = xp.exp((values - values[:, :1]) / self.temperature_)
         weights = weights / xp.sum(weights, axis=1, keepdims=True)
         return _spread(weights, indices, anchors.shape[0]) @ targets
 

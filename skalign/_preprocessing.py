@@ -8,6 +8,10 @@ equivalent to solving with the thin (unpadded) matrices (see
 :func:`skalign.fit_alignment`).
 """
 
+import math
+
+import numpy as np
+
 from ._backend import array_device, get_namespace
 
 # A feature whose spread is below this multiple of the dtype's resolution is
@@ -29,6 +33,11 @@ def anchor_statistics(X, *, center=True, std_scaling=True):
         A constant feature gets scale one, so it stays constant instead of
         becoming NaN.
 
+    Both are computed on the data divided by a power of two per feature (its
+    magnitude), so any finite input works without overflow (values near
+    ``1e300`` square to infinity otherwise) and the statistics of ``c * X``
+    are exactly ``c`` times those of ``X`` for a power of two ``c``.
+
     Returns
     -------
     mean : array of shape (n_features,)
@@ -44,17 +53,43 @@ def anchor_statistics(X, *, center=True, std_scaling=True):
     """
     xp = get_namespace(X)
     n_features = X.shape[1]
+    magnitude = power_of_two_magnitude(xp.max(xp.abs(X), axis=0))
+    scaled = X / magnitude
     if center:
-        mean = xp.mean(X, axis=0)
+        scaled_mean = xp.mean(scaled, axis=0)
     else:
-        mean = xp.zeros(n_features, dtype=X.dtype, device=array_device(X))
+        scaled_mean = xp.zeros(n_features, dtype=X.dtype, device=array_device(X))
+    mean = scaled_mean * magnitude
     if not std_scaling:
         return mean, xp.ones(n_features, dtype=X.dtype, device=array_device(X))
-    scale = xp.sqrt(xp.mean((X - mean) ** 2, axis=0))
-    tiny = (
-        _CONSTANT_FEATURE_TOLERANCE * xp.finfo(X.dtype).eps * xp.max(xp.abs(mean) + 1.0)
-    )
-    return mean, xp.where(scale <= tiny, xp.ones_like(scale), scale)
+    scaled_scale = xp.sqrt(xp.mean((scaled - scaled_mean) ** 2, axis=0))
+    # Constant relative to the feature's magnitude (the scaled data are <= 1).
+    tiny = _CONSTANT_FEATURE_TOLERANCE * xp.finfo(X.dtype).eps
+    constant = scaled_scale <= tiny * (xp.abs(scaled_mean) + 1.0)
+    scale = scaled_scale * magnitude
+    return mean, xp.where(constant, xp.ones_like(scale), scale)
+
+
+def power_of_two_magnitude(values):
+    """The smallest power of two >= each of ``values`` (>= 0); one for zeros.
+
+    Dividing by it is exact, brings ``values`` into ``[0, 1]`` (``[0, 2]`` at
+    the very top of the dtype's range, where the power is capped) and cannot
+    overflow.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign._preprocessing import power_of_two_magnitude
+    >>> power_of_two_magnitude(np.array([0.0, 3.0, 1e300])).tolist()[:2]
+    [1.0, 4.0]
+    """
+    xp = get_namespace(values)
+    positive = values > 0
+    safe = xp.where(positive, values, xp.ones_like(values))
+    largest = math.frexp(float(xp.finfo(values.dtype).max))[1] - 1
+    exponent = xp.clip(xp.ceil(xp.log2(safe)), None, largest)
+    return xp.where(positive, 2.0**exponent, xp.ones_like(values))
 
 
 def moment_statistics(moments, *, center=True, std_scaling=True):
@@ -119,8 +154,57 @@ def normalize_rows(X):
     [[0.6, 0.8], [0.0, 0.0]]
     """
     xp = get_namespace(X)
-    norms = xp.sqrt(xp.sum(X * X, axis=1, keepdims=True))
+    norms = row_norms(X)
     return X / xp.where(norms == 0, xp.ones_like(norms), norms)
+
+
+def row_norms(X):
+    """Euclidean norm of each row, shape (n_samples, 1), for any finite input.
+
+    The plain formula squares the entries; where that overflows (entries near
+    ``1e300``) or underflows (near ``1e-300``) the norms are computed again on
+    rows divided by their largest magnitude.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign._preprocessing import row_norms
+    >>> row_norms(np.array([[3e300, 4e300], [3e-300, 4e-300]])).ravel().tolist()
+    [5e+300, 5e-300]
+    """
+    xp = get_namespace(X)
+    with np.errstate(over="ignore", under="ignore"):  # handled just below
+        norms = xp.sqrt(xp.sum(X * X, axis=1, keepdims=True))
+    if bool(xp.all(xp.isfinite(norms) & (norms > xp.finfo(X.dtype).tiny))):
+        return norms
+    magnitude = xp.max(xp.abs(X), axis=1, keepdims=True)
+    magnitude = xp.where(magnitude == 0, xp.ones_like(magnitude), magnitude)
+    scaled = X / magnitude
+    return xp.sqrt(xp.sum(scaled * scaled, axis=1, keepdims=True)) * magnitude
+
+
+def extreme_magnitude(X, Y):
+    """A power of two to divide both sides by before solving, or None.
+
+    Only for anchors whose squares would overflow or underflow (largest
+    magnitude beyond ``2**±256``); ``std_scaling`` already brings the others
+    to unit scale.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign._preprocessing import extreme_magnitude
+    >>> extreme_magnitude(np.ones((2, 2)), np.ones((2, 1))) is None
+    True
+    >>> extreme_magnitude(np.full((2, 2), 1e300), np.ones((2, 1)))
+    1.3393857589828342e+300
+    """
+    xp = get_namespace(X, Y)
+    # max and min reduce without the input-sized copy that abs would make
+    largest = max(abs(float(bound)) for A in (X, Y) for bound in (xp.max(A), xp.min(A)))
+    if largest == 0 or 2.0**-256 <= largest <= 2.0**256:
+        return None
+    return float(power_of_two_magnitude(np.asarray([largest]))[0])
 
 
 def apply_affine_map(X, weights, bias, *, unit_rows=False):
@@ -140,7 +224,7 @@ def apply_affine_map(X, weights, bias, *, unit_rows=False):
     xp = get_namespace(X, weights)
     out = X @ weights
     if unit_rows:
-        norms = xp.sqrt(xp.sum(X * X, axis=1, keepdims=True))
+        norms = row_norms(X)
         out /= xp.where(norms == 0, xp.ones_like(norms), norms)
     out += bias
     return out

@@ -34,7 +34,7 @@ from ._backend import (
     to_numpy,
 )
 from ._statistics import accumulate_moments
-from ._validation import check_anchor_pair
+from ._validation import check_anchor_pair, check_anchor_spread
 
 TRANSFORM_TYPES = ("affine", "linear", "l-ortho", "ortho")
 SOLVERS = ("closed-form", "adam")
@@ -221,6 +221,9 @@ def fit_alignment(
     """
     if check_input:
         X, Y = check_anchor_pair(X, Y, estimator="fit_alignment")
+        check_anchor_spread(
+            X, Y, transform_type=transform_type, estimator="fit_alignment"
+        )
     if solver == "adam":
         return _fit_by_adam(
             X,

@@ -6,10 +6,19 @@ error names the problem and the fix. NumPy-like input goes through
 so a CUDA batch is never copied to the host.
 """
 
+import warnings
+
 import numpy as np
 from sklearn.utils import check_array
 
-from ._backend import is_dask_array, is_torch_array, to_namespace_of
+from ._backend import (
+    get_namespace,
+    is_dask_array,
+    is_torch_array,
+    take_rows,
+    to_namespace_of,
+    to_numpy,
+)
 
 _EMBED_FIRST = (
     "Embed raw inputs (texts, images) first, e.g. with "
@@ -128,6 +137,124 @@ def check_dask_anchor_pair(X, Y, *, estimator=None):
     if X.shape[0] < 2:
         raise ValueError(f"{name} needs at least 2 anchors, got {X.shape[0]}.")
     return Y.astype(X.dtype)
+
+
+def check_same_device(**arrays):
+    """Raise if the given torch tensors live on different devices.
+
+    NumPy arrays are ignored (they go wherever the tensors are). The error
+    names each tensor's device and how to move one.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skalign._validation import check_same_device
+    >>> check_same_device(a=torch.zeros(1), b=torch.zeros(1, device="meta"))
+    Traceback (most recent call last):
+    ...
+    ValueError: a is on device cpu but b is on device meta. Put them on one ...
+    """
+    tensors = {name: a for name, a in arrays.items() if is_torch_array(a)}
+    devices = {name: str(a.device) for name, a in tensors.items()}
+    if len(set(devices.values())) > 1:
+        (first, device), *others = devices.items()
+        other, other_device = next((n, d) for n, d in others if d != device)
+        raise ValueError(
+            f"{first} is on device {device} but {other} is on device "
+            f"{other_device}. Put them on one device first, e.g. "
+            f"{other} = {other}.to({device!r})."
+        )
+
+
+class DegenerateAnchorsWarning(UserWarning):
+    """The anchors determine the requested map only in few directions."""
+
+
+def check_anchor_spread(X, Y, *, transform_type=None, estimator=None):
+    """Diagnose anchors that cannot determine a map, before anything is fitted.
+
+    - Raise ``ValueError`` when a side does not vary at all (every anchor the
+      same vector, e.g. all zeros, or copies of a single anchor pair): every
+      map is then constant (``affine``) or arbitrary (``ortho``).
+    - Warn (:class:`DegenerateAnchorsWarning`) when most anchor pairs are
+      copies of others (fewer distinct pairs than half the rows): the map is
+      defined (the solvers return the minimum-norm one, as with fewer anchors
+      than features) but only the span of the distinct anchors determines it,
+      which usually means a data error (repeated rows).
+
+    Messages give the numbers: rows, distinct pairs and the rank of the
+    distinct (centred) anchors.
+
+    Parameters
+    ----------
+    X, Y : ndarray or torch.Tensor of shape (n_samples, n_features / n_targets)
+        Checked anchors (see :func:`check_anchor_pair`), same namespace.
+    transform_type : str or None
+        Named in the messages.
+    estimator : estimator instance or str, default=None
+        Named in the messages.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign._validation import check_anchor_spread
+    >>> rng = np.random.default_rng(0)
+    >>> check_anchor_spread(rng.normal(size=(5, 3)), rng.normal(size=(5, 2)))
+    >>> check_anchor_spread(np.zeros((5, 3)), rng.normal(size=(5, 2)))
+    Traceback (most recent call last):
+    ...
+    ValueError: Every source anchor (X) is the same vector ...
+    """
+    what = f"{_name(estimator)}" + (
+        f" (transform_type={transform_type!r})" if transform_type else ""
+    )
+    n_rows = X.shape[0]
+    for side, A in (("source anchor (X)", X), ("target anchor (y)", Y)):
+        if not _varies(A):
+            raise ValueError(
+                f"Every {side} is the same vector (all {n_rows} rows equal, every "
+                f"feature constant), so {what} cannot learn a map from them: every "
+                "input would be sent to one point. Pass anchors that differ (check "
+                "that the embeddings were computed and not filled with a constant)."
+            )
+    first = _distinct_pairs(X, Y)
+    n_distinct = first.size
+    if n_distinct < n_rows / 2:
+        distinct = np.concatenate(
+            [to_numpy(take_rows(A, first)).astype(np.float64) for A in (X, Y)], axis=1
+        )
+        centred = distinct - distinct.mean(axis=0)
+        rank = int(np.linalg.matrix_rank(centred))
+        warnings.warn(
+            f"Only {n_distinct} of the {n_rows} anchor pairs are distinct (the "
+            f"others are copies; rank of the distinct centred pairs: {rank}), so "
+            f"{what} is determined by {rank} direction(s) only. Check the anchors "
+            "for repeated rows, or pass more distinct pairs.",
+            DegenerateAnchorsWarning,
+            stacklevel=3,
+        )
+
+
+def _varies(A):
+    xp = get_namespace(A)
+    return bool(xp.any(xp.max(A, axis=0) != xp.min(A, axis=0)))
+
+
+def _distinct_pairs(X, Y):
+    """Row indices of the first occurrence of each distinct pair ``(X[i], Y[i])``.
+
+    Each pair is keyed by one number, the sum of a fixed random projection of
+    each side (one matrix-vector product per side, on the data's device):
+    equal pairs always get equal keys, distinct ones collide with probability
+    zero, and the check holds ``O(n)`` scalars whatever the width.
+    """
+    keys = None
+    for A in (X, Y):
+        rng = np.random.default_rng(A.shape[1])
+        direction = to_namespace_of(rng.standard_normal((A.shape[1], 1)), like=A)
+        projection = to_numpy(A @ direction)[:, 0].astype(np.float64)
+        keys = projection if keys is None else keys + np.pi * projection
+    return np.unique(keys, return_index=True)[1]
 
 
 def _check_tensor(X, input_name, estimator, min_samples):

@@ -7,7 +7,7 @@ from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, validate_params
 
 from ._backend import float_scalar, get_namespace
-from ._validation import check_embeddings
+from ._validation import check_embeddings, check_same_device
 
 __all__ = [
     "mean_average_precision_at_k",
@@ -37,6 +37,7 @@ def mean_cosine_similarity(Y_true, Y_pred):
     >>> mean_cosine_similarity([[1.0, 0.0], [0.0, 2.0]], [[2.0, 0.0], [1.0, 0.0]])
     0.5
     """
+    check_same_device(Y_true=Y_true, Y_pred=Y_pred)
     Y_true = check_embeddings(Y_true, input_name="Y_true")
     Y_pred = check_embeddings(Y_pred, input_name="Y_pred")
     if Y_true.shape != Y_pred.shape:

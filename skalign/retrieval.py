@@ -105,8 +105,14 @@ def retrieve(queries, gallery, *, k=None, hubness=None, hubness_neighbors=10):
     array([[1],
            [2]])
     """
-    queries = check_array(queries, dtype=(np.float64, np.float32), input_name="queries")
-    gallery = check_array(gallery, dtype=(np.float64, np.float32), input_name="gallery")
+    # A NumPy ranking: tensors (on any device, even two different ones) are
+    # copied to the host rather than refused.
+    queries = check_array(
+        to_numpy(queries), dtype=(np.float64, np.float32), input_name="queries"
+    )
+    gallery = check_array(
+        to_numpy(gallery), dtype=(np.float64, np.float32), input_name="gallery"
+    )
     if queries.shape[1] != gallery.shape[1]:
         raise ValueError(
             f"queries have {queries.shape[1]} features but the gallery has "
@@ -178,6 +184,9 @@ class ReportRetriever(BaseEstimator):
         The fitted clone of ``text_encoder``.
     aligner_ : transformer or None
         The fitted clone of ``aligner`` (``aligner`` itself when frozen).
+    n_reports_ : int
+        ``n_reports`` at fit time: how many reports :meth:`suggest` returns by
+        default.
     n_features_in_ : int
         Number of image features seen during :meth:`fit`.
 
@@ -245,6 +254,7 @@ class ReportRetriever(BaseEstimator):
         self.report_embeddings_ = embeddings
         self.text_encoder_ = text_encoder
         self.aligner_ = aligner
+        self.n_reports_ = self.n_reports
         return self
 
     def suggest(self, X, n_reports=None):
@@ -255,8 +265,9 @@ class ReportRetriever(BaseEstimator):
         X : array-like of shape (n_images, n_features)
             Image embeddings.
         n_reports : int or None, default=None
-            Reports per image; None uses the ``n_reports`` parameter. At most
-            the number of distinct anchor reports.
+            Reports per image; None uses ``n_reports_`` (the ``n_reports``
+            parameter at fit time). At most the number of distinct anchor
+            reports.
 
         Returns
         -------
@@ -264,10 +275,11 @@ class ReportRetriever(BaseEstimator):
         similarities : ndarray of shape (n_images, n_reports)
             Cosine similarity of each translated image with each report.
         """
+        check_is_fitted(self)
+        k = self.n_reports_ if n_reports is None else n_reports
+        _check_n_reports(k, len(self.reports_), n_reports is not None)
         indices, similarities = retrieve(
-            self._translate(X),
-            self.report_embeddings_,
-            k=self.n_reports if n_reports is None else n_reports,
+            self._translate(X), self.report_embeddings_, k=k
         )
         return self.reports_[indices], similarities
 
@@ -290,6 +302,26 @@ class ReportRetriever(BaseEstimator):
         if self.aligner_ is None:
             return X
         return to_numpy(self.aligner_.transform(X))
+
+
+def _check_n_reports(n_reports, n_distinct, argument):
+    """Reject asking for more reports than the gallery holds (or fewer than 1)."""
+    if isinstance(n_reports, bool) or not isinstance(n_reports, Integral):
+        raise TypeError(
+            f"n_reports must be a whole number >= 1, got {n_reports!r} "
+            f"({type(n_reports).__name__})."
+        )
+    if not 1 <= n_reports <= n_distinct:
+        where = (
+            f"suggest(n_reports={n_reports})"
+            if argument
+            else f"n_reports={n_reports} (set at fit)"
+        )
+        raise ValueError(
+            f"{where} asks for {n_reports} reports per image, but the retriever "
+            f"was fitted on {n_distinct} distinct anchor reports. Ask for 1 to "
+            f"{n_distinct}, or fit on more reports."
+        )
 
 
 def _check_reports(y, n_samples):

@@ -167,7 +167,7 @@ def test_missing_file(files, tmp_path, capsys):
     args = _curve_args(folder, tmp_path)
     args[args.index("--source") + 1] = str(folder / "pixel.npz")
     err = _error(args, capsys)
-    assert "skalign curve: error: Embedding file" in err and "does not exist" in err
+    assert "skalign curve: error: --source '" in err and "does not exist" in err
 
 
 def test_mismatched_row_counts(tmp_path, capsys):

@@ -10,13 +10,19 @@ stored cells, runs the others in parallel and stores each as it finishes.
 """
 
 import json
+import pickle
+import warnings
 from pathlib import Path
 
 import joblib
 from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
-from .._files import atomic_write
+from .._files import atomic_write, check_directory
+
+
+class DamagedCellWarning(UserWarning):
+    """A stored evaluation cell could not be read and is computed again."""
 
 
 def fingerprint(*objects):
@@ -40,24 +46,40 @@ class ResultCache:
     Parameters
     ----------
     directory : str or path-like
-        Created on first write.
+        Created on first write; a file there raises ``NotADirectoryError``
+        before anything is computed.
+    parameter : str, default="cache_dir"
+        How the caller names ``directory`` in error messages.
     """
 
-    def __init__(self, directory):
+    def __init__(self, directory, *, parameter="cache_dir"):
+        check_directory(directory, parameter=parameter)
         self.directory = Path(directory)
 
     def load(self, kind, key):
         """Stored result ``key`` of ``kind`` (``"cells"`` or ``"estimators"``), or None.
 
         Cells are scores (dicts of floats) stored as JSON; estimators are
-        fitted estimators stored with joblib.
+        fitted estimators stored with joblib. A damaged file (truncated,
+        unreadable) warns with its path and counts as absent, so the cell is
+        computed again and the file rewritten.
         """
         path = self._path(kind, key)
         if not path.exists():
             return None
-        if kind == "cells":
-            return json.loads(path.read_text())["scores"]
-        return joblib.load(path)
+        try:
+            if kind == "cells":
+                return _scores(json.loads(path.read_text()))
+            return joblib.load(path)
+        except (OSError, ValueError, KeyError, TypeError, EOFError,
+                pickle.UnpicklingError) as exc:  # fmt: skip
+            warnings.warn(
+                f"Recomputing the evaluation cell stored in {str(path)!r}: the "
+                f"file is damaged ({type(exc).__name__}: {exc}).",
+                DamagedCellWarning,
+                stacklevel=2,
+            )
+            return None
 
     def save(self, kind, key, value, description=None):
         """Store ``value`` as result ``key`` of ``kind``.
@@ -79,6 +101,13 @@ class ResultCache:
         """Call ``dump(handle)`` on a temporary file, then move it to ``path``."""
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, dump)
+
+
+def _scores(stored):
+    scores = stored["scores"]
+    if not isinstance(scores, dict):
+        raise TypeError(f"'scores' is a {type(scores).__name__}, not a dict")
+    return scores
 
 
 def run_cached(cells, job, *, cache, kind, keys, n_jobs, desc, show_progress):

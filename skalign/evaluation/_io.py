@@ -18,6 +18,7 @@ embeddings' order when there is none) and one column per task. Prompts files
 
 import json
 import warnings
+import zipfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -110,7 +111,7 @@ def read_embeddings(path):
             f"relative to {str(Path.cwd())!r})."
         )
     if path.suffix == ".npy":
-        fields = {"embeddings": np.load(path, allow_pickle=False)}
+        fields = {"embeddings": _load_numpy(path)}
     elif path.suffix == ".npz":
         fields = _read_npz(path)
     else:
@@ -205,21 +206,56 @@ def read_prompts(path):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Prompts file {str(path)!r} does not exist.")
-    prompts = json.loads(path.read_text())
-    if not isinstance(prompts, dict) or not all(
-        isinstance(classes, dict) for classes in prompts.values()
+    try:
+        prompts = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(
+            f"The prompts file {str(path)!r} is not valid JSON ({exc}). It must "
+            f"hold {_PROMPTS_EXAMPLE}."
+        ) from None
+    if (
+        not isinstance(prompts, dict)
+        or not prompts
+        or not all(isinstance(classes, dict) for classes in prompts.values())
     ):
         raise ValueError(
-            f"{str(path)!r} must hold a JSON object task -> {{class -> [prompts]}}, "
-            'e.g. {"pneumonia": {"pneumonia": ["..."], "normal": ["..."]}}.'
+            f"The prompts file {str(path)!r} must hold a non-empty JSON object "
+            f"task -> {{class -> [prompts]}}, e.g. {_PROMPTS_EXAMPLE}."
         )
     return {
         task: {
-            str(label): [texts] if isinstance(texts, str) else list(texts)
+            str(label): _class_prompts(texts, task, label, path)
             for label, texts in classes.items()
         }
         for task, classes in prompts.items()
     }
+
+
+_PROMPTS_EXAMPLE = '{"pneumonia": {"1": ["pneumonia"], "0": ["normal", "no finding"]}}'
+
+
+def _class_prompts(texts, task, label, path):
+    """One class's prompts as a list of strings; a single string is one prompt."""
+    where = f"The prompts file {str(path)!r}: task {task!r}, class {label!r}"
+    if isinstance(texts, str):
+        texts = [texts]
+    if not isinstance(texts, list):
+        raise ValueError(
+            f"{where} holds {json.dumps(texts)}, but a class needs a prompt (a "
+            f"string) or a list of prompts, e.g. {_PROMPTS_EXAMPLE}."
+        )
+    if not texts:
+        raise ValueError(
+            f"{where} has an empty prompt list. Give every class at least one "
+            "prompt, or remove the class from the file."
+        )
+    not_text = [text for text in texts if not isinstance(text, str) or not text]
+    if not_text:
+        raise ValueError(
+            f"{where} holds {json.dumps(not_text[0])}, which is not a prompt: every "
+            "prompt must be a non-empty string."
+        )
+    return texts
 
 
 def pair_files(files, *, labels=None, task=None, labelled_only=False):
@@ -309,7 +345,52 @@ def _labelled_rows(embeddings, y, split, ids):
     )
 
 
+def _load_numpy(path):
+    """A ``.npy`` array, with the reason (never an unsafe load) when it fails."""
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        with open(path, "rb") as handle:
+            is_npy = handle.read(6) == b"\x93NUMPY"
+        reason = (
+            "it holds Python objects (an object array), which skalign does not "
+            "load. Save a numeric array instead: np.save(path, X.astype(np.float32))"
+            if is_npy and "allow_pickle" in str(exc)
+            else f"it is not a readable .npy array ({exc})"
+            if is_npy
+            else "it is not a .npy file (no NumPy header). Save the embeddings "
+            "with np.save(path, X)"
+        )
+        raise ValueError(
+            f"Cannot read embeddings from {str(path)!r}: {reason}."
+        ) from None
+
+
 def _read_npz(path):
+    if not zipfile.is_zipfile(path):
+        raise ValueError(
+            f"Cannot read embeddings from {str(path)!r}: it is not a .npz archive "
+            "(a .npz is a zip file; this one is damaged, truncated or of another "
+            "format). Save it with np.savez(path, embeddings=X, ids=..., labels=...)."
+        )
+    try:
+        return _read_npz_archive(path)
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise ValueError(
+            f"Cannot read embeddings from {str(path)!r}: the .npz archive is "
+            f"damaged ({exc}). Write it again with np.savez."
+        ) from None
+    except ValueError as exc:
+        if "allow_pickle" not in str(exc):
+            raise
+        raise ValueError(
+            f"Cannot read embeddings from {str(path)!r}: an array in it holds "
+            "Python objects, which skalign does not load. Save ids and labels as "
+            "string or number arrays (e.g. np.asarray(ids, dtype=str))."
+        ) from None
+
+
+def _read_npz_archive(path):
     with np.load(path, allow_pickle=False) as archive:
         keys = list(archive.keys())
         found = [key for key in _EMBEDDING_KEYS if key in keys]
@@ -346,7 +427,7 @@ def _read_parquet(path):
         if column is not None:
             fields[field] = table.pop(column).to_numpy()
     if "embedding" in table.columns:
-        fields["embeddings"] = np.stack(table["embedding"].to_numpy())
+        fields["embeddings"] = _stack_vectors(table["embedding"].to_numpy(), path)
         return fields
     not_numeric = [
         str(c) for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])
@@ -361,6 +442,27 @@ def _read_parquet(path):
         )
     fields["embeddings"] = table.to_numpy(dtype=np.float64)
     return fields
+
+
+def _stack_vectors(rows, path):
+    """The rows of an ``embedding`` column as one 2-D array, or a clear error."""
+    missing = [i for i, row in enumerate(rows) if row is None or np.ndim(row) != 1]
+    if missing:
+        raise ValueError(
+            f"{str(path)!r}: the 'embedding' column has {len(missing)} row(s) that "
+            f"are not a vector (missing or not 1-D), first at row {missing[0]}. "
+            "Every row needs one embedding of the same length; drop the others."
+        )
+    lengths = np.array([len(row) for row in rows])
+    if len(set(lengths.tolist())) > 1:
+        values, counts = np.unique(lengths, return_counts=True)
+        odd = int(np.flatnonzero(lengths != values[np.argmax(counts)])[0])
+        raise ValueError(
+            f"{str(path)!r}: the 'embedding' column holds vectors of different "
+            f"lengths {values.tolist()} (row {odd} has {lengths[odd]}). Every row "
+            "must have one embedding of the same length (one encoder per file)."
+        )
+    return np.stack(rows)
 
 
 def _check_column(values, key, embeddings, path):
@@ -466,8 +568,8 @@ def _labels_from_table(table, task, ids, n_rows):
         task = columns[0]
     if task not in columns:
         raise ValueError(
-            f"The labels file has no column {task!r}; its label columns are "
-            f"{columns!r}."
+            f"task={task!r} is not a column of the labels file; its label "
+            f"columns are {columns!r}. Pass one of them as task=."
         )
     if "id" not in table.columns or ids is None:
         if len(table) != n_rows:

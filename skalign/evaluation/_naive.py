@@ -44,6 +44,8 @@ class NaiveAligner(LatentAligner):
         Source anchor statistics.
     y_mean_, y_scale_ : ndarray of shape (n_target_features,)
         Target anchor statistics.
+    l2_normalize_ : bool
+        ``l2_normalize`` at fit time, used by :meth:`transform`.
     n_features_in_ : int
         Number of source features seen during :meth:`fit`.
     feature_names_in_ : ndarray of shape (n_features,)
@@ -122,4 +124,6 @@ class NaiveAligner(LatentAligner):
             "_bias": bias,
         }.items():
             setattr(self, name, xp.astype(value, dtype))
+        self.l2_normalize_ = bool(self.l2_normalize)
+        self._isometry = True
         return self

@@ -8,6 +8,8 @@ and stacks them with :meth:`Encoder.collate`, all in worker threads, then hands
 the batch to :meth:`Encoder.embed`; texts arrive as lists of strings.
 """
 
+import os
+
 import numpy as np
 
 MODALITIES = ("text", "image")
@@ -108,8 +110,26 @@ def check_output(embeddings, n_inputs, model_name):
     return embeddings
 
 
+def _looks_like_path(name):
+    return isinstance(name, str) and (
+        name.startswith(("/", "./", "../", "~", ".\\"))
+        or (len(name) > 2 and name[1] == ":" and name[2] in "\\/")
+    )
+
+
 def weights_unavailable(backend, name, exc, download_hint=None, packaged=None):
-    """The error for weights that are neither local nor downloadable here."""
+    """The error for weights that are neither local nor downloadable here.
+
+    A ``name`` written as a filesystem path (``/``, ``./``, ``../``, ``~``)
+    that does not exist is reported as a missing local folder, not as a hub
+    repository to download."""
+    if _looks_like_path(name) and not os.path.exists(os.path.expanduser(name)):
+        return FileNotFoundError(
+            f"Could not load the {backend} model {name!r}: the local path "
+            f"{name!r} does not exist (relative paths are resolved from "
+            f"{os.getcwd()!r}). Check the path of the model folder, or give a "
+            "hub name such as 'hf:facebook/dinov2-small'."
+        )
     download_hint = download_hint or f"`hf download {name}`"
     offline_copy = ""
     if packaged is not None:

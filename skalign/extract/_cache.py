@@ -1,21 +1,27 @@
-"""On-disk embedding cache: one ``.npy`` file per (model, input content).
+"""On-disk embedding cache: one verified file per (model, input content).
 
-Layout: ``CACHE_DIR/<model fingerprint>/<2 hex>/<input digest>.npy`` plus a
+Layout: ``CACHE_DIR/<model fingerprint>/<2 hex>/<input digest>.emb`` plus a
 ``model.json`` describing the fingerprint. Files are written to a temporary
 name and renamed into place, so concurrent processes (``GridSearchCV(n_jobs=…)``)
-and interrupted runs never leave a partial entry, and an entry found is
-complete. Keys are content digests, so any subset of inputs (a CV fold, a new
-run) reuses what was embedded before.
+and interrupted runs never leave a partial entry. Keys are content digests, so
+any subset of inputs (a CV fold, a new run) reuses what was embedded before.
+
+Every entry carries what is needed to verify it: the key and model fingerprint
+it was written for, its shape and dtype, and a checksum of its payload. An
+entry that fails verification (damaged bytes, truncated, of another shape,
+non-finite, moved from another key) is a miss: it is embedded again and
+rewritten, with a :class:`CacheEntryWarning` naming the file.
 
 Entries read or written in this process are also kept in memory (least
 recently used first out, 256 MiB at most), so a grid search that asks for the
 same rows in every fold reads each file once.
 """
 
+import hashlib
 import json
 import threading
+import warnings
 from collections import OrderedDict
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +29,7 @@ import numpy as np
 from .._files import atomic_write
 
 MEMORY_LIMIT_BYTES = 256 * 2**20
+_MAGIC = b"SKALEMB1"
 
 
 class _MemoryLayer:
@@ -66,6 +73,84 @@ def clear_memory():
     _MEMORY.clear()
 
 
+class CacheEntryWarning(UserWarning):
+    """A cache entry failed verification and is being recomputed."""
+
+
+def encode_entry(row, key, fingerprint):
+    """The bytes of one verified entry: a JSON header, then the raw payload.
+
+    The header records the key and model fingerprint the entry was written
+    for, the payload's shape and dtype, and a BLAKE2b checksum of its bytes, so
+    :func:`decode_entry` can tell a sound entry from a damaged, truncated or
+    misplaced one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign.extract._cache import decode_entry, encode_entry
+    >>> data = encode_entry(np.ones(3, dtype=np.float32), "ff00", "abc")
+    >>> decode_entry(data, "ff00", "abc")
+    array([1., 1., 1.], dtype=float32)
+    """
+    payload = np.ascontiguousarray(row, dtype=np.float32).tobytes()
+    header = json.dumps(
+        {
+            "key": key,
+            "fingerprint": fingerprint,
+            "shape": list(np.shape(row)),
+            "dtype": "float32",
+            "blake2b": hashlib.blake2b(payload, digest_size=16).hexdigest(),
+        },
+        sort_keys=True,
+    ).encode()
+    return _MAGIC + len(header).to_bytes(4, "little") + header + payload
+
+
+def decode_entry(data, key, fingerprint):
+    """The row stored in ``data``; raises ``ValueError`` saying why it is unsound.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign.extract._cache import decode_entry, encode_entry
+    >>> data = encode_entry(np.ones(3, dtype=np.float32), "ff00", "abc")
+    >>> decode_entry(data, "ee11", "abc")
+    Traceback (most recent call last):
+    ...
+    ValueError: written for key 'ff00' of model 'abc', not key 'ee11' of model 'abc'
+    """
+    start = len(_MAGIC) + 4
+    if len(data) < start or not data.startswith(_MAGIC):
+        raise ValueError("not a skalign cache entry (unknown format or truncated)")
+    length = int.from_bytes(data[len(_MAGIC) : start], "little")
+    try:
+        header = json.loads(data[start : start + length])
+        written_for = (header["key"], header["fingerprint"])
+        shape, dtype = tuple(header["shape"]), np.dtype(header["dtype"])
+        checksum = header["blake2b"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"unreadable header ({exc})") from None
+    if written_for != (key, fingerprint):
+        raise ValueError(
+            f"written for key {written_for[0]!r} of model {written_for[1]!r}, "
+            f"not key {key!r} of model {fingerprint!r}"
+        )
+    payload = data[start + length :]
+    expected = int(np.prod(shape)) * dtype.itemsize
+    if len(shape) != 1 or dtype != np.float32 or len(payload) != expected:
+        raise ValueError(
+            f"holds {len(payload)} payload bytes for shape {shape} and dtype "
+            f"{dtype} (expected one float32 row of {expected} bytes)"
+        )
+    if hashlib.blake2b(payload, digest_size=16).hexdigest() != checksum:
+        raise ValueError("its payload does not match its checksum (damaged bytes)")
+    row = np.frombuffer(payload, dtype=np.float32).copy()
+    if not np.isfinite(row).all():
+        raise ValueError("it holds NaN or infinite values")
+    return row
+
+
 class EmbeddingCache:
     """Embeddings of one model configuration, keyed by input digest.
 
@@ -93,10 +178,12 @@ class EmbeddingCache:
 
     def __init__(self, directory, fingerprint, description):
         self.root = Path(directory) / fingerprint
+        self.fingerprint = fingerprint
         self.description = description
 
     def load_many(self, digests):
-        """Cached embeddings for ``digests``, None where absent or unreadable."""
+        """Cached embeddings for ``digests``, None where absent or unsound
+        (an unsound entry also warns with its path)."""
         return [self._load(digest) for digest in digests]
 
     def store_many(self, digests, embeddings):
@@ -112,19 +199,40 @@ class EmbeddingCache:
             path = self._path(digest)
             path.parent.mkdir(exist_ok=True)
             row = np.array(row, dtype=np.float32)
-            atomic_write(path, partial(np.save, arr=row, allow_pickle=False))
+            data = encode_entry(row, digest, self.fingerprint)
+            atomic_write(path, lambda handle, data=data: handle.write(data))
             _MEMORY.put((self.root, digest), row)
 
     def _load(self, digest):
         row = _MEMORY.get((self.root, digest))
         if row is not None:
             return row
+        path = self._path(digest)
         try:
-            row = np.load(self._path(digest), allow_pickle=False)
-        except (OSError, ValueError, EOFError):
+            data = _read_file(path)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            data = exc
+        try:
+            if isinstance(data, OSError):
+                raise ValueError(f"unreadable ({data})")
+            row = decode_entry(data, digest, self.fingerprint)
+        except ValueError as exc:
+            warnings.warn(
+                f"Ignoring the damaged embedding cache entry {str(path)!r}: {exc}. "
+                "Its input is embedded again and the entry rewritten.",
+                CacheEntryWarning,
+                stacklevel=4,
+            )
             return None
         _MEMORY.put((self.root, digest), row)
         return row
 
     def _path(self, digest):
-        return self.root / digest[:2] / f"{digest}.npy"
+        return self.root / digest[:2] / f"{digest}.emb"
+
+
+def _read_file(path):
+    with open(path, "rb") as handle:
+        return handle.read()

@@ -15,6 +15,7 @@ from sklearn.base import (
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
+from .._files import check_directory
 from ._batching import iter_batches
 from ._cache import EmbeddingCache
 from ._catalogue import PACKAGED_MODELS
@@ -381,6 +382,7 @@ class EmbeddingExtractor(
         store, digests = None, None
         vectors = [None] * len(items)
         if self.cache_dir is not None:
+            check_directory(self.cache_dir, parameter="cache_dir")
             store = EmbeddingCache(self.cache_dir, *resolved.cache_key())
             digests = [content_digest(item, kind) for item in items]
             vectors = store.load_many(digests)
@@ -413,7 +415,11 @@ class EmbeddingExtractor(
         if modality == "text":  # length-sorted batches pad less
             todo.sort(key=lambda i: -len(items[i]))
             prepare, n_workers = items.__getitem__, 0
-            text_preprocess = self.preprocess or encoder.text_preprocessor()
+            text_preprocess = (
+                encoder.text_preprocessor()
+                if self.preprocess is None
+                else _checked_text_preprocess(self.preprocess)
+            )
         else:
             prepare = self._image_preparer(encoder, items, positions, kind)
             n_workers, text_preprocess = self._n_workers(), None
@@ -430,7 +436,9 @@ class EmbeddingExtractor(
                 prepare,
                 batch_size=self.batch_size,
                 n_workers=n_workers,
-                collate=functools.partial(encoder.collate, modality=modality),
+                collate=functools.partial(
+                    _collate, encoder, modality=modality, preprocess=self.preprocess
+                ),
             ):
                 yield (
                     batch,
@@ -475,6 +483,54 @@ class EmbeddingExtractor(
         if self.n_workers is not None:
             return self.n_workers
         return min(_MAX_DEFAULT_WORKERS, os.cpu_count() or 1)
+
+
+def _checked_text_preprocess(preprocess):
+    """``preprocess`` for texts, with an error naming it when it fails."""
+
+    def run(texts):
+        try:
+            return preprocess(texts)
+        except Exception as exc:
+            name = getattr(preprocess, "__qualname__", type(preprocess).__name__)
+            raise ValueError(
+                f"preprocess={name} failed on a batch of {len(texts)} texts "
+                f"({type(exc).__name__}: {exc}). For texts, preprocess receives a "
+                "list of strings and must return the model's input (e.g. a "
+                "tokenizer's output for the whole batch)."
+            ) from exc
+
+    return run
+
+
+def _collate(encoder, items, *, modality, preprocess):
+    """``encoder.collate``, with an error naming the preprocessing and what it
+    returned when the prepared items cannot form one batch."""
+    try:
+        return encoder.collate(items, modality=modality)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        if modality != "image":
+            raise
+        kinds = sorted({_describe_prepared(item) for item in items})
+        name = getattr(preprocess, "__qualname__", type(preprocess).__name__)
+        who = (
+            f"preprocess={name}"
+            if preprocess is not None
+            else f"the preprocessing of {encoder.name}"
+        )
+        raise ValueError(
+            f"The images prepared by {who} cannot be batched for {encoder.name}: "
+            f"it returned {', '.join(kinds)} ({exc}). It must return a tensor of "
+            "one fixed shape for every image: resize (and crop) to the model's "
+            "input size and end with ToTensor() (and Normalize)."
+        ) from exc
+
+
+def _describe_prepared(item):
+    shape = getattr(item, "shape", None)
+    if shape is not None:
+        return f"{type(item).__name__} of shape {tuple(shape)}"
+    return f"a {type(item).__module__}.{type(item).__name__}"
 
 
 def _catalogue_width(model, output):

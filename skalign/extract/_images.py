@@ -122,14 +122,34 @@ def _read_dicom(path):
 
     try:
         dataset = pydicom.dcmread(path)
-        pixels = dataset.pixel_array
-    except Exception as exc:  # pydicom raises many types for bad files/codecs
+    except Exception as exc:  # pydicom raises many types for bad files
         raise ImageReadError(
-            f"Cannot read DICOM file {path!r}: {exc}. If the file is "
-            "compressed (JPEG 2000, JPEG-LS, RLE), install a pixel-data "
-            "handler: `pip install pylibjpeg pylibjpeg-libjpeg "
-            "pylibjpeg-openjpeg` or `pip install python-gdcm`."
+            f"Cannot read DICOM file {path!r}: it is damaged, truncated or not a "
+            f"DICOM file ({type(exc).__name__}: {exc}). Re-export it, or remove "
+            "it from the inputs."
         ) from exc
+    if not any(
+        key in dataset
+        for key in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+    ):
+        kind = dataset.get("Modality", "not recorded")
+        raise ImageReadError(
+            f"DICOM file {path!r} holds no pixel data: it is truncated, or it is "
+            f"not an image (modality: {kind}; e.g. a structured report). Pass "
+            "only complete image DICOMs."
+        )
+    try:
+        pixels = dataset.pixel_array
+    except Exception as exc:  # pydicom raises many types for codecs
+        syntax = getattr(dataset.get("file_meta"), "TransferSyntaxUID", None)
+        fix = (
+            "Its pixels are compressed: install a pixel-data handler, `pip "
+            "install pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg` or `pip "
+            "install python-gdcm`."
+            if getattr(syntax, "is_compressed", True)
+            else "Its pixel data are damaged or truncated: re-export the file."
+        )
+        raise ImageReadError(f"Cannot read DICOM file {path!r}: {exc}. {fix}") from exc
     frames = int(dataset.get("NumberOfFrames", 1) or 1)
     if frames > 1:
         raise ImageReadError(

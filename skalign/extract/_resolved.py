@@ -11,6 +11,7 @@ import json
 from functools import cached_property
 
 from ._backends import OUTPUT, POOLING, PRECISION, TEXT_PREPROCESS
+from ._code_identity import callable_identity
 from ._registry import get_encoder
 from ._runtime import Runtime, resolve_device
 from ._spec import parse_model_spec
@@ -84,8 +85,18 @@ class ResolvedModel:
     def declared_modality(self):
         """The modality known without loading the model, or None."""
         modality = self.settings["modality"]
+        declared = self.spec.declared_modality
         if modality == "auto":
-            modality = self.spec.declared_modality
+            modality = declared
+        elif self.spec.packaged is not None and declared not in (None, modality):
+            if declared != "choose":
+                raise ValueError(
+                    f"{self.spec.label} cannot embed {modality}s (modality="
+                    f"{modality!r}): it embeds {declared}s only. Leave "
+                    "modality='auto', or pick "
+                    f"a {modality} model (the packaged models are listed in the "
+                    "EmbeddingExtractor docstring)."
+                )
         if modality == "choose":
             raise ValueError(
                 f"{self.spec.label} has an image and a text tower: set "
@@ -216,13 +227,4 @@ class ResolvedModel:
         preprocess = self.settings["preprocess"]
         if preprocess is None:
             return None
-        import joblib
-
-        try:
-            return joblib.hash(preprocess)
-        except Exception as exc:
-            raise ValueError(
-                "cache_dir keys the cache on preprocess, which cannot be pickled "
-                f"({exc}). Define it as a module-level function or class (or a "
-                "torchvision transform), or set cache_dir=None."
-            ) from exc
+        return callable_identity(preprocess, parameter="preprocess")

@@ -58,6 +58,12 @@ class ModuleEncoder(TorchEncoder):
     def embed(self, batch, modality, *, pooling="auto", preprocess=None):
         import torch
 
+        if modality == "text" and preprocess is None:
+            raise ValueError(
+                f"{self.name} cannot embed texts: it has no tokenizer. Pass "
+                "preprocess=, a callable turning a list of strings into the "
+                "module's input tensor, or set modality='image' for images."
+            )
         inputs = batch if modality == "image" else preprocess(list(batch))
         inputs = self.runtime.to_device(inputs)
         with self.runtime.inference(), eval_mode(self.module):

@@ -127,7 +127,7 @@ def test_labels_file_by_id_and_by_position(tmp_path):
         ValueError, match="several label columns.*choose one with task="
     ):
         pair_files(files, labels=labels)
-    with pytest.raises(ValueError, match="no column 'edema'"):
+    with pytest.raises(ValueError, match="task='edema' is not a column"):
         pair_files(files, labels=labels, task="edema")
     labels.loc[0, "id"] = "z"
     with pytest.raises(ValueError, match="1 embedded items have no row.*id 'e'"):

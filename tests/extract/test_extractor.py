@@ -259,11 +259,38 @@ def test_cache_of_text_model_matches_uncached(tmp_path):
     np.testing.assert_array_equal(cached.transform(texts[::-1]), plain[::-1])
 
 
-def test_unpicklable_preprocess_with_cache_is_explained(counting_encoder, tmp_path):
-    extractor = EmbeddingExtractor(
+def test_lambda_preprocess_is_cached_by_its_code(counting_encoder, tmp_path):
+    images = _images(2)
+    first = EmbeddingExtractor(
         counting_encoder, preprocess=lambda im: thumbnail(im), cache_dir=tmp_path
+    ).transform(images)
+    CountingEncoder.calls.clear()
+    flipped = EmbeddingExtractor(
+        counting_encoder,
+        preprocess=lambda im: thumbnail(im).flip(0),
+        cache_dir=tmp_path,
+    ).transform(images)
+    assert sum(CountingEncoder.calls) == 2  # other code, other key
+    assert not np.allclose(first, flipped)
+
+
+def test_preprocess_holding_unpicklable_state_with_cache_is_refused(
+    counting_encoder, tmp_path
+):
+    import threading
+
+    lock = threading.Lock()
+
+    def locked_thumbnail(image):
+        with lock:
+            return thumbnail(image)
+
+    extractor = EmbeddingExtractor(
+        counting_encoder, preprocess=locked_thumbnail, cache_dir=tmp_path
     )
-    with pytest.raises(ValueError, match="module-level function"):
+    with pytest.raises(
+        ValueError, match=r"preprocess=.*locked_thumbnail.*cache_dir=None"
+    ):
         extractor.transform(_images(1))
 
 

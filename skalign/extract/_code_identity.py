@@ -1,0 +1,173 @@
+"""The identity of a user callable for cache keys: its code, not only its name.
+
+Pickling a function (what :func:`joblib.hash` does) records its module and
+name only, so editing its body would leave a cache key unchanged and stale
+embeddings would come back. :func:`callable_identity` hashes what decides a
+callable's output instead:
+
+- a function or lambda: its bytecode, constants, names, defaults, the values
+  captured by its closure and the module globals it reads (functions among
+  them recursively), plus its source text when available;
+- any other callable (a class instance, a ``torchvision`` ``Compose``): the
+  code of its class's methods (for classes not from an installed package) and
+  every attribute, recursively (nested transforms, their parameters, the
+  functions they hold); arrays and plain values through :func:`joblib.hash`.
+
+Modules it reads are left to the package versions already in the key. What
+cannot be hashed raises a ``ValueError`` saying so, rather than being cached
+under a key that might not change when the code does.
+"""
+
+import hashlib
+import inspect
+import types
+
+import joblib
+
+_MAX_DEPTH = 12
+
+
+def callable_identity(function, *, parameter="preprocess"):
+    """Hex digest of ``function``'s code and state; ``ValueError`` if unhashable.
+
+    Examples
+    --------
+    >>> from skalign.extract._code_identity import callable_identity
+    >>> def scale(x):
+    ...     return 2 * x
+    >>> before = callable_identity(scale)
+    >>> before == callable_identity(scale)
+    True
+    >>> def scale(x):  # the same name, edited code
+    ...     return 3 * x
+    >>> before == callable_identity(scale)
+    False
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    try:
+        _update(digest, function, depth=0, seen=set())
+    except _Unhashable as exc:
+        raise ValueError(
+            f"cache_dir keys the cache on the code and state of {parameter}="
+            f"{_describe(function)}, but {exc}. Make what it uses picklable "
+            "(module-level functions, plain values, torchvision transforms), or "
+            "set cache_dir=None."
+        ) from None
+    return digest.hexdigest()
+
+
+class _Unhashable(Exception):
+    pass
+
+
+def _update(digest, obj, *, depth, seen):
+    if id(obj) in seen:
+        digest.update(b"<cycle>")
+        return
+    if depth > _MAX_DEPTH or isinstance(obj, _LEAVES):
+        digest.update(_state_hash(obj).encode())
+        return
+    seen = seen | {id(obj)}
+    if isinstance(obj, types.MethodType):
+        _update(digest, obj.__func__, depth=depth, seen=seen)
+        _update(digest, obj.__self__, depth=depth + 1, seen=seen)
+    elif isinstance(obj, types.FunctionType):
+        _update_function(digest, obj, depth=depth, seen=seen)
+    elif isinstance(obj, types.ModuleType | types.BuiltinFunctionType | type):
+        digest.update(f"{getattr(obj, '__module__', '')}.{obj!r}".encode())
+        if isinstance(obj, type):
+            _update_class(digest, obj, depth=depth, seen=seen)
+    elif isinstance(obj, list | tuple):
+        digest.update(f"{type(obj).__qualname__}{len(obj)}".encode())
+        for item in obj:
+            _update(digest, item, depth=depth + 1, seen=seen)
+    elif isinstance(obj, dict):
+        digest.update(f"{type(obj).__qualname__}{len(obj)}".encode())
+        for key, value in sorted(obj.items(), key=lambda kv: repr(kv[0])):
+            digest.update(repr(key).encode())
+            _update(digest, value, depth=depth + 1, seen=seen)
+    elif hasattr(obj, "__dict__") and not _is_array(obj):
+        # An instance (a torchvision transform, a user class): its class's
+        # code and every attribute, so functions it holds are hashed by code.
+        digest.update(f"{type(obj).__module__}.{type(obj).__qualname__}".encode())
+        _update_class(digest, type(obj), depth=depth, seen=seen)
+        _update(digest, dict(vars(obj)), depth=depth + 1, seen=seen)
+    else:
+        digest.update(_state_hash(obj).encode())
+
+
+_LEAVES = (str, bytes, int, float, complex, bool, type(None))
+
+
+def _is_array(obj):
+    return hasattr(obj, "__array__") or hasattr(obj, "__dlpack__")
+
+
+def _update_function(digest, function, *, depth, seen):
+    code = function.__code__
+    _update_code(digest, code)
+    try:
+        digest.update(inspect.getsource(function).encode())
+    except (OSError, TypeError):
+        pass
+    digest.update(
+        _state_hash((function.__defaults__, function.__kwdefaults__)).encode()
+    )
+    for cell in function.__closure__ or ():
+        try:
+            value = cell.cell_contents
+        except ValueError:  # an empty cell
+            continue
+        _update(digest, value, depth=depth + 1, seen=seen)
+    namespace = function.__globals__
+    for name in sorted(_global_names(code)):
+        if name in namespace:
+            digest.update(name.encode())
+            _update(digest, namespace[name], depth=depth + 1, seen=seen)
+
+
+def _update_code(digest, code):
+    digest.update(code.co_code)
+    digest.update(repr(code.co_names).encode())
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            _update_code(digest, constant)
+        else:
+            digest.update(repr(constant).encode())
+
+
+def _global_names(code):
+    names = set(code.co_names)
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            names |= _global_names(constant)
+    return names
+
+
+def _update_class(digest, cls, *, depth, seen):
+    if depth > _MAX_DEPTH or cls.__module__ == "builtins" or _is_installed(cls):
+        return  # library code: its version is part of the key already
+    for name, member in sorted(vars(cls).items()):
+        if isinstance(member, staticmethod | classmethod):
+            member = member.__func__
+        if isinstance(member, types.FunctionType):
+            digest.update(name.encode())
+            _update_function(digest, member, depth=depth + 1, seen=seen)
+
+
+def _is_installed(cls):
+    module = inspect.getmodule(cls)
+    path = getattr(module, "__file__", None) or ""
+    return "site-packages" in path or "dist-packages" in path
+
+
+def _state_hash(obj):
+    try:
+        return joblib.hash(obj)
+    except Exception as exc:
+        raise _Unhashable(f"{_describe(obj)} cannot be pickled ({exc})") from None
+
+
+def _describe(obj):
+    name = getattr(obj, "__qualname__", None) or type(obj).__qualname__
+    return f"<{name}>"
