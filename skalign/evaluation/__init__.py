@@ -19,6 +19,7 @@
   real packaged encoders (``skalign demo``).
 """
 
+from . import _dependencies  # noqa: F401  (names the extra if pandas is missing)
 from ._curves import anchor_curve
 from ._demo import DemoConfig, run_demo
 from ._io import EmbeddingFile, pair_files, read_embeddings, read_labels, read_prompts

@@ -10,6 +10,8 @@ an :class:`~skalign.extract._base.Encoder`.
 import importlib
 from dataclasses import dataclass
 
+from .._optional import import_optional
+
 # The settings a backend may accept besides the common ones.
 POOLING = "pooling"  # token pooling choice (hf:)
 OUTPUT = "output"  # which graph tensor is the embedding (ONNX)
@@ -31,7 +33,10 @@ class Backend:
     distributions : tuple of str
         pip distributions whose versions shape the outputs (they key the cache).
     extra : str
-        What to install for it.
+        The skalign extra that installs it (``pip install "skalign[EXTRA]"``).
+    modules : tuple of str
+        The optional packages its loader imports; a missing one raises an
+        ImportError naming ``extra`` before anything loads.
     modality : {"text", "image", "choose"} or None
         The modality of ``modality="auto"`` known without loading; "choose":
         the user must set one; None: the loaded model tells.
@@ -49,6 +54,7 @@ class Backend:
     loader: str
     distributions: tuple
     extra: str
+    modules: tuple
     modality: str | None
     options: frozenset
     shared: bool = True
@@ -56,8 +62,17 @@ class Backend:
     prefixed: bool = True
 
     def load(self, source, runtime, *, output=None, trust_remote_code=False):
+        self.check_installed()
         load = import_object(self.loader)
         return load(source, runtime, output=output, trust_remote_code=trust_remote_code)
+
+    def check_installed(self):
+        """Import the backend's optional packages, or raise an ImportError
+        naming the extra that installs them."""
+        for module in self.modules:
+            import_optional(
+                module, self.extra, purpose=f"The {self.name!r} model backend"
+            )
 
 
 def import_object(path):
@@ -75,7 +90,8 @@ BACKENDS = {
             "sentence-transformers",
             "skalign.extract._sentence_transformers:load",
             ("sentence-transformers",),
-            "pip install sentence-transformers",
+            "sentence-transformers",
+            ("torch", "sentence_transformers"),
             "text",
             _TORCH,
         ),
@@ -83,7 +99,8 @@ BACKENDS = {
             "open_clip",
             "skalign.extract._open_clip:load",
             ("open_clip_torch",),
-            "pip install open_clip_torch",
+            "open-clip",
+            ("torch", "torchvision", "open_clip"),
             "choose",
             _TORCH,
             checkpoint_after_slash=True,
@@ -92,7 +109,8 @@ BACKENDS = {
             "hf",
             "skalign.extract._huggingface:load",
             ("transformers",),
-            "pip install transformers",
+            "hf",
+            ("torch", "transformers"),
             None,
             _TORCH | {POOLING},
         ),
@@ -100,7 +118,8 @@ BACKENDS = {
             "onnx",
             "skalign.extract._onnx:load",
             ("onnxruntime",),
-            "pip install 'skalign[onnx]'",
+            "onnx",
+            ("onnxruntime",),
             None,
             frozenset({OUTPUT, TEXT_PREPROCESS}),
         ),
@@ -108,7 +127,8 @@ BACKENDS = {
             "module",
             "skalign.extract._torch_module:load",
             ("torch",),
-            "pip install torch",
+            "extract",
+            ("torch",),
             "image",
             _TORCH | {TEXT_PREPROCESS},
             shared=False,
@@ -118,7 +138,8 @@ BACKENDS = {
             "packaged",
             "skalign.extract._packaged:load",
             (),
-            "pip install 'skalign[models]'",
+            "models",
+            (),
             None,
             frozenset(),
             prefixed=False,

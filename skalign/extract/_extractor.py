@@ -15,6 +15,7 @@ from sklearn.base import (
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
+from .._optional import import_optional
 from ._batching import iter_batches
 from ._cache import EmbeddingCache
 from ._catalogue import PACKAGED_MODELS
@@ -417,8 +418,7 @@ class EmbeddingExtractor(
         else:
             prepare = self._image_preparer(encoder, items, positions, kind)
             n_workers, text_preprocess = self._n_workers(), None
-        from tqdm.auto import tqdm
-
+        tqdm = import_optional("tqdm.auto", purpose="EmbeddingExtractor").tqdm
         with tqdm(
             total=len(todo),
             disable=not self.show_progress,

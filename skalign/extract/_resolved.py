@@ -116,6 +116,7 @@ class ResolvedModel:
     @cached_property
     def encoder(self):
         """The loaded model (see ``_base.Encoder``)."""
+        self.spec.family.check_installed()
         encoder = get_encoder(
             self.spec,
             self.runtime,
