@@ -2,7 +2,8 @@
 
 One row per backend. ``loader`` is a ``"module:function"`` string imported only
 when a model loads, so this module (like ``_catalogue``) imports nothing heavy.
-A loader is called as ``load(source, runtime, *, output, trust_remote_code)``
+A loader is called as ``load(source, runtime, *, output, trust_remote_code,
+**options)`` (``options``: the load settings of backends that have some)
 (``source``: the name after the prefix, or the ``torch.nn.Module``) and returns
 an :class:`~skalign.extract._base.Encoder`.
 """
@@ -15,8 +16,11 @@ from .._optional import import_optional
 # The settings a backend may accept besides the common ones.
 POOLING = "pooling"  # token pooling choice (hf:)
 OUTPUT = "output"  # which graph tensor is the embedding (ONNX)
-PRECISION = "precision"  # fp16 / bf16 autocast (torch backends)
+PRECISION = "precision"  # fp16 / bf16 weights and autocast (``dtype``, torch backends)
 TEXT_PREPROCESS = "text_preprocess"  # ``preprocess`` may tokenize texts
+# SentenceTransformer settings: ``model_kwargs`` and ``max_seq_length`` at load,
+# ``prompt``, ``prompt_name`` and ``truncate_dim`` in ``encode``
+SENTENCE_TRANSFORMERS = "sentence_transformers"
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,8 @@ class Backend:
         The modality of ``modality="auto"`` known without loading; "choose":
         the user must set one; None: the loaded model tells.
     options : frozenset of str
-        Which of POOLING, OUTPUT, PRECISION, TEXT_PREPROCESS apply.
+        Which of POOLING, OUTPUT, PRECISION, TEXT_PREPROCESS,
+        SENTENCE_TRANSFORMERS apply.
     shared : bool
         Loaded models are shared process-wide (the registry); a module is not.
     checkpoint_after_slash : bool
@@ -61,10 +66,17 @@ class Backend:
     checkpoint_after_slash: bool = False
     prefixed: bool = True
 
-    def load(self, source, runtime, *, output=None, trust_remote_code=False):
+    def load(self, source, runtime, *, output=None, trust_remote_code=False, **options):
+        """Load a model; ``options`` are the backend's own load settings."""
         self.check_installed()
         load = import_object(self.loader)
-        return load(source, runtime, output=output, trust_remote_code=trust_remote_code)
+        return load(
+            source,
+            runtime,
+            output=output,
+            trust_remote_code=trust_remote_code,
+            **options,
+        )
 
     def check_installed(self):
         """Import the backend's optional packages, or raise an ImportError
@@ -93,7 +105,7 @@ BACKENDS = {
             "sentence-transformers",
             ("torch", "sentence_transformers"),
             "text",
-            _TORCH,
+            _TORCH | {SENTENCE_TRANSFORMERS},
         ),
         Backend(
             "open_clip",
