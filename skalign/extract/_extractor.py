@@ -502,7 +502,8 @@ class EmbeddingExtractor(
                 vectors[index] = vector
             if store is not None:
                 store.store_many([digests[i] for i in batch], embedded)
-            self._remember(key, [digests[i] for i in batch], embedded)
+            if digests is not None:
+                self._remember(key, [digests[i] for i in batch], embedded)
         widths = {vector.shape[0] for vector in vectors}
         if len(widths) != 1:
             raise RuntimeError(
