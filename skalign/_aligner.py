@@ -91,8 +91,9 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         and the anchors were not centred.
     alpha_ : float
         Ridge strength used (the GCV choice when ``alpha="auto"``).
-    n_iter_ : int or None
-        Adam steps taken; None for the closed form.
+    n_iter_ : int
+        Adam steps taken; only set by ``solver="adam"`` (a closed form
+        iterates nothing, and the attribute is absent).
     x_mean_, x_scale_ : ndarray or torch.Tensor of shape (n_features,)
         Source anchor statistics.
     y_mean_, y_scale_ : ndarray or torch.Tensor of shape (n_target_features,)
@@ -225,7 +226,10 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         self.coef_ = xp.astype(alignment.coef, dtype)
         self.intercept_ = xp.astype(alignment.intercept, dtype)
         self.alpha_ = alignment.alpha
-        self.n_iter_ = alignment.n_iter
+        if alignment.n_iter is None:
+            self.__dict__.pop("n_iter_", None)  # a closed form, after an adam fit
+        else:
+            self.n_iter_ = alignment.n_iter
         self.x_mean_, self.x_scale_ = (
             xp.astype(x_mean, dtype),
             xp.astype(x_scale, dtype),
@@ -338,6 +342,10 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = False
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        # array_api_support stays False: NumPy arrays and torch tensors are
+        # supported (sklearn's check_array_api_input passes for torch, see
+        # tests/test_array_api.py) but not every namespace: array_api_strict
+        # arrays fail, and the tag would make parametrize_with_checks run them.
         return tags
 
     def _check_source(self, X):
