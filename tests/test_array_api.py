@@ -37,6 +37,7 @@ def test_the_tag_is_honest():
     assert LatentAligner().__sklearn_tags__().array_api_support is False
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_n_iter_is_set_by_adam_only():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(40, 3))
