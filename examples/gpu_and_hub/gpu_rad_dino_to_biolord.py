@@ -25,6 +25,8 @@ The same evaluation runs from the command line on embedding files
 (``skalign zero-shot``, see :ref:`reproducing_the_paper`).
 """
 
+# sphinx_gallery_thumbnail_path = "_static/thumbnails/gpu_rad_dino_to_biolord.png"
+
 # %%
 # Two extractors on the GPU
 # -------------------------
