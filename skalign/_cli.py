@@ -420,7 +420,9 @@ def _zero_shot(parser):
             read_embeddings(args.reports),
             read_labels(args.labels),
             read_prompts(args.prompts),
-            text_encoder=EmbeddingExtractor(args.text_encoder),
+            text_encoder=EmbeddingExtractor(
+                args.text_encoder, show_progress=False if args.quiet else "auto"
+            ),
             aligner=LatentAligner(args.transform, alpha=args.alpha),
             tasks=args.tasks,
             n_per_class=args.n_per_class,
