@@ -154,7 +154,7 @@ def bench_open_clip(n, batch_size, repeats, folder, device="cpu", precision="fp3
         modality="image",
         device=device,
         batch_size=batch_size,
-        precision=precision,
+        dtype=precision,
     )
     autocast = _autocast(device, precision)
 
@@ -212,7 +212,7 @@ def bench_huggingface(n, batch_size, repeats, folder, device="cpu", precision="f
         pooling="cls",
         device=device,
         batch_size=batch_size,
-        precision=precision,
+        dtype=precision,
     )
     autocast = _autocast(device, precision)
 

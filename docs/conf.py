@@ -14,6 +14,7 @@ version = ".".join(release.split(".")[:2])
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
+    "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
     "numpydoc",
@@ -25,10 +26,27 @@ source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 templates_path = ["_templates"]
 
+# Links into other projects' docs. The build is offline (the test suite builds
+# with -W and no network), so each inventory is a small local file listing the
+# objects these pages reference: _inventories/make_inventories.py writes them.
+intersphinx_mapping = {
+    name: (url, f"_inventories/{name}.inv")
+    for name, url in {
+        "sklearn": "https://scikit-learn.org/stable/",
+        "scipy": "https://docs.scipy.org/doc/scipy/",
+        "imblearn": "https://imbalanced-learn.org/stable/",
+        "torch": "https://docs.pytorch.org/docs/stable/",
+        "PIL": "https://pillow.readthedocs.io/en/stable/",
+        "distributed": "https://distributed.dask.org/en/stable/",
+        "sentence_transformers": "https://sbert.net/",
+    }.items()
+}
+
 autosummary_generate = True
-# Methods inherited from scikit-learn's mixins are documented there; their
-# docstrings cross-reference sklearn's own labels, which do not exist here.
-autodoc_default_options = {"members": True, "inherited-members": False}
+# The methods inherited from scikit-learn's mixins are listed with the class
+# (set_output, fit_transform, get_feature_names_out, get_params, ...);
+# _skip_generated_members leaves out the metadata-routing ones.
+autodoc_default_options = {"members": True, "inherited-members": True}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 
@@ -83,5 +101,24 @@ def _skip_generated_members(app, what, name, obj, skip, options):
     return skip
 
 
+# Labels of scikit-learn's own docs cited by the docstrings of the methods our
+# estimators inherit (set_output, get_metadata_routing, score): shown as text.
+_INHERITED_SKLEARN_LABELS = {
+    "accuracy_score",
+    "df_output_transform",
+    "metadata_routing",
+    "sphx_glr_auto_examples_miscellaneous_plot_set_output.py",
+}
+
+
+def _inherited_sklearn_label(app, env, node, contnode):
+    if node.get("reftype") == "ref" and node.get("reftarget") in (
+        _INHERITED_SKLEARN_LABELS
+    ):
+        return contnode
+    return None
+
+
 def setup(app):
     app.connect("autodoc-skip-member", _skip_generated_members)
+    app.connect("missing-reference", _inherited_sklearn_label)

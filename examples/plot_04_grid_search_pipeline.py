@@ -20,10 +20,11 @@ AUROC, the paper's metric, over transform types and ridge penalties.
 # %%
 # The pipeline: extractor, then classifier
 # ----------------------------------------
-# ``EmbeddingExtractor(cache_dir=...)`` stores each image's embedding on disk
-# and ``Pipeline(memory=...)`` stores the extractor's output per training
-# fold, so the search embeds every image once, however many candidates it
-# fits (and not at all when the cache is warm from the previous examples).
+# The extractor keeps every embedding it computes in memory (``memoize``, on
+# by default), so the search embeds each image once, however many candidates
+# and folds it fits; ``cache_dir`` also stores them on disk, so a later run
+# (or the previous examples) leaves nothing to embed. No ``Pipeline(memory=)``
+# is needed: hashing the raw images in every fold would cost more than it saves.
 import tempfile
 from pathlib import Path
 
@@ -66,7 +67,6 @@ pipeline = Pipeline(
             ),
         ),
     ],
-    memory=str(cache_dir / "pipeline"),
 )
 pipeline
 

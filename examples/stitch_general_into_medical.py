@@ -21,6 +21,8 @@ command line::
         --anchor-size 0.4 --test-size 0.25 -o table_out
 """
 
+# sphinx_gallery_thumbnail_path = "_static/thumbnails/stitch_general_into_medical.png"
+
 # %%
 # Embed the same images with both encoders
 # ----------------------------------------

@@ -8,8 +8,8 @@ with a map estimated from a few thousand paired anchors and no fine-tuning.
 from ._adapter import AdapterAligner
 from ._aligner import LatentAligner
 from ._kernel import AnchorKernelAligner
-from ._self_learning import SelfLearningAligner
 from ._scoring import make_downstream_scorer
+from ._self_learning import SelfLearningAligner
 from ._solvers import Alignment, fit_alignment
 from ._zeroshot import ZeroShotTextSpaceClassifier
 

@@ -15,17 +15,35 @@ from pathlib import Path
 
 _SUBCOMMANDS = {}
 
-_FILE_FORMAT = """\
+_EMBEDDING_FILES = """\
 embedding files (one per encoder, rows paired across files by id):
   .npy      a 2-D array; rows paired by position, labels from --labels
   .npz      arrays 'embeddings' (or 'X'), optional 'ids', 'labels', 'split'
   .parquet  optional columns 'id', 'label', 'split'; embeddings in one
             'embedding' column (a vector per row) or in all other columns
-labels file (--labels, .csv or .parquet): 'id' plus one column per task.
+labels file (--labels, .csv or .parquet): 'id' plus one column per task."""
+
+_FILE_FORMAT = (
+    _EMBEDDING_FILES
+    + """
 split ('split' in the files): 'train' (decoder), 'anchor' (anchor pool) or
 'test' per row; without it a stratified split is drawn (--anchor-size,
 --test-size). Finished cells are cached in OUTPUT_DIR/cache: run the same
 command again to resume."""
+)
+
+
+class _HelpFormatter(
+    argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter
+):
+    """Epilogs as written; every option's default shown, unless it is None or
+    False (nothing set) or the help already says it."""
+
+    def _get_help_string(self, action):
+        unset = action.default is None or action.default is False
+        if unset or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
 
 
 def subcommand(name, help, epilog=_FILE_FORMAT):
@@ -56,7 +74,7 @@ def build_parser():
             help=help_text,
             description=help_text,
             epilog=epilog,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+            formatter_class=_HelpFormatter,
         )
         command.set_defaults(run=configure(command))
     return parser
@@ -299,7 +317,10 @@ def _curve(parser):
             return_runs=True,
             **_protocol_options(args, split),
         )
-        title = f"{args.source.stem} → {args.target.stem}"
+        names = {"source": args.source.stem, "target": args.target.stem}
+        runs = runs.replace({"source": names, "target": names})
+        _warn_identical_draws(curve, args.n_repeats)
+        title = f"{names['source']} → {names['target']}"
         _write(
             args.output_dir,
             {"curve": curve, "curve_runs": runs},
@@ -370,7 +391,9 @@ def _table(parser):
 
 
 @subcommand(
-    "zero-shot", "Zero-shot classification in a text space over several tasks (Fig. 4)."
+    "zero-shot",
+    "Zero-shot classification in a text space over several tasks (Fig. 4).",
+    epilog=_EMBEDDING_FILES,
 )
 def _zero_shot(parser):
     parser.add_argument(
@@ -410,7 +433,12 @@ def _zero_shot(parser):
     parser.add_argument(
         "--tasks", nargs="+", help="tasks to run (default: every task in --prompts)"
     )
-    parser.add_argument("--transform", default="ortho", choices=_transform_types())
+    parser.add_argument(
+        "--transform",
+        default="ortho",
+        choices=_transform_types(),
+        help="LatentAligner transform_type",
+    )
     parser.add_argument(
         "--alpha", type=_alpha, default=0.0, help="ridge penalty or auto"
     )
@@ -444,7 +472,9 @@ def _zero_shot(parser):
             read_embeddings(args.reports),
             read_labels(args.labels),
             read_prompts(args.prompts),
-            text_encoder=EmbeddingExtractor(args.text_encoder),
+            text_encoder=EmbeddingExtractor(
+                args.text_encoder, show_progress=False if args.quiet else "auto"
+            ),
             transforms=[args.transform],
             aligner=LatentAligner(alpha=args.alpha),
             naive=args.naive,
@@ -663,6 +693,25 @@ def _write(output_dir, tables, figures):
 
     for path in write_outputs(output_dir, tables, figures):
         print(f"wrote {path}")
+
+
+def _warn_identical_draws(curve, n_repeats):
+    """Warn when an anchor count takes the whole pool: its repeated draws are
+    the same anchors, so its std of 0 says nothing about the spread."""
+    if n_repeats < 2:
+        return
+    aligned = curve[(curve["n_runs"] > 1) & (curve["transform"] != "naive")]
+    aligned = aligned.dropna(subset=["n_anchors"])
+    spread = aligned.groupby("n_anchors")["std"].max()
+    counts = [int(n) for n in spread.index[spread == 0]]
+    if counts:
+        print(
+            f"warning: at n_anchors={counts} the {n_repeats} repeats scored "
+            "identically (each draw took the whole anchor pool), so the std of "
+            "0 says nothing about the spread: use smaller --n-anchors or a "
+            "larger --anchor-size.",
+            file=sys.stderr,
+        )
 
 
 def _report_cache(runs):

@@ -16,9 +16,10 @@ import importlib
 import inspect
 
 import numpy as np
-from PIL import Image
 from sklearn.datasets import load_digits
 from sklearn.utils import Bunch
+
+from ._optional import import_optional
 
 __all__ = [
     "load_digit_images",
@@ -126,6 +127,7 @@ def load_digit_images(*, size=112):
     digits = load_digits()
     gray = np.round(digits.images * (255 / 16)).astype(np.uint8)
     if size is not None:
+        Image = import_optional("PIL.Image", purpose="Resizing the digits (size=)")
         gray = np.stack(
             [
                 np.asarray(Image.fromarray(g).resize((size, size), Image.BILINEAR))

@@ -4,7 +4,7 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.utils import check_array
-from sklearn.utils._param_validation import Interval, validate_params
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ._backend import float_scalar, get_namespace
 from ._validation import check_embeddings, check_same_device
@@ -13,6 +13,7 @@ __all__ = [
     "mean_average_precision_at_k",
     "mean_cosine_similarity",
     "precision_at_k",
+    "recall_at_k",
 ]
 
 
@@ -181,6 +182,80 @@ def mean_average_precision_at_k(y_true, y_score, *, k):
         k, relevant_per_query
     )
     return float(average_precision.mean())
+
+
+@validate_params(
+    {
+        "y_true": ["array-like"],
+        "y_score": ["array-like"],
+        "k": [Interval(Integral, 1, None, closed="left")],
+        "kind": [StrOptions({"hit", "fraction"})],
+    },
+    prefer_skip_nested_validation=True,
+)
+def recall_at_k(y_true, y_score, *, k, kind="hit"):
+    """Mean over queries of the recall of the ``k`` best-scored items.
+
+    ``kind="hit"``, the R@k of cross-modal retrieval tables (image → text and
+    text → image retrieval in MedUnifier, CLIP): the fraction of queries with
+    at least one relevant item among their ``k`` best,
+    ``R@k(q) = 1[Σ_{i≤k} rel_i > 0]``. ``kind="fraction"``, the
+    information-retrieval recall: the fraction of each query's ``R`` relevant
+    items found in its top ``k``, ``R@k(q) = (1/R) Σ_{i≤k} rel_i``. With one
+    relevant item per query (paired data) the two agree and equal
+    :func:`sklearn.metrics.top_k_accuracy_score` with the gallery items as
+    classes.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_queries, n_gallery)
+        Binary relevance (bool or 0/1) of every gallery item to every query,
+        e.g. ``query_labels[:, None] == gallery_labels[None, :]``, or the
+        identity for paired images and reports. Every query needs at least one
+        relevant item.
+    y_score : array-like of shape (n_queries, n_gallery)
+        Scores ranking the gallery for each query, higher first. Ties are
+        ranked in gallery order (a stable sort).
+    k : int >= 1
+        Number of top-ranked items looked at; at most ``n_gallery``.
+    kind : {"hit", "fraction"}, default="hit"
+        Which recall, see above.
+
+    Returns
+    -------
+    recall : float
+        In ``[0, 1]``.
+
+    See Also
+    --------
+    precision_at_k : Fraction of the top ``k`` that is relevant.
+    mean_average_precision_at_k : Rewards relevant items ranked earlier.
+
+    Examples
+    --------
+    The first query has two relevant items and finds one in its top 2, the
+    second finds none:
+
+    >>> from skalign.metrics import recall_at_k
+    >>> relevance = [[1, 0, 1, 0], [0, 1, 0, 0]]
+    >>> scores = [[0.9, 0.8, 0.1, 0.3], [0.2, 0.1, 0.7, 0.8]]
+    >>> recall_at_k(relevance, scores, k=2)
+    0.5
+    >>> recall_at_k(relevance, scores, k=2, kind="fraction")
+    0.25
+    """
+    relevant_per_query = _check_relevance(y_true, y_score)[0].sum(axis=1)
+    if np.any(relevant_per_query == 0):
+        raise ValueError(
+            f"{int(np.sum(relevant_per_query == 0))} of {len(relevant_per_query)} "
+            "queries have no relevant gallery item, so their recall is "
+            "undefined. Drop them before scoring, e.g. keep = y_true.any(axis=1); "
+            "recall_at_k(y_true[keep], y_score[keep], k=k)."
+        )
+    found = _ranked_relevance(y_true, y_score, k).sum(axis=1)
+    if kind == "hit":
+        return float(np.mean(found > 0))
+    return float(np.mean(found / relevant_per_query))
 
 
 def _ranked_relevance(y_true, y_score, k):

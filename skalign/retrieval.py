@@ -6,8 +6,9 @@ other by cosine similarity: :func:`retrieve` ranks a gallery for every query,
 in either direction (image → text or text → image), and
 :class:`ReportRetriever` suggests, for a new image, the reports of the anchor
 images whose text embeddings are nearest to its translation. Score rankings
-with :func:`skalign.metrics.precision_at_k` and
-:func:`skalign.metrics.mean_average_precision_at_k`.
+with :func:`skalign.metrics.precision_at_k`, :func:`skalign.metrics.recall_at_k`
+and :func:`skalign.metrics.mean_average_precision_at_k`, or all of them in
+every direction at once with :func:`retrieval_report`.
 """
 
 from numbers import Integral
@@ -26,12 +27,20 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from ._backend import to_numpy
 from ._csls import csls_from_cosine, neighborhood_similarity
+from ._optional import import_optional
 from ._text_space import check_text_width, encode_texts, fit_aligner
+from .metrics import mean_average_precision_at_k, precision_at_k, recall_at_k
 
 __all__ = [
     "ReportRetriever",
+    "retrieval_report",
     "retrieve",
 ]
+
+# pytest-doctestplus: the report is a pandas table
+__doctest_requires__ = {("retrieval_report",): ["pandas"]}
+
+DIRECTIONS = ("image→text", "text→image", "image→image")
 
 
 @validate_params(
@@ -41,10 +50,23 @@ __all__ = [
         "k": [Interval(Integral, 1, None, closed="left"), None],
         "hubness": [StrOptions({"csls"}), None],
         "hubness_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "exclude_self": ["boolean"],
+        "query_ids": ["array-like", None],
+        "gallery_ids": ["array-like", None],
     },
     prefer_skip_nested_validation=True,
 )
-def retrieve(queries, gallery, *, k=None, hubness=None, hubness_neighbors=10):
+def retrieve(
+    queries,
+    gallery,
+    *,
+    k=None,
+    hubness=None,
+    hubness_neighbors=10,
+    exclude_self=False,
+    query_ids=None,
+    gallery_ids=None,
+):
     """Rank the gallery by cosine similarity to each query.
 
     Memory stays bounded for large galleries: similarities are computed in
@@ -75,6 +97,16 @@ def retrieve(queries, gallery, *, k=None, hubness=None, hubness_neighbors=10):
     hubness_neighbors : int >= 1, default=10
         Neighbourhood size of the CSLS penalties (clipped to the number of
         queries or gallery items).
+    exclude_self : bool, default=False
+        The queries are the gallery (image → image retrieval): query ``i`` never
+        retrieves gallery row ``i``, its own item. Shorthand for
+        ``query_ids = gallery_ids = range(n)``.
+    query_ids, gallery_ids : array-like of shape (n_queries,) and (n_gallery,), \
+            default=None
+        Identifiers (e.g. study ids): a gallery item whose id equals the
+        query's is never retrieved, so other views of the same study do not
+        count as hits. Give both or neither. Excluded items are left out of
+        the ranking before ``k`` is applied (CSLS penalties still see them).
 
     Returns
     -------
@@ -104,6 +136,12 @@ def retrieve(queries, gallery, *, k=None, hubness=None, hubness_neighbors=10):
     >>> retrieve(queries, gallery, k=1, hubness="csls", hubness_neighbors=2)[0]
     array([[1],
            [2]])
+
+    Image → image retrieval, each image's own row left out:
+
+    >>> images = [[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]]
+    >>> retrieve(images, images, k=1, exclude_self=True)[0].ravel().tolist()
+    [1, 0, 1]
     """
     # A NumPy ranking: tensors (on any device, even two different ones) are
     # copied to the host rather than refused.
@@ -119,26 +157,38 @@ def retrieve(queries, gallery, *, k=None, hubness=None, hubness_neighbors=10):
             f"{gallery.shape[1]}: both must live in the same space. Translate the "
             "images into the text space first (e.g. aligner.transform(images))."
         )
+    query_ids, gallery_ids = _exclusion_ids(
+        exclude_self, query_ids, gallery_ids, queries.shape[0], gallery.shape[0]
+    )
     n_gallery = gallery.shape[0]
+    n_rankable = n_gallery - _most_excluded(query_ids, gallery_ids)
     if k is None:
-        k = n_gallery
-    elif k > n_gallery:
+        k = n_rankable
+    elif k > n_rankable:
+        size = f"the gallery size {n_gallery}"
+        if n_rankable < n_gallery:
+            size = (
+                f"the {n_rankable} gallery items left once each query's own "
+                "items are excluded"
+            )
         raise ValueError(
-            f"k={k} exceeds the gallery size {n_gallery}. Pass k <= {n_gallery} "
-            "(or k=None for the whole ranking)."
+            f"k={k} exceeds {size}. Pass k <= {n_rankable} (or k=None for the "
+            "whole ranking)."
         )
-
     if hubness == "csls":
         query_penalty = neighborhood_similarity(queries, gallery, hubness_neighbors)
         gallery_penalty = neighborhood_similarity(gallery, queries, hubness_neighbors)
 
     def top_k(distances, start):
         similarities = 1.0 - distances
+        rows = slice(start, start + distances.shape[0])
         if hubness == "csls":
-            rows = slice(start, start + distances.shape[0])
             similarities = csls_from_cosine(
                 similarities, query_penalty[rows], gallery_penalty
             )
+        if query_ids is not None:
+            excluded = query_ids[rows, None] == gallery_ids[None, :]
+            similarities = np.where(excluded, -np.inf, similarities)
         order = np.argsort(-similarities, axis=1, kind="stable")[:, :k]
         return order, np.take_along_axis(similarities, order, axis=1)
 
@@ -148,6 +198,221 @@ def retrieve(queries, gallery, *, k=None, hubness=None, hubness_neighbors=10):
     indices = np.concatenate([chunk[0] for chunk in chunks])
     similarities = np.concatenate([chunk[1] for chunk in chunks])
     return indices, similarities
+
+
+def _exclusion_ids(exclude_self, query_ids, gallery_ids, n_queries, n_gallery):
+    """The ids of ``retrieve``'s exclusion (None when nothing is excluded)."""
+    if exclude_self:
+        if query_ids is not None or gallery_ids is not None:
+            raise ValueError(
+                "Pass exclude_self=True or query_ids and gallery_ids, not both."
+            )
+        if n_queries != n_gallery:
+            raise ValueError(
+                f"exclude_self=True needs the queries to be the gallery, but there "
+                f"are {n_queries} queries and {n_gallery} gallery items. Pass the "
+                "same embeddings twice, or query_ids and gallery_ids."
+            )
+        ids = np.arange(n_queries)
+        return ids, ids
+    if (query_ids is None) != (gallery_ids is None):
+        raise ValueError(
+            "query_ids and gallery_ids go together: pass both (each query's "
+            "items are those of the gallery with its id) or neither."
+        )
+    if query_ids is None:
+        return None, None
+    query_ids = column_or_1d(np.asarray(query_ids, dtype=object))
+    gallery_ids = column_or_1d(np.asarray(gallery_ids, dtype=object))
+    for name, ids, n in (
+        ("query_ids", query_ids, n_queries),
+        ("gallery_ids", gallery_ids, n_gallery),
+    ):
+        if ids.shape[0] != n:
+            raise ValueError(
+                f"{name} has {ids.shape[0]} ids for {n} rows; pass one per row."
+            )
+    return query_ids, gallery_ids
+
+
+def _most_excluded(query_ids, gallery_ids):
+    """The largest number of gallery items one query excludes."""
+    if query_ids is None:
+        return 0
+    counts = {}
+    for identifier in gallery_ids:
+        counts[identifier] = counts.get(identifier, 0) + 1
+    return max((counts.get(identifier, 0) for identifier in query_ids), default=0)
+
+
+@validate_params(
+    {
+        "image_embeddings": ["array-like"],
+        "text_embeddings": ["array-like"],
+        "labels": ["array-like", None],
+        "k": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "directions": ["array-like"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def retrieval_report(
+    image_embeddings,
+    text_embeddings,
+    labels=None,
+    *,
+    k=(1, 5, 10),
+    directions=DIRECTIONS,
+):
+    """P@k, R@k and mAP@k of image → text, text → image and image → image
+    retrieval, in one table.
+
+    Images (translated into the text space, or from a CLIP-style model) and
+    texts are ranked against each other by cosine similarity
+    (:func:`retrieve`). With ``labels``, an item is relevant to a query when
+    it has the query's label (the CheXpert / MIMIC-CXR 5×200 protocol of
+    ClinVLA and MedUnifier); without, row ``i`` of the images and row ``i`` of
+    the texts are a pair and only the pair is relevant (paired image-report
+    retrieval). Image → image retrieval leaves each query's own image out of
+    the ranking and needs ``labels``.
+
+    Parameters
+    ----------
+    image_embeddings : array-like of shape (n_samples, n_features)
+        The images, in the texts' space.
+    text_embeddings : array-like of shape (n_samples, n_features)
+        The texts (reports, or one description per image), row ``i`` paired
+        with image ``i``.
+    labels : array-like of shape (n_samples,), default=None
+        The label of each pair; None: paired relevance.
+    k : int or array-like of int, default=(1, 5, 10)
+        The cut-offs, each at most the gallery size.
+    directions : array-like of str, default=("image→text", "text→image", \
+            "image→image")
+        Which retrievals to score.
+
+    Returns
+    -------
+    report : pandas.DataFrame
+        One row per direction, metric and cut-off: columns ``direction``,
+        ``metric`` (``"precision"``, ``"recall"`` (the hit rate of
+        :func:`~skalign.metrics.recall_at_k`), ``"map"``), ``k``, ``value``,
+        and ``n_queries``.
+
+    See Also
+    --------
+    skalign.metrics.precision_at_k, skalign.metrics.recall_at_k,
+    skalign.metrics.mean_average_precision_at_k : The metrics.
+    skalign.evaluation.zero_shot_report : The same for zero-shot classification.
+
+    Examples
+    --------
+    Two labels, each with two image-text pairs:
+
+    >>> import numpy as np
+    >>> from skalign.retrieval import retrieval_report
+    >>> images = np.array([[1.0, 0.1], [0.9, 0.0], [0.1, 1.0], [0.0, 0.8]])
+    >>> texts = np.array([[1.0, 0.0], [0.8, 0.3], [0.0, 1.0], [0.2, 0.9]])
+    >>> report = retrieval_report(images, texts, ["a", "a", "b", "b"], k=[1, 2])
+    >>> print(report.pivot_table(
+    ...     index=["direction", "k"], columns="metric", values="value", sort=False))
+    metric         precision  recall  map
+    direction   k
+    image→text  1        1.0     1.0  1.0
+                2        1.0     1.0  1.0
+    text→image  1        1.0     1.0  1.0
+                2        1.0     1.0  1.0
+    image→image 1        1.0     1.0  1.0
+                2        0.5     1.0  1.0
+
+    Each image has one other image of its label, so image → image P@2 is 0.5.
+    """
+    pd = import_optional("pandas", purpose="retrieval_report")
+    images = check_array(
+        image_embeddings, dtype=(np.float64, np.float32), input_name="image_embeddings"
+    )
+    texts = check_array(
+        text_embeddings, dtype=(np.float64, np.float32), input_name="text_embeddings"
+    )
+    if images.shape[0] != texts.shape[0]:
+        raise ValueError(
+            f"image_embeddings has {images.shape[0]} rows but text_embeddings has "
+            f"{texts.shape[0]}; row i of each must be a pair (an image and its "
+            "text)."
+        )
+    n_samples = images.shape[0]
+    if labels is not None:
+        labels = column_or_1d(np.asarray(labels, dtype=object))
+        if labels.shape[0] != n_samples:
+            raise ValueError(
+                f"labels has {labels.shape[0]} entries for {n_samples} pairs; "
+                "pass one label per pair."
+            )
+    cutoffs = sorted({int(value) for value in np.atleast_1d(k)})
+    unknown = sorted(set(directions) - set(DIRECTIONS))
+    if unknown:
+        raise ValueError(
+            f"Unknown directions {unknown}; use some of {list(DIRECTIONS)}."
+        )
+    if labels is None and "image→image" in directions:
+        raise ValueError(
+            "image→image retrieval needs labels (with paired relevance an image's "
+            "only relevant item is itself, which is left out). Pass labels, or "
+            "directions=('image→text', 'text→image')."
+        )
+    rows = []
+    for direction in (d for d in DIRECTIONS if d in directions):
+        relevance, scores = _relevance_and_scores(direction, images, texts, labels)
+        keep = relevance.any(axis=1)
+        relevance, scores = relevance[keep], scores[keep]
+        for cutoff in cutoffs:
+            for metric, function in (
+                ("precision", precision_at_k),
+                ("recall", recall_at_k),
+                ("map", mean_average_precision_at_k),
+            ):
+                rows.append(
+                    {
+                        "direction": direction,
+                        "metric": metric,
+                        "k": cutoff,
+                        "value": function(relevance, scores, k=cutoff),
+                        "n_queries": int(keep.sum()),
+                    }
+                )
+    return pd.DataFrame(
+        rows, columns=["direction", "metric", "k", "value", "n_queries"]
+    )
+
+
+def _relevance_and_scores(direction, images, texts, labels):
+    """Relevance and cosine scores of one direction; in image → image the
+    query's own image is not in its gallery."""
+    queries, gallery = {
+        "image→text": (images, texts),
+        "text→image": (texts, images),
+        "image→image": (images, images),
+    }[direction]
+    n = queries.shape[0]
+    if labels is None:
+        relevance = np.eye(n, dtype=bool)
+    else:
+        relevance = labels[:, None] == labels[None, :]
+    scores = _cosine(queries, gallery)
+    if direction == "image→image":  # the query's own image leaves the gallery
+        others = ~np.eye(n, dtype=bool)
+        relevance = relevance[others].reshape(n, n - 1)
+        scores = scores[others].reshape(n, n - 1)
+    return relevance, scores
+
+
+def _cosine(A, B):
+    """Cosine similarities of the rows of A and B (a zero row scores 0)."""
+    return _unit_rows(A) @ _unit_rows(B).T
+
+
+def _unit_rows(A):
+    norms = np.linalg.norm(A, axis=1, keepdims=True)
+    return A / np.where(norms == 0, 1, norms)
 
 
 class ReportRetriever(BaseEstimator):

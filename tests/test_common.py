@@ -18,7 +18,7 @@ EXPECTED_FAILED_CHECKS = {
     "check_transformer_preserve_dtypes": _LABELS_AS_Y,
     "check_transformer_n_iter": (
         "the check fits with 1-D labels (see above) and wants n_iter_ >= 1; "
-        "n_iter_ counts Adam steps and is None for the closed-form solver."
+        "n_iter_ counts Adam steps and is absent for the closed-form solver."
     ),
 }
 

@@ -132,3 +132,58 @@ def test_errors_name_the_fix():
 
 def test_mean_cosine_similarity_kept():
     assert mean_cosine_similarity([[1.0, 0.0]], [[3.0, 0.0]]) == pytest.approx(1.0)
+
+
+# -- recall@k ------------------------------------------------------------------------
+
+
+def _random_ranking(seed, n_queries=7, n_gallery=12, p=0.3):
+    rng = np.random.default_rng(seed)
+    relevance = rng.random((n_queries, n_gallery)) < p
+    relevance[np.arange(n_queries), rng.integers(0, n_gallery, n_queries)] = True
+    scores = rng.normal(size=(n_queries, n_gallery))
+    return relevance, scores
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("k", [1, 3, 12])
+def test_recall_at_k_matches_the_direct_formula(seed, k):
+    from skalign.metrics import recall_at_k
+
+    relevance, scores = _random_ranking(seed)
+    hits, fractions = [], []
+    for rel, score in zip(relevance, scores, strict=True):
+        top = sorted(range(len(score)), key=lambda j: -score[j])[:k]
+        found = sum(bool(rel[j]) for j in top)
+        hits.append(float(found > 0))
+        fractions.append(found / rel.sum())
+    assert recall_at_k(relevance, scores, k=k) == pytest.approx(np.mean(hits))
+    assert recall_at_k(relevance, scores, k=k, kind="fraction") == pytest.approx(
+        np.mean(fractions)
+    )
+
+
+@pytest.mark.parametrize("k", [1, 2, 5])
+def test_recall_at_k_is_top_k_accuracy_with_one_relevant_item(k):
+    from sklearn.metrics import top_k_accuracy_score
+
+    from skalign.metrics import recall_at_k
+
+    rng = np.random.default_rng(k)
+    n_queries, n_gallery = 40, 8
+    targets = rng.integers(0, n_gallery, n_queries)
+    targets[:n_gallery] = np.arange(n_gallery)  # every class occurs
+    relevance = np.eye(n_gallery, dtype=bool)[targets]
+    scores = rng.normal(size=(n_queries, n_gallery))
+    expected = top_k_accuracy_score(targets, scores, k=k, labels=range(n_gallery))
+    assert recall_at_k(relevance, scores, k=k) == pytest.approx(expected)
+    assert recall_at_k(relevance, scores, k=k, kind="fraction") == pytest.approx(
+        expected
+    )
+
+
+def test_recall_at_k_needs_a_relevant_item_per_query():
+    from skalign.metrics import recall_at_k
+
+    with pytest.raises(ValueError, match="1 of 2 queries have no relevant"):
+        recall_at_k([[1, 0], [0, 0]], [[0.1, 0.2], [0.3, 0.4]], k=1)

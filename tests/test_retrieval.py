@@ -152,3 +152,116 @@ def test_retrieve_csls_equals_the_direct_formula():
     np.testing.assert_allclose(
         similarities, np.sort(expected, axis=1)[:, ::-1], atol=1e-12
     )
+
+
+# -- self-exclusion and the report ----------------------------------------------------
+
+
+def test_exclude_self_never_returns_the_querys_own_row():
+    rng = np.random.default_rng(0)
+    images = rng.normal(size=(15, 4))
+    indices, similarities = retrieve(images, images, k=14, exclude_self=True)
+    assert not (indices == np.arange(15)[:, None]).any()
+    full, full_similarities = retrieve(images, images)
+    # the rest of the ranking is the full ranking without the query itself
+    for row in range(15):
+        expected = [j for j in full[row] if j != row]
+        assert indices[row].tolist() == expected
+    with pytest.raises(ValueError, match="the 14 gallery items left once"):
+        retrieve(images, images, k=15, exclude_self=True)
+
+
+def test_ids_exclude_every_item_of_the_same_study():
+    rng = np.random.default_rng(1)
+    images = rng.normal(size=(12, 5))
+    studies = np.repeat(np.arange(6), 2)  # a frontal and a lateral view each
+    indices, _ = retrieve(images, images, query_ids=studies, gallery_ids=studies)
+    assert indices.shape == (12, 10)
+    assert not (studies[indices] == studies[:, None]).any()
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"exclude_self": True, "query_ids": [0, 1]}, "not both"),
+        ({"query_ids": [0, 1]}, "go together"),
+        ({"query_ids": [0], "gallery_ids": [0, 1, 2]}, "query_ids has 1 ids for 2"),
+    ],
+)
+def test_exclusion_errors_say_what_to_pass(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        retrieve(np.eye(2, 3), np.eye(3), **kwargs)
+
+
+def test_exclude_self_needs_the_queries_to_be_the_gallery():
+    with pytest.raises(ValueError, match="needs the queries to be the gallery"):
+        retrieve(np.eye(2, 3), np.eye(3), exclude_self=True)
+
+
+def _labelled_pairs(seed=0, n_per_class=6, n_classes=3, noise=0.6):
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(n_classes), n_per_class)
+    centres = rng.normal(size=(n_classes, 8)) * 2
+    images = centres[labels] + noise * rng.normal(size=(len(labels), 8))
+    texts = centres[labels] + noise * rng.normal(size=(len(labels), 8))
+    return images, texts, labels
+
+
+def test_retrieval_report_equals_the_metrics_on_each_direction():
+    from skalign.metrics import (
+        mean_average_precision_at_k,
+        precision_at_k,
+        recall_at_k,
+    )
+    from skalign.retrieval import retrieval_report
+
+    images, texts, labels = _labelled_pairs()
+    report = retrieval_report(images, texts, labels, k=[1, 5])
+    assert len(report) == 3 * 3 * 2
+    same = labels[:, None] == labels[None, :]
+    expected_inputs = {
+        "image→text": (same, cosine_similarity(images, texts)),
+        "text→image": (same, cosine_similarity(texts, images)),
+    }
+    off_diagonal = ~np.eye(len(labels), dtype=bool)
+    image_scores = cosine_similarity(images, images)
+    # image→image: scored on the gallery without the query itself
+    n = len(labels)
+    expected_inputs["image→image"] = (
+        same[off_diagonal].reshape(n, n - 1),
+        image_scores[off_diagonal].reshape(n, n - 1),
+    )
+    functions = {
+        "precision": precision_at_k,
+        "recall": recall_at_k,
+        "map": mean_average_precision_at_k,
+    }
+    for row in report.itertuples():
+        relevance, scores = expected_inputs[row.direction]
+        assert row.value == pytest.approx(
+            functions[row.metric](relevance, scores, k=row.k)
+        ), row
+        assert row.n_queries == n
+
+
+def test_retrieval_report_paired_relevance():
+    from skalign.metrics import recall_at_k
+    from skalign.retrieval import retrieval_report
+
+    images, texts, _ = _labelled_pairs(noise=0.3)
+    report = retrieval_report(images, texts, k=3, directions=["image→text"])
+    recall = report.query("metric == 'recall'")["value"].item()
+    expected = recall_at_k(np.eye(len(images)), cosine_similarity(images, texts), k=3)
+    assert recall == pytest.approx(expected)
+    with pytest.raises(ValueError, match="image→image retrieval needs labels"):
+        retrieval_report(images, texts)
+
+
+def test_retrieval_report_checks_its_inputs():
+    from skalign.retrieval import retrieval_report
+
+    images, texts, labels = _labelled_pairs()
+    with pytest.raises(ValueError, match="row i of each must be a pair"):
+        retrieval_report(images, texts[:-1], labels)
+    with pytest.raises(ValueError, match="Unknown directions"):
+        retrieval_report(images, texts, labels, directions=["image->text"])

@@ -15,6 +15,8 @@ documentation build: it downloads CLIP ViT-B/32 (LAION-2B), DINOv2-base and
 CIFAR-10 on first use and runs best on a GPU (``device="auto"`` picks it).
 """
 
+# sphinx_gallery_thumbnail_path = "_static/thumbnails/clip_baseline_vs_aligned.png"
+
 # %%
 # The encoders
 # ------------

@@ -25,10 +25,12 @@ The same evaluation runs from the command line on embedding files
 (``skalign zero-shot``, see :ref:`reproducing_the_paper`).
 """
 
+# sphinx_gallery_thumbnail_path = "_static/thumbnails/gpu_rad_dino_to_biolord.png"
+
 # %%
 # Two extractors on the GPU
 # -------------------------
-# ``precision="bf16"`` loads the weights in bfloat16 and runs the forward
+# ``dtype="bf16"`` loads the weights in bfloat16 and runs the forward
 # under autocast: half the memory, several times the speed on recent GPUs;
 # the embeddings come back as float32. ``cache_dir`` keeps every embedding on
 # disk, keyed by the model and the file's content, so re-running the script
@@ -45,7 +47,7 @@ from skalign.extract import EmbeddingExtractor
 
 gpu = dict(
     device="cuda",
-    precision="bf16",
+    dtype="bf16",
     batch_size=64,
     cache_dir="embedding-cache",
     show_progress=True,

@@ -24,6 +24,7 @@
   Fig. 4 and a report) from one configuration (``skalign experiment``).
 """
 
+from . import _dependencies  # noqa: F401  (names the extra if pandas is missing)
 from ._curves import anchor_curve
 from ._demo import DemoConfig, run_demo
 from ._experiment import run_experiment

@@ -37,8 +37,9 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".dcm"}
 DEFAULT_IMAGE_ENCODER = "efficientnet-lite0"
 DEFAULT_TEXT_ENCODER = "all-minilm-l6-v2"
 DEFAULT_STITCH_TARGET = "paraphrase-minilm-l3"
-# The least-squares maps are shown with and without the cross-validated ridge penalty: with
-# fewer anchors than features the unpenalised ones interpolate the anchors.
+# The least-squares maps are shown with and without the cross-validated ridge
+# penalty: with fewer anchors than features the unpenalised ones interpolate
+# the anchors.
 # Columns of the zero-shot table under CLIP's prompt rule (the plain ones are
 # the paper's rule).
 EMBEDDING_RULE_SUFFIX = " (embedding avg)"

@@ -4,6 +4,7 @@ from itertools import cycle
 
 import numpy as np
 
+from .._optional import import_optional
 from ._scoring import METRIC_LABELS, METRICS
 from ._stitching import NAIVE, SOURCE_UPPER_BOUND, TARGET_UPPER_BOUND
 
@@ -289,6 +290,5 @@ def _metric_rows(frame, metric):
 def _axes(ax):
     if ax is not None:
         return ax
-    import matplotlib.pyplot as plt
-
+    plt = import_optional("matplotlib.pyplot", purpose="Plotting")
     return plt.subplots(figsize=(8, 4.5), layout="constrained")[1]

@@ -2,7 +2,8 @@
 
 One row per backend. ``loader`` is a ``"module:function"`` string imported only
 when a model loads, so this module (like ``_catalogue``) imports nothing heavy.
-A loader is called as ``load(source, runtime, *, output, trust_remote_code)``
+A loader is called as ``load(source, runtime, *, output, trust_remote_code,
+**options)`` (``options``: the load settings of backends that have some)
 (``source``: the name after the prefix, or the ``torch.nn.Module``) and returns
 an :class:`~skalign.extract._base.Encoder`.
 """
@@ -10,11 +11,16 @@ an :class:`~skalign.extract._base.Encoder`.
 import importlib
 from dataclasses import dataclass
 
+from .._optional import import_optional
+
 # The settings a backend may accept besides the common ones.
 POOLING = "pooling"  # token pooling choice (hf:)
 OUTPUT = "output"  # which graph tensor is the embedding (ONNX)
-PRECISION = "precision"  # fp16 / bf16 autocast (torch backends)
+PRECISION = "precision"  # fp16 / bf16 weights and autocast (``dtype``, torch backends)
 TEXT_PREPROCESS = "text_preprocess"  # ``preprocess`` may tokenize texts
+# SentenceTransformer settings: ``model_kwargs`` and ``max_seq_length`` at load,
+# ``prompt``, ``prompt_name`` and ``truncate_dim`` in ``encode``
+SENTENCE_TRANSFORMERS = "sentence_transformers"
 
 
 @dataclass(frozen=True)
@@ -31,12 +37,16 @@ class Backend:
     distributions : tuple of str
         pip distributions whose versions shape the outputs (they key the cache).
     extra : str
-        What to install for it.
+        The skalign extra that installs it (``pip install "skalign[EXTRA]"``).
+    modules : tuple of str
+        The optional packages its loader imports; a missing one raises an
+        ImportError naming ``extra`` before anything loads.
     modality : {"text", "image", "choose"} or None
         The modality of ``modality="auto"`` known without loading; "choose":
         the user must set one; None: the loaded model tells.
     options : frozenset of str
-        Which of POOLING, OUTPUT, PRECISION, TEXT_PREPROCESS apply.
+        Which of POOLING, OUTPUT, PRECISION, TEXT_PREPROCESS,
+        SENTENCE_TRANSFORMERS apply.
     shared : bool
         Loaded models are shared process-wide (the registry); a module is not.
     checkpoint_after_slash : bool
@@ -49,15 +59,32 @@ class Backend:
     loader: str
     distributions: tuple
     extra: str
+    modules: tuple
     modality: str | None
     options: frozenset
     shared: bool = True
     checkpoint_after_slash: bool = False
     prefixed: bool = True
 
-    def load(self, source, runtime, *, output=None, trust_remote_code=False):
+    def load(self, source, runtime, *, output=None, trust_remote_code=False, **options):
+        """Load a model; ``options`` are the backend's own load settings."""
+        self.check_installed()
         load = import_object(self.loader)
-        return load(source, runtime, output=output, trust_remote_code=trust_remote_code)
+        return load(
+            source,
+            runtime,
+            output=output,
+            trust_remote_code=trust_remote_code,
+            **options,
+        )
+
+    def check_installed(self):
+        """Import the backend's optional packages, or raise an ImportError
+        naming the extra that installs them."""
+        for module in self.modules:
+            import_optional(
+                module, self.extra, purpose=f"The {self.name!r} model backend"
+            )
 
 
 def import_object(path):
@@ -75,15 +102,17 @@ BACKENDS = {
             "sentence-transformers",
             "skalign.extract._sentence_transformers:load",
             ("sentence-transformers",),
-            "pip install sentence-transformers",
+            "sentence-transformers",
+            ("torch", "sentence_transformers"),
             "text",
-            _TORCH,
+            _TORCH | {SENTENCE_TRANSFORMERS},
         ),
         Backend(
             "open_clip",
             "skalign.extract._open_clip:load",
             ("open_clip_torch",),
-            "pip install open_clip_torch",
+            "open-clip",
+            ("torch", "torchvision", "open_clip"),
             "choose",
             _TORCH,
             checkpoint_after_slash=True,
@@ -92,7 +121,8 @@ BACKENDS = {
             "hf",
             "skalign.extract._huggingface:load",
             ("transformers",),
-            "pip install transformers",
+            "hf",
+            ("torch", "transformers"),
             None,
             _TORCH | {POOLING},
         ),
@@ -100,7 +130,8 @@ BACKENDS = {
             "onnx",
             "skalign.extract._onnx:load",
             ("onnxruntime",),
-            "pip install 'skalign[onnx]'",
+            "onnx",
+            ("onnxruntime",),
             None,
             frozenset({OUTPUT, TEXT_PREPROCESS}),
         ),
@@ -108,7 +139,8 @@ BACKENDS = {
             "module",
             "skalign.extract._torch_module:load",
             ("torch",),
-            "pip install torch",
+            "extract",
+            ("torch",),
             "image",
             _TORCH | {TEXT_PREPROCESS},
             shared=False,
@@ -118,7 +150,8 @@ BACKENDS = {
             "packaged",
             "skalign.extract._packaged:load",
             (),
-            "pip install 'skalign[models]'",
+            "models",
+            (),
             None,
             frozenset(),
             prefixed=False,

@@ -104,7 +104,7 @@ def check_output(embeddings, n_inputs, model_name):
     if not np.isfinite(embeddings).all():
         raise FloatingPointError(
             f"Model {model_name} produced NaN or infinite embeddings. With "
-            "precision='fp16' this is usually an overflow: use precision='bf16' "
+            "dtype='fp16' this is usually an overflow: use dtype='bf16' "
             "or 'fp32'."
         )
     return embeddings

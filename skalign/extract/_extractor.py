@@ -3,6 +3,7 @@
 import copy
 import functools
 import os
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -13,14 +14,22 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.exceptions import NotFittedError
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Hidden,
+    Interval,
+    StrOptions,
+)
 
 from .._files import check_directory
+from .._optional import import_optional
 from ._batching import iter_batches
 from ._cache import EmbeddingCache
 from ._catalogue import PACKAGED_MODELS
 from ._images import ImageReadError, load_image
 from ._inputs import KIND_PATH, content_digest, dedup_key, parse_inputs
+from ._memo import recall, remember
+from ._progress import library_bars, shows_bar
 from ._resolved import ResolvedModel
 from ._runtime import PRECISIONS
 
@@ -43,8 +52,9 @@ class EmbeddingExtractor(
     for any ``torch.nn.Module``. The model is loaded on first use, once per
     process (clones made by ``GridSearchCV`` share it), runs in eval mode under
     :func:`torch.inference_mode` in batches, and is never pickled with the
-    estimator. Identical inputs are embedded once per call, and with
-    ``cache_dir`` once ever.
+    estimator. Identical inputs are embedded once per call; with ``memoize``
+    (the default) once per process, so the folds of a grid search embed each
+    input once; and with ``cache_dir`` once ever.
 
     Parameters
     ----------
@@ -108,16 +118,50 @@ class EmbeddingExtractor(
         such as ``"cuda:1"``.
     batch_size : int, default=32
         Inputs per forward pass.
-    precision : {"fp32", "fp16", "bf16"}, default="fp32"
-        ``"fp16"`` and ``"bf16"`` run the forward under :func:`torch.autocast`
-        in that dtype (meant for GPUs), and the weights of sentence-transformers,
-        open_clip and ``hf:`` models are loaded in it (half the memory, as for
-        a 7B text encoder); a module's weights are left as they are.
-        ``"fp32"`` loads float32 weights whatever the checkpoint's dtype.
-        Embeddings are returned as float32 either way. ONNX models run in their
-        exported precision.
+    dtype : {"fp32", "fp16", "bf16"}, default="fp32"
+        The compute dtype. ``"fp16"`` and ``"bf16"`` run the forward under
+        :func:`torch.autocast` in that dtype (meant for GPUs), and the weights
+        of sentence-transformers, open_clip and ``hf:`` models are loaded in it
+        (half the memory, as for a 7B text encoder); a module's weights are
+        left as they are. ``"fp32"`` loads float32 weights whatever the
+        checkpoint's dtype. Embeddings are returned as float32 either way.
+        ONNX models run in their exported precision.
+    precision : {"fp32", "fp16", "bf16"}, default="deprecated"
+        Former name of ``dtype`` (it clashed with the output quantisation
+        ``precision`` of ``SentenceTransformer.encode``).
+
+        .. deprecated:: 0.1
+           Use ``dtype``; ``precision`` will be removed in 0.3.
+    prompt : str, default=None
+        sentence-transformers models only: a text prepended to every input,
+        e.g. ``"query: "`` for E5 models (``SentenceTransformer.encode``'s
+        ``prompt``).
+    prompt_name : str, default=None
+        sentence-transformers models only: the name of one of the model's
+        configured prompts (``model.prompts``), e.g. ``"query"``; ignored when
+        ``prompt`` is set. None: the model's default prompt, if it has one.
+    truncate_dim : int, default=None
+        sentence-transformers models only: keep the first ``truncate_dim``
+        dimensions of each embedding (Matryoshka models), before
+        ``normalize``.
+    model_kwargs : dict, default=None
+        sentence-transformers models only: keyword arguments for the
+        ``transformers`` model's ``from_pretrained`` (``SentenceTransformer``'s
+        ``model_kwargs``), e.g. ``{"attn_implementation": "sdpa"}``. The
+        weights dtype comes from ``dtype`` unless given here.
+    max_seq_length : int, default=None
+        sentence-transformers models only: truncate inputs to this many
+        tokens. None: the model's own limit.
     normalize : bool, default=False
         Scale each embedding (after view pooling) to unit L2 norm.
+    memoize : bool, default=True
+        Keep the embeddings in a process-wide memory (at most 1 GiB, least
+        recently used first out), keyed like ``cache_dir``: by the model
+        configuration and each input's content. Clones and later calls then
+        embed nothing twice, so ``GridSearchCV`` over a pipeline that starts
+        with this extractor embeds each input once. Hashing the inputs costs
+        a read of each image file. :func:`clear_model_cache` empties it. An
+        unpicklable ``preprocess`` (not hashable into the key) disables it.
     cache_dir : str or os.PathLike, default=None
         Directory of an on-disk embedding cache keyed by the model
         configuration and each input's content (text, file bytes or pixels),
@@ -126,8 +170,16 @@ class EmbeddingExtractor(
     n_workers : int, default=None
         Threads that read and preprocess images while the model runs; 0 does
         it in the calling thread. None: ``min(8, os.cpu_count())``.
-    show_progress : bool, default=False
-        Show a tqdm progress bar over the inputs being embedded.
+    show_progress : bool or "auto", default="auto"
+        Show a tqdm progress bar over the inputs being embedded. ``"auto"``:
+        when there are 1,000 or more to embed. The loading bars of
+        ``transformers`` and ``huggingface_hub`` (e.g. "Loading weights") are
+        shown only with ``True``.
+    output_type : {"numpy", "torch"}, default="numpy"
+        What :meth:`transform` returns: a NumPy array, or a float32
+        :class:`torch.Tensor` on the model's device, so that the next steps
+        of a pipeline (:class:`~skalign.LatentAligner`, the classifiers) run
+        there too.
     keep_weights_on_pickle : bool, default=False
         Pickle the loaded model with the estimator (to ship it to a machine
         without the weights). By default pickles, ``clone`` and joblib hashes
@@ -179,11 +231,19 @@ class EmbeddingExtractor(
         "view_pooling": [StrOptions({"mean", "max"})],
         "device": [str],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "precision": [StrOptions(set(PRECISIONS))],
+        "dtype": [StrOptions(set(PRECISIONS))],
+        "precision": [StrOptions(set(PRECISIONS)), Hidden(StrOptions({"deprecated"}))],
+        "prompt": [None, str],
+        "prompt_name": [None, str],
+        "truncate_dim": [None, Interval(Integral, 1, None, closed="left")],
+        "model_kwargs": [None, dict],
+        "max_seq_length": [None, Interval(Integral, 1, None, closed="left")],
         "normalize": ["boolean"],
+        "memoize": ["boolean"],
         "cache_dir": [None, str, os.PathLike],
         "n_workers": [None, Interval(Integral, 0, None, closed="left")],
-        "show_progress": ["boolean"],
+        "show_progress": ["boolean", StrOptions({"auto"})],
+        "output_type": [StrOptions({"numpy", "torch"})],
         "keep_weights_on_pickle": ["boolean"],
         "trust_remote_code": ["boolean"],
     }
@@ -199,11 +259,19 @@ class EmbeddingExtractor(
         view_pooling="mean",
         device="auto",
         batch_size=32,
-        precision="fp32",
+        dtype="fp32",
+        precision="deprecated",
+        prompt=None,
+        prompt_name=None,
+        truncate_dim=None,
+        model_kwargs=None,
+        max_seq_length=None,
         normalize=False,
+        memoize=True,
         cache_dir=None,
         n_workers=None,
-        show_progress=False,
+        show_progress="auto",
+        output_type="numpy",
         keep_weights_on_pickle=False,
         trust_remote_code=False,
     ):
@@ -215,11 +283,19 @@ class EmbeddingExtractor(
         self.view_pooling = view_pooling
         self.device = device
         self.batch_size = batch_size
+        self.dtype = dtype
         self.precision = precision
+        self.prompt = prompt
+        self.prompt_name = prompt_name
+        self.truncate_dim = truncate_dim
+        self.model_kwargs = model_kwargs
+        self.max_seq_length = max_seq_length
         self.normalize = normalize
+        self.memoize = memoize
         self.cache_dir = cache_dir
         self.n_workers = n_workers
         self.show_progress = show_progress
+        self.output_type = output_type
         self.keep_weights_on_pickle = keep_weights_on_pickle
         self.trust_remote_code = trust_remote_code
 
@@ -254,12 +330,15 @@ class EmbeddingExtractor(
 
         Returns
         -------
-        embeddings : ndarray of shape (n_samples, n_features), float32
-            One row per sample of ``X`` (groups pooled), L2-normalised when
-            ``normalize=True``.
+        embeddings : ndarray or torch.Tensor of shape (n_samples, n_features)
+            float32, one row per sample of ``X`` (groups pooled), L2-normalised
+            when ``normalize=True``; a tensor on the model's device with
+            ``output_type="torch"``.
         """
         self._validate_params()
         resolved = self.resolve()
+        if self.output_type == "torch":
+            resolved.runtime  # noqa: B018  (a bad device fails before embedding)
         inputs = parse_inputs(X, resolved.modality)
         unique, inverse = _first_occurrences(
             [dedup_key(item, inputs.kind) for item in inputs.items]
@@ -277,7 +356,10 @@ class EmbeddingExtractor(
         if self.normalize:
             norms = np.linalg.norm(vectors, axis=1, keepdims=True)
             vectors = vectors / np.where(norms == 0, 1, norms)
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if self.output_type == "torch":
+            return _to_torch(vectors, resolved.runtime.device)
+        return vectors
 
     def resolve(self):
         """The model and settings of this extractor, resolved without loading.
@@ -302,18 +384,34 @@ class EmbeddingExtractor(
         >>> EmbeddingExtractor("all-minilm-l6-v2").resolve()
         ResolvedModel('all-minilm-l6-v2', loaded=False)
         """
-        params = self.get_params(deep=False)
+        params = self._settings()
         resolved = getattr(self, "_resolved", None)
         if resolved is None or not resolved.matches(params):
             resolved = ResolvedModel(params)
             self._resolved = resolved
         return resolved
 
+    def _settings(self, warn=True):
+        """The parameters, with the deprecated ``precision`` read as ``dtype``."""
+        params = self.get_params(deep=False)
+        if params["precision"] != "deprecated":
+            if warn:
+                warnings.warn(
+                    "EmbeddingExtractor's precision was renamed dtype in 0.1 "
+                    "(precision means output quantisation in sentence-"
+                    "transformers); it will be removed in 0.3. Use "
+                    f"dtype={params['precision']!r}.",
+                    FutureWarning,
+                    stacklevel=3,
+                )
+            params["dtype"] = params["precision"]
+        return params
+
     @property
     def _n_features_out(self):
         """Embedding width: measured by a transform, or from the catalogue."""
         resolved = getattr(self, "_resolved", None)
-        if resolved is not None and resolved.matches(self.get_params(deep=False)):
+        if resolved is not None and resolved.matches(self._settings(warn=False)):
             width = resolved.n_features
         else:
             width = _catalogue_width(self.model, self.output)
@@ -376,16 +474,28 @@ class EmbeddingExtractor(
     # -- embedding -------------------------------------------------------------
 
     def _embed_items(self, resolved, items, positions, kind):
-        """Embed distinct items (from the cache where possible), in input order.
+        """Embed distinct items (from the memo or the cache where possible), in
+        input order.
 
-        The model loads only if some item is not in the cache."""
-        store, digests = None, None
+        The model loads only if some item is in neither."""
+        key, store, digests = self._cache_key(resolved), None, None
         vectors = [None] * len(items)
+        if key is not None:
+            digests = [_digest_or_none(item, kind) for item in items]
+        if self.memoize and key is not None:
+            vectors = recall(key[0], digests)
         if self.cache_dir is not None:
             check_directory(self.cache_dir, parameter="cache_dir")
-            store = EmbeddingCache(self.cache_dir, *resolved.cache_key())
-            digests = [content_digest(item, kind) for item in items]
-            vectors = store.load_many(digests)
+            store = EmbeddingCache(self.cache_dir, *key)
+            missing = [
+                i
+                for i, vector in enumerate(vectors)
+                if vector is None and digests[i] is not None
+            ]
+            stored = store.load_many([digests[i] for i in missing])
+            for index, vector in zip(missing, stored, strict=True):
+                vectors[index] = vector
+            self._remember(key, [digests[i] for i in missing], stored)
         todo = [i for i, vector in enumerate(vectors) if vector is None]
         for batch, embedded in self._embed_batches(
             resolved, items, positions, kind, todo
@@ -394,6 +504,8 @@ class EmbeddingExtractor(
                 vectors[index] = vector
             if store is not None:
                 store.store_many([digests[i] for i in batch], embedded)
+            if digests is not None:
+                self._remember(key, [digests[i] for i in batch], embedded)
         widths = {vector.shape[0] for vector in vectors}
         if len(widths) != 1:
             raise RuntimeError(
@@ -406,12 +518,36 @@ class EmbeddingExtractor(
         resolved.record_width(widths.pop())
         return np.stack(vectors)
 
+    def _cache_key(self, resolved):
+        """The memo's and disk cache's ``(fingerprint, description)``, or None
+        when neither is used (or, for the memo alone, when ``preprocess``
+        cannot be hashed into it)."""
+        if self.cache_dir is not None:
+            return resolved.cache_key()  # raises when preprocess cannot be keyed
+        if not self.memoize:
+            return None
+        try:
+            return resolved.cache_key()
+        except ValueError:
+            return None
+
+    def _remember(self, key, digests, rows):
+        if self.memoize and key is not None:
+            found = [
+                (d, row)
+                for d, row in zip(digests, rows, strict=True)
+                if row is not None and d is not None
+            ]
+            remember(key[0], [d for d, _ in found], [row for _, row in found])
+
     def _embed_batches(self, resolved, items, positions, kind, todo):
         """Yield ``(indices, embeddings)`` batches of ``items[todo]``; loads the
         model only if ``todo`` is not empty."""
         if not todo:
             return
-        encoder, modality = resolved.encoder, resolved.modality
+        resolved.spec.family.check_installed()  # the libraries, before their bars
+        with library_bars(self.show_progress is True):
+            encoder, modality = resolved.encoder, resolved.modality
         if modality == "text":  # length-sorted batches pad less
             todo.sort(key=lambda i: -len(items[i]))
             prepare, n_workers = items.__getitem__, 0
@@ -423,11 +559,11 @@ class EmbeddingExtractor(
         else:
             prepare = self._image_preparer(encoder, items, positions, kind)
             n_workers, text_preprocess = self._n_workers(), None
-        from tqdm.auto import tqdm
-
+        tqdm = import_optional("tqdm.auto", purpose="EmbeddingExtractor").tqdm
+        encode_options = resolved.encode_options
         with tqdm(
             total=len(todo),
-            disable=not self.show_progress,
+            disable=not shows_bar(self.show_progress, len(todo)),
             desc=f"Embedding {modality}s",
             unit=modality,
         ) as bar:
@@ -447,6 +583,7 @@ class EmbeddingExtractor(
                         modality,
                         pooling=self.pooling,
                         preprocess=text_preprocess,
+                        **encode_options,
                     ),
                 )
                 bar.update(len(batch))
@@ -564,3 +701,18 @@ def _pool_views(vectors, sample_of_item, n_samples, how):
     pooled = np.full((n_samples, width), -np.inf, dtype=np.float64)
     np.maximum.at(pooled, sample_of_item, vectors)
     return pooled
+
+
+def _digest_or_none(item, kind):
+    """The item's content digest; None for a file that cannot be read (the
+    embedding path then reports it with its position)."""
+    try:
+        return content_digest(item, kind)
+    except OSError:
+        return None
+
+
+def _to_torch(vectors, device):
+    """A float32 tensor of ``vectors`` on ``device``."""
+    torch = import_optional("torch", purpose="output_type='torch'")
+    return torch.from_numpy(vectors).to(device)

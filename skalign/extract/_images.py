@@ -12,6 +12,8 @@ import os
 
 import numpy as np
 
+from .._optional import import_optional
+
 DICOM_SUFFIXES = (".dcm", ".dicom", ".dic")
 _DICOM_MAGIC_OFFSET = 128
 _HIGH_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
@@ -65,8 +67,7 @@ def load_image(image):
     >>> np.asarray(image)[2, 3]
     array([255, 255, 255], dtype=uint8)
     """
-    from PIL import Image
-
+    Image = import_optional("PIL.Image", purpose="Reading images")
     if isinstance(image, (str, os.PathLike)):
         return _read_file(os.fspath(image))
     if isinstance(image, Image.Image):
@@ -100,6 +101,7 @@ def _read_file(path):
         )
     if is_dicom_file(path):
         return _read_dicom(path)
+    import_optional("PIL", purpose="Reading images")
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
@@ -117,7 +119,7 @@ def _read_file(path):
 
 
 def _read_dicom(path):
-    import pydicom
+    pydicom = import_optional("pydicom", purpose="Reading DICOM files")
     from PIL import Image
 
     try:

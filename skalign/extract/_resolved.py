@@ -10,12 +10,21 @@ import hashlib
 import json
 from functools import cached_property
 
-from ._backends import OUTPUT, POOLING, PRECISION, TEXT_PREPROCESS
+from ._backends import (
+    OUTPUT,
+    POOLING,
+    PRECISION,
+    SENTENCE_TRANSFORMERS,
+    TEXT_PREPROCESS,
+)
 from ._code_identity import callable_identity
 from ._registry import get_encoder
 from ._runtime import Runtime, resolve_device
 from ._spec import parse_model_spec
 
+# sentence-transformers settings read when the model loads, and in ``encode``
+_LOAD_OPTIONS = ("model_kwargs", "max_seq_length")
+_ENCODE_OPTIONS = ("prompt", "prompt_name", "truncate_dim")
 _SETTINGS = (
     "model",
     "modality",
@@ -23,8 +32,10 @@ _SETTINGS = (
     "pooling",
     "output",
     "device",
-    "precision",
+    "dtype",
     "trust_remote_code",
+    *_LOAD_OPTIONS,
+    *_ENCODE_OPTIONS,
 )
 
 
@@ -34,15 +45,17 @@ class ResolvedModel:
     :meth:`EmbeddingExtractor.resolve` builds one, and :class:`EmbeddingExtractor`
     and :func:`embed_distributed` use it. Creating it parses ``model`` and
     rejects settings that cannot apply to it; :attr:`encoder` loads the model
-    (once per process, shared with every resolution of the same spec, device
-    and precision).
+    (once per process, shared with every resolution of the same spec, device,
+    dtype and load options).
 
     Parameters
     ----------
     params : mapping
         The extractor's parameters (``get_params()``); only ``model``,
         ``modality``, ``preprocess``, ``pooling``, ``output``, ``device``,
-        ``precision`` and ``trust_remote_code`` are read.
+        ``dtype``, ``trust_remote_code`` and the sentence-transformers settings
+        (``model_kwargs``, ``max_seq_length``, ``prompt``, ``prompt_name``,
+        ``truncate_dim``) are read.
 
     Attributes
     ----------
@@ -119,19 +132,19 @@ class ResolvedModel:
 
     @cached_property
     def runtime(self):
-        """The resolved device and precision (imports torch)."""
-        return Runtime(
-            resolve_device(self.settings["device"]), self.settings["precision"]
-        )
+        """The resolved device and dtype (imports torch)."""
+        return Runtime(resolve_device(self.settings["device"]), self.settings["dtype"])
 
     @cached_property
     def encoder(self):
         """The loaded model (see ``_base.Encoder``)."""
+        self.spec.family.check_installed()
         encoder = get_encoder(
             self.spec,
             self.runtime,
             output=self.settings["output"],
             trust_remote_code=self.settings["trust_remote_code"],
+            options=self._options(_LOAD_OPTIONS),
         )
         modality = self.declared_modality or encoder.default_modality
         if modality is None:
@@ -146,6 +159,12 @@ class ResolvedModel:
                 "modality accordingly or pick another model."
             )
         return encoder
+
+    @property
+    def encode_options(self):
+        """Keyword arguments of the encoder's ``embed`` beyond the common ones
+        (the sentence-transformers ``encode`` settings that are set)."""
+        return self._options(_ENCODE_OPTIONS)
 
     @property
     def is_loaded(self):
@@ -179,9 +198,16 @@ class ResolvedModel:
             "modality": self.modality,
             "pooling": self.settings["pooling"],
             "output": self.settings["output"],
-            "precision": self.settings["precision"],
+            # the dtype keeps the key of its former name, ``precision``
+            "precision": self.settings["dtype"],
             "preprocess": self._preprocess_identity(),
         }
+        # only when set, so the keys (and disk caches) of earlier versions stay
+        options = self._options(_LOAD_OPTIONS + _ENCODE_OPTIONS)
+        if options:
+            description["sentence_transformers"] = json.loads(
+                json.dumps(options, sort_keys=True, default=repr)
+            )
         fingerprint = hashlib.blake2b(
             json.dumps(description, sort_keys=True).encode(), digest_size=16
         ).hexdigest()
@@ -194,7 +220,7 @@ class ResolvedModel:
         """Reject settings the model's backend does not accept."""
         options, label = self.spec.family.options, self.spec.label
         pooling, output = self.settings["pooling"], self.settings["output"]
-        precision = self.settings["precision"]
+        dtype = self.settings["dtype"]
         if pooling != "auto" and POOLING not in options:
             raise ValueError(
                 f"pooling={pooling!r} applies to 'hf:' models only; "
@@ -206,11 +232,26 @@ class ResolvedModel:
                 "is not one. For a torch module, wrap it so forward returns the "
                 "layer you want."
             )
-        if precision != "fp32" and PRECISION not in options:
+        if dtype != "fp32" and PRECISION not in options:
             raise ValueError(
-                f"precision={precision!r} needs a torch model; the ONNX "
+                f"dtype={dtype!r} needs a torch model; the ONNX "
                 f"model {label} runs in its exported precision. Use 'fp32'."
             )
+        if SENTENCE_TRANSFORMERS not in options:
+            for name, value in self._options(_LOAD_OPTIONS + _ENCODE_OPTIONS).items():
+                raise ValueError(
+                    f"{name}={value!r} applies to sentence-transformers models "
+                    f"only; {label} is not one. Leave {name}=None, or use a "
+                    "'sentence-transformers:NAME' model."
+                )
+
+    def _options(self, names):
+        """The settings among ``names`` that are set (not None)."""
+        return {
+            name: self.settings[name]
+            for name in names
+            if self.settings[name] is not None
+        }
 
     def _check_text_preprocess(self, modality):
         if (

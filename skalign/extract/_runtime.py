@@ -1,8 +1,11 @@
 """Where and how a torch model runs: device choice, precision, inference context."""
 
 import contextlib
+import importlib.util
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from .._optional import import_optional
 
 PRECISIONS = {"fp32": None, "fp16": "float16", "bf16": "bfloat16"}
 
@@ -18,8 +21,9 @@ def resolve_device(device):
     >>> resolve_device("cpu")
     'cpu'
     """
-    import torch
-
+    if device in ("auto", "cpu") and importlib.util.find_spec("torch") is None:
+        return "cpu"  # an ONNX model on a machine without torch
+    torch = import_optional("torch", purpose=f"device={device!r}")
     if device == "auto":
         if torch.cuda.is_available():
             return "cuda"

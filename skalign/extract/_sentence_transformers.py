@@ -12,10 +12,22 @@ from ._catalogue import packaged_equivalent
 from ._huggingface import dtype_argument
 
 
-def load(name_or_path, runtime, *, output=None, trust_remote_code=False):
+def load(
+    name_or_path,
+    runtime,
+    *,
+    output=None,
+    trust_remote_code=False,
+    model_kwargs=None,
+    max_seq_length=None,
+):
     """The backend table's loader (see ``_backends``)."""
     return SentenceTransformerEncoder(
-        name_or_path, runtime, trust_remote_code=trust_remote_code
+        name_or_path,
+        runtime,
+        trust_remote_code=trust_remote_code,
+        model_kwargs=model_kwargs,
+        max_seq_length=max_seq_length,
     )
 
 
@@ -30,12 +42,27 @@ class SentenceTransformerEncoder(TorchEncoder):
     name : str, optional
         Shown in messages; defaults to ``name_or_path``.
     trust_remote_code : bool, default=False
+    model_kwargs : dict, default=None
+        Passed to ``SentenceTransformer(model_kwargs=...)`` (to the
+        ``transformers`` model's ``from_pretrained``), on top of the weights
+        dtype of ``runtime``.
+    max_seq_length : int, default=None
+        Truncate inputs to this many tokens; None: the model's own limit.
     """
 
     modalities = ("text",)
     default_modality = "text"
 
-    def __init__(self, name_or_path, runtime, *, name=None, trust_remote_code=False):
+    def __init__(
+        self,
+        name_or_path,
+        runtime,
+        *,
+        name=None,
+        trust_remote_code=False,
+        model_kwargs=None,
+        max_seq_length=None,
+    ):
         from sentence_transformers import SentenceTransformer
 
         super().__init__(runtime)
@@ -45,7 +72,10 @@ class SentenceTransformerEncoder(TorchEncoder):
                 name_or_path,
                 device=runtime.device,
                 trust_remote_code=trust_remote_code,
-                model_kwargs=dtype_argument(runtime.weights_dtype),
+                model_kwargs={
+                    **dtype_argument(runtime.weights_dtype),
+                    **(model_kwargs or {}),
+                },
             )
         except OSError as exc:
             raise weights_unavailable(
@@ -54,14 +84,29 @@ class SentenceTransformerEncoder(TorchEncoder):
                 exc,
                 packaged=packaged_equivalent(name_or_path),
             ) from exc
+        if max_seq_length is not None:
+            self.model.max_seq_length = max_seq_length
         self.model.eval()
 
-    def embed(self, batch, modality, *, pooling="auto", preprocess=None):
+    def embed(
+        self,
+        batch,
+        modality,
+        *,
+        pooling="auto",
+        preprocess=None,
+        prompt=None,
+        prompt_name=None,
+        truncate_dim=None,
+    ):
         with self.runtime.inference():
             embeddings = self.model.encode(
                 list(batch),
+                prompt_name=prompt_name,
+                prompt=prompt,
                 batch_size=len(batch),
                 show_progress_bar=False,
                 convert_to_numpy=True,
+                truncate_dim=truncate_dim,
             )
         return check_output(embeddings, len(batch), self.name)

@@ -242,7 +242,7 @@ def test_reduced_precision_loads_weights_in_that_dtype(
     full = EmbeddingExtractor(model, modality=modality, device="cpu")
     full_embeddings = full.transform(X)
     torch.manual_seed(0)
-    half = EmbeddingExtractor(model, modality=modality, device="cpu", precision="bf16")
+    half = EmbeddingExtractor(model, modality=modality, device="cpu", dtype="bf16")
     half_embeddings = half.transform(X)
 
     def dtypes(extractor):  # of the matmul weights (open_clip keeps norms in fp32)

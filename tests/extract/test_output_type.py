@@ -1,0 +1,77 @@
+"""output_type="torch": embeddings stay torch tensors into the next pipeline steps."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.pipeline import make_pipeline
+
+from skalign import LatentAligner
+from skalign.extract import EmbeddingExtractor
+from tests.extract._modules import thumbnail
+
+pytestmark = pytest.mark.usefixtures("fresh_model_registry")
+
+
+def _images(n, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, 256, size=(12, 10, 3), dtype=np.uint8) for _ in range(n)]
+
+
+def _extractor(encoder, device="cpu", **params):
+    return EmbeddingExtractor(encoder, preprocess=thumbnail, device=device, **params)
+
+
+def test_torch_output_equals_numpy_output(counting_encoder):
+    images = _images(5)
+    as_numpy = _extractor(counting_encoder).transform(images)
+    as_torch = _extractor(counting_encoder, output_type="torch").transform(images)
+    assert isinstance(as_torch, torch.Tensor)
+    assert as_torch.dtype == torch.float32 and as_torch.device.type == "cpu"
+    np.testing.assert_array_equal(as_torch.numpy(), as_numpy)
+
+
+def test_pipeline_with_an_aligner_stays_in_torch(counting_encoder):
+    images = _images(30, seed=1)
+    rng = np.random.default_rng(0)
+    targets = torch.from_numpy(rng.normal(size=(30, 6)).astype(np.float32))
+    pipeline = make_pipeline(
+        _extractor(counting_encoder, output_type="torch"), LatentAligner()
+    ).fit(images, targets)
+    translated = pipeline.transform(images)
+    assert isinstance(translated, torch.Tensor)
+    reference = make_pipeline(_extractor(counting_encoder), LatentAligner()).fit(
+        images, targets.numpy()
+    )
+    np.testing.assert_allclose(
+        translated.numpy(), reference.transform(images), rtol=1e-4, atol=1e-4
+    )
+    assert clone(pipeline).steps[0][1].output_type == "torch"
+
+
+def test_text_model_returns_a_tensor():
+    texts = ["a chest radiograph", "an MRI of the brain"]
+    embeddings = EmbeddingExtractor(
+        "all-minilm-l6-v2", device="cpu", output_type="torch"
+    ).transform(texts)
+    assert isinstance(embeddings, torch.Tensor) and embeddings.shape == (2, 384)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_pipeline_stays_on_the_gpu(counting_encoder):
+    images = _images(30, seed=2)
+    rng = np.random.default_rng(0)
+    targets = torch.from_numpy(rng.normal(size=(30, 6)).astype(np.float32)).cuda()
+    extractor = _extractor(counting_encoder, device="cuda", output_type="torch")
+    embeddings = extractor.transform(images)
+    assert embeddings.device.type == "cuda"
+    pipeline = make_pipeline(extractor, LatentAligner()).fit(images, targets)
+    translated = pipeline.transform(images)
+    assert isinstance(translated, torch.Tensor) and translated.device.type == "cuda"
+    cpu = make_pipeline(_extractor(counting_encoder), LatentAligner()).fit(
+        images, targets.cpu().numpy()
+    )
+    np.testing.assert_allclose(
+        translated.cpu().numpy(), cpu.transform(images), rtol=1e-3, atol=1e-3
+    )
