@@ -129,7 +129,10 @@ def _moment_scale(xp, mean, scatter, moments, center, std_scaling):
     if not std_scaling:
         return centre, xp.ones_like(mean)
     n_samples = moments.n_samples
-    scale = xp.sqrt((scatter + n_samples * (mean - centre) ** 2) / n_samples)
+    # rounding in the merged float32 chunk products can leave a (near-)constant
+    # feature's scatter a hair below zero: clip before the square root
+    second_moment = (scatter + n_samples * (mean - centre) ** 2) / n_samples
+    scale = xp.sqrt(xp.clip(second_moment, 0.0, None))
     tiny = (
         _CONSTANT_FEATURE_TOLERANCE
         * xp.finfo(mean.dtype).eps
