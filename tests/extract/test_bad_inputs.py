@@ -182,9 +182,9 @@ CASES = {
         r"output='x' applies to ONNX models only",
     ),
     "fp16 on an ONNX model": (
-        lambda f: _text(precision="fp16").transform(["a"]),
+        lambda f: _text(dtype="fp16").transform(["a"]),
         ValueError,
-        r"precision='fp16' needs a torch model.*'fp32'",
+        r"dtype='fp16' needs a torch model.*'fp32'",
     ),
     "an unknown device": (
         lambda f: _text(device="tpu").transform(["a"]),

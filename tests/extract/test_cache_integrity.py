@@ -29,7 +29,10 @@ def _images(n, seed=0):
 
 
 def _extractor(encoder, cache_dir, preprocess=thumbnail):
-    return EmbeddingExtractor(encoder, preprocess=preprocess, cache_dir=cache_dir)
+    # memoize=False: these tests read the disk cache, not the in-process memo
+    return EmbeddingExtractor(
+        encoder, preprocess=preprocess, cache_dir=cache_dir, memoize=False
+    )
 
 
 def _entries(cache_dir):
