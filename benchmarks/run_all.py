@@ -9,7 +9,8 @@ The default suite is sized to run in well under 10 minutes on 2 cores: the
 solver table keeps d = 4,096 (where the targets are set) but drops the square
 1,024 and 4,096 cases, the latentis table keeps one case per anchor count
 (latentis' 300 Adam steps at 2,500 x 4,096 -> 768 alone ran past 4 minutes
-here) and the grid search embeds 300 sentences.
+here), the grid search embeds 300 sentences and the fewer-anchors table
+(self-learning, adapter, kernel) runs 10 / 25 / 400 anchors with one seed.
 ``--full`` runs every script at its own default size (over half an hour:
 latentis at d = 4,096 dominates).
 
@@ -46,6 +47,7 @@ SUITE = [
     ("gridsearch", "bench_gridsearch.py", ["--per-topic", "60"]),
     ("distributed", "bench_distributed.py", ["--quick"]),
     ("gpu", "bench_gpu.py", []),
+    ("beyond", "bench_beyond.py", ["--quick"]),
 ]
 
 

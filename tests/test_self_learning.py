@@ -99,6 +99,53 @@ def test_many_to_one_matches_a_deduplicated_target_pool():
     )
 
 
+def test_many_to_one_refuses_a_pool_of_other_classes():
+    """Unpaired images of classes 0-1, descriptions of classes 2-3 only: every
+    many-to-one match is wrong, and the held-out ranks refuse them all."""
+    rng = np.random.default_rng(1)
+    centres = rng.normal(size=(4, 6)) * 3
+    rotation = ortho_group.rvs(6, random_state=1)
+    pair_labels = np.repeat(np.arange(4), 3)
+    source_labels = rng.integers(2, size=150)
+    target_labels = 2 + rng.integers(2, size=150)
+    noise = 0.3 * rng.normal(size=(162, 6))
+    source = centres[np.concatenate([pair_labels, source_labels])] + noise
+    X = np.vstack([source, np.full((150, 6), np.nan)])
+    Y = np.vstack(
+        [
+            (centres @ rotation)[pair_labels],
+            np.full((150, 6), np.nan),
+            (centres @ rotation)[target_labels],
+        ]
+    )
+    plain = LatentAligner("ortho", std_scaling=False)
+    aligner = SelfLearningAligner(plain, matching="many-to-one", n_folds=3)
+    aligner.fit(X, Y)
+    assert aligner.n_matches_[0] > 0  # matches were found, then refused
+    assert len(aligner.matches_) == 0
+    pairs_only = plain.fit(source[:12], Y[:12])
+    np.testing.assert_allclose(aligner.transform(source), pairs_only.transform(source))
+
+
+def test_retrieval_ranks_against_a_loop():
+    from skalign._self_learning import _retrieval_ranks
+
+    rng = np.random.default_rng(0)
+    translated, targets = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    pool = np.vstack([rng.normal(size=(5, 3)), targets[:2]])  # duplicates count once
+    candidates = np.unique(np.vstack([targets, pool]), axis=0)
+
+    def cosine(a, b):
+        return a @ b / np.linalg.norm(a) / np.linalg.norm(b)
+
+    expected = [
+        sum(cosine(t, c) < cosine(t, own) for c in candidates) / (len(candidates) - 1)
+        for t, own in zip(translated, targets, strict=True)
+    ]
+    np.testing.assert_allclose(_retrieval_ranks(translated, targets, pool), expected)
+    assert np.all(_retrieval_ranks(targets, targets, pool) == 1.0)
+
+
 @pytest.mark.parametrize(
     "X, Y, message",
     [
