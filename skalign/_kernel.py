@@ -133,7 +133,8 @@ class AnchorKernelAligner(
         k = anchors.shape[0] if self.n_neighbors_ is None else self.n_neighbors_
         values, indices = _top_k(similarities, min(k, anchors.shape[0]))
         xp = get_namespace(values)
-        weights = xp.exp((values - values[:, :1]) / self.temperature_)
+        with np.errstate(over="ignore"):  # -inf logits at tiny temperatures: weight 0
+            weights = xp.exp((values - values[:, :1]) / self.temperature_)
         weights = weights / xp.sum(weights, axis=1, keepdims=True)
         return _spread(weights, indices, anchors.shape[0]) @ targets
 

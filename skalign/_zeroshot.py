@@ -232,6 +232,7 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
     ...     words, FunctionTransformer(lambda m: m.toarray() + 0.1))
     >>> reports = ["small effusion", "pneumonia", "normal study"] * 10
     >>> images = text_encoder.fit_transform(reports) @ rng.normal(size=(3, 5))
+    >>> images += 0.01 * rng.normal(size=images.shape)  # no two images alike
     >>> fig2 = make_pipeline(
     ...     LatentAligner("linear", center=False, std_scaling=False,
     ...                   target_encoder=text_encoder),
