@@ -72,10 +72,10 @@ def import_optional(module, extra=None, *, purpose=None):
     'json'
     """
     top = module.partition(".")[0]
-    extra = extra or EXTRAS[top]
     try:
         return importlib.import_module(module)
     except ImportError as exc:
+        extra = extra or EXTRAS[top]
         needs = f"{purpose} needs" if purpose else "This needs"
         missing = getattr(exc, "name", None)
         if isinstance(exc, ModuleNotFoundError) and missing in (top, module, None):
