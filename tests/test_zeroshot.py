@@ -20,6 +20,7 @@ from sklearn.utils.estimator_checks import (
 )
 
 from skalign import LatentAligner, ZeroShotTextSpaceClassifier
+from tests._expected_failures import expected_failed_checks
 from tests._toy_encoders import LookupTextEncoder
 
 TRANSFORMS = ["affine", "linear", "l-ortho", "ortho"]
@@ -386,24 +387,6 @@ class _OneRowEncoder(LookupTextEncoder):
 
 # --- scikit-learn's estimator checks ---------------------------------------------
 
-_PROMPT_KEYS_ARE_THE_CLASSES = (
-    "classes_ are the keys of class_prompts, not the labels seen by fit (a "
-    "zero-shot classifier predicts classes it has no anchor for), so "
-)
-_EXPECTED_FAILED_CHECKS = {
-    "check_classifiers_train": _PROMPT_KEYS_ARE_THE_CLASSES
-    + "on the check's binary subset of a 3-class problem decision_function keeps 3 "
-    "columns; test_multiclass_training_accuracy_and_decision_agree and "
-    "test_binary_decision_function_is_one_column_for_roc_auc cover the rest.",
-    "check_decision_proba_consistency": _PROMPT_KEYS_ARE_THE_CLASSES
-    + "binary data meets 3 columns; "
-    "test_binary_decision_and_proba_rank_consistently runs it on 2 classes.",
-    "check_classifiers_classes": "the check fits string labels ('one', 'two', "
-    "'three') that have no prompts, which fit rejects on purpose.",
-    "check_dtype_object": "the check fits labels 0-3 and only 0-2 have prompts; "
-    "fit rejects labels without prompts on purpose.",
-}
-
 
 def _estimators_for_checks():
     rng = np.random.default_rng(0)
@@ -426,7 +409,7 @@ def _estimators_for_checks():
 
 @parametrize_with_checks(
     _estimators_for_checks(),
-    expected_failed_checks=lambda estimator: _EXPECTED_FAILED_CHECKS,
+    expected_failed_checks=expected_failed_checks,
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)

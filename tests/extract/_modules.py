@@ -27,3 +27,14 @@ def thumbnail(image):
     """Preprocess for CountingEncoder: 8x8 grey in [0, 1]."""
     grey = image.convert("L").resize((8, 8))
     return torch.from_numpy(np.asarray(grey, dtype=np.float32) / 255.0)
+
+
+class Thumbnail:
+    """``thumbnail`` as an object whose repr is the same in every process, so
+    test ids that print it agree across pytest-xdist workers."""
+
+    def __call__(self, image):
+        return thumbnail(image)
+
+    def __repr__(self):
+        return "Thumbnail()"
