@@ -181,7 +181,9 @@ def test_memory_mapped_fit_copies_no_input(tmp_path, monkeypatch):
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     inputs = 2 * n * d * 4
-    assert peak < 2 * 2**20 + 0.1 * inputs, (peak, inputs)
+    # one chunk of float64 temporaries (least squares takes its products in
+    # float64) plus the d x d statistics
+    assert peak < 4 * 2**20 + 0.1 * inputs, (peak, inputs)
     np.testing.assert_allclose(aligner.coef_, expected.coef_, rtol=1e-6)
 
 

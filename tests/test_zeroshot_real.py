@@ -250,10 +250,14 @@ def test_baseline_and_aligned_classifier_agree_on_text_embeddings():
         np.testing.assert_array_equal(
             aligned.predict(held_out), baseline.predict(held_out)
         )
+        # The template sentences span fewer than 384 directions (centred
+        # condition number ~1e17): least squares is the identity on all of
+        # them, but ortho's rotation is undetermined off the anchors' span,
+        # where held-out sentences have a small component.
         np.testing.assert_allclose(
             aligned.decision_function(held_out),
             baseline.decision_function(held_out),
-            atol=1e-5,
+            atol=1e-2 if transform_type == "ortho" else 1e-5,
         )
     predictions = baseline.predict(held_out)
     assert set(predictions) == {"animal", "person"}  # not a constant answer
