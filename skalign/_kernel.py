@@ -13,6 +13,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._backend import get_namespace, is_torch_array, to_namespace_of
+from ._preprocessing import normalize_rows
 from ._validation import check_anchor_pair, check_anchor_spread, check_embeddings
 from .metrics import mean_cosine_similarity
 
@@ -100,7 +101,7 @@ class AnchorKernelAligner(
         X_checked, Y = check_anchor_pair(X, y, estimator=self)
         check_anchor_spread(X_checked, Y, estimator=self)
         validate_data(self, X, reset=True, skip_check_array=True)
-        self.source_anchors_ = _unit_rows(X_checked)
+        self.source_anchors_ = normalize_rows(X_checked)
         self.target_anchors_ = Y
         self.n_neighbors_, self.temperature_ = self.n_neighbors, float(self.temperature)
         return self
@@ -129,7 +130,7 @@ class AnchorKernelAligner(
             X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
         anchors = to_namespace_of(self.source_anchors_, X)
         targets = to_namespace_of(self.target_anchors_, X)
-        similarities = _unit_rows(X) @ anchors.T
+        similarities = normalize_rows(X) @ anchors.T
         k = anchors.shape[0] if self.n_neighbors_ is None else self.n_neighbors_
         values, indices = _top_k(similarities, min(k, anchors.shape[0]))
         xp = get_namespace(values)
@@ -165,12 +166,6 @@ class AnchorKernelAligner(
         tags.target_tags.single_output = False
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
-
-
-def _unit_rows(X):
-    xp = get_namespace(X)
-    norms = xp.sqrt(xp.sum(X * X, axis=1, keepdims=True))
-    return X / xp.where(norms == 0, xp.ones_like(norms), norms)
 
 
 def _spread(weights, indices, n_columns):

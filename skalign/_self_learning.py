@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._aligner import LatentAligner
 from ._backend import get_namespace, is_torch_array, take_rows, to_numpy
 from ._csls import csls_similarities
+from ._preprocessing import normalize_rows
 
 
 class SelfLearningAligner(
@@ -448,15 +449,10 @@ def _retrieval_ranks(translated, targets, target_pool):
     candidates, inverse = np.unique(
         np.vstack([targets, target_pool]), axis=0, return_inverse=True
     )
-    similarities = _unit_rows(translated) @ _unit_rows(candidates).T
+    similarities = normalize_rows(translated) @ normalize_rows(candidates).T
     own = similarities[np.arange(len(targets)), inverse.ravel()[: len(targets)]]
     outranked = (similarities < own[:, None]).sum(axis=1)
     return outranked / max(len(candidates) - 1, 1)
-
-
-def _unit_rows(A):
-    norms = np.linalg.norm(A, axis=1, keepdims=True)
-    return A / np.where(norms == 0, 1.0, norms)
 
 
 def _fit_on(template, X, Y, pairs, matches):

@@ -28,6 +28,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from ._backend import to_numpy
 from ._csls import csls_from_cosine, neighborhood_similarity
 from ._optional import import_optional
+from ._preprocessing import normalize_rows
 from ._text_space import check_text_width, encode_texts, fit_aligner
 from .metrics import mean_average_precision_at_k, precision_at_k, recall_at_k
 
@@ -407,12 +408,7 @@ def _relevance_and_scores(direction, images, texts, labels):
 
 def _cosine(A, B):
     """Cosine similarities of the rows of A and B (a zero row scores 0)."""
-    return _unit_rows(A) @ _unit_rows(B).T
-
-
-def _unit_rows(A):
-    norms = np.linalg.norm(A, axis=1, keepdims=True)
-    return A / np.where(norms == 0, 1, norms)
+    return normalize_rows(A) @ normalize_rows(B).T
 
 
 class ReportRetriever(BaseEstimator):
