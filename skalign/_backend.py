@@ -38,9 +38,35 @@ def to_namespace_of(array, like):
         import torch
 
         if not is_torch_array(array):
-            array = torch.from_numpy(np.ascontiguousarray(array))
+            # cast on the host first: NumPy's cast is cheaper than torch's .to
+            host_dtype = torch.empty(0, dtype=like.dtype).numpy().dtype
+            array = torch.from_numpy(np.ascontiguousarray(array, dtype=host_dtype))
         return array.to(device=like.device, dtype=like.dtype)
     return np.asarray(to_numpy(array), dtype=like.dtype)
+
+
+def host_view(array):
+    """A zero-copy NumPy view of a CPU float32/float64 tensor; anything else as is.
+
+    CPU tensors are solved through NumPy and SciPy (their factorisations and
+    thread pools are faster than torch's on CPU, and LAPACK's Cholesky is
+    reachable there); the fitted attributes go back to torch with
+    :func:`to_namespace_of`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign._backend import host_view
+    >>> host_view(np.ones(2)).tolist()
+    [1.0, 1.0]
+    """
+    if not is_torch_array(array) or array.device.type != "cpu":
+        return array
+    import torch
+
+    if array.dtype not in (torch.float32, torch.float64):
+        return array
+    return array.detach().numpy()
 
 
 def to_numpy(array):

@@ -23,7 +23,7 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_params,
 )
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from ._backend import (
     array_device,
@@ -52,21 +52,24 @@ _WELL_CONDITIONED = 1e3
 _ADAM_WINDOW = 20
 
 
-def _one_blas_thread(function):
-    """Run ``function`` with BLAS and LAPACK on one thread.
+@functools.cache
+def _blas_controller():
+    """The process's BLAS libraries (NumPy's and SciPy's OpenBLAS), found once."""
+    return ThreadpoolController()
 
-    For the ``d``-sized work (factorisations of Gram and cross-product
-    matrices): OpenBLAS threads busy-wait between calls, and on a small or
-    shared machine a multi-threaded 768 x 768 SVD was measured 5-15x slower
-    than a single-threaded one. The ``n``-sized products stay multi-threaded.
+
+def one_blas_thread():
+    """Context manager running BLAS and LAPACK on one thread, for SciPy's calls.
+
+    NumPy and SciPy wheels each bundle an OpenBLAS. Threads that SciPy's pool
+    leaves spinning after a call compete with NumPy's next GEMMs (measured
+    2-3x slower on 2 cores), so SciPy's ``d``-sized factorisations (cheap
+    next to the products) run on one thread. NumPy's own factorisations keep
+    its thread pool (a 768 x 768 ``eigh`` takes 65 ms on 2 threads, 110 ms
+    on one). The libraries are looked up once per process (a fresh
+    ``threadpool_limits`` scans them on every call, ~4 ms).
     """
-
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        with threadpool_limits(limits=1, user_api="blas"):
-            return function(*args, **kwargs)
-
-    return wrapper
+    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 class Alignment(NamedTuple):
@@ -263,7 +266,6 @@ def fit_alignment(
     )
 
 
-@_one_blas_thread
 def solve_from_moments(
     moments, transform_type, alpha, *, x_center, x_scale, y_center, y_scale
 ):
@@ -349,7 +351,6 @@ def _ridge_from_gram(gram, cross, alpha, *, eps):
     return basis @ ((basis.T @ cross) / (eigenvalues + alpha)[:, None])
 
 
-@_one_blas_thread
 def cross_validated_alpha(
     folds,
     *,
@@ -484,7 +485,6 @@ def auto_alpha_in_memory(X, Y, *, fit_intercept, alphas=None):
     )
 
 
-@_one_blas_thread
 def cross_validated_alpha_on_samples(X, Y, *, fit_intercept, alphas=None):
     """:func:`cross_validated_alpha` from in-memory anchors, on the samples' side.
 
@@ -724,7 +724,7 @@ def _cholesky_solve(gram, rhs, alpha, min_rcond):
     # pool leaves spinning after a call compete with NumPy's next GEMMs (2-3x
     # slower on 2 cores); the factorisation of a d x d matrix is cheap next to
     # the products, so it runs on one thread.
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         try:
             factor = scipy.linalg.cho_factor(gram, check_finite=False)
         except np.linalg.LinAlgError:

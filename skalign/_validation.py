@@ -13,6 +13,7 @@ from sklearn.utils import check_array
 
 from ._backend import (
     get_namespace,
+    host_view,
     is_dask_array,
     is_torch_array,
     take_rows,
@@ -235,8 +236,20 @@ def check_anchor_spread(X, Y, *, transform_type=None, estimator=None):
         )
 
 
+# _varies compares this many leading rows with the first before scanning all
+_HEAD_ROWS = 1024
+
+
 def _varies(A):
+    """Whether any row of ``A`` differs from its first row.
+
+    Real anchors differ within their first rows, so only a constant (or
+    nearly constant) ``A`` is scanned whole.
+    """
     xp = get_namespace(A)
+    head = A[:_HEAD_ROWS]
+    if bool(xp.any(head != head[:1])):
+        return True
     return bool(xp.any(xp.max(A, axis=0) != xp.min(A, axis=0)))
 
 
@@ -251,6 +264,8 @@ def _distinct_pairs(X, Y):
     keys = None
     for A in (X, Y):
         rng = np.random.default_rng(A.shape[1])
+        # in A's dtype: float32 anchors are projected by a float32 GEMV (a
+        # float64 direction would cast the whole of A)
         direction = to_namespace_of(rng.standard_normal((A.shape[1], 1)), like=A)
         projection = to_numpy(A @ direction)[:, 0].astype(np.float64)
         keys = projection if keys is None else keys + np.pi * projection
@@ -283,7 +298,7 @@ def _check_tensor(X, input_name, estimator, min_samples):
         )
     if not X.dtype.is_floating_point:
         X = X.to(torch.get_default_dtype())
-    if not bool(torch.isfinite(X).all()):
+    if not _all_finite(X):
         raise ValueError(
             f"Input {input_name} contains NaN or infinity. Remove or impute those "
             "rows before aligning: a single NaN would spread to every output."
@@ -309,3 +324,19 @@ def _name(estimator):
     if estimator is None:
         return "skalign"
     return estimator if isinstance(estimator, str) else type(estimator).__name__
+
+
+def _all_finite(X):
+    """Whether a float tensor holds no NaN or infinity, cheaply.
+
+    The sum is finite for every finite input short of overflow (one pass, no
+    boolean temporary); only a non-finite sum needs the element-wise check. A
+    CPU tensor is checked through its NumPy view (torch's reductions compete
+    with OpenBLAS's spinning threads on a small machine).
+    """
+    import torch
+
+    view = host_view(X)
+    if not is_torch_array(view):
+        return bool(np.isfinite(view.sum())) or bool(np.isfinite(view).all())
+    return bool(torch.isfinite(X.sum())) or bool(torch.isfinite(X).all())

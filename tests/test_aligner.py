@@ -137,6 +137,22 @@ def test_torch_tensors_in_tensors_out(transform_type):
     )
 
 
+@pytest.mark.parametrize("transform_type", TRANSFORMS)
+def test_cpu_float32_tensors_fit_exactly_as_their_numpy_views(transform_type):
+    """CPU tensors are solved through their NumPy views: the same numbers, in
+    float32 tensors, and the inputs untouched."""
+    X, Y = (A.astype(np.float32) for A in _anchors())
+    X_t, Y_t = torch.from_numpy(X.copy()), torch.from_numpy(Y.copy())
+    on_tensors = LatentAligner(transform_type).fit(X_t, Y_t)
+    on_arrays = LatentAligner(transform_type).fit(X, Y)
+    for name in ("coef_", "intercept_", "x_mean_", "x_scale_", "y_mean_", "y_scale_"):
+        value = getattr(on_tensors, name)
+        assert isinstance(value, torch.Tensor) and value.dtype == torch.float32, name
+        np.testing.assert_array_equal(value.numpy(), getattr(on_arrays, name))
+    np.testing.assert_array_equal(X_t.numpy(), X)
+    np.testing.assert_array_equal(Y_t.numpy(), Y)
+
+
 def test_pickle_round_trip_gives_identical_output():
     X, Y = _anchors()
     aligner = LatentAligner("affine", alpha="auto").fit(X, Y)

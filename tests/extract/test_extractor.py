@@ -443,9 +443,9 @@ def test_normalize_gives_unit_rows(counting_encoder):
 def test_bf16_autocast_on_cpu_stays_close():
     texts = ["a small left pleural effusion", "no acute findings"]
     full = EmbeddingExtractor("all-minilm-l6-v2", device="cpu").transform(texts)
-    half = EmbeddingExtractor(
-        "all-minilm-l6-v2", device="cpu", dtype="bf16"
-    ).transform(texts)
+    half = EmbeddingExtractor("all-minilm-l6-v2", device="cpu", dtype="bf16").transform(
+        texts
+    )
     assert half.dtype == np.float32
     cosine = (full * half).sum(1) / np.linalg.norm(half, axis=1)
     assert (cosine > 0.99).all() and not np.array_equal(full, half)
