@@ -494,24 +494,24 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
 
     def _set_fitted(self, fitted, *, like):
         """Store the fit, each array in the namespace, device and dtype of ``like``."""
-        coef, intercept = fitted["coef"], fitted["intercept"]
-        x_mean, x_scale, y_mean, y_scale = fitted["statistics"]
-        weights, bias = compose_affine_map(
-            coef, intercept, x_mean, x_scale, y_mean, y_scale
+        # converted first, so the composed map is built in the output dtype
+        # (no second d x d float64 array beside the solver's)
+        self.coef_ = to_namespace_of(fitted["coef"], like)
+        self.intercept_ = to_namespace_of(fitted["intercept"], like)
+        x_mean, x_scale, y_mean, y_scale = (
+            to_namespace_of(statistic, like) for statistic in fitted["statistics"]
         )
-        self.coef_ = to_namespace_of(coef, like)
-        self.intercept_ = to_namespace_of(intercept, like)
+        weights, bias = compose_affine_map(
+            self.coef_, self.intercept_, x_mean, x_scale, y_mean, y_scale
+        )
         self.alpha_ = fitted["alpha"]
         if fitted["n_iter"] is None:
             self.__dict__.pop("n_iter_", None)  # a closed form, after an adam fit
         else:
             self.n_iter_ = fitted["n_iter"]
-        self.x_mean_ = to_namespace_of(x_mean, like)
-        self.x_scale_ = to_namespace_of(x_scale, like)
-        self.y_mean_ = to_namespace_of(y_mean, like)
-        self.y_scale_ = to_namespace_of(y_scale, like)
-        self._weights = to_namespace_of(weights, like)
-        self._bias = to_namespace_of(bias, like)
+        self.x_mean_, self.x_scale_ = x_mean, x_scale
+        self.y_mean_, self.y_scale_ = y_mean, y_scale
+        self._weights, self._bias = weights, bias
         for name in ("alphas_", "cv_errors_"):
             if hasattr(self, name):
                 delattr(self, name)

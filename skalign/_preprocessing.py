@@ -250,7 +250,8 @@ def compose_affine_map(coef, intercept, x_mean, x_scale, y_mean, y_scale):
     >>> (np.array([[3.0, 5.0]]) @ w + b).tolist()
     [[1.0, 2.0]]
     """
-    weights = (coef.T / x_scale[:, None]) * y_scale[None, :]
+    weights = coef.T / x_scale[:, None]
+    weights *= y_scale[None, :]  # in place: one (n_features, n_targets) array
     bias = y_mean + intercept * y_scale - (x_mean / x_scale) @ coef.T * y_scale
     return weights, bias
 

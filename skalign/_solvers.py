@@ -30,10 +30,9 @@ from ._backend import (
     get_namespace,
     is_torch_array,
     solve_dtype,
-    to_namespace_of,
     to_numpy,
 )
-from ._statistics import accumulate_moments
+from ._statistics import accumulate_moments, mirror_lower
 from ._validation import check_anchor_pair, check_anchor_spread
 
 TRANSFORM_TYPES = ("affine", "linear", "l-ortho", "ortho")
@@ -307,14 +306,15 @@ def solve_from_moments(
     xp = get_namespace(moments.xx)
     fit_intercept = transform_type == "affine"
     about = (moments.x_mean, moments.y_mean) if fit_intercept else (x_center, y_center)
-    xx, xy, _ = moments.about(*about)
-    cross = xy / (x_scale[:, None] * y_scale[None, :])
+    least_squares = transform_type != "ortho"
+    gram, cross = moments.scaled(*about, x_scale, y_scale, gram=least_squares)
     eps = moments.resolution
     if transform_type == "ortho":
         coef = _polar_by_gram(cross, _rcond(cross, eps)).T
     else:
-        gram = xx / (x_scale[:, None] * x_scale[None, :])
+        # both working matrices are overwritten: the solution takes cross's place
         coef = _ridge_from_gram(gram, cross, alpha, eps=eps).T
+        del gram, cross
         if transform_type == "l-ortho":
             coef = _polar_by_gram(coef, _rcond(coef, eps))
     intercept = xp.zeros_like(y_center)
@@ -331,22 +331,21 @@ def _rcond(W, eps):
 
 
 def _ridge_from_gram(gram, cross, alpha, *, eps):
-    """``(G + αI)⁺ B``: Cholesky when clearly well conditioned, else eigh."""
+    """``(G + αI)⁺ B``: Cholesky when clearly well conditioned, else eigh.
+
+    Works in place on NumPy input (``cross``, in Fortran order, receives the
+    solution; ``gram`` is left as it was on the eigendecomposition path and
+    overwritten by its factor otherwise).
+    """
     # Cholesky wherever the Gram matrix is clearly non-singular at float64
     # precision and at the resolution of the data it was accumulated from.
     min_rcond = max(
         _WELL_CONDITIONED * gram.shape[0] * np.finfo(np.float64).eps, 10 * eps
     )
-    if not is_torch_array(gram) or gram.device.type == "cpu":
-        # a CPU tensor goes through NumPy (zero-copy views)
-        solution = _cholesky_solve(
-            np.array(to_numpy(gram)),
-            np.asfortranarray(to_numpy(cross)),
-            alpha,
-            min_rcond,
-        )
+    if isinstance(gram, np.ndarray):
+        solution = _cholesky_solve(gram, np.asfortranarray(cross), alpha, min_rcond)
         if solution is not None:
-            return to_namespace_of(solution, gram)
+            return solution
     eigenvalues, basis = _nonzero_eigh(gram, gram.shape[0], eps)
     return basis @ ((basis.T @ cross) / (eigenvalues + alpha)[:, None])
 
@@ -715,26 +714,46 @@ def _cholesky_solve(gram, rhs, alpha, min_rcond):
     Safe means LAPACK's reciprocal condition estimate is at least
     ``min_rcond``: far above the relative rank cut-off of the
     eigendecomposition path, so both paths give the same (unique) solution.
-    Overwrites ``gram`` and ``rhs``.
+    Works in place: ``rhs`` (Fortran order) receives the solution and
+    ``gram`` the factor; when None is returned, ``gram`` holds its input again.
     """
     if is_torch_array(gram):
         return None
-    gram.flat[:: gram.shape[0] + 1] += alpha
-    # NumPy and SciPy wheels each bundle an OpenBLAS. Threads that SciPy's
-    # pool leaves spinning after a call compete with NumPy's next GEMMs (2-3x
-    # slower on 2 cores); the factorisation of a d x d matrix is cheap next to
-    # the products, so it runs on one thread.
+    diagonal = np.diagonal(gram).copy()
+    gram[np.diag_indices_from(gram)] += alpha
+    norm = _one_norm(gram)
+    # a symmetric matrix is its own transpose: hand LAPACK the Fortran-ordered
+    # view so that it factorises in place, without a copy
+    square = gram if gram.flags.f_contiguous else gram.T
+    # SciPy's thread pool on one thread: see one_blas_thread
     with one_blas_thread():
         try:
-            factor = scipy.linalg.cho_factor(gram, check_finite=False)
+            factor = scipy.linalg.cho_factor(
+                square, overwrite_a=True, check_finite=False
+            )
         except np.linalg.LinAlgError:
-            return None
-        (pocon,) = scipy.linalg.get_lapack_funcs(("pocon",), (gram,))
-        uplo = "L" if factor[1] else "U"
-        rcond, info = pocon(factor[0], np.linalg.norm(gram, 1), uplo=uplo)
-        if info != 0 or rcond < min_rcond:
-            return None
-        return scipy.linalg.cho_solve(factor, rhs, overwrite_b=True, check_finite=False)
+            factor = None
+        if factor is not None:
+            (pocon,) = scipy.linalg.get_lapack_funcs(("pocon",), (square,))
+            rcond, info = pocon(factor[0], norm, uplo="L" if factor[1] else "U")
+            if info == 0 and rcond >= min_rcond:
+                return scipy.linalg.cho_solve(
+                    factor, rhs, overwrite_b=True, check_finite=False
+                )
+    # not clearly safe: give the caller back its matrix (the factor overwrote
+    # the upper triangle of `square` and the diagonal)
+    mirror_lower(square)
+    np.fill_diagonal(square, diagonal)
+    return None
+
+
+def _one_norm(matrix):
+    """``max_j Σ_i |a_ij|`` in row blocks (no temporary of the matrix's size)."""
+    step = max(1, 2**21 // max(matrix.shape[1], 1))
+    column_sums = np.zeros(matrix.shape[1])
+    for start in range(0, matrix.shape[0], step):
+        column_sums += np.abs(matrix[start : start + step]).sum(axis=0)
+    return float(column_sums.max())
 
 
 class _GramSpectrum(NamedTuple):

@@ -6,10 +6,14 @@ Every closed-form map needs only the anchors' per-feature means and spreads
 running means, in float64, and two of them merge exactly (Chan, Golub and
 LeVeque's pairwise update), so a fit streams over chunks, over
 ``partial_fit`` calls or over the blocks of a Dask array with memory
-``O(d²)`` plus one chunk. The ``n``-sized products run in the input's
-precision (a float32 chunk stays float32 in its GEMM); only their ``d``-sized
-results are upcast, after each chunk is centred on its own mean so that no
-large mean cancels in float32.
+``O(d²)`` plus one chunk. NumPy chunks are added in place
+(:func:`absorb_chunk`): each chunk is centred on its own mean, its products
+are added to the float64 accumulators in column blocks (the Gram matrix's
+lower triangle only, half the work), and no ``d × d`` array is allocated per
+chunk. Least squares takes its chunk products in float64 (it squares the
+anchors' condition number); Procrustes keeps float32 chunks in float32 and
+upcasts only the ``d``-sized result. Tensors (e.g. on CUDA) are merged with
+:meth:`AnchorMoments.merge`.
 
 For ``alpha="auto"`` the rows are dealt into ``K`` interleaved folds (row
 ``i`` into fold ``i mod K``) and one set of moments is kept per fold: the
@@ -20,13 +24,19 @@ alone (:func:`skalign._solvers.cross_validated_alpha`).
 
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from ._backend import get_namespace, solve_dtype
 
-# Rows of one chunk hold at most about this many bytes of X and Y together;
-# it bounds the temporaries of a streaming fit.
+# Rows of one chunk hold at most about this many bytes of X and Y together,
+# counted in float64 (the width of the centred copies least squares works
+# on); it bounds the temporaries of a streaming fit.
 _CHUNK_BYTES = 64 * 2**20
 # A chunk has at least this many rows, so its GEMMs stay efficient.
 _MIN_CHUNK_ROWS = 1024
+# A chunk's d x d products are added to the accumulators in column blocks
+# whose temporary holds at most this many bytes.
+_BLOCK_BYTES = 16 * 2**20
 
 
 class AnchorMoments(NamedTuple):
@@ -143,6 +153,21 @@ class AnchorMoments(NamedTuple):
             self.resolution,
         )
 
+    def scaled(self, x_point, y_point, x_scale, y_scale, *, gram=True):
+        """Moments about given points, divided by the scales: the matrices the
+        solvers factorise, as one new array each.
+
+        Returns ``(Σ (x-p)(x-p)ᵀ / (sₓ sₓᵀ), Σ (x-p)(y-q)ᵀ / (sₓ s_yᵀ))``;
+        the first is None with ``gram=False``. NumPy results are in Fortran
+        order, which LAPACK factorises and solves in place.
+        """
+        dx, dy = self.x_mean - x_point, self.y_mean - y_point
+        cross = _scaled_copy(self.xy, self.n_samples, dx, dy, x_scale, y_scale)
+        if not gram:
+            return None, cross
+        square = _scaled_copy(self.xx, self.n_samples, dx, dx, x_scale, x_scale)
+        return square, cross
+
     def about(self, x_point, y_point):
         """Second moments about given points instead of the means.
 
@@ -155,6 +180,19 @@ class AnchorMoments(NamedTuple):
             self.xy + n_samples * (dx[:, None] * dy[None, :]),
             self.yy + n_samples * dy**2,
         )
+
+
+def _scaled_copy(matrix, n_samples, u, v, row_scale, col_scale):
+    """``(matrix + n · u vᵀ) / (row_scale col_scaleᵀ)`` with no other temporary
+    of its size."""
+    if isinstance(matrix, np.ndarray):
+        out = np.array(matrix, order="F")
+    else:
+        out = get_namespace(matrix).asarray(matrix, copy=True)
+    _add_outer(out, n_samples, u, v)
+    out /= row_scale[:, None]
+    out /= col_scale[None, :]
+    return out
 
 
 def _square(d, like):
@@ -172,10 +210,144 @@ def merge_all(moments):
 
 
 def chunk_rows(X, Y):
-    """Rows per chunk: about ``_CHUNK_BYTES`` of both sides, at least 1,024."""
-    itemsize = X.dtype.itemsize if hasattr(X.dtype, "itemsize") else 8
-    per_row = max(itemsize * (X.shape[1] + Y.shape[1]), 1)
+    """Rows per chunk: about ``_CHUNK_BYTES`` of both sides (in float64), >= 1,024."""
+    per_row = max(8 * (X.shape[1] + Y.shape[1]), 1)
     return max(_MIN_CHUNK_ROWS, _CHUNK_BYTES // per_row)
+
+
+def absorb_chunk(moments, X, Y, *, gram=True):
+    """Add a NumPy chunk's moments to ``moments`` in place (Chan et al.'s update).
+
+    The accumulators of ``moments`` are updated in place and returned in a
+    new :class:`AnchorMoments` (``None`` starts from zero), so a stream of
+    chunks allocates no ``d × d`` array beyond them: the chunk's products are
+    added in column blocks of at most ``_BLOCK_BYTES``. With ``gram=True``
+    only the lower triangle of ``xx`` (and whole diagonal blocks) is kept up
+    to date; call :func:`mirror_lower` once the stream ends.
+
+    The chunk is centred on its own mean before its products: in float64 for
+    least squares (``gram=True``, or float64 input), in the input's precision
+    for Procrustes on float32 anchors, whose rounding of the mean is then
+    removed exactly in float64.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign._statistics import AnchorMoments, absorb_chunk, mirror_lower
+    >>> X, Y = np.arange(12.0).reshape(6, 2) ** 1.5, np.arange(6.0)[:, None]
+    >>> streamed = absorb_chunk(absorb_chunk(None, X[:2], Y[:2]), X[2:], Y[2:])
+    >>> mirror_lower(streamed.xx)
+    >>> whole = AnchorMoments.of_chunk(X, Y)
+    >>> bool(np.allclose(streamed.xx, whole.xx) and np.allclose(streamed.xy, whole.xy))
+    True
+    """
+    n_chunk = X.shape[0]
+    x_mean = np.sum(X, axis=0, dtype=np.float64) / n_chunk
+    y_mean = np.sum(Y, axis=0, dtype=np.float64) / n_chunk
+    wide = gram or X.dtype == np.float64
+    Xc, dx = _centred(X, x_mean, wide)
+    Yc, dy = _centred(Y, y_mean, wide)
+    if moments is None:
+        moments = _zero_moments(X, Y, gram)
+    xx, xy, yy = moments.xx, moments.xy, moments.yy
+    if gram:
+        _add_lower_gram(xx, Xc)
+    else:
+        xx += np.einsum("ij,ij->j", Xc, Xc, dtype=np.float64)
+    _add_cross(xy, Xc, Yc)
+    yy += np.einsum("ij,ij->j", Yc, Yc, dtype=np.float64)
+    if dx is not None:  # remove the float32 mean's rounding (diagonal xx here)
+        xx -= n_chunk * dx**2
+        _add_outer(xy, -n_chunk, dx, dy)
+        yy -= n_chunk * dy**2
+    n_samples = moments.n_samples + n_chunk
+    weight = moments.n_samples * n_chunk / n_samples
+    shift_x, shift_y = x_mean - moments.x_mean, y_mean - moments.y_mean
+    if weight:
+        if gram:
+            _add_outer(xx, weight, shift_x, shift_x)
+        else:
+            xx += weight * shift_x**2
+        _add_outer(xy, weight, shift_x, shift_y)
+        yy += weight * shift_y**2
+    return AnchorMoments(
+        n_samples,
+        moments.x_mean + shift_x * (n_chunk / n_samples),
+        moments.y_mean + shift_y * (n_chunk / n_samples),
+        xx,
+        xy,
+        yy,
+        max(moments.resolution, float(np.finfo(X.dtype).eps)),
+    )
+
+
+def _centred(A, mean, wide):
+    """``A`` minus its mean, and the rounding of the mean it was centred on.
+
+    ``wide``: centre in float64 (exact mean, no rounding: ``None``);
+    otherwise in ``A``'s dtype on the rounded mean, whose offset from the
+    exact one is returned (float64).
+    """
+    if wide:
+        return np.subtract(A, mean, dtype=np.float64), None
+    shift = mean.astype(A.dtype)
+    return A - shift, mean - shift
+
+
+def _zero_moments(X, Y, gram):
+    d1, d2 = X.shape[1], Y.shape[1]
+    return AnchorMoments(
+        0,
+        np.zeros(d1),
+        np.zeros(d2),
+        np.zeros((d1, d1) if gram else d1),
+        np.zeros((d1, d2)),
+        np.zeros(d2),
+        float(np.finfo(X.dtype).eps),
+    )
+
+
+def _block_columns(acc):
+    """Columns per block so that an ``acc.shape[0] × block`` float64 temporary
+    holds at most ``_BLOCK_BYTES``."""
+    return max(64, _BLOCK_BYTES // (8 * max(acc.shape[0], 1)))
+
+
+def _add_cross(acc, A, B):
+    """``acc += Aᵀ B`` in column blocks."""
+    step = _block_columns(acc)
+    for start in range(0, B.shape[1], step):
+        columns = slice(start, start + step)
+        acc[:, columns] += A.T @ B[:, columns]
+
+
+def _add_lower_gram(acc, A):
+    """``acc += Aᵀ A`` on the lower triangle, by column blocks (diagonal
+    blocks whole): half the products of the full matrix."""
+    step = _block_columns(acc)
+    for start in range(0, A.shape[1], step):
+        columns = slice(start, start + step)
+        acc[start:, columns] += A[:, start:].T @ A[:, columns]
+
+
+def _add_outer(acc, scale, u, v):
+    """``acc += scale · u vᵀ`` in column blocks."""
+    step = _block_columns(acc)
+    for start in range(0, acc.shape[1], step):
+        columns = slice(start, start + step)
+        acc[:, columns] += (scale * u)[:, None] * v[None, columns]
+
+
+def mirror_lower(acc):
+    """Copy the lower triangle of a square NumPy array onto its upper one, in
+    place (by the column blocks :func:`_add_lower_gram` updates)."""
+    step = _block_columns(acc)
+    for start in range(0, acc.shape[1], step):
+        stop = start + step
+        block = acc[start:stop, start:stop]
+        upper = np.triu_indices(block.shape[0], 1)
+        block[upper] = block.T[upper]
+        acc[start:stop, stop:] = acc[stop:, start:stop].T
 
 
 def accumulate_moments(X, Y, *, n_folds=1, offset=0, transform_chunk=None, gram=True):
@@ -214,9 +386,20 @@ def accumulate_moments(X, Y, *, n_folds=1, offset=0, transform_chunk=None, gram=
             if first >= X_chunk.shape[0]:
                 continue
             rows = slice(first, None, n_folds)
-            part = AnchorMoments.of_chunk(X_chunk[rows], Y_chunk[rows], gram=gram)
-            folds[fold] = part if folds[fold] is None else folds[fold].merge(part)
+            folds[fold] = _add_chunk(folds[fold], X_chunk[rows], Y_chunk[rows], gram)
+    if gram:
+        for fold in folds:
+            if fold is not None and isinstance(fold.xx, np.ndarray):
+                mirror_lower(fold.xx)
     return folds
+
+
+def _add_chunk(moments, X, Y, gram):
+    """NumPy chunks in place (:func:`absorb_chunk`); tensors by merging."""
+    if isinstance(X, np.ndarray) and isinstance(Y, np.ndarray):
+        return absorb_chunk(moments, X, Y, gram=gram)
+    part = AnchorMoments.of_chunk(X, Y, gram=gram)
+    return part if moments is None else moments.merge(part)
 
 
 def dask_moments(X, Y, *, n_folds=1, transform_chunk=None, gram=True):
@@ -250,8 +433,6 @@ def dask_moments(X, Y, *, n_folds=1, transform_chunk=None, gram=True):
 
 
 def _block_moments(X, Y, n_folds, offset, transform_chunk, gram):
-    import numpy as np
-
     if not (np.isfinite(X).all() and np.isfinite(Y).all()):
         raise ValueError(
             f"The block of anchors starting at row {offset} contains NaN or "

@@ -294,3 +294,26 @@ def test_bad_options_are_rejected(kwargs, match):
     X, Y = rng.normal(size=(10, 3)), rng.normal(size=(10, 3))
     with pytest.raises(ValueError, match=match):
         fit_alignment(X, Y, **kwargs)
+
+
+def test_rejected_cholesky_gives_the_gram_matrix_back_unchanged():
+    """A Gram matrix too ill-conditioned for the Cholesky fast path is restored
+    (triangle and diagonal) for the eigendecomposition, whose solution the
+    ridge solver then returns."""
+    from skalign._solvers import _cholesky_solve, _ridge_from_gram
+
+    rng = np.random.default_rng(3)
+    basis = np.linalg.qr(rng.normal(size=(40, 40)))[0]
+    gram = (basis * np.logspace(0, -13, 40)) @ basis.T
+    gram = (gram + gram.T) / 2
+    cross = rng.normal(size=(40, 7))
+    working = gram.copy()
+    assert _cholesky_solve(working, np.asfortranarray(cross), 0.0, 1e-11) is None
+    np.testing.assert_array_equal(working, gram)
+    solution = _ridge_from_gram(gram.copy(), cross.copy(), 0.0, eps=1e-16)
+    eigenvalues, vectors = np.linalg.eigh(gram)
+    keep = eigenvalues > eigenvalues.max() * 40 * 1e-16
+    expected = vectors[:, keep] @ (
+        (vectors[:, keep].T @ cross) / eigenvalues[keep, None]
+    )
+    np.testing.assert_allclose(solution, expected, rtol=1e-10)
