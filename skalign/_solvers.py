@@ -524,16 +524,21 @@ def cross_validated_alpha_on_samples(X, Y, *, fit_intercept, alphas=None):
     grid = xp.asarray(alphas, dtype=X.dtype, device=array_device(X))
     errors = xp.zeros_like(grid)
     rows = np.arange(n_samples)
+    # one kernel for every fold: each fold's blocks are slices of it, centred
+    # on the training rows' mean by O(n²) corrections
+    kernel = X @ X.T
     for fold in range(min(N_FOLDS, n_samples)):
         held = xp.asarray(rows[rows % N_FOLDS == fold], device=array_device(X))
         kept = xp.asarray(rows[rows % N_FOLDS != fold], device=array_device(X))
-        X_t, Y_t = xp.take(X, kept, axis=0), xp.take(Y, kept, axis=0)
-        X_v, Y_v = xp.take(X, held, axis=0), xp.take(Y, held, axis=0)
+        Y_t, Y_v = xp.take(Y, kept, axis=0), xp.take(Y, held, axis=0)
+        K_t = xp.take(xp.take(kernel, kept, axis=0), kept, axis=1)
+        K_vt = xp.take(xp.take(kernel, held, axis=0), kept, axis=1)
         if fit_intercept:
-            x_mean, y_mean = xp.mean(X_t, axis=0), xp.mean(Y_t, axis=0)
-            X_t, Y_t, X_v, Y_v = X_t - x_mean, Y_t - y_mean, X_v - x_mean, Y_v - y_mean
-        eigenvalues, basis = _nonzero_eigh(X_t @ X_t.T, max(X_t.shape))
-        Z = (X_v @ X_t.T) @ basis
+            K_t, K_vt = _centred_kernels(K_t, K_vt)
+            y_mean = xp.mean(Y_t, axis=0)
+            Y_t, Y_v = Y_t - y_mean, Y_v - y_mean
+        eigenvalues, basis = _nonzero_eigh(K_t, max(K_t.shape[0], X.shape[1]))
+        Z = K_vt @ basis
         errors += _held_out_errors(
             grid,
             eigenvalues,
@@ -544,6 +549,20 @@ def cross_validated_alpha_on_samples(X, Y, *, fit_intercept, alphas=None):
         )
     errors = to_numpy(errors) / (n_samples * Y.shape[1])
     return _best_alpha(alphas, errors)
+
+
+def _centred_kernels(K_t, K_vt):
+    """Kernels of training rows ``t`` and held-out rows ``v`` after centring
+    both on the training rows' mean ``m``: ``(x_i - m)·(x_j - m) = K_ij - a_i -
+    a_j + c`` with ``a_i = x_i·m`` (a row mean of ``K_·t``) and ``c = m·m``."""
+    xp = get_namespace(K_t)
+    a_t = xp.mean(K_t, axis=1)
+    a_v = xp.mean(K_vt, axis=1)
+    c = xp.mean(a_t)
+    return (
+        K_t - a_t[:, None] - a_t[None, :] + c,
+        K_vt - a_v[:, None] - a_t[None, :] + c,
+    )
 
 
 def _held_out_errors(
