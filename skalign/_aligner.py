@@ -28,7 +28,9 @@ from ._preprocessing import (
     apply_affine_map,
     compose_affine_map,
     extreme_magnitude,
+    in_square_range,
     invert_affine_map,
+    largest_magnitude,
     moment_statistics,
     normalize_rows,
     standardize,
@@ -266,10 +268,10 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             magnitude = None if self.l2_normalize else extreme_magnitude(X_work, Y)
             moments = self._accumulate(X_work, Y, offset=0, magnitude=magnitude)
             fitted = self._solve(moments, magnitude=magnitude)
-            moments = None if magnitude is not None else moments
         validate_data(self, X, reset=True, skip_check_array=True)
         self._set_fitted(fitted, like=X_checked)
         self._moments = moments
+        self._magnitude = None if moments is None else magnitude
         self.n_samples_seen_ = X_checked.shape[0]
         if target_encoder is not None:
             self.target_encoder_ = target_encoder
@@ -348,19 +350,45 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             validate_data(self, X, reset=False, skip_check_array=True)
             self._check_width(Y, self.coef_.shape[0], "target")
         offset = 0 if first else self.n_samples_seen_
+        magnitude = self._batch_magnitude(X_work, Y, first=first)
         moments = merge_folds(
             None if first else self._moments,
-            self._accumulate(X_work, Y, offset=offset),
+            self._accumulate(X_work, Y, offset=offset, magnitude=magnitude),
         )
-        fitted = self._solve(moments)
+        fitted = self._solve(moments, magnitude=magnitude)
         if first:
             validate_data(self, X, reset=True, skip_check_array=True)
         self._set_fitted(fitted, like=X_checked)
         self._moments = moments
+        self._magnitude = magnitude
         self.n_samples_seen_ = offset + X_checked.shape[0]
         if target_encoder is not None:
             self.target_encoder_ = target_encoder
         return self
+
+    def _batch_magnitude(self, X, Y, *, first):
+        """The power of two every batch is divided by before its moments.
+
+        Set by the first batch (None for anchors whose squares are safe in
+        float64); a later batch must square safely at that scale, or its
+        moments could not be added to the others.
+        """
+        if self.l2_normalize:
+            return None
+        if first:
+            return extreme_magnitude(X, Y)
+        magnitude = self._magnitude
+        largest = largest_magnitude(X, Y)
+        if not in_square_range(largest / (magnitude or 1.0)):
+            first_scale = "about 1" if magnitude is None else f"{magnitude:.3g}"
+            raise ValueError(
+                f"This batch's largest |value| is {largest:.3g}, while the first "
+                f"batch set the statistics' scale to {first_scale}: its squares "
+                "would overflow or underflow beside the accumulated ones. Scale "
+                "every batch the same way (e.g. divide all of them by one power of "
+                "two), or fit on all anchors at once."
+            )
+        return magnitude
 
     def _working_arrays(self, X, Y):
         """The arrays the closed forms compute on: NumPy views of CPU tensors.

@@ -133,11 +133,14 @@ def _moment_scale(xp, mean, scatter, moments, center, std_scaling):
     # feature's scatter a hair below zero: clip before the square root
     second_moment = (scatter + n_samples * (mean - centre) ** 2) / n_samples
     scale = xp.sqrt(xp.clip(second_moment, 0.0, None))
-    tiny = (
-        _CONSTANT_FEATURE_TOLERANCE
-        * xp.finfo(mean.dtype).eps
-        * xp.max(xp.abs(centre) + 1.0)
+    # constant relative to the feature's own magnitude (its root mean square
+    # about zero), as in anchor_statistics: anchors of any scale keep their
+    # spread, and a spread at the rounding level of the data's resolution
+    # counts as none
+    magnitude = xp.abs(centre) + xp.sqrt(
+        xp.clip(scatter / n_samples + mean**2, 0.0, None)
     )
+    tiny = _CONSTANT_FEATURE_TOLERANCE * moments.resolution * magnitude
     return centre, xp.where(scale <= tiny, xp.ones_like(scale), scale)
 
 
@@ -202,12 +205,22 @@ def extreme_magnitude(X, Y):
     >>> extreme_magnitude(np.full((2, 2), 1e300), np.ones((2, 1)))
     1.3393857589828342e+300
     """
-    xp = get_namespace(X, Y)
-    # max and min reduce without the input-sized copy that abs would make
-    largest = max(abs(float(bound)) for A in (X, Y) for bound in (xp.max(A), xp.min(A)))
-    if largest == 0 or 2.0**-256 <= largest <= 2.0**256:
+    largest = largest_magnitude(X, Y)
+    if in_square_range(largest):
         return None
     return float(power_of_two_magnitude(np.asarray([largest]))[0])
+
+
+def largest_magnitude(X, Y):
+    """``max |value|`` over both arrays (max and min reduce without the
+    input-sized copy that ``abs`` would make)."""
+    xp = get_namespace(X, Y)
+    return max(abs(float(bound)) for A in (X, Y) for bound in (xp.max(A), xp.min(A)))
+
+
+def in_square_range(largest):
+    """Whether values up to ``largest`` square and sum safely in float64."""
+    return largest == 0 or 2.0**-256 <= largest <= 2.0**256
 
 
 def apply_affine_map(X, weights, bias, *, unit_rows=False):

@@ -27,6 +27,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ._backend import get_namespace, solve_dtype
+from ._preprocessing import extreme_magnitude
 
 # Rows of one chunk hold at most about this many bytes of X and Y together,
 # counted in float64 (the width of the centred copies least squares works
@@ -247,15 +248,22 @@ def absorb_chunk(moments, X, Y, *, gram=True):
     wide = gram or X.dtype == np.float64
     Xc, dx = _centred(X, x_mean, wide)
     Yc, dy = _centred(Y, y_mean, wide)
+    x_squares = np.einsum("ij,ij->j", Xc, Xc, dtype=np.float64)
+    y_squares = np.einsum("ij,ij->j", Yc, Yc, dtype=np.float64)
+    if not (wide or _float32_products_safe(x_squares, y_squares, n_chunk)):
+        Xc, dx = _centred(X, x_mean, True)
+        Yc, dy = _centred(Y, y_mean, True)
+        x_squares = np.einsum("ij,ij->j", Xc, Xc)
+        y_squares = np.einsum("ij,ij->j", Yc, Yc)
     if moments is None:
         moments = _zero_moments(X, Y, gram)
     xx, xy, yy = moments.xx, moments.xy, moments.yy
     if gram:
         _add_lower_gram(xx, Xc)
     else:
-        xx += np.einsum("ij,ij->j", Xc, Xc, dtype=np.float64)
+        xx += x_squares
     _add_cross(xy, Xc, Yc)
-    yy += np.einsum("ij,ij->j", Yc, Yc, dtype=np.float64)
+    yy += y_squares
     if dx is not None:  # remove the float32 mean's rounding (diagonal xx here)
         xx -= n_chunk * dx**2
         _add_outer(xy, -n_chunk, dx, dy)
@@ -292,6 +300,15 @@ def _centred(A, mean, wide):
         return np.subtract(A, mean, dtype=np.float64), None
     shift = mean.astype(A.dtype)
     return A - shift, mean - shift
+
+
+def _float32_products_safe(x_squares, y_squares, n_samples):
+    """Whether float32 cross-products of columns with these sums of squares
+    neither overflow (Cauchy-Schwarz bounds every partial sum by
+    ``sqrt(Σx² Σy²)``) nor fall towards float32's subnormals."""
+    largest = float(np.sqrt(x_squares.max() * y_squares.max()))
+    typical = largest / n_samples
+    return largest < 2.0**100 and (typical == 0 or typical > 2.0**-90)
 
 
 def _zero_moments(X, Y, gram):
@@ -437,6 +454,13 @@ def _block_moments(X, Y, n_folds, offset, transform_chunk, gram):
         raise ValueError(
             f"The block of anchors starting at row {offset} contains NaN or "
             "infinity. Remove or impute those rows before aligning."
+        )
+    if transform_chunk is None and extreme_magnitude(X, Y) is not None:
+        raise ValueError(
+            f"The block of anchors starting at row {offset} holds values beyond "
+            "2**±256, whose squares overflow or underflow in the statistics. "
+            "Divide the Dask arrays by a power of two first, or fit in memory "
+            "(fit rescales such anchors itself)."
         )
     return accumulate_moments(
         X,

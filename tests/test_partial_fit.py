@@ -221,3 +221,42 @@ def test_partial_fit_errors_name_the_fix():
         wide.partial_fit(*_anchors(10, 30, 4))
     with pytest.raises(ValueError, match="alphas must be"):
         LatentAligner("affine", alpha="auto", alphas=[-1.0]).fit(X, Y)
+
+
+@pytest.mark.parametrize("transform_type", ["ortho", "affine"])
+@pytest.mark.parametrize(
+    "scale, dtype",
+    [
+        (1e20, np.float32),
+        (1e-25, np.float32),
+        (1e-30, np.float64),
+        (1e200, np.float64),
+        (1e-200, np.float64),
+    ],
+)
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_any_finite_magnitude_gives_the_scaled_map(
+    transform_type, scale, dtype, method
+):
+    """Anchors multiplied by c translate to c times the unscaled translation,
+    from fit and from partial_fit, whether c overflows float32 products,
+    underflows them, or takes squares past float64's range."""
+    X, Y = _anchors(300, 5, 4, seed=11)
+    reference = LatentAligner(transform_type).fit(X, Y).transform(X)
+    X_c, Y_c = (X * scale).astype(dtype), (Y * scale).astype(dtype)
+    aligner = getattr(LatentAligner(transform_type), method)(X_c, Y_c)
+    translated = np.asarray(aligner.transform(X_c), dtype=np.float64) / scale
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(
+        translated, reference, atol=tolerance * np.abs(reference).max()
+    )
+
+
+def test_a_batch_at_another_scale_is_refused_before_it_changes_the_fit():
+    X, Y = _anchors(200, 5, 4, seed=12)
+    aligner = LatentAligner("affine").partial_fit(X[:100] * 1e200, Y[:100] * 1e200)
+    coef = aligner.coef_.copy()
+    with pytest.raises(ValueError, match="Scale every batch the same way"):
+        aligner.partial_fit(X[100:], Y[100:])
+    np.testing.assert_array_equal(aligner.coef_, coef)
+    assert aligner.n_samples_seen_ == 100
