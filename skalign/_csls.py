@@ -19,7 +19,7 @@ from sklearn.metrics import pairwise_distances_chunked
 from sklearn.preprocessing import normalize
 
 
-def neighborhood_similarity(A, B, n_neighbors):
+def neighborhood_similarity(A, B, n_neighbors, *, a_ids=None, b_ids=None):
     """Mean cosine similarity of each row of ``A`` to its nearest rows of ``B``.
 
     The hubness penalty ``r_B(a)`` of CSLS. Memory stays bounded: the
@@ -30,7 +30,11 @@ def neighborhood_similarity(A, B, n_neighbors):
     A : ndarray of shape (n_a, n_features)
     B : ndarray of shape (n_b, n_features)
     n_neighbors : int >= 1
-        Neighbourhood size ``k``, clipped to ``n_b``.
+        Neighbourhood size ``k``, clipped to the rows of ``B`` a row of ``A``
+        may see.
+    a_ids, b_ids : ndarray of shape (n_a,) and (n_b,), or None
+        Pairs with equal ids are not neighbours (a row is not its own
+        neighbour when ``A`` is ``B``).
 
     Returns
     -------
@@ -43,15 +47,29 @@ def neighborhood_similarity(A, B, n_neighbors):
     array([0.85355339])
     """
     B = np.asarray(B)
-    k = min(n_neighbors, B.shape[0])
+    k = min(n_neighbors, B.shape[0] - most_shared_ids(a_ids, b_ids))
 
     def mean_top_k(distances, start):
+        if a_ids is not None:
+            rows = slice(start, start + distances.shape[0])
+            shared = a_ids[rows, None] == b_ids[None, :]
+            distances = np.where(shared, np.inf, distances)
         nearest = np.partition(distances, k - 1, axis=1)[:, :k]
         return 1.0 - nearest.mean(axis=1)
 
     return np.concatenate(
         list(pairwise_distances_chunked(A, B, metric="cosine", reduce_func=mean_top_k))
     )
+
+
+def most_shared_ids(a_ids, b_ids):
+    """The largest number of rows of ``B`` sharing the id of one row of ``A``."""
+    if a_ids is None:
+        return 0
+    counts = {}
+    for identifier in b_ids:
+        counts[identifier] = counts.get(identifier, 0) + 1
+    return max((counts.get(identifier, 0) for identifier in a_ids), default=0)
 
 
 def top_k_mean(similarities, n_neighbors, axis=1):

@@ -26,7 +26,7 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._backend import to_numpy
-from ._csls import csls_from_cosine, neighborhood_similarity
+from ._csls import csls_from_cosine, most_shared_ids, neighborhood_similarity
 from ._optional import import_optional
 from ._preprocessing import normalize_rows
 from ._text_space import check_text_width, encode_texts, fit_aligner
@@ -162,7 +162,7 @@ def retrieve(
         exclude_self, query_ids, gallery_ids, queries.shape[0], gallery.shape[0]
     )
     n_gallery = gallery.shape[0]
-    n_rankable = n_gallery - _most_excluded(query_ids, gallery_ids)
+    n_rankable = n_gallery - most_shared_ids(query_ids, gallery_ids)
     if k is None:
         k = n_rankable
     elif k > n_rankable:
@@ -177,8 +177,13 @@ def retrieve(
             "whole ranking)."
         )
     if hubness == "csls":
-        query_penalty = neighborhood_similarity(queries, gallery, hubness_neighbors)
-        gallery_penalty = neighborhood_similarity(gallery, queries, hubness_neighbors)
+        # excluded pairs are no one's neighbours, in the penalties either
+        query_penalty = neighborhood_similarity(
+            queries, gallery, hubness_neighbors, a_ids=query_ids, b_ids=gallery_ids
+        )
+        gallery_penalty = neighborhood_similarity(
+            gallery, queries, hubness_neighbors, a_ids=gallery_ids, b_ids=query_ids
+        )
 
     def top_k(distances, start):
         similarities = 1.0 - distances
@@ -234,16 +239,6 @@ def _exclusion_ids(exclude_self, query_ids, gallery_ids, n_queries, n_gallery):
                 f"{name} has {ids.shape[0]} ids for {n} rows; pass one per row."
             )
     return query_ids, gallery_ids
-
-
-def _most_excluded(query_ids, gallery_ids):
-    """The largest number of gallery items one query excludes."""
-    if query_ids is None:
-        return 0
-    counts = {}
-    for identifier in gallery_ids:
-        counts[identifier] = counts.get(identifier, 0) + 1
-    return max((counts.get(identifier, 0) for identifier in query_ids), default=0)
 
 
 @validate_params(

@@ -154,6 +154,30 @@ def test_retrieve_csls_equals_the_direct_formula():
     )
 
 
+def test_csls_with_exclude_self_leaves_each_item_out_of_its_own_penalty():
+    """With the gallery as its own query set, an item is not its own neighbour:
+    the penalties of CSLS are the mean of the k largest off-diagonal cosines
+    (a reference in float64)."""
+    from sklearn.preprocessing import normalize
+
+    rng = np.random.default_rng(1)
+    items = rng.normal(size=(15, 6))
+    cosine = normalize(items) @ normalize(items).T
+    np.fill_diagonal(cosine, -np.inf)
+    k = 4
+    penalty = np.sort(cosine, axis=1)[:, -k:].mean(axis=1)
+    expected = 2 * cosine - penalty[:, None] - penalty[None, :]
+    indices, similarities = retrieve(
+        items, items, k=14, hubness="csls", hubness_neighbors=k, exclude_self=True
+    )
+    np.testing.assert_array_equal(
+        indices, np.argsort(-expected, axis=1, kind="stable")[:, :14]
+    )
+    np.testing.assert_allclose(
+        similarities, np.sort(expected, axis=1)[:, ::-1][:, :14], atol=1e-12
+    )
+
+
 # -- self-exclusion and the report ----------------------------------------------------
 
 
