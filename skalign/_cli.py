@@ -123,6 +123,8 @@ _FLAGS = {
     "alpha": "--alpha",
     "anchor_size": "--anchor-size",
     "cache_dir": "--cache-dir",
+    "embeddings": "--embeddings",
+    "groups": "--groups",
     "images": "--images",
     "labels": "--labels",
     "n_anchors": "--n-anchors",
@@ -376,6 +378,7 @@ def _table(parser):
             return_pairs=True,
             **_protocol_options(args, split),
         )
+        _warn_identical_pairs(pairs, args.n_repeats)
         _write(
             args.output_dir,
             {"table": table.reset_index(), "table_pairs": pairs},
@@ -709,6 +712,22 @@ def _warn_identical_draws(curve, n_repeats):
             f"warning: at n_anchors={counts} the {n_repeats} repeats scored "
             "identically (each draw took the whole anchor pool), so the std of "
             "0 says nothing about the spread: use smaller --n-anchors or a "
+            "larger --anchor-size.",
+            file=sys.stderr,
+        )
+
+
+def _warn_identical_pairs(pairs, n_repeats):
+    """Warn when every stitched pair's repeats scored the same (each draw took
+    the whole anchor pool): the table's stds of 0 say nothing."""
+    if n_repeats < 2:
+        return
+    repeated = pairs[pairs["n_runs"] > 1]
+    if len(repeated) and (repeated["std"] == 0).all():
+        print(
+            f"warning: the {n_repeats} repeats of every pair scored identically "
+            "(each draw took the whole anchor pool), so the table's stds of 0 say "
+            "nothing about the spread: pass --n-anchors below the pool size or a "
             "larger --anchor-size.",
             file=sys.stderr,
         )

@@ -162,6 +162,10 @@ CASES = {
         lambda f: _table(f, "--n-anchors", "0"),
         r"argument --n-anchors: must be a whole number >= 1",
     ),
+    "table: --groups misses an encoder": (
+        lambda f: _table(f, "--groups", "a=general"),
+        r"--groups gives no group for \['b'\]",
+    ),
     # zero-shot
     "zero-shot: invalid prompts JSON": (
         lambda f: _zero_shot(f, prompts="bad.json"),
@@ -224,3 +228,16 @@ def test_cli_bad_input_names_the_flag(case, folder, capsys):
     err = capsys.readouterr().err
     assert err.startswith(("skalign ", "usage: skalign"))
     assert re.search(pattern, err, flags=re.S), err
+
+
+def test_table_warns_when_every_repeat_took_the_whole_pool(folder, capsys):
+    """With --n-anchors left at the whole pool, repeats draw the same anchors:
+    the table says its stds of 0 mean nothing, and how to get a spread."""
+    assert main(_table(folder, "--transforms", "ortho", "--n-repeats", "2")) == 0
+    assert "pass --n-anchors below the pool size" in capsys.readouterr().err
+    assert (
+        main(_table(folder, "--transforms", "ortho", "--n-repeats", "2",
+                    "--n-anchors", "10"))
+        == 0
+    )  # fmt: skip
+    assert "pool size" not in capsys.readouterr().err

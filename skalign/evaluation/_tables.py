@@ -271,7 +271,7 @@ def _check_groups(groups, embeddings):
     missing = [str(name) for name in embeddings if str(name) not in groups]
     if missing:
         raise ValueError(
-            f"groups gives no group for {missing!r}. Map every encoder name "
+            f"groups= gives no group for {missing!r}. Map every encoder name "
             f"({list(embeddings)!r}) to a group, e.g. 'general' or 'medical'."
         )
     return groups
