@@ -23,11 +23,13 @@ from ._backend import (
     to_numpy,
 )
 from ._solvers import TRANSFORM_TYPES
+from ._translator import TranslatorMixin
 from ._validation import check_anchor_pair, check_embeddings
-from .metrics import mean_cosine_similarity
 
 
-class AdapterAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class AdapterAligner(
+    TranslatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """A linear map refined by reversible additive-coupling blocks.
 
     The base map (a :class:`LatentAligner`) translates the source; the
@@ -267,34 +269,12 @@ class AdapterAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEsti
         Z = coupling_inverse((Y - mean) / scale, self._blocks_like(Y))
         return self.base_.inverse_transform(Z * scale + mean)
 
-    def score(self, X, y):
-        """Mean cosine similarity between translated ``X`` and ``y``.
-
-        Parameters
-        ----------
-        X : array-like or torch.Tensor of shape (n_samples, n_features)
-            Source embeddings.
-        y : array-like or torch.Tensor of shape (n_samples, n_target_features)
-            Their paired target embeddings.
-
-        Returns
-        -------
-        score : float
-        """
-        translated = self.transform(X)
-        Y = check_embeddings(y, input_name="y", estimator=self)
-        return mean_cosine_similarity(to_namespace_of(Y, translated), translated)
-
     @property
     def _n_features_out(self):
         return self.y_mean_.shape[0]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.target_tags.required = True
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = False
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
     def _statistics(self):

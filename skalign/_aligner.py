@@ -21,7 +21,6 @@ from ._backend import (
     is_torch_array,
     solve_dtype,
     to_namespace_of,
-    to_numpy,
 )
 from ._preprocessing import (
     anchor_statistics,
@@ -45,6 +44,7 @@ from ._solvers import (
     solve_from_moments,
 )
 from ._statistics import accumulate_moments, dask_moments, merge_all, merge_folds
+from ._translator import TranslatorMixin
 from ._validation import (
     check_anchor_pair,
     check_anchor_spread,
@@ -52,10 +52,11 @@ from ._validation import (
     check_embeddings,
     is_dask_array,
 )
-from .metrics import mean_cosine_similarity
 
 
-class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class LatentAligner(
+    TranslatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Translate embeddings of one encoder into the space of another.
 
     Fitted on paired anchors (the same items embedded by both encoders), it
@@ -629,41 +630,13 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
             unit_rows=self.l2_normalize_,
         )
 
-    def score(self, X, y, sample_weight=None):
-        """Mean cosine similarity between translated ``X`` and ``y``.
-
-        Higher is better, so :class:`~sklearn.model_selection.GridSearchCV`
-        can compare transforms without a ``scoring`` argument. To choose by a
-        downstream decoder's score instead, see
-        :func:`~skalign.make_downstream_scorer`.
-
-        Parameters
-        ----------
-        X : array-like or torch.Tensor of shape (n_samples, n_features)
-            Source embeddings.
-        y : array-like or torch.Tensor of shape (n_samples, n_target_features)
-            Their paired target embeddings (raw inputs when ``target_encoder``
-            is set).
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each pair: the score is then the weighted
-            mean of the cosines (routed by ``cross_val_score`` and
-            ``GridSearchCV`` when metadata routing is enabled and requested
-            with ``set_score_request(sample_weight=True)``).
-
-        Returns
-        -------
-        score : float
-        """
-        check_is_fitted(self)
+    def _scored_pairs(self, X, y):
         if hasattr(self, "target_encoder_"):
             y = self.target_encoder_.transform(y)
         translated = self.transform(X)
         Y = check_embeddings(y, input_name="y", estimator=self)
         self._check_width(Y, self.coef_.shape[0], "target")
-        Y = to_namespace_of(Y, translated)
-        if sample_weight is None:
-            return mean_cosine_similarity(Y, translated)
-        return _weighted_mean_cosine(Y, translated, sample_weight)
+        return translated, to_namespace_of(Y, translated), None
 
     @property
     def _n_features_out(self):
@@ -671,10 +644,6 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.target_tags.required = True
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = False
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         # array_api_support stays False: NumPy arrays and torch tensors are
         # supported (sklearn's check_array_api_input passes for torch, see
         # tests/test_array_api.py) but not every namespace: array_api_strict
@@ -695,23 +664,6 @@ class LatentAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstim
                 f"expecting {expected} features as input ({side} space). Pass "
                 f"embeddings from the same {side} encoder the aligner was fitted on."
             )
-
-
-def _weighted_mean_cosine(Y, translated, sample_weight):
-    weights = np.asarray(to_numpy(sample_weight), dtype=np.float64)
-    if weights.shape != (Y.shape[0],) or not np.all(weights >= 0):
-        raise ValueError(
-            f"sample_weight must be non-negative of shape ({Y.shape[0]},), one "
-            f"weight per pair, got shape {weights.shape}. Pass one weight per row "
-            "of X."
-        )
-    if weights.sum() == 0:
-        raise ValueError("sample_weight sums to zero; give some pair a weight > 0.")
-    xp = get_namespace(Y, translated)
-    dot = xp.sum(Y * translated, axis=1)
-    norms = xp.sqrt(xp.sum(Y**2, axis=1) * xp.sum(translated**2, axis=1))
-    cosine = to_numpy(dot / xp.where(norms == 0, xp.ones_like(norms), norms))
-    return float(np.average(cosine, weights=weights))
 
 
 def _unit_rows(X_chunk, Y_chunk):

@@ -14,12 +14,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._backend import get_namespace, is_torch_array, to_namespace_of
 from ._preprocessing import normalize_rows
+from ._translator import TranslatorMixin
 from ._validation import check_anchor_pair, check_anchor_spread, check_embeddings
-from .metrics import mean_cosine_similarity
 
 
 class AnchorKernelAligner(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    TranslatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
     """Translate each embedding into a weighted mean of target anchors.
 
@@ -139,32 +139,12 @@ class AnchorKernelAligner(
         weights = weights / xp.sum(weights, axis=1, keepdims=True)
         return _spread(weights, indices, anchors.shape[0]) @ targets
 
-    def score(self, X, y):
-        """Mean cosine similarity between translated ``X`` and ``y``.
-
-        Parameters
-        ----------
-        X : array-like or torch.Tensor of shape (n_samples, n_features)
-        y : array-like or torch.Tensor of shape (n_samples, n_target_features)
-
-        Returns
-        -------
-        score : float
-        """
-        translated = self.transform(X)
-        Y = check_embeddings(y, input_name="y", estimator=self)
-        return mean_cosine_similarity(to_namespace_of(Y, translated), translated)
-
     @property
     def _n_features_out(self):
         return self.target_anchors_.shape[1]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.target_tags.required = True
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = False
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
 

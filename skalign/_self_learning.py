@@ -16,13 +16,20 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._aligner import LatentAligner
-from ._backend import get_namespace, is_torch_array, take_rows, to_numpy
+from ._backend import (
+    get_namespace,
+    is_torch_array,
+    take_rows,
+    to_namespace_of,
+    to_numpy,
+)
 from ._csls import csls_similarities
 from ._preprocessing import normalize_rows
+from ._translator import TranslatorMixin
 
 
 class SelfLearningAligner(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    TranslatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
     """Align two spaces from a few pairs and many unpaired embeddings.
 
@@ -246,29 +253,18 @@ class SelfLearningAligner(
         check_is_fitted(self)
         return self.aligner_.inverse_transform(X)
 
-    def score(self, X, y):
-        """The base aligner's score on the paired rows, e.g. the mean cosine.
-
-        Rows NaN on one side (unpaired) are ignored, so that
-        :class:`~sklearn.model_selection.GridSearchCV` scores test folds that
-        hold unpaired rows.
-
-        Parameters
-        ----------
-        X : array-like or torch.Tensor of shape (n_samples, n_features)
-            Source embeddings.
-        y : array-like or torch.Tensor of shape (n_samples, n_target_features)
-            Their paired target embeddings.
-
-        Returns
-        -------
-        score : float
-        """
-        check_is_fitted(self)
+    def _scored_pairs(self, X, y):
+        """The paired rows only: rows NaN on one side (unpaired) are left out,
+        so that :class:`~sklearn.model_selection.GridSearchCV` scores test
+        folds that hold unpaired rows."""
         X, Y, pairs, _, _ = _split_rows(X, y, estimator=self)
-        return self.aligner_.score(
-            self._check_source(take_rows(X, pairs)), take_rows(Y, pairs)
-        )
+        X_pairs, Y_pairs = self._check_source(take_rows(X, pairs)), take_rows(Y, pairs)
+        base_pairs = getattr(self.aligner_, "_scored_pairs", None)
+        if base_pairs is not None:  # e.g. a LatentAligner's target encoder
+            translated, Y_pairs, _ = base_pairs(X_pairs, Y_pairs)
+        else:
+            translated = self.aligner_.transform(X_pairs)
+        return translated, to_namespace_of(Y_pairs, translated), pairs
 
     @property
     def _n_features_out(self):
@@ -277,10 +273,6 @@ class SelfLearningAligner(
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
-        tags.target_tags.required = True
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = False
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
     def _match(self, translated, target_pool, max_matches):
