@@ -80,7 +80,7 @@ print(f'alpha="auto" chose alpha = {auto.alpha_:.3g}')
 # -------------------------------
 # Only possible here because the test labels are known: one map per
 # candidate, fitted on all anchors, and the decoder's accuracy on the stitched
-# test images. This is the curve both criteria try to predict.
+# test images. This is the curve the criteria below try to predict.
 test_accuracy = np.array(
     [
         decoder.score(
