@@ -38,6 +38,7 @@ INVENTORIES = {
                 ("sklearn.utils.check_array", "function", None),
                 ("sklearn.svm.SVC", "class", None),
                 ("sklearn.linear_model.Ridge", "class", None),
+                ("sklearn.linear_model.RidgeCV", "class", None),
                 ("sklearn.linear_model.ridge_regression", "function", None),
                 ("sklearn.exceptions.NotFittedError", "class", None),
                 (
