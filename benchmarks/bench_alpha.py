@@ -38,8 +38,7 @@ from sklearn.model_selection import GridSearchCV, KFold
 
 from skalign import LatentAligner, ZeroShotTextSpaceClassifier, make_downstream_scorer
 from skalign.datasets import load_digit_images
-from skalign.extract import EmbeddingExtractor
-from skalign.extract._efficientnet_lite import imagenet_preprocess
+from skalign.extract import EmbeddingExtractor, imagenet_preprocess
 
 CACHE = Path(__file__).resolve().parents[1] / ".skalign-cache" / "bench_alpha"
 ORACLE_GRID = np.logspace(-2, 5, 15)

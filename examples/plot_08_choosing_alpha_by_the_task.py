@@ -38,8 +38,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from skalign.datasets import load_digit_images
-from skalign.extract import EmbeddingExtractor
-from skalign.extract._efficientnet_lite import imagenet_preprocess
+from skalign.extract import EmbeddingExtractor, imagenet_preprocess
 
 cache_dir = Path(tempfile.gettempdir()) / "skalign-examples"
 digits = load_digit_images(size=112)

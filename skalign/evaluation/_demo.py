@@ -401,7 +401,7 @@ def _image_extractor(config, cache_dir):
     extractor = _extractor(config.image_encoder, config, cache_dir)
     if config.images is None and config.image_encoder == DEFAULT_IMAGE_ENCODER:
         # the digits are upsampled to 112 px: embed them at that size
-        from ..extract._efficientnet_lite import imagenet_preprocess
+        from ..extract import imagenet_preprocess
 
         extractor.set_params(preprocess=imagenet_preprocess(112, 112))
     return extractor

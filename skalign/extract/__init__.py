@@ -33,7 +33,7 @@ PyPI package: the test session is offline).
 """
 
 from ._distributed import embed_distributed
-from ._efficientnet_lite import efficientnet_lite0
+from ._efficientnet_lite import efficientnet_lite0, imagenet_preprocess
 from ._extractor import EmbeddingExtractor
 from ._images import load_image
 from ._registry import clear_model_cache
@@ -45,5 +45,6 @@ __all__ = [
     "clear_model_cache",
     "efficientnet_lite0",
     "embed_distributed",
+    "imagenet_preprocess",
     "load_image",
 ]

@@ -98,7 +98,32 @@ def renamed_state_dict(packaged, model):
 
 
 def imagenet_preprocess(resize_size=RESIZE_SIZE, crop_size=INPUT_SIZE):
-    """Resize, centre-crop and normalise a PIL image the ImageNet way."""
+    """Resize, centre-crop and normalise a PIL image the ImageNet way.
+
+    The preprocessing of :func:`efficientnet_lite0` (bicubic resize to
+    ``resize_size``, centre crop to ``crop_size``, ImageNet mean and std), as a
+    torchvision transform for ``EmbeddingExtractor(preprocess=...)``; smaller
+    sizes embed small images (e.g. scikit-learn's 8 x 8 digits upscaled) faster.
+
+    Parameters
+    ----------
+    resize_size : int, default=256
+        Length of the shorter side after resizing.
+    crop_size : int, default=224
+        Side of the square centre crop.
+
+    Returns
+    -------
+    preprocess : torchvision.transforms.Compose
+        PIL image -> float tensor of shape (3, crop_size, crop_size).
+
+    Examples
+    --------
+    >>> from PIL import Image
+    >>> from skalign.extract import imagenet_preprocess
+    >>> imagenet_preprocess(112, 112)(Image.new("RGB", (8, 8))).shape
+    torch.Size([3, 112, 112])
+    """
     from torchvision import transforms
 
     return transforms.Compose(
