@@ -63,10 +63,13 @@ def anchor_statistics(X, *, center=True, std_scaling=True):
     if not std_scaling:
         return mean, xp.ones(n_features, dtype=X.dtype, device=array_device(X))
     scaled_scale = xp.sqrt(xp.mean((scaled - scaled_mean) ** 2, axis=0))
-    # Constant relative to the feature's magnitude (the scaled data are <= 1).
-    tiny = _CONSTANT_FEATURE_TOLERANCE * xp.finfo(X.dtype).eps
-    constant = scaled_scale <= tiny * (xp.abs(scaled_mean) + 1.0)
     scale = scaled_scale * magnitude
+    # Constant relative to the largest feature's magnitude: a spread below the
+    # data's resolution at the embedding's own scale is rounding noise (e.g.
+    # features an encoder leaves at 1e-33 beside others at 0.1), whatever
+    # that scale is.
+    tiny = _CONSTANT_FEATURE_TOLERANCE * xp.finfo(X.dtype).eps
+    constant = scale <= tiny * xp.max(magnitude)
     return mean, xp.where(constant, xp.ones_like(scale), scale)
 
 
@@ -133,14 +136,14 @@ def _moment_scale(xp, mean, scatter, moments, center, std_scaling):
     # feature's scatter a hair below zero: clip before the square root
     second_moment = (scatter + n_samples * (mean - centre) ** 2) / n_samples
     scale = xp.sqrt(xp.clip(second_moment, 0.0, None))
-    # constant relative to the feature's own magnitude (its root mean square
-    # about zero), as in anchor_statistics: anchors of any scale keep their
-    # spread, and a spread at the rounding level of the data's resolution
-    # counts as none
+    # constant relative to the largest feature's magnitude (root mean square
+    # about zero), as in anchor_statistics: anchors of any overall scale keep
+    # their spread, and a spread below the data's resolution at that scale is
+    # rounding noise
     magnitude = xp.abs(centre) + xp.sqrt(
         xp.clip(scatter / n_samples + mean**2, 0.0, None)
     )
-    tiny = _CONSTANT_FEATURE_TOLERANCE * moments.resolution * magnitude
+    tiny = _CONSTANT_FEATURE_TOLERANCE * moments.resolution * xp.max(magnitude)
     return centre, xp.where(scale <= tiny, xp.ones_like(scale), scale)
 
 

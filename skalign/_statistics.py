@@ -285,7 +285,9 @@ def absorb_chunk(moments, X, Y, *, gram=True):
         xx,
         xy,
         yy,
-        max(moments.resolution, float(np.finfo(X.dtype).eps)),
+        # the precision the products were taken in (float32 data squared in
+        # float64 are exact: their Gram matrix resolves float64's epsilon)
+        max(moments.resolution, float(np.finfo(Xc.dtype).eps)),
     )
 
 
@@ -320,7 +322,7 @@ def _zero_moments(X, Y, gram):
         np.zeros((d1, d1) if gram else d1),
         np.zeros((d1, d2)),
         np.zeros(d2),
-        float(np.finfo(X.dtype).eps),
+        0.0,
     )
 
 
