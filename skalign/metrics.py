@@ -167,14 +167,9 @@ def mean_average_precision_at_k(y_true, y_score, *, k):
     >>> round(mean_average_precision_at_k(relevance, scores, k=3), 4)
     0.6667
     """
-    relevant_per_query = _check_relevance(y_true, y_score)[0].sum(axis=1)
-    if np.any(relevant_per_query == 0):
-        raise ValueError(
-            f"{int(np.sum(relevant_per_query == 0))} of {len(relevant_per_query)} "
-            "queries have no relevant gallery item, so their average precision is "
-            "undefined. Drop them before scoring, e.g. keep = y_true.any(axis=1); "
-            "mean_average_precision_at_k(y_true[keep], y_score[keep], k=k)."
-        )
+    relevant_per_query = _relevant_per_query(
+        y_true, y_score, "average precision", "mean_average_precision_at_k"
+    )
     k = np.shape(y_true)[1] if k is None else k
     relevance = _ranked_relevance(y_true, y_score, k)
     precision_at_rank = np.cumsum(relevance, axis=1) / np.arange(1, k + 1)
@@ -244,18 +239,25 @@ def recall_at_k(y_true, y_score, *, k, kind="hit"):
     >>> recall_at_k(relevance, scores, k=2, kind="fraction")
     0.25
     """
-    relevant_per_query = _check_relevance(y_true, y_score)[0].sum(axis=1)
-    if np.any(relevant_per_query == 0):
-        raise ValueError(
-            f"{int(np.sum(relevant_per_query == 0))} of {len(relevant_per_query)} "
-            "queries have no relevant gallery item, so their recall is "
-            "undefined. Drop them before scoring, e.g. keep = y_true.any(axis=1); "
-            "recall_at_k(y_true[keep], y_score[keep], k=k)."
-        )
+    relevant_per_query = _relevant_per_query(y_true, y_score, "recall", "recall_at_k")
     found = _ranked_relevance(y_true, y_score, k).sum(axis=1)
     if kind == "hit":
         return float(np.mean(found > 0))
     return float(np.mean(found / relevant_per_query))
+
+
+def _relevant_per_query(y_true, y_score, quantity, function):
+    """Relevant gallery items of each query; raises when a query has none
+    (``quantity`` is then undefined for it; ``function`` names the caller)."""
+    relevant_per_query = _check_relevance(y_true, y_score)[0].sum(axis=1)
+    if np.any(relevant_per_query == 0):
+        raise ValueError(
+            f"{int(np.sum(relevant_per_query == 0))} of {len(relevant_per_query)} "
+            f"queries have no relevant gallery item, so their {quantity} is "
+            "undefined. Drop them before scoring, e.g. keep = y_true.any(axis=1); "
+            f"{function}(y_true[keep], y_score[keep], k=k)."
+        )
+    return relevant_per_query
 
 
 def _ranked_relevance(y_true, y_score, k):
