@@ -9,9 +9,9 @@ better), optionally weighted per pair.
 import numpy as np
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
-from ._backend import get_namespace, to_namespace_of, to_numpy
+from ._backend import to_namespace_of, to_numpy
 from ._validation import check_embeddings
-from .metrics import mean_cosine_similarity
+from .metrics import mean_cosine_similarity, paired_cosines
 
 
 class TranslatorMixin:
@@ -94,8 +94,4 @@ def weighted_mean_cosine(Y, translated, weights):
     """
     if weights.sum() == 0:
         raise ValueError("sample_weight sums to zero; give some pair a weight > 0.")
-    xp = get_namespace(Y, translated)
-    dot = xp.sum(Y * translated, axis=1)
-    norms = xp.sqrt(xp.sum(Y**2, axis=1) * xp.sum(translated**2, axis=1))
-    cosine = to_numpy(dot / xp.where(norms == 0, xp.ones_like(norms), norms))
-    return float(np.average(cosine, weights=weights))
+    return float(np.average(to_numpy(paired_cosines(Y, translated)), weights=weights))

@@ -47,10 +47,16 @@ def mean_cosine_similarity(Y_true, Y_pred):
             f"{tuple(Y_pred.shape)}; pass rows paired one to one in the same space."
         )
     xp = get_namespace(Y_true, Y_pred)
+    return float_scalar(xp.mean(paired_cosines(Y_true, Y_pred)))
+
+
+def paired_cosines(Y_true, Y_pred):
+    """Cosine similarity of each row of ``Y_true`` with the same row of
+    ``Y_pred`` (checked arrays of one namespace); a zero row gives 0."""
+    xp = get_namespace(Y_true, Y_pred)
     dot = xp.sum(Y_true * Y_pred, axis=1)
     norms = xp.sqrt(xp.sum(Y_true**2, axis=1) * xp.sum(Y_pred**2, axis=1))
-    cosine = dot / xp.where(norms == 0, xp.ones_like(norms), norms)
-    return float_scalar(xp.mean(cosine))
+    return dot / xp.where(norms == 0, xp.ones_like(norms), norms)
 
 
 @validate_params(
