@@ -266,7 +266,7 @@ class LatentAligner(
         else:
             # anchors near the dtype's limits are accumulated divided by a
             # power of two (exact), so their squares stay finite
-            magnitude = None if self.l2_normalize else extreme_magnitude(X_work, Y)
+            magnitude = self._batch_magnitude(X_work, Y, first=True)
             moments = self._accumulate(X_work, Y, offset=0, magnitude=magnitude)
             fitted = self._solve(moments, magnitude=magnitude)
         validate_data(self, X, reset=True, skip_check_array=True)
