@@ -22,6 +22,7 @@ from ._outputs import FIGURE_SIZE
 from ._plots import plot_anchor_curve, plot_stitching_table, plot_zero_shot
 from ._pooled import plan_pooled, pooled_anchor_curve, pooled_stitching_table
 from ._scoring import METRIC_LABELS
+from ._table1 import methods_markdown, table1_markdown
 from ._zeroshot_eval import zero_shot_report
 
 FIGURES = {
@@ -701,16 +702,10 @@ def _markdown(frame):
 
 
 def _markdown_table1(table):
-    methods = [c for c in table.columns if f"{c}_std" in table.columns]
-    shown = pd.DataFrame({"source → target": [f"{s} → {t}" for s, t in table.index]})
-    for method in methods:
-        shown[method] = [
-            f"{m:.3f} ± {s:.3f}"
-            for m, s in zip(table[method], table[f"{method}_std"], strict=True)
-        ]
-    shown["% change"] = [f"{v:+.1f}" for v in table["change_pct"]]
-    shown["pairs"] = table["n_pairs"].to_numpy()
-    return _markdown(shown)
+    return (
+        table1_markdown(table) + "\n\nEvery method, mean ± std:\n\n"
+        + methods_markdown(table)
+    )
 
 
 def _markdown_zero_shot(report, metric):

@@ -3,13 +3,17 @@
 from itertools import cycle
 
 import numpy as np
+import pandas as pd
 
 from .._optional import import_optional
 from ._scoring import METRIC_LABELS, METRICS
 from ._stitching import NAIVE, SOURCE_UPPER_BOUND, TARGET_UPPER_BOUND
+from ._table1 import change_colour, format_change, modality_title, split_by_modality
 
 CHANCE = "chance"
 
+# The paper's colours of a change against the source upper bound.
+_CHANGE_COLORS = {"green": "tab:green", "red": "tab:red", "grey": "0.5"}
 # The references are grey (light: the floor, dark: the ceiling), the transforms
 # take the colour cycle.
 _REFERENCE_COLORS = {
@@ -18,7 +22,7 @@ _REFERENCE_COLORS = {
     TARGET_UPPER_BOUND: "0.2",
 }
 # Columns of a stitching table that are not a method's score.
-_TABLE_EXTRAS = ("best_transform", "change_pct", "n_pairs", "n_tasks")
+_TABLE_EXTRAS = ("change_transform", "change_pct", "n_pairs", "n_tasks")
 _METHOD_LABELS = {
     NAIVE: "naive (no alignment)",
     SOURCE_UPPER_BOUND: "source upper bound",
@@ -112,7 +116,12 @@ def plot_stitching_table(table, *, metric="roc_auc", ax=None, title=None, ylabel
     """Bar chart of a stitching table: one cluster per (source → target) group.
 
     Error bars show the ``<method>_std`` columns (the spread over pairs,
-    tasks and repeats) when the table has them.
+    tasks and repeats) when the table has them. A table built with
+    ``modalities`` (a ``modality`` index level) is drawn in the paper's
+    column groups, "Text" and "Vision", side by side. The bars of the
+    ``change_transform`` carry its change against the source upper bound in
+    the paper's colours (green up, red down, grey under 5%). Bars start at
+    0; AUROC's chance level (0.5) is a dashed line.
 
     Parameters
     ----------
@@ -137,38 +146,103 @@ def plot_stitching_table(table, *, metric="roc_auc", ax=None, title=None, ylabel
     >>> from skalign.evaluation import plot_stitching_table
     >>> table = pd.DataFrame(
     ...     {"source_upper_bound": [0.8], "naive": [0.5], "ortho": [0.88],
-    ...      "target_upper_bound": [0.9], "best_transform": ["ortho"],
+    ...      "target_upper_bound": [0.9], "change_transform": ["ortho"],
     ...      "change_pct": [10.0], "n_pairs": [1]},
     ...     index=pd.MultiIndex.from_tuples([("general", "medical")],
     ...                                     names=["source_group", "target_group"]))
-    >>> len(plot_stitching_table(table).patches)
-    4
+    >>> ax = plot_stitching_table(table)
+    >>> len(ax.patches), [text.get_text() for text in ax.texts]
+    (4, ['▲ 10.0%'])
     """
+    _check_metric(metric)
     methods = [
         c
         for c in table.columns
         if c not in _TABLE_EXTRAS and not str(c).endswith("_std")
     ]
-    labels = [f"{source} → {target}" for source, target in table.index]
-    bars = table[methods].astype(float)
+    groups = split_by_modality(table)
+    rows = pd.concat([rows for _, rows in groups])
+    # clusters one after the other, a wider gap between modality groups
+    x = np.concatenate(
+        [np.arange(len(rows)) + 0.5 * i + sum(len(r) for _, r in groups[:i])
+         for i, (_, rows) in enumerate(groups)]
+    )  # fmt: skip
+    labels = [_pair_label(source, target) for source, target in rows.index]
     stds = [f"{m}_std" for m in methods]
     errors = (
-        table[stds].to_numpy(dtype=float) if set(stds) <= set(table.columns) else None
+        rows[stds].to_numpy(dtype=float) if set(stds) <= set(rows.columns) else None
     )
-    colors = [_REFERENCE_COLORS.get(m) for m in methods]
-    ax = _grouped_bars(
-        _axes(ax),
-        bars.to_numpy(),
+    ax = _axes(ax)
+    if metric == "roc_auc":
+        _chance_line(ax)
+    bars = _grouped_bars(
+        ax,
+        rows[methods].to_numpy(dtype=float),
         errors,
         labels,
         [_METHOD_LABELS.get(m, m) for m in methods],
-        colors,
+        [_REFERENCE_COLORS.get(m) for m in methods],
+        x=x,
     )
+    if {"change_transform", "change_pct"} <= set(rows.columns):
+        _annotate_changes(ax, rows, methods, bars, errors)
+    if len(groups) > 1:
+        _label_groups(ax, groups, x)
     ax.set_xlabel("source → target")
-    ax.set_ylabel(METRIC_LABELS[_check_metric(metric)] if ylabel is None else ylabel)
+    ax.set_ylabel(METRIC_LABELS[metric] if ylabel is None else ylabel)
     if title is not None:
-        ax.set_title(title)
+        ax.set_title(title, pad=18 if len(groups) > 1 else None)
     return ax
+
+
+def _pair_label(source, target):
+    """``"a → b"``, broken after the arrow when long so ticks never overlap."""
+    label = f"{source} → {target}"
+    return label if len(label) <= 12 else f"{source} →\n{target}"
+
+
+def _annotate_changes(ax, rows, methods, bars, errors):
+    """The change against the SUB over each ``change_transform`` bar, coloured."""
+    for row, (_, values) in enumerate(rows.iterrows()):
+        method = values["change_transform"]
+        if method not in methods:
+            continue
+        column = methods.index(method)
+        bar = bars[column].patches[row]
+        spread = 0.0 if errors is None else np.nan_to_num(errors[row, column])
+        change = values["change_pct"]
+        ax.annotate(
+            format_change(change),
+            (bar.get_x() + bar.get_width() / 2, bar.get_height() + spread),
+            xytext=(0, 2),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize="x-small",
+            fontweight="bold",
+            color=_CHANGE_COLORS[change_colour(change)],
+        )
+
+
+def _label_groups(ax, groups, x):
+    """The paper's column-group names over each modality's clusters."""
+    from matplotlib.transforms import blended_transform_factory
+
+    above = blended_transform_factory(ax.transData, ax.transAxes)
+    start = 0
+    for i, (modality, rows) in enumerate(groups):
+        span = x[start : start + len(rows)]
+        ax.text(
+            span.mean(), 1.01, modality_title(modality), transform=above,
+            ha="center", va="bottom", fontweight="bold",
+        )  # fmt: skip
+        if i:
+            ax.axvline(span[0] - 0.75, color="0.6", linewidth=0.8)
+        start += len(rows)
+
+
+def _chance_line(ax):
+    ax.axhline(0.5, color="0.3", linestyle="--", linewidth=1.0, label="chance (0.5)")
 
 
 def plot_zero_shot(report, *, metric="roc_auc", ax=None, title=None):
@@ -232,10 +306,7 @@ def plot_zero_shot(report, *, metric="roc_auc", ax=None, title=None):
     colors = [
         _REFERENCE_COLORS[NAIVE] if m.endswith(f"({NAIVE})") else None for m in methods
     ]
-    ax = _grouped_bars(ax, means.to_numpy(), errors, tasks, methods, colors)
-    if len(chance):
-        bottom, top = ax.get_ylim()
-        ax.set_ylim(max(0.0, min(bottom, chance.min() - 0.05)), top)
+    _grouped_bars(ax, means.to_numpy(), errors, tasks, methods, colors)
     ax.set_xlabel("task")
     ax.set_ylabel(METRIC_LABELS[metric])
     if title is not None:
@@ -243,12 +314,19 @@ def plot_zero_shot(report, *, metric="roc_auc", ax=None, title=None):
     return ax
 
 
-def _grouped_bars(ax, heights, errors, groups, series, colors=None):
-    """Bars of ``heights`` (n_groups, n_series), clustered by group."""
+def _grouped_bars(ax, heights, errors, groups, series, colors=None, *, x=None,
+                  hatches=None):  # fmt: skip
+    """Bars of ``heights`` (n_groups, n_series), clustered by group at ``x``.
+
+    Bars start at 0 (a score's bar length is the score); the top leaves room
+    for error bars and annotations. Returns the bar containers, one per
+    series.
+    """
     width = 0.8 / len(series)
-    x = np.arange(len(groups))
+    x = np.arange(len(groups)) if x is None else np.asarray(x, dtype=float)
     colors = [None] * len(series) if colors is None else colors
-    for i, (name, color) in enumerate(zip(series, colors, strict=True)):
+    hatches = [None] * len(series) if hatches is None else hatches
+    containers = [
         ax.bar(
             x + (i - (len(series) - 1) / 2) * width,
             heights[:, i],
@@ -257,14 +335,20 @@ def _grouped_bars(ax, heights, errors, groups, series, colors=None):
             capsize=2,
             label=name,
             color=color,
+            hatch=hatch,
+            edgecolor="white" if hatch else None,
         )
+        for i, (name, color, hatch) in enumerate(
+            zip(series, colors, hatches, strict=True)
+        )
+    ]
     ax.set_xticks(x, groups)
     spread = 0 if errors is None else np.nan_to_num(errors)
-    low, high = np.nanmin(heights - spread), np.nanmax(heights + spread)
-    ax.set_ylim(max(0.0, min(0.5, low) - 0.05), min(1.0, high + 0.03) + 0.02)
+    high = np.nanmax(heights + spread)
+    ax.set_ylim(0.0, max(1.0, high) + 0.08)
     _legend_outside(ax)
     ax.grid(axis="y", alpha=0.3)
-    return ax
+    return containers
 
 
 def _legend_outside(ax):
