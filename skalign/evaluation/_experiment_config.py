@@ -34,8 +34,8 @@ KEYS = {
         "table_n_anchors": "anchors of the stitching table (default: the "
         "largest of n_anchors)",
         "transforms": "transforms compared (default: all four)",
-        "change_transform": "transform whose % change against the upper bound "
-        "the table reports (default ortho)",
+        "change_transform": "transform whose % change against the source "
+        "upper bound the table reports (default ortho)",
         "anchor_size": "anchor pool per task, fraction or count (default 0.25)",
         "test_size": "test part per task, fraction or count (default 0.25)",
         "n_test_per_class": "balanced test rows per class (default: the rarest)",

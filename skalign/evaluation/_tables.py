@@ -198,7 +198,7 @@ n_test_per_class, random_state, n_jobs, cache_dir, show_progress
         ``source_upper_bound``, ``naive``, each transform and
         ``target_upper_bound`` the mean of ``metric`` over pairs and repeats
         and its ``<method>_std`` (``ddof=0``); ``change_pct``, the score of
-        ``change_transform`` relative to the upper bound in percent; and
+        ``change_transform`` relative to the source upper bound in percent; and
         ``n_pairs``. :func:`pooled_stitching_table` with one task.
     pairs : pandas.DataFrame
         Only when ``return_pairs=True``: columns ``source``, ``target``,
