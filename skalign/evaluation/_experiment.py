@@ -98,7 +98,7 @@ def run_experiment(
     >>> with contextlib.redirect_stdout(io.StringIO()):
     ...     results = run_experiment(config, tempfile.mkdtemp(), show_progress=False)
     >>> results["table"].index.tolist()
-    [('general', 'general')]
+    [('text', 'general', 'general')]
     """
     config = load_config(config)
     output_dir = Path(output_dir)
@@ -286,6 +286,7 @@ class _Runner:
         table, pairs = pooled_stitching_table(
             tasks,
             {name: spec.domain for name, spec in self.config.encoders.items()},
+            modalities=self._modalities(),
             n_anchors=table_anchors,
             metric=self.config.protocol.get("metric", "roc_auc"),
             change_transform=self.config.protocol.get("change_transform", "ortho"),

@@ -164,6 +164,7 @@ random_state, n_jobs, cache_dir, show_progress
     {
         "tasks": [Mapping],
         "domains": [Mapping],
+        "modalities": [None, Mapping],
         "n_anchors": [None, Interval(Integral, 2, None, closed="left")],
         "metric": [StrOptions(set(METRICS))],
         "change_transform": [str],
@@ -176,6 +177,7 @@ def pooled_stitching_table(
     tasks,
     domains,
     *,
+    modalities=None,
     n_anchors=None,
     transforms=TRANSFORM_TYPES,
     metric="roc_auc",
@@ -208,6 +210,11 @@ def pooled_stitching_table(
     domains : mapping of str to str
         Encoder name → domain (``{"dinov2": "general", "rad-dino":
         "medical"}``); every encoder needs one.
+    modalities : mapping of str to str or None, default=None
+        Encoder name → modality (``"text"``, ``"image"``): the table is then
+        split by modality as the paper prints it (Text and Vision column
+        groups), so a general → general row never pools text pairs with image
+        pairs; the encoders of one task share one. None pools every task.
     n_anchors : int or None, default=None
         Anchors per draw, the same for every task; None: the smallest anchor
         pool.
@@ -229,7 +236,8 @@ random_state, n_jobs, cache_dir, show_progress
     Returns
     -------
     table : pandas.DataFrame
-        Indexed by (``source_domain``, ``target_domain``). For each method
+        Indexed by (``source_domain``, ``target_domain``), preceded by
+        ``modality`` when ``modalities`` is given. For each method
         (``source_upper_bound``: the source encoder with its own decoder,
         ``naive``, the transforms, ``target_upper_bound``: the paper's upper
         bound) the mean of ``metric`` and a ``<method>_std`` column (``ddof=0``
@@ -267,6 +275,21 @@ random_state, n_jobs, cache_dir, show_progress
     [('proj', 'proj'), ('proj', 'raw'), ('raw', 'proj')]
     >>> table[["n_pairs", "n_tasks"]].to_numpy().tolist()
     [[4, 2], [4, 2], [4, 2]]
+
+    The paper's Text and Vision column groups: a task of text encoders
+    beside the image task, never pooled with it.
+
+    >>> texts = ({"t1": X @ rng.normal(size=(64, 12)), "t2": X[:, ::-1]}, y)
+    >>> table = pooled_stitching_table(
+    ...     {"images": task, "texts": texts},
+    ...     {"a": "raw", "b": "proj", "c": "proj", "t1": "proj", "t2": "raw"},
+    ...     modalities={"a": "image", "b": "image", "c": "image", "t1": "text",
+    ...                 "t2": "text"},
+    ...     transforms=["ortho"], n_repeats=1,
+    ...     decoder=LogisticRegression(max_iter=5000))
+    >>> table.index.tolist()  # doctest: +NORMALIZE_WHITESPACE
+    [('image', 'proj', 'proj'), ('image', 'proj', 'raw'), ('image', 'raw', 'proj'),
+     ('text', 'proj', 'raw'), ('text', 'raw', 'proj')]
     """
     protocol = _protocol(locals())
     if change_transform not in protocol.transforms:
@@ -275,7 +298,7 @@ random_state, n_jobs, cache_dir, show_progress
             f"{list(protocol.transforms)!r}; name the method whose change against "
             "the source upper bound the table reports."
         )
-    prepared = _prepare_tasks(protocol, tasks, None)
+    prepared = _prepare_tasks(protocol, tasks, modalities)
     domain_of = _check_domains(domains, prepared)
     pool = min(p.split.anchor_pool.size for p in prepared)
     counts = anchor_counts(pool if n_anchors is None else n_anchors, pool)
@@ -283,12 +306,23 @@ random_state, n_jobs, cache_dir, show_progress
     runs = _with_upper_bounds(runs, source_bound=True)
     runs.insert(3, "source_domain", runs["source"].map(domain_of))
     runs.insert(4, "target_domain", runs["target"].map(domain_of))
-    table = _domain_table(runs, metric, protocol.transforms, change_transform)
+    by_modality = modalities is not None
+    table = _domain_table(
+        runs, metric, protocol.transforms, change_transform, by_modality=by_modality
+    )
     if not return_pairs:
         return table
     pairs = summarize_runs(
         runs,
-        ["task", "source", "target", "source_domain", "target_domain", "transform"],
+        [
+            "task",
+            *(["modality"] if by_modality else []),
+            "source",
+            "target",
+            "source_domain",
+            "target_domain",
+            "transform",
+        ],
         protocol.transforms,
     )
     return table, pairs
@@ -420,9 +454,12 @@ def _pool(runs, by, transforms):
     return summary.merge(n_pairs, on=list(by), how="left")
 
 
-def _domain_table(runs, metric, transforms, change_transform):
+def _domain_table(runs, metric, transforms, change_transform, *, by_modality=False):
+    """Mean ± std of every method per (modality,) source and target domain."""
     methods = [SOURCE_UPPER_BOUND, NAIVE, *transforms, TARGET_UPPER_BOUND]
     by = ["source_domain", "target_domain"]
+    if by_modality:
+        by.insert(0, "modality")
     scores = runs.groupby([*by, "transform"])[metric]
     mean = scores.mean().unstack("transform")[methods]
     std = scores.std(ddof=0).unstack("transform")[methods]

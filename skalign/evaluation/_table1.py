@@ -67,13 +67,18 @@ def split_by_modality(table):
     """``[(modality or None, rows indexed by (source, target))]`` of a table.
 
     A table with a ``modality`` index level (built with ``modalities=``) is
-    split into its groups, in order; one without it is a single group.
+    split into its groups, Text then Vision as in the paper, then any other;
+    one without it is a single group.
     """
     if "modality" not in (table.index.names or []):
         return [(None, table)]
+    order = list(MODALITY_TITLES)
+    found = dict.fromkeys(table.index.get_level_values("modality"))
     return [
         (modality, table.xs(modality, level="modality"))
-        for modality in dict.fromkeys(table.index.get_level_values("modality"))
+        for modality in sorted(
+            found, key=lambda m: order.index(m) if m in order else len(order)
+        )
     ]
 
 

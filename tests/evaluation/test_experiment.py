@@ -179,9 +179,9 @@ def test_embedding_files_pool_and_resume(tmp_path, capsys):
     results = run_experiment(path, out, show_progress=False)
     table = results["table"]
     assert table.index.tolist() == [
-        ("general", "general"),
-        ("general", "medical"),
-        ("medical", "general"),
+        ("image", "general", "general"),
+        ("image", "general", "medical"),
+        ("image", "medical", "general"),
     ]
     assert table["n_pairs"].tolist() == [2, 2, 2]
     assert (table["ortho"] > table["naive"]).all()

@@ -117,3 +117,149 @@ def test_the_figure_annotates_the_change_in_the_papers_colours():
     assert to_rgba(texts["▲ 6.7%"]) == to_rgba("tab:green")
     assert to_rgba(texts["▼ 15.7%"]) == to_rgba("tab:red")
     assert to_rgba(texts["▼ 2.7%"]) == to_rgba("0.5")
+
+
+# --- Text and Vision apart -------------------------------------------------------
+
+
+def _encoders(rng, base, widths):
+    n = base.shape[0]
+    return {
+        name: base @ rng.normal(size=(base.shape[1], width))
+        + 0.6 * rng.normal(size=(n, width))
+        for name, width in widths.items()
+    }
+
+
+@pytest.fixture(scope="module")
+def two_modalities():
+    """An image task with two general encoders and a medical one, a text task
+    with two general encoders: general -> general exists in both modalities."""
+    rng = np.random.default_rng(0)
+    y = np.repeat(["a", "b"], 60)
+    base = np.eye(2)[(y == "b").astype(int)] * 2.0
+    images = _encoders(rng, base, {"vit": 10, "dino": 14, "rad": 8})
+    texts = _encoders(rng, base, {"roberta": 12, "llama": 16})
+    domains = {"vit": "general", "dino": "general", "rad": "medical"}
+    domains |= {"roberta": "general", "llama": "general"}
+    modalities = {"vit": "image", "dino": "image", "rad": "image"}
+    modalities |= {"roberta": "text", "llama": "text"}
+    return {"cxr": (images, y), "reports": (texts, y)}, domains, modalities
+
+
+OPTIONS = dict(
+    n_anchors=20,
+    transforms=["ortho"],
+    n_repeats=2,
+    decoder=None,
+    anchor_size=0.3,
+)
+
+
+def test_general_to_general_never_pools_text_with_images(two_modalities):
+    from sklearn.linear_model import LogisticRegression
+
+    from skalign.evaluation import pooled_stitching_table
+
+    tasks, domains, modalities = two_modalities
+    options = {**OPTIONS, "decoder": LogisticRegression(max_iter=3000)}
+    mixed = pooled_stitching_table(tasks, domains, **options)
+    # the fault of the issue: 2 text pairs and 2 image pairs in one row
+    assert mixed.loc[("general", "general"), "n_pairs"] == 4
+    table, pairs = pooled_stitching_table(
+        tasks, domains, modalities=modalities, return_pairs=True, **options
+    )
+    assert table.index.tolist() == [
+        ("image", "general", "general"),
+        ("image", "general", "medical"),
+        ("image", "medical", "general"),
+        ("text", "general", "general"),
+    ]
+    assert table["n_pairs"].tolist() == [2, 2, 2, 2]
+    auroc = pairs[(pairs["metric"] == "roc_auc") & (pairs["transform"] == "ortho")]
+    for modality, task in (("image", "cxr"), ("text", "reports")):
+        general = auroc[
+            (auroc["task"] == task)
+            & (auroc["source_domain"] == "general")
+            & (auroc["target_domain"] == "general")
+        ]
+        assert set(general["modality"]) == {modality} and len(general) == 2
+        expected = general["mean"].mean()  # equal runs per pair
+        assert table.loc[(modality, "general", "general"), "ortho"] == pytest.approx(
+            expected
+        )
+    # the pooled row is the mean of the two groups (same number of runs each)
+    assert mixed.loc[("general", "general"), "ortho"] == pytest.approx(
+        table.xs(("general", "general"), level=(1, 2))["ortho"].mean()
+    )
+    markdown = table1_markdown(table).splitlines()
+    assert markdown[0] == (
+        "| source → target | Text: SUB | Text: ortho | Text: TUB | "
+        "Vision: SUB | Vision: ortho | Vision: TUB |"
+    )
+    # medical -> general exists for the images only: "-" in the text group
+    (row,) = [line for line in markdown if line.startswith("| medical → general")]
+    assert row.startswith("| medical → general | - | - | - |")
+    ax = plot_stitching_table(table)
+    groups = [t.get_text() for t in ax.texts if t.get_text() in ("Text", "Vision")]
+    assert groups == ["Text", "Vision"]
+    assert len(ax.patches) == 4 * 4  # 4 groups x (SUB, naive, ortho, TUB)
+
+
+def test_the_experiment_prints_text_and_vision_groups_recomputed_by_hand(
+    two_modalities, tmp_path
+):
+    """run_experiment on embedding files of both modalities: report.md has the
+    paper's column groups, and the % change equals the one recomputed by hand
+    from the single runs (alignment mean over pairs and draws, SUB mean over
+    the pairs' source encoders)."""
+    from skalign.evaluation import run_experiment
+
+    tasks, domains, modalities = two_modalities
+    config = {
+        "protocol": {
+            "n_anchors": [20],
+            "n_repeats": 2,
+            "decoder": "logistic",
+            "anchor_size": 0.3,
+            "transforms": ["ortho"],
+        },
+        "datasets": {},
+        "encoders": {},
+        "stitching": {},
+    }
+    for task, (embeddings, y) in tasks.items():
+        ids = np.array([f"{task}-{i}" for i in range(len(y))])
+        labels = tmp_path / f"{task}.csv"
+        pd.DataFrame({"id": ids, "finding": y}).to_csv(labels, index=False)
+        config["datasets"][task] = {"labels": str(labels)}
+        config["stitching"][task] = {"dataset": task}
+        for name, X in embeddings.items():
+            path = tmp_path / f"{name}.npz"
+            np.savez(path, embeddings=X, ids=ids)
+            config["encoders"][name] = {
+                "modality": modalities[name],
+                "domain": domains[name],
+                "embeddings": {task: str(path)},
+            }
+    results = run_experiment(config, tmp_path / "out", show_progress=False)
+    table = results["table"]
+    runs = results["runs"]
+    own = runs[runs["transform"] == "target_upper_bound"].set_index("target")
+    ortho = runs[runs["transform"] == "ortho"]
+    for (modality, source_domain, target_domain), row in table.iterrows():
+        cells = ortho[
+            (ortho["source"].map(domains) == source_domain)
+            & (ortho["target"].map(domains) == target_domain)
+            & (ortho["source"].map(modalities) == modality)
+        ]
+        pairs = cells[["source", "target"]].drop_duplicates()
+        sub = np.mean([own.loc[s, "roc_auc"] for s in pairs["source"]])
+        alignment = cells["roc_auc"].mean()
+        assert row["source_upper_bound"] == pytest.approx(sub)
+        assert row["ortho"] == pytest.approx(alignment)
+        assert row["change_pct"] == pytest.approx(100 * (alignment - sub) / sub)
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "| Text: SUB | Text: ortho | Text: TUB | Vision: SUB |" in report
+    written = pd.read_csv(tmp_path / "out" / "stitching_table.csv")
+    assert set(written["modality"]) == {"image", "text"}
