@@ -21,6 +21,7 @@ from ._io import read_embeddings
 from ._outputs import FIGURE_SIZE
 from ._plots import plot_anchor_curve, plot_stitching_table, plot_zero_shot
 from ._pooled import plan_pooled, pooled_anchor_curve, pooled_stitching_table
+from ._prompt_embeddings import PromptEmbeddingFile
 from ._scoring import METRIC_LABELS
 from ._table1 import methods_markdown, table1_markdown
 from ._zeroshot_eval import zero_shot_report
@@ -329,25 +330,31 @@ class _Runner:
             for encoder in zs.vision_encoders:
                 methods[encoder] = stacked(encoder)
                 anchors[encoder] = (self.embeddings(encoder, zs.anchors), reports)
-        for name, (image_encoder, text_encoder) in zs.baselines.items():
-            methods[name] = (
-                stacked(image_encoder),
-                None,
-                self._extractor(text_encoder),
-            )
+        for name, (image_encoder, text_tower) in zs.baselines.items():
+            methods[name] = (stacked(image_encoder), None, self._prompts(text_tower))
+        text_encoder = zs.text_encoder
+        if zs.prompt_embeddings is not None:
+            text_encoder = zs.prompt_embeddings
         return zero_shot_report(
             methods,
             tasks,
             anchors=anchors,
             transforms=list(zs.transforms),
             naive=zs.naive,
-            text_encoder=self._extractor(zs.text_encoder),
+            text_encoder=self._prompts(text_encoder),
             prompt_pooling=zs.prompt_pooling,
             n_per_class=zs.n_per_class,
             n_repeats=zs.n_repeats,
             random_state=self.config.protocol.get("random_state", 0),
             show_progress=self.show_progress,
         )
+
+    def _prompts(self, text_tower):
+        """What embeds the prompts: an encoder's extractor, or a file of them
+        already embedded (``prompt_embeddings``, ids = the prompt texts)."""
+        if isinstance(text_tower, Path):
+            return PromptEmbeddingFile(text_tower)
+        return self._extractor(text_tower)
 
     def _anchor_overlap(self, task_datasets):
         """Per task data set, the rows that are also anchors (never tested)."""
@@ -548,30 +555,6 @@ def _aligned_file(path, ids, encoder, dataset):
     return np.asarray(file.embeddings)[[position[item] for item in ids]]
 
 
-def _own_prompt_embeddings(path, tasks):
-    """Task -> class -> a baseline's prompt embeddings, read from ``path`` (ids:
-    the prompt texts)."""
-    file = read_embeddings(path)
-    if file.ids is None:
-        raise ValueError(
-            f"{path}: prompt embeddings need 'ids' holding the prompt texts."
-        )
-    vectors = dict(zip(map(str, file.ids), np.asarray(file.embeddings), strict=True))
-    own = {}
-    for task, (_, class_prompts) in tasks.items():
-        missing = [p for ps in class_prompts.values() for p in ps if p not in vectors]
-        if missing:
-            raise ValueError(
-                f"{path} has no embedding for {len(missing)} prompts of task "
-                f"{task!r}, e.g. {missing[0]!r}; embed every prompt."
-            )
-        own[task] = {
-            label: np.stack([vectors[p] for p in prompts])
-            for label, prompts in class_prompts.items()
-        }
-    return own
-
-
 def _label_text(value):
     return str(int(value) if isinstance(value, float) and value.is_integer() else value)
 
@@ -704,7 +687,8 @@ def _markdown(frame):
 
 def _markdown_table1(table):
     return (
-        table1_markdown(table) + "\n\nEvery method, mean ± std:\n\n"
+        table1_markdown(table)
+        + "\n\nEvery method, mean ± std:\n\n"
         + methods_markdown(table)
     )
 

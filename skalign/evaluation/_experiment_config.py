@@ -80,6 +80,9 @@ KEYS = {
         "transforms": "maps fitted on the anchors (default ['ortho'])",
         "naive": "add the naive floor (default true)",
         "prompt_pooling": "similarity (the paper's rule, default) or embedding",
+        "prompt_embeddings": "the prompts already embedded by text_encoder: a "
+        "file whose ids are the prompt texts (then text_encoder needs no "
+        "extractor; its report embeddings may come from files)",
         "n_per_class": "images per class of each balanced subset",
         "n_repeats": "balanced subsets per task (default 3)",
     },
@@ -151,6 +154,7 @@ class ZeroShot:
     n_repeats: int
     tasks: dict
     baselines: dict  # name -> (image encoder, text encoder or prompt file)
+    prompt_embeddings: Path | None = None  # the text encoder's prompts, embedded
 
 
 @dataclass(frozen=True)
@@ -526,6 +530,9 @@ class _Reader:
             int(table.get("n_repeats", 3)),
             tasks,
             baselines,
+            None
+            if "prompt_embeddings" not in table
+            else self.file(table["prompt_embeddings"], "zero_shot.prompt_embeddings"),
         )
 
     def modality(self, name, encoders, modality, key):

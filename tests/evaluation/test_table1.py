@@ -20,7 +20,7 @@ from skalign.evaluation._table1 import (  # noqa: E402
 
 
 def _runs(rows):
-    """Runs of (modality, source, target, source domain, target domain, method, AUROC)."""
+    """Runs: modality, source, target, their domains, method and AUROC."""
     return pd.DataFrame(
         rows,
         columns=[
