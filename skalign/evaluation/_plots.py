@@ -167,7 +167,9 @@ def plot_stitching_table(table, *, metric="roc_auc", ax=None, title=None, ylabel
         [np.arange(len(rows)) + 0.5 * i + sum(len(r) for _, r in groups[:i])
          for i, (_, rows) in enumerate(groups)]
     )  # fmt: skip
-    labels = [_pair_label(source, target) for source, target in rows.index]
+    # two-line labels side by side fit eight clusters; beyond, one line, upright
+    upright = len(rows) > 8
+    labels = [_pair_label(s, t, wrap=not upright) for s, t in rows.index]
     stds = [f"{m}_std" for m in methods]
     errors = (
         rows[stds].to_numpy(dtype=float) if set(stds) <= set(rows.columns) else None
@@ -188,6 +190,9 @@ def plot_stitching_table(table, *, metric="roc_auc", ax=None, title=None, ylabel
         _annotate_changes(ax, rows, methods, bars, errors)
     if len(groups) > 1:
         _label_groups(ax, groups, x)
+    ax.tick_params(axis="x", labelsize="small")
+    if upright:
+        ax.tick_params(axis="x", labelrotation=90)
     ax.set_xlabel("source → target")
     ax.set_ylabel(METRIC_LABELS[metric] if ylabel is None else ylabel)
     if title is not None:
@@ -195,10 +200,10 @@ def plot_stitching_table(table, *, metric="roc_auc", ax=None, title=None, ylabel
     return ax
 
 
-def _pair_label(source, target):
-    """``"a → b"``, broken after the arrow when long so ticks never overlap."""
+def _pair_label(source, target, *, wrap):
+    """``"a → b"``, on two lines when long and ``wrap``, so ticks never overlap."""
     label = f"{source} → {target}"
-    return label if len(label) <= 12 else f"{source} →\n{target}"
+    return label if len(label) <= 12 or not wrap else f"{source}\n→ {target}"
 
 
 def _annotate_changes(ax, rows, methods, bars, errors):
@@ -207,13 +212,14 @@ def _annotate_changes(ax, rows, methods, bars, errors):
         method = values["change_transform"]
         if method not in methods:
             continue
-        column = methods.index(method)
-        bar = bars[column].patches[row]
-        spread = 0.0 if errors is None else np.nan_to_num(errors[row, column])
+        bar = bars[methods.index(method)].patches[row]
+        # above the cluster's highest bar and error bar
+        spread = 0.0 if errors is None else np.nan_to_num(errors[row])
+        heights = np.array([b.patches[row].get_height() for b in bars])
         change = values["change_pct"]
         ax.annotate(
             format_change(change),
-            (bar.get_x() + bar.get_width() / 2, bar.get_height() + spread),
+            (bar.get_x() + bar.get_width() / 2, np.nanmax(heights + spread)),
             xytext=(0, 2),
             textcoords="offset points",
             ha="center",
@@ -249,7 +255,10 @@ def plot_zero_shot(report, *, metric="roc_auc", ax=None, title=None):
     """Bar chart of zero-shot scores: one cluster per task, one bar per method (Fig. 4).
 
     The ``"chance"`` rows of the report are drawn as a dashed line over each
-    task's bars; without them, AUROC's 0.5 is marked.
+    task's bars; without them, AUROC's 0.5 is a dashed "chance" line. The
+    methods of one encoder (``"<encoder> (<transform>)"``) share its colour,
+    told apart by hatches; its naive floor is light and striped. Bars start
+    at 0.
 
     Parameters
     ----------
@@ -301,17 +310,51 @@ def plot_zero_shot(report, *, metric="roc_auc", ax=None, title=None):
             zorder=3,
         )
     elif metric == "roc_auc":
-        ax.axhline(0.5, color="0.6", linewidth=0.8)  # chance
-    # the naive floors of aligned encoders in grey, as in the stitching figures
-    colors = [
-        _REFERENCE_COLORS[NAIVE] if m.endswith(f"({NAIVE})") else None for m in methods
-    ]
-    _grouped_bars(ax, means.to_numpy(), errors, tasks, methods, colors)
+        _chance_line(ax)
+    colors, hatches = _zero_shot_styles(methods)
+    _grouped_bars(ax, means.to_numpy(), errors, tasks, methods, colors, hatches=hatches)
     ax.set_xlabel("task")
     ax.set_ylabel(METRIC_LABELS[metric])
     if title is not None:
         ax.set_title(title)
     return ax
+
+
+def _zero_shot_styles(methods):
+    """A colour per encoder or baseline, a hatch per method of an encoder.
+
+    ``"<encoder> (<transform>)"`` methods share their encoder's colour: the
+    first transform solid, the others dotted or crossed, the naive floor
+    light and striped, so two encoders' naive bars never look alike.
+    """
+    from matplotlib.colors import to_rgba
+
+    families = list(dict.fromkeys(_family(m)[0] for m in methods))
+    palette = cycle(f"C{i}" for i in range(10))
+    family_colors = {family: next(palette) for family in families}
+    seen = {family: 0 for family in families}
+    colors, hatches = [], []
+    for method in methods:
+        family, is_naive = _family(method)
+        color = family_colors[family]
+        if is_naive:
+            # a naive floor of no named encoder: the stitching figures' grey
+            alone = family == str(method) or family == NAIVE
+            colors.append(_REFERENCE_COLORS[NAIVE] if alone else to_rgba(color, 0.35))
+            hatches.append("//")
+            continue
+        colors.append(color)
+        hatches.append([None, "..", "xx", "oo", "--"][seen[family] % 5])
+        seen[family] += 1
+    return colors, hatches
+
+
+def _family(method):
+    """``("efficientnet", True)`` for ``"efficientnet (naive)"``."""
+    name, _, detail = str(method).rpartition(" (")
+    if not name or not detail.endswith(")"):
+        return str(method), str(method) == NAIVE
+    return name, NAIVE in (name, detail[:-1])
 
 
 def _grouped_bars(ax, heights, errors, groups, series, colors=None, *, x=None,
@@ -336,7 +379,8 @@ def _grouped_bars(ax, heights, errors, groups, series, colors=None, *, x=None,
             label=name,
             color=color,
             hatch=hatch,
-            edgecolor="white" if hatch else None,
+            edgecolor="0.25" if hatch else None,
+            linewidth=0,
         )
         for i, (name, color, hatch) in enumerate(
             zip(series, colors, hatches, strict=True)

@@ -150,7 +150,7 @@ def test_pooled_table_groups_by_domain_with_std_and_a_fixed_change(tasks):
     pooled_var = (group["std"] ** 2 + group["mean"] ** 2).mean() - row["ortho"] ** 2
     assert row["ortho_std"] == pytest.approx(np.sqrt(pooled_var))
     ax = plot_stitching_table(table)
-    assert [t.get_text() for t in ax.get_xticklabels()][1] == "general →\nmedical"
+    assert [t.get_text() for t in ax.get_xticklabels()][1] == "general\n→ medical"
     with pytest.raises(ValueError, match="change_transform='affine' is not one"):
         pooled_stitching_table(
             tasks,
