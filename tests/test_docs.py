@@ -28,6 +28,7 @@ BUILD_PACKAGES = (
     "numpydoc",
     "pydata_sphinx_theme",
     "myst_parser",
+    "sphinx_copybutton",
 )
 # BLAS and OpenMP thread pools spin while they wait; next to the other pytest
 # workers on a small machine that turns a 0.1 s SVD into seconds. One thread
