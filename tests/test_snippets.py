@@ -55,7 +55,8 @@ def test_blocks_are_found_in_both_formats():
     markdown = "text\n```python\nx = 1\n```\n\n```bash\nls\n```\n"
     rst = ".. code-block:: python\n\n    x = 1\n\n    y = x\n\ntext\n"
     assert _MARKDOWN_BLOCK.findall(markdown) == ["x = 1\n"]
-    assert [textwrap.dedent(b) for b in _RST_BLOCK.findall(rst)] == ["x = 1\n\ny = x\n\n"]
+    blocks = [textwrap.dedent(block) for block in _RST_BLOCK.findall(rst)]
+    assert blocks == ["x = 1\n\ny = x\n\n"]
 
 
 def test_run_block_returns_the_last_expression_and_raises_on_undefined_names():
@@ -73,7 +74,8 @@ def test_readme_snippet_stitches_encoders(monkeypatch, tmp_path):
     # close to B's own score (0.976), far above chance
     assert 0.93 < namespace["auroc"] <= 1.0
     search = namespace["search"]
-    assert search.best_params_["transform_type"] in {"affine", "linear", "l-ortho", "ortho"}
+    transforms = {"affine", "linear", "l-ortho", "ortho"}
+    assert search.best_params_["transform_type"] in transforms
 
 
 def test_index_snippet_stitches_encoders(monkeypatch, tmp_path):
