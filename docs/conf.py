@@ -54,8 +54,12 @@ intersphinx_mapping = {
 # the build. The exceptions, each for a reason:
 nitpicky = True
 nitpick_ignore = [
-    # (none: a new entry needs a comment saying why it cannot resolve)
+    # (none: a new entry needs a comment saying why it cannot resolve; cite an
+    # object of another project by adding it to _inventories/make_inventories.py)
 ]
+# Not an exception but a rendering choice: the labels of scikit-learn's own
+# pages that the docstrings of inherited methods cite are shown as plain text
+# (_inherited_sklearn_label below).
 
 autosummary_generate = True
 # The methods inherited from scikit-learn's mixins are listed with the class
