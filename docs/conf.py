@@ -20,6 +20,7 @@ extensions = [
     "numpydoc",
     "sphinx_gallery.gen_gallery",
     "myst_parser",
+    "sphinx_copybutton",
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
@@ -27,20 +28,38 @@ exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 templates_path = ["_templates"]
 
 # Links into other projects' docs. The build is offline (the test suite builds
-# with -W and no network), so each inventory is a small local file listing the
-# objects these pages reference: _inventories/make_inventories.py writes them.
+# with -W and no network), so each inventory is a local file:
+# _inventories/make_inventories.py writes them, generated from the installed
+# packages (Python, NumPy, pandas, PyTorch, joblib) or listed by hand (the
+# others).
 intersphinx_mapping = {
     name: (url, f"_inventories/{name}.inv")
     for name, url in {
+        "python": "https://docs.python.org/3/",
+        "numpy": "https://numpy.org/doc/stable/",
+        "pandas": "https://pandas.pydata.org/docs/",
+        "torch": "https://docs.pytorch.org/docs/stable/",
+        "joblib": "https://joblib.readthedocs.io/en/stable/",
         "sklearn": "https://scikit-learn.org/stable/",
         "scipy": "https://docs.scipy.org/doc/scipy/",
         "imblearn": "https://imbalanced-learn.org/stable/",
-        "torch": "https://docs.pytorch.org/docs/stable/",
         "PIL": "https://pillow.readthedocs.io/en/stable/",
+        "dask": "https://docs.dask.org/en/stable/",
         "distributed": "https://distributed.dask.org/en/stable/",
         "sentence_transformers": "https://sbert.net/",
     }.items()
 }
+
+# Every cross-reference must resolve: with -W a broken or misspelt one fails
+# the build. The exceptions, each for a reason:
+nitpicky = True
+nitpick_ignore = [
+    # (none: a new entry needs a comment saying why it cannot resolve; cite an
+    # object of another project by adding it to _inventories/make_inventories.py)
+]
+# Not an exception but a rendering choice: the labels of scikit-learn's own
+# pages that the docstrings of inherited methods cite are shown as plain text
+# (_inherited_sklearn_label below).
 
 autosummary_generate = True
 # The methods inherited from scikit-learn's mixins are listed with the class
@@ -49,6 +68,11 @@ autosummary_generate = True
 autodoc_default_options = {"members": True, "inherited-members": True}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
+
+# The copy button leaves out prompts and output in doctest-style blocks.
+copybutton_prompt_text = r">>> |\.\.\. |\$ "
+copybutton_prompt_is_regexp = True
+copybutton_only_copy_prompt_lines = False
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"skalign {release}"

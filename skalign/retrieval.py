@@ -449,7 +449,7 @@ class ReportRetriever(BaseEstimator):
     See Also
     --------
     retrieve : The ranking behind :meth:`suggest`.
-    ZeroShotTextSpaceClassifier : Classify in the same text space.
+    skalign.ZeroShotTextSpaceClassifier : Classify in the same text space.
 
     Examples
     --------

@@ -28,6 +28,7 @@ BUILD_PACKAGES = (
     "numpydoc",
     "pydata_sphinx_theme",
     "myst_parser",
+    "sphinx_copybutton",
 )
 # BLAS and OpenMP thread pools spin while they wait; next to the other pytest
 # workers on a small machine that turns a 0.1 s SVD into seconds. One thread
@@ -110,8 +111,28 @@ def test_docs_build_without_warnings_with_the_gallery_executed(tmp_path):
         generated / "skalign.retrieval.ReportRetriever.html"
     ).read_text(encoding="utf-8")
 
+    # the API page is tables of links, each object on its own page
+    api = (html / "api.html").read_text(encoding="utf-8")
+    assert "sig-name descname" not in api, "an object is documented inline in api.rst"
+    # intersphinx reaches every project the docstrings cite (local inventories)
+    pages = "".join(
+        page.read_text(encoding="utf-8")
+        for page in [*(html / "generated").glob("*.html"), html / "install.html"]
+    )
+    for base_url in (
+        "https://docs.python.org/3/",
+        "https://numpy.org/doc/stable/",
+        "https://pandas.pydata.org/docs/",
+        "https://docs.pytorch.org/docs/stable/",
+        "https://joblib.readthedocs.io/en/stable/",
+        "https://scikit-learn.org/stable/",
+    ):
+        assert f'href="{base_url}' in pages, f"no link into {base_url}"
+
     guide = [page.stem for page in (DOCS / "user_guide").glob("*.rst")]
-    assert {"zero_shot", "extraction", "gpu", "caching"} <= set(guide)
+    assert {"zero_shot", "extraction", "gpu", "caching", "beyond_the_paper"} <= set(
+        guide
+    )
     for page in guide:
         assert (html / "user_guide" / f"{page}.html").is_file(), page
     assert "Changelog" in (html / "changelog.html").read_text(encoding="utf-8")

@@ -51,7 +51,7 @@ class EmbeddingExtractor(
     ``transformers`` and ONNX models, for models shipped in PyPI packages, and
     for any ``torch.nn.Module``. The model is loaded on first use, once per
     process (clones made by ``GridSearchCV`` share it), runs in eval mode under
-    :func:`torch.inference_mode` in batches, and is never pickled with the
+    :class:`torch.inference_mode` in batches, and is never pickled with the
     estimator. Identical inputs are embedded once per call; with ``memoize``
     (the default) once per process, so the folds of a grid search embed each
     input once; and with ``cache_dir`` once ever.
@@ -120,7 +120,7 @@ class EmbeddingExtractor(
         Inputs per forward pass.
     dtype : {"fp32", "fp16", "bf16"}, default="fp32"
         The compute dtype. ``"fp16"`` and ``"bf16"`` run the forward under
-        :func:`torch.autocast` in that dtype (meant for GPUs), and the weights
+        :class:`torch.autocast` in that dtype (meant for GPUs), and the weights
         of sentence-transformers, open_clip and ``hf:`` models are loaded in it
         (half the memory, as for a 7B text encoder); a module's weights are
         left as they are. ``"fp32"`` loads float32 weights whatever the

@@ -55,9 +55,9 @@ class Runtime:
     """A resolved device and precision for a torch model.
 
     ``precision`` other than ``"fp32"`` runs the forward under
-    :func:`torch.autocast` in that dtype, and models loaded by the extractor
+    :class:`torch.autocast` in that dtype, and models loaded by the extractor
     itself get their weights in it (:attr:`weights_dtype`); every forward runs
-    under :func:`torch.inference_mode`.
+    under :class:`torch.inference_mode`.
     """
 
     device: str
