@@ -15,7 +15,6 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.metrics import pairwise_distances_chunked
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import (
     HasMethods,
@@ -30,6 +29,7 @@ from ._csls import csls_from_cosine, most_shared_ids, neighborhood_similarity
 from ._optional import import_optional
 from ._preprocessing import normalize_rows
 from ._text_space import check_text_width, encode_texts, fit_aligner
+from ._topk import chunked_top_k
 from .metrics import mean_average_precision_at_k, precision_at_k, recall_at_k
 
 __all__ = [
@@ -70,8 +70,11 @@ def retrieve(
 ):
     """Rank the gallery by cosine similarity to each query.
 
-    Memory stays bounded for large galleries: similarities are computed in
-    chunks of queries sized by scikit-learn's ``working_memory``.
+    Memory stays bounded for any gallery size: similarities are computed in
+    chunks of queries sized by scikit-learn's ``working_memory`` (1 GiB by
+    default, see :func:`sklearn.set_config`), and each chunk keeps its ``k``
+    best items by partial selection (``np.argpartition``) rather than a full
+    sort, with the same result as a stable sort.
 
     In high dimensions a few gallery items (hubs) are near every query and
     crowd the top of every ranking. ``hubness="csls"`` ranks by cross-domain
@@ -184,26 +187,30 @@ def retrieve(
         gallery_penalty = neighborhood_similarity(
             gallery, queries, hubness_neighbors, a_ids=gallery_ids, b_ids=query_ids
         )
+    unit_queries = normalize_rows(queries)
+    gallery_scale = _inverse_norms(gallery)
 
-    def top_k(distances, start):
-        similarities = 1.0 - distances
-        rows = slice(start, start + distances.shape[0])
+    def score_block(start, stop):
+        scores = unit_queries[start:stop] @ gallery.T
+        scores *= gallery_scale
         if hubness == "csls":
-            similarities = csls_from_cosine(
-                similarities, query_penalty[rows], gallery_penalty
+            scores = csls_from_cosine(
+                scores, query_penalty[start:stop], gallery_penalty
             )
         if query_ids is not None:
-            excluded = query_ids[rows, None] == gallery_ids[None, :]
-            similarities = np.where(excluded, -np.inf, similarities)
-        order = np.argsort(-similarities, axis=1, kind="stable")[:, :k]
-        return order, np.take_along_axis(similarities, order, axis=1)
+            scores[query_ids[start:stop, None] == gallery_ids[None, :]] = -np.inf
+        return scores
 
-    chunks = list(
-        pairwise_distances_chunked(queries, gallery, metric="cosine", reduce_func=top_k)
-    )
-    indices = np.concatenate([chunk[0] for chunk in chunks])
-    similarities = np.concatenate([chunk[1] for chunk in chunks])
-    return indices, similarities
+    itemsize = np.result_type(queries, gallery).itemsize
+    return chunked_top_k(score_block, queries.shape[0], n_gallery, k, itemsize)
+
+
+def _inverse_norms(rows):
+    """1 / the Euclidean norm of each row (1 for a zero row, whose cosine
+    similarities are then 0), computed without a copy of ``rows``."""
+    norms = np.sqrt(np.einsum("ij,ij->i", rows, rows))
+    norms[norms == 0] = 1.0
+    return 1.0 / norms
 
 
 def _exclusion_ids(exclude_self, query_ids, gallery_ids, n_queries, n_gallery):
