@@ -26,10 +26,11 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from ._backend import to_numpy
 from ._csls import csls_from_cosine, most_shared_ids, neighborhood_similarity
+from ._index import INDEX_KINDS, GalleryIndex
 from ._optional import import_optional
 from ._preprocessing import normalize_rows
 from ._text_space import check_text_width, encode_texts, fit_aligner
-from ._topk import chunked_top_k
+from ._topk import chunked_top_k, query_chunk_size, top_k
 from .metrics import mean_average_precision_at_k, precision_at_k, recall_at_k
 
 __all__ = [
@@ -54,6 +55,8 @@ DIRECTIONS = ("image→text", "text→image", "image→image")
         "exclude_self": ["boolean"],
         "query_ids": ["array-like", None],
         "gallery_ids": ["array-like", None],
+        "index": [StrOptions(set(INDEX_KINDS)), HasMethods(["search"]), None],
+        "index_params": [dict, None],
     },
     prefer_skip_nested_validation=True,
 )
@@ -67,6 +70,8 @@ def retrieve(
     exclude_self=False,
     query_ids=None,
     gallery_ids=None,
+    index=None,
+    index_params=None,
 ):
     """Rank the gallery by cosine similarity to each query.
 
@@ -111,6 +116,25 @@ def retrieve(
         query's is never retrieved, so other views of the same study do not
         count as hits. Give both or neither. Excluded items are left out of
         the ranking before ``k`` is applied (CSLS penalties still see them).
+    index : {"ivf", "hnsw"} or None, default=None
+        None: exact search. Otherwise an approximate nearest-neighbour index
+        (FAISS, ``pip install "skalign[index]"``) built on the gallery
+        proposes each query's candidates, which are then scored and ranked
+        exactly as without it: for galleries beyond brute force (about 10^6
+        items). ``"ivf"`` builds fast; ``"hnsw"`` queries faster but builds
+        far slower. Needs an integer ``k``; ``hubness="csls"`` is refused
+        (its gallery penalties need every query's similarity to every item,
+        the brute-force pass the index avoids). Exclusions work: the index is
+        asked for enough extra candidates. A query for which the index finds
+        fewer than ``k`` rankable items is ranked exactly. Ties are broken in
+        gallery order among the candidates found (a tie at the ``k``-th
+        similarity may keep a later item than the exact path).
+    index_params : dict or None, default=None
+        Parameters of the index: ``"ivf"``: ``n_lists`` (default
+        ``4 sqrt(n_gallery)``), ``n_probe`` (cells scanned per query,
+        default 32; ``n_probe=n_lists`` is exact), ``random_state``;
+        ``"hnsw"``: ``n_links`` (32), ``ef_construction`` (80),
+        ``ef_search`` (64).
 
     Returns
     -------
@@ -165,6 +189,8 @@ def retrieve(
         exclude_self, query_ids, gallery_ids, queries.shape[0], gallery.shape[0]
     )
     n_gallery = gallery.shape[0]
+    if index is not None:
+        _check_index_request(index, k, hubness, n_gallery, gallery.shape[1])
     n_rankable = n_gallery - most_shared_ids(query_ids, gallery_ids)
     if k is None:
         k = n_rankable
@@ -202,7 +228,76 @@ def retrieve(
         return scores
 
     itemsize = np.result_type(queries, gallery).itemsize
-    return chunked_top_k(score_block, queries.shape[0], n_gallery, k, itemsize)
+    if index is None:
+        return chunked_top_k(score_block, queries.shape[0], n_gallery, k, itemsize)
+    if isinstance(index, str):
+        index = GalleryIndex(gallery, index, index_params)
+    n_candidates = min(n_gallery, k + most_shared_ids(query_ids, gallery_ids))
+    candidates = index.search(queries, n_candidates)
+    indices, similarities = _rank_candidates(
+        candidates, unit_queries, gallery, gallery_scale, query_ids, gallery_ids, k
+    )
+    # the index found fewer than k rankable items: rank those queries exactly
+    for row in np.flatnonzero(similarities[:, -1] == -np.inf):
+        indices[row], similarities[row] = chunked_top_k(
+            lambda start, stop, row=row: score_block(row, row + 1),
+            1,
+            n_gallery,
+            k,
+            itemsize,
+        )
+    return indices, similarities
+
+
+def _check_index_request(index, k, hubness, n_gallery, n_features):
+    """Refuse what an approximate index cannot serve, or a prebuilt index of
+    another gallery."""
+    if k is None:
+        raise ValueError(
+            "An index finds each query's k nearest items, not the whole ranking: "
+            "pass an integer k, or index=None to rank the whole gallery."
+        )
+    if hubness == "csls":
+        raise ValueError(
+            "hubness='csls' cannot use an index: its gallery penalties need the "
+            "similarity of every gallery item to every query, the brute-force "
+            "pass the index avoids. Pass index=None (exact CSLS) or hubness=None."
+        )
+    if not isinstance(index, str) and (
+        index.n_items != n_gallery or index.n_features != n_features
+    ):
+        raise ValueError(
+            f"The index was built on {index.n_items} items of {index.n_features} "
+            f"features, but the gallery has {n_gallery} of {n_features}. Build it "
+            "on this gallery, or pass index='ivf' or 'hnsw' to build one here."
+        )
+
+
+def _rank_candidates(
+    candidates, unit_queries, gallery, gallery_scale, query_ids, gallery_ids, k
+):
+    """Exact cosine scores of each query's candidates, ranked as the exact path
+    ranks (ties in gallery order, excluded items and missing candidates
+    ``-inf``), a memory-bounded chunk of queries at a time."""
+    n_queries, n_candidates = candidates.shape
+    itemsize = np.result_type(unit_queries, gallery).itemsize
+    chunk = query_chunk_size(n_candidates * gallery.shape[1], itemsize)
+    indices = np.empty((n_queries, k), dtype=np.int64)
+    similarities = np.empty((n_queries, k), dtype=np.result_type(unit_queries, gallery))
+    for start in range(0, n_queries, chunk):
+        rows = slice(start, min(start + chunk, n_queries))
+        # gallery order first, so that top_k breaks ties by gallery row
+        found = np.sort(candidates[rows], axis=1)
+        missing = found < 0
+        found[missing] = 0
+        scores = np.einsum("qd,qmd->qm", unit_queries[rows], gallery[found])
+        scores *= gallery_scale[found]
+        scores[missing] = -np.inf
+        if query_ids is not None:
+            scores[query_ids[rows, None] == gallery_ids[found]] = -np.inf
+        order, similarities[rows] = top_k(scores, k)
+        indices[rows] = np.take_along_axis(found, order, axis=1)
+    return indices, similarities
 
 
 def _inverse_norms(rows):

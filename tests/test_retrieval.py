@@ -289,3 +289,82 @@ def test_retrieval_report_checks_its_inputs():
         retrieval_report(images, texts[:-1], labels)
     with pytest.raises(ValueError, match="Unknown directions"):
         retrieval_report(images, texts, labels, directions=["image->text"])
+
+
+# --- approximate index ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "index, params",
+    [("ivf", {"n_lists": 5, "n_probe": 5}), ("hnsw", {"ef_search": 400})],
+)
+def test_index_path_equals_the_exact_path_where_the_index_is_exact(index, params):
+    pytest.importorskip("faiss")
+    rng = np.random.default_rng(11)
+    gallery = rng.normal(size=(300, 12))
+    gallery[7] = 0.0  # a zero row ranks as in the exact path
+    queries = rng.normal(size=(40, 12))
+    for k in (1, 10):
+        exact = retrieve(queries, gallery, k=k)
+        approximate = retrieve(queries, gallery, k=k, index=index, index_params=params)
+        np.testing.assert_array_equal(approximate[0], exact[0])
+        np.testing.assert_allclose(approximate[1], exact[1], atol=1e-12)
+    images = gallery[10:70]  # not the zero row: it ties with every item
+    np.testing.assert_array_equal(
+        retrieve(images, images, k=3, exclude_self=True, index=index, index_params=params)[0],
+        retrieve(images, images, k=3, exclude_self=True)[0],
+    )
+
+
+def test_index_finds_the_neighbours_of_clustered_data_and_falls_back_when_short():
+    pytest.importorskip("faiss")
+    rng = np.random.default_rng(12)
+    centers = rng.normal(size=(20, 16))
+    gallery = centers[rng.integers(0, 20, 2000)] + 0.1 * rng.normal(size=(2000, 16))
+    queries = centers[rng.integers(0, 20, 50)] + 0.1 * rng.normal(size=(50, 16))
+    exact = retrieve(queries, gallery, k=10)[0]
+    found = retrieve(queries, gallery, k=10, index="ivf")[0]
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, exact)])
+    assert recall >= 0.95
+    # one cell scanned out of many holds fewer than k items for some queries:
+    # those are ranked exactly, never padded
+    short = retrieve(
+        queries, gallery, k=200, index="ivf", index_params={"n_lists": 40, "n_probe": 1}
+    )
+    assert (short[0] >= 0).all() and np.isfinite(short[1]).all()
+
+
+def test_index_refusals_name_the_fix():
+    pytest.importorskip("faiss")
+    queries, gallery = np.ones((2, 3)), np.eye(3)
+    with pytest.raises(ValueError, match="hubness='csls' cannot use an index"):
+        retrieve(queries, gallery, k=1, hubness="csls", index="ivf")
+    with pytest.raises(ValueError, match="pass an integer k"):
+        retrieve(queries, gallery, index="ivf")
+    with pytest.raises(ValueError, match=r"Unknown index_params \['ef'\]"):
+        retrieve(queries, gallery, k=1, index="hnsw", index_params={"ef": 3})
+    with pytest.raises(ValueError, match=r"n_probe'\]=9 is out of range; pass 1 to 1"):
+        retrieve(queries, gallery, k=1, index="ivf", index_params={"n_probe": 9})
+    from skalign._index import GalleryIndex
+
+    other = GalleryIndex(np.eye(4), "ivf")
+    with pytest.raises(ValueError, match="built on 4 items of 4 features"):
+        retrieve(queries, gallery, k=1, index=other)
+
+
+def test_missing_index_library_names_the_extra(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "faiss", None)  # import faiss fails
+    with pytest.raises(ImportError, match=r"skalign\[index\]"):
+        retrieve(np.ones((2, 3)), np.eye(3), k=1, index="ivf")
+
+
+def test_gallery_index_survives_pickling():
+    pytest.importorskip("faiss")
+    from skalign._index import GalleryIndex
+
+    gallery = np.random.default_rng(13).normal(size=(100, 6))
+    index = GalleryIndex(gallery, "hnsw")
+    copy = pickle.loads(pickle.dumps(index))
+    np.testing.assert_array_equal(copy.search(gallery[:5], 3), index.search(gallery[:5], 3))
