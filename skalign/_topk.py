@@ -13,8 +13,10 @@ import numpy as np
 from sklearn import get_config
 
 # Bytes of temporaries per scored (query, gallery item) pair on top of the
-# block of scores itself: argpartition's int64 indices and two boolean masks.
-_WORKSPACE_BYTES = np.dtype(np.int64).itemsize + 2
+# block of scores itself: argpartition's int64 indices (8), the tie mask (1),
+# an exclusion mask (1), and room for one more score-sized temporary of the
+# scoring (CSLS, 2 cos - r(q) - r(g), makes one in float32).
+_WORKSPACE_BYTES = 16
 
 
 def query_chunk_size(n_gallery, score_itemsize, working_memory=None):
@@ -39,7 +41,7 @@ def query_chunk_size(n_gallery, score_itemsize, working_memory=None):
     --------
     >>> from skalign._topk import query_chunk_size
     >>> query_chunk_size(1_000_000, 4, working_memory=1024)
-    76
+    53
     """
     if working_memory is None:
         working_memory = get_config()["working_memory"]
@@ -90,13 +92,10 @@ def top_k(scores, k):
     n_tied_selected = (
         np.take_along_axis(scores, selected, axis=1) == threshold[:, None]
     ).sum(axis=1)
-    ambiguous = np.flatnonzero(n_tied > n_tied_selected)
-    if ambiguous.size:
-        above = scores[ambiguous] > threshold[ambiguous, None]
-        first_tied = tied[ambiguous] & (
-            np.cumsum(tied[ambiguous], axis=1) <= n_tied_selected[ambiguous, None]
-        )
-        selected[ambiguous] = np.nonzero(above | first_tied)[1].reshape(-1, k)
+    for row in np.flatnonzero(n_tied > n_tied_selected):  # row by row: no copies
+        above = np.flatnonzero(scores[row] > threshold[row])
+        first_tied = np.flatnonzero(tied[row])[: k - above.size]
+        selected[row] = np.concatenate([above, first_tied])
     selected.sort(axis=1)  # gallery order, so the stable sort below breaks ties
     values = np.take_along_axis(scores, selected, axis=1)
     order = np.argsort(-values, axis=1, kind="stable")

@@ -123,7 +123,7 @@ def retrieve(
         query's is never retrieved, so other views of the same study do not
         count as hits. Give both or neither. Excluded items are left out of
         the ranking before ``k`` is applied (CSLS penalties still see them).
-    index : {"ivf", "hnsw"} or None, default=None
+    index : {"ivf", "hnsw"}, index object or None, default=None
         None: exact search. Otherwise an approximate nearest-neighbour index
         (FAISS, ``pip install "skalign[index]"``) built on the gallery
         proposes each query's candidates, which are then scored and ranked
@@ -135,11 +135,13 @@ def retrieve(
         asked for enough extra candidates. A query for which the index finds
         fewer than ``k`` rankable items is ranked exactly. Ties are broken in
         gallery order among the candidates found (a tie at the ``k``-th
-        similarity may keep a later item than the exact path).
+        similarity may keep a later item than the exact path). An index
+        built earlier on the same gallery (e.g. a fitted
+        ``ReportRetriever.index_``) is reused as is.
     index_params : dict or None, default=None
         Parameters of the index: ``"ivf"``: ``n_lists`` (default
         ``sqrt(n_gallery)``), ``n_probe`` (cells scanned per query,
-        default 32; ``n_probe=n_lists`` is exact), ``random_state``;
+        default 16; ``n_probe=n_lists`` is exact), ``random_state``;
         ``"hnsw"``: ``n_links`` (32), ``ef_construction`` (80),
         ``ef_search`` (64).
 

@@ -57,7 +57,7 @@ def test_chunk_size_fits_the_issue_budget():
     # 10^4 queries x 10^6 float32 gallery items: chunks within the default
     # 1 GiB working memory, so far below 2 GiB beyond the inputs
     chunk = query_chunk_size(10**6, 4, working_memory=1024)
-    assert chunk * 10**6 * (4 + 8 + 2) <= 1024 * 2**20
+    assert chunk * 10**6 * (4 + 16) <= 1024 * 2**20
     assert query_chunk_size(10**9, 8, working_memory=1) == 1
 
 
