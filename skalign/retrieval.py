@@ -151,7 +151,8 @@ def retrieve(
         Gallery rows, most similar first; ties in gallery order.
     similarities : ndarray of shape (n_queries, k)
         Their cosine similarities (a zero vector has similarity 0), or their
-        CSLS similarities (in ``[-4, 4]``) with ``hubness="csls"``.
+        CSLS similarities (in ``[-4, 4]``) with ``hubness="csls"``, in the
+        gallery's precision (a float32 gallery is not copied to float64).
 
     See Also
     --------
@@ -259,7 +260,8 @@ def _top_k_search(
     ``(query, gallery)`` penalties given; exactly, or from an index's
     candidates."""
     n_gallery = gallery.shape[0]
-    unit_queries = normalize_rows(queries)
+    # in the gallery's precision: a float32 gallery is never upcast (copied)
+    unit_queries = normalize_rows(queries).astype(gallery.dtype, copy=False)
     gallery_scale = _inverse_norms(gallery)
 
     def score_block(start, stop):
@@ -271,7 +273,7 @@ def _top_k_search(
             scores[query_ids[start:stop, None] == gallery_ids[None, :]] = -np.inf
         return scores
 
-    itemsize = np.result_type(queries, gallery).itemsize
+    itemsize = gallery.dtype.itemsize
     if index is None:
         return chunked_top_k(score_block, queries.shape[0], n_gallery, k, itemsize)
     if isinstance(index, str):
@@ -324,10 +326,9 @@ def _rank_candidates(
     ranks (ties in gallery order, excluded items and missing candidates
     ``-inf``), a memory-bounded chunk of queries at a time."""
     n_queries, n_candidates = candidates.shape
-    itemsize = np.result_type(unit_queries, gallery).itemsize
-    chunk = query_chunk_size(n_candidates * gallery.shape[1], itemsize)
+    chunk = query_chunk_size(n_candidates * gallery.shape[1], gallery.dtype.itemsize)
     indices = np.empty((n_queries, k), dtype=np.int64)
-    similarities = np.empty((n_queries, k), dtype=np.result_type(unit_queries, gallery))
+    similarities = np.empty((n_queries, k), dtype=gallery.dtype)
     for start in range(0, n_queries, chunk):
         rows = slice(start, min(start + chunk, n_queries))
         # gallery order first, so that top_k breaks ties by gallery row

@@ -98,3 +98,11 @@ def test_ranking_metrics_on_integer_scores_equal_the_stable_sort():
         assert mean_average_precision_at_k(relevance, scores, k=k) == pytest.approx(
             expected_map
         )
+
+
+def test_retrieve_works_in_the_gallerys_precision():
+    rng = np.random.default_rng(8)
+    queries, gallery = rng.normal(size=(9, 5)), rng.normal(size=(30, 5))
+    indices, similarities = retrieve(queries, gallery.astype(np.float32), k=4)
+    assert similarities.dtype == np.float32
+    np.testing.assert_array_equal(indices, retrieve(queries, gallery, k=4)[0])
