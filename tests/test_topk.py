@@ -106,3 +106,26 @@ def test_retrieve_works_in_the_gallerys_precision():
     indices, similarities = retrieve(queries, gallery.astype(np.float32), k=4)
     assert similarities.dtype == np.float32
     np.testing.assert_array_equal(indices, retrieve(queries, gallery, k=4)[0])
+
+
+def test_retrieve_and_csls_penalties_stay_within_the_working_memory():
+    import tracemalloc
+
+    from skalign._csls import neighborhood_similarity
+
+    rng = np.random.default_rng(9)
+    queries, gallery = rng.normal(size=(400, 8)), rng.normal(size=(6000, 8))
+    all_scores = 400 * 6000 * 8 / 2**20  # 18 MiB at once
+    with sklearn.config_context(working_memory=1):
+        for function in (
+            lambda: retrieve(queries, gallery, k=5),
+            lambda: retrieve(queries, gallery, k=5, hubness="csls"),
+            lambda: neighborhood_similarity(gallery, queries, 10),
+        ):
+            tracemalloc.start()
+            function()
+            peak = tracemalloc.get_traced_memory()[1] / 2**20
+            tracemalloc.stop()
+            # the 1 MiB chunk budget plus row-sized vectors, far below all scores
+            assert peak < 2.5, peak
+            assert peak < all_scores / 5
