@@ -143,7 +143,7 @@ def index_table(gallery, queries, kind, probes):
         index.params[name] = value
         t_index, (found, _) = timed(retrieve, queries, gallery, k=K, index=index)
         recall = np.mean(
-            [np.intersect1d(a, b).size / K for a, b in zip(found, exact)]
+            [np.intersect1d(a, b).size / K for a, b in zip(found, exact, strict=True)]
         )
         speedup = t_exact / t_index
         print(f"| {name}={value} | {recall:.3f} | {t_index:.2f} | {speedup:.1f} |")

@@ -108,7 +108,9 @@ class GalleryIndex:
                 faiss.METRIC_INNER_PRODUCT,
             )
             rng = np.random.default_rng(self.params["random_state"])
-            n_train = min(self.n_items, _TRAINING_POINTS_PER_LIST * self.params["n_lists"])
+            n_train = min(
+                self.n_items, _TRAINING_POINTS_PER_LIST * self.params["n_lists"]
+            )
             sample = np.sort(rng.choice(self.n_items, n_train, replace=False))
             index.train(_unit_float32(gallery[sample]))
         else:

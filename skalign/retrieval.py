@@ -601,8 +601,12 @@ def _relevance_and_scores(direction, images, texts, labels, hubness, n_neighbors
         ids = np.arange(n) if direction == "image→image" else None
         scores = csls_from_cosine(
             scores,
-            neighborhood_similarity(queries, gallery, n_neighbors, a_ids=ids, b_ids=ids),
-            neighborhood_similarity(gallery, queries, n_neighbors, a_ids=ids, b_ids=ids),
+            neighborhood_similarity(
+                queries, gallery, n_neighbors, a_ids=ids, b_ids=ids
+            ),
+            neighborhood_similarity(
+                gallery, queries, n_neighbors, a_ids=ids, b_ids=ids
+            ),
         )
     if direction == "image→image":  # the query's own image leaves the gallery
         others = ~np.eye(n, dtype=bool)

@@ -311,7 +311,9 @@ def test_index_path_equals_the_exact_path_where_the_index_is_exact(index, params
         np.testing.assert_allclose(approximate[1], exact[1], atol=1e-12)
     images = gallery[10:70]  # not the zero row: it ties with every item
     np.testing.assert_array_equal(
-        retrieve(images, images, k=3, exclude_self=True, index=index, index_params=params)[0],
+        retrieve(
+            images, images, k=3, exclude_self=True, index=index, index_params=params
+        )[0],
         retrieve(images, images, k=3, exclude_self=True)[0],
     )
 
@@ -324,7 +326,9 @@ def test_index_finds_the_neighbours_of_clustered_data_and_falls_back_when_short(
     queries = centers[rng.integers(0, 20, 50)] + 0.1 * rng.normal(size=(50, 16))
     exact = retrieve(queries, gallery, k=10)[0]
     found = retrieve(queries, gallery, k=10, index="ivf")[0]
-    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, exact)])
+    recall = np.mean(
+        [len(set(a) & set(b)) / 10 for a, b in zip(found, exact, strict=True)]
+    )
     assert recall >= 0.95
     # one cell scanned out of many holds fewer than k items for some queries:
     # those are ranked exactly, never padded
@@ -367,7 +371,9 @@ def test_gallery_index_survives_pickling():
     gallery = np.random.default_rng(13).normal(size=(100, 6))
     index = GalleryIndex(gallery, "hnsw")
     copy = pickle.loads(pickle.dumps(index))
-    np.testing.assert_array_equal(copy.search(gallery[:5], 3), index.search(gallery[:5], 3))
+    np.testing.assert_array_equal(
+        copy.search(gallery[:5], 3), index.search(gallery[:5], 3)
+    )
 
 
 # --- hubness and score in ReportRetriever and retrieval_report -------------------
@@ -409,7 +415,9 @@ def test_report_retriever_csls_uses_fit_time_report_penalties():
 def test_report_retriever_index_equals_exact_and_survives_pickling():
     pytest.importorskip("faiss")
     images, reports = _anchor_pairs(seed=5)
-    exact = ReportRetriever(LookupTextEncoder(_REPORTS), aligner=LatentAligner("affine"))
+    exact = ReportRetriever(
+        LookupTextEncoder(_REPORTS), aligner=LatentAligner("affine")
+    )
     exact.fit(images, reports)
     indexed = clone(exact).set_params(
         index="ivf", index_params={"n_lists": 1, "n_probe": 1}
@@ -470,7 +478,10 @@ def test_retrieval_report_csls_equals_the_metrics_on_csls_scores():
     others = ~np.eye(n, dtype=bool)
     cosine = cosine_similarity(images, images)
     penalty = np.array(
-        [np.sort(row[mask])[::-1][:4].mean() for row, mask in zip(cosine, others)]
+        [
+            np.sort(row[mask])[::-1][:4].mean()
+            for row, mask in zip(cosine, others, strict=True)
+        ]
     )
     csls = 2 * cosine - penalty[:, None] - penalty[None, :]
     expected = recall_at_k(
@@ -515,7 +526,9 @@ def test_empty_reports_are_refused_where_reports_are_given():
 
 def test_ids_of_different_types_are_refused_not_silently_unmatched():
     images = np.random.default_rng(0).normal(size=(4, 3))
-    with pytest.raises(TypeError, match="query_ids are numbers but gallery_ids are text"):
+    with pytest.raises(
+        TypeError, match="query_ids are numbers but gallery_ids are text"
+    ):
         retrieve(images, images, k=1, query_ids=[1, 2, 3, 4], gallery_ids=list("1234"))
     # numpy integers and Python ints are one kind: matched
     indices, _ = retrieve(

@@ -73,8 +73,10 @@ def test_retrieve_equals_the_stable_sort_on_duplicated_gallery_rows(k):
     cosine = queries / np.linalg.norm(queries, axis=1, keepdims=True) @ unit.T
     np.testing.assert_array_equal(indices, _stable_top_k(cosine, k)[0])
     # duplicates come out adjacent, in gallery order
-    for row, similarity in zip(indices, similarities):
-        for a, b, sa, sb in zip(row, row[1:], similarity, similarity[1:]):
+    for row, similarity in zip(indices, similarities, strict=True):
+        for a, b, sa, sb in zip(
+            row[:-1], row[1:], similarity[:-1], similarity[1:], strict=True
+        ):
             if sa == sb:
                 assert a < b
 
