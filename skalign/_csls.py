@@ -15,15 +15,18 @@ One implementation serves :func:`skalign.retrieval.retrieve`,
 """
 
 import numpy as np
-from sklearn.metrics import pairwise_distances_chunked
 from sklearn.preprocessing import normalize
+
+from ._topk import query_chunk_size
 
 
 def neighborhood_similarity(A, B, n_neighbors, *, a_ids=None, b_ids=None):
     """Mean cosine similarity of each row of ``A`` to its nearest rows of ``B``.
 
     The hubness penalty ``r_B(a)`` of CSLS. Memory stays bounded: the
-    similarities are computed in chunks of rows of ``A``.
+    similarities are computed in chunks of rows of ``A`` sized from
+    scikit-learn's ``working_memory``, and neither ``A`` nor ``B`` is copied
+    whole (``B``'s precision is kept).
 
     Parameters
     ----------
@@ -46,20 +49,24 @@ def neighborhood_similarity(A, B, n_neighbors, *, a_ids=None, b_ids=None):
     >>> neighborhood_similarity([[1.0, 0.0]], [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], 2)
     array([0.85355339])
     """
-    B = np.asarray(B)
+    A, B = np.asarray(A), np.asarray(B)
     k = min(n_neighbors, B.shape[0] - most_shared_ids(a_ids, b_ids))
-
-    def mean_top_k(distances, start):
+    n_b = B.shape[0]
+    # cosines as unit(A) @ B.T / |b|, in B's precision: B is never copied
+    b_norms = np.sqrt(np.einsum("ij,ij->i", B, B))
+    b_norms[b_norms == 0] = 1.0
+    b_scale = (1.0 / b_norms).astype(B.dtype, copy=False)
+    chunk = query_chunk_size(n_b, B.dtype.itemsize)
+    penalty = np.empty(A.shape[0])
+    for start in range(0, A.shape[0], chunk):
+        rows = slice(start, start + chunk)
+        similarities = normalize(A[rows]).astype(B.dtype, copy=False) @ B.T
+        similarities *= b_scale
         if a_ids is not None:
-            rows = slice(start, start + distances.shape[0])
-            shared = a_ids[rows, None] == b_ids[None, :]
-            distances = np.where(shared, np.inf, distances)
-        nearest = np.partition(distances, k - 1, axis=1)[:, :k]
-        return 1.0 - nearest.mean(axis=1)
-
-    return np.concatenate(
-        list(pairwise_distances_chunked(A, B, metric="cosine", reduce_func=mean_top_k))
-    )
+            similarities[a_ids[rows, None] == b_ids[None, :]] = -np.inf
+        nearest = np.partition(similarities, n_b - k, axis=1)[:, n_b - k :]
+        penalty[rows] = nearest.mean(axis=1)
+    return penalty
 
 
 def most_shared_ids(a_ids, b_ids):

@@ -7,6 +7,7 @@ from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ._backend import float_scalar, get_namespace
+from ._topk import chunked_top_k
 from ._validation import check_embeddings, check_same_device
 
 __all__ = [
@@ -274,7 +275,12 @@ def _ranked_relevance(y_true, y_score, k):
             f"k={k} exceeds the gallery size {scores.shape[1]}. Pass k <= "
             f"{scores.shape[1]} (or k=None for mean_average_precision_at_k)."
         )
-    order = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    order = chunked_top_k(
+        lambda start, stop: scores[start:stop],
+        *scores.shape,
+        k,
+        scores.dtype.itemsize,
+    )[0]
     return np.take_along_axis(relevance, order, axis=1).astype(np.float64)
 
 

@@ -11,11 +11,11 @@ and :func:`skalign.metrics.mean_average_precision_at_k`, or all of them in
 every direction at once with :func:`retrieval_report`.
 """
 
-from numbers import Integral
+import warnings
+from numbers import Integral, Number
 
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.metrics import pairwise_distances_chunked
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import (
     HasMethods,
@@ -23,13 +23,21 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_params,
 )
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    _num_samples,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
 from ._backend import to_numpy
 from ._csls import csls_from_cosine, most_shared_ids, neighborhood_similarity
+from ._index import INDEX_KINDS, GalleryIndex
 from ._optional import import_optional
 from ._preprocessing import normalize_rows
 from ._text_space import check_text_width, encode_texts, fit_aligner
+from ._topk import chunked_top_k, query_chunk_size, top_k
 from .metrics import mean_average_precision_at_k, precision_at_k, recall_at_k
 
 __all__ = [
@@ -54,6 +62,8 @@ DIRECTIONS = ("image→text", "text→image", "image→image")
         "exclude_self": ["boolean"],
         "query_ids": ["array-like", None],
         "gallery_ids": ["array-like", None],
+        "index": [StrOptions(set(INDEX_KINDS)), HasMethods(["search"]), None],
+        "index_params": [dict, None],
     },
     prefer_skip_nested_validation=True,
 )
@@ -67,11 +77,16 @@ def retrieve(
     exclude_self=False,
     query_ids=None,
     gallery_ids=None,
+    index=None,
+    index_params=None,
 ):
     """Rank the gallery by cosine similarity to each query.
 
-    Memory stays bounded for large galleries: similarities are computed in
-    chunks of queries sized by scikit-learn's ``working_memory``.
+    Memory stays bounded for any gallery size: similarities are computed in
+    chunks of queries sized by scikit-learn's ``working_memory`` (1 GiB by
+    default, see :func:`sklearn.set_config`), and each chunk keeps its ``k``
+    best items by partial selection (``np.argpartition``) rather than a full
+    sort, with the same result as a stable sort.
 
     In high dimensions a few gallery items (hubs) are near every query and
     crowd the top of every ranking. ``hubness="csls"`` ranks by cross-domain
@@ -108,6 +123,27 @@ def retrieve(
         query's is never retrieved, so other views of the same study do not
         count as hits. Give both or neither. Excluded items are left out of
         the ranking before ``k`` is applied (CSLS penalties still see them).
+    index : {"ivf", "hnsw"}, index object or None, default=None
+        None: exact search. Otherwise an approximate nearest-neighbour index
+        (FAISS, ``pip install "skalign[index]"``) built on the gallery
+        proposes each query's candidates, which are then scored and ranked
+        exactly as without it: for galleries beyond brute force (about 10^6
+        items). ``"ivf"`` builds fast; ``"hnsw"`` queries faster but builds
+        far slower. Needs an integer ``k``; ``hubness="csls"`` is refused
+        (its gallery penalties need every query's similarity to every item,
+        the brute-force pass the index avoids). Exclusions work: the index is
+        asked for enough extra candidates. A query for which the index finds
+        fewer than ``k`` rankable items is ranked exactly. Ties are broken in
+        gallery order among the candidates found (a tie at the ``k``-th
+        similarity may keep a later item than the exact path). An index
+        built earlier on the same gallery (e.g. a fitted
+        ``ReportRetriever.index_``) is reused as is.
+    index_params : dict or None, default=None
+        Parameters of the index: ``"ivf"``: ``n_lists`` (default
+        ``sqrt(n_gallery)``), ``n_probe`` (cells scanned per query,
+        default 16; ``n_probe=n_lists`` is exact), ``random_state``;
+        ``"hnsw"``: ``n_links`` (32), ``ef_construction`` (80),
+        ``ef_search`` (64).
 
     Returns
     -------
@@ -115,7 +151,8 @@ def retrieve(
         Gallery rows, most similar first; ties in gallery order.
     similarities : ndarray of shape (n_queries, k)
         Their cosine similarities (a zero vector has similarity 0), or their
-        CSLS similarities (in ``[-4, 4]``) with ``hubness="csls"``.
+        CSLS similarities (in ``[-4, 4]``) with ``hubness="csls"``, in the
+        gallery's precision (a float32 gallery is not copied to float64).
 
     See Also
     --------
@@ -162,7 +199,16 @@ def retrieve(
         exclude_self, query_ids, gallery_ids, queries.shape[0], gallery.shape[0]
     )
     n_gallery = gallery.shape[0]
+    if index is not None:
+        _check_index_request(index, k, hubness, n_gallery, gallery.shape[1])
     n_rankable = n_gallery - most_shared_ids(query_ids, gallery_ids)
+    if n_rankable == 0:
+        raise ValueError(
+            f"Every one of the {n_gallery} gallery items is excluded for some "
+            "query (its own item, or an item with its id), so there is nothing "
+            "to rank. exclude_self needs at least 2 items; with ids, give each "
+            "query at least one gallery item of another id."
+        )
     if k is None:
         k = n_rankable
     elif k > n_rankable:
@@ -184,26 +230,127 @@ def retrieve(
         gallery_penalty = neighborhood_similarity(
             gallery, queries, hubness_neighbors, a_ids=gallery_ids, b_ids=query_ids
         )
-
-    def top_k(distances, start):
-        similarities = 1.0 - distances
-        rows = slice(start, start + distances.shape[0])
-        if hubness == "csls":
-            similarities = csls_from_cosine(
-                similarities, query_penalty[rows], gallery_penalty
-            )
-        if query_ids is not None:
-            excluded = query_ids[rows, None] == gallery_ids[None, :]
-            similarities = np.where(excluded, -np.inf, similarities)
-        order = np.argsort(-similarities, axis=1, kind="stable")[:, :k]
-        return order, np.take_along_axis(similarities, order, axis=1)
-
-    chunks = list(
-        pairwise_distances_chunked(queries, gallery, metric="cosine", reduce_func=top_k)
+    penalties = None
+    if hubness == "csls":
+        penalties = query_penalty, gallery_penalty
+    return _top_k_search(
+        queries,
+        gallery,
+        k,
+        penalties=penalties,
+        query_ids=query_ids,
+        gallery_ids=gallery_ids,
+        index=index,
+        index_params=index_params,
     )
-    indices = np.concatenate([chunk[0] for chunk in chunks])
-    similarities = np.concatenate([chunk[1] for chunk in chunks])
+
+
+def _top_k_search(
+    queries,
+    gallery,
+    k,
+    *,
+    penalties=None,
+    query_ids=None,
+    gallery_ids=None,
+    index=None,
+    index_params=None,
+):
+    """``retrieve``'s ranking of checked arrays: cosine, or CSLS with the
+    ``(query, gallery)`` penalties given; exactly, or from an index's
+    candidates."""
+    n_gallery = gallery.shape[0]
+    # in the gallery's precision: a float32 gallery is never upcast (copied)
+    unit_queries = normalize_rows(queries).astype(gallery.dtype, copy=False)
+    gallery_scale = _inverse_norms(gallery)
+
+    def score_block(start, stop):
+        scores = unit_queries[start:stop] @ gallery.T
+        scores *= gallery_scale
+        if penalties is not None:
+            scores = csls_from_cosine(scores, penalties[0][start:stop], penalties[1])
+        if query_ids is not None:
+            scores[query_ids[start:stop, None] == gallery_ids[None, :]] = -np.inf
+        return scores
+
+    itemsize = gallery.dtype.itemsize
+    if index is None:
+        return chunked_top_k(score_block, queries.shape[0], n_gallery, k, itemsize)
+    if isinstance(index, str):
+        index = GalleryIndex(gallery, index, index_params)
+    n_candidates = min(n_gallery, k + most_shared_ids(query_ids, gallery_ids))
+    candidates = index.search(queries, n_candidates)
+    indices, similarities = _rank_candidates(
+        candidates, unit_queries, gallery, gallery_scale, query_ids, gallery_ids, k
+    )
+    # the index found fewer than k rankable items: rank those queries exactly
+    for row in np.flatnonzero(similarities[:, -1] == -np.inf):
+        indices[row], similarities[row] = chunked_top_k(
+            lambda start, stop, row=row: score_block(row, row + 1),
+            1,
+            n_gallery,
+            k,
+            itemsize,
+        )
     return indices, similarities
+
+
+def _check_index_request(index, k, hubness, n_gallery, n_features):
+    """Refuse what an approximate index cannot serve, or a prebuilt index of
+    another gallery."""
+    if k is None:
+        raise ValueError(
+            "An index finds each query's k nearest items, not the whole ranking: "
+            "pass an integer k, or index=None to rank the whole gallery."
+        )
+    if hubness == "csls":
+        raise ValueError(
+            "hubness='csls' cannot use an index: its gallery penalties need the "
+            "similarity of every gallery item to every query, the brute-force "
+            "pass the index avoids. Pass index=None (exact CSLS) or hubness=None."
+        )
+    if not isinstance(index, str) and (
+        index.n_items != n_gallery or index.n_features != n_features
+    ):
+        raise ValueError(
+            f"The index was built on {index.n_items} items of {index.n_features} "
+            f"features, but the gallery has {n_gallery} of {n_features}. Build it "
+            "on this gallery, or pass index='ivf' or 'hnsw' to build one here."
+        )
+
+
+def _rank_candidates(
+    candidates, unit_queries, gallery, gallery_scale, query_ids, gallery_ids, k
+):
+    """Exact cosine scores of each query's candidates, ranked as the exact path
+    ranks (ties in gallery order, excluded items and missing candidates
+    ``-inf``), a memory-bounded chunk of queries at a time."""
+    n_queries, n_candidates = candidates.shape
+    chunk = query_chunk_size(n_candidates * gallery.shape[1], gallery.dtype.itemsize)
+    indices = np.empty((n_queries, k), dtype=np.int64)
+    similarities = np.empty((n_queries, k), dtype=gallery.dtype)
+    for start in range(0, n_queries, chunk):
+        rows = slice(start, min(start + chunk, n_queries))
+        # gallery order first, so that top_k breaks ties by gallery row
+        found = np.sort(candidates[rows], axis=1)
+        missing = found < 0
+        found[missing] = 0
+        scores = np.einsum("qd,qmd->qm", unit_queries[rows], gallery[found])
+        scores *= gallery_scale[found]
+        scores[missing] = -np.inf
+        if query_ids is not None:
+            scores[query_ids[rows, None] == gallery_ids[found]] = -np.inf
+        order, similarities[rows] = top_k(scores, k)
+        indices[rows] = np.take_along_axis(found, order, axis=1)
+    return indices, similarities
+
+
+def _inverse_norms(rows):
+    """1 / the Euclidean norm of each row (1 for a zero row, whose cosine
+    similarities are then 0), computed without a copy of ``rows``."""
+    norms = np.sqrt(np.einsum("ij,ij->i", rows, rows))
+    norms[norms == 0] = 1.0
+    return 1.0 / norms
 
 
 def _exclusion_ids(exclude_self, query_ids, gallery_ids, n_queries, n_gallery):
@@ -230,6 +377,14 @@ def _exclusion_ids(exclude_self, query_ids, gallery_ids, n_queries, n_gallery):
         return None, None
     query_ids = column_or_1d(np.asarray(query_ids, dtype=object))
     gallery_ids = column_or_1d(np.asarray(gallery_ids, dtype=object))
+    query_kinds, gallery_kinds = _id_kinds(query_ids), _id_kinds(gallery_ids)
+    if query_kinds and gallery_kinds and not query_kinds & gallery_kinds:
+        raise TypeError(
+            f"query_ids are {' and '.join(sorted(query_kinds))} but gallery_ids "
+            f"are {' and '.join(sorted(gallery_kinds))}: no id can match, so "
+            "nothing would be excluded. Pass ids of one type on both sides "
+            "(e.g. the study ids as strings)."
+        )
     for name, ids, n in (
         ("query_ids", query_ids, n_queries),
         ("gallery_ids", gallery_ids, n_gallery),
@@ -241,6 +396,20 @@ def _exclusion_ids(exclude_self, query_ids, gallery_ids, n_queries, n_gallery):
     return query_ids, gallery_ids
 
 
+def _id_kinds(ids):
+    """The kinds of identifiers present: numbers, text, or other types' names
+    (ids of different kinds never compare equal)."""
+    kinds = set()
+    for identifier in ids:
+        if isinstance(identifier, (str, bytes)):
+            kinds.add("text")
+        elif isinstance(identifier, Number):
+            kinds.add("numbers")
+        else:
+            kinds.add(type(identifier).__name__)
+    return kinds
+
+
 @validate_params(
     {
         "image_embeddings": ["array-like"],
@@ -248,6 +417,8 @@ def _exclusion_ids(exclude_self, query_ids, gallery_ids, n_queries, n_gallery):
         "labels": ["array-like", None],
         "k": [Interval(Integral, 1, None, closed="left"), "array-like"],
         "directions": ["array-like"],
+        "hubness": [StrOptions({"csls"}), None],
+        "hubness_neighbors": [Interval(Integral, 1, None, closed="left")],
     },
     prefer_skip_nested_validation=True,
 )
@@ -258,6 +429,8 @@ def retrieval_report(
     *,
     k=(1, 5, 10),
     directions=DIRECTIONS,
+    hubness=None,
+    hubness_neighbors=10,
 ):
     """P@k, R@k and mAP@k of image → text, text → image and image → image
     retrieval, in one table.
@@ -269,7 +442,9 @@ def retrieval_report(
     ClinVLA and MedUnifier); without, row ``i`` of the images and row ``i`` of
     the texts are a pair and only the pair is relevant (paired image-report
     retrieval). Image → image retrieval leaves each query's own image out of
-    the ranking and needs ``labels``.
+    the ranking and needs ``labels``. Paired relevance counts an identical
+    text (or image) at another row as irrelevant: a warning says so when rows
+    repeat, and ``labels`` = the index of each distinct text fixes it.
 
     Parameters
     ----------
@@ -285,6 +460,12 @@ def retrieval_report(
     directions : array-like of str, default=("image→text", "text→image", \
             "image→image")
         Which retrievals to score.
+    hubness : {"csls"} or None, default=None
+        None ranks by cosine similarity; ``"csls"`` by CSLS (see
+        :func:`retrieve`), the penalties taken within the images and texts
+        given (in image → image, an image is not its own neighbour).
+    hubness_neighbors : int >= 1, default=10
+        Neighbourhood size of the CSLS penalties.
 
     Returns
     -------
@@ -355,9 +536,13 @@ def retrieval_report(
             "only relevant item is itself, which is left out). Pass labels, or "
             "directions=('image→text', 'text→image')."
         )
+    if labels is None:
+        _warn_repeated_rows(images, texts)
     rows = []
     for direction in (d for d in DIRECTIONS if d in directions):
-        relevance, scores = _relevance_and_scores(direction, images, texts, labels)
+        relevance, scores = _relevance_and_scores(
+            direction, images, texts, labels, hubness, hubness_neighbors
+        )
         keep = relevance.any(axis=1)
         relevance, scores = relevance[keep], scores[keep]
         for cutoff in cutoffs:
@@ -380,9 +565,27 @@ def retrieval_report(
     )
 
 
-def _relevance_and_scores(direction, images, texts, labels):
-    """Relevance and cosine scores of one direction; in image → image the
-    query's own image is not in its gallery."""
+def _warn_repeated_rows(images, texts):
+    """Warn that paired relevance scores identical rows as irrelevant."""
+    for name, rows in (("text", texts), ("image", images)):
+        n_distinct = np.unique(rows, axis=0).shape[0]
+        if n_distinct < rows.shape[0]:
+            warnings.warn(
+                f"{rows.shape[0] - n_distinct} of the {rows.shape[0]} {name} "
+                f"embeddings repeat another row (e.g. identical report texts). "
+                f"With labels=None only row i is relevant to row i, so an "
+                f"identical {name} at another row counts as a miss and the paired "
+                "metrics are meaningless for those rows. Pass labels=np.unique("
+                f"{name}_embeddings, axis=0, return_inverse=True)[1] to count "
+                f"every identical {name} as relevant, or drop the repeats.",
+                UserWarning,
+                stacklevel=4,
+            )
+
+
+def _relevance_and_scores(direction, images, texts, labels, hubness, n_neighbors):
+    """Relevance and (cosine or CSLS) scores of one direction; in image →
+    image the query's own image is not in its gallery, nor its neighbourhood."""
     queries, gallery = {
         "image→text": (images, texts),
         "text→image": (texts, images),
@@ -394,6 +597,17 @@ def _relevance_and_scores(direction, images, texts, labels):
     else:
         relevance = labels[:, None] == labels[None, :]
     scores = _cosine(queries, gallery)
+    if hubness == "csls":
+        ids = np.arange(n) if direction == "image→image" else None
+        scores = csls_from_cosine(
+            scores,
+            neighborhood_similarity(
+                queries, gallery, n_neighbors, a_ids=ids, b_ids=ids
+            ),
+            neighborhood_similarity(
+                gallery, queries, n_neighbors, a_ids=ids, b_ids=ids
+            ),
+        )
     if direction == "image→image":  # the query's own image leaves the gallery
         others = ~np.eye(n, dtype=bool)
         relevance = relevance[others].reshape(n, n - 1)
@@ -429,6 +643,22 @@ class ReportRetriever(BaseEstimator):
         None when the images already live there (a CLIP-style model).
     n_reports : int >= 1, default=1
         Number of reports :meth:`suggest` returns per image by default.
+    hubness : {"csls"} or None, default=None
+        None ranks reports by cosine similarity. ``"csls"`` by CSLS (see
+        :func:`retrieve`), with penalties that do not depend on the batch
+        predicted: a report's, ``r(report)``, is its mean similarity to its
+        ``hubness_neighbors`` nearest translated anchor images (kept at fit
+        time); an image's, ``r(image)``, its mean similarity to its nearest
+        reports. Reports that are near every image stop crowding the top.
+    hubness_neighbors : int >= 1, default=10
+        Neighbourhood size of the CSLS penalties.
+    index : {"ivf", "hnsw"} or None, default=None
+        None: exact search. Otherwise an approximate index built on the
+        report embeddings at fit time (see :func:`retrieve`; needs
+        ``pip install "skalign[index]"``), for millions of reports. Not
+        combined with ``hubness="csls"``.
+    index_params : dict or None, default=None
+        Parameters of the index, see :func:`retrieve`.
 
     Attributes
     ----------
@@ -443,6 +673,12 @@ class ReportRetriever(BaseEstimator):
     n_reports_ : int
         ``n_reports`` at fit time: how many reports :meth:`suggest` returns by
         default.
+    report_hubness_ : ndarray of shape (n_distinct_reports,) or None
+        Each report's CSLS penalty ``r(report)`` among the translated anchor
+        images; None unless ``hubness="csls"``.
+    index_ : object or None
+        The approximate index over ``report_embeddings_``; None unless
+        ``index`` is set.
     n_features_in_ : int
         Number of image features seen during :meth:`fit`.
 
@@ -477,12 +713,30 @@ class ReportRetriever(BaseEstimator):
         "text_encoder": [HasMethods(["fit", "transform"])],
         "aligner": [None, HasMethods(["fit", "transform"])],
         "n_reports": [Interval(Integral, 1, None, closed="left")],
+        "hubness": [StrOptions({"csls"}), None],
+        "hubness_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "index": [StrOptions(set(INDEX_KINDS)), None],
+        "index_params": [dict, None],
     }
 
-    def __init__(self, text_encoder, *, aligner=None, n_reports=1):
+    def __init__(
+        self,
+        text_encoder,
+        *,
+        aligner=None,
+        n_reports=1,
+        hubness=None,
+        hubness_neighbors=10,
+        index=None,
+        index_params=None,
+    ):
         self.text_encoder = text_encoder
         self.aligner = aligner
         self.n_reports = n_reports
+        self.hubness = hubness
+        self.hubness_neighbors = hubness_neighbors
+        self.index = index
+        self.index_params = index_params
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y):
@@ -500,17 +754,39 @@ class ReportRetriever(BaseEstimator):
         self : ReportRetriever
             The fitted retriever.
         """
+        if self.index is not None and self.hubness == "csls":
+            raise ValueError(
+                "hubness='csls' cannot use an index: its penalties need every "
+                "report's similarity to every anchor image and every image's to "
+                "every report. Pass index=None (exact CSLS) or hubness=None."
+            )
         X = validate_data(self, X, dtype=(np.float64, np.float32))
         reports = _check_reports(y, X.shape[0])
         distinct, inverse = np.unique(reports, return_inverse=True)
         text_encoder, embeddings = encode_texts(self.text_encoder, distinct.tolist())
         aligner = fit_aligner(self.aligner, X, embeddings[inverse])
         check_text_width(X, aligner, embeddings.shape[1], texts="report embeddings")
+        embeddings = check_array(
+            to_numpy(embeddings),
+            dtype=(np.float64, np.float32),
+            input_name="report embeddings",
+        )
+        report_hubness = None
+        if self.hubness == "csls":
+            translated = X if aligner is None else to_numpy(aligner.transform(X))
+            report_hubness = neighborhood_similarity(
+                embeddings, translated, self.hubness_neighbors
+            )
+        index = None
+        if self.index is not None:
+            index = GalleryIndex(embeddings, self.index, self.index_params)
         self.reports_ = distinct.astype(object)
         self.report_embeddings_ = embeddings
         self.text_encoder_ = text_encoder
         self.aligner_ = aligner
         self.n_reports_ = self.n_reports
+        self.report_hubness_ = report_hubness
+        self.index_ = index
         return self
 
     def suggest(self, X, n_reports=None):
@@ -529,13 +805,25 @@ class ReportRetriever(BaseEstimator):
         -------
         reports : ndarray of shape (n_images, n_reports), dtype=object
         similarities : ndarray of shape (n_images, n_reports)
-            Cosine similarity of each translated image with each report.
+            Cosine similarity of each translated image with each report (CSLS
+            similarity with ``hubness="csls"``).
         """
         check_is_fitted(self)
         k = self.n_reports_ if n_reports is None else n_reports
         _check_n_reports(k, len(self.reports_), n_reports is not None)
-        indices, similarities = retrieve(
-            self._translate(X), self.report_embeddings_, k=k
+        translated = self._translate(X)
+        penalties = None
+        if self.report_hubness_ is not None:
+            image_hubness = neighborhood_similarity(
+                translated, self.report_embeddings_, self.hubness_neighbors
+            )
+            penalties = image_hubness, self.report_hubness_
+        indices, similarities = _top_k_search(
+            translated,
+            self.report_embeddings_,
+            k,
+            penalties=penalties,
+            index=self.index_,
         )
         return self.reports_[indices], similarities
 
@@ -551,6 +839,47 @@ class ReportRetriever(BaseEstimator):
         reports : ndarray of shape (n_images,), dtype=object
         """
         return self.suggest(X, n_reports=1)[0][:, 0]
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of the top suggestion: the fraction of images whose
+        :meth:`predict` is their own report.
+
+        As :meth:`sklearn.base.ClassifierMixin.score` with the reports as
+        classes, and the paired recall@1 (R@1) of image → report retrieval
+        over the fitted gallery, so that higher is better and
+        :class:`~sklearn.model_selection.GridSearchCV` works without a
+        ``scoring=``. A report that is not among ``reports_`` cannot be
+        suggested and counts as a miss; when none of ``y`` is among them the
+        score would say nothing about the images, so it is refused.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_images, n_features)
+            Image embeddings.
+        y : array-like of shape (n_images,)
+            The report of each image (strings).
+        sample_weight : array-like of shape (n_images,), default=None
+            Weights of the images.
+
+        Returns
+        -------
+        score : float
+            In ``[0, 1]``.
+        """
+        check_is_fitted(self)
+        reports = _check_reports(y, _num_samples(X))
+        known = np.isin(reports, self.reports_)
+        if not known.any():
+            raise ValueError(
+                "None of the reports in y is among the retriever's fitted "
+                f"reports ({len(self.reports_)} distinct), so every image would "
+                "score 0 whatever its suggestion. Score on images whose reports "
+                "the retriever was fitted on (paired recall@1), or use "
+                "retrieval_report on embeddings for held-out pairs."
+            )
+        hits = self.predict(X) == reports
+        sample_weight = _check_sample_weight(sample_weight, hits)
+        return float(np.average(hits, weights=sample_weight))
 
     def _translate(self, X):
         check_is_fitted(self)
@@ -588,6 +917,13 @@ def _check_reports(y, n_samples):
             f"y must hold one report (a string) per anchor image, but it holds "
             f"{not_text[0]!r} ({type(not_text[0]).__name__}). Pass the reports' "
             "text; the text encoder embeds them."
+        )
+    empty = [i for i, report in enumerate(reports) if not report.strip()]
+    if empty:
+        raise ValueError(
+            f"y holds {len(empty)} empty report(s) (first at row {empty[0]}): an "
+            "empty text embeds to an arbitrary vector and would be suggested as "
+            "a report. Drop those images or give their report text."
         )
     if reports.shape[0] != n_samples:
         raise ValueError(

@@ -45,9 +45,10 @@ class _ReportRetrieverOnLabels(ReportRetriever):
 
     The checks pass numbers as y; ReportRetriever rejects anything but report
     strings on purpose (test_retrieval.py covers that error). This subclass
-    turns each label into the report "report <label>" before fitting and each
-    predicted report back into its label, so every other property of the
-    retriever (validation, pickling, invariances, idempotence) is checked.
+    turns each label into the report "report <label>" before fitting and
+    scoring, and each predicted report back into its label, so every other
+    property of the retriever (validation, pickling, invariances, idempotence)
+    is checked.
     """
 
     def fit(self, X, y):
@@ -61,6 +62,10 @@ class _ReportRetrieverOnLabels(ReportRetriever):
     def predict(self, X):
         reports = super().predict(X)
         return np.array([self.label_of_report_[report] for report in reports])
+
+    def score(self, X, y, sample_weight=None):
+        reports = [f"report {label}" for label in np.asarray(y).ravel()]
+        return super().score(X, reports, sample_weight)
 
 
 @parametrize_with_checks(

@@ -289,3 +289,256 @@ def test_retrieval_report_checks_its_inputs():
         retrieval_report(images, texts[:-1], labels)
     with pytest.raises(ValueError, match="Unknown directions"):
         retrieval_report(images, texts, labels, directions=["image->text"])
+
+
+# --- approximate index ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "index, params",
+    [("ivf", {"n_lists": 5, "n_probe": 5}), ("hnsw", {"ef_search": 400})],
+)
+def test_index_path_equals_the_exact_path_where_the_index_is_exact(index, params):
+    pytest.importorskip("faiss")
+    rng = np.random.default_rng(11)
+    gallery = rng.normal(size=(300, 12))
+    gallery[7] = 0.0  # a zero row ranks as in the exact path
+    queries = rng.normal(size=(40, 12))
+    for k in (1, 10):
+        exact = retrieve(queries, gallery, k=k)
+        approximate = retrieve(queries, gallery, k=k, index=index, index_params=params)
+        np.testing.assert_array_equal(approximate[0], exact[0])
+        np.testing.assert_allclose(approximate[1], exact[1], atol=1e-12)
+    images = gallery[10:70]  # not the zero row: it ties with every item
+    np.testing.assert_array_equal(
+        retrieve(
+            images, images, k=3, exclude_self=True, index=index, index_params=params
+        )[0],
+        retrieve(images, images, k=3, exclude_self=True)[0],
+    )
+
+
+def test_index_finds_the_neighbours_of_clustered_data_and_falls_back_when_short():
+    pytest.importorskip("faiss")
+    rng = np.random.default_rng(12)
+    centers = rng.normal(size=(20, 16))
+    gallery = centers[rng.integers(0, 20, 2000)] + 0.1 * rng.normal(size=(2000, 16))
+    queries = centers[rng.integers(0, 20, 50)] + 0.1 * rng.normal(size=(50, 16))
+    exact = retrieve(queries, gallery, k=10)[0]
+    found = retrieve(queries, gallery, k=10, index="ivf")[0]
+    recall = np.mean(
+        [len(set(a) & set(b)) / 10 for a, b in zip(found, exact, strict=True)]
+    )
+    assert recall >= 0.95
+    # one cell scanned out of many holds fewer than k items for some queries:
+    # those are ranked exactly, never padded
+    short = retrieve(
+        queries, gallery, k=200, index="ivf", index_params={"n_lists": 40, "n_probe": 1}
+    )
+    assert (short[0] >= 0).all() and np.isfinite(short[1]).all()
+
+
+def test_index_refusals_name_the_fix():
+    pytest.importorskip("faiss")
+    queries, gallery = np.ones((2, 3)), np.eye(3)
+    with pytest.raises(ValueError, match="hubness='csls' cannot use an index"):
+        retrieve(queries, gallery, k=1, hubness="csls", index="ivf")
+    with pytest.raises(ValueError, match="pass an integer k"):
+        retrieve(queries, gallery, index="ivf")
+    with pytest.raises(ValueError, match=r"Unknown index_params \['ef'\]"):
+        retrieve(queries, gallery, k=1, index="hnsw", index_params={"ef": 3})
+    with pytest.raises(ValueError, match=r"n_probe'\]=9 is out of range; pass 1 to 1"):
+        retrieve(queries, gallery, k=1, index="ivf", index_params={"n_probe": 9})
+    from skalign._index import GalleryIndex
+
+    other = GalleryIndex(np.eye(4), "ivf")
+    with pytest.raises(ValueError, match="built on 4 items of 4 features"):
+        retrieve(queries, gallery, k=1, index=other)
+
+
+def test_missing_index_library_names_the_extra(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "faiss", None)  # import faiss fails
+    with pytest.raises(ImportError, match=r"skalign\[index\]"):
+        retrieve(np.ones((2, 3)), np.eye(3), k=1, index="ivf")
+
+
+def test_gallery_index_survives_pickling():
+    pytest.importorskip("faiss")
+    from skalign._index import GalleryIndex
+
+    gallery = np.random.default_rng(13).normal(size=(100, 6))
+    index = GalleryIndex(gallery, "hnsw")
+    copy = pickle.loads(pickle.dumps(index))
+    np.testing.assert_array_equal(
+        copy.search(gallery[:5], 3), index.search(gallery[:5], 3)
+    )
+
+
+# --- hubness and score in ReportRetriever and retrieval_report -------------------
+
+
+def _direct_csls_rank(queries, gallery, query_penalty, gallery_penalty, k):
+    cosine = cosine_similarity(queries, gallery)
+    csls = 2 * cosine - query_penalty[:, None] - gallery_penalty[None, :]
+    return np.argsort(-csls, axis=1, kind="stable")[:, :k], csls
+
+
+def test_report_retriever_csls_uses_fit_time_report_penalties():
+    images, reports = _anchor_pairs(seed=3)
+    text = LookupTextEncoder(_REPORTS).transform(reports)
+    retriever = ReportRetriever(
+        LookupTextEncoder(_REPORTS), hubness="csls", hubness_neighbors=3, n_reports=3
+    ).fit(text, reports)
+    gallery = retriever.report_embeddings_
+    # r(report): mean of its 3 largest cosines with the (translated) anchors
+    anchor_cosine = np.sort(cosine_similarity(gallery, text), axis=1)[:, ::-1]
+    np.testing.assert_allclose(
+        retriever.report_hubness_, anchor_cosine[:, :3].mean(axis=1), atol=1e-12
+    )
+    queries = np.random.default_rng(4).normal(size=(15, 4))
+    query_cosine = np.sort(cosine_similarity(queries, gallery), axis=1)[:, ::-1]
+    expected, csls = _direct_csls_rank(
+        queries, gallery, query_cosine[:, :3].mean(axis=1), retriever.report_hubness_, 3
+    )
+    suggestions, similarities = retriever.suggest(queries)
+    np.testing.assert_array_equal(suggestions, retriever.reports_[expected])
+    np.testing.assert_allclose(
+        similarities, np.take_along_axis(csls, expected, axis=1), atol=1e-12
+    )
+    # a prediction does not depend on the batch it arrives in
+    one_by_one = [retriever.predict(queries[i : i + 1])[0] for i in range(15)]
+    np.testing.assert_array_equal(retriever.predict(queries), one_by_one)
+
+
+def test_report_retriever_index_equals_exact_and_survives_pickling():
+    pytest.importorskip("faiss")
+    images, reports = _anchor_pairs(seed=5)
+    exact = ReportRetriever(
+        LookupTextEncoder(_REPORTS), aligner=LatentAligner("affine")
+    )
+    exact.fit(images, reports)
+    indexed = clone(exact).set_params(
+        index="ivf", index_params={"n_lists": 1, "n_probe": 1}
+    )
+    indexed.fit(images, reports)
+    assert exact.index_ is None and indexed.index_ is not None
+    np.testing.assert_array_equal(
+        indexed.suggest(images, n_reports=3)[0], exact.suggest(images, n_reports=3)[0]
+    )
+    restored = pickle.loads(pickle.dumps(indexed))
+    np.testing.assert_array_equal(restored.predict(images), exact.predict(images))
+    with pytest.raises(ValueError, match="hubness='csls' cannot use an index"):
+        clone(indexed).set_params(hubness="csls").fit(images, reports)
+
+
+def test_report_retriever_score_is_the_accuracy_of_the_top_report():
+    images, reports = _anchor_pairs(seed=6)
+    retriever = ReportRetriever(
+        LookupTextEncoder(_REPORTS), aligner=LatentAligner("affine")
+    ).fit(images[:60], reports[:60])
+    held_out = np.array(reports[60:], dtype=object)
+    predicted = retriever.predict(images[60:])
+    score = retriever.score(images[60:], reports[60:])
+    assert score == pytest.approx(np.mean(predicted == held_out))
+    assert 0.5 < score <= 1.0
+    # equals the paired recall@1 when every image's report is in the gallery
+    weights = np.arange(20.0)
+    assert retriever.score(images[60:], reports[60:], sample_weight=weights) == (
+        pytest.approx(np.average(predicted == held_out, weights=weights))
+    )
+    # a wrong report for every image scores 0
+    wrong = [next(r for r in _REPORTS if r != p) for p in predicted]
+    assert retriever.score(images[60:], wrong) == 0.0
+    with pytest.raises(ValueError, match="None of the reports in y is among"):
+        retriever.score(images[60:62], ["new report", "another one"])
+
+
+def test_retrieval_report_csls_equals_the_metrics_on_csls_scores():
+    from skalign._csls import csls_similarities
+    from skalign.metrics import precision_at_k, recall_at_k
+    from skalign.retrieval import retrieval_report
+
+    images, texts, labels = _labelled_pairs(noise=3.0)
+    report = retrieval_report(
+        images, texts, labels, k=[1, 3], hubness="csls", hubness_neighbors=4
+    )
+    same = labels[:, None] == labels[None, :]
+    scores = csls_similarities(images, texts, n_neighbors=4)
+    for cutoff in (1, 3):
+        row = report.query(
+            f"direction == 'image→text' and metric == 'precision' and k == {cutoff}"
+        )
+        assert row["value"].item() == pytest.approx(
+            precision_at_k(same, scores, k=cutoff)
+        )
+    # image → image: an image is neither in its own gallery nor neighbourhood
+    n = len(labels)
+    others = ~np.eye(n, dtype=bool)
+    cosine = cosine_similarity(images, images)
+    penalty = np.array(
+        [
+            np.sort(row[mask])[::-1][:4].mean()
+            for row, mask in zip(cosine, others, strict=True)
+        ]
+    )
+    csls = 2 * cosine - penalty[:, None] - penalty[None, :]
+    expected = recall_at_k(
+        same[others].reshape(n, n - 1), csls[others].reshape(n, n - 1), k=1
+    )
+    row = report.query("direction == 'image→image' and metric == 'recall' and k == 1")
+    assert row["value"].item() == pytest.approx(expected)
+    plain = retrieval_report(images, texts, labels, k=[1, 3])
+    assert not np.allclose(plain["value"], report["value"])
+
+
+def test_retrieval_report_warns_when_paired_rows_repeat():
+    from skalign.retrieval import retrieval_report
+
+    images, texts, _ = _labelled_pairs(noise=0.3)
+    texts[5] = texts[2]  # the same report text for two images
+    with pytest.warns(UserWarning, match="1 of the .* text embeddings repeat"):
+        retrieval_report(images, texts, k=1, directions=["image→text"])
+    labels = np.unique(texts, axis=0, return_inverse=True)[1]
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        retrieval_report(images, texts, labels, k=1)
+
+
+# --- odd inputs (issue 23 item 7) ------------------------------------------------
+
+
+def test_empty_reports_are_refused_where_reports_are_given():
+    images, reports = _anchor_pairs()
+    reports = list(reports)
+    reports[4] = "   "
+    retriever = ReportRetriever(LookupTextEncoder({**_REPORTS, "   ": [0.0] * 4}))
+    text = LookupTextEncoder(_REPORTS).transform(_anchor_pairs()[1])
+    with pytest.raises(ValueError, match=r"1 empty report\(s\) \(first at row 4\)"):
+        retriever.fit(text, reports)
+    fitted = ReportRetriever(LookupTextEncoder(_REPORTS)).fit(text, _anchor_pairs()[1])
+    with pytest.raises(ValueError, match="empty report"):
+        fitted.score(text[:5], reports[:5])
+
+
+def test_ids_of_different_types_are_refused_not_silently_unmatched():
+    images = np.random.default_rng(0).normal(size=(4, 3))
+    with pytest.raises(
+        TypeError, match="query_ids are numbers but gallery_ids are text"
+    ):
+        retrieve(images, images, k=1, query_ids=[1, 2, 3, 4], gallery_ids=list("1234"))
+    # numpy integers and Python ints are one kind: matched
+    indices, _ = retrieve(
+        images, images, k=3, query_ids=np.arange(4), gallery_ids=[0, 1, 2, 3]
+    )
+    assert not (indices == np.arange(4)[:, None]).any()
+
+
+def test_nothing_left_to_rank_is_a_clear_error():
+    with pytest.raises(ValueError, match="exclude_self needs at least 2 items"):
+        retrieve([[1.0, 0.0]], [[1.0, 0.0]], exclude_self=True)
+    with pytest.raises(ValueError, match="nothing to rank"):
+        retrieve(np.eye(2), np.eye(2), query_ids=["a", "a"], gallery_ids=["a", "a"])
