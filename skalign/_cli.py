@@ -74,9 +74,7 @@ def build_parser():
         "(stitching curves and tables, zero-shot reports) on embedding files.",
         epilog="Run 'skalign COMMAND --help' for a command's options and examples.",
     )
-    parser.add_argument(
-        "--version", action="version", version=f"skalign {__version__}"
-    )
+    parser.add_argument("--version", action="version", version=f"skalign {__version__}")
     missing = _missing_extra()
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (help_text, epilog, configure) in _SUBCOMMANDS.items():
@@ -666,7 +664,7 @@ def _prompt_pooling_argument(parser):
 
 
 def _protocol_arguments(parser):
-    from .evaluation import DECODERS, Protocol
+    from .evaluation import Protocol
 
     parser.add_argument("--labels", type=Path, help="labels file (else in the files)")
     parser.add_argument("--task", help="column of --labels to use")
@@ -687,7 +685,7 @@ def _protocol_arguments(parser):
         help=Protocol.doc("n_repeats"),
     )
     parser.add_argument(
-        "--decoder", choices=list(DECODERS), help=Protocol.doc("decoder")
+        "--decoder", choices=Protocol.decoder_names(), help=Protocol.doc("decoder")
     )
     for name in ("anchor_size", "test_size"):
         parser.add_argument(

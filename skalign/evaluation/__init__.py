@@ -12,7 +12,7 @@
   embedding files with the alignment fitted on image–report pairs;
 - :class:`Protocol`: the protocol's settings and their defaults, one record
   for the functions above, the command line and the experiment configuration,
-  and :data:`DECODERS`, the decoders by name;
+  with the decoders by name;
 - :func:`balanced_subset` and :func:`protocol_split`: the balanced test
   subsets and the train / anchor / test split;
 - :class:`NaiveAligner`: the naive floor, zero-padding without alignment;
@@ -36,14 +36,13 @@ from ._naive import NaiveAligner
 from ._outputs import write_outputs
 from ._plots import plot_anchor_curve, plot_stitching_table, plot_zero_shot
 from ._pooled import pooled_anchor_curve, pooled_stitching_table
-from ._protocol import DECODERS, Protocol
+from ._protocol import Protocol
 from ._subsets import balanced_subset, protocol_split
 from ._tables import stitching_report, stitching_table
 from ._zeroshot_eval import zero_shot_report
 from ._zeroshot_files import zero_shot_from_reports
 
 __all__ = [
-    "DECODERS",
     "ConfigError",
     "EmbeddingFile",
     "ExperimentConfig",

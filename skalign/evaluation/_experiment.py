@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ._cache import fingerprint
-from ._experiment_config import load_config
+from ._experiment_config import ExperimentConfig, load_config
 from ._io import read_embeddings
 from ._outputs import path_inside, safe_file_name, write_outputs
 from ._plots import plot_anchor_curve, plot_stitching_table, plot_zero_shot
@@ -59,8 +59,10 @@ def run_experiment(
 
     Parameters
     ----------
-    config : str, path-like or dict
-        A TOML file or the same structure as a dict.
+    config : str, path-like, dict or ExperimentConfig
+        A TOML file, a packaged configuration (``"skalign:demo"``, what
+        ``skalign demo`` runs), the same structure as a dict, or a checked
+        :class:`ExperimentConfig`.
     output_dir : str or path-like
         Where the CSV tables, the figures and ``report.md`` are written.
     cache_dir : str, path-like or None, default=None
@@ -101,7 +103,8 @@ def run_experiment(
     >>> results["table"].index.tolist()
     [('general', 'general')]
     """
-    config = load_config(config)
+    if not isinstance(config, ExperimentConfig):
+        config = load_config(config)
     output_dir = Path(output_dir)
     cache_dir = Path(cache_dir) if cache_dir is not None else output_dir / "cache"
     runner = _Runner(config, cache_dir, show_progress)

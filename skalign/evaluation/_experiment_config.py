@@ -312,7 +312,17 @@ _SECTIONS = ("protocol", "extract", "datasets", "encoders", "stitching", "zero_s
 
 
 class ConfigError(ValueError):
-    """A configuration that cannot run; the message names the key and the fix."""
+    """A configuration that cannot run; the message names the key and the fix.
+
+    Examples
+    --------
+    >>> from skalign.evaluation import ConfigError, ExperimentConfig
+    >>> try:
+    ...     ExperimentConfig.read({"datasets": {"d": {"n_per_class": -1}}})
+    ... except ConfigError as error:
+    ...     print(str(error)[:58])
+    config: datasets.d.n_per_class must be a whole number >= 1
+    """
 
 
 @dataclasses.dataclass(frozen=True)

@@ -72,8 +72,9 @@ class Protocol:
     n_repeats : int, default=3
         Random anchor draws per count.
     decoder : {"linear-svm", "logistic"}, classifier or None, default=None
-        Trained on the target space; a name of :data:`DECODERS`, an
-        estimator, or None: ``"linear-svm"``, the paper's.
+        Trained on the target space: a name (``"logistic"`` is
+        ``LogisticRegression(max_iter=5000)``), an estimator, or None:
+        ``"linear-svm"``, the paper's ``SVC(kernel="linear")``.
     aligner : transformer or None, default=None
         Template cloned for each transform; None is ``LatentAligner()``.
     split : array-like of str or None, default=None
@@ -99,6 +100,8 @@ class Protocol:
     (2, 0.25)
     >>> type(protocol.resolved().decoder).__name__
     'LogisticRegression'
+    >>> Protocol.decoder_names()
+    ('linear-svm', 'logistic')
     """
 
     transforms: object = _setting(
@@ -145,6 +148,11 @@ class Protocol:
         None, "cache folder", [None, str, os.PathLike], config=False
     )
     show_progress: bool = _setting(False, "progress bars", ["boolean"], config=False)
+
+    @staticmethod
+    def decoder_names():
+        """The decoder names ``decoder=`` accepts."""
+        return tuple(DECODERS)
 
     @classmethod
     def doc(cls, name):

@@ -14,7 +14,6 @@ from sklearn.linear_model import LogisticRegression
 import skalign
 from skalign._cli import build_parser
 from skalign.evaluation import (
-    DECODERS,
     ExperimentConfig,
     Protocol,
     anchor_curve,
@@ -61,7 +60,7 @@ def test_a_decoder_by_name_is_the_table_entry():
         X, Y, y, decoder=LogisticRegression(max_iter=5000), **options
     )
     np.testing.assert_array_equal(by_name["mean"], by_estimator["mean"])
-    assert set(DECODERS) == {"linear-svm", "logistic"}
+    assert Protocol.decoder_names() == ("linear-svm", "logistic")
     assert type(Protocol().resolved().decoder).__name__ == "SVC"
     with pytest.raises(ValueError, match="'decoder' parameter of anchor_curve"):
         anchor_curve(X, Y, y, decoder="forest", **options)
