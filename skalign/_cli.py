@@ -10,6 +10,7 @@ parameters (``task=``); :func:`cli_message` turns them into the flags.
 import argparse
 import re
 import sys
+import textwrap
 from pathlib import Path
 
 from . import __version__
@@ -81,7 +82,9 @@ def build_parser():
         command = commands.add_parser(
             name,
             help=help_text,
-            description=help_text if missing is None else f"{help_text} {missing}",
+            description=textwrap.fill(
+                help_text if missing is None else f"{help_text} {missing}", 79
+            ),
             epilog=epilog if missing is None else None,
             formatter_class=_HelpFormatter,
         )
@@ -673,7 +676,8 @@ def _protocol_arguments(parser):
         nargs="+",
         default=list(Protocol.transforms),
         choices=Protocol.transforms,
-        help=Protocol.doc("transforms"),
+        metavar="TRANSFORM",
+        help=f"{Protocol.doc('transforms')}: {', '.join(Protocol.transforms)}",
     )
     parser.add_argument(
         "--alpha", type=_alpha, default=0.0, help="ridge penalty or auto"

@@ -76,6 +76,7 @@ def test_every_command_shows_examples_and_a_short_quiet(command):
     examples = text.split("examples:\n", 1)[1].splitlines()
     assert examples[0].startswith(f"  skalign {command} ")
     assert "-q, --quiet" in text
+    assert max(map(len, text.splitlines())) <= 100
 
 
 def test_a_runtime_failure_exits_1_and_a_usage_error_2(monkeypatch, tmp_path, capsys):

@@ -416,13 +416,13 @@ class _Runner:
                     **self._protocol().keywords(without=("split",)),
                 )
                 for row in plan.itertuples():
-                    lines.append(
+                    lines += [
                         f"  {row.task} ({row.modality}): {row.n_pairs} pairs x "
                         f"{len(row.n_anchors)} anchor counts {row.n_anchors} x "
-                        f"{row.n_repeats} repeats x {row.n_methods} methods = "
-                        f"{row.n_cells} cells, {row.n_cached} cached (skipped), "
-                        f"{row.n_cells - row.n_cached} to run"
-                    )
+                        f"{row.n_repeats} repeats x {row.n_methods} methods",
+                        f"    = {row.n_cells} cells, {row.n_cached} cached "
+                        f"(skipped), {row.n_cells - row.n_cached} to run",
+                    ]
                 rows.append(plan)
         if zs is not None:
             n_methods = len(zs.vision_encoders) * (len(zs.transforms) + zs.naive)
