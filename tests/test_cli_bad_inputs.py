@@ -196,23 +196,14 @@ CASES = {
         lambda f: _demo(f, "--cache-dir", str(f / "a_file")),
         r"--cache-dir '.*a_file' is the file",
     ),
-    "demo: missing --images": (
-        lambda f: _demo(
-            f, "--images", str(f / "none"), "--prompts", str(f / "bad.json")
-        ),
-        r"--images '.*none' does not exist",
+    # experiment
+    "experiment: not a packaged configuration": (
+        lambda f: ["experiment", "skalign:dmeo", "-o", str(f / "out")],
+        r"'skalign:dmeo' is not a packaged configuration.*\['skalign:demo'\]",
     ),
-    "demo: missing --texts": (
-        lambda f: _demo(f, "--texts", str(f / "none.csv")),
-        r"--texts '.*none.csv' does not exist",
-    ),
-    "demo: --n-repeats 0": (
-        lambda f: _demo(f, "--n-repeats", "0"),
-        r"argument --n-repeats: must be a whole number >= 1",
-    ),
-    "demo: --n-texts-per-class 0": (
-        lambda f: _demo(f, "--n-texts-per-class", "0"),
-        r"argument --n-texts-per-class: must be a whole number >= 1",
+    "experiment: -o is a file": (
+        lambda f: ["experiment", "skalign:demo", "-o", str(f / "a_file")],
+        r"-o/--output-dir '.*a_file' is the file",
     ),
 }
 

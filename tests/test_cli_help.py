@@ -16,12 +16,16 @@ def _help(command):
     return subparsers.choices[command].format_help()
 
 
-@pytest.mark.parametrize("command", ["curve", "table", "zero-shot", "demo"])
+@pytest.mark.parametrize(
+    "command", ["curve", "table", "zero-shot", "demo", "experiment"]
+)
 def test_help_shows_every_default_once(command):
     text = " ".join(_help(command).split())
     assert "(default: None)" not in text
     assert "(default: False)" not in text
-    assert text.count("random seed (default: 0)") == 1
+    # the demo and the experiment take their seed from the configuration
+    seeded = command not in ("demo", "experiment")
+    assert text.count("random seed (default: 0)") == int(seeded)
 
 
 def test_help_shows_the_defaults_of_options_that_had_none():
@@ -62,3 +66,38 @@ def test_identical_repeats_are_flagged(files, tmp_path, capsys):  # noqa: F811
     curve = pd.read_csv(tmp_path / "curve.csv")
     whole = curve[(curve["n_anchors"] == pool) & (curve["transform"] != "naive")]
     np.testing.assert_array_equal(whole["std"], 0)
+
+
+@pytest.mark.parametrize(
+    "command", ["curve", "table", "zero-shot", "demo", "experiment"]
+)
+def test_every_command_shows_examples_and_a_short_quiet(command):
+    text = _help(command)
+    examples = text.split("examples:\n", 1)[1].splitlines()
+    assert examples[0].startswith(f"  skalign {command} ")
+    assert "-q, --quiet" in text
+    assert max(map(len, text.splitlines())) <= 100
+
+
+def test_a_runtime_failure_exits_1_and_a_usage_error_2(monkeypatch, tmp_path, capsys):
+    import skalign.evaluation
+
+    def fail(*args, **kwargs):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(skalign.evaluation, "run_experiment", fail)
+    assert main(["demo", "-o", str(tmp_path), "-q"]) == 1
+    assert "error: No space left on device" in capsys.readouterr().err
+    monkeypatch.undo()
+    assert main(["experiment", "skalign:nope", "-o", str(tmp_path)]) == 2
+
+
+def test_printed_tables_fit_in_100_columns(files, tmp_path, capsys):  # noqa: F811
+    folder = files[0]
+    groups = ["pixels=raw", "tanh=warped"]
+    embeddings = [f"pixels={folder / 'pixels.npz'}", f"tanh={folder / 'tanh.parquet'}"]
+    argv = ["table", "--embeddings", *embeddings, "--groups", *groups]
+    assert main([*argv, "--n-repeats", "1", "-o", str(tmp_path), "-q"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert any("target_upper_bound" in line for line in printed)
+    assert max(map(len, printed)) <= 100

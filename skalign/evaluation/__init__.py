@@ -10,6 +10,9 @@
 - :func:`zero_shot_report`: zero-shot classification in a text space over
   several tasks (Fig. 4), and :func:`zero_shot_from_reports`, the same from
   embedding files with the alignment fitted on image–report pairs;
+- :class:`Protocol`: the protocol's settings and their defaults, one record
+  for the functions above, the command line and the experiment configuration,
+  with the decoders by name;
 - :func:`balanced_subset` and :func:`protocol_split`: the balanced test
   subsets and the train / anchor / test split;
 - :class:`NaiveAligner`: the naive floor, zero-padding without alignment;
@@ -18,30 +21,33 @@
   tables and figures;
 - :func:`read_embeddings`, :func:`read_labels`, :func:`read_prompts` and
   :func:`pair_files`: the files of the command line;
-- :func:`run_demo` and :class:`DemoConfig`: the whole method end to end on
-  real packaged encoders (``skalign demo``);
 - :func:`run_experiment`: the paper's whole experiment (Fig. 3, Table 1,
-  Fig. 4 and a report) from one configuration (``skalign experiment``).
+  Fig. 4 and a report) from one configuration (``skalign experiment``),
+  checked by :class:`ExperimentConfig` (errors: :class:`ConfigError`);
+  ``skalign demo`` runs it on the packaged configuration ``"skalign:demo"``.
 """
 
 from . import _dependencies  # noqa: F401  (names the extra if pandas is missing)
 from ._curves import anchor_curve
-from ._demo import DemoConfig, run_demo
 from ._experiment import run_experiment
+from ._experiment_config import ConfigError, ExperimentConfig
 from ._io import EmbeddingFile, pair_files, read_embeddings, read_labels, read_prompts
 from ._naive import NaiveAligner
 from ._outputs import write_outputs
 from ._plots import plot_anchor_curve, plot_stitching_table, plot_zero_shot
 from ._pooled import pooled_anchor_curve, pooled_stitching_table
+from ._protocol import Protocol
 from ._subsets import balanced_subset, protocol_split
 from ._tables import stitching_report, stitching_table
 from ._zeroshot_eval import zero_shot_report
 from ._zeroshot_files import zero_shot_from_reports
 
 __all__ = [
-    "DemoConfig",
+    "ConfigError",
     "EmbeddingFile",
+    "ExperimentConfig",
     "NaiveAligner",
+    "Protocol",
     "anchor_curve",
     "balanced_subset",
     "pair_files",
@@ -54,7 +60,6 @@ __all__ = [
     "read_embeddings",
     "read_labels",
     "read_prompts",
-    "run_demo",
     "run_experiment",
     "stitching_report",
     "stitching_table",

@@ -4,8 +4,8 @@ from numbers import Integral
 
 from sklearn.utils._param_validation import Interval, validate_params
 
-from .._solvers import TRANSFORM_TYPES
-from ._stitching import PROTOCOL_CONSTRAINTS, Protocol, anchor_counts, summarize_runs
+from ._protocol import PROTOCOL_CONSTRAINTS, Protocol
+from ._stitching import ProtocolRun, anchor_counts, summarize_runs
 
 
 @validate_params(
@@ -24,18 +24,18 @@ def anchor_curve(
     y,
     *,
     n_anchors=None,
-    transforms=TRANSFORM_TYPES,
-    n_repeats=3,
-    decoder=None,
-    aligner=None,
-    split=None,
-    anchor_size=0.25,
-    test_size=0.25,
-    n_test_per_class=None,
-    random_state=0,
-    n_jobs=None,
-    cache_dir=None,
-    show_progress=False,
+    transforms=Protocol.transforms,
+    n_repeats=Protocol.n_repeats,
+    decoder=Protocol.decoder,
+    aligner=Protocol.aligner,
+    split=Protocol.split,
+    anchor_size=Protocol.anchor_size,
+    test_size=Protocol.test_size,
+    n_test_per_class=Protocol.n_test_per_class,
+    random_state=Protocol.random_state,
+    n_jobs=Protocol.n_jobs,
+    cache_dir=Protocol.cache_dir,
+    show_progress=Protocol.show_progress,
     return_runs=False,
 ):
     """Stitching scores of every transform against the number of anchors.
@@ -152,7 +152,22 @@ def anchor_curve(
     >>> bool(auroc.loc[("ortho", 100), "mean"] > auroc.loc[("naive", 100), "mean"])
     True
     """
-    protocol = Protocol.from_arguments(locals())
+    protocol = ProtocolRun.of(
+        Protocol(
+            transforms=transforms,
+            n_repeats=n_repeats,
+            decoder=decoder,
+            aligner=aligner,
+            split=split,
+            anchor_size=anchor_size,
+            test_size=test_size,
+            n_test_per_class=n_test_per_class,
+            random_state=random_state,
+            n_jobs=n_jobs,
+            cache_dir=cache_dir,
+            show_progress=show_progress,
+        )
+    )
     embeddings, y, split = protocol.prepare({"source": source, "target": target}, y)
     counts = anchor_counts(n_anchors, split.anchor_pool.size)
     runs = protocol.run(

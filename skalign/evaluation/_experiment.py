@@ -8,6 +8,7 @@ and the zero-shot comparison (:func:`zero_shot_report`), and writes the
 tables, the three figures and ``report.md``.
 """
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from ._cache import fingerprint
-from ._experiment_config import load_config
+from ._experiment_config import ExperimentConfig, load_config
 from ._io import read_embeddings
-from ._outputs import FIGURE_SIZE
+from ._outputs import path_inside, safe_file_name, write_outputs
 from ._plots import plot_anchor_curve, plot_stitching_table, plot_zero_shot
 from ._pooled import plan_pooled, pooled_anchor_curve, pooled_stitching_table
 from ._prompt_embeddings import PromptEmbeddingFile
@@ -26,10 +27,11 @@ from ._scoring import METRIC_LABELS
 from ._table1 import methods_markdown, table1_markdown
 from ._zeroshot_eval import zero_shot_report
 
+# File stems of the figures (PNG).
 FIGURES = {
-    "fig3": "fig3_anchor_curves.png",
-    "table1": "table1_stitching.png",
-    "fig4": "fig4_zero_shot.png",
+    "fig3": "fig3_anchor_curves",
+    "table1": "table1_stitching",
+    "fig4": "fig4_zero_shot",
 }
 
 
@@ -59,8 +61,10 @@ def run_experiment(
 
     Parameters
     ----------
-    config : str, path-like or dict
-        A TOML file or the same structure as a dict.
+    config : str, path-like, dict or ExperimentConfig
+        A TOML file, a packaged configuration (``"skalign:demo"``, what
+        ``skalign demo`` runs), the same structure as a dict, or a checked
+        :class:`ExperimentConfig`.
     output_dir : str or path-like
         Where the CSV tables, the figures and ``report.md`` are written.
     cache_dir : str, path-like or None, default=None
@@ -101,7 +105,8 @@ def run_experiment(
     >>> results["table"].index.tolist()
     [('text', 'general', 'general')]
     """
-    config = load_config(config)
+    if not isinstance(config, ExperimentConfig):
+        config = load_config(config)
     output_dir = Path(output_dir)
     cache_dir = Path(cache_dir) if cache_dir is not None else output_dir / "cache"
     runner = _Runner(config, cache_dir, show_progress)
@@ -167,7 +172,9 @@ class _Runner:
             spec.modality,
             data.ids.tolist(),
         )
-        return self.cache_dir / "embeddings" / f"{encoder}--{dataset}--{key}.npy"
+        # names given by the configuration: sanitised, the key tells them apart
+        name = f"{safe_file_name(encoder)}--{safe_file_name(dataset)}--{key}.npy"
+        return path_inside(self.cache_dir / "embeddings", name)
 
     def status(self, encoder, dataset):
         """ "file", "cached" or "embed": where the embeddings would come from."""
@@ -222,8 +229,8 @@ class _Runner:
             self._extractors[encoder] = EmbeddingExtractor(
                 spec.extractor,
                 modality=spec.modality,
-                device=extract.get("device", "auto"),
-                batch_size=extract.get("batch_size", 32),
+                device=extract["device"],
+                batch_size=extract["batch_size"],
                 cache_dir=self.cache_dir / "extractor",
                 show_progress=self.show_progress,
             )
@@ -243,23 +250,10 @@ class _Runner:
             tasks[name] = (embeddings, y[keep].astype(str))
         return tasks
 
-    def _protocol_options(self):
-        from sklearn.linear_model import LogisticRegression
-
-        protocol = self.config.protocol
-        decoder = protocol.get("decoder", "linear-svm")
-        return dict(
-            transforms=protocol.get(
-                "transforms", ["affine", "linear", "l-ortho", "ortho"]
-            ),
-            n_repeats=protocol.get("n_repeats", 3),
-            decoder=LogisticRegression(max_iter=5000)
-            if decoder == "logistic"
-            else None,
-            anchor_size=protocol.get("anchor_size", 0.25),
-            test_size=protocol.get("test_size", 0.25),
-            n_test_per_class=protocol.get("n_test_per_class"),
-            random_state=protocol.get("random_state", 0),
+    def _protocol(self):
+        """The configuration's protocol, its cells stored in the cache."""
+        return dataclasses.replace(
+            self.config.protocol,
             cache_dir=self.cache_dir / "cells",
             show_progress=self.show_progress,
         )
@@ -270,8 +264,9 @@ class _Runner:
     def stitching(self):
         self.say("== stitching: anchor curves and table ==")
         tasks = self._stitching_tasks()
-        options = self._protocol_options()
-        n_anchors = self.config.protocol.get("n_anchors")
+        options = self._protocol().keywords(without=("split",))
+        curves = self.config.curves
+        n_anchors = curves["n_anchors"]
         curve, runs = pooled_anchor_curve(
             tasks,
             modalities=self._modalities(),
@@ -281,7 +276,7 @@ class _Runner:
         )
         reused = int(runs["cached"].sum())
         self.say(f"stitching: {len(runs)} runs, {reused} reused from the cache")
-        table_anchors = self.config.protocol.get("table_n_anchors")
+        table_anchors = curves["table_n_anchors"]
         if table_anchors is None and n_anchors is not None:
             table_anchors = int(np.max(n_anchors))
         table, pairs = pooled_stitching_table(
@@ -289,8 +284,8 @@ class _Runner:
             {name: spec.domain for name, spec in self.config.encoders.items()},
             modalities=self._modalities(),
             n_anchors=table_anchors,
-            metric=self.config.protocol.get("metric", "roc_auc"),
-            change_transform=self.config.protocol.get("change_transform", "ortho"),
+            metric=curves["metric"],
+            change_transform=curves["change_transform"],
             return_pairs=True,
             **options,
         )
@@ -345,7 +340,7 @@ class _Runner:
             prompt_pooling=zs.prompt_pooling,
             n_per_class=zs.n_per_class,
             n_repeats=zs.n_repeats,
-            random_state=self.config.protocol.get("random_state", 0),
+            random_state=self.config.protocol.random_state,
             show_progress=self.show_progress,
         )
 
@@ -426,17 +421,17 @@ class _Runner:
                         if name in ready
                     },
                     modalities=self._modalities(),
-                    n_anchors=config.protocol.get("n_anchors"),
-                    **self._protocol_options(),
+                    n_anchors=config.curves["n_anchors"],
+                    **self._protocol().keywords(without=("split",)),
                 )
                 for row in plan.itertuples():
-                    lines.append(
+                    lines += [
                         f"  {row.task} ({row.modality}): {row.n_pairs} pairs x "
                         f"{len(row.n_anchors)} anchor counts {row.n_anchors} x "
-                        f"{row.n_repeats} repeats x {row.n_methods} methods = "
-                        f"{row.n_cells} cells, {row.n_cached} cached (skipped), "
-                        f"{row.n_cells - row.n_cached} to run"
-                    )
+                        f"{row.n_repeats} repeats x {row.n_methods} methods",
+                        f"    = {row.n_cells} cells, {row.n_cached} cached "
+                        f"(skipped), {row.n_cells - row.n_cached} to run",
+                    ]
                 rows.append(plan)
         if zs is not None:
             n_methods = len(zs.vision_encoders) * (len(zs.transforms) + zs.naive)
@@ -577,9 +572,9 @@ def _prompts(task):
 
 
 def _write_report(config, output_dir, results, say):
-    output_dir.mkdir(parents=True, exist_ok=True)
-    metric = config.protocol.get("metric", "roc_auc")
-    written = []
+    """Write the results' tables, figures and ``report.md`` (write_outputs)."""
+    metric = config.curves["metric"]
+    tables, figures = {}, {}
     sections = ["# Experiment report", ""]
     if config.path is not None:
         sections += [f"Configuration: `{config.path}`", ""]
@@ -590,92 +585,64 @@ def _write_report(config, output_dir, results, say):
             "stitching_table": results["table"].reset_index(),
             "stitching_pairs": results["pairs"],
         }
-        for stem, table in tables.items():
-            table.to_csv(output_dir / f"{stem}.csv", index=False)
-            written.append(f"{stem}.csv")
-        written.append(_figure3(results["curve"], metric, output_dir))
-        written.append(_table1_figure(results["table"], metric, output_dir))
+        figures[FIGURES["fig3"]] = _figure3(results["curve"], metric)
+        figures[FIGURES["table1"]] = lambda ax: plot_stitching_table(
+            results["table"],
+            metric=metric,
+            ax=ax,
+            title="Stitching by domain: mean ± std over pairs, tasks and draws",
+        )
         sections += [
             "## Stitching against the number of anchors (Fig. 3)",
             "",
             f"Mean ± std of {METRIC_LABELS[metric]} over every encoder → decoder "
             "pair, task and anchor draw, per modality.",
             "",
-            f"![Fig. 3]({FIGURES['fig3']})",
+            f"![Fig. 3]({FIGURES['fig3']}.png)",
             "",
             "## Stitching by domain (Table 1)",
             "",
             _markdown_table1(results["table"]),
             "",
-            f"![Table 1]({FIGURES['table1']})",
+            f"![Table 1]({FIGURES['table1']}.png)",
             "",
         ]
     if "zero_shot" in results:
         report = results["zero_shot"]
-        report.to_csv(output_dir / "zero_shot.csv", index=False)
-        written.append("zero_shot.csv")
-        written.append(_figure4(report, metric, output_dir))
+        tables["zero_shot"] = report
+        figures[FIGURES["fig4"]] = lambda ax: plot_zero_shot(
+            report,
+            metric=metric,
+            ax=ax,
+            title="Zero-shot classification: mean ± std over balanced subsets",
+        )
         sections += [
             "## Zero-shot classification in the text space (Fig. 4)",
             "",
             _markdown_zero_shot(report, metric),
             "",
-            f"![Fig. 4]({FIGURES['fig4']})",
+            f"![Fig. 4]({FIGURES['fig4']}.png)",
             "",
         ]
-    (output_dir / "report.md").write_text("\n".join(sections))
-    written.append("report.md")
-    for name in written:
-        say(f"wrote {output_dir / name}")
+    for path in write_outputs(output_dir, tables, figures, "\n".join(sections)):
+        say(f"wrote {path}")
 
 
-def _figure(n_axes):
-    from matplotlib.figure import Figure
+def _figure3(curve, metric):
+    """One panel per modality."""
 
-    width, height = FIGURE_SIZE
-    figure = Figure(figsize=(width, height * n_axes), layout="constrained")
-    return figure, np.atleast_1d(figure.subplots(n_axes, 1))
-
-
-def _figure3(curve, metric, output_dir):
-    modalities = list(dict.fromkeys(curve["modality"]))
-    figure, axes = _figure(len(modalities))
-    for ax, modality in zip(axes, modalities, strict=True):
+    def panel(modality):
         rows = curve[curve["modality"] == modality]
         n_pairs = int(rows["n_pairs"].max())
-        plot_anchor_curve(
+        return lambda ax: plot_anchor_curve(
             rows,
             metric=metric,
             ax=ax,
             title=f"{modality} encoders: mean ± std over {n_pairs} pairs "
             "(all tasks, all draws)",
         )
-    figure.savefig(output_dir / FIGURES["fig3"], dpi=150)
-    return FIGURES["fig3"]
 
-
-def _table1_figure(table, metric, output_dir):
-    figure, (ax,) = _figure(1)
-    plot_stitching_table(
-        table,
-        metric=metric,
-        ax=ax,
-        title="Stitching by domain: mean ± std over pairs, tasks and draws",
-    )
-    figure.savefig(output_dir / FIGURES["table1"], dpi=150)
-    return FIGURES["table1"]
-
-
-def _figure4(report, metric, output_dir):
-    figure, (ax,) = _figure(1)
-    plot_zero_shot(
-        report,
-        metric=metric,
-        ax=ax,
-        title="Zero-shot classification: mean ± std over balanced subsets",
-    )
-    figure.savefig(output_dir / FIGURES["fig4"], dpi=150)
-    return FIGURES["fig4"]
+    return [panel(modality) for modality in dict.fromkeys(curve["modality"])]
 
 
 def _markdown(frame):

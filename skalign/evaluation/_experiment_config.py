@@ -3,110 +3,336 @@
 A TOML file (or the same structure as a dict) declares the data sets, the
 encoders with their modality and domain, the stitching tasks and the
 zero-shot comparison. :func:`load_config` checks everything it can without
-embedding anything: unknown keys (with the close key suggested), missing
-files, references to undeclared data sets or encoders, an encoder without a
-domain, a zero-shot task without prompts. Every error names the file, the key
-and the fix. Running is :mod:`._experiment`'s job.
+embedding anything, against one typed schema (:data:`SCHEMA`): unknown keys
+(with the close key suggested), the type and range of every value (nothing is
+coerced: ``classes = "ab"``, ``n_per_class = -1`` or ``naive = "false"`` are
+refused), missing files, references to undeclared data sets or encoders, an
+encoder without a domain, a zero-shot task without prompts. Every error names
+the file, the key, the value and the fix. The ``[protocol]`` section is read
+into a :class:`~._protocol.Protocol` record; its keys, documentation and
+defaults come from that record. Running is :mod:`._experiment`'s job.
 """
 
+import dataclasses
 import difflib
 import json
+import sys
 import textwrap
-from dataclasses import dataclass, field
+from importlib import resources
+from numbers import Integral
 from pathlib import Path
+from typing import NamedTuple
 
-import tomllib
+from sklearn.utils._param_validation import make_constraint
 
 from .._solvers import TRANSFORM_TYPES
+from ._protocol import DECODERS, DEFAULT_DECODER, Protocol
 from ._scoring import METRICS
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the same parser, released as tomli
+    import tomli as tomllib
 
 BUILTIN_DATASETS = ("skalign:digits", "skalign:docstring-topics")
 BUILTIN_PROMPTS = BUILTIN_DATASETS
+# Configurations shipped in the package: "skalign:NAME" is configs/NAME.toml.
+BUILTIN_CONFIGS = ("skalign:demo",)
 MODALITIES = ("image", "text")
-DECODERS = ("linear-svm", "logistic")
+PROMPT_POOLINGS = ("similarity", "embedding")
+REQUIRED = object()
 
-# Every key the file may hold, section by section, with its documentation:
-# the command's --help is generated from this table.
-KEYS = {
+
+class _Invalid(Exception):
+    """A value of the wrong type or range: what was expected, and the fix."""
+
+
+class Key(NamedTuple):
+    """One key of the configuration: its documentation, its check and default.
+
+    ``check(value)`` returns the value or raises :class:`_Invalid`;
+    ``default`` is :data:`REQUIRED`, None (optional, no value) or the value
+    used when the key is absent.
+    """
+
+    doc: str
+    check: object
+    default: object = None
+
+
+def _type_name(value):
+    names = {bool: "a boolean", str: "a string", int: "an integer",
+             float: "a number", list: "a list", dict: "a table"}  # fmt: skip
+    return names.get(type(value), type(value).__name__)
+
+
+def _whole(minimum, example):
+    def check(value):
+        if isinstance(value, bool) or not isinstance(value, Integral):
+            raise _Invalid(f"a whole number >= {minimum}, e.g. {example}")
+        if value < minimum:
+            raise _Invalid(f"a whole number >= {minimum}, e.g. {example}")
+        return value
+
+    return check
+
+
+def _text(choices=None):
+    def check(value):
+        if not isinstance(value, str) or not value:
+            expected = "a non-empty string"
+            if choices:
+                expected = f"one of {list(choices)} (a string)"
+            raise _Invalid(expected)
+        if choices is not None and value not in choices:
+            raise _Invalid(f"one of {list(choices)}")
+        return value
+
+    return check
+
+
+def _boolean(value):
+    if not isinstance(value, bool):
+        raise _Invalid("true or false (a TOML boolean, without quotes)")
+    return value
+
+
+def _list(item, what, example, *, choices=None):
+    def check(value):
+        if not isinstance(value, list) or not value:
+            raise _Invalid(f"a non-empty list of {what}, e.g. {example}")
+        for element in value:
+            try:
+                item(element)
+            except _Invalid as exc:
+                raise _Invalid(
+                    f"a non-empty list of {what}, e.g. {example} (the element "
+                    f"{element!r} is not {exc})"
+                ) from None
+            if choices is not None and element not in choices:
+                raise _Invalid(f"a list of names among {list(choices)}")
+        if len(set(map(repr, value))) != len(value):
+            raise _Invalid(f"a list of {what} without repeats")
+        return value
+
+    return check
+
+
+def _label(value):
+    if isinstance(value, bool) or not isinstance(value, str | Integral):
+        raise _Invalid("a label (a string, or an integer)")
+    return value
+
+
+def _rows(value):
+    valid = (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        and 0 <= value[0] < value[1]
+    )
+    if not valid:
+        raise _Invalid("[start, stop]: two whole numbers, 0 <= start < stop")
+    return value
+
+
+def _prompts_value(value):
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, dict) and value:
+        for label, prompts in value.items():
+            if (
+                not isinstance(prompts, list)
+                or not prompts
+                or not all(isinstance(p, str) and p.strip() for p in prompts)
+            ):
+                raise _Invalid(
+                    f"a table class -> list of non-empty prompts (class {label!r} "
+                    f"has {prompts!r})"
+                )
+        return value
+    raise _Invalid(
+        "a JSON file (class -> list of prompts), an inline table or one of "
+        f"{list(BUILTIN_PROMPTS)}"
+    )
+
+
+def _files_table(value):
+    if not isinstance(value, dict) or not all(
+        isinstance(v, str) and v for v in value.values()
+    ):
+        raise _Invalid("a table DATASET = 'file.npz'")
+    return value
+
+
+def _constraint_check(name):
+    """The check of a :class:`Protocol` setting, from its parameter constraints
+    (booleans are never numbers)."""
+    constraints = [
+        make_constraint(c) for c in Protocol.constraints(name) if c is not None
+    ]
+
+    def check(value):
+        if not isinstance(value, bool) and any(
+            c.is_satisfied_by(value) for c in constraints
+        ):
+            return value
+        raise _Invalid(" or ".join(str(c) for c in constraints))
+
+    return check
+
+
+_TRANSFORMS = _list(
+    _text(TRANSFORM_TYPES), "transform names", '["ortho", "affine"]',
+    choices=TRANSFORM_TYPES,
+)  # fmt: skip
+
+
+def _protocol_key(name):
+    """A ``[protocol]`` key of a :class:`Protocol` setting."""
+    checks = {"transforms": _TRANSFORMS, "decoder": _text(DECODERS)}
+    default = getattr(Protocol, name)
+    if name == "decoder":
+        default = DEFAULT_DECODER
+    if name == "transforms":
+        default = list(default)
+    return Key(Protocol.doc(name), checks.get(name, _constraint_check(name)), default)
+
+
+# Every key the file may hold, section by section: its documentation, type and
+# default. The command's --help is generated from this table.
+SCHEMA = {
     "protocol": {
-        "n_anchors": "anchor counts of the stitching curves (list of int)",
-        "n_repeats": "random anchor draws per count (default 3)",
-        "table_n_anchors": "anchors of the stitching table (default: the "
-        "largest of n_anchors)",
-        "transforms": "transforms compared (default: all four)",
-        "change_transform": "transform whose % change against the source "
-        "upper bound the table reports (default ortho)",
-        "anchor_size": "anchor pool per task, fraction or count (default 0.25)",
-        "test_size": "test part per task, fraction or count (default 0.25)",
-        "n_test_per_class": "balanced test rows per class (default: the rarest)",
-        "decoder": "linear-svm (the paper's, default) or logistic",
-        "metric": "metric of the figures and table: roc_auc (default), "
-        "accuracy, f1_macro",
-        "random_state": "seed of splits, subsets and anchor draws (default 0)",
+        "n_anchors": Key(
+            "anchor counts of the stitching curves (default: six log-spaced "
+            "counts up to the smallest anchor pool)",
+            _list(_whole(2, 50), "whole numbers >= 2", "[10, 20, 40]"),
+        ),
+        "table_n_anchors": Key(
+            "anchors of the stitching table (default: the largest of n_anchors)",
+            _whole(2, 50),
+        ),
+        **{name: _protocol_key(name) for name in Protocol.config_settings()},
+        "change_transform": Key(
+            "transform whose % change against the source upper bound the table "
+            "reports",
+            _text(TRANSFORM_TYPES),
+            "ortho",
+        ),
+        "metric": Key("metric of the figures and table", _text(METRICS), "roc_auc"),
     },
     "extract": {
-        "device": "auto (default), cpu, cuda, ...",
-        "batch_size": "extraction batch size (default 32)",
+        "device": Key("auto (cuda, mps, cpu), cpu, cuda, ...", _text(), "auto"),
+        "batch_size": Key("extraction batch size", _whole(1, 32), 32),
     },
     "datasets.NAME": {
-        "source": "skalign:digits, skalign:docstring-topics, or a CSV with 'id', "
-        "'image' (path) or 'text', optional 'report', and label columns; "
-        "optional when every encoder reads embedding files (then 'labels')",
-        "labels": "CSV with 'id' and label columns (with embedding files)",
-        "label": "label column (default: the only one)",
-        "rows": "[start, stop]: a slice of the rows",
-        "classes": "keep only these labels (of the label column)",
-        "n_per_class": "keep the first N rows of each class",
+        "source": Key(
+            "skalign:digits, skalign:docstring-topics, or a CSV with 'id', "
+            "'image' (path) or 'text', optional 'report', and label columns; "
+            "optional when every encoder reads embedding files (then 'labels')",
+            _text(),
+        ),
+        "labels": Key(
+            "CSV with 'id' and label columns (with embedding files)", _text()
+        ),
+        "label": Key("label column (default: the only one)", _text()),
+        "rows": Key("[start, stop]: a slice of the rows", _rows),
+        "classes": Key(
+            "keep only these labels (of the label column)",
+            _list(_label, "labels", '["0", "1"]'),
+        ),
+        "n_per_class": Key("keep the first N rows of each class", _whole(1, 50)),
     },
     "encoders.NAME": {
-        "modality": "image or text (required)",
-        "domain": "e.g. general or medical (required; groups Table 1)",
-        "extractor": "EmbeddingExtractor spec, e.g. hf:microsoft/rad-dino",
-        "embeddings": "{DATASET = 'file.npz', ...}: precomputed embeddings "
-        "(.npy/.npz/.parquet, ids matching the data set)",
+        "modality": Key("image or text", _text(MODALITIES), REQUIRED),
+        "domain": Key("e.g. general or medical (groups Table 1)", _text(), REQUIRED),
+        "extractor": Key(
+            "EmbeddingExtractor spec, e.g. hf:microsoft/rad-dino", _text()
+        ),
+        "embeddings": Key(
+            "{DATASET = 'file.npz', ...}: precomputed embeddings "
+            "(.npy/.npz/.parquet, ids matching the data set)",
+            _files_table,
+        ),
     },
     "stitching.TASK": {
-        "dataset": "the data set whose items every encoder embeds (required)",
-        "encoders": "encoders to stitch (default: every encoder of the "
-        "data set's modality)",
-        "label": "label column (default: the data set's)",
+        "dataset": Key(
+            "the data set whose items every encoder embeds", _text(), REQUIRED
+        ),
+        "encoders": Key(
+            "encoders to stitch (default: every encoder of the data set's modality)",
+            _list(_text(), "encoder names", '["dinov2", "rad-dino"]'),
+        ),
+        "label": Key("label column (default: the data set's)", _text()),
     },
     "zero_shot": {
-        "text_encoder": "encoder whose space the images are aligned into",
-        "anchors": "data set of images paired with reports (the map T is "
-        "fitted on it once)",
-        "vision_encoders": "encoders aligned (default: every image encoder "
-        "that is not a baseline)",
-        "transforms": "maps fitted on the anchors (default ['ortho'])",
-        "naive": "add the naive floor (default true)",
-        "prompt_pooling": "similarity (the paper's rule, default) or embedding",
-        "prompt_embeddings": "the prompts already embedded by text_encoder: a "
-        "file whose ids are the prompt texts (then text_encoder needs no "
-        "extractor; its report embeddings may come from files)",
-        "n_per_class": "images per class of each balanced subset",
-        "n_repeats": "balanced subsets per task (default 3)",
+        "text_encoder": Key(
+            "encoder whose space the images are aligned into", _text(), REQUIRED
+        ),
+        "anchors": Key(
+            "data set of images paired with reports (the map T is fitted on it once)",
+            _text(),
+        ),
+        "vision_encoders": Key(
+            "encoders aligned (default: every image encoder that is not a baseline)",
+            _list(_text(), "encoder names", '["dinov2"]'),
+        ),
+        "transforms": Key("maps fitted on the anchors", _TRANSFORMS, ["ortho"]),
+        "naive": Key("add the naive floor", _boolean, True),
+        "prompt_pooling": Key(
+            "similarity (the paper's rule) or embedding",
+            _text(PROMPT_POOLINGS),
+            "similarity",
+        ),
+        "prompt_embeddings": Key(
+            "the prompts already embedded by text_encoder: a file whose ids are "
+            "the prompt texts (then text_encoder needs no extractor; its report "
+            "embeddings may come from files)",
+            _text(),
+        ),
+        "n_per_class": Key("images per class of each balanced subset", _whole(1, 50)),
+        "n_repeats": Key("balanced subsets per task", _whole(1, 3), 3),
     },
     "zero_shot.tasks.TASK": {
-        "dataset": "the images classified (required)",
-        "label": "label column (default: the data set's)",
-        "prompts": "class -> prompts: a JSON file, an inline table, or "
-        "skalign:digits / skalign:docstring-topics (required)",
+        "dataset": Key("the images classified", _text(), REQUIRED),
+        "label": Key("label column (default: the data set's)", _text()),
+        "prompts": Key(
+            "class -> prompts: a JSON file, an inline table, or "
+            "skalign:digits / skalign:docstring-topics",
+            _prompts_value,
+            REQUIRED,
+        ),
     },
     "zero_shot.baselines.NAME": {
-        "image_encoder": "its image tower (an image encoder)",
-        "text_encoder": "its text tower (a text encoder), embedding the prompts",
-        "prompt_embeddings": "or its prompts already embedded: a file whose "
-        "ids are the prompt texts (for towers without an extractor)",
+        "image_encoder": Key("its image tower (an image encoder)", _text(), REQUIRED),
+        "text_encoder": Key(
+            "its text tower (a text encoder), embedding the prompts", _text()
+        ),
+        "prompt_embeddings": Key(
+            "or its prompts already embedded: a file whose ids are the prompt "
+            "texts (for towers without an extractor)",
+            _text(),
+        ),
     },
 }
 _SECTIONS = ("protocol", "extract", "datasets", "encoders", "stitching", "zero_shot")
 
 
 class ConfigError(ValueError):
-    """A configuration that cannot run; the message names the key and the fix."""
+    """A configuration that cannot run; the message names the key and the fix.
+
+    Examples
+    --------
+    >>> from skalign.evaluation import ConfigError, ExperimentConfig
+    >>> try:
+    ...     ExperimentConfig.read({"datasets": {"d": {"n_per_class": -1}}})
+    ... except ConfigError as error:
+    ...     print(str(error)[:58])
+    config: datasets.d.n_per_class must be a whole number >= 1
+    """
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Dataset:
     name: str
     source: object  # a builtin name, a Path, or None (embedding files only)
@@ -117,7 +343,7 @@ class Dataset:
     n_per_class: int | None
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Encoder:
     name: str
     modality: str
@@ -126,7 +352,7 @@ class Encoder:
     embeddings: dict  # dataset name -> Path
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class StitchingTask:
     name: str
     dataset: str
@@ -134,7 +360,7 @@ class StitchingTask:
     label: str | None
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class ZeroShotTask:
     name: str
     dataset: str
@@ -142,7 +368,7 @@ class ZeroShotTask:
     prompts: object  # a builtin name, a Path or a dict
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class ZeroShot:
     text_encoder: str
     anchors: str
@@ -157,18 +383,72 @@ class ZeroShot:
     prompt_embeddings: Path | None = None  # the text encoder's prompts, embedded
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class ExperimentConfig:
-    """A checked experiment: what :func:`run_experiment` runs."""
+    """A checked experiment configuration: what :func:`run_experiment` runs.
+
+    Read one with :meth:`read`; :meth:`keys_help` documents every key.
+
+    Attributes
+    ----------
+    path : pathlib.Path or None
+        The TOML file (None for a dict).
+    protocol : Protocol
+        The ``[protocol]`` settings of the stitching protocol.
+    curves : dict
+        The other ``[protocol]`` keys: ``n_anchors``, ``table_n_anchors``,
+        ``change_transform`` and ``metric`` (defaults filled in).
+    extract : dict
+        ``device`` and ``batch_size`` of the extractors.
+    datasets, encoders, stitching : dict
+        Name -> the checked table.
+    zero_shot : ZeroShot or None
+        The zero-shot comparison, if declared.
+
+    Examples
+    --------
+    >>> from skalign.evaluation import ExperimentConfig
+    >>> config = ExperimentConfig.read("skalign:demo")
+    >>> sorted(config.encoders)[:2]
+    ['efficientnet', 'minilm-l3']
+    >>> "n_repeats" in ExperimentConfig.keys_help()
+    True
+    """
 
     path: Path | None
-    protocol: dict
+    protocol: Protocol
+    curves: dict
     extract: dict
     datasets: dict
     encoders: dict
     stitching: dict
     zero_shot: ZeroShot | None
-    raw: dict = field(repr=False)
+    raw: dict = dataclasses.field(repr=False)
+
+    @classmethod
+    def read(cls, config):
+        """Parse and check a configuration (see :func:`load_config`)."""
+        return load_config(config)
+
+    @staticmethod
+    def keys_help():
+        """Every key, section by section, with its default (the ``--help``)."""
+        return help_text()
+
+    @staticmethod
+    def builtin_text(name):
+        """The TOML text of a packaged configuration, e.g. ``"skalign:demo"``."""
+        return _builtin_path(name).read_text()
+
+
+def _builtin_path(name):
+    if name not in BUILTIN_CONFIGS:
+        raise ConfigError(
+            f"{name!r} is not a packaged configuration; the packaged ones are "
+            f"{list(BUILTIN_CONFIGS)}."
+        )
+    stem = name.removeprefix("skalign:")
+    return resources.files("skalign.evaluation") / "configs" / f"{stem}.toml"
 
 
 def load_config(config):
@@ -177,8 +457,9 @@ def load_config(config):
     Parameters
     ----------
     config : str, path-like or dict
-        A TOML file, or its content as a dict (relative paths are then
-        relative to the current directory).
+        A TOML file, a packaged configuration (``"skalign:demo"``), or the
+        content of a file as a dict (relative paths are then relative to the
+        current directory).
 
     Returns
     -------
@@ -197,6 +478,8 @@ def load_config(config):
     ...     "stitching": {"topics": {"dataset": "topics"}}})
     >>> config.stitching["topics"].encoders
     ('minilm', 'l3')
+    >>> config.protocol.n_repeats
+    3
     >>> load_config({"protocl": {}})
     Traceback (most recent call last):
     ...
@@ -205,17 +488,22 @@ def load_config(config):
     if isinstance(config, dict):
         path, raw, base = None, config, Path.cwd()
     else:
-        path = Path(config)
-        if not path.is_file():
-            raise ConfigError(
-                f"The experiment configuration {str(path)!r} does not exist; pass "
-                "the path of a TOML file (see skalign experiment --help)."
-            )
+        if isinstance(config, str) and config.startswith("skalign:"):
+            path = _builtin_path(config)
+            text = path.read_text()
+        else:
+            path = Path(config)
+            if not path.is_file():
+                raise ConfigError(
+                    f"The experiment configuration {str(path)!r} does not exist; "
+                    "pass the path of a TOML file (see skalign experiment --help)."
+                )
+            text = path.read_text()
         try:
-            raw = tomllib.loads(path.read_text())
+            raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-        base = path.parent
+        base = Path(path).parent
     where = str(path) if path is not None else "config"
     reader = _Reader(where, base)
     reader.keys(raw, _SECTIONS, "")
@@ -243,36 +531,25 @@ def load_config(config):
             f"{where}: nothing to run; declare [stitching.TASK] tables and/or a "
             "[zero_shot] section."
         )
-    _check_protocol(where, protocol)
+    if protocol["change_transform"] not in protocol["transforms"]:
+        reader.fail(
+            f"protocol.change_transform = {protocol['change_transform']!r} is not "
+            f"one of protocol.transforms {protocol['transforms']!r}; add it or "
+            "choose another."
+        )
+    settings = Protocol.config_settings()
+    curves = {k: v for k, v in protocol.items() if k not in settings}
     return ExperimentConfig(
-        path, protocol, extract, datasets, encoders, stitching, zero_shot, raw
+        path,
+        Protocol(**{k: v for k, v in protocol.items() if k in settings}),
+        curves,
+        extract,
+        datasets,
+        encoders,
+        stitching,
+        zero_shot,
+        raw,
     )
-
-
-def _check_protocol(where, protocol):
-    transforms = protocol.get("transforms", list(TRANSFORM_TYPES))
-    unknown = [t for t in transforms if t not in TRANSFORM_TYPES]
-    if unknown:
-        raise ConfigError(
-            f"{where}: protocol.transforms names unknown transforms {unknown!r}; "
-            f"choose among {list(TRANSFORM_TYPES)}."
-        )
-    change = protocol.get("change_transform", "ortho")
-    if change not in transforms:
-        raise ConfigError(
-            f"{where}: protocol.change_transform = {change!r} is not one of "
-            f"protocol.transforms {transforms!r}; add it or choose another."
-        )
-    if protocol.get("metric", "roc_auc") not in METRICS:
-        raise ConfigError(
-            f"{where}: protocol.metric must be one of {list(METRICS)}, got "
-            f"{protocol['metric']!r}."
-        )
-    if protocol.get("decoder", "linear-svm") not in DECODERS:
-        raise ConfigError(
-            f"{where}: protocol.decoder must be one of {list(DECODERS)}, got "
-            f"{protocol['decoder']!r}."
-        )
 
 
 class _Reader:
@@ -298,10 +575,34 @@ class _Reader:
                 )
                 self.fail(f"unknown key {prefix}{key!r}{hint}")
 
+    def checked(self, table, schema, prefix, extra=()):
+        """The table's values checked against ``schema`` (section -> Key), the
+        absent ones at their default; unknown keys and missing required keys
+        are errors that name the key."""
+        self.keys(table, (*schema, *extra), f"{prefix}.")
+        values = {}
+        for name, key in schema.items():
+            if name not in table:
+                if key.default is REQUIRED:
+                    self.fail(
+                        f"{prefix} has no {name!r}: {key.doc}. Add {name} = ... "
+                        f"to [{prefix}]."
+                    )
+                values[name] = key.default
+                continue
+            value = table[name]
+            try:
+                values[name] = key.check(value)
+            except _Invalid as exc:
+                self.fail(
+                    f"{prefix}.{name} must be {exc}, got {value!r} "
+                    f"({_type_name(value)}); fix the value in [{prefix}] "
+                    f"({key.doc})."
+                )
+        return values
+
     def section(self, raw, name):
-        table = raw.get(name, {})
-        self.keys(table, tuple(KEYS[name]), f"{name}.")
-        return dict(table)
+        return self.checked(raw.get(name, {}), SCHEMA[name], name)
 
     def tables(self, raw, name):
         tables = raw.get(name, {})
@@ -324,11 +625,16 @@ class _Reader:
 
     def dataset(self, name, table):
         prefix = f"datasets.{name}"
-        self.keys(table, tuple(KEYS["datasets.NAME"]), f"{prefix}.")
-        source = table.get("source")
+        values = self.checked(table, SCHEMA["datasets.NAME"], prefix)
+        source = values["source"]
         if source is not None and source not in BUILTIN_DATASETS:
+            if source.startswith("skalign:"):
+                self.fail(
+                    f"{prefix}.source = {source!r} is not a bundled data set; "
+                    f"choose one of {list(BUILTIN_DATASETS)} or give a CSV file."
+                )
             source = self.file(source, f"{prefix}.source")
-        labels = table.get("labels")
+        labels = values["labels"]
         if labels is not None:
             labels = self.file(labels, f"{prefix}.labels")
         if source is None and labels is None:
@@ -337,38 +643,22 @@ class _Reader:
                 f"'labels' (a CSV of ids and labels); give one "
                 f"(builtin sources: {', '.join(BUILTIN_DATASETS)})."
             )
-        rows = table.get("rows")
-        if rows is not None and (
-            len(rows) != 2 or not all(isinstance(r, int) for r in rows)
-        ):
-            self.fail(f"{prefix}.rows must be [start, stop], got {rows!r}.")
+        classes = values["classes"]
         return Dataset(
             name,
             source,
             labels,
-            table.get("label"),
-            None if rows is None else tuple(rows),
-            None if "classes" not in table else tuple(map(str, table["classes"])),
-            table.get("n_per_class"),
+            values["label"],
+            None if values["rows"] is None else tuple(values["rows"]),
+            None if classes is None else tuple(str(c) for c in classes),
+            values["n_per_class"],
         )
 
     def encoder(self, name, table, datasets):
         prefix = f"encoders.{name}"
-        self.keys(table, tuple(KEYS["encoders.NAME"]), f"{prefix}.")
-        for key in ("modality", "domain"):
-            if key not in table:
-                self.fail(
-                    f"{prefix} has no {key!r}: "
-                    f"{KEYS['encoders.NAME'][key]}. Add e.g. {key} = "
-                    f"{'image' if key == 'modality' else 'general'!r}."
-                )
-        if table["modality"] not in MODALITIES:
-            self.fail(
-                f"{prefix}.modality must be one of {list(MODALITIES)}, got "
-                f"{table['modality']!r}."
-            )
-        embeddings = table.get("embeddings", {})
-        if "extractor" not in table and not embeddings:
+        values = self.checked(table, SCHEMA["encoders.NAME"], prefix)
+        embeddings = values["embeddings"] or {}
+        if values["extractor"] is None and not embeddings:
             self.fail(
                 f"{prefix} has neither 'extractor' (a spec that embeds the data "
                 "sets' items) nor 'embeddings' (files per data set); give one."
@@ -378,11 +668,7 @@ class _Reader:
             self.known(dataset, datasets, f"{prefix}.embeddings", "datasets")
             files[dataset] = self.file(value, f"{prefix}.embeddings.{dataset}")
         return Encoder(
-            name,
-            table["modality"],
-            str(table["domain"]),
-            table.get("extractor"),
-            files,
+            name, values["modality"], values["domain"], values["extractor"], files
         )
 
     def known(self, name, declared, key, section):
@@ -396,13 +682,11 @@ class _Reader:
 
     def stitching(self, name, table, datasets, encoders):
         prefix = f"stitching.{name}"
-        self.keys(table, tuple(KEYS["stitching.TASK"]), f"{prefix}.")
-        if "dataset" not in table:
-            self.fail(f"{prefix} has no 'dataset': the data set to stitch on.")
-        self.known(table["dataset"], datasets, f"{prefix}.dataset", "datasets")
-        names = table.get("encoders")
+        values = self.checked(table, SCHEMA["stitching.TASK"], prefix)
+        self.known(values["dataset"], datasets, f"{prefix}.dataset", "datasets")
+        names = values["encoders"]
         if names is None:
-            dataset = datasets[table["dataset"]]
+            dataset = datasets[values["dataset"]]
             modality = _modality_of(dataset, encoders)
             names = [
                 e.name
@@ -423,116 +707,93 @@ class _Reader:
                 f"{prefix}.encoders mixes modalities {found!r}; stitch encoders "
                 "of one modality (list them in encoders = [...])."
             )
-        return StitchingTask(name, table["dataset"], tuple(names), table.get("label"))
+        return StitchingTask(name, values["dataset"], tuple(names), values["label"])
 
     def zero_shot(self, table, datasets, encoders):
-        prefix = "zero_shot"
-        self.keys(table, (*KEYS["zero_shot"], "tasks", "baselines"), f"{prefix}.")
+        values = self.checked(
+            table, SCHEMA["zero_shot"], "zero_shot", extra=("tasks", "baselines")
+        )
         baselines = {}
         for name, value in self.tables(table, "baselines").items():
-            self.keys(
-                value, tuple(KEYS["zero_shot.baselines.NAME"]), f"baselines.{name}."
-            )
             prefix = f"zero_shot.baselines.{name}"
-            if "image_encoder" not in value:
-                self.fail(f"{prefix} has no 'image_encoder' (its image tower).")
-            image = value["image_encoder"]
+            baseline = self.checked(value, SCHEMA["zero_shot.baselines.NAME"], prefix)
+            image = baseline["image_encoder"]
             self.known(image, encoders, f"{prefix}.image_encoder", "encoders")
             self.modality(image, encoders, "image", f"{prefix}.image_encoder")
-            if ("text_encoder" in value) == ("prompt_embeddings" in value):
+            if (baseline["text_encoder"] is None) == (
+                baseline["prompt_embeddings"] is None
+            ):
                 self.fail(
                     f"{prefix} needs exactly one of 'text_encoder' (its text "
                     "tower, which embeds the prompts) and 'prompt_embeddings' (a "
                     "file of the prompts embedded, ids = the prompt texts)."
                 )
-            if "text_encoder" in value:
-                text = value["text_encoder"]
+            if baseline["text_encoder"] is not None:
+                text = baseline["text_encoder"]
                 self.known(text, encoders, f"{prefix}.text_encoder", "encoders")
                 self.modality(text, encoders, "text", f"{prefix}.text_encoder")
             else:
                 text = self.file(
-                    value["prompt_embeddings"], f"{prefix}.prompt_embeddings"
+                    baseline["prompt_embeddings"], f"{prefix}.prompt_embeddings"
                 )
             baselines[name] = (image, text)
         in_baselines = {image for image, _ in baselines.values()}
-        text = table.get("text_encoder")
-        if text is None:
-            self.fail("zero_shot has no 'text_encoder': the text space to align into.")
+        text = values["text_encoder"]
         self.known(text, encoders, "zero_shot.text_encoder", "encoders")
         self.modality(text, encoders, "text", "zero_shot.text_encoder")
-        vision = table.get(
-            "vision_encoders",
-            [
+        vision = values["vision_encoders"]
+        if vision is None:
+            vision = [
                 e.name
                 for e in encoders.values()
                 if e.modality == "image" and e.name not in in_baselines
-            ],
-        )
+            ]
         for name in vision:
             self.known(name, encoders, "zero_shot.vision_encoders", "encoders")
             self.modality(name, encoders, "image", "zero_shot.vision_encoders")
-        if vision and "anchors" not in table:
+        if vision and values["anchors"] is None:
             self.fail(
                 "zero_shot has no 'anchors': the data set of images paired with "
                 "reports on which the vision encoders are aligned."
             )
-        if "anchors" in table:
-            self.known(table["anchors"], datasets, "zero_shot.anchors", "datasets")
+        if values["anchors"] is not None:
+            self.known(values["anchors"], datasets, "zero_shot.anchors", "datasets")
         tasks = {}
         for name, value in self.tables(table, "tasks").items():
             key = f"zero_shot.tasks.{name}"
-            self.keys(value, tuple(KEYS["zero_shot.tasks.TASK"]), f"{key}.")
-            if "dataset" not in value:
-                self.fail(f"{key} has no 'dataset': the images it classifies.")
-            self.known(value["dataset"], datasets, f"{key}.dataset", "datasets")
-            if "prompts" not in value:
+            if isinstance(value, dict) and "prompts" not in value:
                 self.fail(
                     f"{key} has no 'prompts': a zero-shot task is defined by its "
                     'class prompts. Add prompts = "prompts.json" (class -> list of '
                     "prompts), an inline table, or one of "
                     f"{', '.join(BUILTIN_PROMPTS)}."
                 )
-            prompts = value["prompts"]
+            task = self.checked(value, SCHEMA["zero_shot.tasks.TASK"], key)
+            self.known(task["dataset"], datasets, f"{key}.dataset", "datasets")
+            prompts = task["prompts"]
             if isinstance(prompts, str) and prompts not in BUILTIN_PROMPTS:
                 prompts = self.file(prompts, f"{key}.prompts")
                 try:
                     json.loads(prompts.read_text())
                 except json.JSONDecodeError as exc:
                     self.fail(f"{key}.prompts = {str(prompts)!r} is not JSON: {exc}")
-            elif not isinstance(prompts, str | dict):
-                self.fail(f"{key}.prompts must be a file, a table or a builtin name.")
-            tasks[name] = ZeroShotTask(
-                name, value["dataset"], value.get("label"), prompts
-            )
+            tasks[name] = ZeroShotTask(name, task["dataset"], task["label"], prompts)
         if not tasks:
             self.fail("zero_shot declares no task; add [zero_shot.tasks.NAME] tables.")
-        pooling = table.get("prompt_pooling", "similarity")
-        if pooling not in ("similarity", "embedding"):
-            self.fail(
-                "zero_shot.prompt_pooling must be 'similarity' (the paper's rule) "
-                f"or 'embedding', got {pooling!r}."
-            )
-        transforms = tuple(table.get("transforms", ["ortho"]))
-        unknown = [t for t in transforms if t not in TRANSFORM_TYPES]
-        if unknown:
-            self.fail(
-                f"zero_shot.transforms names unknown transforms {unknown!r}; choose "
-                f"among {list(TRANSFORM_TYPES)}."
-            )
         return ZeroShot(
             text,
-            table.get("anchors"),
+            values["anchors"],
             tuple(vision),
-            transforms,
-            bool(table.get("naive", True)),
-            pooling,
-            table.get("n_per_class"),
-            int(table.get("n_repeats", 3)),
+            tuple(values["transforms"]),
+            values["naive"],
+            values["prompt_pooling"],
+            values["n_per_class"],
+            values["n_repeats"],
             tasks,
             baselines,
             None
-            if "prompt_embeddings" not in table
-            else self.file(table["prompt_embeddings"], "zero_shot.prompt_embeddings"),
+            if values["prompt_embeddings"] is None
+            else self.file(values["prompt_embeddings"], "zero_shot.prompt_embeddings"),
         )
 
     def modality(self, name, encoders, modality, key):
@@ -565,17 +826,30 @@ def _modality_of(dataset, encoders):
     return with_files[0] if with_files else None
 
 
+def _documented(key):
+    """A key's help line: its documentation, and its default unless it is
+    required, absent or already said."""
+    if key.default is REQUIRED:
+        return f"{key.doc} (required)"
+    if key.default is None or "default" in key.doc:
+        return key.doc
+    default = key.default
+    if isinstance(default, bool):
+        default = str(default).lower()
+    return f"{key.doc} (default: {default})"
+
+
 def help_text():
     """The config keys, section by section, for ``skalign experiment --help``."""
     lines = []
-    for section, keys in KEYS.items():
+    for section, keys in SCHEMA.items():
         lines.append(f"[{section}]")
         width = max(len(k) for k in keys)
-        for key, doc in keys.items():
+        for name, key in keys.items():
             lines += textwrap.wrap(
-                doc,
+                _documented(key),
                 width=79,
-                initial_indent=f"  {key:<{width}}  ",
+                initial_indent=f"  {name:<{width}}  ",
                 subsequent_indent=" " * (width + 4),
             )
     return "\n".join(lines)

@@ -1,14 +1,56 @@
-"""write_outputs: the CSV tables and PNG figures of an evaluation, in one folder."""
+"""write_outputs: the one writer of an evaluation's CSV tables, PNG figures and
+report, in one folder (the command line and :func:`run_experiment` use it)."""
 
+import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 FIGURE_SIZE = (8, 4.5)
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def write_outputs(output_dir, tables=None, figures=None):
-    """Write tables as CSV and figures as PNG into ``output_dir``.
+def safe_file_name(name):
+    """``name`` as a plain file name: only letters, digits, ``.``, ``_`` and ``-``,
+    no leading dot, at most 100 characters (a user-given encoder or data set
+    name can never name a folder or a path).
+
+    Examples
+    --------
+    >>> from skalign.evaluation._outputs import safe_file_name
+    >>> safe_file_name("../../etc/passwd"), safe_file_name("rad-dino v2")
+    ('etc_passwd', 'rad-dino_v2')
+    """
+    safe = _UNSAFE.sub("_", str(name)).strip("._-")[:100]
+    return safe or "unnamed"
+
+
+def path_inside(folder, name):
+    """``folder / name``, refused unless it stays inside ``folder``.
+
+    Examples
+    --------
+    >>> from skalign.evaluation._outputs import path_inside
+    >>> path_inside("out", "table.csv").as_posix()
+    'out/table.csv'
+    >>> path_inside("out", "../table.csv")
+    Traceback (most recent call last):
+    ...
+    ValueError: The file name '../table.csv' leads outside the folder 'out'; ...
+    """
+    folder = Path(folder)
+    path = folder / name
+    if path.resolve().parent != folder.resolve():
+        raise ValueError(
+            f"The file name {str(name)!r} leads outside the folder {str(folder)!r}; "
+            "name outputs with plain file names (letters, digits, '.', '_', '-')."
+        )
+    return path
+
+
+def write_outputs(output_dir, tables=None, figures=None, report=None):
+    """Write tables as CSV, figures as PNG and a Markdown report into ``output_dir``.
 
     Parameters
     ----------
@@ -17,15 +59,19 @@ def write_outputs(output_dir, tables=None, figures=None):
     tables : mapping of str to pandas.DataFrame or None, default=None
         File stem → table, written to ``<stem>.csv``. A table's index is
         written unless it is the default range index.
-    figures : mapping of str to callable or None, default=None
+    figures : mapping of str to callable or list of callable, default=None
         File stem → ``draw(ax)``, called on the axes of a new 8 × 4.5 inch
         figure, saved to ``<stem>.png`` at 150 dpi (e.g.
-        ``lambda ax: plot_anchor_curve(curve, ax=ax)``).
+        ``lambda ax: plot_anchor_curve(curve, ax=ax)``); a list of them draws
+        one panel each, stacked (the figure 4.5 inches taller per panel).
+    report : str or None, default=None
+        Markdown written to ``report.md`` (figures referenced by their file
+        names show in it).
 
     Returns
     -------
     paths : list of pathlib.Path
-        The files written, tables first.
+        The files written: tables, figures, then the report.
 
     Examples
     --------
@@ -39,18 +85,35 @@ def write_outputs(output_dir, tables=None, figures=None):
     ['scores.csv', 'bars.png']
     """
     output_dir = Path(output_dir)
+    for name in [*(tables or {}), *(figures or {})]:
+        path_inside(output_dir, f"{name}.csv")
     output_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, table in (tables or {}).items():
-        path = output_dir / f"{name}.csv"
+        path = path_inside(output_dir, f"{name}.csv")
         table.to_csv(path, index=not isinstance(table.index, pd.RangeIndex))
         paths.append(path)
     for name, draw in (figures or {}).items():
-        from matplotlib.figure import Figure
-
-        figure = Figure(figsize=FIGURE_SIZE, layout="constrained")
-        draw(figure.subplots())
-        path = output_dir / f"{name}.png"
-        figure.savefig(path, dpi=150)
+        path = path_inside(output_dir, f"{name}.png")
+        _figure(draw if isinstance(draw, list | tuple) else [draw]).savefig(
+            path, dpi=150
+        )
+        paths.append(path)
+    if report is not None:
+        path = output_dir / "report.md"
+        path.write_text(report)
         paths.append(path)
     return paths
+
+
+def _figure(draws):
+    """A figure of one panel per ``draw(ax)``, stacked."""
+    from matplotlib.figure import Figure
+
+    width, height = FIGURE_SIZE
+    figure = Figure(figsize=(width, height * len(draws)), layout="constrained")
+    for ax, draw in zip(
+        np.atleast_1d(figure.subplots(len(draws), 1)), draws, strict=True
+    ):
+        draw(ax)
+    return figure

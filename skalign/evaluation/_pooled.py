@@ -11,7 +11,6 @@ and anchor draws together.
 """
 
 import dataclasses
-import inspect
 import itertools
 from collections.abc import Mapping
 from numbers import Integral
@@ -33,6 +32,7 @@ from ._stitching import (
     SOURCE_UPPER_BOUND,
     TARGET_UPPER_BOUND,
     Protocol,
+    ProtocolRun,
     anchor_counts,
     summarize_runs,
 )
@@ -148,7 +148,21 @@ random_state, n_jobs, cache_dir, show_progress
     >>> row[["n_anchors", "n_runs", "n_pairs"]].to_numpy().tolist()
     [[30, 12, 6], [90, 12, 6]]
     """
-    protocol = _protocol(locals())
+    protocol = _protocol(
+        Protocol(
+            transforms=transforms,
+            n_repeats=n_repeats,
+            decoder=decoder,
+            aligner=aligner,
+            anchor_size=anchor_size,
+            test_size=test_size,
+            n_test_per_class=n_test_per_class,
+            random_state=random_state,
+            n_jobs=n_jobs,
+            cache_dir=cache_dir,
+            show_progress=show_progress,
+        )
+    )
     prepared = _prepare_tasks(protocol, tasks, modalities)
     counts = anchor_counts(n_anchors, min(p.split.anchor_pool.size for p in prepared))
     runs = _run_tasks(protocol, prepared, counts)
@@ -291,7 +305,21 @@ random_state, n_jobs, cache_dir, show_progress
     [('image', 'proj', 'proj'), ('image', 'proj', 'raw'), ('image', 'raw', 'proj'),
      ('text', 'proj', 'raw'), ('text', 'raw', 'proj')]
     """
-    protocol = _protocol(locals())
+    protocol = _protocol(
+        Protocol(
+            transforms=transforms,
+            n_repeats=n_repeats,
+            decoder=decoder,
+            aligner=aligner,
+            anchor_size=anchor_size,
+            test_size=test_size,
+            n_test_per_class=n_test_per_class,
+            random_state=random_state,
+            n_jobs=n_jobs,
+            cache_dir=cache_dir,
+            show_progress=show_progress,
+        )
+    )
     if change_transform not in protocol.transforms:
         raise ValueError(
             f"change_transform={change_transform!r} is not one of the transforms "
@@ -337,8 +365,9 @@ class _Task:
     modality: str
 
 
-def _protocol(arguments):
-    return Protocol.from_arguments({**arguments, "split": None})
+def _protocol(protocol):
+    """The run of ``protocol``; each task brings its own split."""
+    return ProtocolRun.of(dataclasses.replace(protocol, split=None))
 
 
 def _prepare_tasks(protocol, tasks, modalities):
@@ -504,12 +533,7 @@ def plan_pooled(tasks, *, modalities=None, n_anchors=None, **settings):
     ``n_methods`` (the naive floor and the transforms), ``n_cells`` and
     ``n_cached`` (cells already in ``cache_dir``).
     """
-    defaults = {
-        name: parameter.default
-        for name, parameter in inspect.signature(pooled_anchor_curve).parameters.items()
-        if parameter.default is not inspect.Parameter.empty
-    }
-    protocol = _protocol({**defaults, **settings})
+    protocol = _protocol(Protocol(**settings))
     prepared = _prepare_tasks(protocol, tasks, modalities)
     counts = anchor_counts(n_anchors, min(p.split.anchor_pool.size for p in prepared))
     cache = None if protocol.cache_dir is None else ResultCache(protocol.cache_dir)

@@ -11,58 +11,36 @@ For every (source, target) encoder pair:
 3. the naive floor (:class:`NaiveAligner`) runs through the same cells, and the
    upper bounds are each encoder's own decoder on its own test embeddings.
 
-The settings are one :class:`Protocol`, checked once. Decoders and cells are
+The settings are one :class:`~._protocol.Protocol` record, checked once and
+run as a :class:`ProtocolRun`. Decoders and cells are
 independent jobs run by :func:`~skalign.evaluation._cache.run_cached`; with a
 cache directory each finished one is stored and a resumed run skips it.
 """
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from numbers import Integral, Real
+from numbers import Integral
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 from joblib import delayed
 from sklearn.base import clone
-from sklearn.svm import SVC
-from sklearn.utils._param_validation import HasMethods, Interval
 
-from .._aligner import LatentAligner
-from .._solvers import TRANSFORM_TYPES
 from .._validation import check_embeddings
 from ._cache import ResultCache, fingerprint, run_cached
 from ._naive import NaiveAligner
+from ._protocol import (  # noqa: F401  (PROTOCOL_CONSTRAINTS: for _pooled)
+    NAIVE,
+    PROTOCOL_CONSTRAINTS,
+    SOURCE_UPPER_BOUND,
+    TARGET_UPPER_BOUND,
+    Protocol,
+)
 from ._scoring import METRICS, classifier_scores
 from ._subsets import SPLIT_NAMES, _check_labels, balanced_subset, protocol_split
 
-NAIVE = "naive"
-_ALIGNER = HasMethods(["fit", "transform"])
-SOURCE_UPPER_BOUND = "source_upper_bound"
-TARGET_UPPER_BOUND = "target_upper_bound"
 RUN_COLUMNS = ("source", "target", "transform", "n_anchors", "seed", *METRICS, "cached")
-
-_SIZE = [
-    Interval(Real, 0, 1, closed="neither"),
-    Interval(Integral, 1, None, closed="left"),
-]
-# Parameter constraints shared by the public functions running the protocol.
-PROTOCOL_CONSTRAINTS = {
-    "y": ["array-like"],
-    "transforms": ["array-like", Mapping],
-    "n_repeats": [Interval(Integral, 1, None, closed="left")],
-    "decoder": [None, HasMethods(["fit", "predict"])],
-    "aligner": [None, HasMethods(["fit", "transform", "set_params"])],
-    "split": [None, "array-like"],
-    "anchor_size": _SIZE,
-    "test_size": _SIZE,
-    "n_test_per_class": [None, Interval(Integral, 1, None, closed="left")],
-    "random_state": [Interval(Integral, 0, None, closed="left")],
-    "n_jobs": [None, Integral],
-    "cache_dir": [None, str, os.PathLike],
-    "show_progress": ["boolean"],
-}
 
 
 class Split(NamedTuple):
@@ -182,61 +160,6 @@ def anchor_counts(n_anchors, pool_size):
     return [int(count) for count in counts]
 
 
-def check_transforms(transforms, aligner):
-    """Validate the transforms; return a dict display name -> name or estimator.
-
-    ``transforms`` is a list of ``transform_type`` names (each its own display
-    name) or a mapping display name -> ``transform_type`` name or aligner
-    estimator (any object with ``fit`` and ``transform``, e.g.
-    ``{"ortho": "ortho", "affine ridge": LatentAligner("affine", alpha="auto")}``).
-    """
-    if isinstance(transforms, Mapping):
-        checked = {str(name): spec for name, spec in transforms.items()}
-    else:
-        names = np.atleast_1d(np.asarray(transforms, dtype=object)).tolist()
-        if len(set(names)) != len(names):
-            raise ValueError(f"transforms lists a transform twice: {names!r}.")
-        checked = {str(name): name for name in names}
-    if not checked:
-        raise ValueError(
-            f"transforms is empty; pass at least one of {list(TRANSFORM_TYPES)}, "
-            "or a mapping display name -> aligner estimator."
-        )
-    reserved = [
-        n for n in checked if n in (NAIVE, SOURCE_UPPER_BOUND, TARGET_UPPER_BOUND)
-    ]
-    if reserved:
-        raise ValueError(
-            f"transforms uses the reserved names {reserved!r}: the naive floor and "
-            "the upper bounds are always evaluated. Rename those methods."
-        )
-    for name, spec in checked.items():
-        if isinstance(spec, str):
-            continue
-        if not _ALIGNER.is_satisfied_by(spec):
-            raise TypeError(
-                f"transforms[{name!r}] is a {type(spec).__name__}; give a "
-                f"transform_type name ({list(TRANSFORM_TYPES)}) or an aligner "
-                "estimator with fit and transform."
-            )
-    if aligner is None or isinstance(aligner, LatentAligner):
-        unknown = [s for s in checked.values() if isinstance(s, str)]
-        unknown = [s for s in unknown if s not in TRANSFORM_TYPES]
-        if unknown:
-            raise ValueError(
-                f"Unknown transforms {unknown!r}; LatentAligner knows "
-                f"{list(TRANSFORM_TYPES)}. The naive floor and the upper bounds "
-                "are always evaluated and need no name here; another aligner "
-                "goes in a mapping, e.g. transforms={'mine': MyAligner()}."
-            )
-    return checked
-
-
-def default_decoder():
-    """The paper's decoder: a linear-kernel support vector machine."""
-    return SVC(kernel="linear")
-
-
 def aligner_for(template, transform):
     """The (unfitted) estimator that aligns the source for ``transform``.
 
@@ -256,43 +179,19 @@ def aligner_for(template, transform):
 
 
 @dataclass(frozen=True)
-class Protocol:
-    """The settings of one protocol run, checked once.
+class ProtocolRun(Protocol):
+    """A resolved :class:`Protocol` (see :meth:`Protocol.resolved`) that runs.
 
     :func:`anchor_curve`, :func:`stitching_report` and :func:`stitching_table`
-    take the same keyword parameters (see :data:`PROTOCOL_CONSTRAINTS`); each
-    builds its protocol with :meth:`from_arguments`, then calls
-    :meth:`prepare` and :meth:`run`.
+    build their :class:`Protocol` from their keyword parameters, turn it into a
+    run with :meth:`of`, then call :meth:`prepare` and :meth:`run`.
     """
 
-    transforms: dict
-    n_repeats: int
-    decoder: object
-    aligner: object
-    split: object
-    anchor_size: object
-    test_size: object
-    n_test_per_class: int | None
-    random_state: int
-    n_jobs: int | None
-    cache_dir: object
-    show_progress: bool
-
     @classmethod
-    def from_arguments(cls, arguments):
-        """The protocol of a public function's ``locals()``, defaults resolved.
-
-        Validates the transforms against the aligner; ``decoder=None`` becomes
-        the paper's linear SVM and ``aligner=None`` a ``LatentAligner()``.
-        """
-        settings = {field.name: arguments[field.name] for field in fields(cls)}
-        aligner = settings["aligner"]
-        settings["transforms"] = check_transforms(settings["transforms"], aligner)
-        if settings["decoder"] is None:
-            settings["decoder"] = default_decoder()
-        if aligner is None:
-            settings["aligner"] = LatentAligner()
-        return cls(**settings)
+    def of(cls, protocol):
+        """The run of ``protocol``: transforms checked, decoder and aligner set."""
+        resolved = protocol.resolved()
+        return cls(**{f.name: getattr(resolved, f.name) for f in fields(resolved)})
 
     def prepare(self, embeddings, y):
         """Checked embeddings (name -> array), labels and the :class:`Split`."""

@@ -11,18 +11,16 @@ from numbers import Integral
 
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from .._solvers import TRANSFORM_TYPES
 from ._pooled import pooled_stitching_table
-from ._scoring import METRICS
-from ._stitching import (
+from ._protocol import (
     NAIVE,
     PROTOCOL_CONSTRAINTS,
     SOURCE_UPPER_BOUND,
     TARGET_UPPER_BOUND,
     Protocol,
-    anchor_counts,
-    summarize_runs,
 )
+from ._scoring import METRICS
+from ._stitching import ProtocolRun, anchor_counts, summarize_runs
 
 
 @validate_params(
@@ -40,18 +38,18 @@ def stitching_report(
     y,
     *,
     n_anchors=None,
-    transforms=TRANSFORM_TYPES,
-    n_repeats=3,
-    decoder=None,
-    aligner=None,
-    split=None,
-    anchor_size=0.25,
-    test_size=0.25,
-    n_test_per_class=None,
-    random_state=0,
-    n_jobs=None,
-    cache_dir=None,
-    show_progress=False,
+    transforms=Protocol.transforms,
+    n_repeats=Protocol.n_repeats,
+    decoder=Protocol.decoder,
+    aligner=Protocol.aligner,
+    split=Protocol.split,
+    anchor_size=Protocol.anchor_size,
+    test_size=Protocol.test_size,
+    n_test_per_class=Protocol.n_test_per_class,
+    random_state=Protocol.random_state,
+    n_jobs=Protocol.n_jobs,
+    cache_dir=Protocol.cache_dir,
+    show_progress=Protocol.show_progress,
 ):
     """Stitch one source encoder into one target decoder, at one anchor count.
 
@@ -103,7 +101,22 @@ n_test_per_class, random_state, n_jobs, cache_dir, show_progress
     >>> bool(report.loc["affine", "roc_auc"] > report.loc["naive", "roc_auc"])
     True
     """
-    protocol = Protocol.from_arguments(locals())
+    protocol = ProtocolRun.of(
+        Protocol(
+            transforms=transforms,
+            n_repeats=n_repeats,
+            decoder=decoder,
+            aligner=aligner,
+            split=split,
+            anchor_size=anchor_size,
+            test_size=test_size,
+            n_test_per_class=n_test_per_class,
+            random_state=random_state,
+            n_jobs=n_jobs,
+            cache_dir=cache_dir,
+            show_progress=show_progress,
+        )
+    )
     embeddings, y, split = protocol.prepare({"source": source, "target": target}, y)
     runs = protocol.run(
         embeddings,
@@ -143,20 +156,20 @@ def stitching_table(
     *,
     groups=None,
     n_anchors=None,
-    transforms=TRANSFORM_TYPES,
+    transforms=Protocol.transforms,
     metric="roc_auc",
     change_transform="ortho",
-    n_repeats=3,
-    decoder=None,
-    aligner=None,
-    split=None,
-    anchor_size=0.25,
-    test_size=0.25,
-    n_test_per_class=None,
-    random_state=0,
-    n_jobs=None,
-    cache_dir=None,
-    show_progress=False,
+    n_repeats=Protocol.n_repeats,
+    decoder=Protocol.decoder,
+    aligner=Protocol.aligner,
+    split=Protocol.split,
+    anchor_size=Protocol.anchor_size,
+    test_size=Protocol.test_size,
+    n_test_per_class=Protocol.n_test_per_class,
+    random_state=Protocol.random_state,
+    n_jobs=Protocol.n_jobs,
+    cache_dir=Protocol.cache_dir,
+    show_progress=Protocol.show_progress,
     return_pairs=False,
 ):
     """Stitch every pair of encoders and average by group (the paper's Table 1).
@@ -233,15 +246,24 @@ n_test_per_class, random_state, n_jobs, cache_dir, show_progress
             f"stitching_table needs at least two encoders, got {len(embeddings)} "
             f"({list(embeddings)!r}). For one pair use stitching_report."
         )
-    settings = {
-        key: value
-        for key, value in locals().items()
-        if key not in ("embeddings", "y", "groups", "split")
-    }
     table, pairs = pooled_stitching_table(
         {"task": (embeddings, y, split)},
         _check_groups(groups, embeddings),
-        **{**settings, "return_pairs": True},
+        n_anchors=n_anchors,
+        transforms=transforms,
+        metric=metric,
+        change_transform=change_transform,
+        n_repeats=n_repeats,
+        decoder=decoder,
+        aligner=aligner,
+        anchor_size=anchor_size,
+        test_size=test_size,
+        n_test_per_class=n_test_per_class,
+        random_state=random_state,
+        n_jobs=n_jobs,
+        cache_dir=cache_dir,
+        show_progress=show_progress,
+        return_pairs=True,
     )
     table = table.drop(columns="n_tasks").rename_axis(["source_group", "target_group"])
     if not return_pairs:

@@ -20,8 +20,9 @@ from .._text_space import encode_texts
 from .._validation import check_embeddings
 from .._zeroshot import ZeroShotTextSpaceClassifier
 from ._plots import CHANCE
+from ._protocol import NAIVE, check_transforms
 from ._scoring import METRICS, classifier_scores
-from ._stitching import NAIVE, aligner_for, check_transforms
+from ._stitching import aligner_for
 from ._subsets import balanced_subset
 
 REPORT_COLUMNS = ("method", "task", "metric", "mean", "std", "n_runs", "n_test")

@@ -30,3 +30,19 @@ def test_tables_and_figures_round_trip(tmp_path):
 def test_nothing_to_write(tmp_path):
     assert write_outputs(tmp_path / "out") == []
     assert (tmp_path / "out").is_dir()
+
+
+def test_panels_and_the_report(tmp_path):
+    """A list of draws stacks one panel each; the report is report.md, last."""
+    axes = []
+    paths = write_outputs(
+        tmp_path,
+        figures={"two": [axes.append, axes.append]},
+        report="# Report\n\n![two](two.png)\n",
+    )
+    assert [p.name for p in paths] == ["two.png", "report.md"]
+    assert len(axes) == 2 and axes[0].figure is axes[1].figure
+    width, height = axes[0].figure.get_size_inches()
+    assert (width, height) == (8, 9)
+    assert paths[0].read_bytes()[:8] == PNG_SIGNATURE
+    assert paths[1].read_text().startswith("# Report")

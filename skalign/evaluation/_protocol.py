@@ -1,0 +1,262 @@
+"""The stitching protocol's settings: one record, its defaults and the decoder table.
+
+:class:`Protocol` is the single place where the protocol's defaults, their
+documentation, their constraints and the named decoders are written. The
+public functions (:func:`anchor_curve`, :func:`stitching_report`,
+:func:`stitching_table` and the pooled ones) take its fields as keyword
+parameters and build it explicitly; the command line takes its defaults and
+help from it, and the experiment configuration's ``[protocol]`` section is
+read into it (its ``--help`` text is generated from it).
+"""
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.svm import SVC
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+
+from .._aligner import LatentAligner
+from .._solvers import TRANSFORM_TYPES
+
+NAIVE = "naive"
+SOURCE_UPPER_BOUND = "source_upper_bound"
+TARGET_UPPER_BOUND = "target_upper_bound"
+_ALIGNER = HasMethods(["fit", "transform"])
+
+# Decoders by name: what ``decoder="logistic"`` (the command line's --decoder,
+# the configuration's protocol.decoder) trains on the target space.
+DECODERS = {
+    "linear-svm": lambda: SVC(kernel="linear"),
+    "logistic": lambda: LogisticRegression(max_iter=5000),
+}
+DEFAULT_DECODER = "linear-svm"
+
+_SIZE = [
+    Interval(Real, 0, 1, closed="neither"),
+    Interval(Integral, 1, None, closed="left"),
+]
+
+
+def _setting(default, doc, constraints, *, config=True):
+    """A field of :class:`Protocol`: its default, a one-line doc (the help of the
+    command line and of the configuration), its parameter constraints, and
+    whether the experiment configuration's ``[protocol]`` section sets it."""
+    return dataclasses.field(
+        default=default,
+        metadata={"doc": doc, "constraints": constraints, "config": config},
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Protocol:
+    """The settings of the stitching protocol, with their defaults.
+
+    One record for every caller: :func:`anchor_curve`,
+    :func:`stitching_report`, :func:`stitching_table`,
+    :func:`pooled_anchor_curve` and :func:`pooled_stitching_table` build it
+    from their keyword parameters (the same names), ``skalign curve`` /
+    ``skalign table`` from their options and ``skalign experiment`` from the
+    configuration's ``[protocol]`` section. Pass it on with
+    :meth:`keywords`.
+
+    Parameters
+    ----------
+    transforms : list of str or mapping, default=("affine", "linear", \
+"l-ortho", "ortho")
+        Transforms compared (see :func:`anchor_curve`).
+    n_repeats : int, default=3
+        Random anchor draws per count.
+    decoder : {"linear-svm", "logistic"}, classifier or None, default=None
+        Trained on the target space: a name (``"logistic"`` is
+        ``LogisticRegression(max_iter=5000)``), an estimator, or None:
+        ``"linear-svm"``, the paper's ``SVC(kernel="linear")``.
+    aligner : transformer or None, default=None
+        Template cloned for each transform; None is ``LatentAligner()``.
+    split : array-like of str or None, default=None
+        Per-row ``"train"`` / ``"anchor"`` / ``"test"``; None draws one.
+    anchor_size, test_size : float in (0, 1) or int, default=0.25
+        Anchor pool and test part when ``split`` is None.
+    n_test_per_class : int or None, default=None
+        Balanced test rows per class; None: as many as the rarest class.
+    random_state : int, default=0
+        Seeds the split, the balanced subset and the anchor draws.
+    n_jobs : int or None, default=None
+        Parallel jobs.
+    cache_dir : str, path-like or None, default=None
+        Where finished decoders and cells are stored.
+    show_progress : bool, default=False
+        Progress bars.
+
+    Examples
+    --------
+    >>> from skalign.evaluation import Protocol
+    >>> protocol = Protocol(n_repeats=2, decoder="logistic")
+    >>> protocol.n_repeats, Protocol.anchor_size
+    (2, 0.25)
+    >>> type(protocol.resolved().decoder).__name__
+    'LogisticRegression'
+    >>> Protocol.decoder_names()
+    ('linear-svm', 'logistic')
+    """
+
+    transforms: object = _setting(
+        TRANSFORM_TYPES,
+        "transforms compared (default: all four)",
+        ["array-like", Mapping],
+    )
+    n_repeats: int = _setting(
+        3,
+        "random anchor draws per count",
+        [Interval(Integral, 1, None, closed="left")],
+    )
+    decoder: object = _setting(
+        None,
+        f"decoder trained on the target space: {' or '.join(DECODERS)} "
+        f"(default: {DEFAULT_DECODER}, the paper's)",
+        [None, StrOptions(set(DECODERS)), HasMethods(["fit", "predict"])],
+    )
+    aligner: object = _setting(
+        None,
+        "aligner template (None: LatentAligner())",
+        [None, HasMethods(["fit", "transform", "set_params"])],
+        config=False,
+    )
+    split: object = _setting(
+        None, "per-row split names", [None, "array-like"], config=False
+    )
+    anchor_size: object = _setting(
+        0.25, "anchor pool per task, fraction or count", _SIZE
+    )
+    test_size: object = _setting(0.25, "test part per task, fraction or count", _SIZE)
+    n_test_per_class: object = _setting(
+        None,
+        "balanced test rows per class (default: as many as the rarest class)",
+        [None, Interval(Integral, 1, None, closed="left")],
+    )
+    random_state: int = _setting(
+        0,
+        "seed of splits, subsets and anchor draws",
+        [Interval(Integral, 0, None, closed="left")],
+    )
+    n_jobs: object = _setting(None, "parallel jobs", [None, Integral], config=False)
+    cache_dir: object = _setting(
+        None, "cache folder", [None, str, os.PathLike], config=False
+    )
+    show_progress: bool = _setting(False, "progress bars", ["boolean"], config=False)
+
+    @staticmethod
+    def decoder_names():
+        """The decoder names ``decoder=`` accepts."""
+        return tuple(DECODERS)
+
+    @classmethod
+    def doc(cls, name):
+        """The one-line documentation of setting ``name``."""
+        return _FIELDS[name].metadata["doc"]
+
+    @classmethod
+    def constraints(cls, name):
+        """The parameter constraints of setting ``name``."""
+        return _FIELDS[name].metadata["constraints"]
+
+    @classmethod
+    def config_settings(cls):
+        """The settings an experiment configuration's ``[protocol]`` sets."""
+        return [f.name for f in dataclasses.fields(cls) if f.metadata["config"]]
+
+    def keywords(self, *, without=()):
+        """The settings as keyword arguments of the public functions."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name not in without
+        }
+
+    def resolved(self):
+        """This protocol with its transforms checked (a dict display name -> name
+        or estimator), the decoder an unfitted estimator and the aligner template
+        set (``LatentAligner()`` for None)."""
+        return dataclasses.replace(
+            self,
+            transforms=check_transforms(self.transforms, self.aligner),
+            decoder=make_decoder(self.decoder),
+            aligner=LatentAligner() if self.aligner is None else self.aligner,
+        )
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Protocol)}
+# Parameter constraints of the public functions running the protocol.
+PROTOCOL_CONSTRAINTS = {
+    "y": ["array-like"],
+    **{name: field.metadata["constraints"] for name, field in _FIELDS.items()},
+}
+
+
+def make_decoder(decoder):
+    """An unfitted decoder: a name of :data:`DECODERS`, None (the paper's linear
+    SVM) or an estimator (cloned)."""
+    if decoder is None:
+        decoder = DEFAULT_DECODER
+    if isinstance(decoder, str):
+        if decoder not in DECODERS:
+            raise ValueError(
+                f"decoder={decoder!r} is not a known decoder; choose one of "
+                f"{list(DECODERS)} or pass a classifier."
+            )
+        return DECODERS[decoder]()
+    return clone(decoder)
+
+
+def check_transforms(transforms, aligner):
+    """Validate the transforms; return a dict display name -> name or estimator.
+
+    ``transforms`` is a list of ``transform_type`` names (each its own display
+    name) or a mapping display name -> ``transform_type`` name or aligner
+    estimator (any object with ``fit`` and ``transform``, e.g.
+    ``{"ortho": "ortho", "affine ridge": LatentAligner("affine", alpha="auto")}``).
+    """
+    if isinstance(transforms, Mapping):
+        checked = {str(name): spec for name, spec in transforms.items()}
+    else:
+        names = np.atleast_1d(np.asarray(transforms, dtype=object)).tolist()
+        if len(set(names)) != len(names):
+            raise ValueError(f"transforms lists a transform twice: {names!r}.")
+        checked = {str(name): name for name in names}
+    if not checked:
+        raise ValueError(
+            f"transforms is empty; pass at least one of {list(TRANSFORM_TYPES)}, "
+            "or a mapping display name -> aligner estimator."
+        )
+    reserved = [
+        n for n in checked if n in (NAIVE, SOURCE_UPPER_BOUND, TARGET_UPPER_BOUND)
+    ]
+    if reserved:
+        raise ValueError(
+            f"transforms uses the reserved names {reserved!r}: the naive floor and "
+            "the upper bounds are always evaluated. Rename those methods."
+        )
+    for name, spec in checked.items():
+        if isinstance(spec, str):
+            continue
+        if not _ALIGNER.is_satisfied_by(spec):
+            raise TypeError(
+                f"transforms[{name!r}] is a {type(spec).__name__}; give a "
+                f"transform_type name ({list(TRANSFORM_TYPES)}) or an aligner "
+                "estimator with fit and transform."
+            )
+    if aligner is None or isinstance(aligner, LatentAligner):
+        unknown = [s for s in checked.values() if isinstance(s, str)]
+        unknown = [s for s in unknown if s not in TRANSFORM_TYPES]
+        if unknown:
+            raise ValueError(
+                f"Unknown transforms {unknown!r}; LatentAligner knows "
+                f"{list(TRANSFORM_TYPES)}. The naive floor and the upper bounds "
+                "are always evaluated and need no name here; another aligner "
+                "goes in a mapping, e.g. transforms={'mine': MyAligner()}."
+            )
+    return checked
