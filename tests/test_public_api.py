@@ -38,7 +38,7 @@ def _documented_names(api_reference):
     """``module.name`` for every entry of the autosummary tables of ``api.rst``."""
     documented, module, in_autosummary = set(), None, False
     for line in api_reference.read_text(encoding="utf-8").splitlines():
-        if match := re.match(r"\.\. currentmodule:: (\S+)", line):
+        if match := re.match(r"\.\. (?:current)?module:: (\S+)", line):
             module = match.group(1)
         if line.startswith(".. autosummary::"):
             in_autosummary = True
