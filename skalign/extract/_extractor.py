@@ -3,7 +3,6 @@
 import copy
 import functools
 import os
-import warnings
 from numbers import Integral
 
 import numpy as np
@@ -16,22 +15,18 @@ from sklearn.base import (
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import (
     HasMethods,
-    Hidden,
     Interval,
     StrOptions,
 )
 
 from .._files import check_directory
 from .._optional import import_optional
-from ._batching import iter_batches
-from ._cache import EmbeddingCache
-from ._catalogue import PACKAGED_MODELS
 from ._images import ImageReadError, load_image
 from ._inputs import KIND_PATH, content_digest, dedup_key, parse_inputs
-from ._memo import recall, remember
-from ._progress import library_bars, shows_bar
-from ._resolved import ResolvedModel
-from ._runtime import PRECISIONS
+from ._model import ResolvedModel
+from ._runtime import PRECISIONS, iter_batches, library_bars, shows_bar
+from ._store import EmbeddingCache, recall, remember
+from .backends._catalogue import PACKAGED_MODELS
 
 _MAX_DEFAULT_WORKERS = 8
 
@@ -126,12 +121,6 @@ class EmbeddingExtractor(
         left as they are. ``"fp32"`` loads float32 weights whatever the
         checkpoint's dtype. Embeddings are returned as float32 either way.
         ONNX models run in their exported precision.
-    precision : {"fp32", "fp16", "bf16"}, default="deprecated"
-        Former name of ``dtype`` (it clashed with the output quantisation
-        ``precision`` of ``SentenceTransformer.encode``).
-
-        .. deprecated:: 0.1
-           Use ``dtype``; ``precision`` will be removed in 0.3.
     prompt : str, default=None
         sentence-transformers models only: a text prepended to every input,
         e.g. ``"query: "`` for E5 models (``SentenceTransformer.encode``'s
@@ -232,7 +221,6 @@ class EmbeddingExtractor(
         "device": [str],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "dtype": [StrOptions(set(PRECISIONS))],
-        "precision": [StrOptions(set(PRECISIONS)), Hidden(StrOptions({"deprecated"}))],
         "prompt": [None, str],
         "prompt_name": [None, str],
         "truncate_dim": [None, Interval(Integral, 1, None, closed="left")],
@@ -260,7 +248,6 @@ class EmbeddingExtractor(
         device="auto",
         batch_size=32,
         dtype="fp32",
-        precision="deprecated",
         prompt=None,
         prompt_name=None,
         truncate_dim=None,
@@ -284,7 +271,6 @@ class EmbeddingExtractor(
         self.device = device
         self.batch_size = batch_size
         self.dtype = dtype
-        self.precision = precision
         self.prompt = prompt
         self.prompt_name = prompt_name
         self.truncate_dim = truncate_dim
@@ -384,34 +370,18 @@ class EmbeddingExtractor(
         >>> EmbeddingExtractor("all-minilm-l6-v2").resolve()
         ResolvedModel('all-minilm-l6-v2', loaded=False)
         """
-        params = self._settings()
+        params = self.get_params(deep=False)
         resolved = getattr(self, "_resolved", None)
         if resolved is None or not resolved.matches(params):
             resolved = ResolvedModel(params)
             self._resolved = resolved
         return resolved
 
-    def _settings(self, warn=True):
-        """The parameters, with the deprecated ``precision`` read as ``dtype``."""
-        params = self.get_params(deep=False)
-        if params["precision"] != "deprecated":
-            if warn:
-                warnings.warn(
-                    "EmbeddingExtractor's precision was renamed dtype in 0.1 "
-                    "(precision means output quantisation in sentence-"
-                    "transformers); it will be removed in 0.3. Use "
-                    f"dtype={params['precision']!r}.",
-                    FutureWarning,
-                    stacklevel=3,
-                )
-            params["dtype"] = params["precision"]
-        return params
-
     @property
     def _n_features_out(self):
         """Embedding width: measured by a transform, or from the catalogue."""
         resolved = getattr(self, "_resolved", None)
-        if resolved is not None and resolved.matches(self._settings(warn=False)):
+        if resolved is not None and resolved.matches(self.get_params(deep=False)):
             width = resolved.n_features
         else:
             width = _catalogue_width(self.model, self.output)

@@ -16,16 +16,11 @@ import warnings
 import numpy as np
 import pytest
 
-from skalign.extract import EmbeddingExtractor, _cache
-from skalign.extract._cache import CacheEntryWarning, EmbeddingCache, encode_entry
-from tests.extract._modules import CountingEncoder, thumbnail
+from skalign.extract import EmbeddingExtractor, _store
+from skalign.extract._store import CacheEntryWarning, EmbeddingCache, encode_entry
+from tests.extract._modules import CountingEncoder, random_images, thumbnail
 
 pytestmark = pytest.mark.usefixtures("fresh_model_registry")
-
-
-def _images(n, seed=0):
-    rng = np.random.default_rng(seed)
-    return [rng.integers(0, 256, size=(12, 10, 3), dtype=np.uint8) for _ in range(n)]
 
 
 def _extractor(encoder, cache_dir, preprocess=thumbnail):
@@ -95,9 +90,9 @@ DAMAGE = {
 def test_a_damaged_entry_is_reembedded_rewritten_and_named(
     damage, counting_encoder, tmp_path
 ):
-    images = _images(3)
+    images = random_images(3)
     expected = _extractor(counting_encoder, tmp_path).transform(images)
-    _cache.clear_memory()
+    _store.clear_memory()
     target = _entries(tmp_path)[0]
     spoil, reason = DAMAGE[damage]
     spoil(target)
@@ -107,7 +102,7 @@ def test_a_damaged_entry_is_reembedded_rewritten_and_named(
     # Re-embedded alone rather than in a batch of 3: equal up to float32 rounding.
     np.testing.assert_allclose(again, expected, rtol=1e-6, atol=1e-6)
     assert sum(CountingEncoder.calls) == 1  # only the damaged entry
-    _cache.clear_memory()
+    _store.clear_memory()
     CountingEncoder.calls.clear()
     with warnings.catch_warnings():
         warnings.simplefilter("error", CacheEntryWarning)  # rewritten: sound now
@@ -118,9 +113,9 @@ def test_a_damaged_entry_is_reembedded_rewritten_and_named(
 
 
 def test_an_unreadable_entry_is_a_miss(counting_encoder, tmp_path):
-    images = _images(2)
+    images = random_images(2)
     expected = _extractor(counting_encoder, tmp_path).transform(images)
-    _cache.clear_memory()
+    _store.clear_memory()
     target = _entries(tmp_path)[0]
     target.unlink()
     target.mkdir()  # reading a folder fails with an OSError
@@ -155,7 +150,7 @@ def test_editing_the_preprocess_code_changes_the_key(counting_encoder, tmp_path)
     try:
         import user_preprocess
 
-        images = _images(3)
+        images = random_images(3)
         cache = tmp_path / "cache"
         first = _extractor(counting_encoder, cache, user_preprocess.prepare).transform(
             images
@@ -178,7 +173,7 @@ def test_a_closure_value_is_part_of_the_key(counting_encoder, tmp_path):
     def scaled(factor):
         return lambda image: thumbnail(image) * factor
 
-    images = _images(2)
+    images = random_images(2)
     one = _extractor(counting_encoder, tmp_path, scaled(1.0)).transform(images)
     three = _extractor(counting_encoder, tmp_path, scaled(3.0)).transform(images)
     np.testing.assert_allclose(three, 3 * one, rtol=1e-5)
@@ -198,7 +193,7 @@ def test_a_transform_object_is_keyed_by_its_parameters(counting_encoder, tmp_pat
 
     modes = transforms.InterpolationMode
 
-    images = _images(2)
+    images = random_images(2)
     _extractor(counting_encoder, tmp_path, pipeline(modes.BILINEAR)).transform(images)
     CountingEncoder.calls.clear()
     _extractor(counting_encoder, tmp_path, pipeline(modes.BILINEAR)).transform(images)
@@ -212,7 +207,7 @@ def test_a_file_as_cache_dir_is_refused_before_embedding(counting_encoder, tmp_p
     file.write_text("not a folder")
     for cache_dir in (file, file / "sub"):
         with pytest.raises(NotADirectoryError, match=r"cache_dir .*cache.txt.*folder"):
-            _extractor(counting_encoder, cache_dir).transform(_images(1))
+            _extractor(counting_encoder, cache_dir).transform(random_images(1))
     assert CountingEncoder.calls == []
 
 
@@ -220,7 +215,7 @@ def test_a_file_as_cache_dir_is_refused_before_embedding(counting_encoder, tmp_p
 
 KILLED_WRITER = """
 import os, sys, numpy as np
-from skalign.extract._cache import EmbeddingCache
+from skalign.extract._store import EmbeddingCache
 from skalign import _files
 
 def dump_half_then_hang(handle, _original=None):
@@ -233,7 +228,7 @@ def dump_half_then_hang(handle, _original=None):
 cache = EmbeddingCache(sys.argv[1], "model", {"model": "m"})
 cache.store_many(["aa00"], np.ones((1, 4), np.float32))  # one sound entry
 _files_write = _files.atomic_write
-import skalign.extract._cache as module
+import skalign.extract._store as module
 module.atomic_write = lambda path, dump: _files_write(path, dump_half_then_hang)
 cache.store_many(["bb11"], np.ones((1, 4), np.float32))
 """
@@ -250,7 +245,7 @@ def test_a_writer_killed_mid_write_leaves_no_entry(tmp_path):
     process.wait()
     partials = list(tmp_path.rglob(".tmp-*"))
     assert partials  # the killed writer's temporary file is left behind...
-    _cache.clear_memory()
+    _store.clear_memory()
     store = EmbeddingCache(tmp_path, "model", {"model": "m"})
     with warnings.catch_warnings():
         warnings.simplefilter("error", CacheEntryWarning)
@@ -258,16 +253,16 @@ def test_a_writer_killed_mid_write_leaves_no_entry(tmp_path):
     np.testing.assert_array_equal(sound, np.ones(4, np.float32))
     assert missing is None  # ...but never read as an entry
     store.store_many(["bb11"], np.full((1, 4), 2.0, np.float32))
-    _cache.clear_memory()
+    _store.clear_memory()
     np.testing.assert_array_equal(store.load_many(["bb11"])[0], np.full(4, 2.0))
 
 
 def test_a_partial_temporary_file_is_ignored(counting_encoder, tmp_path):
-    images = _images(2)
+    images = random_images(2)
     expected = _extractor(counting_encoder, tmp_path).transform(images)
     entry = _entries(tmp_path)[0]
     (entry.parent / ".tmp-abc.partial").write_bytes(entry.read_bytes()[:7])
-    _cache.clear_memory()
+    _store.clear_memory()
     CountingEncoder.calls.clear()
     with warnings.catch_warnings():
         warnings.simplefilter("error", CacheEntryWarning)
@@ -277,13 +272,13 @@ def test_a_partial_temporary_file_is_ignored(counting_encoder, tmp_path):
 
 
 def _embed_in_process(cache_dir, seed, queue):
-    from skalign.extract._cache import clear_memory
+    from skalign.extract._store import clear_memory
 
     clear_memory()
     with warnings.catch_warnings():
         warnings.simplefilter("error", CacheEntryWarning)
         extractor = _extractor(CountingEncoder(), cache_dir)
-        result = extractor.set_params(batch_size=2).transform(_images(12, seed=seed))
+        result = extractor.set_params(batch_size=2).transform(random_images(12, seed=seed))
     queue.put(result)
 
 
@@ -303,8 +298,8 @@ def test_two_processes_sharing_one_cache_folder(tmp_path):
     np.testing.assert_array_equal(results[0], results[1])
     assert not list(tmp_path.rglob(".tmp-*"))
     assert len(_entries(tmp_path)) == 12
-    _cache.clear_memory()
+    _store.clear_memory()
     with warnings.catch_warnings():
         warnings.simplefilter("error", CacheEntryWarning)  # every entry is sound
-        again = _extractor(CountingEncoder(), tmp_path).transform(_images(12, seed=0))
+        again = _extractor(CountingEncoder(), tmp_path).transform(random_images(12, seed=0))
     np.testing.assert_array_equal(again, results[0])

@@ -8,14 +8,9 @@ from sklearn.pipeline import make_pipeline
 
 from skalign import LatentAligner
 from skalign.extract import EmbeddingExtractor
-from tests.extract._modules import thumbnail
+from tests.extract._modules import random_images, thumbnail
 
 pytestmark = pytest.mark.usefixtures("fresh_model_registry")
-
-
-def _images(n, seed=0):
-    rng = np.random.default_rng(seed)
-    return [rng.integers(0, 256, size=(12, 10, 3), dtype=np.uint8) for _ in range(n)]
 
 
 def _extractor(encoder, device="cpu", **params):
@@ -23,7 +18,7 @@ def _extractor(encoder, device="cpu", **params):
 
 
 def test_torch_output_equals_numpy_output(counting_encoder):
-    images = _images(5)
+    images = random_images(5)
     as_numpy = _extractor(counting_encoder).transform(images)
     as_torch = _extractor(counting_encoder, output_type="torch").transform(images)
     assert isinstance(as_torch, torch.Tensor)
@@ -32,7 +27,7 @@ def test_torch_output_equals_numpy_output(counting_encoder):
 
 
 def test_pipeline_with_an_aligner_stays_in_torch(counting_encoder):
-    images = _images(30, seed=1)
+    images = random_images(30, seed=1)
     rng = np.random.default_rng(0)
     targets = torch.from_numpy(rng.normal(size=(30, 6)).astype(np.float32))
     pipeline = make_pipeline(
@@ -60,7 +55,7 @@ def test_text_model_returns_a_tensor():
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_pipeline_stays_on_the_gpu(counting_encoder):
-    images = _images(30, seed=2)
+    images = random_images(30, seed=2)
     rng = np.random.default_rng(0)
     targets = torch.from_numpy(rng.normal(size=(30, 6)).astype(np.float32)).cuda()
     extractor = _extractor(counting_encoder, device="cuda", output_type="torch")

@@ -17,7 +17,7 @@ use those. Token pooling:
 """
 
 from ._base import TorchEncoder, check_output, weights_unavailable
-from ._runtime import to_float32_numpy
+from .._runtime import to_float32_numpy
 
 _UNBOUNDED_LENGTH = 100_000
 _FALLBACK_MAX_LENGTH = 512

@@ -1,4 +1,13 @@
-"""On-disk embedding cache: one verified file per (model, input content).
+"""Where embeddings are kept: one bounded in-process cache, and the on-disk store.
+
+The in-process cache (on by default, ``memoize``) keeps every embedding an
+extractor computes or reads from its ``cache_dir`` under the model's cache key
+and the input's content digest, so a clone that embeds the same input again,
+as each fold of a grid search does, finds it here. It is shared by the whole
+process, holds at most ``MEMORY_LIMIT_BYTES`` of embeddings (least recently
+used first out) and is emptied by :func:`~skalign.extract.clear_model_cache`.
+
+The on-disk store: one verified file per (model, input content).
 
 Layout: ``CACHE_DIR/<model fingerprint>/<2 hex>/<input digest>.emb`` plus a
 ``model.json`` describing the fingerprint. Files are written to a temporary
@@ -11,10 +20,6 @@ it was written for, its shape and dtype, and a checksum of its payload. An
 entry that fails verification (damaged bytes, truncated, of another shape,
 non-finite, moved from another key) is a miss: it is embedded again and
 rewritten, with a :class:`CacheEntryWarning` naming the file.
-
-Entries read or written in this process are also kept in memory (least
-recently used first out, 256 MiB at most), so a grid search that asks for the
-same rows in every fold reads each file once.
 """
 
 import hashlib
@@ -28,12 +33,14 @@ import numpy as np
 
 from .._files import atomic_write
 
-MEMORY_LIMIT_BYTES = 256 * 2**20
+MEMORY_LIMIT_BYTES = 2**30
+"""At most 1 GiB of embeddings in memory (about 700,000 384-d float32 rows)."""
 _MAGIC = b"SKALEMB1"
 
 
 class _MemoryLayer:
-    """A process-wide LRU map (cache root, digest) -> embedding row."""
+    """A thread-safe LRU map (fingerprint, digest) -> embedding row, bounded
+    in bytes."""
 
     def __init__(self, limit_bytes):
         self.limit_bytes = limit_bytes
@@ -68,8 +75,23 @@ class _MemoryLayer:
 _MEMORY = _MemoryLayer(MEMORY_LIMIT_BYTES)
 
 
+def recall(fingerprint, digests):
+    """The in-memory rows of ``digests`` (None where absent or not digested)."""
+    return [
+        None if digest is None else _MEMORY.get((fingerprint, digest))
+        for digest in digests
+    ]
+
+
+def remember(fingerprint, digests, rows):
+    """Keep one float32 row per digest in memory (copied, so batches are not
+    kept alive)."""
+    for digest, row in zip(digests, rows, strict=True):
+        _MEMORY.put((fingerprint, digest), np.array(row, dtype=np.float32))
+
+
 def clear_memory():
-    """Drop the in-memory copies of cached embeddings (the files stay)."""
+    """Forget every embedding kept in memory (the files of ``cache_dir`` stay)."""
     _MEMORY.clear()
 
 
@@ -88,7 +110,7 @@ def encode_entry(row, key, fingerprint):
     Examples
     --------
     >>> import numpy as np
-    >>> from skalign.extract._cache import decode_entry, encode_entry
+    >>> from skalign.extract._store import decode_entry, encode_entry
     >>> data = encode_entry(np.ones(3, dtype=np.float32), "ff00", "abc")
     >>> decode_entry(data, "ff00", "abc")
     array([1., 1., 1.], dtype=float32)
@@ -113,7 +135,7 @@ def decode_entry(data, key, fingerprint):
     Examples
     --------
     >>> import numpy as np
-    >>> from skalign.extract._cache import decode_entry, encode_entry
+    >>> from skalign.extract._store import decode_entry, encode_entry
     >>> data = encode_entry(np.ones(3, dtype=np.float32), "ff00", "abc")
     >>> decode_entry(data, "ee11", "abc")
     Traceback (most recent call last):
@@ -167,7 +189,7 @@ class EmbeddingCache:
     Examples
     --------
     >>> import tempfile, numpy as np
-    >>> from skalign.extract._cache import EmbeddingCache
+    >>> from skalign.extract._store import EmbeddingCache
     >>> cache = EmbeddingCache(tempfile.mkdtemp(), "abc123", {"model": "demo"})
     >>> cache.load_many(["ff00"])
     [None]
@@ -201,12 +223,8 @@ class EmbeddingCache:
             row = np.array(row, dtype=np.float32)
             data = encode_entry(row, digest, self.fingerprint)
             atomic_write(path, lambda handle, data=data: handle.write(data))
-            _MEMORY.put((self.root, digest), row)
 
     def _load(self, digest):
-        row = _MEMORY.get((self.root, digest))
-        if row is not None:
-            return row
         path = self._path(digest)
         try:
             data = _read_file(path)
@@ -226,7 +244,6 @@ class EmbeddingCache:
                 stacklevel=4,
             )
             return None
-        _MEMORY.put((self.root, digest), row)
         return row
 
     def _path(self, digest):
