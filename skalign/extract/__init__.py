@@ -21,12 +21,14 @@ from ._distributed import embed_distributed
 from ._extractor import EmbeddingExtractor
 from ._images import load_image
 from ._model import ResolvedModel, clear_model_cache
+from ._store import compact_embedding_cache
 from .backends._efficientnet_lite import efficientnet_lite0, imagenet_preprocess
 
 __all__ = [
     "EmbeddingExtractor",
     "ResolvedModel",
     "clear_model_cache",
+    "compact_embedding_cache",
     "efficientnet_lite0",
     "embed_distributed",
     "imagenet_preprocess",

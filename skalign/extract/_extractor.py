@@ -25,7 +25,7 @@ from ._images import ImageReadError, load_image
 from ._inputs import KIND_PATH, content_digest, dedup_key, parse_inputs
 from ._model import ResolvedModel
 from ._runtime import PRECISIONS, iter_batches, library_bars, shows_bar
-from ._store import EmbeddingCache, recall, remember
+from ._store import EmbeddingStore, recall, remember
 from .backends._catalogue import PACKAGED_MODELS
 
 _MAX_DEFAULT_WORKERS = 8
@@ -444,28 +444,41 @@ class EmbeddingExtractor(
     # -- embedding -------------------------------------------------------------
 
     def _embed_items(self, resolved, items, positions, kind):
-        """Embed distinct items (from the memo or the cache where possible), in
-        input order.
+        """Embed distinct items (from the in-process cache or the store where
+        possible), in input order.
 
         The model loads only if some item is in neither."""
-        key, store, digests = self._cache_key(resolved), None, None
+        key = self._cache_key(resolved)
         vectors = [None] * len(items)
+        digests = None
         if key is not None:
             digests = [_digest_or_none(item, kind) for item in items]
         if self.memoize and key is not None:
             vectors = recall(key[0], digests)
-        if self.cache_dir is not None:
-            check_directory(self.cache_dir, parameter="cache_dir")
-            store = EmbeddingCache(self.cache_dir, *key)
+        if self.cache_dir is None:
+            return self._embed_missing(resolved, items, positions, kind, vectors, key, digests, None)
+        check_directory(self.cache_dir, parameter="cache_dir")
+        with EmbeddingStore(self.cache_dir, *key) as store:
+            remembered = [i for i, v in enumerate(vectors) if v is not None]
+            if remembered:  # found in memory: make sure this cache_dir has them
+                unstored = set(store.missing([digests[i] for i in remembered]))
+                for i in remembered:
+                    if digests[i] in unstored:
+                        store.store_many([digests[i]], vectors[i][None])
             missing = [
-                i
-                for i, vector in enumerate(vectors)
-                if vector is None and digests[i] is not None
+                i for i, v in enumerate(vectors) if v is None and digests[i] is not None
             ]
             stored = store.load_many([digests[i] for i in missing])
             for index, vector in zip(missing, stored, strict=True):
                 vectors[index] = vector
             self._remember(key, [digests[i] for i in missing], stored)
+            return self._embed_missing(
+                resolved, items, positions, kind, vectors, key, digests, store
+            )
+
+    def _embed_missing(self, resolved, items, positions, kind, vectors, key, digests, store):
+        """Embed the items whose ``vectors`` are None, write them to ``store``
+        and the in-process cache, and stack every row."""
         todo = [i for i, vector in enumerate(vectors) if vector is None]
         for batch, embedded in self._embed_batches(
             resolved, items, positions, kind, todo

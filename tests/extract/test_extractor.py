@@ -1,8 +1,10 @@
 """EmbeddingExtractor as a scikit-learn citizen: lazy loading, pickling, caching,
 dedup, groups, pipelines and grid searches, and its error messages."""
 
+import contextlib
 import os
 import pickle
+import sqlite3
 
 import numpy as np
 import pytest
@@ -210,7 +212,8 @@ def test_cache_second_run_embeds_nothing(counting_encoder, tmp_path):
     clone(extractor).transform(images[:2] + random_images(1, seed=9))
     assert sum(CountingEncoder.calls) == 1
     assert not [p for p in tmp_path.rglob(".tmp-*")]
-    assert len(list(tmp_path.rglob("model.json"))) == 1
+    with contextlib.closing(sqlite3.connect(tmp_path / "index.sqlite3")) as index:
+        assert index.execute("SELECT COUNT(*) FROM models").fetchone() == (1,)
 
 
 def test_cache_is_keyed_by_model_and_preprocess(counting_encoder, tmp_path):
