@@ -63,7 +63,9 @@ def sentences(n, seed=0):
 
 def part_extraction(n, repeats):
     texts = sentences(n)
-    plain = EmbeddingExtractor("paraphrase-minilm-l3", memoize=False, show_progress=False)
+    plain = EmbeddingExtractor(
+        "paraphrase-minilm-l3", memoize=False, show_progress=False
+    )
     plain.transform(texts[:8])  # load the model once
     times = {"no cache": [], "cold": [], "warm": []}
     for _ in range(repeats):
@@ -100,7 +102,9 @@ def part_extraction(n, repeats):
 def write_shards(folder, digests, rows):
     with EmbeddingStore(folder, "f" * 32, {"model": "bench"}) as store:
         for start in range(0, len(digests), BATCH):
-            store.store_many(digests[start : start + BATCH], rows[start : start + BATCH])
+            store.store_many(
+                digests[start : start + BATCH], rows[start : start + BATCH]
+            )
 
 
 def read_shards(folder, digests):
@@ -174,7 +178,9 @@ def part_candidates(n_entries, skip_former):
     rng = np.random.default_rng(0)
     rows = rng.standard_normal((n_entries, WIDTH)).astype(np.float32)
     digests = [f"{i:032x}" for i in range(n_entries)]
-    print(f"\n## Storage candidates, {n_entries} x {WIDTH} float32, batches of {BATCH}\n")
+    print(
+        f"\n## Storage candidates, {n_entries} x {WIDTH} float32, batches of {BATCH}\n"
+    )
     print("| candidate | write s | read s | files | MB on disk |")
     print("|---|---|---|---|---|")
     for name, (write, read) in CANDIDATES.items():
@@ -190,7 +196,8 @@ def part_candidates(n_entries, skip_former):
             np.testing.assert_array_equal(back, rows)
             files = [p for p in Path(folder).rglob("*") if p.is_file()]
             size = sum(p.stat().st_size for p in files) / 2**20
-            print(f"| {name} | {written:.2f} | {elapsed:.2f} | {len(files)} | {size:.1f} |")
+            row = f"{written:.2f} | {elapsed:.2f} | {len(files)} | {size:.1f}"
+            print(f"| {name} | {row} |")
 
 
 def main():

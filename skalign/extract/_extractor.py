@@ -438,6 +438,10 @@ class EmbeddingExtractor(
         # (a Dask worker pickles its extractor for a peer mid-transform).
         state = dict(super().__getstate__())
         if not self.keep_weights_on_pickle:
+        if self.keep_weights_on_pickle:
+            # The weights travel even when every input so far came from a
+            # cache (the model was never loaded): load them now.
+            self.resolve().encoder  # noqa: B018
             state.pop("_resolved", None)
         return state
 
@@ -456,7 +460,9 @@ class EmbeddingExtractor(
         if self.memoize and key is not None:
             vectors = recall(key[0], digests)
         if self.cache_dir is None:
-            return self._embed_missing(resolved, items, positions, kind, vectors, key, digests, None)
+            return self._embed_missing(
+                resolved, items, positions, kind, vectors, key, digests, None
+            )
         check_directory(self.cache_dir, parameter="cache_dir")
         with EmbeddingStore(self.cache_dir, *key) as store:
             remembered = [i for i, v in enumerate(vectors) if v is not None]
@@ -476,7 +482,9 @@ class EmbeddingExtractor(
                 resolved, items, positions, kind, vectors, key, digests, store
             )
 
-    def _embed_missing(self, resolved, items, positions, kind, vectors, key, digests, store):
+    def _embed_missing(
+        self, resolved, items, positions, kind, vectors, key, digests, store
+    ):
         """Embed the items whose ``vectors`` are None, write them to ``store``
         and the in-process cache, and stack every row."""
         todo = [i for i, vector in enumerate(vectors) if vector is None]

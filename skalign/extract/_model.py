@@ -395,6 +395,7 @@ class ResolvedModel:
                 f"{' and '.join(m + 's' for m in encoder.modalities)}. Set "
                 "modality accordingly or pick another model."
             )
+        self._check_truncate_dim(encoder.width)
         return encoder
 
     @property
@@ -474,6 +475,7 @@ class ResolvedModel:
                 f"dtype={dtype!r} needs a torch model; the ONNX "
                 f"model {label} runs in its exported precision. Use 'fp32'."
             )
+        self._check_truncate_dim(self.spec.width)
         if SENTENCE_TRANSFORMERS not in options:
             for name, value in self._options(_LOAD_OPTIONS + _ENCODE_OPTIONS).items():
                 raise ValueError(
@@ -481,6 +483,16 @@ class ResolvedModel:
                     f"only; {label} is not one. Leave {name}=None, or use a "
                     "'sentence-transformers:NAME' model."
                 )
+
+    def _check_truncate_dim(self, width):
+        truncate_dim = self.settings["truncate_dim"]
+        if truncate_dim is not None and width is not None and truncate_dim > width:
+            raise ValueError(
+                f"truncate_dim={truncate_dim} is larger than the {width}-d "
+                f"embeddings of {self.spec.label}: it keeps the first "
+                f"truncate_dim dimensions, so it must be at most {width}. Use "
+                f"truncate_dim <= {width}, or None for the full width."
+            )
 
     def _options(self, names):
         """The settings among ``names`` that are set (not None)."""

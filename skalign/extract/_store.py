@@ -249,11 +249,15 @@ class EmbeddingStore:
         found = []
         for start in range(0, len(wanted), _QUERY_CHUNK):
             chunk = wanted[start : start + _QUERY_CHUNK]
-            found += self._index().execute(
-                "SELECT digest, shard, row, checksum FROM entries WHERE "
-                f"fingerprint = ? AND digest IN ({','.join('?' * len(chunk))})",
-                (self.fingerprint, *chunk),
-            ).fetchall()
+            found += (
+                self._index()
+                .execute(
+                    "SELECT digest, shard, row, checksum FROM entries WHERE "
+                    f"fingerprint = ? AND digest IN ({','.join('?' * len(chunk))})",
+                    (self.fingerprint, *chunk),
+                )
+                .fetchall()
+            )
         return found
 
 
@@ -351,7 +355,9 @@ def write_shard(connection, root, fingerprint, digests, rows):
             "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?)",
             (
                 (fingerprint, digest, name, position, entry_checksum(digest, row))
-                for position, (digest, row) in enumerate(zip(digests, rows, strict=True))
+                for position, (digest, row) in enumerate(
+                    zip(digests, rows, strict=True)
+                )
             ),
         )
     return name
@@ -366,7 +372,9 @@ def _read_entries(folder, shard, entries):
             raise ValueError("the index names a file that is not a shard")
         rows = _read_file(path)
         if rows.dtype != np.float32 or rows.ndim != 2:
-            raise ValueError(f"it holds {rows.dtype} of shape {rows.shape}, not float32 rows")
+            raise ValueError(
+                f"it holds {rows.dtype} of shape {rows.shape}, not float32 rows"
+            )
     except (OSError, ValueError, EOFError) as exc:
         _warn_damaged(path, f"unreadable ({exc or type(exc).__name__})", len(entries))
         return
@@ -470,10 +478,13 @@ def compact_embedding_cache(cache_dir):
         raise NotADirectoryError(f"cache_dir {str(root)!r} is not a folder.")
     connection = open_index(root)
     try:
-        migrated = sum(_migrate(connection, root, old) for old in _old_layout_folders(root))
+        migrated = sum(
+            _migrate(connection, root, old) for old in _old_layout_folders(root)
+        )
         shards_before = _count_shard_files(root)
         fingerprints = [
-            fp for (fp,) in connection.execute("SELECT DISTINCT fingerprint FROM entries")
+            fp
+            for (fp,) in connection.execute("SELECT DISTINCT fingerprint FROM entries")
         ]
         n_entries = sum(_compact_model(connection, root, fp) for fp in fingerprints)
         _delete_unused_shards(connection, root)
@@ -530,7 +541,9 @@ def _compact_model(connection, root, fingerprint):
 
 
 def _delete_unused_shards(connection, root):
-    used = {shard for (shard,) in connection.execute("SELECT DISTINCT shard FROM entries")}
+    used = {
+        shard for (shard,) in connection.execute("SELECT DISTINCT shard FROM entries")
+    }
     known = {shard for (shard,) in connection.execute("SELECT shard FROM shards")}
     now = time.time()
     for path in (root / SHARDS_NAME).iterdir():

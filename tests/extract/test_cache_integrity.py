@@ -353,7 +353,9 @@ def _embed_in_process(cache_dir, seed, queue, shard_bytes=None):
     with warnings.catch_warnings():
         warnings.simplefilter("error", CacheEntryWarning)
         extractor = _extractor(CountingEncoder(), cache_dir)
-        result = extractor.set_params(batch_size=2).transform(random_images(12, seed=seed))
+        result = extractor.set_params(batch_size=2).transform(
+            random_images(12, seed=seed)
+        )
     queue.put(result)
 
 
@@ -375,7 +377,9 @@ def test_two_processes_sharing_one_cache_folder(tmp_path):
     assert len(_entries(tmp_path)) == 12
     with warnings.catch_warnings():
         warnings.simplefilter("error", CacheEntryWarning)  # every entry is sound
-        again = _extractor(CountingEncoder(), tmp_path).transform(random_images(12, seed=0))
+        again = _extractor(CountingEncoder(), tmp_path).transform(
+            random_images(12, seed=0)
+        )
     np.testing.assert_array_equal(again, results[0])
 
 
@@ -403,6 +407,15 @@ def test_two_processes_writing_different_inputs_at_once_both_land(tmp_path):
             random_images(12, seed=0) + random_images(12, seed=1)
         )
     assert CountingEncoder.calls == []  # nothing re-embedded
-    expected = {seed: _extractor(CountingEncoder(), None).transform(random_images(12, seed=seed)) for seed in (0, 1)}
-    np.testing.assert_allclose(both, np.vstack([expected[0], expected[1]]), rtol=1e-6, atol=1e-6)
-    np.testing.assert_array_equal(np.sort(both, axis=0), np.sort(np.vstack(results), axis=0))
+    expected = {
+        seed: _extractor(CountingEncoder(), None).transform(
+            random_images(12, seed=seed)
+        )
+        for seed in (0, 1)
+    }
+    np.testing.assert_allclose(
+        both, np.vstack([expected[0], expected[1]]), rtol=1e-6, atol=1e-6
+    )
+    np.testing.assert_array_equal(
+        np.sort(both, axis=0), np.sort(np.vstack(results), axis=0)
+    )

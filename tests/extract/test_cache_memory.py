@@ -32,7 +32,9 @@ def test_rows_read_once_are_served_from_memory(tmp_path, monkeypatch, counting_e
     monkeypatch.setattr(
         _store, "_read_file", lambda path: reads.append(path) or original(path)
     )
-    extractor = EmbeddingExtractor(counting_encoder, preprocess=thumbnail, cache_dir=tmp_path)
+    extractor = EmbeddingExtractor(
+        counting_encoder, preprocess=thumbnail, cache_dir=tmp_path
+    )
     first = extractor.transform(images)
     second = extractor.transform(images[:2])
     assert len(reads) == 1  # one shard holds both hits, then memory only

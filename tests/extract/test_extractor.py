@@ -535,7 +535,9 @@ def test_parameter_combinations_that_cannot_apply(params, message):
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_cuda_requested_without_cuda():
     with pytest.raises(ValueError, match="CUDA is not available.*device='auto'"):
-        EmbeddingExtractor("efficientnet-lite0", device="cuda").transform(random_images(1))
+        EmbeddingExtractor("efficientnet-lite0", device="cuda").transform(
+            random_images(1)
+        )
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,9 @@ def test_the_store_returns_exactly_what_was_written(tmp_path):
     rows[3] = np.finfo(np.float32).max  # extremes survive bit for bit
     rows[4] = np.finfo(np.float32).tiny
     digests = _digests(1000)
-    with EmbeddingStore(tmp_path, "f" * 32, {"model": "m"}, shard_bytes=24 * 4 * 300) as store:
+    with EmbeddingStore(
+        tmp_path, "f" * 32, {"model": "m"}, shard_bytes=24 * 4 * 300
+    ) as store:
         for start in range(0, 1000, 64):  # batches of 64, a shard per 300 rows
             store.store_many(digests[start : start + 64], rows[start : start + 64])
     shards = sorted((tmp_path / "shards").glob("*.npy"))
@@ -101,8 +103,12 @@ def _old_layout(root, fingerprint, rows):
 
 def test_the_old_layout_is_refused_with_the_fix(counting_encoder, tmp_path):
     _old_layout(tmp_path, "a" * 32, np.ones((2, 6), np.float32))
-    extractor = EmbeddingExtractor(counting_encoder, preprocess=thumbnail, cache_dir=tmp_path)
-    with pytest.raises(OldCacheLayoutError, match=r"former layout.*compact_embedding_cache"):
+    extractor = EmbeddingExtractor(
+        counting_encoder, preprocess=thumbnail, cache_dir=tmp_path
+    )
+    with pytest.raises(
+        OldCacheLayoutError, match=r"former layout.*compact_embedding_cache"
+    ):
         extractor.transform(random_images(2))
     assert CountingEncoder.calls == []  # refused before embedding
 
@@ -128,7 +134,10 @@ def test_an_extractor_reads_back_what_it_stored_and_writes_few_files(
 ):
     images = random_images(40)
     extractor = EmbeddingExtractor(
-        counting_encoder, preprocess=thumbnail, cache_dir=tmp_path, memoize=False,
+        counting_encoder,
+        preprocess=thumbnail,
+        cache_dir=tmp_path,
+        memoize=False,
         batch_size=4,
     )
     first = extractor.transform(images)

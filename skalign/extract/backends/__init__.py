@@ -1,4 +1,6 @@
-"""The model backends of :class:`~skalign.extract.EmbeddingExtractor`: one module each, and the table.
+"""The model backends of :class:`~skalign.extract.EmbeddingExtractor`.
+
+One module per backend, and the table that lists them (``_table.py``).
 
 Adding a backend (for contributors)
 -----------------------------------

@@ -27,11 +27,15 @@ class Encoder:
     default_modality : str or None
         What ``modality="auto"`` means for this model (None: must be chosen).
     """
+    width : int or None
+        The embedding width when the loaded model tells it before embedding
+        anything (None: not known until then).
 
     name = "encoder"
     modalities = MODALITIES
     default_modality = None
 
+    width = None
     def image_preprocessor(self):
         """The model's own per-image preprocessing (PIL image → array/tensor).
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ._table import import_object
 from ._catalogue import PACKAGED_MODELS
 from ._onnx import OnnxEncoder
 from ._sentence_transformers import SentenceTransformerEncoder
+from ._table import import_object
 from ._torch_module import ModuleEncoder
 
 TUMOR_INPUT_SIZE = (240, 240)

@@ -87,6 +87,8 @@ class SentenceTransformerEncoder(TorchEncoder):
         if max_seq_length is not None:
             self.model.max_seq_length = max_seq_length
         self.model.eval()
+        width = getattr(self.model, "get_embedding_dimension", None)  # >= 6
+        self.width = (width or self.model.get_sentence_embedding_dimension)()
 
     def embed(
         self,
