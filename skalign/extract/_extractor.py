@@ -24,7 +24,7 @@ from .._optional import import_optional
 from ._images import ImageReadError, load_image
 from ._inputs import KIND_PATH, content_digest, dedup_key, parse_inputs
 from ._model import ResolvedModel
-from ._runtime import PRECISIONS, iter_batches, library_bars, shows_bar
+from ._runtime import PRECISIONS, iter_batches, library_bars, shows_bar, to_host
 from ._store import EmbeddingStore, recall, remember
 from .backends._catalogue import PACKAGED_MODELS
 
@@ -152,10 +152,15 @@ class EmbeddingExtractor(
         a read of each image file. :func:`clear_model_cache` empties it. An
         unpicklable ``preprocess`` (not hashable into the key) disables it.
     cache_dir : str or os.PathLike, default=None
-        Directory of an on-disk embedding cache keyed by the model
+        Folder of an on-disk embedding store keyed by the model
         configuration and each input's content (text, file bytes or pixels),
-        so later calls, runs and grid-search folds embed nothing twice.
-        ``preprocess`` then must be picklable (it is part of the key).
+        so later calls, runs and grid-search folds embed nothing twice. The
+        store keeps few files (``.npy`` shards of up to 16 MiB and an SQLite
+        index), checksums every entry, and may be shared by processes writing
+        at once on a local disk;
+        :func:`~skalign.extract.compact_embedding_cache` merges its
+        shards. ``preprocess`` then must be identifiable (its code and state
+        are part of the key).
     n_workers : int, default=None
         Threads that read and preprocess images while the model runs; 0 does
         it in the calling thread. None: ``min(8, os.cpu_count())``.
@@ -168,7 +173,8 @@ class EmbeddingExtractor(
         What :meth:`transform` returns: a NumPy array, or a float32
         :class:`torch.Tensor` on the model's device, so that the next steps
         of a pipeline (:class:`~skalign.LatentAligner`, the classifiers) run
-        there too.
+        there too. Torch models' embeddings then stay on the device (the
+        caches keep a host copy, when on).
     keep_weights_on_pickle : bool, default=False
         Pickle the loaded model with the estimator (to ship it to a machine
         without the weights). By default pickles, ``clone`` and joblib hashes
@@ -334,7 +340,12 @@ class EmbeddingExtractor(
             [inputs.items[i] for i in unique],
             [inputs.positions[i] for i in unique],
             inputs.kind,
-        )[inverse]
+        )
+        if self.output_type == "torch":
+            return _finish_tensor(
+                vectors, inverse, inputs, self.view_pooling, self.normalize
+            )
+        vectors = vectors[inverse]
         if inputs.sample_of_item is not None:
             vectors = _pool_views(
                 vectors, inputs.sample_of_item, inputs.n_samples, self.view_pooling
@@ -342,10 +353,7 @@ class EmbeddingExtractor(
         if self.normalize:
             norms = np.linalg.norm(vectors, axis=1, keepdims=True)
             vectors = vectors / np.where(norms == 0, 1, norms)
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        if self.output_type == "torch":
-            return _to_torch(vectors, resolved.runtime.device)
-        return vectors
+        return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def resolve(self):
         """The model and settings of this extractor, resolved without loading.
@@ -436,12 +444,12 @@ class EmbeddingExtractor(
         # A copy: on Python 3.11+ the base returns the live __dict__, and
         # popping from it would unload the model of an extractor in use
         # (a Dask worker pickles its extractor for a peer mid-transform).
-        state = dict(super().__getstate__())
-        if not self.keep_weights_on_pickle:
         if self.keep_weights_on_pickle:
             # The weights travel even when every input so far came from a
             # cache (the model was never loaded): load them now.
             self.resolve().encoder  # noqa: B018
+        state = dict(super().__getstate__())
+        if not self.keep_weights_on_pickle:
             state.pop("_resolved", None)
         return state
 
@@ -487,16 +495,22 @@ class EmbeddingExtractor(
     ):
         """Embed the items whose ``vectors`` are None, write them to ``store``
         and the in-process cache, and stack every row."""
+        as_tensor = self.output_type == "torch"
         todo = [i for i, vector in enumerate(vectors) if vector is None]
         for batch, embedded in self._embed_batches(
             resolved, items, positions, kind, todo
         ):
-            for index, vector in zip(batch, embedded, strict=True):
+            # A torch backend's tensor stays on the device for a torch output;
+            # the caches (when on) and a NumPy output take a host copy.
+            needs_host = not as_tensor or store is not None or digests is not None
+            on_host = to_host(embedded) if needs_host else None
+            rows = embedded if as_tensor else on_host
+            for index, vector in zip(batch, rows, strict=True):
                 vectors[index] = vector
             if store is not None:
-                store.store_many([digests[i] for i in batch], embedded)
+                store.store_many([digests[i] for i in batch], on_host)
             if digests is not None:
-                self._remember(key, [digests[i] for i in batch], embedded)
+                self._remember(key, [digests[i] for i in batch], on_host)
         widths = {vector.shape[0] for vector in vectors}
         if len(widths) != 1:
             raise RuntimeError(
@@ -507,6 +521,8 @@ class EmbeddingExtractor(
                 "(delete that cache directory)."
             )
         resolved.record_width(widths.pop())
+        if as_tensor:
+            return _stack_on_device(vectors, resolved.runtime.device)
         return np.stack(vectors)
 
     def _cache_key(self, resolved):
@@ -703,7 +719,44 @@ def _digest_or_none(item, kind):
         return None
 
 
-def _to_torch(vectors, device):
-    """A float32 tensor of ``vectors`` on ``device``."""
+def _stack_on_device(rows, device):
+    """One float32 tensor on ``device`` of ``rows``: tensors already there
+    (computed now) and NumPy rows (from the caches), copied over in one go."""
     torch = import_optional("torch", purpose="output_type='torch'")
-    return torch.from_numpy(vectors).to(device)
+    stacked = torch.empty(
+        (len(rows), rows[0].shape[0]), dtype=torch.float32, device=device
+    )
+    on_host = [i for i, row in enumerate(rows) if isinstance(row, np.ndarray)]
+    on_device = [i for i, row in enumerate(rows) if not isinstance(row, np.ndarray)]
+    if on_host:
+        host_rows = np.stack([rows[i] for i in on_host])
+        stacked[on_host] = torch.from_numpy(host_rows).to(device)
+    if on_device:
+        stacked[on_device] = torch.stack([rows[i] for i in on_device]).to(device)
+    return stacked
+
+
+def _finish_tensor(vectors, inverse, inputs, view_pooling, normalize):
+    """:meth:`EmbeddingExtractor.transform`'s last steps on a tensor, on its
+    device: repeat duplicates, pool views, normalise."""
+    import torch
+
+    device = vectors.device
+    vectors = vectors[torch.as_tensor(inverse, device=device)]
+    if inputs.sample_of_item is not None:
+        index = torch.as_tensor(inputs.sample_of_item, device=device)
+        shape = (inputs.n_samples, vectors.shape[1])
+        if view_pooling == "mean":
+            sums = torch.zeros(shape, dtype=vectors.dtype, device=device)
+            sums.index_add_(0, index, vectors)
+            counts = torch.bincount(index, minlength=inputs.n_samples)[:, None]
+            vectors = sums / counts
+        else:
+            pooled = torch.full(shape, -torch.inf, dtype=vectors.dtype, device=device)
+            vectors = pooled.scatter_reduce_(
+                0, index[:, None].expand_as(vectors), vectors, "amax"
+            )
+    if normalize:
+        norms = torch.linalg.vector_norm(vectors, dim=1, keepdim=True)
+        vectors = vectors / norms.masked_fill(norms == 0, 1)
+    return vectors.contiguous()

@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
 
+import numpy as np
+
 from .._optional import import_optional
 
 PRECISIONS = {"fp32": None, "fp16": "float16", "bf16": "bfloat16"}
@@ -116,11 +118,12 @@ class Runtime:
         return batch.to(self.device, non_blocking=batch.is_pinned())
 
 
-def to_float32_numpy(tensor):
-    """Copy a (n, d) tensor to the host as a float32 NumPy array."""
-    import torch
-
-    return tensor.detach().to(device="cpu", dtype=torch.float32).numpy()
+def to_host(embeddings):
+    """A float32 NumPy array of a backend's output (a tensor is copied to the
+    host; an array is returned as is)."""
+    if isinstance(embeddings, np.ndarray):
+        return embeddings
+    return embeddings.detach().cpu().numpy()
 
 
 # -- batches prepared ahead ----------------------------------------------------

@@ -108,7 +108,7 @@ class SentenceTransformerEncoder(TorchEncoder):
                 prompt=prompt,
                 batch_size=len(batch),
                 show_progress_bar=False,
-                convert_to_numpy=True,
+                convert_to_tensor=True,
                 truncate_dim=truncate_dim,
             )
         return check_output(embeddings, len(batch), self.name)
