@@ -225,17 +225,17 @@ class EmbeddingStore:
         unique = dict(zip(digests, range(len(digests)), strict=True))  # last wins
         if len(unique) < len(digests):
             digests, rows = list(unique), rows[list(unique.values())]
-        write_shard(self._index(), self.root, self.fingerprint, digests, rows)
+        connection = self._index()
+        connection.execute(
+            "INSERT OR IGNORE INTO models VALUES (?, ?)",
+            (self.fingerprint, json.dumps(self.description, sort_keys=True)),
+        )
+        write_shard(connection, self.root, self.fingerprint, digests, rows)
 
     def _index(self):
         if self._connection is None:
             refuse_old_layout(self.root)
             self._connection = open_index(self.root)
-            with transaction(self._connection):
-                self._connection.execute(
-                    "INSERT OR IGNORE INTO models VALUES (?, ?)",
-                    (self.fingerprint, json.dumps(self.description, sort_keys=True)),
-                )
         return self._connection
 
     def _entries(self, digests):
@@ -293,21 +293,33 @@ def _connect(path):
     try:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
-        with transaction(connection):
-            for statement in _SCHEMA:
-                connection.execute(statement)
-            connection.execute(
-                "INSERT OR IGNORE INTO meta VALUES ('format', ?)", (_FORMAT,)
-            )
-        (found,) = connection.execute(
-            "SELECT value FROM meta WHERE key = 'format'"
-        ).fetchone()
+        found = _format(connection)
+        if found is None:  # a new index (readers of a sound one take no lock)
+            with transaction(connection):
+                for statement in _SCHEMA:
+                    connection.execute(statement)
+                connection.execute(
+                    "INSERT OR IGNORE INTO meta VALUES ('format', ?)", (_FORMAT,)
+                )
+            found = _format(connection)
         if found != _FORMAT:
             raise sqlite3.DatabaseError(f"format {found!r}, expected {_FORMAT!r}")
     except BaseException:
         connection.close()
         raise
     return connection
+
+
+def _format(connection):
+    """The index's format tag, or None when it has none yet."""
+    try:
+        row = connection.execute("SELECT value FROM meta WHERE key = 'format'")
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return None
+        raise
+    found = row.fetchone()
+    return None if found is None else found[0]
 
 
 _SCHEMA = (
