@@ -159,8 +159,9 @@ class EmbeddingExtractor(
         index), checksums every entry, and may be shared by processes writing
         at once on a local disk;
         :func:`~skalign.extract.compact_embedding_cache` merges its
-        shards. ``preprocess`` then must be identifiable (its code and state
-        are part of the key).
+        shards. A folder of the former layout (one file per embedding) is
+        moved into the store on first use. ``preprocess`` then must be
+        identifiable (its code and state are part of the key).
     n_workers : int, default=None
         Threads that read and preprocess images while the model runs; 0 does
         it in the calling thread. None: ``min(8, os.cpu_count())``.

@@ -27,9 +27,10 @@ Every entry is checksummed (BLAKE2b of its key and its row's bytes), so a
 damaged shard, a truncated one, or an index entry pointing at the wrong row is
 a miss: the input is embedded again and its entry rewritten, with a
 :class:`CacheEntryWarning` naming the file. :func:`compact_embedding_cache`
-rewrites the live rows into few full shards, deletes the unreferenced ones, and
-moves a cache of the former layout (one ``.emb`` file per embedding) into the
-store; a store opened on that layout is refused with a message saying so.
+rewrites the live rows into few full shards and deletes the unreferenced ones.
+A folder of the former layout (one ``.emb`` file per embedding) is moved into
+the store when first opened: every entry verified, the sound ones kept, the old
+files deleted, with an :class:`OldCacheLayoutWarning` saying so.
 """
 
 import hashlib
@@ -126,8 +127,8 @@ class CacheEntryWarning(UserWarning):
     """A cache entry failed verification and is being recomputed."""
 
 
-class OldCacheLayoutError(ValueError):
-    """The ``cache_dir`` holds the former one-file-per-embedding layout."""
+class OldCacheLayoutWarning(UserWarning):
+    """A ``cache_dir`` of the former layout was moved into the sharded store."""
 
 
 def entry_checksum(digest, row):
@@ -234,8 +235,8 @@ class EmbeddingStore:
 
     def _index(self):
         if self._connection is None:
-            refuse_old_layout(self.root)
             self._connection = open_index(self.root)
+            migrate_old_layout(self._connection, self.root)
         return self._connection
 
     def _entries(self, digests):
@@ -243,8 +244,11 @@ class EmbeddingStore:
         wanted = [digest for digest in dict.fromkeys(digests) if digest is not None]
         if not wanted:
             return []
-        if self._connection is None and not self.index_path.exists():
-            refuse_old_layout(self.root)
+        if (
+            self._connection is None
+            and not self.index_path.exists()
+            and not _old_layout_folders(self.root)
+        ):
             return []  # nothing stored yet: create no files to read nothing
         found = []
         for start in range(0, len(wanted), _QUERY_CHUNK):
@@ -437,17 +441,23 @@ def _old_layout_folders(root):
     )
 
 
-def refuse_old_layout(root):
-    """Raise :class:`OldCacheLayoutError` if ``root`` holds the former layout."""
+def migrate_old_layout(connection, root):
+    """Move the model folders of the former layout in ``root`` into the store
+    (each entry verified, the sound ones kept, the old files deleted), with an
+    :class:`OldCacheLayoutWarning` saying so. Returns the entries moved."""
     old = _old_layout_folders(root)
-    if old:
-        raise OldCacheLayoutError(
-            f"cache_dir {str(root)!r} holds embeddings in the former layout of "
-            f"one file per embedding ({len(old)} model folder(s), e.g. "
-            f"{old[0].name!r}). Move them into the sharded store once with "
-            f"skalign.extract.compact_embedding_cache({str(root)!r}), or pass "
-            "another cache_dir."
-        )
+    if not old:
+        return 0
+    moved = sum(_migrate(connection, root, folder) for folder in old)
+    warnings.warn(
+        f"cache_dir {str(root)!r} held embeddings in the former layout of one "
+        f"file per embedding ({len(old)} model folder(s)); {moved} sound "
+        f"entries were moved into the sharded store ({INDEX_NAME} and "
+        f"{SHARDS_NAME}/) and the old files deleted.",
+        OldCacheLayoutWarning,
+        stacklevel=6,
+    )
+    return moved
 
 
 def compact_embedding_cache(cache_dir):
@@ -458,9 +468,9 @@ def compact_embedding_cache(cache_dir):
     rewrites every sound entry into shards of up to 16 MiB, drops damaged
     entries (with a warning naming their file) and deletes the shards no entry
     uses any more. A folder of the former layout (one ``.emb`` file per
-    embedding, refused by the extractor) is moved into the store first: each
-    entry is verified, the sound ones kept, and the old files deleted. Run it
-    while no other process writes to the folder.
+    embedding) is moved into the store first, as the extractor does on first
+    use: each entry is verified, the sound ones kept, and the old files
+    deleted. Run it while no other process writes to the folder.
 
     Parameters
     ----------
@@ -490,9 +500,7 @@ def compact_embedding_cache(cache_dir):
         raise NotADirectoryError(f"cache_dir {str(root)!r} is not a folder.")
     connection = open_index(root)
     try:
-        migrated = sum(
-            _migrate(connection, root, old) for old in _old_layout_folders(root)
-        )
+        migrated = migrate_old_layout(connection, root)
         shards_before = _count_shard_files(root)
         fingerprints = [
             fp
@@ -587,13 +595,20 @@ def _migrate(connection, root, folder):
         try:
             rows.append(decode_entry(path.read_bytes(), path.stem, fingerprint))
             digests.append(path.stem)
+        except FileNotFoundError:
+            continue  # another process migrates the same folder
         except (OSError, ValueError) as exc:
             _warn_damaged(path, str(exc), 1)
-    widths = {row.shape[0] for row in rows}
-    if rows and len(widths) == 1:
-        write_shard(connection, root, fingerprint, digests, np.stack(rows))
-    shutil.rmtree(folder)
-    return len(digests) if len(widths) == 1 else 0
+    widths = [row.shape[0] for row in rows]
+    if widths:  # a model whose width changed keeps its most common width
+        width = max(set(widths), key=widths.count)
+        kept = [i for i, w in enumerate(widths) if w == width]
+        digests = [digests[i] for i in kept]
+        write_shard(
+            connection, root, fingerprint, digests, np.stack([rows[i] for i in kept])
+        )
+    shutil.rmtree(folder, ignore_errors=True)
+    return len(digests)
 
 
 def encode_entry(row, key, fingerprint):

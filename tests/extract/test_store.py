@@ -1,5 +1,5 @@
 """The sharded embedding store: exact round trips, few files, memory maps,
-compaction, and the former one-file-per-embedding layout."""
+compaction, and the migration of the former one-file-per-embedding layout."""
 
 import warnings
 
@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 from skalign.extract import EmbeddingExtractor, compact_embedding_cache
+from skalign.extract._inputs import KIND_ARRAY, content_digest
 from skalign.extract._store import (
     CacheEntryWarning,
     EmbeddingStore,
-    OldCacheLayoutError,
+    OldCacheLayoutWarning,
     encode_entry,
 )
 from tests.extract._modules import CountingEncoder, random_images, thumbnail
@@ -89,28 +90,36 @@ def test_compaction_keeps_every_entry_in_fewer_shards(tmp_path):
         np.testing.assert_array_equal(np.stack(store.load_many(_digests(30))), expected)
 
 
-def _old_layout(root, fingerprint, rows):
+def _old_layout(root, fingerprint, rows, digests=None):
     """A cache folder as skalign wrote it before the sharded store."""
     folder = root / fingerprint
     folder.mkdir(parents=True)
     (folder / "model.json").write_text('{"model": "old"}')
-    for digest, row in zip(_digests(len(rows)), rows, strict=True):
+    digests = _digests(len(rows)) if digests is None else digests
+    for digest, row in zip(digests, rows, strict=True):
         path = folder / digest[:2] / f"{digest}.emb"
         path.parent.mkdir(exist_ok=True)
         path.write_bytes(encode_entry(row, digest, fingerprint))
     return folder
 
 
-def test_the_old_layout_is_refused_with_the_fix(counting_encoder, tmp_path):
-    _old_layout(tmp_path, "a" * 32, np.ones((2, 6), np.float32))
+def test_an_extractor_migrates_the_old_layout_on_first_use(counting_encoder, tmp_path):
+    images = random_images(3)
     extractor = EmbeddingExtractor(
-        counting_encoder, preprocess=thumbnail, cache_dir=tmp_path
+        counting_encoder, preprocess=thumbnail, cache_dir=tmp_path, memoize=False
     )
-    with pytest.raises(
-        OldCacheLayoutError, match=r"former layout.*compact_embedding_cache"
-    ):
-        extractor.transform(random_images(2))
-    assert CountingEncoder.calls == []  # refused before embedding
+    fingerprint = extractor.resolve().cache_key()[0]
+    digests = [content_digest(image, KIND_ARRAY) for image in images]
+    written = np.arange(18, dtype=np.float32).reshape(3, 6)  # not what it computes
+    folder = _old_layout(tmp_path, fingerprint, written, digests)
+    with pytest.warns(OldCacheLayoutWarning, match=r"former layout.*3 sound entries"):
+        migrated = extractor.transform(images)
+    assert CountingEncoder.calls == []  # served from the migrated entries
+    np.testing.assert_array_equal(migrated, written)
+    assert not folder.exists()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # migrated once
+        np.testing.assert_array_equal(extractor.transform(images), written)
 
 
 def test_the_old_layout_is_migrated_verified_and_removed(tmp_path):
@@ -118,7 +127,10 @@ def test_the_old_layout_is_migrated_verified_and_removed(tmp_path):
     folder = _old_layout(tmp_path, "a" * 32, rows)
     damaged = sorted(folder.rglob("*.emb"))[1]
     damaged.write_bytes(damaged.read_bytes()[:-4])
-    with pytest.warns(CacheEntryWarning, match=damaged.name):
+    with (
+        pytest.warns(OldCacheLayoutWarning, match="2 sound entries"),
+        pytest.warns(CacheEntryWarning, match=damaged.name),
+    ):
         summary = compact_embedding_cache(tmp_path)
     assert summary["migrated"] == 2 and summary["entries"] == 2
     assert not folder.exists()
