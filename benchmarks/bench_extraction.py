@@ -38,7 +38,7 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from skalign.extract import EmbeddingExtractor, clear_model_cache  # noqa: E402
-from skalign.extract._huggingface import dtype_argument  # noqa: E402
+from skalign.extract.backends._huggingface import dtype_argument  # noqa: E402
 
 
 def _texts(n, seed=0):
@@ -241,7 +241,7 @@ def bench_huggingface(n, batch_size, repeats, folder, device="cpu", precision="f
 def bench_onnx(n, batch_size, repeats):
     import onnxruntime
 
-    from skalign.extract._packaged import MiniLMTokenizer, minilm_l3_model_path
+    from skalign.extract.backends._packaged import MiniLMTokenizer, minilm_l3_model_path
 
     texts = _texts(n, seed=1)
     session = onnxruntime.InferenceSession(

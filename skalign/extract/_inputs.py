@@ -146,6 +146,7 @@ def _samples(X, modality):
             return list(X.iloc[:, 0]), False
         return [list(row) for row in X.itertuples(index=False)], True
     if hasattr(X, "detach") and hasattr(X, "numpy"):  # torch tensor
+        _refuse_meta_tensor(X, "X")
         raise TypeError(
             "X is a torch tensor. Pass images as a list of PIL images, file paths "
             "or (H, W, C) numpy arrays (e.g. list(tensor.permute(0, 2, 3, 1)"
@@ -196,6 +197,7 @@ def _check_item(item, position, modality):
         return item
     if isinstance(item, np.ndarray):
         return item
+    _refuse_meta_tensor(item, position)
     raise TypeError(
         f"{position} is a {type(item).__name__}, which is not an image. Pass file "
         "paths (str or pathlib.Path), PIL images or numpy arrays of shape "
@@ -225,6 +227,18 @@ def _single_kind(items, positions, modality):
             "every image with skalign.extract.load_image first."
         )
     return next(iter(first))
+
+
+def _refuse_meta_tensor(value, where):
+    """A tensor on the meta device holds shapes, no values: say so."""
+    device = getattr(value, "device", None)
+    if getattr(device, "type", None) == "meta":
+        raise TypeError(
+            f"{where} is a torch tensor on the meta device: it has a shape but no "
+            "values, so there is nothing to embed. Materialise it first (load "
+            "or compute its values on 'cpu' or 'cuda'), then pass images as PIL "
+            "images, file paths or (H, W, C) numpy arrays."
+        )
 
 
 def _is_missing(value):

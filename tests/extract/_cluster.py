@@ -17,17 +17,17 @@ LOADS = []
 
 def count_loads():
     """Wrap the model registry's loader so the worker counts the models it loads."""
-    from skalign.extract import _registry
+    from skalign.extract import _model
 
-    if not getattr(_registry._load, "counting", False):
-        original = _registry._load
+    if not getattr(_model._load, "counting", False):
+        original = _model._load
 
         def counting(spec, *args, **kwargs):
             LOADS.append(spec)
             return original(spec, *args, **kwargs)
 
         counting.counting = True
-        _registry._load = counting
+        _model._load = counting
 
 
 def n_loads():

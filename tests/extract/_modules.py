@@ -38,3 +38,9 @@ class Thumbnail:
 
     def __repr__(self):
         return "Thumbnail()"
+
+
+def random_images(n, seed=0):
+    """``n`` random 12x10 RGB uint8 images (arrays), the same for a seed."""
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, 256, size=(12, 10, 3), dtype=np.uint8) for _ in range(n)]

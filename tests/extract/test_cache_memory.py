@@ -1,10 +1,11 @@
-"""The in-memory layer over the on-disk embedding cache."""
+"""The one in-process embedding cache, in front of the on-disk store."""
 
 import numpy as np
 import pytest
 
-from skalign.extract import _cache
-from skalign.extract._cache import EmbeddingCache, _MemoryLayer
+from skalign.extract import EmbeddingExtractor, _store, clear_model_cache
+from skalign.extract._store import _MemoryLayer
+from tests.extract._modules import random_images, thumbnail
 
 pytestmark = pytest.mark.usefixtures("fresh_model_registry")
 
@@ -20,18 +21,29 @@ def test_memory_layer_evicts_least_recently_used_rows_beyond_its_limit():
     assert all(layer.get(k) is rows[k] for k in (0, 2, 3))
 
 
-def test_rows_read_once_are_served_from_memory(tmp_path, monkeypatch):
-    _cache.clear_memory()
-    store = EmbeddingCache(tmp_path, "fingerprint", {"model": "test"})
-    store.store_many(["aa01", "bb02"], np.eye(2, dtype=np.float32))
-    _cache.clear_memory()
+def test_rows_read_once_are_served_from_memory(tmp_path, monkeypatch, counting_encoder):
+    images = random_images(3)
+    EmbeddingExtractor(
+        counting_encoder, preprocess=thumbnail, cache_dir=tmp_path, memoize=False
+    ).transform(images[:2])
+    _store.clear_memory()
     reads = []
-    original = _cache._read_file
+    original = _store._read_file
     monkeypatch.setattr(
-        _cache, "_read_file", lambda path: reads.append(path) or original(path)
+        _store, "_read_file", lambda path: reads.append(path) or original(path)
     )
-    first = store.load_many(["aa01", "bb02", "cc03"])
-    second = store.load_many(["aa01", "bb02"])
-    assert len(reads) == 3  # two hits and one miss on disk, then memory only
-    assert first[2] is None
-    np.testing.assert_array_equal(np.stack(second), np.eye(2))
+    extractor = EmbeddingExtractor(
+        counting_encoder, preprocess=thumbnail, cache_dir=tmp_path
+    )
+    first = extractor.transform(images)
+    second = extractor.transform(images[:2])
+    assert len(reads) == 1  # one shard holds both hits, then memory only
+    np.testing.assert_array_equal(second, first[:2])
+
+
+def test_one_cache_is_emptied_by_clear_model_cache(counting_encoder):
+    extractor = EmbeddingExtractor(counting_encoder, preprocess=thumbnail)
+    extractor.transform(random_images(2))
+    assert len(_store._MEMORY._rows) == 2
+    clear_model_cache()
+    assert len(_store._MEMORY._rows) == 0

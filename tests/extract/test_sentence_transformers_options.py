@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from skalign.extract import EmbeddingExtractor, _progress
+from skalign.extract import EmbeddingExtractor, _runtime
 from tests.extract._loads import count_loads
 
 pytestmark = pytest.mark.usefixtures("fresh_model_registry")
@@ -133,18 +133,15 @@ def test_the_settings_are_refused_elsewhere(name, value):
         EmbeddingExtractor("paraphrase-minilm-l3", **{name: value}).fit(["a"])
 
 
-def test_precision_is_deprecated_for_dtype(minilm_path):
-    new = _st(minilm_path, dtype="bf16")
-    old = _st(minilm_path, precision="bf16")
-    with pytest.warns(FutureWarning, match="renamed dtype"):
-        old_key = old.resolve().cache_key()[0]
-    assert old_key == new.resolve().cache_key()[0]
-    with pytest.warns(FutureWarning, match="renamed dtype"):
-        np.testing.assert_array_equal(old.transform(TEXTS), new.transform(TEXTS))
+def test_precision_is_not_a_parameter_dtype_is():
+    # ``precision`` (the former name of ``dtype``) was removed before any release
+    assert "precision" not in EmbeddingExtractor("paraphrase-minilm-l3").get_params()
+    with pytest.raises(TypeError, match="precision"):
+        EmbeddingExtractor("paraphrase-minilm-l3", precision="bf16")
 
 
 def test_progress_auto_shows_a_bar_for_large_inputs(monkeypatch, capsys, minilm_path):
-    monkeypatch.setattr(_progress, "AUTO_PROGRESS_MIN_INPUTS", 3)
+    monkeypatch.setattr(_runtime, "AUTO_PROGRESS_MIN_INPUTS", 3)
     _st(minilm_path).transform(TEXTS[:2])
     assert "Embedding texts" not in capsys.readouterr().err
     _st(minilm_path, memoize=False).transform(TEXTS)
@@ -162,9 +159,9 @@ def test_library_loading_bars_follow_show_progress(
     from huggingface_hub.utils import are_progress_bars_disabled
     from transformers.utils import logging
 
-    from skalign.extract import _registry
+    from skalign.extract import _model
 
-    seen, original = [], _registry._load
+    seen, original = [], _model._load
 
     def spy(spec, runtime, **kwargs):
         seen.append(
@@ -172,7 +169,7 @@ def test_library_loading_bars_follow_show_progress(
         )
         return original(spec, runtime, **kwargs)
 
-    monkeypatch.setattr(_registry, "_load", spy)
+    monkeypatch.setattr(_model, "_load", spy)
     _st(minilm_path, show_progress=show_progress).transform(TEXTS)
     assert seen == [(shown, shown)]
     assert logging.is_progress_bar_enabled() and not are_progress_bars_disabled()

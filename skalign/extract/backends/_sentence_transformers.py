@@ -87,6 +87,8 @@ class SentenceTransformerEncoder(TorchEncoder):
         if max_seq_length is not None:
             self.model.max_seq_length = max_seq_length
         self.model.eval()
+        width = getattr(self.model, "get_embedding_dimension", None)  # >= 6
+        self.width = (width or self.model.get_sentence_embedding_dimension)()
 
     def embed(
         self,
@@ -106,7 +108,7 @@ class SentenceTransformerEncoder(TorchEncoder):
                 prompt=prompt,
                 batch_size=len(batch),
                 show_progress_bar=False,
-                convert_to_numpy=True,
+                convert_to_tensor=True,
                 truncate_dim=truncate_dim,
             )
         return check_output(embeddings, len(batch), self.name)

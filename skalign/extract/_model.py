@@ -1,26 +1,263 @@
-"""ResolvedModel: a model spec with the settings that shape its embeddings.
+"""The model of an EmbeddingExtractor: its spec, its resolution, its loading.
 
-Everything a caller needs before embedding is known here without loading
-weights: the parsed spec, the modality (unless only the loaded model can tell),
-the output width of catalogued models, and the cache key. The encoder loads on
-first access, through the process-wide registry.
+One concept in three steps, all known without loading weights until the last:
+
+- :func:`parse_model_spec` reads the ``model`` parameter: ``"BACKEND:NAME"``
+  (a prefix of ``backends.PREFIXES``), the bare name of a packaged model
+  (``"efficientnet-lite0"``), or an object with ``forward`` and ``state_dict``
+  (an already-built ``torch.nn.Module``);
+- :class:`ResolvedModel` adds the settings that shape the embeddings: the
+  modality (unless only the loaded model can tell), the output width of
+  catalogued models, the cache key, and the checks of settings that cannot
+  apply to the backend;
+- :func:`get_encoder` loads each model once per process and shares it between
+  extractors: ``clone`` (GridSearchCV, cross_validate,
+  ``LatentAligner(target_encoder=...)``) makes fresh extractors with the same
+  parameters, and they all find the model here. The registry keeps the most
+  recently used ``MAX_LOADED_MODELS`` models; :func:`clear_model_cache` drops
+  them all, and empties the in-process embedding cache.
 """
 
+import difflib
 import hashlib
+import importlib.metadata
 import json
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from functools import cached_property
 
-from ._backends import (
+from ._code_identity import callable_identity
+from ._runtime import Runtime, resolve_device
+from ._store import clear_memory
+from .backends import (
+    BACKENDS,
     OUTPUT,
     POOLING,
     PRECISION,
+    PREFIXES,
     SENTENCE_TRANSFORMERS,
     TEXT_PREPROCESS,
 )
-from ._code_identity import callable_identity
-from ._registry import get_encoder
-from ._runtime import Runtime, resolve_device
-from ._spec import parse_model_spec
+from .backends._catalogue import PACKAGED_MODELS
+
+_EXAMPLES = (
+    "'sentence-transformers:all-MiniLM-L6-v2', "
+    "'open_clip:ViT-B-32/laion2b_s34b_b79k', 'hf:facebook/dinov2-base', "
+    "'onnx:/path/to/model.onnx'"
+)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A parsed model spec.
+
+    ``backend`` is a key of ``BACKENDS``; ``name`` is what it loads (or
+    describes a module); ``source`` is what its loader receives (the name, or
+    the module itself); ``packaged`` is the catalogue entry of a packaged model.
+    """
+
+    backend: str
+    name: str
+    source: object = field(default=None, compare=False, repr=False)
+    packaged: object = field(default=None, compare=False, repr=False)
+
+    @property
+    def table(self):
+        """The backend row that loads this spec."""
+        return BACKENDS[self.backend]
+
+    @property
+    def family(self):
+        """The backend row that runs the model (a packaged model's own backend)."""
+        if self.packaged is not None:
+            return BACKENDS[self.packaged.backend]
+        return self.table
+
+    @property
+    def label(self):
+        if self.table.prefixed:
+            return f"{self.backend}:{self.name}"
+        return self.name
+
+    @property
+    def declared_modality(self):
+        """What ``modality="auto"`` means, if known without loading (see Backend)."""
+        if self.packaged is not None:
+            return self.packaged.modality
+        return self.table.modality
+
+    @property
+    def width(self):
+        """The output width when the catalogue knows it, else None."""
+        return None if self.packaged is None else self.packaged.width
+
+    def local_paths(self):
+        """Local files or folders the spec names (their changes change the model)."""
+        if not self.table.prefixed:
+            return []
+        candidates = [self.name]
+        if self.table.checkpoint_after_slash and "/" in self.name:
+            candidates.append(self.name.split("/", 1)[1])
+        return [path for path in candidates if os.path.exists(path)]
+
+    def version_tag(self):
+        """Versions of the libraries or packages that produce this model's outputs."""
+        packages = self.family.distributions
+        if self.packaged is not None:
+            packages = self.packaged.packages + packages
+        return ",".join(f"{p}=={_version(p)}" for p in packages)
+
+    def source_state(self):
+        """Digest of the weights' local state: file sizes and times, or a
+        module's parameter values."""
+        if isinstance(self.source, str):
+            return local_state(self.local_paths())
+        from .backends._torch_module import module_digest
+
+        return module_digest(self.source)
+
+
+def parse_model_spec(model):
+    """Return the ModelSpec of ``model`` or raise a ValueError that says how to fix it.
+
+    Examples
+    --------
+    >>> from skalign.extract._model import parse_model_spec
+    >>> parse_model_spec("open_clip:ViT-B-32/openai")
+    ModelSpec(backend='open_clip', name='ViT-B-32/openai')
+    >>> parse_model_spec("efficientnet-lite0")
+    ModelSpec(backend='packaged', name='efficientnet-lite0')
+    """
+    if not isinstance(model, str):
+        return ModelSpec("module", f"torch module {type(model).__name__}", model)
+    if model in PACKAGED_MODELS:
+        return ModelSpec("packaged", model, model, PACKAGED_MODELS[model])
+    backend, sep, name = model.partition(":")
+    if not sep:
+        close = difflib.get_close_matches(model.lower(), list(PACKAGED_MODELS), n=1)
+        suggestion = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(
+            f"Unknown model {model!r}: it has no backend prefix and is not a "
+            f"packaged model.{suggestion} Name a backend, e.g. {_EXAMPLES}, or "
+            f"one of the packaged models {sorted(PACKAGED_MODELS)}."
+        )
+    if backend not in PREFIXES:
+        close = difflib.get_close_matches(backend, PREFIXES, n=1)
+        suggestion = f" Did you mean '{close[0]}:{name}'?" if close else ""
+        raise ValueError(
+            f"Unknown backend {backend!r} in model={model!r}.{suggestion} The "
+            f"backends are {sorted(PREFIXES)}, e.g. {_EXAMPLES}."
+        )
+    if not name:
+        raise ValueError(
+            f"model={model!r} names no model after the backend; e.g. {_EXAMPLES}."
+        )
+    return ModelSpec(backend, name, name)
+
+
+def local_state(paths):
+    """Digest of the size and modification time of every file under ``paths``."""
+    digest = hashlib.blake2b(digest_size=16)
+    for path in paths:
+        files = [path]
+        if os.path.isdir(path):
+            files = sorted(
+                os.path.join(root, name)
+                for root, _, names in os.walk(path)
+                for name in names
+            )
+        for file in files:
+            stat = os.stat(file)
+            digest.update(f"{file}|{stat.st_size}|{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def _version(distribution):
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "missing"
+
+
+# -- loading, once per process -----------------------------------------------
+
+MAX_LOADED_MODELS = 4
+
+_LOADED = OrderedDict()
+_LOCK = threading.Lock()
+
+
+def get_encoder(spec, runtime, *, output=None, trust_remote_code=False, options=None):
+    """Return the loaded encoder for ``spec`` on ``runtime``, loading it once.
+
+    Backends whose models are not shared (a user's module) load a fresh
+    encoder on every call; the caller keeps it. ``options``: the backend's
+    load settings (a dict of JSON-like values), part of the sharing key.
+    """
+    options = options or {}
+    if not spec.table.shared:
+        return _load(
+            spec, runtime, output=output, trust_remote_code=trust_remote_code, **options
+        )
+    frozen = json.dumps(options, sort_keys=True, default=repr)
+    key = (spec, runtime, output, trust_remote_code, frozen)
+    with _LOCK:
+        if key in _LOADED:
+            _LOADED.move_to_end(key)
+            return _LOADED[key]
+        encoder = _load(
+            spec, runtime, output=output, trust_remote_code=trust_remote_code, **options
+        )
+        _LOADED[key] = encoder
+        while len(_LOADED) > MAX_LOADED_MODELS:
+            _LOADED.popitem(last=False)
+        return encoder
+
+
+def clear_model_cache():
+    """Forget every model loaded by :class:`~skalign.extract.EmbeddingExtractor`.
+
+    Extractors load a model on first use and share it, process-wide, with
+    every extractor that names the same model, device and precision (so the
+    clones made by a grid search do not reload it). The four most recently
+    used models stay in memory; call this to free them (and GPU memory) now.
+    Extractors that used a model keep their own reference until they are
+    deleted or their parameters change. The in-process embedding memo and the
+    in-memory copy of the on-disk embedding cache (``cache_dir``) are dropped
+    too; the files stay.
+
+    Returns
+    -------
+    n_models : int
+        How many models were dropped.
+
+    Examples
+    --------
+    >>> from skalign.extract import clear_model_cache
+    >>> clear_model_cache() >= 0
+    True
+    """
+    with _LOCK:
+        n_models = len(_LOADED)
+        _LOADED.clear()
+    clear_memory()
+    return n_models
+
+
+def _load(spec, runtime, *, output, trust_remote_code, **options):
+    """The one place a model is loaded (tests count its calls)."""
+    return spec.table.load(
+        spec.source,
+        runtime,
+        output=output,
+        trust_remote_code=trust_remote_code,
+        **options,
+    )
+
+
+# -- resolution --------------------------------------------------------------
 
 # sentence-transformers settings read when the model loads, and in ``encode``
 _LOAD_OPTIONS = ("model_kwargs", "max_seq_length")
@@ -158,6 +395,7 @@ class ResolvedModel:
                 f"{' and '.join(m + 's' for m in encoder.modalities)}. Set "
                 "modality accordingly or pick another model."
             )
+        self._check_truncate_dim(encoder.width)
         return encoder
 
     @property
@@ -237,6 +475,7 @@ class ResolvedModel:
                 f"dtype={dtype!r} needs a torch model; the ONNX "
                 f"model {label} runs in its exported precision. Use 'fp32'."
             )
+        self._check_truncate_dim(self.spec.width)
         if SENTENCE_TRANSFORMERS not in options:
             for name, value in self._options(_LOAD_OPTIONS + _ENCODE_OPTIONS).items():
                 raise ValueError(
@@ -244,6 +483,16 @@ class ResolvedModel:
                     f"only; {label} is not one. Leave {name}=None, or use a "
                     "'sentence-transformers:NAME' model."
                 )
+
+    def _check_truncate_dim(self, width):
+        truncate_dim = self.settings["truncate_dim"]
+        if truncate_dim is not None and width is not None and truncate_dim > width:
+            raise ValueError(
+                f"truncate_dim={truncate_dim} is larger than the {width}-d "
+                f"embeddings of {self.spec.label}: it keeps the first "
+                f"truncate_dim dimensions, so it must be at most {width}. Use "
+                f"truncate_dim <= {width}, or None for the full width."
+            )
 
     def _options(self, names):
         """The settings among ``names`` that are set (not None)."""

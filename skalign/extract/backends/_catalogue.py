@@ -21,7 +21,7 @@ spec                        modality  dim    weights (pip package)
 
 from dataclasses import dataclass
 
-_LOADERS = "skalign.extract._packaged"
+_LOADERS = "skalign.extract.backends._packaged"
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def packaged_equivalent(hub_name):
 
     Examples
     --------
-    >>> from skalign.extract._catalogue import packaged_equivalent
+    >>> from skalign.extract.backends._catalogue import packaged_equivalent
     >>> packaged_equivalent("all-MiniLM-L6-v2")
     'all-minilm-l6-v2'
     """

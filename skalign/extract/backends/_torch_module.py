@@ -12,7 +12,6 @@ import hashlib
 from collections.abc import Mapping
 
 from ._base import TorchEncoder, check_output
-from ._runtime import to_float32_numpy
 
 __doctest_requires__ = {("module_digest",): ["torch"]}
 
@@ -78,7 +77,7 @@ class ModuleEncoder(TorchEncoder):
                 "n_features) embedding tensor, e.g. "
                 "`lambda x: model(x).pooler_output` inside a small nn.Module."
             )
-        return check_output(to_float32_numpy(outputs), len(batch), self.name)
+        return check_output(outputs, len(batch), self.name)
 
 
 @contextlib.contextmanager
@@ -104,7 +103,7 @@ def module_digest(module):
     Examples
     --------
     >>> import torch
-    >>> from skalign.extract._torch_module import module_digest
+    >>> from skalign.extract.backends._torch_module import module_digest
     >>> torch.manual_seed(0) and None
     >>> a = torch.nn.Linear(2, 2)
     >>> module_digest(a) == module_digest(a), module_digest(a) == module_digest(

@@ -9,6 +9,7 @@ the batch to :meth:`Encoder.embed`; texts arrive as lists of strings.
 """
 
 import os
+import sys
 
 import numpy as np
 
@@ -26,11 +27,15 @@ class Encoder:
         The modalities :meth:`embed` accepts.
     default_modality : str or None
         What ``modality="auto"`` means for this model (None: must be chosen).
+    width : int or None
+        The embedding width when the loaded model tells it before embedding
+        anything (None: not known until then).
     """
 
     name = "encoder"
     modalities = MODALITIES
     default_modality = None
+    width = None
 
     def image_preprocessor(self):
         """The model's own per-image preprocessing (PIL image → array/tensor).
@@ -66,7 +71,9 @@ class Encoder:
 
         Returns
         -------
-        embeddings : ndarray of shape (len(batch), n_features), float32
+        embeddings : torch.Tensor or ndarray of shape (len(batch), n_features)
+            float32: a tensor on the model's device for torch models (no copy
+            to the host), a NumPy array otherwise.
         """
         raise NotImplementedError
 
@@ -85,29 +92,51 @@ class TorchEncoder(Encoder):
 
 
 def check_output(embeddings, n_inputs, model_name):
-    """Validate a backend's raw output: 2-D, one row per input, finite float32."""
-    embeddings = np.asarray(embeddings)
-    if embeddings.ndim != 2 or embeddings.shape[0] != n_inputs:
+    """Validate a backend's raw output: 2-D, one row per input, finite float32.
+
+    A torch tensor stays a tensor on its device (float32, detached); anything
+    else becomes a float32 NumPy array.
+    """
+    is_tensor = _is_torch_tensor(embeddings)
+    if not is_tensor:
+        embeddings = np.asarray(embeddings)
+    shape = tuple(embeddings.shape)
+    if len(shape) != 2 or shape[0] != n_inputs:
         raise ValueError(
-            f"Model {model_name} returned an output of shape {embeddings.shape} "
+            f"Model {model_name} returned an output of shape {shape} "
             f"for a batch of {n_inputs} inputs; an embedding model must return "
             "(n_samples, n_features). Pick a pooled output or wrap the model so "
             "that it returns one vector per input (e.g. add global average "
             "pooling and flatten)."
         )
-    if embeddings.dtype.kind != "f":
+    floating = (
+        embeddings.is_floating_point() if is_tensor else embeddings.dtype.kind == "f"
+    )
+    if not floating:
         raise ValueError(
             f"Model {model_name} returned {embeddings.dtype} values, not floating "
             "embeddings; pick a floating output."
         )
-    embeddings = embeddings.astype(np.float32, copy=False)
-    if not np.isfinite(embeddings).all():
+    if is_tensor:
+        import torch
+
+        embeddings = embeddings.detach().to(torch.float32)
+        finite = bool(torch.isfinite(embeddings).all())
+    else:
+        embeddings = embeddings.astype(np.float32, copy=False)
+        finite = bool(np.isfinite(embeddings).all())
+    if not finite:
         raise FloatingPointError(
             f"Model {model_name} produced NaN or infinite embeddings. With "
             "dtype='fp16' this is usually an overflow: use dtype='bf16' "
             "or 'fp32'."
         )
     return embeddings
+
+
+def _is_torch_tensor(value):
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.Tensor)
 
 
 def _looks_like_path(name):

@@ -13,7 +13,6 @@ import difflib
 import os
 
 from ._base import TorchEncoder, check_output, weights_unavailable
-from ._runtime import to_float32_numpy
 
 _SCHEMAS = ("hf-hub:", "local-dir:")
 
@@ -80,7 +79,7 @@ class OpenClipEncoder(TorchEncoder):
             tokens = self.runtime.to_device(self.tokenizer(list(batch)))
             with self.runtime.inference():
                 embeddings = self.model.encode_text(tokens)
-        return check_output(to_float32_numpy(embeddings), len(batch), self.name)
+        return check_output(embeddings, len(batch), self.name)
 
 
 def parse_open_clip_name(spec_name):
@@ -88,7 +87,7 @@ def parse_open_clip_name(spec_name):
 
     Examples
     --------
-    >>> from skalign.extract._open_clip import parse_open_clip_name
+    >>> from skalign.extract.backends._open_clip import parse_open_clip_name
     >>> parse_open_clip_name("ViT-B-32/laion2b_s34b_b79k")
     ('ViT-B-32', 'laion2b_s34b_b79k')
     >>> parse_open_clip_name("hf-hub:timm/ViT-B-16-SigLIP")

@@ -17,7 +17,6 @@ use those. Token pooling:
 """
 
 from ._base import TorchEncoder, check_output, weights_unavailable
-from ._runtime import to_float32_numpy
 
 _UNBOUNDED_LENGTH = 100_000
 _FALLBACK_MAX_LENGTH = 512
@@ -97,7 +96,7 @@ class HuggingFaceEncoder(TorchEncoder):
             embeddings = self._embed_images(batch, pooling)
         else:
             embeddings = self._embed_texts(batch, pooling)
-        return check_output(to_float32_numpy(embeddings), len(batch), self.name)
+        return check_output(embeddings, len(batch), self.name)
 
     def _embed_images(self, batch, pooling):
         pixel_values = self.runtime.to_device(batch)

@@ -5,13 +5,13 @@ when a model loads, so this module (like ``_catalogue``) imports nothing heavy.
 A loader is called as ``load(source, runtime, *, output, trust_remote_code,
 **options)`` (``options``: the load settings of backends that have some)
 (``source``: the name after the prefix, or the ``torch.nn.Module``) and returns
-an :class:`~skalign.extract._base.Encoder`.
+an :class:`~skalign.extract.backends._base.Encoder`.
 """
 
 import importlib
 from dataclasses import dataclass
 
-from .._optional import import_optional
+from ..._optional import import_optional
 
 # The settings a backend may accept besides the common ones.
 POOLING = "pooling"  # token pooling choice (hf:)
@@ -100,7 +100,7 @@ BACKENDS = {
     for backend in (
         Backend(
             "sentence-transformers",
-            "skalign.extract._sentence_transformers:load",
+            "skalign.extract.backends._sentence_transformers:load",
             ("sentence-transformers",),
             "sentence-transformers",
             ("torch", "sentence_transformers"),
@@ -109,7 +109,7 @@ BACKENDS = {
         ),
         Backend(
             "open_clip",
-            "skalign.extract._open_clip:load",
+            "skalign.extract.backends._open_clip:load",
             ("open_clip_torch",),
             "open-clip",
             ("torch", "torchvision", "open_clip"),
@@ -119,7 +119,7 @@ BACKENDS = {
         ),
         Backend(
             "hf",
-            "skalign.extract._huggingface:load",
+            "skalign.extract.backends._huggingface:load",
             ("transformers",),
             "hf",
             ("torch", "transformers"),
@@ -128,7 +128,7 @@ BACKENDS = {
         ),
         Backend(
             "onnx",
-            "skalign.extract._onnx:load",
+            "skalign.extract.backends._onnx:load",
             ("onnxruntime",),
             "onnx",
             ("onnxruntime",),
@@ -137,7 +137,7 @@ BACKENDS = {
         ),
         Backend(
             "module",
-            "skalign.extract._torch_module:load",
+            "skalign.extract.backends._torch_module:load",
             ("torch",),
             "extract",
             ("torch",),
@@ -148,7 +148,7 @@ BACKENDS = {
         ),
         Backend(
             "packaged",
-            "skalign.extract._packaged:load",
+            "skalign.extract.backends._packaged:load",
             (),
             "models",
             (),

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ._backends import import_object
 from ._catalogue import PACKAGED_MODELS
 from ._onnx import OnnxEncoder
 from ._sentence_transformers import SentenceTransformerEncoder
+from ._table import import_object
 from ._torch_module import ModuleEncoder
 
 TUMOR_INPUT_SIZE = (240, 240)
@@ -113,7 +113,7 @@ class MiniLMTokenizer:
 
     Examples
     --------
-    >>> from skalign.extract._packaged import MiniLMTokenizer
+    >>> from skalign.extract.backends._packaged import MiniLMTokenizer
     >>> encoded = MiniLMTokenizer()(["Hello world", "Hi"])
     >>> encoded["input_ids"].tolist()
     [[101, 7592, 2088, 102], [101, 7632, 102, 0]]
