@@ -1,34 +1,19 @@
 """LatentAligner: translate embeddings from one encoder's space into another's."""
 
 import functools
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import (
-    BaseEstimator,
-    ClassNamePrefixFeaturesOutMixin,
-    TransformerMixin,
-    _fit_context,
-    clone,
-)
+from sklearn.base import _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_feature_names
 
-from ._backend import (
-    get_namespace,
-    host_view,
-    is_torch_array,
-    solve_dtype,
-    to_namespace_of,
-)
+from ._affine import AffineMapAligner
+from ._backend import get_namespace, host_view, is_dask_array, solve_dtype
 from ._preprocessing import (
     anchor_statistics,
-    apply_affine_map,
-    compose_affine_map,
     extreme_magnitude,
     in_square_range,
-    invert_affine_map,
     largest_magnitude,
     moment_statistics,
     normalize_rows,
@@ -44,19 +29,10 @@ from ._solvers import (
     solve_from_moments,
 )
 from ._statistics import accumulate_moments, dask_moments, merge_all, merge_folds
-from ._translator import TranslatorMixin
-from ._validation import (
-    check_anchor_pair,
-    check_anchor_spread,
-    check_dask_anchor_pair,
-    check_embeddings,
-    is_dask_array,
-)
+from ._validation import check_anchor_pair
 
 
-class LatentAligner(
-    TranslatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
-):
+class LatentAligner(AffineMapAligner):
     """Translate embeddings of one encoder into the space of another.
 
     Fitted on paired anchors (the same items embedded by both encoders), it
@@ -152,10 +128,8 @@ class LatentAligner(
         Target anchor statistics, used to de-normalise translations.
     target_encoder_ : transformer
         The fitted clone of ``target_encoder`` (only when one is given).
-    n_features_in_ : int
-        Number of source features seen during :meth:`fit`.
-    feature_names_in_ : ndarray of shape (n_features,)
-        Source feature names, when ``X`` has string column names.
+    n_features_in_, feature_names_in_ : int, ndarray of shape (n_features,)
+        Source width and, for ``X`` with string column names, feature names.
 
     See Also
     --------
@@ -163,6 +137,11 @@ class LatentAligner(
 
     Notes
     -----
+    :meth:`inverse_transform` applies the pseudo-inverse of the map: exact
+    when the map is injective (e.g. ``ortho`` into a wider space, from more
+    anchors than source features), the minimum-norm preimage otherwise, with
+    a ``UserWarning``.
+
     Fitted attributes live where the anchors did: fitting on CUDA tensors
     keeps everything on the GPU, and NumPy or tensor inputs of either kind can
     be transformed afterwards (the map, not the data, is moved).
@@ -186,6 +165,9 @@ class LatentAligner(
     >>> round(aligner.score(source[200:], target[200:]), 6)
     1.0
     """
+
+    _accepts_dask = True
+    _checks_spread = True
 
     _parameter_constraints: dict = {
         "transform_type": [StrOptions(set(TRANSFORM_TYPES))],
@@ -231,75 +213,43 @@ class LatentAligner(
         self.random_state = random_state
         self.target_encoder = target_encoder
 
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y):
-        """Estimate the map from paired anchors.
-
-        Parameters
-        ----------
-        X : array-like or torch.Tensor of shape (n_samples, n_features)
-            Source anchor embeddings.
-        y : array-like or torch.Tensor of shape (n_samples, n_target_features)
-            Target anchor embeddings, row i paired with row i of ``X``; or raw
-            inputs when ``target_encoder`` is set.
-
-        Returns
-        -------
-        self : LatentAligner
-            The fitted aligner.
-        """
-        target_encoder = None
-        if self.target_encoder is not None and y is not None:
-            target_encoder = clone(self.target_encoder).fit(y)
-            y = target_encoder.transform(y)
+    def _fit(self, X, Y):
+        """The map from checked anchors: from their sufficient statistics
+        (streamed over row chunks, or over a Dask array's blocks), or from the
+        samples when they are fewer than the features or ``solver="adam"``."""
+        self._check_alphas()
         if is_dask_array(X):
-            return self._fit_dask(X, y)
-        X_checked, Y_checked = check_anchor_pair(X, y, estimator=self)
-        X_work, Y = self._working_arrays(X_checked, Y_checked)
-        check_anchor_spread(
-            X_work, Y, transform_type=self.transform_type, estimator=self
-        )
-        self._check_alphas()
-        if self._solves_on_samples(X_work):
-            fitted = self._fit_on_samples(X_work, Y)
-            moments = None
-        else:
-            # anchors near the dtype's limits are accumulated divided by a
-            # power of two (exact), so their squares stay finite
-            magnitude = self._batch_magnitude(X_work, Y, first=True)
-            moments = self._accumulate(X_work, Y, offset=0, magnitude=magnitude)
-            fitted = self._solve(moments, magnitude=magnitude)
-        validate_data(self, X, reset=True, skip_check_array=True)
-        self._set_fitted(fitted, like=X_checked)
-        self._moments = moments
-        self._magnitude = None if moments is None else magnitude
-        self.n_samples_seen_ = X_checked.shape[0]
-        if target_encoder is not None:
-            self.target_encoder_ = target_encoder
-        return self
-
-    def _fit_dask(self, X, y):
-        """Statistics as a map-reduce over the blocks, solved here."""
-        Y = check_dask_anchor_pair(X, y, estimator=self)
-        if self.solver == "adam":
-            raise ValueError(
-                "Dask anchors need solver='closed-form': the paper's gradient "
-                "descent (solver='adam') fits in memory only."
+            if self.solver == "adam":
+                raise ValueError(
+                    "Dask anchors need solver='closed-form': the paper's gradient "
+                    "descent (solver='adam') fits in memory only."
+                )
+            moments = dask_moments(
+                X,
+                Y,
+                n_folds=self._n_folds(),
+                transform_chunk=_unit_rows if self.l2_normalize else None,
+                gram=self.transform_type != "ortho",
             )
-        self._check_alphas()
-        moments = dask_moments(
-            X,
-            Y,
-            n_folds=self._n_folds(),
-            transform_chunk=_unit_rows if self.l2_normalize else None,
-            gram=self.transform_type != "ortho",
-        )
-        fitted = self._solve(moments)
-        validate_data(self, X, reset=True, skip_check_array=True)
-        self._set_fitted(fitted, like=np.empty(0, dtype=X.dtype))
-        self._moments = moments
+            fitted, magnitude = self._solve(moments), None
+            like = np.empty(0, dtype=X.dtype)
+        else:
+            X_work, Y_work = self._working_arrays(X, Y)
+            if self._solves_on_samples(X_work):
+                fitted = self._fit_on_samples(X_work, Y_work)
+                moments = magnitude = None
+            else:
+                # anchors near the dtype's limits are accumulated divided by a
+                # power of two (exact), so their squares stay finite
+                magnitude = self._batch_magnitude(X_work, Y_work, first=True)
+                moments = self._accumulate(
+                    X_work, Y_work, offset=0, magnitude=magnitude
+                )
+                fitted = self._solve(moments, magnitude=magnitude)
+            like = X
+        self._set_fitted(fitted, like=like)
+        self._moments, self._magnitude = moments, magnitude
         self.n_samples_seen_ = int(X.shape[0])
-        return self
 
     @_fit_context(prefer_skip_nested_validation=False)
     def partial_fit(self, X, y):
@@ -339,17 +289,14 @@ class LatentAligner(
                 "add to. Call partial_fit from the start (on a fresh aligner) "
                 "to accumulate batches."
             )
-        target_encoder = getattr(self, "target_encoder_", None)
-        if self.target_encoder is not None and y is not None:
-            if first:
-                target_encoder = clone(self.target_encoder).fit(y)
-            y = target_encoder.transform(y)
+        y, encoder = self._encode_target(y, refit=first)
         X_checked, Y_checked = check_anchor_pair(X, y, estimator=self)
         X_work, Y = self._working_arrays(X_checked, Y_checked)
         self._check_alphas()
         if not first:
-            validate_data(self, X, reset=False, skip_check_array=True)
-            self._check_width(Y, self.coef_.shape[0], "target")
+            _check_feature_names(self, X, reset=False)
+            self._check_width(X_work, self.n_features_in_, "source")
+            self._check_width(Y, self._n_targets, "target", "y")
         offset = 0 if first else self.n_samples_seen_
         magnitude = self._batch_magnitude(X_work, Y, first=first)
         moments = merge_folds(
@@ -357,14 +304,12 @@ class LatentAligner(
             self._accumulate(X_work, Y, offset=offset, magnitude=magnitude),
         )
         fitted = self._solve(moments, magnitude=magnitude)
-        if first:
-            validate_data(self, X, reset=True, skip_check_array=True)
         self._set_fitted(fitted, like=X_checked)
         self._moments = moments
         self._magnitude = magnitude
         self.n_samples_seen_ = offset + X_checked.shape[0]
-        if target_encoder is not None:
-            self.target_encoder_ = target_encoder
+        if first:
+            self._record_fit(X, Y, encoder)
         return self
 
     def _batch_magnitude(self, X, Y, *, first):
@@ -523,147 +468,19 @@ class LatentAligner(
 
     def _set_fitted(self, fitted, *, like):
         """Store the fit, each array in the namespace, device and dtype of ``like``."""
-        # converted first, so the composed map is built in the output dtype
-        # (no second d x d float64 array beside the solver's)
-        self.coef_ = to_namespace_of(fitted["coef"], like)
-        self.intercept_ = to_namespace_of(fitted["intercept"], like)
-        x_mean, x_scale, y_mean, y_scale = (
-            to_namespace_of(statistic, like) for statistic in fitted["statistics"]
-        )
-        weights, bias = compose_affine_map(
-            self.coef_, self.intercept_, x_mean, x_scale, y_mean, y_scale
+        self._set_affine_map(
+            fitted["coef"], fitted["intercept"], fitted["statistics"], like=like
         )
         self.alpha_ = fitted["alpha"]
         if fitted["n_iter"] is None:
             self.__dict__.pop("n_iter_", None)  # a closed form, after an adam fit
         else:
             self.n_iter_ = fitted["n_iter"]
-        self.x_mean_, self.x_scale_ = x_mean, x_scale
-        self.y_mean_, self.y_scale_ = y_mean, y_scale
-        self._weights, self._bias = weights, bias
         for name in ("alphas_", "cv_errors_"):
             if hasattr(self, name):
                 delattr(self, name)
         if fitted["cv"] is not None:
             self.alphas_, self.cv_errors_ = fitted["cv"]
-        self.l2_normalize_ = bool(self.l2_normalize)
-
-    def transform(self, X):
-        """Translate source embeddings into the target space.
-
-        Parameters
-        ----------
-        X : array-like or torch.Tensor of shape (n_samples, n_features)
-
-        Returns
-        -------
-        X_translated : ndarray or torch.Tensor of shape (n_samples, n_target_features)
-            Same namespace, device and floating dtype as ``X``.
-        """
-        check_is_fitted(self)
-        X = self._check_source(X)
-        return apply_affine_map(
-            X,
-            to_namespace_of(self._weights, X),
-            to_namespace_of(self._bias, X),
-            unit_rows=self.l2_normalize_,
-        )
-
-    def inverse_transform(self, X):
-        """Translate target-space embeddings back into the source space.
-
-        Uses the pseudo-inverse of the map (over its non-negligible singular
-        values). The round trip ``inverse_transform(transform(X))`` is exact
-        only when the map is injective: fewer source than target features and
-        more anchors than source features, e.g. ``ortho`` from a smaller into
-        a larger space. Otherwise the map has rank ``r < n_features_in_`` (at
-        most ``n_samples - 1`` with centring when anchors are fewer than
-        features) and the result is the minimum-norm preimage: in the
-        standardised source space, the orthogonal projection onto the
-        ``r``-dimensional row space of ``coef_`` (for least-squares maps with
-        ``n_target_features >= n_samples - 1``, the span of the centred
-        anchors, so the anchors themselves round-trip exactly). A
-        ``UserWarning`` says so. With ``l2_normalize=True`` the result lives
-        among unit-norm source embeddings.
-
-        Parameters
-        ----------
-        X : array-like or torch.Tensor of shape (n_samples, n_target_features)
-
-        Returns
-        -------
-        X_source : ndarray or torch.Tensor of shape (n_samples, n_features)
-        """
-        check_is_fitted(self)
-        Y = check_embeddings(X, input_name="X", estimator=self)
-        self._check_width(Y, self.coef_.shape[0], "target")
-        xp = get_namespace(self.coef_)
-        work = solve_dtype(xp, self.coef_)
-        weights, bias, rank = invert_affine_map(
-            *(
-                xp.astype(a, work)
-                for a in (
-                    self.coef_,
-                    self.intercept_,
-                    self.x_mean_,
-                    self.x_scale_,
-                    self.y_mean_,
-                    self.y_scale_,
-                )
-            ),
-            eps=float(xp.finfo(self.coef_.dtype).eps),
-        )
-        if rank < self.n_features_in_:
-            warnings.warn(
-                f"The fitted map has rank {rank} < n_features_in_="
-                f"{self.n_features_in_} (fewer anchors than source features, or "
-                "a smaller target space), so inverse_transform returns the "
-                "minimum-norm preimage: source directions outside the map's "
-                "row space are set to the anchors' mean, not recovered.",
-                UserWarning,
-                stacklevel=2,
-            )
-        return apply_affine_map(
-            Y,
-            to_namespace_of(weights, Y),
-            to_namespace_of(bias, Y),
-            unit_rows=self.l2_normalize_,
-        )
-
-    def _scored_pairs(self, X, y):
-        if hasattr(self, "target_encoder_"):
-            y = self.target_encoder_.transform(y)
-        translated = self.transform(X)
-        Y = check_embeddings(y, input_name="y", estimator=self)
-        self._check_width(Y, self.coef_.shape[0], "target")
-        return translated, to_namespace_of(Y, translated), None
-
-    @property
-    def _n_features_out(self):
-        return self.coef_.shape[0]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        # array_api_support stays False: NumPy arrays and torch tensors are
-        # supported (sklearn's check_array_api_input passes for torch, see
-        # tests/test_array_api.py) but not every namespace: array_api_strict
-        # arrays fail, and the tag would make parametrize_with_checks run them.
-        return tags
-
-    def _check_source(self, X):
-        if is_torch_array(X):
-            X = check_embeddings(X, input_name="X", estimator=self)
-            self._check_width(X, self.n_features_in_, "source")
-            return X
-        return validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
-
-    def _check_width(self, X, expected, side):
-        if X.shape[1] != expected:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but {type(self).__name__} is "
-                f"expecting {expected} features as input ({side} space). Pass "
-                f"embeddings from the same {side} encoder the aligner was fitted on."
-            )
 
 
 def _unit_rows(X_chunk, Y_chunk):

@@ -27,7 +27,9 @@ _EMBED_FIRST = (
 )
 
 
-def check_embeddings(X, *, input_name="X", estimator=None, min_samples=1):
+def check_embeddings(
+    X, *, input_name="X", estimator=None, min_samples=1, allow_nan=False
+):
     """Validate a 2-D floating array of embeddings without copying tensors.
 
     Parameters
@@ -39,6 +41,8 @@ def check_embeddings(X, *, input_name="X", estimator=None, min_samples=1):
         Named in error messages.
     min_samples : int, default=1
         Fewer rows raise a ``ValueError``.
+    allow_nan : bool, default=False
+        Accept NaN (infinity is always refused).
 
     Returns
     -------
@@ -52,11 +56,12 @@ def check_embeddings(X, *, input_name="X", estimator=None, min_samples=1):
     dtype('float64')
     """
     if is_torch_array(X):
-        return _check_tensor(X, input_name, estimator, min_samples)
+        return _check_tensor(X, input_name, estimator, min_samples, allow_nan)
     try:
         return check_array(
             X,
             dtype=(np.float64, np.float32),
+            ensure_all_finite="allow-nan" if allow_nan else True,
             ensure_min_samples=min_samples,
             input_name=input_name,
             estimator=estimator,
@@ -272,9 +277,15 @@ def _distinct_pairs(X, Y):
     return np.unique(keys, return_index=True)[1]
 
 
-def _check_tensor(X, input_name, estimator, min_samples):
+def _check_tensor(X, input_name, estimator, min_samples, allow_nan=False):
     import torch
 
+    if X.device.type == "meta":
+        raise ValueError(
+            f"{input_name} is a tensor on the meta device, which holds shapes but "
+            "no values. Pass a tensor with data (e.g. materialise the model that "
+            "produced it, or move it to 'cpu' or 'cuda')."
+        )
     suffix = f" required by {_name(estimator)}" if estimator is not None else ""
     if X.ndim != 2:
         raise ValueError(
@@ -298,6 +309,13 @@ def _check_tensor(X, input_name, estimator, min_samples):
         )
     if not X.dtype.is_floating_point:
         X = X.to(torch.get_default_dtype())
+    if allow_nan:
+        if bool(torch.isinf(X).any()):
+            raise ValueError(
+                f"Input {input_name} contains infinity. Remove the infinite values "
+                "(NaN is allowed here)."
+            )
+        return X
     if not _all_finite(X):
         raise ValueError(
             f"Input {input_name} contains NaN or infinity. Remove or impute those "
