@@ -9,26 +9,17 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names
 
 from ._affine import AffineMapAligner
-from ._backend import get_namespace, host_view, is_dask_array, solve_dtype
+from ._alignment import solve_alignment, solve_alignment_on_samples
+from ._alpha import N_FOLDS
+from ._backend import host_view, is_dask_array
 from ._preprocessing import (
-    anchor_statistics,
     extreme_magnitude,
     in_square_range,
     largest_magnitude,
-    moment_statistics,
     normalize_rows,
-    standardize,
 )
-from ._solvers import (
-    N_FOLDS,
-    SOLVERS,
-    TRANSFORM_TYPES,
-    cross_validated_alpha,
-    cross_validated_alpha_on_samples,
-    fit_alignment,
-    solve_from_moments,
-)
-from ._statistics import accumulate_moments, dask_moments, merge_all, merge_folds
+from ._solvers import SOLVERS, TRANSFORM_TYPES
+from ._statistics import accumulate_moments, dask_moments, merge_folds
 from ._validation import check_anchor_pair
 
 
@@ -388,99 +379,52 @@ class LatentAligner(AffineMapAligner):
         )
 
     def _solve(self, folds, magnitude=None):
-        """Statistics and the map from per-fold moments (of the anchors
-        divided by ``magnitude``, when given: the statistics are scaled back,
-        the standardised map is the same)."""
-        total = merge_all(folds)
-        x_mean, x_scale, y_mean, y_scale = moment_statistics(
-            total, center=self.center, std_scaling=self.std_scaling
-        )
-        standardization = dict(
-            x_center=x_mean, x_scale=x_scale, y_center=y_mean, y_scale=y_scale
-        )
-        alpha, cv = 0.0, None
-        if self.transform_type != "ortho":
-            alpha = self.alpha
-        if self._n_folds() > 1:
-            alpha, alphas, errors = cross_validated_alpha(
-                folds,
-                fit_intercept=self.transform_type == "affine",
-                alphas=self.alphas,
-                **standardization,
-            )
-            cv = (alphas, errors)
-        coef, intercept = solve_from_moments(
-            total, self.transform_type, alpha, **standardization
-        )
-        return dict(
-            coef=coef,
-            intercept=intercept,
-            alpha=float(alpha),
-            n_iter=None,
-            statistics=_rescaled((x_mean, x_scale, y_mean, y_scale), magnitude),
-            cv=cv,
+        """The fitted map from per-fold moments (of the anchors divided by
+        ``magnitude``, when given)."""
+        return solve_alignment(
+            folds,
+            transform_type=self.transform_type,
+            alpha=self.alpha,
+            alphas=self.alphas,
+            center=self.center,
+            std_scaling=self.std_scaling,
+            magnitude=magnitude,
         )
 
     def _fit_on_samples(self, X, Y):
         """The in-memory path: standardised copies, :func:`fit_alignment`."""
-        xp = get_namespace(X, Y)
-        Xw = xp.astype(X, solve_dtype(xp, X), copy=False)
-        Yw = xp.astype(Y, Xw.dtype, copy=False)
-        if self.l2_normalize:
-            Xw, Yw = normalize_rows(Xw), normalize_rows(Yw)
-        stats = dict(center=self.center, std_scaling=self.std_scaling)
-        x_mean, x_scale = anchor_statistics(Xw, **stats)
-        y_mean, y_scale = anchor_statistics(Yw, **stats)
-        if not self.std_scaling:
-            magnitude = extreme_magnitude(Xw, Yw)
-            if magnitude is not None:  # keep the solver's squares finite
-                x_scale, y_scale = x_scale * magnitude, y_scale * magnitude
-        Xs, Ys = standardize(Xw, x_mean, x_scale), standardize(Yw, y_mean, y_scale)
-        alpha, cv = self.alpha, None
-        if self._n_folds() > 1 and self.solver == "closed-form":
-            alpha, alphas, errors = cross_validated_alpha_on_samples(
-                Xs,
-                Ys,
-                fit_intercept=self.transform_type == "affine",
-                alphas=self.alphas,
-            )
-            cv = (alphas, errors)
-        alignment = fit_alignment(
-            Xs,
-            Ys,
-            self.transform_type,
-            alpha=alpha,
+        return solve_alignment_on_samples(
+            X,
+            Y,
+            transform_type=self.transform_type,
+            alpha=self.alpha,
+            alphas=self.alphas,
+            center=self.center,
+            std_scaling=self.std_scaling,
+            l2_normalize=self.l2_normalize,
             solver=self.solver,
             learning_rate=self.learning_rate,
             max_iter=self.max_iter,
             tol=self.tol,
             random_state=self.random_state,
-            check_input=False,
-        )
-        return dict(
-            coef=alignment.coef,
-            intercept=alignment.intercept,
-            alpha=alignment.alpha,
-            n_iter=alignment.n_iter,
-            statistics=(x_mean, x_scale, y_mean, y_scale),
-            cv=cv,
         )
 
     def _set_fitted(self, fitted, *, like):
-        """Store the fit, each array in the namespace, device and dtype of ``like``."""
+        """Store a :class:`FittedMap`, arrays in the namespace, device and
+        dtype of ``like``."""
         self._set_affine_map(
-            fitted["coef"], fitted["intercept"], fitted["statistics"], like=like
+            fitted.coef, fitted.intercept, fitted.statistics, like=like
         )
-        self.alpha_ = fitted["alpha"]
-        if fitted["n_iter"] is None:
+        self.alpha_ = fitted.alpha
+        if fitted.n_iter is None:
             self.__dict__.pop("n_iter_", None)  # a closed form, after an adam fit
         else:
-            self.n_iter_ = fitted["n_iter"]
-        for name in ("alphas_", "cv_errors_"):
-            if hasattr(self, name):
-                delattr(self, name)
-        if fitted["cv"] is not None:
-            self.alphas_, self.cv_errors_ = fitted["cv"]
+            self.n_iter_ = fitted.n_iter
+        if fitted.cv_alphas is None:
+            self.__dict__.pop("alphas_", None)
+            self.__dict__.pop("cv_errors_", None)
+        else:
+            self.alphas_, self.cv_errors_ = fitted.cv_alphas, fitted.cv_errors
 
 
 def _unit_rows(X_chunk, Y_chunk):
@@ -489,10 +433,3 @@ def _unit_rows(X_chunk, Y_chunk):
 
 def _divide(X_chunk, Y_chunk, *, divisor):
     return X_chunk / divisor, Y_chunk / divisor
-
-
-def _rescaled(statistics, magnitude):
-    """Anchor statistics of data that was divided by ``magnitude``, undone."""
-    if magnitude is None:
-        return statistics
-    return tuple(statistic * magnitude for statistic in statistics)

@@ -19,7 +19,7 @@ For ``alpha="auto"`` the rows are dealt into ``K`` interleaved folds (row
 ``i`` into fold ``i mod K``) and one set of moments is kept per fold: the
 moments of every training complement follow by exact subtraction, so the
 held-out error of each candidate ridge strength is computed from statistics
-alone (:func:`skalign._solvers.cross_validated_alpha`).
+alone (:func:`skalign._alpha.cross_validated_alpha`).
 """
 
 from typing import Any, NamedTuple
