@@ -240,6 +240,7 @@ class LatentAligner(AffineMapAligner):
             like = X
         self._set_fitted(fitted, like=like)
         self._moments, self._magnitude = moments, magnitude
+        self._statistics_params = self._current_statistics_params()
         self.n_samples_seen_ = int(X.shape[0])
 
     @_fit_context(prefer_skip_nested_validation=False)
@@ -273,6 +274,8 @@ class LatentAligner(AffineMapAligner):
                 "solver='closed-form'."
             )
         first = not hasattr(self, "n_samples_seen_")
+        if not first:
+            self._check_statistics_params_unchanged()
         if not first and self._moments is None:
             raise ValueError(
                 "This aligner was fitted by fit on fewer anchors than features, "
@@ -281,7 +284,9 @@ class LatentAligner(AffineMapAligner):
                 "to accumulate batches."
             )
         y, encoder = self._encode_target(y, refit=first)
-        X_checked, Y_checked = check_anchor_pair(X, y, estimator=self)
+        X_checked, Y_checked = check_anchor_pair(
+            X, y, estimator=self, min_samples=1
+        )
         X_work, Y = self._working_arrays(X_checked, Y_checked)
         self._check_alphas()
         if not first:
@@ -300,8 +305,30 @@ class LatentAligner(AffineMapAligner):
         self._magnitude = magnitude
         self.n_samples_seen_ = offset + X_checked.shape[0]
         if first:
+            self._statistics_params = self._current_statistics_params()
             self._record_fit(X, Y, encoder)
         return self
+
+    def _current_statistics_params(self):
+        """The parameters that shape the statistics or how they are solved."""
+        params = {name: getattr(self, name) for name in _STATISTICS_PARAMS}
+        if params["alphas"] is not None:  # a copy: a list may change in place
+            params["alphas"] = np.array(params["alphas"], dtype=float)
+        return params
+
+    def _check_statistics_params_unchanged(self):
+        """Refuse a partial_fit whose parameters differ from those the
+        accumulated statistics were taken (and are solved) with."""
+        for name, before in self._statistics_params.items():
+            now = getattr(self, name)
+            if not _same_setting(before, now):
+                raise ValueError(
+                    f"partial_fit adds to statistics accumulated with {name}="
+                    f"{before!r}, but {name} is now {now!r}: the batches would "
+                    f"be mixed under two settings. Set {name} back to {before!r}, "
+                    f"or call fit (or partial_fit on a fresh clone) to start again "
+                    f"with {name}={now!r}."
+                )
 
     def _batch_magnitude(self, X, Y, *, first):
         """The power of two every batch is divided by before its moments.
@@ -425,6 +452,33 @@ class LatentAligner(AffineMapAligner):
             self.__dict__.pop("cv_errors_", None)
         else:
             self.alphas_, self.cv_errors_ = fitted.cv_alphas, fitted.cv_errors
+
+
+# partial_fit refuses a change of these after fit or partial_fit: they decide
+# what the statistics hold (Gram matrix or its diagonal, folds, unit rows, the
+# encoded targets) or how they are standardised and solved.
+_STATISTICS_PARAMS = (
+    "transform_type",
+    "alpha",
+    "alphas",
+    "center",
+    "std_scaling",
+    "l2_normalize",
+    "solver",
+    "target_encoder",
+)
+
+
+def _same_setting(before, now):
+    """Whether two values of a parameter are the same setting (estimators:
+    the same object; arrays: equal elements)."""
+    if before is now:
+        return True
+    if before is None or now is None or hasattr(now, "fit") or hasattr(before, "fit"):
+        return False
+    if isinstance(before, str) or isinstance(now, str):
+        return before == now
+    return bool(np.array_equal(np.asarray(before), np.asarray(now)))
 
 
 def _unit_rows(X_chunk, Y_chunk):

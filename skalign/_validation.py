@@ -6,6 +6,7 @@ error names the problem and the fix. NumPy-like input goes through
 so a CUDA batch is never copied to the host.
 """
 
+import math
 import warnings
 
 import numpy as np
@@ -76,8 +77,8 @@ def check_embeddings(
         raise
 
 
-def check_anchor_pair(X, Y, *, estimator=None):
-    """Validate paired anchors: same row count, at least two rows, finite, 2-D.
+def check_anchor_pair(X, Y, *, estimator=None, min_samples=2):
+    """Validate paired anchors: same row count, ``min_samples`` rows, finite, 2-D.
 
     ``Y`` is returned in the namespace, device and dtype of ``X`` so that
     float32 input stays float32 end to end.
@@ -91,7 +92,9 @@ def check_anchor_pair(X, Y, *, estimator=None):
     ((3, 2), (3, 4))
     """
     name = _name(estimator)
-    X = check_embeddings(X, input_name="X", estimator=estimator, min_samples=2)
+    X = check_embeddings(
+        X, input_name="X", estimator=estimator, min_samples=min_samples
+    )
     if Y is None:
         raise ValueError(
             f"This {name} estimator requires y to be passed, but the target y is "
@@ -104,7 +107,9 @@ def check_anchor_pair(X, Y, *, estimator=None):
             f"n_target_features); got a 1-D array of shape {np.shape(Y)}. If the "
             "target space really has one feature, pass y.reshape(-1, 1)."
         )
-    Y = check_embeddings(Y, input_name="y", estimator=estimator, min_samples=2)
+    Y = check_embeddings(
+        Y, input_name="y", estimator=estimator, min_samples=min_samples
+    )
     if X.shape[0] != Y.shape[0]:
         raise ValueError(
             f"X has {X.shape[0]} rows but y has {Y.shape[0]}: anchors must be "
@@ -121,6 +126,14 @@ def check_dask_anchor_pair(X, Y, *, estimator=None):
     are computed. Returns ``Y`` cast lazily to ``X``'s dtype.
     """
     name = _name(estimator)
+    for label, A in (("X", X), ("y", Y)):
+        if is_dask_array(A) and any(math.isnan(size) for size in A.shape):
+            raise ValueError(
+                f"The Dask array {label} has unknown chunk sizes (shape "
+                f"{A.shape}), e.g. after boolean indexing, so its rows cannot be "
+                f"paired with the other side's. Call {label}.compute_chunk_sizes() "
+                "first (on both arrays)."
+            )
     if not is_dask_array(Y):
         raise TypeError(
             f"{name} got Dask source anchors X but y of type {type(Y).__name__}. "
