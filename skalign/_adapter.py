@@ -16,6 +16,7 @@ from ._backend import (
     to_numpy,
 )
 from ._base import BaseAligner
+from ._preprocessing import anchor_statistics, power_of_two_magnitude
 from ._solvers import TRANSFORM_TYPES
 
 
@@ -162,10 +163,8 @@ class AdapterAligner(BaseAligner):
         order = rng.permutation(X.shape[0])
         n_val = max(1, round(self.validation_fraction * X.shape[0]))
         val, train = order[:n_val], order[n_val:]
-        Y_host = to_numpy(Y).astype(np.float64)
-        y_mean = Y_host.mean(axis=0)
-        y_scale = Y_host.std(axis=0)
-        y_scale[y_scale == 0] = 1.0
+        # safe at any magnitude (1e200 would square to infinity, 1e-200 to 0)
+        y_mean, y_scale = anchor_statistics(to_numpy(Y).astype(np.float64))
         blocks, scores, n_iter = [], [], 0
         if train.size >= 2 and Y.shape[1] >= 2:
             probe = clone(template).fit(
@@ -179,7 +178,7 @@ class AdapterAligner(BaseAligner):
                     for rows in (train, val)
                 ],
                 [standardise(take_rows(Y, rows)) for rows in (train, val)],
-                (y_mean, y_scale),
+                _in_unit_range(y_mean, y_scale),
                 seed=int(rng.randint(np.iinfo(np.int32).max)),
                 device=self._device(X),
             )
@@ -275,6 +274,14 @@ def _projection(E, weights):
     hidden = E @ down_weight.T + down_bias
     hidden = hidden.clamp(min=0) if is_torch_array(hidden) else np.maximum(hidden, 0)
     return hidden @ up_weight.T + up_bias
+
+
+def _in_unit_range(mean, scale):
+    """``mean`` and ``scale`` divided by one power of two so that both fit
+    float32 (the validation cosine, taken in float32, is unchanged by it)."""
+    largest = max(float(np.abs(mean).max()), float(scale.max()))
+    common = float(power_of_two_magnitude(np.asarray([largest]))[0])
+    return mean / common, scale / common
 
 
 def _standardiser(mean, scale):

@@ -24,15 +24,17 @@ class AffineMapAligner(BaseAligner):
     def _set_affine_map(self, coef, intercept, statistics, *, like):
         """Store the map, each array in the namespace, device and dtype of ``like``."""
         # converted first, so the composed map is built in the output dtype
-        # (no second d x d float64 array beside the solver's)
-        self.coef_ = to_namespace_of(coef, like)
-        self.intercept_ = to_namespace_of(intercept, like)
+        # (no second d x d float64 array beside the solver's); composed before
+        # anything is stored, so a map that cannot be held changes nothing
+        coef, intercept = to_namespace_of(coef, like), to_namespace_of(intercept, like)
         x_mean, x_scale, y_mean, y_scale = (
             to_namespace_of(statistic, like) for statistic in statistics
         )
-        self._weights, self._bias = compose_affine_map(
-            self.coef_, self.intercept_, x_mean, x_scale, y_mean, y_scale
+        weights, bias = compose_affine_map(
+            coef, intercept, x_mean, x_scale, y_mean, y_scale
         )
+        self.coef_, self.intercept_ = coef, intercept
+        self._weights, self._bias = weights, bias
         self.x_mean_, self.x_scale_ = x_mean, x_scale
         self.y_mean_, self.y_scale_ = y_mean, y_scale
         self.l2_normalize_ = bool(self.l2_normalize)

@@ -1,6 +1,5 @@
 """LatentAligner: translate embeddings from one encoder's space into another's."""
 
-import functools
 from numbers import Integral, Real
 
 import numpy as np
@@ -12,14 +11,14 @@ from ._affine import AffineMapAligner
 from ._alignment import solve_alignment, solve_alignment_on_samples
 from ._alpha import N_FOLDS
 from ._backend import host_view, is_dask_array
-from ._preprocessing import (
-    extreme_magnitude,
-    in_square_range,
-    largest_magnitude,
-    normalize_rows,
-)
+from ._preprocessing import normalize_rows
 from ._solvers import SOLVERS, TRANSFORM_TYPES
-from ._statistics import accumulate_moments, dask_moments, merge_folds
+from ._statistics import (
+    accumulate_moments,
+    check_batch_scale,
+    dask_moments,
+    merge_folds,
+)
 from ._validation import check_anchor_pair
 
 
@@ -64,10 +63,12 @@ class LatentAligner(AffineMapAligner):
     std_scaling : bool, default=True
         Divide each feature by its anchor standard deviation before solving
         and multiply the translation by the target's. Constant features keep
-        scale 1. If False, the scale is 1, except for anchors so large or
-        small (beyond ``2**±256``) that their squares would overflow: both
-        sides are then divided by one power of two (``alpha`` applies to the
-        scaled anchors), which leaves the map unchanged.
+        scale 1. If False, the scale is 1, except for a side so large or
+        small (beyond ``2**±256``) that its squares would overflow: that side
+        is then divided by a power of two of its own (``alpha`` applies to
+        the scaled anchors), which leaves the map unchanged (``ortho`` and
+        ``l-ortho`` keep translating in the source's units). Fit, partial_fit
+        and Dask arrays share this rule (it lives in the statistics).
     l2_normalize : bool, default=False
         Scale every row (source and target, anchors and new inputs) to unit
         norm before everything else, for encoders whose geometry is cosine.
@@ -222,24 +223,19 @@ class LatentAligner(AffineMapAligner):
                 transform_chunk=_unit_rows if self.l2_normalize else None,
                 gram=self.transform_type != "ortho",
             )
-            fitted, magnitude = self._solve(moments), None
+            fitted = self._solve(moments)
             like = np.empty(0, dtype=X.dtype)
         else:
             X_work, Y_work = self._working_arrays(X, Y)
             if self._solves_on_samples(X_work):
                 fitted = self._fit_on_samples(X_work, Y_work)
-                moments = magnitude = None
+                moments = None
             else:
-                # anchors near the dtype's limits are accumulated divided by a
-                # power of two (exact), so their squares stay finite
-                magnitude = self._batch_magnitude(X_work, Y_work, first=True)
-                moments = self._accumulate(
-                    X_work, Y_work, offset=0, magnitude=magnitude
-                )
-                fitted = self._solve(moments, magnitude=magnitude)
+                moments = self._accumulate(X_work, Y_work, offset=0)
+                fitted = self._solve(moments)
             like = X
         self._set_fitted(fitted, like=like)
-        self._moments, self._magnitude = moments, magnitude
+        self._moments = moments
         self._statistics_params = self._current_statistics_params()
         self.n_samples_seen_ = int(X.shape[0])
 
@@ -293,16 +289,16 @@ class LatentAligner(AffineMapAligner):
             _check_feature_names(self, X, reset=False)
             self._check_width(X_work, self.n_features_in_, "source")
             self._check_width(Y, self._n_targets, "target", "y")
+            if not self.l2_normalize:
+                check_batch_scale(self._moments, X_work, Y)
         offset = 0 if first else self.n_samples_seen_
-        magnitude = self._batch_magnitude(X_work, Y, first=first)
         moments = merge_folds(
             None if first else self._moments,
-            self._accumulate(X_work, Y, offset=offset, magnitude=magnitude),
+            self._accumulate(X_work, Y, offset=offset),
         )
-        fitted = self._solve(moments, magnitude=magnitude)
+        fitted = self._solve(moments)
         self._set_fitted(fitted, like=X_checked)
         self._moments = moments
-        self._magnitude = magnitude
         self.n_samples_seen_ = offset + X_checked.shape[0]
         if first:
             self._statistics_params = self._current_statistics_params()
@@ -329,30 +325,6 @@ class LatentAligner(AffineMapAligner):
                     f"or call fit (or partial_fit on a fresh clone) to start again "
                     f"with {name}={now!r}."
                 )
-
-    def _batch_magnitude(self, X, Y, *, first):
-        """The power of two every batch is divided by before its moments.
-
-        Set by the first batch (None for anchors whose squares are safe in
-        float64); a later batch must square safely at that scale, or its
-        moments could not be added to the others.
-        """
-        if self.l2_normalize:
-            return None
-        if first:
-            return extreme_magnitude(X, Y)
-        magnitude = self._magnitude
-        largest = largest_magnitude(X, Y)
-        if not in_square_range(largest / (magnitude or 1.0)):
-            first_scale = "about 1" if magnitude is None else f"{magnitude:.3g}"
-            raise ValueError(
-                f"This batch's largest |value| is {largest:.3g}, while the first "
-                f"batch set the statistics' scale to {first_scale}: its squares "
-                "would overflow or underflow beside the accumulated ones. Scale "
-                "every batch the same way (e.g. divide all of them by one power of "
-                "two), or fit on all anchors at once."
-            )
-        return magnitude
 
     def _working_arrays(self, X, Y):
         """The arrays the closed forms compute on: NumPy views of CPU tensors.
@@ -390,24 +362,19 @@ class LatentAligner(AffineMapAligner):
         auto = self.alpha == "auto" and self.transform_type != "ortho"
         return N_FOLDS if auto else 1
 
-    def _accumulate(self, X, Y, *, offset, magnitude=None):
-        """Per-fold moments of a batch (rows normalised first if asked, or
-        divided by ``magnitude``)."""
-        transform_chunk = _unit_rows if self.l2_normalize else None
-        if magnitude is not None:
-            transform_chunk = functools.partial(_divide, divisor=magnitude)
+    def _accumulate(self, X, Y, *, offset):
+        """Per-fold moments of a batch (rows normalised first if asked)."""
         return accumulate_moments(
             X,
             Y,
             n_folds=self._n_folds(),
             offset=offset,
-            transform_chunk=transform_chunk,
+            transform_chunk=_unit_rows if self.l2_normalize else None,
             gram=self.transform_type != "ortho",
         )
 
-    def _solve(self, folds, magnitude=None):
-        """The fitted map from per-fold moments (of the anchors divided by
-        ``magnitude``, when given)."""
+    def _solve(self, folds):
+        """The fitted map from per-fold moments."""
         return solve_alignment(
             folds,
             transform_type=self.transform_type,
@@ -415,7 +382,6 @@ class LatentAligner(AffineMapAligner):
             alphas=self.alphas,
             center=self.center,
             std_scaling=self.std_scaling,
-            magnitude=magnitude,
         )
 
     def _fit_on_samples(self, X, Y):
@@ -483,7 +449,3 @@ def _same_setting(before, now):
 
 def _unit_rows(X_chunk, Y_chunk):
     return normalize_rows(X_chunk), normalize_rows(Y_chunk)
-
-
-def _divide(X_chunk, Y_chunk, *, divisor):
-    return X_chunk / divisor, Y_chunk / divisor

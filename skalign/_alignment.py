@@ -17,13 +17,13 @@ from ._alpha import cross_validated_alpha, cross_validated_alpha_on_samples
 from ._backend import get_namespace, solve_dtype
 from ._preprocessing import (
     anchor_statistics,
-    extreme_magnitude,
     moment_statistics,
     normalize_rows,
+    side_magnitude,
     standardize,
 )
 from ._solvers import fit_alignment, solve_from_moments
-from ._statistics import merge_all
+from ._statistics import in_anchor_units, merge_all
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,6 @@ def solve_alignment(
     alphas=None,
     center=True,
     std_scaling=True,
-    magnitude=None,
 ):
     """The fitted map from per-fold anchor moments.
 
@@ -80,10 +79,10 @@ def solve_alignment(
     alphas : array-like or None, default=None
         Candidates for ``alpha="auto"`` (None: the default grid).
     center, std_scaling : bool, default=True
-        How each side is standardised (see :func:`moment_statistics`).
-    magnitude : float or None, default=None
-        The power of two the anchors were divided by before their moments
-        were taken; the statistics are scaled back (the map is the same).
+        How each side is standardised (see :func:`moment_statistics`). The
+        moments may hold anchors divided by a power of two per side
+        (``AnchorMoments.magnitudes``): the map is solved at that scale and
+        the statistics are returned in the anchors' units.
 
     Returns
     -------
@@ -120,9 +119,11 @@ def solve_alignment(
     coef, intercept = solve_from_moments(
         total, transform_type, alpha, **standardization
     )
-    statistics = (x_mean, x_scale, y_mean, y_scale)
-    if magnitude is not None:
-        statistics = tuple(statistic * magnitude for statistic in statistics)
+    statistics = in_anchor_units(
+        (x_mean, x_scale, y_mean, y_scale),
+        total.magnitudes,
+        same_scale=_keeps_source_units(transform_type, std_scaling),
+    )
     return FittedMap(
         coef, intercept, statistics, float(alpha), None, cv_alphas, cv_errors
     )
@@ -169,10 +170,11 @@ def solve_alignment_on_samples(
         X, Y = normalize_rows(X), normalize_rows(Y)
     x_mean, x_scale = anchor_statistics(X, center=center, std_scaling=std_scaling)
     y_mean, y_scale = anchor_statistics(Y, center=center, std_scaling=std_scaling)
-    if not std_scaling:
-        magnitude = extreme_magnitude(X, Y)
-        if magnitude is not None:  # keep the solver's squares finite
-            x_scale, y_scale = x_scale * magnitude, y_scale * magnitude
+    # without std_scaling, each side divided by its power of two (if any)
+    # keeps the solver's squares finite
+    magnitudes = (side_magnitude(X), side_magnitude(Y)) if not std_scaling else None
+    if magnitudes is not None:
+        x_scale, y_scale = x_scale * magnitudes[0], y_scale * magnitudes[1]
     Xs, Ys = standardize(X, x_mean, x_scale), standardize(Y, y_mean, y_scale)
     cv_alphas = cv_errors = None
     searched = alpha == "auto" and transform_type != "ortho"
@@ -183,6 +185,8 @@ def solve_alignment_on_samples(
     alignment = fit_alignment(
         Xs, Ys, transform_type, alpha=alpha, check_input=False, **solver_params
     )
+    if magnitudes is not None and _keeps_source_units(transform_type, std_scaling):
+        y_scale = y_scale / magnitudes[1] * magnitudes[0]
     return FittedMap(
         alignment.coef,
         alignment.intercept,
@@ -192,3 +196,10 @@ def solve_alignment_on_samples(
         cv_alphas,
         cv_errors,
     )
+
+
+def _keeps_source_units(transform_type, std_scaling):
+    """An isometry between unscaled spaces translates in the source's units:
+    the target's de-normalising scale is the source's, whatever each side was
+    divided by to solve."""
+    return not std_scaling and transform_type in ("ortho", "l-ortho")

@@ -31,9 +31,9 @@ are, declare ``_parameter_constraints`` and implement only what differs:
 Set ``_checks_spread = True`` to refuse anchors that do not vary (see
 :func:`~skalign._validation.check_anchor_spread`), and override
 ``_check_anchors`` only to accept other anchors (``SelfLearningAligner``'s
-unpaired NaN rows): ``_fit`` receives what it returns, ``(X, Y, ...)``. Then add the aligner to ``tests/test_beyond_common.py``
-(scikit-learn's checks, the weighted score) and to the list of every aligner
-in ``tests/test_aligner.py``.
+unpaired NaN rows): ``_fit`` receives what it returns, ``(X, Y, ...)``.
+Then add the aligner to ``tests/test_beyond_common.py``: scikit-learn's
+checks, the weighted score, and ``_every_aligner`` (the shared input checks).
 """
 
 import numpy as np

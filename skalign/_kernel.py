@@ -7,7 +7,7 @@ from sklearn.utils._param_validation import Interval
 
 from ._backend import get_namespace, is_torch_array, to_namespace_of
 from ._base import BaseAligner
-from ._preprocessing import normalize_rows
+from ._preprocessing import normalize_rows, row_norms
 
 
 class AnchorKernelAligner(BaseAligner):
@@ -17,8 +17,9 @@ class AnchorKernelAligner(BaseAligner):
     by its cosine similarities to the source anchors, and its translation is
     the average of the paired target anchors, weighted by a softmax of its
     ``n_neighbors`` largest similarities divided by ``temperature``. Nothing
-    is solved: fitting stores the anchors. A cheap nonlinear baseline for the
-    linear maps of :class:`LatentAligner`.
+    is solved: fitting stores the anchors. A zero embedding, equally similar
+    to every anchor, translates to the mean of all target anchors. A cheap
+    nonlinear baseline for the linear maps of :class:`LatentAligner`.
 
     Parameters
     ----------
@@ -88,7 +89,14 @@ class AnchorKernelAligner(BaseAligner):
         with np.errstate(over="ignore"):  # -inf logits at tiny temperatures: weight 0
             weights = xp.exp((values - values[:, :1]) / self.temperature_)
         weights = weights / xp.sum(weights, axis=1, keepdims=True)
-        return _spread(weights, indices, anchors.shape[0]) @ targets
+        translated = _spread(weights, indices, anchors.shape[0]) @ targets
+        # a zero row has no direction: it is equally similar to every anchor,
+        # so it translates to the mean of all target anchors (not to the
+        # first n_neighbors in storage order)
+        zero = row_norms(X) == 0
+        if bool(xp.any(zero)):
+            translated = xp.where(zero, xp.mean(targets, axis=0), translated)
+        return translated
 
 
 def _spread(weights, indices, n_columns):
