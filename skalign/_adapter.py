@@ -3,16 +3,9 @@
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import (
-    BaseEstimator,
-    ClassNamePrefixFeaturesOutMixin,
-    TransformerMixin,
-    _fit_context,
-    clone,
-)
+from sklearn.base import clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._aligner import LatentAligner
 from ._backend import (
@@ -22,14 +15,12 @@ from ._backend import (
     to_namespace_of,
     to_numpy,
 )
+from ._base import BaseAligner
+from ._preprocessing import anchor_statistics, power_of_two_magnitude
 from ._solvers import TRANSFORM_TYPES
-from ._translator import TranslatorMixin
-from ._validation import check_anchor_pair, check_embeddings
 
 
-class AdapterAligner(
-    TranslatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
-):
+class AdapterAligner(BaseAligner):
     """A linear map refined by reversible additive-coupling blocks.
 
     The base map (a :class:`LatentAligner`) translates the source; the
@@ -92,10 +83,8 @@ class AdapterAligner(
         Step of the kept weights; 0 means the identity (the base map).
     validation_scores_ : list of float
         Held-out mean cosine similarity before training and after every step.
-    n_features_in_ : int
-        Number of source features seen during :meth:`fit`.
-    feature_names_in_ : ndarray of shape (n_features,)
-        Source feature names, when ``X`` has string column names.
+    n_features_in_, feature_names_in_ : int, ndarray of shape (n_features,)
+        Source width and, for ``X`` with string column names, feature names.
 
     See Also
     --------
@@ -167,52 +156,34 @@ class AdapterAligner(
         self.random_state = random_state
         self.device = device
 
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y):
-        """Fit the base map, then train the coupling blocks on the anchors.
-
-        Parameters
-        ----------
-        X : array-like or torch.Tensor of shape (n_samples, n_features)
-            Source anchor embeddings.
-        y : array-like or torch.Tensor of shape (n_samples, n_target_features)
-            Target anchor embeddings, row i paired with row i of ``X``.
-
-        Returns
-        -------
-        self : AdapterAligner
-            The fitted aligner.
-        """
-        X_checked, Y = check_anchor_pair(X, y, estimator=self)
+    def _fit(self, X, Y):
+        """Fit the base map, then train the coupling blocks on the anchors."""
         template = LatentAligner(self.base) if isinstance(self.base, str) else self.base
         rng = check_random_state(self.random_state)
-        order = rng.permutation(X_checked.shape[0])
-        n_val = max(1, round(self.validation_fraction * X_checked.shape[0]))
+        order = rng.permutation(X.shape[0])
+        n_val = max(1, round(self.validation_fraction * X.shape[0]))
         val, train = order[:n_val], order[n_val:]
-        Y_host = to_numpy(Y).astype(np.float64)
-        y_mean = Y_host.mean(axis=0)
-        y_scale = Y_host.std(axis=0)
-        y_scale[y_scale == 0] = 1.0
+        # safe at any magnitude (1e200 would square to infinity, 1e-200 to 0)
+        y_mean, y_scale = anchor_statistics(to_numpy(Y).astype(np.float64))
         blocks, scores, n_iter = [], [], 0
         if train.size >= 2 and Y.shape[1] >= 2:
             probe = clone(template).fit(
-                take_rows(X_checked, train), take_rows(Y, train)
+                take_rows(X, train), take_rows(Y, train)
             )
             standardise = _standardiser(y_mean, y_scale)
             blocks, scores, n_iter = _train_blocks(
                 self,
                 [
-                    standardise(probe.transform(take_rows(X_checked, rows)))
+                    standardise(probe.transform(take_rows(X, rows)))
                     for rows in (train, val)
                 ],
                 [standardise(take_rows(Y, rows)) for rows in (train, val)],
-                (y_mean, y_scale),
+                _in_unit_range(y_mean, y_scale),
                 seed=int(rng.randint(np.iinfo(np.int32).max)),
-                device=self._device(X_checked),
+                device=self._device(X),
             )
-        dtype = to_numpy(X_checked[:1]).dtype
-        self.base_ = clone(template).fit(X_checked, Y)
-        validate_data(self, X, reset=True, skip_check_array=True)
+        dtype = to_numpy(X[:1]).dtype
+        self.base_ = clone(template).fit(X, Y)
         self.blocks_ = [
             {name: tuple(w.astype(dtype) for w in block[name]) for name in "FG"}
             for block in blocks
@@ -222,60 +193,18 @@ class AdapterAligner(
         self.validation_scores_ = scores
         self.best_iter_ = int(np.argmax(scores)) if scores else 0
         self.n_iter_ = n_iter
-        return self
 
-    def transform(self, X):
-        """Translate source embeddings into the target space.
-
-        Parameters
-        ----------
-        X : array-like or torch.Tensor of shape (n_samples, n_features)
-
-        Returns
-        -------
-        X_translated : ndarray or torch.Tensor of shape (n_samples, n_target_features)
-        """
-        check_is_fitted(self)
-        if not is_torch_array(X):
-            X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+    def _transform(self, X):
         translated = self.base_.transform(X)
         mean, scale = (to_namespace_of(a, translated) for a in self._statistics())
         Z = coupling_forward((translated - mean) / scale, self._blocks_like(translated))
         return Z * scale + mean
 
-    def inverse_transform(self, X):
-        """Translate target-space embeddings back into the source space.
-
-        Inverts the coupling blocks exactly, then the base map (see its
-        ``inverse_transform``).
-
-        Parameters
-        ----------
-        X : array-like or torch.Tensor of shape (n_samples, n_target_features)
-
-        Returns
-        -------
-        X_source : ndarray or torch.Tensor of shape (n_samples, n_features)
-        """
-        check_is_fitted(self)
-        Y = check_embeddings(X, input_name="X", estimator=self)
-        if Y.shape[1] != self.y_mean_.shape[0]:
-            raise ValueError(
-                f"X has {Y.shape[1]} features, but {type(self).__name__} maps into "
-                f"a {self.y_mean_.shape[0]}-dimensional target space. Pass "
-                "embeddings of the target encoder the aligner was fitted on."
-            )
+    def _inverse_transform(self, Y):
+        """Invert the coupling blocks exactly, then the base map."""
         mean, scale = (to_namespace_of(a, Y) for a in self._statistics())
         Z = coupling_inverse((Y - mean) / scale, self._blocks_like(Y))
         return self.base_.inverse_transform(Z * scale + mean)
-
-    @property
-    def _n_features_out(self):
-        return self.y_mean_.shape[0]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        return tags
 
     def _statistics(self):
         return self.y_mean_, self.y_scale_
@@ -345,6 +274,14 @@ def _projection(E, weights):
     hidden = E @ down_weight.T + down_bias
     hidden = hidden.clamp(min=0) if is_torch_array(hidden) else np.maximum(hidden, 0)
     return hidden @ up_weight.T + up_bias
+
+
+def _in_unit_range(mean, scale):
+    """``mean`` and ``scale`` divided by one power of two so that both fit
+    float32 (the validation cosine, taken in float32, is unchanged by it)."""
+    largest = max(float(np.abs(mean).max()), float(scale.max()))
+    common = float(power_of_two_magnitude(np.asarray([largest]))[0])
+    return mean / common, scale / common
 
 
 def _standardiser(mean, scale):

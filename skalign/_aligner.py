@@ -1,62 +1,28 @@
 """LatentAligner: translate embeddings from one encoder's space into another's."""
 
-import functools
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import (
-    BaseEstimator,
-    ClassNamePrefixFeaturesOutMixin,
-    TransformerMixin,
-    _fit_context,
-    clone,
-)
+from sklearn.base import _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_feature_names
 
-from ._backend import (
-    get_namespace,
-    host_view,
-    is_torch_array,
-    solve_dtype,
-    to_namespace_of,
+from ._affine import AffineMapAligner
+from ._alignment import solve_alignment, solve_alignment_on_samples
+from ._alpha import N_FOLDS
+from ._backend import host_view, is_dask_array
+from ._preprocessing import normalize_rows
+from ._solvers import SOLVERS, TRANSFORM_TYPES
+from ._statistics import (
+    accumulate_moments,
+    check_batch_scale,
+    dask_moments,
+    merge_folds,
 )
-from ._preprocessing import (
-    anchor_statistics,
-    apply_affine_map,
-    compose_affine_map,
-    extreme_magnitude,
-    in_square_range,
-    invert_affine_map,
-    largest_magnitude,
-    moment_statistics,
-    normalize_rows,
-    standardize,
-)
-from ._solvers import (
-    N_FOLDS,
-    SOLVERS,
-    TRANSFORM_TYPES,
-    cross_validated_alpha,
-    cross_validated_alpha_on_samples,
-    fit_alignment,
-    solve_from_moments,
-)
-from ._statistics import accumulate_moments, dask_moments, merge_all, merge_folds
-from ._translator import TranslatorMixin
-from ._validation import (
-    check_anchor_pair,
-    check_anchor_spread,
-    check_dask_anchor_pair,
-    check_embeddings,
-    is_dask_array,
-)
+from ._validation import check_anchor_pair
 
 
-class LatentAligner(
-    TranslatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
-):
+class LatentAligner(AffineMapAligner):
     """Translate embeddings of one encoder into the space of another.
 
     Fitted on paired anchors (the same items embedded by both encoders), it
@@ -97,10 +63,12 @@ class LatentAligner(
     std_scaling : bool, default=True
         Divide each feature by its anchor standard deviation before solving
         and multiply the translation by the target's. Constant features keep
-        scale 1. If False, the scale is 1, except for anchors so large or
-        small (beyond ``2**±256``) that their squares would overflow: both
-        sides are then divided by one power of two (``alpha`` applies to the
-        scaled anchors), which leaves the map unchanged.
+        scale 1. If False, the scale is 1, except for a side so large or
+        small (beyond ``2**±256``) that its squares would overflow: that side
+        is then divided by a power of two of its own (``alpha`` applies to
+        the scaled anchors), which leaves the map unchanged (``ortho`` and
+        ``l-ortho`` keep translating in the source's units). Fit, partial_fit
+        and Dask arrays share this rule (it lives in the statistics).
     l2_normalize : bool, default=False
         Scale every row (source and target, anchors and new inputs) to unit
         norm before everything else, for encoders whose geometry is cosine.
@@ -152,10 +120,8 @@ class LatentAligner(
         Target anchor statistics, used to de-normalise translations.
     target_encoder_ : transformer
         The fitted clone of ``target_encoder`` (only when one is given).
-    n_features_in_ : int
-        Number of source features seen during :meth:`fit`.
-    feature_names_in_ : ndarray of shape (n_features,)
-        Source feature names, when ``X`` has string column names.
+    n_features_in_, feature_names_in_ : int, ndarray of shape (n_features,)
+        Source width and, for ``X`` with string column names, feature names.
 
     See Also
     --------
@@ -163,6 +129,11 @@ class LatentAligner(
 
     Notes
     -----
+    :meth:`inverse_transform` applies the pseudo-inverse of the map: exact
+    when the map is injective (e.g. ``ortho`` into a wider space, from more
+    anchors than source features), the minimum-norm preimage otherwise, with
+    a ``UserWarning``.
+
     Fitted attributes live where the anchors did: fitting on CUDA tensors
     keeps everything on the GPU, and NumPy or tensor inputs of either kind can
     be transformed afterwards (the map, not the data, is moved).
@@ -186,6 +157,9 @@ class LatentAligner(
     >>> round(aligner.score(source[200:], target[200:]), 6)
     1.0
     """
+
+    _accepts_dask = True
+    _checks_spread = True
 
     _parameter_constraints: dict = {
         "transform_type": [StrOptions(set(TRANSFORM_TYPES))],
@@ -231,75 +205,39 @@ class LatentAligner(
         self.random_state = random_state
         self.target_encoder = target_encoder
 
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y):
-        """Estimate the map from paired anchors.
-
-        Parameters
-        ----------
-        X : array-like or torch.Tensor of shape (n_samples, n_features)
-            Source anchor embeddings.
-        y : array-like or torch.Tensor of shape (n_samples, n_target_features)
-            Target anchor embeddings, row i paired with row i of ``X``; or raw
-            inputs when ``target_encoder`` is set.
-
-        Returns
-        -------
-        self : LatentAligner
-            The fitted aligner.
-        """
-        target_encoder = None
-        if self.target_encoder is not None and y is not None:
-            target_encoder = clone(self.target_encoder).fit(y)
-            y = target_encoder.transform(y)
+    def _fit(self, X, Y):
+        """The map from checked anchors: from their sufficient statistics
+        (streamed over row chunks, or over a Dask array's blocks), or from the
+        samples when they are fewer than the features or ``solver="adam"``."""
+        self._check_alphas()
         if is_dask_array(X):
-            return self._fit_dask(X, y)
-        X_checked, Y_checked = check_anchor_pair(X, y, estimator=self)
-        X_work, Y = self._working_arrays(X_checked, Y_checked)
-        check_anchor_spread(
-            X_work, Y, transform_type=self.transform_type, estimator=self
-        )
-        self._check_alphas()
-        if self._solves_on_samples(X_work):
-            fitted = self._fit_on_samples(X_work, Y)
-            moments = None
-        else:
-            # anchors near the dtype's limits are accumulated divided by a
-            # power of two (exact), so their squares stay finite
-            magnitude = self._batch_magnitude(X_work, Y, first=True)
-            moments = self._accumulate(X_work, Y, offset=0, magnitude=magnitude)
-            fitted = self._solve(moments, magnitude=magnitude)
-        validate_data(self, X, reset=True, skip_check_array=True)
-        self._set_fitted(fitted, like=X_checked)
-        self._moments = moments
-        self._magnitude = None if moments is None else magnitude
-        self.n_samples_seen_ = X_checked.shape[0]
-        if target_encoder is not None:
-            self.target_encoder_ = target_encoder
-        return self
-
-    def _fit_dask(self, X, y):
-        """Statistics as a map-reduce over the blocks, solved here."""
-        Y = check_dask_anchor_pair(X, y, estimator=self)
-        if self.solver == "adam":
-            raise ValueError(
-                "Dask anchors need solver='closed-form': the paper's gradient "
-                "descent (solver='adam') fits in memory only."
+            if self.solver == "adam":
+                raise ValueError(
+                    "Dask anchors need solver='closed-form': the paper's gradient "
+                    "descent (solver='adam') fits in memory only."
+                )
+            moments = dask_moments(
+                X,
+                Y,
+                n_folds=self._n_folds(),
+                transform_chunk=_unit_rows if self.l2_normalize else None,
+                gram=self.transform_type != "ortho",
             )
-        self._check_alphas()
-        moments = dask_moments(
-            X,
-            Y,
-            n_folds=self._n_folds(),
-            transform_chunk=_unit_rows if self.l2_normalize else None,
-            gram=self.transform_type != "ortho",
-        )
-        fitted = self._solve(moments)
-        validate_data(self, X, reset=True, skip_check_array=True)
-        self._set_fitted(fitted, like=np.empty(0, dtype=X.dtype))
+            fitted = self._solve(moments)
+            like = np.empty(0, dtype=X.dtype)
+        else:
+            X_work, Y_work = self._working_arrays(X, Y)
+            if self._solves_on_samples(X_work):
+                fitted = self._fit_on_samples(X_work, Y_work)
+                moments = None
+            else:
+                moments = self._accumulate(X_work, Y_work, offset=0)
+                fitted = self._solve(moments)
+            like = X
+        self._set_fitted(fitted, like=like)
         self._moments = moments
+        self._statistics_params = self._current_statistics_params()
         self.n_samples_seen_ = int(X.shape[0])
-        return self
 
     @_fit_context(prefer_skip_nested_validation=False)
     def partial_fit(self, X, y):
@@ -332,6 +270,8 @@ class LatentAligner(
                 "solver='closed-form'."
             )
         first = not hasattr(self, "n_samples_seen_")
+        if not first:
+            self._check_statistics_params_unchanged()
         if not first and self._moments is None:
             raise ValueError(
                 "This aligner was fitted by fit on fewer anchors than features, "
@@ -339,57 +279,52 @@ class LatentAligner(
                 "add to. Call partial_fit from the start (on a fresh aligner) "
                 "to accumulate batches."
             )
-        target_encoder = getattr(self, "target_encoder_", None)
-        if self.target_encoder is not None and y is not None:
-            if first:
-                target_encoder = clone(self.target_encoder).fit(y)
-            y = target_encoder.transform(y)
-        X_checked, Y_checked = check_anchor_pair(X, y, estimator=self)
+        y, encoder = self._encode_target(y, refit=first)
+        X_checked, Y_checked = check_anchor_pair(
+            X, y, estimator=self, min_samples=1
+        )
         X_work, Y = self._working_arrays(X_checked, Y_checked)
         self._check_alphas()
         if not first:
-            validate_data(self, X, reset=False, skip_check_array=True)
-            self._check_width(Y, self.coef_.shape[0], "target")
+            _check_feature_names(self, X, reset=False)
+            self._check_width(X_work, self.n_features_in_, "source")
+            self._check_width(Y, self._n_targets, "target", "y")
+            if not self.l2_normalize:
+                check_batch_scale(self._moments, X_work, Y)
         offset = 0 if first else self.n_samples_seen_
-        magnitude = self._batch_magnitude(X_work, Y, first=first)
         moments = merge_folds(
             None if first else self._moments,
-            self._accumulate(X_work, Y, offset=offset, magnitude=magnitude),
+            self._accumulate(X_work, Y, offset=offset),
         )
-        fitted = self._solve(moments, magnitude=magnitude)
-        if first:
-            validate_data(self, X, reset=True, skip_check_array=True)
+        fitted = self._solve(moments)
         self._set_fitted(fitted, like=X_checked)
         self._moments = moments
-        self._magnitude = magnitude
         self.n_samples_seen_ = offset + X_checked.shape[0]
-        if target_encoder is not None:
-            self.target_encoder_ = target_encoder
+        if first:
+            self._statistics_params = self._current_statistics_params()
+            self._record_fit(X, Y, encoder)
         return self
 
-    def _batch_magnitude(self, X, Y, *, first):
-        """The power of two every batch is divided by before its moments.
+    def _current_statistics_params(self):
+        """The parameters that shape the statistics or how they are solved."""
+        params = {name: getattr(self, name) for name in _STATISTICS_PARAMS}
+        if params["alphas"] is not None:  # a copy: a list may change in place
+            params["alphas"] = np.array(params["alphas"], dtype=float)
+        return params
 
-        Set by the first batch (None for anchors whose squares are safe in
-        float64); a later batch must square safely at that scale, or its
-        moments could not be added to the others.
-        """
-        if self.l2_normalize:
-            return None
-        if first:
-            return extreme_magnitude(X, Y)
-        magnitude = self._magnitude
-        largest = largest_magnitude(X, Y)
-        if not in_square_range(largest / (magnitude or 1.0)):
-            first_scale = "about 1" if magnitude is None else f"{magnitude:.3g}"
-            raise ValueError(
-                f"This batch's largest |value| is {largest:.3g}, while the first "
-                f"batch set the statistics' scale to {first_scale}: its squares "
-                "would overflow or underflow beside the accumulated ones. Scale "
-                "every batch the same way (e.g. divide all of them by one power of "
-                "two), or fit on all anchors at once."
-            )
-        return magnitude
+    def _check_statistics_params_unchanged(self):
+        """Refuse a partial_fit whose parameters differ from those the
+        accumulated statistics were taken (and are solved) with."""
+        for name, before in self._statistics_params.items():
+            now = getattr(self, name)
+            if not _same_setting(before, now):
+                raise ValueError(
+                    f"partial_fit adds to statistics accumulated with {name}="
+                    f"{before!r}, but {name} is now {now!r}: the batches would "
+                    f"be mixed under two settings. Set {name} back to {before!r}, "
+                    f"or call fit (or partial_fit on a fresh clone) to start again "
+                    f"with {name}={now!r}."
+                )
 
     def _working_arrays(self, X, Y):
         """The arrays the closed forms compute on: NumPy views of CPU tensors.
@@ -427,255 +362,90 @@ class LatentAligner(
         auto = self.alpha == "auto" and self.transform_type != "ortho"
         return N_FOLDS if auto else 1
 
-    def _accumulate(self, X, Y, *, offset, magnitude=None):
-        """Per-fold moments of a batch (rows normalised first if asked, or
-        divided by ``magnitude``)."""
-        transform_chunk = _unit_rows if self.l2_normalize else None
-        if magnitude is not None:
-            transform_chunk = functools.partial(_divide, divisor=magnitude)
+    def _accumulate(self, X, Y, *, offset):
+        """Per-fold moments of a batch (rows normalised first if asked)."""
         return accumulate_moments(
             X,
             Y,
             n_folds=self._n_folds(),
             offset=offset,
-            transform_chunk=transform_chunk,
+            transform_chunk=_unit_rows if self.l2_normalize else None,
             gram=self.transform_type != "ortho",
         )
 
-    def _solve(self, folds, magnitude=None):
-        """Statistics and the map from per-fold moments (of the anchors
-        divided by ``magnitude``, when given: the statistics are scaled back,
-        the standardised map is the same)."""
-        total = merge_all(folds)
-        x_mean, x_scale, y_mean, y_scale = moment_statistics(
-            total, center=self.center, std_scaling=self.std_scaling
-        )
-        standardization = dict(
-            x_center=x_mean, x_scale=x_scale, y_center=y_mean, y_scale=y_scale
-        )
-        alpha, cv = 0.0, None
-        if self.transform_type != "ortho":
-            alpha = self.alpha
-        if self._n_folds() > 1:
-            alpha, alphas, errors = cross_validated_alpha(
-                folds,
-                fit_intercept=self.transform_type == "affine",
-                alphas=self.alphas,
-                **standardization,
-            )
-            cv = (alphas, errors)
-        coef, intercept = solve_from_moments(
-            total, self.transform_type, alpha, **standardization
-        )
-        return dict(
-            coef=coef,
-            intercept=intercept,
-            alpha=float(alpha),
-            n_iter=None,
-            statistics=_rescaled((x_mean, x_scale, y_mean, y_scale), magnitude),
-            cv=cv,
+    def _solve(self, folds):
+        """The fitted map from per-fold moments."""
+        return solve_alignment(
+            folds,
+            transform_type=self.transform_type,
+            alpha=self.alpha,
+            alphas=self.alphas,
+            center=self.center,
+            std_scaling=self.std_scaling,
         )
 
     def _fit_on_samples(self, X, Y):
         """The in-memory path: standardised copies, :func:`fit_alignment`."""
-        xp = get_namespace(X, Y)
-        Xw = xp.astype(X, solve_dtype(xp, X), copy=False)
-        Yw = xp.astype(Y, Xw.dtype, copy=False)
-        if self.l2_normalize:
-            Xw, Yw = normalize_rows(Xw), normalize_rows(Yw)
-        stats = dict(center=self.center, std_scaling=self.std_scaling)
-        x_mean, x_scale = anchor_statistics(Xw, **stats)
-        y_mean, y_scale = anchor_statistics(Yw, **stats)
-        if not self.std_scaling:
-            magnitude = extreme_magnitude(Xw, Yw)
-            if magnitude is not None:  # keep the solver's squares finite
-                x_scale, y_scale = x_scale * magnitude, y_scale * magnitude
-        Xs, Ys = standardize(Xw, x_mean, x_scale), standardize(Yw, y_mean, y_scale)
-        alpha, cv = self.alpha, None
-        if self._n_folds() > 1 and self.solver == "closed-form":
-            alpha, alphas, errors = cross_validated_alpha_on_samples(
-                Xs,
-                Ys,
-                fit_intercept=self.transform_type == "affine",
-                alphas=self.alphas,
-            )
-            cv = (alphas, errors)
-        alignment = fit_alignment(
-            Xs,
-            Ys,
-            self.transform_type,
-            alpha=alpha,
+        return solve_alignment_on_samples(
+            X,
+            Y,
+            transform_type=self.transform_type,
+            alpha=self.alpha,
+            alphas=self.alphas,
+            center=self.center,
+            std_scaling=self.std_scaling,
+            l2_normalize=self.l2_normalize,
             solver=self.solver,
             learning_rate=self.learning_rate,
             max_iter=self.max_iter,
             tol=self.tol,
             random_state=self.random_state,
-            check_input=False,
-        )
-        return dict(
-            coef=alignment.coef,
-            intercept=alignment.intercept,
-            alpha=alignment.alpha,
-            n_iter=alignment.n_iter,
-            statistics=(x_mean, x_scale, y_mean, y_scale),
-            cv=cv,
         )
 
     def _set_fitted(self, fitted, *, like):
-        """Store the fit, each array in the namespace, device and dtype of ``like``."""
-        # converted first, so the composed map is built in the output dtype
-        # (no second d x d float64 array beside the solver's)
-        self.coef_ = to_namespace_of(fitted["coef"], like)
-        self.intercept_ = to_namespace_of(fitted["intercept"], like)
-        x_mean, x_scale, y_mean, y_scale = (
-            to_namespace_of(statistic, like) for statistic in fitted["statistics"]
+        """Store a :class:`FittedMap`, arrays in the namespace, device and
+        dtype of ``like``."""
+        self._set_affine_map(
+            fitted.coef, fitted.intercept, fitted.statistics, like=like
         )
-        weights, bias = compose_affine_map(
-            self.coef_, self.intercept_, x_mean, x_scale, y_mean, y_scale
-        )
-        self.alpha_ = fitted["alpha"]
-        if fitted["n_iter"] is None:
+        self.alpha_ = fitted.alpha
+        if fitted.n_iter is None:
             self.__dict__.pop("n_iter_", None)  # a closed form, after an adam fit
         else:
-            self.n_iter_ = fitted["n_iter"]
-        self.x_mean_, self.x_scale_ = x_mean, x_scale
-        self.y_mean_, self.y_scale_ = y_mean, y_scale
-        self._weights, self._bias = weights, bias
-        for name in ("alphas_", "cv_errors_"):
-            if hasattr(self, name):
-                delattr(self, name)
-        if fitted["cv"] is not None:
-            self.alphas_, self.cv_errors_ = fitted["cv"]
-        self.l2_normalize_ = bool(self.l2_normalize)
+            self.n_iter_ = fitted.n_iter
+        if fitted.cv_alphas is None:
+            self.__dict__.pop("alphas_", None)
+            self.__dict__.pop("cv_errors_", None)
+        else:
+            self.alphas_, self.cv_errors_ = fitted.cv_alphas, fitted.cv_errors
 
-    def transform(self, X):
-        """Translate source embeddings into the target space.
 
-        Parameters
-        ----------
-        X : array-like or torch.Tensor of shape (n_samples, n_features)
+# partial_fit refuses a change of these after fit or partial_fit: they decide
+# what the statistics hold (Gram matrix or its diagonal, folds, unit rows, the
+# encoded targets) or how they are standardised and solved.
+_STATISTICS_PARAMS = (
+    "transform_type",
+    "alpha",
+    "alphas",
+    "center",
+    "std_scaling",
+    "l2_normalize",
+    "solver",
+    "target_encoder",
+)
 
-        Returns
-        -------
-        X_translated : ndarray or torch.Tensor of shape (n_samples, n_target_features)
-            Same namespace, device and floating dtype as ``X``.
-        """
-        check_is_fitted(self)
-        X = self._check_source(X)
-        return apply_affine_map(
-            X,
-            to_namespace_of(self._weights, X),
-            to_namespace_of(self._bias, X),
-            unit_rows=self.l2_normalize_,
-        )
 
-    def inverse_transform(self, X):
-        """Translate target-space embeddings back into the source space.
-
-        Uses the pseudo-inverse of the map (over its non-negligible singular
-        values). The round trip ``inverse_transform(transform(X))`` is exact
-        only when the map is injective: fewer source than target features and
-        more anchors than source features, e.g. ``ortho`` from a smaller into
-        a larger space. Otherwise the map has rank ``r < n_features_in_`` (at
-        most ``n_samples - 1`` with centring when anchors are fewer than
-        features) and the result is the minimum-norm preimage: in the
-        standardised source space, the orthogonal projection onto the
-        ``r``-dimensional row space of ``coef_`` (for least-squares maps with
-        ``n_target_features >= n_samples - 1``, the span of the centred
-        anchors, so the anchors themselves round-trip exactly). A
-        ``UserWarning`` says so. With ``l2_normalize=True`` the result lives
-        among unit-norm source embeddings.
-
-        Parameters
-        ----------
-        X : array-like or torch.Tensor of shape (n_samples, n_target_features)
-
-        Returns
-        -------
-        X_source : ndarray or torch.Tensor of shape (n_samples, n_features)
-        """
-        check_is_fitted(self)
-        Y = check_embeddings(X, input_name="X", estimator=self)
-        self._check_width(Y, self.coef_.shape[0], "target")
-        xp = get_namespace(self.coef_)
-        work = solve_dtype(xp, self.coef_)
-        weights, bias, rank = invert_affine_map(
-            *(
-                xp.astype(a, work)
-                for a in (
-                    self.coef_,
-                    self.intercept_,
-                    self.x_mean_,
-                    self.x_scale_,
-                    self.y_mean_,
-                    self.y_scale_,
-                )
-            ),
-            eps=float(xp.finfo(self.coef_.dtype).eps),
-        )
-        if rank < self.n_features_in_:
-            warnings.warn(
-                f"The fitted map has rank {rank} < n_features_in_="
-                f"{self.n_features_in_} (fewer anchors than source features, or "
-                "a smaller target space), so inverse_transform returns the "
-                "minimum-norm preimage: source directions outside the map's "
-                "row space are set to the anchors' mean, not recovered.",
-                UserWarning,
-                stacklevel=2,
-            )
-        return apply_affine_map(
-            Y,
-            to_namespace_of(weights, Y),
-            to_namespace_of(bias, Y),
-            unit_rows=self.l2_normalize_,
-        )
-
-    def _scored_pairs(self, X, y):
-        if hasattr(self, "target_encoder_"):
-            y = self.target_encoder_.transform(y)
-        translated = self.transform(X)
-        Y = check_embeddings(y, input_name="y", estimator=self)
-        self._check_width(Y, self.coef_.shape[0], "target")
-        return translated, to_namespace_of(Y, translated), None
-
-    @property
-    def _n_features_out(self):
-        return self.coef_.shape[0]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        # array_api_support stays False: NumPy arrays and torch tensors are
-        # supported (sklearn's check_array_api_input passes for torch, see
-        # tests/test_array_api.py) but not every namespace: array_api_strict
-        # arrays fail, and the tag would make parametrize_with_checks run them.
-        return tags
-
-    def _check_source(self, X):
-        if is_torch_array(X):
-            X = check_embeddings(X, input_name="X", estimator=self)
-            self._check_width(X, self.n_features_in_, "source")
-            return X
-        return validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
-
-    def _check_width(self, X, expected, side):
-        if X.shape[1] != expected:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but {type(self).__name__} is "
-                f"expecting {expected} features as input ({side} space). Pass "
-                f"embeddings from the same {side} encoder the aligner was fitted on."
-            )
+def _same_setting(before, now):
+    """Whether two values of a parameter are the same setting (estimators:
+    the same object; arrays: equal elements)."""
+    if before is now:
+        return True
+    if before is None or now is None or hasattr(now, "fit") or hasattr(before, "fit"):
+        return False
+    if isinstance(before, str) or isinstance(now, str):
+        return before == now
+    return bool(np.array_equal(np.asarray(before), np.asarray(now)))
 
 
 def _unit_rows(X_chunk, Y_chunk):
     return normalize_rows(X_chunk), normalize_rows(Y_chunk)
-
-
-def _divide(X_chunk, Y_chunk, *, divisor):
-    return X_chunk / divisor, Y_chunk / divisor
-
-
-def _rescaled(statistics, magnitude):
-    """Anchor statistics of data that was divided by ``magnitude``, undone."""
-    if magnitude is None:
-        return statistics
-    return tuple(statistic * magnitude for statistic in statistics)

@@ -3,32 +3,23 @@
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import (
-    BaseEstimator,
-    ClassNamePrefixFeaturesOutMixin,
-    TransformerMixin,
-    _fit_context,
-)
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._backend import get_namespace, is_torch_array, to_namespace_of
-from ._preprocessing import normalize_rows
-from ._translator import TranslatorMixin
-from ._validation import check_anchor_pair, check_anchor_spread, check_embeddings
+from ._base import BaseAligner
+from ._preprocessing import normalize_rows, row_norms
 
 
-class AnchorKernelAligner(
-    TranslatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
-):
+class AnchorKernelAligner(BaseAligner):
     """Translate each embedding into a weighted mean of target anchors.
 
     The relative-representation / ASIF idea: a source embedding is described
     by its cosine similarities to the source anchors, and its translation is
     the average of the paired target anchors, weighted by a softmax of its
     ``n_neighbors`` largest similarities divided by ``temperature``. Nothing
-    is solved: fitting stores the anchors. A cheap nonlinear baseline for the
-    linear maps of :class:`LatentAligner`.
+    is solved: fitting stores the anchors. A zero embedding, equally similar
+    to every anchor, translates to the mean of all target anchors. A cheap
+    nonlinear baseline for the linear maps of :class:`LatentAligner`.
 
     Parameters
     ----------
@@ -50,10 +41,8 @@ class AnchorKernelAligner(
         ``n_neighbors`` at fit time, used by :meth:`transform`.
     temperature_ : float
         ``temperature`` at fit time, used by :meth:`transform`.
-    n_features_in_ : int
-        Number of source features seen during :meth:`fit`.
-    feature_names_in_ : ndarray of shape (n_features,)
-        Source feature names, when ``X`` has string column names.
+    n_features_in_, feature_names_in_ : int, ndarray of shape (n_features,)
+        Source width and, for ``X`` with string column names, feature names.
 
     See Also
     --------
@@ -82,52 +71,15 @@ class AnchorKernelAligner(
         self.n_neighbors = n_neighbors
         self.temperature = temperature
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Store the anchors.
+    _checks_spread = True
 
-        Parameters
-        ----------
-        X : array-like or torch.Tensor of shape (n_samples, n_features)
-            Source anchor embeddings.
-        y : array-like or torch.Tensor of shape (n_samples, n_target_features)
-            Target anchor embeddings, row i paired with row i of ``X``.
-
-        Returns
-        -------
-        self : AnchorKernelAligner
-            The fitted aligner.
-        """
-        X_checked, Y = check_anchor_pair(X, y, estimator=self)
-        check_anchor_spread(X_checked, Y, estimator=self)
-        validate_data(self, X, reset=True, skip_check_array=True)
-        self.source_anchors_ = normalize_rows(X_checked)
+    def _fit(self, X, Y):
+        """Store the anchors (the source ones scaled to unit norm)."""
+        self.source_anchors_ = normalize_rows(X)
         self.target_anchors_ = Y
         self.n_neighbors_, self.temperature_ = self.n_neighbors, float(self.temperature)
-        return self
 
-    def transform(self, X):
-        """Translate source embeddings into the target space.
-
-        Parameters
-        ----------
-        X : array-like or torch.Tensor of shape (n_samples, n_features)
-
-        Returns
-        -------
-        X_translated : ndarray or torch.Tensor of shape (n_samples, n_target_features)
-            Same namespace, device and floating dtype as ``X``.
-        """
-        check_is_fitted(self)
-        if is_torch_array(X):
-            X = check_embeddings(X, input_name="X", estimator=self)
-            if X.shape[1] != self.n_features_in_:
-                raise ValueError(
-                    f"X has {X.shape[1]} features, but {type(self).__name__} is "
-                    f"expecting {self.n_features_in_} features as input."
-                )
-        else:
-            X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+    def _transform(self, X):
         anchors = to_namespace_of(self.source_anchors_, X)
         targets = to_namespace_of(self.target_anchors_, X)
         similarities = normalize_rows(X) @ anchors.T
@@ -137,15 +89,14 @@ class AnchorKernelAligner(
         with np.errstate(over="ignore"):  # -inf logits at tiny temperatures: weight 0
             weights = xp.exp((values - values[:, :1]) / self.temperature_)
         weights = weights / xp.sum(weights, axis=1, keepdims=True)
-        return _spread(weights, indices, anchors.shape[0]) @ targets
-
-    @property
-    def _n_features_out(self):
-        return self.target_anchors_.shape[1]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        return tags
+        translated = _spread(weights, indices, anchors.shape[0]) @ targets
+        # a zero row has no direction: it is equally similar to every anchor,
+        # so it translates to the mean of all target anchors (not to the
+        # first n_neighbors in storage order)
+        zero = row_norms(X) == 0
+        if bool(xp.any(zero)):
+            translated = xp.where(zero, xp.mean(targets, axis=0), translated)
+        return translated
 
 
 def _spread(weights, indices, n_columns):

@@ -192,33 +192,37 @@ def row_norms(X):
     return xp.sqrt(xp.sum(scaled * scaled, axis=1, keepdims=True)) * magnitude
 
 
-def extreme_magnitude(X, Y):
-    """A power of two to divide both sides by before solving, or None.
+def side_magnitude(A):
+    """The power of two to divide ``A`` by before squaring it, or 1.0.
 
-    Only for anchors whose squares would overflow or underflow (largest
-    magnitude beyond ``2**±256``); ``std_scaling`` already brings the others
-    to unit scale.
+    1.0 unless ``A``'s largest magnitude is beyond ``2**±256``, where its
+    squares would overflow or underflow in float64; then the smallest power
+    of two at least that magnitude (dividing by it is exact). Each side of
+    the anchors gets its own: a source near ``1e300`` beside a target near 1
+    must not push the target's squares to zero.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from skalign._preprocessing import extreme_magnitude
-    >>> extreme_magnitude(np.ones((2, 2)), np.ones((2, 1))) is None
-    True
-    >>> extreme_magnitude(np.full((2, 2), 1e300), np.ones((2, 1)))
+    >>> from skalign._preprocessing import side_magnitude
+    >>> side_magnitude(np.ones((2, 2)))
+    1.0
+    >>> side_magnitude(np.full((2, 2), 1e300))
     1.3393857589828342e+300
     """
-    largest = largest_magnitude(X, Y)
+    largest = largest_magnitude(A)
     if in_square_range(largest):
-        return None
+        return 1.0
     return float(power_of_two_magnitude(np.asarray([largest]))[0])
 
 
-def largest_magnitude(X, Y):
-    """``max |value|`` over both arrays (max and min reduce without the
+def largest_magnitude(A):
+    """``max |value|`` of an array (max and min reduce without the
     input-sized copy that ``abs`` would make)."""
-    xp = get_namespace(X, Y)
-    return max(abs(float(bound)) for A in (X, Y) for bound in (xp.max(A), xp.min(A)))
+    xp = get_namespace(A)
+    if A.shape[0] == 0:
+        return 0.0
+    return max(abs(float(xp.max(A))), abs(float(xp.min(A))))
 
 
 def in_square_range(largest):
@@ -266,10 +270,33 @@ def compose_affine_map(coef, intercept, x_mean, x_scale, y_mean, y_scale):
     >>> (np.array([[3.0, 5.0]]) @ w + b).tolist()
     [[1.0, 2.0]]
     """
-    weights = coef.T / x_scale[:, None]
-    weights *= y_scale[None, :]  # in place: one (n_features, n_targets) array
+    x_unit, y_unit, ratio = _split_scales(x_scale, y_scale)
+    weights = coef.T / x_unit[:, None]
+    weights *= (y_unit * ratio)[None, :]  # in place: one (n_features, n_targets)
     bias = y_mean + intercept * y_scale - (x_mean / x_scale) @ coef.T * y_scale
     return weights, bias
+
+
+def _split_scales(from_scale, to_scale):
+    """``from_scale = from_unit · 2^a``, ``to_scale = to_unit · 2^b`` with units
+    in ``(0, 1]``, and ``ratio = 2^(b - a)``: a map's ``to_scale / from_scale``
+    as ``to_unit / from_unit · ratio``, so anchors of very different (or
+    subnormal) magnitudes never form ``1 / from_scale`` on its own.
+
+    Raises when the ratio itself leaves float64's range: no affine map in
+    float64 can then carry one side's units into the other's.
+    """
+    from_power = power_of_two_magnitude(get_namespace(from_scale).max(from_scale))
+    to_power = power_of_two_magnitude(get_namespace(to_scale).max(to_scale))
+    exponent = math.frexp(float(to_power))[1] - math.frexp(float(from_power))[1]
+    if abs(exponent) > 1020:
+        raise ValueError(
+            f"The anchors' scales differ by a factor of about 2**{exponent} between "
+            "the source and the target, beyond what a float64 map between them "
+            "can hold. Divide one side by a power of two (e.g. both to about 1) "
+            "before aligning."
+        )
+    return from_scale / from_power, to_scale / to_power, math.ldexp(1.0, exponent)
 
 
 def invert_affine_map(coef, intercept, x_mean, x_scale, y_mean, y_scale, *, eps):
@@ -305,6 +332,7 @@ def invert_affine_map(coef, intercept, x_mean, x_scale, y_mean, y_scale, *, eps)
     U, s, Vt = xp.linalg.svd(coef, full_matrices=False)
     keep = s > s[0] * max(coef.shape) * eps
     inverse = (U[:, keep] / s[keep][None, :]) @ Vt[keep, :]
-    weights = (inverse / y_scale[:, None]) * x_scale[None, :]
+    y_unit, x_unit, ratio = _split_scales(y_scale, x_scale)
+    weights = (inverse / y_unit[:, None]) * (x_unit * ratio)[None, :]
     bias = x_mean - ((y_mean / y_scale) + intercept) @ inverse * x_scale
     return weights, bias, int(xp.sum(xp.astype(keep, xp.int64)))

@@ -4,33 +4,18 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import (
-    BaseEstimator,
-    ClassNamePrefixFeaturesOutMixin,
-    TransformerMixin,
-    _fit_context,
-    clone,
-)
-from sklearn.utils import check_array
+from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._aligner import LatentAligner
-from ._backend import (
-    get_namespace,
-    is_torch_array,
-    take_rows,
-    to_namespace_of,
-    to_numpy,
-)
+from ._backend import get_namespace, take_rows, to_namespace_of, to_numpy
+from ._base import BaseAligner
 from ._csls import csls_similarities
 from ._preprocessing import normalize_rows
-from ._translator import TranslatorMixin
+from ._validation import check_embeddings
 
 
-class SelfLearningAligner(
-    TranslatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
-):
+class SelfLearningAligner(BaseAligner):
     """Align two spaces from a few pairs and many unpaired embeddings.
 
     Paired anchors are expensive, unpaired embeddings cheap. Following the
@@ -105,10 +90,8 @@ class SelfLearningAligner(
         Mean held-out retrieval rank of the pairs (see ``n_folds``) under the
         maps fitted on the other pairs alone (``"pairs"``) and with the
         matches (``"pairs+matches"``); None when the check did not run.
-    n_features_in_ : int
-        Number of source features seen during :meth:`fit`.
-    feature_names_in_ : ndarray of shape (n_features,)
-        Source feature names, when ``X`` has string column names.
+    n_features_in_, feature_names_in_ : int, ndarray of shape (n_features,)
+        Source width and, for ``X`` with string column names, feature names.
 
     See Also
     --------
@@ -170,24 +153,12 @@ class SelfLearningAligner(
         self.max_match_ratio = max_match_ratio
         self.n_folds = n_folds
 
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y):
-        """Fit on the pairs, then refine with matches among the unpaired rows.
+    def _check_anchors(self, X, y):
+        """The rows and which are pairs, unpaired sources and unpaired targets."""
+        return _split_rows(X, y, estimator=self)
 
-        Parameters
-        ----------
-        X : array-like or torch.Tensor of shape (n_samples, n_features)
-            Source embeddings; all-NaN rows are unpaired target rows.
-        y : array-like or torch.Tensor of shape (n_samples, n_target_features)
-            Target embeddings, row i paired with row i of ``X``; all-NaN rows
-            are unpaired source rows.
-
-        Returns
-        -------
-        self : SelfLearningAligner
-            The fitted aligner.
-        """
-        X_checked, Y, pairs, sources, targets = _split_rows(X, y, estimator=self)
+    def _fit(self, X_checked, Y, pairs, sources, targets):
+        """Fit on the pairs, then refine with matches among the unpaired rows."""
         template = LatentAligner("ortho") if self.aligner is None else self.aligner
         source_pool = take_rows(X_checked, sources)
         target_pool, target_rows = _distinct_rows(
@@ -216,42 +187,19 @@ class SelfLearningAligner(
             if not _clearly_better(ranks["pairs+matches"] - ranks["pairs"]):
                 matches = matches[:0]
                 aligner = _fit_on(template, X_checked, Y, pairs, matches)
-        validate_data(self, X, reset=True, skip_check_array=True)
         self.aligner_ = aligner
         self.matches_ = matches
         self.n_matches_ = n_matches
         self.n_iter_ = len(n_matches)
         self.n_pairs_ = int(pairs.size)
         self.cv_scores_ = cv_scores
-        return self
 
-    def transform(self, X):
-        """Translate source embeddings into the target space.
+    def _transform(self, X):
+        return self.aligner_.transform(X)
 
-        Parameters
-        ----------
-        X : array-like or torch.Tensor of shape (n_samples, n_features)
-
-        Returns
-        -------
-        X_translated : ndarray or torch.Tensor of shape (n_samples, n_target_features)
-        """
-        check_is_fitted(self)
-        return self.aligner_.transform(self._check_source(X))
-
-    def inverse_transform(self, X):
-        """Translate target-space embeddings back with the base aligner.
-
-        Parameters
-        ----------
-        X : array-like or torch.Tensor of shape (n_samples, n_target_features)
-
-        Returns
-        -------
-        X_source : ndarray or torch.Tensor of shape (n_samples, n_features)
-        """
-        check_is_fitted(self)
-        return self.aligner_.inverse_transform(X)
+    def _inverse_transform(self, Y):
+        """Translate target-space embeddings back with the base aligner."""
+        return self.aligner_.inverse_transform(Y)
 
     def _scored_pairs(self, X, y):
         """The paired rows only: rows NaN on one side (unpaired) are left out,
@@ -265,10 +213,6 @@ class SelfLearningAligner(
         else:
             translated = self.aligner_.transform(X_pairs)
         return translated, to_namespace_of(Y_pairs, translated), pairs
-
-    @property
-    def _n_features_out(self):
-        return self.aligner_._n_features_out
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -295,11 +239,6 @@ class SelfLearningAligner(
         kept = kept[np.argsort(-best[kept], kind="stable")[:max_matches]]
         kept.sort()
         return np.column_stack([kept, best_target[kept]])
-
-    def _check_source(self, X):
-        if is_torch_array(X):
-            return X
-        return validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
 
 
 def _split_rows(X, Y, *, estimator):
@@ -345,38 +284,14 @@ def _split_rows(X, Y, *, estimator):
 
 
 def _check_with_nan(X, input_name, estimator):
-    if is_torch_array(X):
-        import torch
-
-        if X.ndim != 2:
-            raise ValueError(
-                f"Expected a 2-D tensor for {input_name}, got shape "
-                f"{tuple(X.shape)}. Reshape it to (n_samples, n_features)."
-            )
-        if not X.dtype.is_floating_point:
-            X = X.to(torch.get_default_dtype())
-        infinite = bool(torch.isinf(X).any())
-    else:
-        if np.ndim(X) == 1 and input_name == "y":
-            raise ValueError(
-                f"y must be 2-D target embeddings of shape (n_samples, "
-                f"n_target_features); got a 1-D array of shape {np.shape(X)}."
-            )
-        X = check_array(
-            X,
-            dtype=(np.float64, np.float32),
-            ensure_all_finite="allow-nan",
-            ensure_min_samples=2,
-            input_name=input_name,
-            estimator=estimator,
-        )
-        infinite = bool(np.isinf(X).any())
-    if infinite:
+    if input_name == "y" and np.ndim(X) == 1:
         raise ValueError(
-            f"Input {input_name} contains infinity. Only whole NaN rows are "
-            "allowed (they mark unpaired rows); remove the infinite values."
+            f"y must be 2-D target embeddings of shape (n_samples, "
+            f"n_target_features); got a 1-D array of shape {np.shape(X)}."
         )
-    return X
+    return check_embeddings(
+        X, input_name=input_name, estimator=estimator, min_samples=2, allow_nan=True
+    )
 
 
 def _missing_rows(X):

@@ -19,7 +19,7 @@ For ``alpha="auto"`` the rows are dealt into ``K`` interleaved folds (row
 ``i`` into fold ``i mod K``) and one set of moments is kept per fold: the
 moments of every training complement follow by exact subtraction, so the
 held-out error of each candidate ridge strength is computed from statistics
-alone (:func:`skalign._solvers.cross_validated_alpha`).
+alone (:func:`skalign._alpha.cross_validated_alpha`).
 """
 
 from typing import Any, NamedTuple
@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ._backend import get_namespace, solve_dtype
-from ._preprocessing import extreme_magnitude
+from ._preprocessing import in_square_range, largest_magnitude, side_magnitude
 
 # Rows of one chunk hold at most about this many bytes of X and Y together,
 # counted in float64 (the width of the centred copies least squares works
@@ -58,6 +58,11 @@ class AnchorMoments(NamedTuple):
     resolution : float
         Machine epsilon of the inputs the products were computed in; rank
         decisions on these moments cannot be finer.
+    magnitudes : tuple of two floats
+        The powers of two the source and the target rows were divided by
+        before their moments were taken (1.0 unless their squares would
+        overflow or underflow, see :func:`~skalign._preprocessing.side_magnitude`);
+        moments at other magnitudes are brought to these, exactly, when merged.
 
     Examples
     --------
@@ -78,6 +83,7 @@ class AnchorMoments(NamedTuple):
     xy: Any
     yy: Any
     resolution: float
+    magnitudes: tuple = (1.0, 1.0)
 
     @classmethod
     def of_chunk(cls, X, Y, *, gram=True):
@@ -115,10 +121,32 @@ class AnchorMoments(NamedTuple):
         resolution = float(xp.finfo(X.dtype).eps)
         return cls(n_samples, x_mean, y_mean, xx, xy, yy, resolution)
 
+    def at_magnitudes(self, magnitudes):
+        """The same moments of rows divided by ``magnitudes`` (powers of two at
+        least this record's): exact, short of values that fall below the
+        smallest float, which count for nothing beside the others."""
+        if tuple(magnitudes) == tuple(self.magnitudes):
+            return self
+        fx = self.magnitudes[0] / magnitudes[0]
+        fy = self.magnitudes[1] / magnitudes[1]
+        return AnchorMoments(
+            self.n_samples,
+            self.x_mean * fx,
+            self.y_mean * fy,
+            self.xx * fx * fx,
+            self.xy * fx * fy,
+            self.yy * fy * fy,
+            self.resolution,
+            tuple(magnitudes),
+        )
+
     def merge(self, other):
         """Moments of the union of both row sets (exact, Chan et al.'s update)."""
         if other is None:
             return self
+        if tuple(other.magnitudes) != tuple(self.magnitudes):
+            common = _larger_magnitudes(self.magnitudes, other.magnitudes)
+            return self.at_magnitudes(common).merge(other.at_magnitudes(common))
         n_samples = self.n_samples + other.n_samples
         weight = self.n_samples * other.n_samples / n_samples
         dx = other.x_mean - self.x_mean
@@ -131,10 +159,12 @@ class AnchorMoments(NamedTuple):
             self.xy + other.xy + weight * (dx[:, None] * dy[None, :]),
             self.yy + other.yy + weight * dy**2,
             max(self.resolution, other.resolution),
+            self.magnitudes,
         )
 
     def remove(self, part):
         """Moments of these rows without ``part`` (a subset of them)."""
+        part = part.at_magnitudes(self.magnitudes)
         n_samples = self.n_samples - part.n_samples
         x_mean = (self.n_samples * self.x_mean - part.n_samples * part.x_mean) / (
             n_samples
@@ -152,6 +182,7 @@ class AnchorMoments(NamedTuple):
             self.xy - part.xy - weight * (dx[:, None] * dy[None, :]),
             self.yy - part.yy - weight * dy**2,
             self.resolution,
+            self.magnitudes,
         )
 
     def scaled(self, x_point, y_point, x_scale, y_scale, *, gram=True):
@@ -181,6 +212,73 @@ class AnchorMoments(NamedTuple):
             self.xy + n_samples * (dx[:, None] * dy[None, :]),
             self.yy + n_samples * dy**2,
         )
+
+
+def _larger_magnitudes(first, second):
+    return tuple(max(a, b) for a, b in zip(first, second, strict=True))
+
+
+def in_anchor_units(statistics, magnitudes, *, same_scale=False):
+    """Anchor statistics computed from moments at ``magnitudes``, in the
+    anchors' own units.
+
+    Parameters
+    ----------
+    statistics : tuple
+        ``(x_mean, x_scale, y_mean, y_scale)`` of the divided rows.
+    magnitudes : tuple of two floats
+        The powers of two each side was divided by.
+    same_scale : bool, default=False
+        Give the target the source's scale: for an isometry between unscaled
+        spaces (``ortho`` and ``l-ortho`` without ``std_scaling``), whose
+        translation must keep the source's units whatever the target's.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign._statistics import in_anchor_units
+    >>> ones = np.ones(1)
+    >>> [a.tolist() for a in in_anchor_units((ones, ones, ones, ones), (4.0, 2.0))]
+    [[4.0], [4.0], [2.0], [2.0]]
+    """
+    x_magnitude, y_magnitude = magnitudes
+    x_mean, x_scale, y_mean, y_scale = statistics
+    target_scale = x_magnitude if same_scale else y_magnitude
+    return (
+        x_mean * x_magnitude,
+        x_scale * x_magnitude,
+        y_mean * y_magnitude,
+        y_scale * target_scale,
+    )
+
+
+def check_batch_scale(folds, X, Y):
+    """Refuse a batch whose squares would overflow or underflow beside the
+    accumulated moments (``partial_fit``: every batch at about one scale).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign._statistics import accumulate_moments, check_batch_scale
+    >>> folds = accumulate_moments(np.ones((2, 1)) * 1e300, np.ones((2, 1)))
+    >>> check_batch_scale(folds, np.ones((1, 1)) * 3e300, np.ones((1, 1)))
+    >>> check_batch_scale(folds, np.ones((1, 1)), np.ones((1, 1)))
+    Traceback (most recent call last):
+    ...
+    ValueError: This batch's largest |value| in X is 1, while the statistics ...
+    """
+    magnitudes = merge_all(folds).magnitudes
+    for name, A, magnitude in zip("Xy", (X, Y), magnitudes, strict=True):
+        largest = largest_magnitude(A)
+        if not in_square_range(largest / magnitude):
+            scale = "about 1" if magnitude == 1.0 else f"{magnitude:.3g}"
+            raise ValueError(
+                f"This batch's largest |value| in {name} is {largest:.3g}, while "
+                f"the statistics accumulated so far hold {name} at a scale of "
+                f"{scale}: its squares would overflow or underflow beside the "
+                "accumulated ones. Scale every batch the same way (e.g. divide "
+                "all of them by one power of two), or fit on all anchors at once."
+            )
 
 
 def _scaled_copy(matrix, n_samples, u, v, row_scale, col_scale):
@@ -400,12 +498,15 @@ def accumulate_moments(X, Y, *, n_folds=1, offset=0, transform_chunk=None, gram=
         X_chunk, Y_chunk = X[start : start + step], Y[start : start + step]
         if transform_chunk is not None:
             X_chunk, Y_chunk = transform_chunk(X_chunk, Y_chunk)
+        magnitudes = (side_magnitude(X_chunk), side_magnitude(Y_chunk))
         for fold in range(n_folds):
             first = (fold - offset - start) % n_folds
             if first >= X_chunk.shape[0]:
                 continue
             rows = slice(first, None, n_folds)
-            folds[fold] = _add_chunk(folds[fold], X_chunk[rows], Y_chunk[rows], gram)
+            folds[fold] = _add_chunk(
+                folds[fold], X_chunk[rows], Y_chunk[rows], gram, magnitudes
+            )
     if gram:
         for fold in folds:
             if fold is not None and isinstance(fold.xx, np.ndarray):
@@ -413,11 +514,24 @@ def accumulate_moments(X, Y, *, n_folds=1, offset=0, transform_chunk=None, gram=
     return folds
 
 
-def _add_chunk(moments, X, Y, gram):
-    """NumPy chunks in place (:func:`absorb_chunk`); tensors by merging."""
+def _add_chunk(moments, X, Y, gram, magnitudes):
+    """NumPy chunks in place (:func:`absorb_chunk`); tensors by merging.
+
+    The chunk is divided by the larger of its own ``magnitudes`` and those of
+    the accumulated ``moments`` (brought to them first), per side.
+    """
+    if moments is not None:
+        magnitudes = _larger_magnitudes(moments.magnitudes, magnitudes)
+        moments = moments.at_magnitudes(magnitudes)
+    x_magnitude, y_magnitude = magnitudes
+    if x_magnitude != 1.0:
+        X = X / x_magnitude
+    if y_magnitude != 1.0:
+        Y = Y / y_magnitude
     if isinstance(X, np.ndarray) and isinstance(Y, np.ndarray):
-        return absorb_chunk(moments, X, Y, gram=gram)
-    part = AnchorMoments.of_chunk(X, Y, gram=gram)
+        absorbed = absorb_chunk(moments, X, Y, gram=gram)
+        return absorbed._replace(magnitudes=magnitudes)
+    part = AnchorMoments.of_chunk(X, Y, gram=gram)._replace(magnitudes=magnitudes)
     return part if moments is None else moments.merge(part)
 
 
@@ -456,13 +570,6 @@ def _block_moments(X, Y, n_folds, offset, transform_chunk, gram):
         raise ValueError(
             f"The block of anchors starting at row {offset} contains NaN or "
             "infinity. Remove or impute those rows before aligning."
-        )
-    if transform_chunk is None and extreme_magnitude(X, Y) is not None:
-        raise ValueError(
-            f"The block of anchors starting at row {offset} holds values beyond "
-            "2**±256, whose squares overflow or underflow in the statistics. "
-            "Divide the Dask arrays by a power of two first, or fit in memory "
-            "(fit rescales such anchors itself)."
         )
     return accumulate_moments(
         X,

@@ -6,6 +6,7 @@ error names the problem and the fix. NumPy-like input goes through
 so a CUDA batch is never copied to the host.
 """
 
+import math
 import warnings
 
 import numpy as np
@@ -27,7 +28,9 @@ _EMBED_FIRST = (
 )
 
 
-def check_embeddings(X, *, input_name="X", estimator=None, min_samples=1):
+def check_embeddings(
+    X, *, input_name="X", estimator=None, min_samples=1, allow_nan=False
+):
     """Validate a 2-D floating array of embeddings without copying tensors.
 
     Parameters
@@ -39,6 +42,8 @@ def check_embeddings(X, *, input_name="X", estimator=None, min_samples=1):
         Named in error messages.
     min_samples : int, default=1
         Fewer rows raise a ``ValueError``.
+    allow_nan : bool, default=False
+        Accept NaN (infinity is always refused).
 
     Returns
     -------
@@ -52,11 +57,12 @@ def check_embeddings(X, *, input_name="X", estimator=None, min_samples=1):
     dtype('float64')
     """
     if is_torch_array(X):
-        return _check_tensor(X, input_name, estimator, min_samples)
+        return _check_tensor(X, input_name, estimator, min_samples, allow_nan)
     try:
         return check_array(
             X,
             dtype=(np.float64, np.float32),
+            ensure_all_finite="allow-nan" if allow_nan else True,
             ensure_min_samples=min_samples,
             input_name=input_name,
             estimator=estimator,
@@ -71,8 +77,8 @@ def check_embeddings(X, *, input_name="X", estimator=None, min_samples=1):
         raise
 
 
-def check_anchor_pair(X, Y, *, estimator=None):
-    """Validate paired anchors: same row count, at least two rows, finite, 2-D.
+def check_anchor_pair(X, Y, *, estimator=None, min_samples=2):
+    """Validate paired anchors: same row count, ``min_samples`` rows, finite, 2-D.
 
     ``Y`` is returned in the namespace, device and dtype of ``X`` so that
     float32 input stays float32 end to end.
@@ -86,7 +92,9 @@ def check_anchor_pair(X, Y, *, estimator=None):
     ((3, 2), (3, 4))
     """
     name = _name(estimator)
-    X = check_embeddings(X, input_name="X", estimator=estimator, min_samples=2)
+    X = check_embeddings(
+        X, input_name="X", estimator=estimator, min_samples=min_samples
+    )
     if Y is None:
         raise ValueError(
             f"This {name} estimator requires y to be passed, but the target y is "
@@ -99,7 +107,9 @@ def check_anchor_pair(X, Y, *, estimator=None):
             f"n_target_features); got a 1-D array of shape {np.shape(Y)}. If the "
             "target space really has one feature, pass y.reshape(-1, 1)."
         )
-    Y = check_embeddings(Y, input_name="y", estimator=estimator, min_samples=2)
+    Y = check_embeddings(
+        Y, input_name="y", estimator=estimator, min_samples=min_samples
+    )
     if X.shape[0] != Y.shape[0]:
         raise ValueError(
             f"X has {X.shape[0]} rows but y has {Y.shape[0]}: anchors must be "
@@ -116,6 +126,14 @@ def check_dask_anchor_pair(X, Y, *, estimator=None):
     are computed. Returns ``Y`` cast lazily to ``X``'s dtype.
     """
     name = _name(estimator)
+    for label, A in (("X", X), ("y", Y)):
+        if is_dask_array(A) and any(math.isnan(size) for size in A.shape):
+            raise ValueError(
+                f"The Dask array {label} has unknown chunk sizes (shape "
+                f"{A.shape}), e.g. after boolean indexing, so its rows cannot be "
+                f"paired with the other side's. Call {label}.compute_chunk_sizes() "
+                "first (on both arrays)."
+            )
     if not is_dask_array(Y):
         raise TypeError(
             f"{name} got Dask source anchors X but y of type {type(Y).__name__}. "
@@ -272,9 +290,15 @@ def _distinct_pairs(X, Y):
     return np.unique(keys, return_index=True)[1]
 
 
-def _check_tensor(X, input_name, estimator, min_samples):
+def _check_tensor(X, input_name, estimator, min_samples, allow_nan=False):
     import torch
 
+    if X.device.type == "meta":
+        raise ValueError(
+            f"{input_name} is a tensor on the meta device, which holds shapes but "
+            "no values. Pass a tensor with data (e.g. materialise the model that "
+            "produced it, or move it to 'cpu' or 'cuda')."
+        )
     suffix = f" required by {_name(estimator)}" if estimator is not None else ""
     if X.ndim != 2:
         raise ValueError(
@@ -298,6 +322,13 @@ def _check_tensor(X, input_name, estimator, min_samples):
         )
     if not X.dtype.is_floating_point:
         X = X.to(torch.get_default_dtype())
+    if allow_nan:
+        if bool(torch.isinf(X).any()):
+            raise ValueError(
+                f"Input {input_name} contains infinity. Remove the infinite values "
+                "(NaN is allowed here)."
+            )
+        return X
     if not _all_finite(X):
         raise ValueError(
             f"Input {input_name} contains NaN or infinity. Remove or impute those "

@@ -507,3 +507,93 @@ def test_frozen_aligner_in_a_classifier_keeps_its_state():
     before = clf.fit(IMAGES).predict_proba(IMAGES)
     aligner.set_params(l2_normalize=True)
     np.testing.assert_array_equal(clf.predict_proba(IMAGES), before)
+
+
+# --- scale invariance of every aligner (issue 23 item 6) -----------------------
+
+
+@pytest.mark.parametrize("transform_type", ["ortho", "affine", "linear", "l-ortho"])
+@pytest.mark.parametrize("std_scaling", [True, False])
+@pytest.mark.parametrize(
+    "x_scale, y_scale",
+    [(1e300, 1e300), (1e300, 1.0), (1.0, 1e300), (1e-300, 1.0), (1e-310, 1e-310)],
+)
+@pytest.mark.parametrize("method", ["fit", "partial_fit", "dask"])
+def test_latent_aligner_is_scale_invariant_per_side(
+    transform_type, std_scaling, x_scale, y_scale, method
+):
+    """Each side multiplied by its own c (near 1e300, 1e-300, subnormal) gives
+    the unscaled translation times the target's c (an unscaled isometry keeps
+    the source's units): never every input sent to one vector, never NaN."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(60, 4))
+    Y = X @ rng.normal(size=(4, 3)) + 0.1 * rng.normal(size=(60, 3))
+    params = dict(transform_type=transform_type, std_scaling=std_scaling)
+    isometry = not std_scaling and transform_type in ("ortho", "l-ortho")
+    if isometry and x_scale != y_scale:
+        params["center"] = False  # the target's mean is in the target's units
+    reference = LatentAligner(**params).fit(X, Y).transform(X[:10])
+    X_c, Y_c = X * x_scale, Y * y_scale
+    aligner = LatentAligner(**params)
+    if method == "fit":
+        aligner.fit(X_c, Y_c)
+    elif method == "partial_fit":
+        aligner.partial_fit(X_c[:30], Y_c[:30]).partial_fit(X_c[30:], Y_c[30:])
+    else:
+        da = pytest.importorskip("dask.array")
+        aligner.fit(da.from_array(X_c, chunks=25), da.from_array(Y_c, chunks=25))
+    translated = aligner.transform(X_c[:10]) / (x_scale if isometry else y_scale)
+    np.testing.assert_allclose(translated, reference, rtol=1e-9, atol=1e-9)
+
+
+def test_sides_too_far_apart_for_one_float64_map_are_refused_before_any_change():
+    rng = np.random.default_rng(4)
+    X, Y = rng.normal(size=(40, 3)), rng.normal(size=(40, 2))
+    aligner = LatentAligner("affine").fit(X, Y)
+    coef = aligner.coef_.copy()
+    with pytest.raises(ValueError, match=r"factor of about 2\*\*-13.*power of two"):
+        aligner.fit(X * 1e200, Y * 1e-200)
+    np.testing.assert_array_equal(aligner.coef_, coef)
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e-200, 1e300])
+def test_adapter_aligner_is_scale_invariant(scale):
+    """No NaN at 1e200 and the same learned blocks at 1e-200 as at 1."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 4))
+    Y = np.c_[X[:, :2], X[:, 2:] + np.tanh(X[:, :2])]
+    reference = AdapterAligner(random_state=0, max_iter=40).fit(X, Y)
+    scaled = AdapterAligner(random_state=0, max_iter=40).fit(X * scale, Y * scale)
+    assert reference.best_iter_ > 0 and scaled.best_iter_ == reference.best_iter_
+    np.testing.assert_allclose(
+        scaled.transform(X * scale) / scale, reference.transform(X), atol=1e-9
+    )
+
+
+@pytest.mark.parametrize(
+    "aligner",
+    [NaiveAligner(), AnchorKernelAligner(), SelfLearningAligner()],
+    ids=lambda aligner: type(aligner).__name__,
+)
+@pytest.mark.parametrize("scale", [1e200, 1e-200])
+def test_other_aligners_are_scale_invariant(aligner, scale):
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(80, 4)) + 1.0
+    Y = X @ rng.normal(size=(4, 3))
+    reference = clone(aligner).fit(X, Y).transform(X)
+    scaled = clone(aligner).fit(X * scale, Y * scale).transform(X * scale) / scale
+    np.testing.assert_allclose(scaled, reference, rtol=1e-9, atol=1e-9)
+
+
+def test_a_zero_row_translates_to_the_target_mean_whatever_the_anchor_order():
+    rng = np.random.default_rng(6)
+    X, Y = rng.normal(size=(30, 3)), rng.normal(size=(30, 2))
+    zero = np.zeros((2, 3))
+    for order in (np.arange(30), rng.permutation(30), rng.permutation(30)):
+        for n_neighbors in (1, 5, None):
+            aligner = AnchorKernelAligner(n_neighbors).fit(X[order], Y[order])
+            np.testing.assert_allclose(aligner.transform(zero), [Y.mean(0)] * 2)
+            zero_tensor = torch.zeros(2, 3, dtype=torch.float64)
+            np.testing.assert_allclose(
+                aligner.transform(zero_tensor).numpy(), [Y.mean(0)] * 2
+            )

@@ -65,3 +65,20 @@ def test_dask_inputs_are_checked_without_computing():
     X[60, 3] = np.nan
     with pytest.raises(ValueError, match="starting at row 50 contains NaN"):
         LatentAligner().fit(da.from_array(X, chunks=50), da.from_array(Y, chunks=50))
+
+
+def test_unknown_chunk_sizes_name_compute_chunk_sizes():
+    X, Y = _anchors(n=100)
+    X_dask, Y_dask = da.from_array(X, chunks=30), da.from_array(Y, chunks=30)
+    keep = X_dask[:, 0] > 2.0
+    with pytest.raises(ValueError, match=r"unknown chunk sizes.*compute_chunk_sizes"):
+        LatentAligner().fit(X_dask[keep], Y_dask[keep])
+    X_kept, Y_kept = X_dask[keep], Y_dask[keep]
+    X_kept.compute_chunk_sizes()
+    Y_kept.compute_chunk_sizes()
+    rows = X[:, 0] > 2.0
+    np.testing.assert_allclose(
+        LatentAligner().fit(X_kept, Y_kept).transform(X[:5]),
+        LatentAligner().fit(X[rows], Y[rows]).transform(X[:5]),
+        rtol=1e-9,
+    )

@@ -260,3 +260,52 @@ def test_a_batch_at_another_scale_is_refused_before_it_changes_the_fit():
         aligner.partial_fit(X[100:], Y[100:])
     np.testing.assert_array_equal(aligner.coef_, coef)
     assert aligner.n_samples_seen_ == 100
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        dict(transform_type="ortho"),
+        dict(l2_normalize=True),
+        dict(alpha="auto"),
+        dict(alpha=1.0),
+        dict(alphas=[0.1, 1.0]),
+        dict(center=False),
+        dict(std_scaling=False),
+    ],
+    ids=lambda change: next(iter(change)),
+)
+@pytest.mark.parametrize("start", ["fit", "partial_fit"])
+def test_a_changed_statistics_parameter_is_refused_before_any_state_changes(
+    change, start
+):
+    """After fit or partial_fit, partial_fit with another setting of any
+    parameter that shapes the statistics names the parameter, both values and
+    the fix (fit to restart), and leaves the fitted aligner as it was."""
+    X, Y = _anchors(120, 5, 4, seed=13)
+    aligner = getattr(LatentAligner("affine"), start)(X[:60], Y[:60])
+    before = {k: v for k, v in vars(aligner).items() if k.endswith("_")}
+    coef = aligner.coef_.copy()
+    name = next(iter(change))
+    aligner.set_params(**change)
+    with pytest.raises(ValueError, match=rf"{name}=.*{name} is now.*call fit"):
+        aligner.partial_fit(X[60:], Y[60:])
+    assert {k: v for k, v in vars(aligner).items() if k.endswith("_")} == before
+    np.testing.assert_array_equal(aligner.coef_, coef)
+    assert aligner.n_samples_seen_ == 60
+    # fit restarts with the new setting, and partial_fit then continues it
+    aligner.fit(X[:60], Y[:60]).partial_fit(X[60:], Y[60:])
+    assert aligner.n_samples_seen_ == 120
+
+
+@pytest.mark.parametrize("transform_type", ["ortho", "affine", "l-ortho"])
+def test_one_row_batches_equal_the_fit_on_all_rows(transform_type):
+    X, Y = _anchors(40, 5, 4, seed=14)
+    streamed = LatentAligner(transform_type)
+    for row in range(len(X)):
+        streamed.partial_fit(X[row : row + 1], Y[row : row + 1])
+    expected = LatentAligner(transform_type).fit(X, Y)
+    assert streamed.n_samples_seen_ == 40
+    np.testing.assert_allclose(
+        streamed.transform(X), expected.transform(X), rtol=1e-10, atol=1e-10
+    )

@@ -9,7 +9,8 @@ from scipy.stats import ortho_group
 from sklearn.exceptions import ConvergenceWarning
 
 from skalign import fit_alignment
-from skalign._solvers import cross_validated_alpha, ridge_least_squares
+from skalign._alpha import cross_validated_alpha
+from skalign._solvers import ridge_least_squares
 from skalign._statistics import accumulate_moments
 
 torch = pytest.importorskip("torch")

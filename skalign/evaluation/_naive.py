@@ -1,22 +1,17 @@
 """NaiveAligner: the paper's floor, zero-padding without any alignment."""
 
-from sklearn.base import _fit_context
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import validate_data
-
-from .._aligner import LatentAligner
+from .._affine import AffineMapAligner
 from .._backend import get_namespace, solve_dtype
-from .._preprocessing import anchor_statistics, compose_affine_map, normalize_rows
-from .._validation import check_anchor_pair
+from .._preprocessing import anchor_statistics, normalize_rows
 
 
-class NaiveAligner(LatentAligner):
+class NaiveAligner(AffineMapAligner):
     """Feed source embeddings to the target side unaligned: the stitching floor.
 
     The paper's *naive* baseline: the source embedding is zero-padded (or
     truncated) to the target width and handed to the target's decoder as if
-    the two encoders shared a space. It is a :class:`~skalign.LatentAligner`
-    whose estimated map is replaced by the identity: the same anchor
+    the two encoders shared a space. It is :class:`~skalign.LatentAligner`'s
+    pipeline with the estimated map replaced by the identity: the same anchor
     statistics, standardisation, padding and de-normalisation, the same
     ``transform``, ``inverse_transform`` and ``score``, so the gap between the
     two measures what the alignment itself contributes and nothing else.
@@ -46,10 +41,8 @@ class NaiveAligner(LatentAligner):
         Target anchor statistics.
     l2_normalize_ : bool
         ``l2_normalize`` at fit time, used by :meth:`transform`.
-    n_features_in_ : int
-        Number of source features seen during :meth:`fit`.
-    feature_names_in_ : ndarray of shape (n_features,)
-        Source feature names, when ``X`` has string column names.
+    n_features_in_, feature_names_in_ : int, ndarray of shape (n_features,)
+        Source width and, for ``X`` with string column names, feature names.
 
     See Also
     --------
@@ -65,16 +58,10 @@ class NaiveAligner(LatentAligner):
            [3., 4., 0.]])
     """
 
-    # The map is fixed: no solver, no penalty. ``inverse_transform`` treats it
-    # as the isometry it is on the kept coordinates.
-    transform_type = "ortho"
-    # Nothing to accumulate: the identity map is known from the first batch's
-    # widths, so LatentAligner's incremental fit does not apply.
-    partial_fit = available_if(lambda _: False)(LatentAligner.partial_fit)
-
     _parameter_constraints: dict = {
-        key: LatentAligner._parameter_constraints[key]
-        for key in ("center", "std_scaling", "l2_normalize")
+        "center": ["boolean"],
+        "std_scaling": ["boolean"],
+        "l2_normalize": ["boolean"],
     }
 
     def __init__(self, *, center=True, std_scaling=True, l2_normalize=False):
@@ -82,48 +69,15 @@ class NaiveAligner(LatentAligner):
         self.std_scaling = std_scaling
         self.l2_normalize = l2_normalize
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Record the anchors' statistics and the target width.
-
-        Parameters
-        ----------
-        X : array-like or torch.Tensor of shape (n_samples, n_features)
-            Source anchor embeddings.
-        y : array-like or torch.Tensor of shape (n_samples, n_target_features)
-            Target anchor embeddings, row i paired with row i of ``X``.
-
-        Returns
-        -------
-        self : NaiveAligner
-            The fitted aligner.
-        """
-        X_checked, Y = check_anchor_pair(X, y, estimator=self)
-        xp = get_namespace(X_checked, Y)
-        dtype, work = X_checked.dtype, solve_dtype(xp, X_checked)
-        Xw, Yw = xp.astype(X_checked, work), xp.astype(Y, work)
+    def _fit(self, X, Y):
+        """Record the anchors' statistics and the identity between the widths."""
+        xp = get_namespace(X, Y)
+        work = solve_dtype(xp, X)
+        Xw, Yw = xp.astype(X, work), xp.astype(Y, work)
         if self.l2_normalize:
             Xw, Yw = normalize_rows(Xw), normalize_rows(Yw)
         stats = dict(center=self.center, std_scaling=self.std_scaling)
-        x_mean, x_scale = anchor_statistics(Xw, **stats)
-        y_mean, y_scale = anchor_statistics(Yw, **stats)
+        statistics = (*anchor_statistics(Xw, **stats), *anchor_statistics(Yw, **stats))
         coef = xp.eye(Yw.shape[1], Xw.shape[1], dtype=work)
         intercept = xp.zeros(Yw.shape[1], dtype=work)
-        weights, bias = compose_affine_map(
-            coef, intercept, x_mean, x_scale, y_mean, y_scale
-        )
-        validate_data(self, X, reset=True, skip_check_array=True)
-        for name, value in {
-            "coef_": coef,
-            "intercept_": intercept,
-            "x_mean_": x_mean,
-            "x_scale_": x_scale,
-            "y_mean_": y_mean,
-            "y_scale_": y_scale,
-            "_weights": weights,
-            "_bias": bias,
-        }.items():
-            setattr(self, name, xp.astype(value, dtype))
-        self.l2_normalize_ = bool(self.l2_normalize)
-        self._isometry = True
-        return self
+        self._set_affine_map(coef, intercept, statistics, like=X)
