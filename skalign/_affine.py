@@ -9,6 +9,8 @@ the standardised spaces, between the anchor statistics ``x_mean_``,
 
 import warnings
 
+from sklearn.base import _fit_context
+
 from ._backend import get_namespace, solve_dtype, to_namespace_of
 from ._base import BaseAligner
 from ._preprocessing import apply_affine_map, compose_affine_map, invert_affine_map
@@ -17,9 +19,37 @@ from ._preprocessing import apply_affine_map, compose_affine_map, invert_affine_
 class AffineMapAligner(BaseAligner):
     """Base of the aligners that translate by ``x ↦ x W + b``.
 
-    A subclass's ``_fit`` computes the map in the standardised spaces and the
-    anchor statistics, then calls :meth:`_set_affine_map`.
+    A subclass's ``_fit(X, Y, sample_weight=None)`` computes the map in the
+    standardised spaces and the anchor statistics (weighted when weights are
+    given), then calls :meth:`_set_affine_map`.
     """
+
+    # weights reach fit only once asked for (set_fit_request(sample_weight=True)),
+    # so routing weights to score alone (cross_val_score) keeps working
+    __metadata_request__fit = {"sample_weight": False}
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the aligner on paired anchors, optionally weighted.
+
+        Parameters
+        ----------
+        X, y : array-like or torch.Tensor
+            Source anchors (n_samples, n_features) and their paired targets
+            (n_samples, n_target_features), or raw targets for a
+            ``target_encoder``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each pair in the anchor statistics (means,
+            spreads, cross-products) and the squared errors: integer weights
+            give the fit on repeated rows. Routed by meta-estimators when
+            requested with ``set_fit_request(sample_weight=True)``.
+
+        Returns
+        -------
+        self : object
+            The fitted aligner.
+        """
+        return self._fit_anchors(X, y, sample_weight=sample_weight)
 
     def _set_affine_map(self, coef, intercept, statistics, *, like):
         """Store the map, each array in the namespace, device and dtype of ``like``."""

@@ -19,7 +19,7 @@ from ._statistics import (
     dask_moments,
     merge_folds,
 )
-from ._validation import check_anchor_pair
+from ._validation import check_anchor_pair, check_pair_weights
 
 
 class LatentAligner(AffineMapAligner):
@@ -160,6 +160,8 @@ class LatentAligner(AffineMapAligner):
 
     _accepts_dask = True
     _checks_spread = True
+    # as for fit: weights reach partial_fit only once requested
+    __metadata_request__partial_fit = {"sample_weight": False}
 
     _parameter_constraints: dict = {
         "transform_type": [StrOptions(set(TRANSFORM_TYPES))],
@@ -205,11 +207,12 @@ class LatentAligner(AffineMapAligner):
         self.random_state = random_state
         self.target_encoder = target_encoder
 
-    def _fit(self, X, Y):
+    def _fit(self, X, Y, sample_weight=None):
         """The map from checked anchors: from their sufficient statistics
         (streamed over row chunks, or over a Dask array's blocks), or from the
         samples when they are fewer than the features or ``solver="adam"``."""
         self._check_alphas()
+        self._check_weights_supported(sample_weight)
         if is_dask_array(X):
             if self.solver == "adam":
                 raise ValueError(
@@ -222,16 +225,21 @@ class LatentAligner(AffineMapAligner):
                 n_folds=self._n_folds(),
                 transform_chunk=_unit_rows if self.l2_normalize else None,
                 gram=self.transform_type != "ortho",
+                weights=sample_weight,
             )
             fitted = self._solve(moments)
             like = np.empty(0, dtype=X.dtype)
         else:
             X_work, Y_work = self._working_arrays(X, Y)
-            if self._solves_on_samples(X_work):
-                fitted = self._fit_on_samples(X_work, Y_work)
+            # weighted alpha="auto" cross-validates from weighted fold moments
+            weighted_search = sample_weight is not None and self._n_folds() > 1
+            if self._solves_on_samples(X_work) and not weighted_search:
+                fitted = self._fit_on_samples(X_work, Y_work, sample_weight)
                 moments = None
             else:
-                moments = self._accumulate(X_work, Y_work, offset=0)
+                moments = self._accumulate(
+                    X_work, Y_work, offset=0, weights=sample_weight
+                )
                 fitted = self._solve(moments)
             like = X
         self._set_fitted(fitted, like=like)
@@ -240,7 +248,7 @@ class LatentAligner(AffineMapAligner):
         self.n_samples_seen_ = int(X.shape[0])
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, sample_weight=None):
         """Add a batch of anchors and re-estimate the map from all rows seen.
 
         The aligner keeps only sufficient statistics of the anchors (means,
@@ -257,6 +265,8 @@ class LatentAligner(AffineMapAligner):
         y : array-like or torch.Tensor of shape (n_samples, n_target_features)
             Their paired target embeddings (raw inputs when ``target_encoder``
             is set: the encoder is fitted on the first batch).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each pair of this batch (see :meth:`fit`).
 
         Returns
         -------
@@ -285,6 +295,9 @@ class LatentAligner(AffineMapAligner):
         )
         X_work, Y = self._working_arrays(X_checked, Y_checked)
         self._check_alphas()
+        if sample_weight is not None:
+            sample_weight = check_pair_weights(sample_weight, X_work.shape[0])
+        self._check_weights_supported(sample_weight)
         if not first:
             _check_feature_names(self, X, reset=False)
             self._check_width(X_work, self.n_features_in_, "source")
@@ -294,7 +307,7 @@ class LatentAligner(AffineMapAligner):
         offset = 0 if first else self.n_samples_seen_
         moments = merge_folds(
             None if first else self._moments,
-            self._accumulate(X_work, Y, offset=offset),
+            self._accumulate(X_work, Y, offset=offset, weights=sample_weight),
         )
         fitted = self._solve(moments)
         self._set_fitted(fitted, like=X_checked)
@@ -362,7 +375,16 @@ class LatentAligner(AffineMapAligner):
         auto = self.alpha == "auto" and self.transform_type != "ortho"
         return N_FOLDS if auto else 1
 
-    def _accumulate(self, X, Y, *, offset):
+    def _check_weights_supported(self, sample_weight):
+        if sample_weight is None:
+            return
+        if self.solver == "adam":
+            raise ValueError(
+                "sample_weight needs solver='closed-form': the paper's gradient "
+                "descent (solver='adam') is unweighted. Set solver='closed-form'."
+            )
+
+    def _accumulate(self, X, Y, *, offset, weights=None):
         """Per-fold moments of a batch (rows normalised first if asked)."""
         return accumulate_moments(
             X,
@@ -371,6 +393,7 @@ class LatentAligner(AffineMapAligner):
             offset=offset,
             transform_chunk=_unit_rows if self.l2_normalize else None,
             gram=self.transform_type != "ortho",
+            weights=weights,
         )
 
     def _solve(self, folds):
@@ -384,7 +407,7 @@ class LatentAligner(AffineMapAligner):
             std_scaling=self.std_scaling,
         )
 
-    def _fit_on_samples(self, X, Y):
+    def _fit_on_samples(self, X, Y, sample_weight=None):
         """The in-memory path: standardised copies, :func:`fit_alignment`."""
         return solve_alignment_on_samples(
             X,
@@ -395,6 +418,7 @@ class LatentAligner(AffineMapAligner):
             center=self.center,
             std_scaling=self.std_scaling,
             l2_normalize=self.l2_normalize,
+            sample_weight=sample_weight,
             solver=self.solver,
             learning_rate=self.learning_rate,
             max_iter=self.max_iter,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._alpha import cross_validated_alpha, cross_validated_alpha_on_samples
-from ._backend import get_namespace, solve_dtype
+from ._backend import array_device, get_namespace, solve_dtype
 from ._preprocessing import (
     anchor_statistics,
     moment_statistics,
@@ -139,6 +139,7 @@ def solve_alignment_on_samples(
     center=True,
     std_scaling=True,
     l2_normalize=False,
+    sample_weight=None,
     **solver_params,
 ):
     """The fitted map from in-memory anchors: standardised copies, solved.
@@ -155,6 +156,10 @@ def solve_alignment_on_samples(
         As in :func:`solve_alignment`.
     l2_normalize : bool, default=False
         Scale every row to unit norm first.
+    sample_weight : ndarray of shape (n_samples,) or None, default=None
+        Non-negative weight of each pair (closed forms and a fixed ``alpha``
+        only): weighted statistics, means and squared errors, so integer
+        weights give the map of repeated rows.
     **solver_params
         ``solver``, ``learning_rate``, ``max_iter``, ``tol``,
         ``random_state`` of :func:`~skalign.fit_alignment`.
@@ -168,8 +173,9 @@ def solve_alignment_on_samples(
     Y = xp.astype(Y, X.dtype, copy=False)
     if l2_normalize:
         X, Y = normalize_rows(X), normalize_rows(Y)
-    x_mean, x_scale = anchor_statistics(X, center=center, std_scaling=std_scaling)
-    y_mean, y_scale = anchor_statistics(Y, center=center, std_scaling=std_scaling)
+    stats = dict(center=center, std_scaling=std_scaling, weights=sample_weight)
+    x_mean, x_scale = anchor_statistics(X, **stats)
+    y_mean, y_scale = anchor_statistics(Y, **stats)
     # without std_scaling, each side divided by its power of two (if any)
     # keeps the solver's squares finite
     magnitudes = (side_magnitude(X), side_magnitude(Y)) if not std_scaling else None
@@ -182,9 +188,12 @@ def solve_alignment_on_samples(
         alpha, cv_alphas, cv_errors = cross_validated_alpha_on_samples(
             Xs, Ys, fit_intercept=transform_type == "affine", alphas=alphas
         )
-    alignment = fit_alignment(
-        Xs, Ys, transform_type, alpha=alpha, check_input=False, **solver_params
-    )
+    if sample_weight is None:
+        alignment = fit_alignment(
+            Xs, Ys, transform_type, alpha=alpha, check_input=False, **solver_params
+        )
+    else:
+        alignment = _weighted_alignment(Xs, Ys, sample_weight, transform_type, alpha)
     if magnitudes is not None and _keeps_source_units(transform_type, std_scaling):
         y_scale = y_scale / magnitudes[1] * magnitudes[0]
     return FittedMap(
@@ -203,3 +212,20 @@ def _keeps_source_units(transform_type, std_scaling):
     the target's de-normalising scale is the source's, whatever each side was
     divided by to solve."""
     return not std_scaling and transform_type in ("ortho", "l-ortho")
+
+
+def _weighted_alignment(X, Y, weights, transform_type, alpha):
+    """:func:`fit_alignment` on rows weighted by ``weights``: each row scaled by
+    the square root of its weight (after centring on the weighted means for
+    ``affine``, whose intercept then follows from those means)."""
+    xp = get_namespace(X, Y)
+    w = xp.asarray(weights, dtype=X.dtype, device=array_device(X))
+    root = xp.sqrt(w)[:, None]
+    if transform_type != "affine":
+        return fit_alignment(
+            X * root, Y * root, transform_type, alpha=alpha, check_input=False
+        )
+    x_mean, y_mean = (w @ X) / xp.sum(w), (w @ Y) / xp.sum(w)
+    centred = (X - x_mean) * root, (Y - y_mean) * root
+    linear = fit_alignment(*centred, "linear", alpha=alpha, check_input=False)
+    return linear._replace(intercept=y_mean - x_mean @ linear.coef.T)

@@ -27,6 +27,10 @@ are, declare ``_parameter_constraints`` and implement only what differs:
   translations in ``X``'s namespace, device and dtype.
 - ``_inverse_transform(self, Y)`` where the map can be undone: ``Y`` is a
   checked target batch. ``inverse_transform`` exists only then.
+- Weighted anchors: give the class a ``fit(self, X, y, sample_weight=None)``
+  that returns ``self._fit_anchors(X, y, sample_weight=sample_weight)`` (as
+  :class:`~skalign._affine.AffineMapAligner` does); ``_fit`` then receives
+  checked float64 weights as ``sample_weight``.
 
 Set ``_checks_spread = True`` to refuse anchors that do not vary (see
 :func:`~skalign._validation.check_anchor_spread`), and override
@@ -58,6 +62,7 @@ from ._validation import (
     check_anchor_spread,
     check_dask_anchor_pair,
     check_embeddings,
+    check_pair_weights,
 )
 from .metrics import mean_cosine_similarity, paired_cosines
 
@@ -94,11 +99,7 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         self : object
             The fitted aligner.
         """
-        y, encoder = self._encode_target(y, refit=True)
-        anchors = self._check_anchors(X, y)
-        self._fit(*anchors)
-        self._record_fit(X, anchors[1], encoder)
-        return self
+        return self._fit_anchors(X, y)
 
     def transform(self, X):
         """Translate source embeddings into the target space.
@@ -159,10 +160,22 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         translated, Y, rows = self._scored_pairs(X, y)
         if sample_weight is None:
             return mean_cosine_similarity(Y, translated)
-        weights = _check_pair_weights(sample_weight, _num_samples(X))
+        weights = check_pair_weights(sample_weight, _num_samples(X))
         return weighted_mean_cosine(
             Y, translated, weights if rows is None else weights[rows]
         )
+
+    def _fit_anchors(self, X, y, sample_weight=None):
+        """The fit prologue, ``_fit`` and the bookkeeping every fit shares."""
+        y, encoder = self._encode_target(y, refit=True)
+        anchors = self._check_anchors(X, y)
+        if sample_weight is None:
+            self._fit(*anchors)
+        else:
+            weights = check_pair_weights(sample_weight, anchors[0].shape[0])
+            self._fit(*anchors, sample_weight=weights)
+        self._record_fit(X, anchors[1], encoder)
+        return self
 
     # -- the shared checks -----------------------------------------------------
 
@@ -251,17 +264,6 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         # tests/test_array_api.py) but not every namespace: array_api_strict
         # arrays fail, and the tag would make parametrize_with_checks run them.
         return tags
-
-
-def _check_pair_weights(sample_weight, n_pairs):
-    weights = np.asarray(to_numpy(sample_weight), dtype=np.float64)
-    if weights.shape != (n_pairs,) or not np.all(weights >= 0):
-        raise ValueError(
-            f"sample_weight must be non-negative of shape ({n_pairs},), one "
-            f"weight per pair, got shape {weights.shape}. Pass one weight per row "
-            "of X."
-        )
-    return weights
 
 
 def weighted_mean_cosine(Y, translated, weights):

@@ -19,7 +19,7 @@ from ._backend import array_device, get_namespace
 _CONSTANT_FEATURE_TOLERANCE = 10
 
 
-def anchor_statistics(X, *, center=True, std_scaling=True):
+def anchor_statistics(X, *, center=True, std_scaling=True, weights=None):
     """Per-feature mean and scale of the anchors, safe for constant features.
 
     Parameters
@@ -32,6 +32,9 @@ def anchor_statistics(X, *, center=True, std_scaling=True):
         Estimate the standard deviation (``ddof=0``); if False the scale is one.
         A constant feature gets scale one, so it stays constant instead of
         becoming NaN.
+    weights : array of shape (n_samples,) or None, default=None
+        Non-negative row weights: weighted mean and spread (integer weights
+        give the statistics of repeated rows).
 
     Both are computed on the data divided by a power of two per feature (its
     magnitude), so any finite input works without overflow (values near
@@ -55,14 +58,17 @@ def anchor_statistics(X, *, center=True, std_scaling=True):
     n_features = X.shape[1]
     magnitude = power_of_two_magnitude(xp.max(xp.abs(X), axis=0))
     scaled = X / magnitude
+    if weights is not None:
+        weights = xp.asarray(weights, dtype=X.dtype, device=array_device(X))
+        weights = weights / xp.sum(weights)
     if center:
-        scaled_mean = xp.mean(scaled, axis=0)
+        scaled_mean = _mean(scaled, weights)
     else:
         scaled_mean = xp.zeros(n_features, dtype=X.dtype, device=array_device(X))
     mean = scaled_mean * magnitude
     if not std_scaling:
         return mean, xp.ones(n_features, dtype=X.dtype, device=array_device(X))
-    scaled_scale = xp.sqrt(xp.mean((scaled - scaled_mean) ** 2, axis=0))
+    scaled_scale = xp.sqrt(_mean((scaled - scaled_mean) ** 2, weights))
     scale = scaled_scale * magnitude
     # Constant relative to the largest feature's magnitude: a spread below the
     # data's resolution at the embedding's own scale is rounding noise (e.g.
@@ -71,6 +77,13 @@ def anchor_statistics(X, *, center=True, std_scaling=True):
     tiny = _CONSTANT_FEATURE_TOLERANCE * xp.finfo(X.dtype).eps
     constant = scale <= tiny * xp.max(magnitude)
     return mean, xp.where(constant, xp.ones_like(scale), scale)
+
+
+def _mean(X, weights):
+    """Column means, weighted by ``weights`` (summing to one) when given."""
+    if weights is None:
+        return get_namespace(X).mean(X, axis=0)
+    return weights @ X
 
 
 def power_of_two_magnitude(values):

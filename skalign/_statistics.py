@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ._backend import get_namespace, solve_dtype
+from ._backend import array_device, get_namespace, solve_dtype
 from ._preprocessing import in_square_range, largest_magnitude, side_magnitude
 
 # Rows of one chunk hold at most about this many bytes of X and Y together,
@@ -86,15 +86,20 @@ class AnchorMoments(NamedTuple):
     magnitudes: tuple = (1.0, 1.0)
 
     @classmethod
-    def of_chunk(cls, X, Y, *, gram=True):
+    def of_chunk(cls, X, Y, *, gram=True, weights=None):
         """Moments of one chunk.
 
         ``gram=False`` (Procrustes) keeps only the diagonal of ``XᵀX`` (half
         the work) and takes the products in the chunk's dtype; ``gram=True``
-        (least squares) takes them in float64 (see below).
+        (least squares) takes them in float64 (see below). ``weights`` (one
+        per row, NumPy) weight every mean and product, so integer weights
+        give the moments of repeated rows; ``n_samples`` is then their sum.
         """
         xp = get_namespace(X, Y)
         work = solve_dtype(xp, X)
+        if weights is not None:
+            X, Y = xp.astype(X, work), xp.astype(Y, work)
+            return cls._of_weighted_chunk(X, Y, weights, gram)
         if gram:
             # Least squares squares the condition number of X: a float32 Gram
             # matrix loses the map when anchors barely outnumber features
@@ -120,6 +125,20 @@ class AnchorMoments(NamedTuple):
         yy = xp.sum(Yc * Yc, axis=0, dtype=work) - n_samples * dy**2
         resolution = float(xp.finfo(X.dtype).eps)
         return cls(n_samples, x_mean, y_mean, xx, xy, yy, resolution)
+
+    @classmethod
+    def _of_weighted_chunk(cls, X, Y, weights, gram):
+        """:meth:`of_chunk` with row weights, in the work dtype of ``X``."""
+        xp = get_namespace(X, Y)
+        w = xp.asarray(np.asarray(weights), dtype=X.dtype, device=array_device(X))
+        total = float(xp.sum(w))
+        x_mean, y_mean = (w @ X) / total, (w @ Y) / total
+        root = xp.sqrt(w)[:, None]
+        Xc, Yc = (X - x_mean) * root, (Y - y_mean) * root
+        xx = Xc.T @ Xc if gram else xp.sum(Xc * Xc, axis=0)
+        resolution = float(xp.finfo(X.dtype).eps)
+        yy = xp.sum(Yc * Yc, axis=0)
+        return cls(total, x_mean, y_mean, xx, Xc.T @ Yc, yy, resolution)
 
     def at_magnitudes(self, magnitudes):
         """The same moments of rows divided by ``magnitudes`` (powers of two at
@@ -314,7 +333,7 @@ def chunk_rows(X, Y):
     return max(_MIN_CHUNK_ROWS, _CHUNK_BYTES // per_row)
 
 
-def absorb_chunk(moments, X, Y, *, gram=True):
+def absorb_chunk(moments, X, Y, *, gram=True, weights=None):
     """Add a NumPy chunk's moments to ``moments`` in place (Chan et al.'s update).
 
     The accumulators of ``moments`` are updated in place and returned in a
@@ -327,7 +346,9 @@ def absorb_chunk(moments, X, Y, *, gram=True):
     The chunk is centred on its own mean before its products: in float64 for
     least squares (``gram=True``, or float64 input), in the input's precision
     for Procrustes on float32 anchors, whose rounding of the mean is then
-    removed exactly in float64.
+    removed exactly in float64. With ``weights`` (one per row) every mean
+    and product is weighted (centred in float64, rows scaled by the weights'
+    square roots), so integer weights give the moments of repeated rows.
 
     Examples
     --------
@@ -340,12 +361,20 @@ def absorb_chunk(moments, X, Y, *, gram=True):
     >>> bool(np.allclose(streamed.xx, whole.xx) and np.allclose(streamed.xy, whole.xy))
     True
     """
-    n_chunk = X.shape[0]
-    x_mean = np.sum(X, axis=0, dtype=np.float64) / n_chunk
-    y_mean = np.sum(Y, axis=0, dtype=np.float64) / n_chunk
-    wide = gram or X.dtype == np.float64
+    if weights is None:
+        n_chunk = X.shape[0]
+        x_mean = np.sum(X, axis=0, dtype=np.float64) / n_chunk
+        y_mean = np.sum(Y, axis=0, dtype=np.float64) / n_chunk
+    else:
+        n_chunk = float(weights.sum())
+        x_mean, y_mean = (weights @ X) / n_chunk, (weights @ Y) / n_chunk
+    wide = gram or X.dtype == np.float64 or weights is not None
     Xc, dx = _centred(X, x_mean, wide)
     Yc, dy = _centred(Y, y_mean, wide)
+    if weights is not None:
+        root = np.sqrt(weights)[:, None]
+        Xc *= root
+        Yc *= root
     x_squares = np.einsum("ij,ij->j", Xc, Xc, dtype=np.float64)
     y_squares = np.einsum("ij,ij->j", Yc, Yc, dtype=np.float64)
     if not (wide or _float32_products_safe(x_squares, y_squares, n_chunk)):
@@ -467,7 +496,9 @@ def mirror_lower(acc):
         acc[start:stop, stop:] = acc[stop:, start:stop].T
 
 
-def accumulate_moments(X, Y, *, n_folds=1, offset=0, transform_chunk=None, gram=True):
+def accumulate_moments(
+    X, Y, *, n_folds=1, offset=0, transform_chunk=None, gram=True, weights=None
+):
     """Moments of paired anchors per fold, streamed over row chunks.
 
     Parameters
@@ -486,6 +517,9 @@ def accumulate_moments(X, Y, *, n_folds=1, offset=0, transform_chunk=None, gram=
         normalisation).
     gram : bool, default=True
         Keep the whole ``XᵀX``; False keeps its diagonal only.
+    weights : ndarray of shape (n_samples,) or None, default=None
+        Non-negative weight of each pair (NumPy): integer weights give the
+        moments of repeated rows.
 
     Returns
     -------
@@ -499,13 +533,19 @@ def accumulate_moments(X, Y, *, n_folds=1, offset=0, transform_chunk=None, gram=
         if transform_chunk is not None:
             X_chunk, Y_chunk = transform_chunk(X_chunk, Y_chunk)
         magnitudes = (side_magnitude(X_chunk), side_magnitude(Y_chunk))
+        w_chunk = None if weights is None else weights[start : start + step]
         for fold in range(n_folds):
             first = (fold - offset - start) % n_folds
             if first >= X_chunk.shape[0]:
                 continue
             rows = slice(first, None, n_folds)
             folds[fold] = _add_chunk(
-                folds[fold], X_chunk[rows], Y_chunk[rows], gram, magnitudes
+                folds[fold],
+                X_chunk[rows],
+                Y_chunk[rows],
+                gram,
+                magnitudes,
+                None if w_chunk is None else w_chunk[rows],
             )
     if gram:
         for fold in folds:
@@ -514,12 +554,15 @@ def accumulate_moments(X, Y, *, n_folds=1, offset=0, transform_chunk=None, gram=
     return folds
 
 
-def _add_chunk(moments, X, Y, gram, magnitudes):
+def _add_chunk(moments, X, Y, gram, magnitudes, weights=None):
     """NumPy chunks in place (:func:`absorb_chunk`); tensors by merging.
 
     The chunk is divided by the larger of its own ``magnitudes`` and those of
-    the accumulated ``moments`` (brought to them first), per side.
+    the accumulated ``moments`` (brought to them first), per side. Rows of
+    zero total weight add nothing.
     """
+    if weights is not None and not weights.sum() > 0:
+        return moments
     if moments is not None:
         magnitudes = _larger_magnitudes(moments.magnitudes, magnitudes)
         moments = moments.at_magnitudes(magnitudes)
@@ -529,13 +572,14 @@ def _add_chunk(moments, X, Y, gram, magnitudes):
     if y_magnitude != 1.0:
         Y = Y / y_magnitude
     if isinstance(X, np.ndarray) and isinstance(Y, np.ndarray):
-        absorbed = absorb_chunk(moments, X, Y, gram=gram)
+        absorbed = absorb_chunk(moments, X, Y, gram=gram, weights=weights)
         return absorbed._replace(magnitudes=magnitudes)
-    part = AnchorMoments.of_chunk(X, Y, gram=gram)._replace(magnitudes=magnitudes)
+    part = AnchorMoments.of_chunk(X, Y, gram=gram, weights=weights)
+    part = part._replace(magnitudes=magnitudes)
     return part if moments is None else moments.merge(part)
 
 
-def dask_moments(X, Y, *, n_folds=1, transform_chunk=None, gram=True):
+def dask_moments(X, Y, *, n_folds=1, transform_chunk=None, gram=True, weights=None):
     """Per-fold moments of two row-aligned Dask arrays, as one map-reduce.
 
     Each block pair's moments are computed where the block lives
@@ -549,23 +593,32 @@ def dask_moments(X, Y, *, n_folds=1, transform_chunk=None, gram=True):
     """
     import dask
 
+    import dask.array as da
+
     X = X.rechunk({1: -1})
     Y = Y.rechunk({0: X.chunks[0], 1: -1})
     offsets = [0]
     for rows in X.chunks[0][:-1]:
         offsets.append(offsets[-1] + rows)
+    weight_blocks = [None] * len(offsets)
+    if weights is not None:
+        weight_blocks = da.from_array(weights, chunks=(X.chunks[0],)).to_delayed()
     parts = [
         dask.delayed(_block_moments)(
-            x_block, y_block, n_folds, offset, transform_chunk, gram
+            x_block, y_block, n_folds, offset, transform_chunk, gram, w_block
         )
-        for x_block, y_block, offset in zip(
-            X.to_delayed().ravel(), Y.to_delayed().ravel(), offsets, strict=True
+        for x_block, y_block, offset, w_block in zip(
+            X.to_delayed().ravel(),
+            Y.to_delayed().ravel(),
+            offsets,
+            weight_blocks,
+            strict=True,
         )
     ]
     return dask.delayed(_merge_fold_lists)(parts).compute()
 
 
-def _block_moments(X, Y, n_folds, offset, transform_chunk, gram):
+def _block_moments(X, Y, n_folds, offset, transform_chunk, gram, weights=None):
     if not (np.isfinite(X).all() and np.isfinite(Y).all()):
         raise ValueError(
             f"The block of anchors starting at row {offset} contains NaN or "
@@ -578,6 +631,7 @@ def _block_moments(X, Y, n_folds, offset, transform_chunk, gram):
         offset=offset,
         transform_chunk=transform_chunk,
         gram=gram,
+        weights=weights,
     )
 
 

@@ -185,6 +185,31 @@ def check_same_device(**arrays):
         )
 
 
+def check_pair_weights(sample_weight, n_pairs):
+    """One finite, non-negative weight per pair (float64 NumPy), not all zero.
+
+    Examples
+    --------
+    >>> from skalign._validation import check_pair_weights
+    >>> check_pair_weights([1, 2], 2).tolist()
+    [1.0, 2.0]
+    """
+    if is_dask_array(sample_weight):
+        sample_weight = sample_weight.compute()
+    weights = np.asarray(to_numpy(sample_weight), dtype=np.float64)
+    if weights.shape != (n_pairs,) or not np.all(weights >= 0):
+        raise ValueError(
+            f"sample_weight must be non-negative of shape ({n_pairs},), one "
+            f"weight per pair, got shape {weights.shape}. Pass one weight per row "
+            "of X."
+        )
+    if not np.all(np.isfinite(weights)):
+        raise ValueError("sample_weight contains infinity; pass finite weights.")
+    if not weights.sum() > 0:
+        raise ValueError("sample_weight sums to zero; give some pair a weight > 0.")
+    return weights
+
+
 class DegenerateAnchorsWarning(UserWarning):
     """The anchors determine the requested map only in few directions."""
 

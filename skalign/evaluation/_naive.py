@@ -69,14 +69,16 @@ class NaiveAligner(AffineMapAligner):
         self.std_scaling = std_scaling
         self.l2_normalize = l2_normalize
 
-    def _fit(self, X, Y):
+    def _fit(self, X, Y, sample_weight=None):
         """Record the anchors' statistics and the identity between the widths."""
         xp = get_namespace(X, Y)
         work = solve_dtype(xp, X)
         Xw, Yw = xp.astype(X, work), xp.astype(Y, work)
         if self.l2_normalize:
             Xw, Yw = normalize_rows(Xw), normalize_rows(Yw)
-        stats = dict(center=self.center, std_scaling=self.std_scaling)
+        stats = dict(
+            center=self.center, std_scaling=self.std_scaling, weights=sample_weight
+        )
         statistics = (*anchor_statistics(Xw, **stats), *anchor_statistics(Yw, **stats))
         coef = xp.eye(Yw.shape[1], Xw.shape[1], dtype=work)
         intercept = xp.zeros(Yw.shape[1], dtype=work)
