@@ -22,12 +22,11 @@ Methods: ``ortho`` and ``affine`` (``alpha="auto"``) from the pairs alone,
 ``matching="many-to-one"``), :class:`~skalign.AdapterAligner` (ortho base) and
 :class:`~skalign.AnchorKernelAligner`. Two more pools test the self-learning
 guard: *split pools* (text only), source and target from two disjoint random
-halves of the unpaired sentences (no sentence on both sides, the same
-topics); and
-*class-disjoint pools*, unpaired source rows of the first half of the classes
-against unpaired target rows of the other half (text: topics 0-1 against
-2-4; digits: images of 0-4 against descriptions of 5-9), where no true pair
-exists. Fit times: the self-learning aligner at 400 pairs + 1,500 unpaired
+halves of the unpaired sentences (no sentence on both sides, the same topics);
+and *class-disjoint pools*, unpaired source rows of the first half of the
+classes against unpaired target rows of the other half (text: topics 0-1
+against 2-4; digits: images of 0-4 against descriptions of 5-9), where no
+true pair exists and no class is shared. Fit times: the self-learning aligner at 400 pairs + 1,500 unpaired
 rows on each side, against a pairs-only ortho fit in the same run; the
 adapter against its ortho base at 800 digits anchors (1280 -> 384).
 

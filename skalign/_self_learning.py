@@ -211,6 +211,7 @@ class SelfLearningAligner(
         target_pool, target_rows = _distinct_rows(
             to_numpy(take_rows(Y, targets)), targets
         )
+
         def fit_on(pair_rows, matches):
             return _fit_on(template, X_checked, Y, pair_rows, matches)
 
@@ -310,7 +311,9 @@ class SelfLearningAligner(
             found = self._match(
                 to_numpy(aligner.transform(source_pool)), target_pool, max_matches
             )
-            found = np.column_stack([source_rows[found[:, 0]], target_rows[found[:, 1]]])
+            found = np.column_stack(
+                [source_rows[found[:, 0]], target_rows[found[:, 1]]]
+            )
             n_matches.append(len(found))
             if _same_matches(found, matches):
                 break
