@@ -65,10 +65,10 @@ class AdapterAligner(
         Adam's weight decay (an L2 penalty on the block weights).
     learning_rate : float > 0, default=1e-3
         Adam's step size.
-    max_iter : int >= 1, default=50
+    max_iter : int >= 1, default=20
         Most Adam steps after the closed-form start (full-batch: one step is
         one epoch over the anchors).
-    n_iter_no_change : int >= 1, default=10
+    n_iter_no_change : int >= 1, default=5
         Training stops after this many steps without a better held-out score.
     validation_fraction : float in (0, 1), default=0.2
         Share of the anchors held out for early stopping. The blocks are
@@ -167,8 +167,8 @@ class AdapterAligner(
         hidden=64,
         alpha=1e-3,
         learning_rate=1e-3,
-        max_iter=50,
-        n_iter_no_change=10,
+        max_iter=20,
+        n_iter_no_change=5,
         validation_fraction=0.2,
         random_state=None,
         device=None,
