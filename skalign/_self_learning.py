@@ -38,7 +38,10 @@ class SelfLearningAligner(
     aligner is fitted on the pairs, the unpaired source rows are translated,
     matched to unpaired target rows by CSLS nearest neighbours (see
     :func:`~skalign.retrieval.retrieve`), and the aligner is refitted on the
-    pairs plus the matches, until the matches stop changing.
+    pairs plus the matches, until the matches stop changing. A cross-validated
+    guard (``n_folds``) then keeps the matches only when they improve the
+    held-out pairs, so the map is never knowingly worse than the pairs-only
+    map; ``n_matches_`` and ``cv_scores_`` report what it accepted and why.
 
     Rows of ``X`` and ``y`` follow the convention of
     :class:`~sklearn.semi_supervised.SelfTrainingClassifier`: a row whose
