@@ -124,7 +124,7 @@ for n in n_pairs:
     learner = aligners["self-learning (+ unpaired)"]
     print(
         f"{n:>3} pairs: {len(learner.matches_)} matches kept, matches per round "
-        f"{learner.n_matches_}"
+        f"{learner.n_matches_per_round_}"
     )
 
 upper_bound = roc_auc_score(

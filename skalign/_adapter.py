@@ -31,12 +31,16 @@ class AdapterAligner(BaseAligner):
     ``F``, ``G`` small down-ReLU-up projections; it is inverted exactly by
     ``e2 = o2 - G(o1)``, ``e1 = o1 - F(e2)``, whatever its weights.
 
-    The blocks start at the identity (zero up-projections), so the adapter
-    starts as its base map, and are trained with Adam on the anchors (mean
-    squared error in the standardised target space) while a held-out part of
-    the anchors is watched: the weights with the best held-out mean cosine
-    similarity are kept, and if training never beats the identity the
-    adapter stays its base map.
+    The down-projections are drawn at random; the up-projections start in
+    closed form: with the down-projections fixed, each projection is linear
+    in its up-projection, which is the ridge fit of what the previous blocks
+    left of the residual between the base map's translation and the target
+    (penalty chosen on a held-out part of the anchors). Then the blocks are
+    refined with Adam on the anchors (mean squared error in the standardised
+    target space) while the held-out anchors are watched: the weights with
+    the best held-out mean cosine similarity are kept (the identity, i.e.
+    the base map, if neither the closed form nor training beats it), and
+    training stops after ``n_iter_no_change`` steps without a better one.
 
     Parameters
     ----------
@@ -52,9 +56,10 @@ class AdapterAligner(BaseAligner):
         Adam's weight decay (an L2 penalty on the block weights).
     learning_rate : float > 0, default=1e-3
         Adam's step size.
-    max_iter : int >= 1, default=500
-        Most Adam steps (full-batch: one step is one epoch over the anchors).
-    n_iter_no_change : int >= 1, default=50
+    max_iter : int >= 1, default=20
+        Most Adam steps after the closed-form start (full-batch: one step is
+        one epoch over the anchors).
+    n_iter_no_change : int >= 1, default=5
         Training stops after this many steps without a better held-out score.
     validation_fraction : float in (0, 1), default=0.2
         Share of the anchors held out for early stopping. The blocks are
@@ -80,9 +85,12 @@ class AdapterAligner(BaseAligner):
     n_iter_ : int
         Adam steps run (0 when the blocks were not trained).
     best_iter_ : int
-        Step of the kept weights; 0 means the identity (the base map).
+        Index into ``validation_scores_`` of the kept weights: 0 the
+        identity (the base map), 1 the closed-form start, ``k + 1`` the
+        weights after Adam step ``k``.
     validation_scores_ : list of float
-        Held-out mean cosine similarity before training and after every step.
+        Held-out mean cosine similarity of the identity, of the closed-form
+        start, and after every Adam step.
     n_features_in_, feature_names_in_ : int, ndarray of shape (n_features,)
         Source width and, for ``X`` with string column names, feature names.
 
@@ -95,9 +103,18 @@ class AdapterAligner(BaseAligner):
     Training runs in torch (an optional dependency, imported by :meth:`fit`)
     in float32, seeded and deterministic on CPU. :meth:`transform` and
     :meth:`inverse_transform` run in the namespace and on the device of
-    their input (NumPy needs no torch). ``inverse_transform(transform(x))``
-    returns ``x`` whenever the base map is invertible, e.g. ``ortho`` into a
-    space at least as wide.
+    their input (NumPy needs no torch).
+
+    The coupling blocks are inverted exactly whatever their weights, so
+    ``inverse_transform(transform(x))`` returns ``x`` exactly when the base
+    map does: ``base_.inverse_transform(base_.transform(x)) == x``. For
+    ``ortho`` into a space at least as wide this holds for every ``x`` only
+    when the anchors span the source space (at least as many anchors as
+    source features). With fewer anchors than features, the minimum-norm
+    base map is zero off the span of the (centred) anchors: only the
+    component of ``x`` in that span comes back: the round trip is exact for
+    the anchors, not for new points (e.g. 384 -> 768 from fewer than 384
+    anchors).
 
     Examples
     --------
@@ -139,8 +156,8 @@ class AdapterAligner(BaseAligner):
         hidden=64,
         alpha=1e-3,
         learning_rate=1e-3,
-        max_iter=500,
-        n_iter_no_change=50,
+        max_iter=20,
+        n_iter_no_change=5,
         validation_fraction=0.2,
         random_state=None,
         device=None,
@@ -326,12 +343,21 @@ def _train_blocks(params, inputs, targets, statistics, *, seed, device):
             truth = T_val * scale + mean
             return float(torch.nn.functional.cosine_similarity(out, truth).mean())
 
+    def snapshot():
+        return [
+            [w.detach().cpu().numpy().copy() for w in block[n]]
+            for block in blocks
+            for n in "FG"
+        ]
+
     scores = [validation_score()]
-    best = [
-        [w.detach().cpu().numpy().copy() for w in block[n]]
-        for block in blocks
-        for n in "FG"
-    ]
+    best = snapshot()
+    _closed_form_start(blocks, Z_train, T_train, validation_score)
+    scores.append(validation_score())
+    if scores[-1] > scores[0]:
+        best = snapshot()
+    else:  # the closed form did not beat the identity: Adam starts from it
+        _zero_up_projections(blocks)
     since_best, n_iter = 0, 0
     for _ in range(params.max_iter):
         n_iter += 1
@@ -341,11 +367,7 @@ def _train_blocks(params, inputs, targets, statistics, *, seed, device):
         optimizer.step()
         scores.append(validation_score())
         if scores[-1] > max(scores[:-1]):
-            best = [
-                [w.detach().cpu().numpy().copy() for w in block[n]]
-                for block in blocks
-                for n in "FG"
-            ]
+            best = snapshot()
             since_best = 0
         else:
             since_best += 1
@@ -356,6 +378,75 @@ def _train_blocks(params, inputs, targets, statistics, *, seed, device):
         for i in range(len(blocks))
     ]
     return kept, scores, n_iter
+
+
+#: Ridge penalties of the closed-form start, as shares of the mean diagonal of
+#: the hidden features' Gram matrix; the one with the best held-out score wins.
+START_RIDGES = (1e-3, 1e-2, 1e-1, 1.0, 10.0)
+
+
+def _closed_form_start(blocks, Z, T, validation_score):
+    """Set the up-projections to ridge fits of the residuals, block by block.
+
+    With its random down-projection fixed, a projection is linear in its
+    up-projection, so ``F`` of the first block is fitted in closed form to
+    ``T1 - e1`` on its hidden ReLU features, ``G`` to ``T2 - e2``, and each
+    following block to what the previous ones left. The ridge penalty is
+    chosen from ``START_RIDGES`` by ``validation_score()``.
+    """
+    import torch
+
+    half = Z.shape[1] // 2
+    best_score, best_ridge = -np.inf, None
+    with torch.no_grad():
+        for ridge in START_RIDGES:
+            _fit_up_projections(blocks, Z, T, half, ridge)
+            score = validation_score()
+            if np.isfinite(score) and score > best_score:
+                best_score, best_ridge = score, ridge
+        if best_ridge is None:
+            _zero_up_projections(blocks)
+        else:
+            _fit_up_projections(blocks, Z, T, half, best_ridge)
+
+
+def _fit_up_projections(blocks, Z, T, half, ridge):
+    import torch
+
+    for block in blocks:
+        e1, e2 = Z[:, :half], Z[:, half:]
+        _ridge_up_projection(block["F"], e2, T[:, :half] - e1, ridge)
+        o1 = e1 + _projection(e2, block["F"])
+        _ridge_up_projection(block["G"], o1, T[:, half:] - e2, ridge)
+        Z = torch.cat([o1, e2 + _projection(o1, block["G"])], dim=1)
+
+
+def _ridge_up_projection(weights, inputs, residual, ridge):
+    """Up-weights and bias of ``weights`` set to the ridge fit of ``residual``."""
+    import torch
+
+    down_weight, down_bias, up_weight, up_bias = weights
+    hidden = (inputs @ down_weight.T + down_bias).clamp(min=0)
+    hidden_mean, residual_mean = hidden.mean(dim=0), residual.mean(dim=0)
+    centred = hidden - hidden_mean
+    gram = (centred.T @ centred).double()
+    penalty = ridge * float(gram.diagonal().mean()) + 1e-12
+    eye = torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
+    solution = torch.linalg.solve(
+        gram + penalty * eye, (centred.T @ (residual - residual_mean)).double()
+    ).to(up_weight.dtype)
+    up_weight.copy_(solution.T)
+    up_bias.copy_(residual_mean - hidden_mean @ solution)
+
+
+def _zero_up_projections(blocks):
+    import torch
+
+    with torch.no_grad():
+        for block in blocks:
+            for name in "FG":
+                block[name][2].zero_()
+                block[name][3].zero_()
 
 
 def _init_projection(n_in, n_out, hidden, generator, device):

@@ -11,7 +11,7 @@ from ._aligner import LatentAligner
 from ._backend import get_namespace, take_rows, to_namespace_of, to_numpy
 from ._base import BaseAligner
 from ._csls import csls_similarities
-from ._preprocessing import normalize_rows
+from ._matching_guard import guard_matches
 from ._validation import check_embeddings
 
 
@@ -23,7 +23,10 @@ class SelfLearningAligner(BaseAligner):
     aligner is fitted on the pairs, the unpaired source rows are translated,
     matched to unpaired target rows by CSLS nearest neighbours (see
     :func:`~skalign.retrieval.retrieve`), and the aligner is refitted on the
-    pairs plus the matches, until the matches stop changing.
+    pairs plus the matches, until the matches stop changing. A cross-validated
+    guard (``n_folds``) then keeps the matches only when they improve the
+    held-out pairs, so the map is never knowingly worse than the pairs-only
+    map; ``n_matches_`` and ``cv_scores_`` report what it accepted and why.
 
     Rows of ``X`` and ``y`` follow the convention of
     :class:`~sklearn.semi_supervised.SelfTrainingClassifier`: a row whose
@@ -57,19 +60,23 @@ class SelfLearningAligner(BaseAligner):
         At most ``max_match_ratio`` matches per pair are kept (the most
         similar ones), so that the pairs are never drowned.
     n_folds : int >= 2 or None, default=5
-        The last guard: the pairs are split into ``n_folds`` folds, and for
-        each fold the base aligner is fitted on the other pairs, with and
-        without the matches. Each held-out pair is scored by the rank of its
-        own target among the distinct candidate targets (the held-out
-        targets and the unpaired target rows): the share of the other
-        candidates less cosine-similar to its translation (1: retrieved
-        first). The matches are kept only when they raise this rank by more
-        than one standard error of the mean per-pair gain; otherwise the
-        pairs-only map is kept (no true pair among the unpaired rows, e.g.
-        disjoint sets). A rank, unlike the mean cosine, does not reward a map
-        that moves every translation towards a dense group of targets (e.g.
-        a few near-identical class descriptions matched to the wrong images).
-        None skips the check.
+        The guard, which keeps the map from ever being worse than the pairs
+        alone: the pairs are dealt out to ``n_folds`` folds, and for each
+        fold the whole self-learning is rerun from the other folds' pairs
+        (so the matches never see the held-out pairs), and the base aligner
+        is fitted on those pairs with and without their matches. Each
+        held-out pair is scored by the rank of its own target among the
+        distinct candidate targets (the held-out targets and the unpaired
+        target rows): the share of the other candidates less cosine-similar
+        to its translation (1: retrieved first). The matches are kept only
+        when the mean per-pair gain beats both 0.01 and the one-sided 99 %
+        Student's t bound of its standard error; otherwise the pairs-only
+        map is kept (e.g. pools that share no class, where no true pair
+        exists). A rank, unlike the mean cosine, does not reward a map that
+        moves every translation towards a dense group of targets (e.g. a few
+        near-identical class descriptions matched to the wrong images).
+        With fewer pairs than ``n_folds`` the check cannot run and the
+        matches are kept unchecked; None skips it.
 
     Attributes
     ----------
@@ -80,16 +87,24 @@ class SelfLearningAligner(BaseAligner):
         Final matches as row indices into the ``X`` and ``y`` given to
         :meth:`fit`: column 0 an unpaired source row, column 1 the unpaired
         target row it was matched to.
-    n_matches_ : list of int
-        Number of matches found at each round.
+    n_matches_ : int
+        Number of matches accepted (``len(matches_)``): 0 when the guard
+        refused them, and then the map is the pairs-only map.
+    n_matches_per_round_ : list of int
+        Number of matches found at each round, before the guard.
     n_iter_ : int
         Matching rounds run.
     n_pairs_ : int
         Number of paired rows.
     cv_scores_ : dict or None
-        Mean held-out retrieval rank of the pairs (see ``n_folds``) under the
-        maps fitted on the other pairs alone (``"pairs"``) and with the
-        matches (``"pairs+matches"``); None when the check did not run.
+        What the guard measured (see ``n_folds``): ``"pairs"`` and
+        ``"pairs+matches"``, the mean held-out retrieval rank of the pairs
+        under the maps fitted on the other folds' pairs alone and with their
+        self-learned matches; ``"gain"``, their difference;
+        ``"standard_error"`` of the mean per-pair gain; ``"threshold"``, the
+        gain the matches had to beat; ``"accepted"``, whether they did.
+        None when the check did not run (no match found, fewer pairs than
+        ``n_folds``, or ``n_folds=None``).
     n_features_in_, feature_names_in_ : int, ndarray of shape (n_features,)
         Source width and, for ``X`` with string column names, feature names.
 
@@ -120,8 +135,14 @@ class SelfLearningAligner(BaseAligner):
     >>> aligner = SelfLearningAligner(plain).fit(X, Y)
     >>> bool(np.allclose(aligner.transform(source), target))
     True
-    >>> len(aligner.matches_)  # at most max_match_ratio=20 matches per pair
-    100
+    >>> aligner.n_matches_per_round_[0] > 0  # matches were found ...
+    True
+
+    but five exact pairs already give the rotation: the held-out pairs gain
+    nothing from the matches, so the guard keeps the pairs-only map.
+
+    >>> aligner.n_matches_, aligner.cv_scores_["accepted"]
+    (0, False)
     """
 
     _parameter_constraints: dict = {
@@ -164,32 +185,34 @@ class SelfLearningAligner(BaseAligner):
         target_pool, target_rows = _distinct_rows(
             to_numpy(take_rows(Y, targets)), targets
         )
-        max_matches = math.floor(self.max_match_ratio * pairs.size)
-        matches = np.empty((0, 2), dtype=np.intp)
-        n_matches = []
-        aligner = _fit_on(template, X_checked, Y, pairs, matches)
-        for _ in range(self.n_iter if sources.size and targets.size else 0):
-            found = self._match(
-                to_numpy(aligner.transform(source_pool)), target_pool, max_matches
+
+        def fit_on(pair_rows, matches):
+            return _fit_on(template, X_checked, Y, pair_rows, matches)
+
+        def learn(pair_rows):
+            return self._self_learn(
+                fit_on, pair_rows, (sources, source_pool), (target_rows, target_pool)
             )
-            found = np.column_stack([sources[found[:, 0]], target_rows[found[:, 1]]])
-            n_matches.append(len(found))
-            if _same_matches(found, matches):
-                break
-            matches = found
-            aligner = _fit_on(template, X_checked, Y, pairs, matches)
+
+        matches, aligner, n_matches = learn(pairs)
         cv_scores = None
         if self.n_folds is not None and len(matches) and pairs.size >= self.n_folds:
-            ranks = _cross_check(
-                template, X_checked, Y, pairs, matches, self.n_folds, target_pool
+            cv_scores = guard_matches(
+                lambda rows: learn(rows)[:2],
+                fit_on,
+                X_checked,
+                Y,
+                pairs,
+                target_pool,
+                self.n_folds,
             )
-            cv_scores = {name: float(values.mean()) for name, values in ranks.items()}
-            if not _clearly_better(ranks["pairs+matches"] - ranks["pairs"]):
+            if not cv_scores["accepted"]:
                 matches = matches[:0]
-                aligner = _fit_on(template, X_checked, Y, pairs, matches)
+                aligner = fit_on(pairs, matches)
         self.aligner_ = aligner
         self.matches_ = matches
-        self.n_matches_ = n_matches
+        self.n_matches_ = len(matches)
+        self.n_matches_per_round_ = n_matches
         self.n_iter_ = len(n_matches)
         self.n_pairs_ = int(pairs.size)
         self.cv_scores_ = cv_scores
@@ -218,6 +241,32 @@ class SelfLearningAligner(BaseAligner):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
+
+    def _self_learn(self, fit_on, pairs, sources, targets):
+        """Match and refit until the matches stop changing.
+
+        ``sources`` and ``targets`` are (row indices, pool) of the unpaired
+        rows; returns the matches (row indices), the map fitted on the pairs
+        and the matches, and the number of matches found at each round.
+        """
+        (source_rows, source_pool), (target_rows, target_pool) = sources, targets
+        max_matches = math.floor(self.max_match_ratio * pairs.size)
+        matches = np.empty((0, 2), dtype=np.intp)
+        n_matches = []
+        aligner = fit_on(pairs, matches)
+        for _ in range(self.n_iter if source_rows.size and target_rows.size else 0):
+            found = self._match(
+                to_numpy(aligner.transform(source_pool)), target_pool, max_matches
+            )
+            found = np.column_stack(
+                [source_rows[found[:, 0]], target_rows[found[:, 1]]]
+            )
+            n_matches.append(len(found))
+            if _same_matches(found, matches):
+                break
+            matches = found
+            aligner = fit_on(pairs, matches)
+        return matches, aligner, n_matches
 
     def _match(self, translated, target_pool, max_matches):
         """Guarded CSLS matches as (source pool row, target pool row) pairs."""
@@ -319,47 +368,6 @@ def _runner_up(similarities, axis):
 
 def _same_matches(found, matches):
     return found.shape == matches.shape and bool(np.all(found == matches))
-
-
-def _cross_check(template, X, Y, pairs, matches, n_folds, target_pool):
-    """Held-out retrieval rank of every pair under the maps fitted on the
-    other folds' pairs without (``"pairs"``) and with the matches."""
-    folds = [pairs[k::n_folds] for k in range(n_folds)]
-    ranks = {"pairs": [], "pairs+matches": []}
-    for k, held_out in enumerate(folds):
-        rest = np.concatenate(folds[:k] + folds[k + 1 :])
-        targets = to_numpy(take_rows(Y, held_out))
-        for name, used in (("pairs", matches[:0]), ("pairs+matches", matches)):
-            aligner = _fit_on(template, X, Y, rest, used)
-            translated = to_numpy(aligner.transform(take_rows(X, held_out)))
-            ranks[name].append(_retrieval_ranks(translated, targets, target_pool))
-    return {name: np.concatenate(values) for name, values in ranks.items()}
-
-
-def _clearly_better(difference):
-    """Whether per-pair gains average more than one standard error of their
-    mean (a one-sided check at about 84%)."""
-    standard_error = difference.std(ddof=1) / np.sqrt(difference.size)
-    return bool(difference.mean() > standard_error)
-
-
-def _retrieval_ranks(translated, targets, target_pool):
-    """Share of the other candidate targets that each row's own target outranks.
-
-    The candidates are the distinct rows of ``targets`` and ``target_pool``;
-    row i scores the fraction of the other candidates whose cosine similarity
-    to ``translated[i]`` is below that of ``targets[i]`` (1: its own target
-    is retrieved first; 0.5: chance). Unlike the mean cosine, a map cannot
-    raise it by moving every translation towards the dense part of the target
-    space (e.g. a few near-identical class descriptions).
-    """
-    candidates, inverse = np.unique(
-        np.vstack([targets, target_pool]), axis=0, return_inverse=True
-    )
-    similarities = normalize_rows(translated) @ normalize_rows(candidates).T
-    own = similarities[np.arange(len(targets)), inverse.ravel()[: len(targets)]]
-    outranked = (similarities < own[:, None]).sum(axis=1)
-    return outranked / max(len(candidates) - 1, 1)
 
 
 def _fit_on(template, X, Y, pairs, matches):

@@ -75,3 +75,32 @@ def test_tensor_inputs_stay_on_their_device(device):
     back = adapter.inverse_transform(out)
     np.testing.assert_allclose(back.cpu().numpy(), X, atol=1e-8)
     np.testing.assert_allclose(out.cpu().numpy(), adapter.transform(X), atol=1e-8)
+
+
+def test_round_trip_is_exact_only_on_the_anchors_span():
+    """Fewer anchors than source features: ortho into a wider space inverts
+    the anchors exactly, and loses the part of a new point off their span."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 30))
+    Y = np.c_[X, np.tanh(X)] @ np.linalg.qr(rng.normal(size=(60, 60)))[0]
+    adapter = AdapterAligner(random_state=0, max_iter=5).fit(X, Y)
+    new = rng.normal(size=(10, 30))
+    with pytest.warns(UserWarning, match="minimum-norm preimage"):
+        anchors_back = adapter.inverse_transform(adapter.transform(X))
+        back = adapter.inverse_transform(adapter.transform(new))
+    np.testing.assert_allclose(anchors_back, X, atol=1e-8)
+    relative = np.linalg.norm(back - new, axis=1) / np.linalg.norm(new, axis=1)
+    assert np.all(relative > 0.3)
+
+
+def test_closed_form_start_beats_the_identity_before_any_adam_step():
+    X, Y = _bent(400)
+    adapter = AdapterAligner(random_state=0, max_iter=1).fit(X[:300], Y[:300])
+    identity, start = adapter.validation_scores_[:2]
+    assert start > identity + 0.01
+    assert adapter.best_iter_ >= 1 and len(adapter.validation_scores_) == 3
+    base = LatentAligner("ortho").fit(X[:300], Y[:300])
+    assert adapter.score(X[300:], Y[300:]) > base.score(X[300:], Y[300:]) + 0.01
+    np.testing.assert_allclose(
+        adapter.inverse_transform(adapter.transform(X)), X, atol=1e-10
+    )

@@ -37,7 +37,9 @@ def test_recovers_a_rotation_from_few_pairs_and_unpaired_rows():
     X, Y = _semi_paired(source, target, 4, rng)
     pairs_only = plain.fit(source[:4], target[:4])
     assert not np.allclose(pairs_only.transform(source), target, atol=1e-3)
-    aligner = SelfLearningAligner(plain, max_match_ratio=100, n_folds=2).fit(X, Y)
+    # 4 pairs leave too few per fold for the guard's held-out check: skip it
+    aligner = SelfLearningAligner(plain, max_match_ratio=100, n_folds=None)
+    aligner.fit(X, Y)
     np.testing.assert_allclose(aligner.transform(source), target, atol=1e-10)
     # every match is a true pair: unpaired source row i <-> its rotated copy
     matched_source = X[aligner.matches_[:, 0]]
@@ -48,8 +50,7 @@ def test_recovers_a_rotation_from_few_pairs_and_unpaired_rows():
         atol=1e-10,
     )
     assert len(aligner.matches_) >= 0.95 * (len(source) - 4)
-    assert aligner.n_iter_ == len(aligner.n_matches_) >= 2
-    assert aligner.cv_scores_["pairs+matches"] > aligner.cv_scores_["pairs"]
+    assert aligner.n_iter_ == len(aligner.n_matches_per_round_) >= 2
 
 
 def test_match_cap_and_float32():
@@ -121,14 +122,14 @@ def test_many_to_one_refuses_a_pool_of_other_classes():
     plain = LatentAligner("ortho", std_scaling=False)
     aligner = SelfLearningAligner(plain, matching="many-to-one", n_folds=3)
     aligner.fit(X, Y)
-    assert aligner.n_matches_[0] > 0  # matches were found, then refused
+    assert aligner.n_matches_per_round_[0] > 0  # matches were found, then refused
     assert len(aligner.matches_) == 0
     pairs_only = plain.fit(source[:12], Y[:12])
     np.testing.assert_allclose(aligner.transform(source), pairs_only.transform(source))
 
 
 def test_retrieval_ranks_against_a_loop():
-    from skalign._self_learning import _retrieval_ranks
+    from skalign._matching_guard import retrieval_ranks as _retrieval_ranks
 
     rng = np.random.default_rng(0)
     translated, targets = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
@@ -223,3 +224,87 @@ def test_beats_pairs_only_on_real_sentence_encoders(tmp_path):
     assert score > floor + 0.05
     # more than half-way from the 25 pairs to the map that knows all 400 pairings
     assert score > (floor + reference.score(S[test], T[test])) / 2
+
+
+def _class_pools(shared, seed=0, n_pairs=30, d=12):
+    """Pairs of 10 classes (a rotation plus noise); unpaired source rows of
+    classes 0-4, unpaired target rows of classes 0-4 (``shared``) or 5-9."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(10, d)) * 2
+    rotation = ortho_group.rvs(d, random_state=seed)
+    pair_labels = np.arange(n_pairs) % 10
+    source_labels = rng.integers(5, size=300)
+    target_labels = rng.integers(5, size=300) + (0 if shared else 5)
+    labels = np.concatenate([pair_labels, source_labels, target_labels])
+    source = centres[labels] + 0.7 * rng.normal(size=(len(labels), d))
+    target = source @ rotation
+    n_source = n_pairs + 300
+    X = np.vstack([source[:n_source], np.full((300, d), np.nan)])
+    Y = np.vstack([target[:n_pairs], np.full((300, d), np.nan), target[n_source:]])
+    test = centres[np.arange(200) % 10] + 0.7 * rng.normal(size=(200, d))
+    return X, Y, test, test @ rotation
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_guard_refuses_pools_that_share_no_class(seed):
+    """Unpaired images of classes 0-4, targets of classes 5-9: no true pair
+    exists. Unguarded, the matches move the map; guarded, the map is the
+    pairs-only map."""
+    X, Y, test, test_target = _class_pools(shared=False, seed=seed)
+    plain = LatentAligner("ortho", std_scaling=False)
+    pairs_only = plain.fit(X[:30], Y[:30])
+    unguarded = SelfLearningAligner(plain, n_folds=None).fit(X, Y)
+    assert unguarded.n_matches_ > 0
+    assert not np.allclose(unguarded.transform(test), pairs_only.transform(test))
+    guarded = SelfLearningAligner(plain).fit(X, Y)
+    assert guarded.n_matches_per_round_[0] > 0  # matches were found ...
+    assert guarded.n_matches_ == 0  # ... and refused
+    assert not guarded.cv_scores_["accepted"]
+    assert guarded.cv_scores_["gain"] <= guarded.cv_scores_["threshold"]
+    np.testing.assert_allclose(guarded.transform(test), pairs_only.transform(test))
+
+
+def test_guard_accepts_pools_that_correspond():
+    """Noisy rotation, 25 pairs, the unpaired rows are the same points on both
+    sides: the held-out pairs gain from the matches, which are kept."""
+    rng = np.random.default_rng(0)
+    source = rng.normal(size=(500, 20)) * np.linspace(3.0, 1.0, 20)
+    target = source @ ortho_group.rvs(20, random_state=0)
+    target += 2.0 * rng.normal(size=target.shape)
+    X, Y = _semi_paired(source[:400], target[:400], 25, rng)
+    plain = LatentAligner("ortho", std_scaling=False)
+    pairs_only = plain.fit(X[:25], Y[:25]).score(source[400:], target[400:])
+    aligner = SelfLearningAligner(plain).fit(X, Y)
+    assert aligner.n_matches_ == len(aligner.matches_) > 250
+    scores = aligner.cv_scores_
+    assert scores["accepted"]
+    assert scores["gain"] > scores["threshold"] >= 0.01
+    assert scores["pairs+matches"] - scores["pairs"] == pytest.approx(scores["gain"])
+    assert aligner.score(source[400:], target[400:]) > pairs_only + 0.1
+
+
+def test_guard_learns_each_fold_without_its_held_out_pairs():
+    """The matches a fold is judged with come from the other folds' pairs."""
+    from skalign._matching_guard import guard_matches
+
+    rng, source, target = _rotated_cloud(n=60, d=3)
+    pairs = np.arange(20)
+    seen = []
+
+    def learn(rows):
+        seen.append(rows)
+        return np.empty((0, 2), dtype=np.intp), LatentAligner("ortho").fit(
+            source[rows], target[rows]
+        )
+
+    def fit_on(rows, matches):
+        return LatentAligner("ortho").fit(source[rows], target[rows])
+
+    scores = guard_matches(learn, fit_on, source, target, pairs, target[20:], 4)
+    assert len(seen) == 4
+    for k, rows in enumerate(seen):
+        held_out = pairs[k::4]
+        assert np.intersect1d(rows, held_out).size == 0
+        assert np.union1d(rows, held_out).size == pairs.size
+    # the same map with and without (no) matches: no gain, refused
+    assert scores["gain"] == 0.0 and not scores["accepted"]
