@@ -150,6 +150,57 @@ def test_float32_ortho_keeps_a_weak_but_real_direction(weak):
     assert np.abs(translated - expected).max() <= 1e-5 * np.abs(expected).max()
 
 
+@pytest.mark.parametrize("transform_type", ["ortho", "l-ortho"])
+def test_full_orthogonal_completion_is_the_papers_map(transform_type):
+    """Fewer anchors than features: orthogonal_completion="full" gives an
+    orthogonal matrix equal, on the span of the standardised anchors (where it
+    is unique), to SciPy's answer on them; "span" is zero off that span."""
+    rng = np.random.default_rng(9)
+    n, d = 20, 48
+    X = rng.normal(size=(n, d)) * rng.uniform(0.5, 3, size=d) + 1.0
+    Y = rng.normal(size=(n, d)) * rng.uniform(0.5, 3, size=d) - 2.0
+    Xs, Ys = StandardScaler().fit_transform(X), StandardScaler().fit_transform(Y)
+    full = LatentAligner(transform_type, orthogonal_completion="full").fit(X, Y)
+    span = LatentAligner(transform_type).fit(X, Y)
+    np.testing.assert_allclose(full.coef_.T @ full.coef_, np.eye(d), atol=1e-10)
+    if transform_type == "ortho":
+        reference = scipy.linalg.orthogonal_procrustes(Xs, Ys)[0].T
+    else:
+        reference = scipy.linalg.polar(np.linalg.pinv(Xs) @ Ys)[0].T
+    on_span = np.linalg.pinv(Xs) @ Xs
+    np.testing.assert_allclose(full.coef_ @ on_span, reference @ on_span, atol=1e-10)
+    np.testing.assert_allclose(span.coef_ @ on_span, reference @ on_span, atol=1e-10)
+    np.testing.assert_allclose(span.coef_ @ (np.eye(d) - on_span), 0.0, atol=1e-10)
+    np.testing.assert_allclose(full.transform(X), span.transform(X), atol=1e-9)
+    X_new = rng.normal(size=(5, d))
+    norms = np.linalg.norm(StandardScaler().fit(X).transform(X_new), axis=1)
+    translated = (full.transform(X_new) - full.y_mean_) / full.y_scale_
+    np.testing.assert_allclose(np.linalg.norm(translated, axis=1), norms, rtol=1e-10)
+
+
+def test_full_orthogonal_completion_from_the_statistics():
+    """More anchors than features, but a constant feature leaves XᵀY singular:
+    the moments path completes it too (and partial_fit gives the same map)."""
+    rng = np.random.default_rng(10)
+    X, Y = rng.normal(size=(200, 8)), rng.normal(size=(200, 8))
+    X[:, 3] = 4.0
+    for transform_type in ("ortho", "l-ortho"):
+        span = LatentAligner(transform_type).fit(X, Y)
+        np.testing.assert_allclose(span.coef_[:, 3], 0.0, atol=1e-12)
+        full = LatentAligner(transform_type, orthogonal_completion="full")
+        coef = full.fit(X, Y).coef_
+        np.testing.assert_allclose(coef.T @ coef, np.eye(8), atol=1e-10)
+        kept = [0, 1, 2, 4, 5, 6, 7]
+        np.testing.assert_allclose(coef[:, kept], span.coef_[:, kept], atol=1e-10)
+        batched = clone(full).partial_fit(X[:120], Y[:120]).partial_fit(X[120:], Y[120:])
+        np.testing.assert_allclose(batched.coef_, coef, atol=1e-10)
+
+
+def test_unknown_orthogonal_completion_is_rejected():
+    with pytest.raises(InvalidParameterError, match="orthogonal_completion"):
+        LatentAligner(orthogonal_completion="paper").fit(*_anchors())
+
+
 @pytest.mark.parametrize("transform_type", TRANSFORMS)
 def test_torch_tensors_in_tensors_out(transform_type):
     X, Y = _anchors()
