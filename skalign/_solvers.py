@@ -297,10 +297,9 @@ def solve_from_moments(
     y_center) / y_scale``; the matrices the solvers need are the moments
     about those centres, scaled, so the standardised anchors are never formed.
     ``affine`` uses the moments about the means (its intercept absorbs any
-    offset). Rank decisions use ``moments.resolution`` (the precision the
-    products were taken in): ``ortho`` drops directions weaker than
-    ``max(resolution, sqrt(d · 2.2e-16))`` of the strongest, least squares
-    those its float64 Gram matrix cannot resolve.
+    offset). Rank decisions use ``moments.resolution``: with products taken
+    in float32 a direction weaker than ``d · 1.2e-7`` of the strongest counts
+    as absent (:class:`~skalign.LatentAligner` takes them in float64).
 
     Parameters
     ----------
@@ -340,7 +339,7 @@ def solve_from_moments(
     if transform_type == "ortho" and full:
         coef = orthogonal_polar_factor(cross).T
     elif transform_type == "ortho":
-        coef = _polar_by_gram(cross, _procrustes_rcond(cross, eps)).T
+        coef = _polar_by_gram(cross, _rcond(cross, eps)).T
     else:
         # both working matrices are overwritten: the solution takes cross's place
         coef = _ridge_from_gram(gram, cross, alpha, eps=eps).T
@@ -360,21 +359,6 @@ def _rcond(W, eps):
     """Relative singular-value cut-off at resolution ``eps``, never below what
     the squared spectrum of a float64 Gram matrix resolves."""
     return max(max(W.shape) * eps, (min(W.shape) * np.finfo(np.float64).eps) ** 0.5)
-
-
-def _procrustes_rcond(cross, eps):
-    """Relative singular-value cut-off for the polar factor of ``XᵀY`` whose
-    products were taken at resolution ``eps``.
-
-    Float32 products of centred anchors carry rounding far below ``eps`` of
-    the largest singular value (measured: 1e-8 relative or less, up to
-    400,000 x 16 and 20,000 x 384 anchors), and the polar factor's
-    sensitivity to it is ``1 / (s_i + s_j)``, not ``1 / s_i``: one weak
-    direction is kept accurately. So the cut-off is ``eps`` itself, not
-    ``max(d1, d2) · eps`` (which dropped real directions at 4.6e-5 of the
-    strongest for 384 features), and never below the float64 one: float32
-    and float64 anchors make the same rank decisions."""
-    return max(eps, _rcond(cross, np.finfo(np.float64).eps))
 
 
 def _ridge_from_gram(gram, cross, alpha, *, eps):
