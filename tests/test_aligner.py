@@ -192,7 +192,8 @@ def test_full_orthogonal_completion_from_the_statistics():
         np.testing.assert_allclose(coef.T @ coef, np.eye(8), atol=1e-10)
         kept = [0, 1, 2, 4, 5, 6, 7]
         np.testing.assert_allclose(coef[:, kept], span.coef_[:, kept], atol=1e-10)
-        batched = clone(full).partial_fit(X[:120], Y[:120]).partial_fit(X[120:], Y[120:])
+        batched = clone(full).partial_fit(X[:120], Y[:120])
+        batched.partial_fit(X[120:], Y[120:])
         np.testing.assert_allclose(batched.coef_, coef, atol=1e-10)
 
 
@@ -213,9 +214,10 @@ def test_float32_ortho_agrees_with_float64_among_many_weak_directions():
     X += 0.5 * rng.normal(size=d)
     Y = np.tanh(X @ rng.normal(size=(d, d)) / 3) + 0.01 * rng.normal(size=(n, d))
     X32, Y32 = X.astype(np.float32), Y.astype(np.float32)
-    aligner64 = LatentAligner("ortho").fit(X32.astype(np.float64), Y32.astype(np.float64))
+    X64, Y64 = X32.astype(np.float64), Y32.astype(np.float64)
+    aligner64 = LatentAligner("ortho").fit(X64, Y64)
     aligner32 = LatentAligner("ortho").fit(X32, Y32)
-    expected = aligner64.transform(X32[:100].astype(np.float64))
+    expected = aligner64.transform(X64[:100])
     translated = aligner32.transform(X32[:100])
     assert np.abs(translated - expected).max() <= 1e-5 * np.abs(expected).max()
 
