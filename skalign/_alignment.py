@@ -65,6 +65,7 @@ def solve_alignment(
     alphas=None,
     center=True,
     std_scaling=True,
+    orthogonal_completion="span",
 ):
     """The fitted map from per-fold anchor moments.
 
@@ -83,6 +84,9 @@ def solve_alignment(
         moments may hold anchors divided by a power of two per side
         (``AnchorMoments.magnitudes``): the map is solved at that scale and
         the statistics are returned in the anchors' units.
+    orthogonal_completion : {"span", "full"}, default="span"
+        What ``ortho`` and ``l-ortho`` do off the anchors' span (see
+        :func:`~skalign.fit_alignment`).
 
     Returns
     -------
@@ -117,7 +121,11 @@ def solve_alignment(
             **standardization,
         )
     coef, intercept = solve_from_moments(
-        total, transform_type, alpha, **standardization
+        total,
+        transform_type,
+        alpha,
+        orthogonal_completion=orthogonal_completion,
+        **standardization,
     )
     statistics = in_anchor_units(
         (x_mean, x_scale, y_mean, y_scale),
@@ -162,7 +170,8 @@ def solve_alignment_on_samples(
         weights give the map of repeated rows.
     **solver_params
         ``solver``, ``learning_rate``, ``max_iter``, ``tol``,
-        ``random_state`` of :func:`~skalign.fit_alignment`.
+        ``random_state``, ``orthogonal_completion`` of
+        :func:`~skalign.fit_alignment`.
 
     Returns
     -------

@@ -38,6 +38,7 @@ from ._validation import check_anchor_pair, check_anchor_spread
 
 TRANSFORM_TYPES = ("affine", "linear", "l-ortho", "ortho")
 SOLVERS = ("closed-form", "adam")
+ORTHOGONAL_COMPLETIONS = ("span", "full")
 
 # The Cholesky fast path needs a reciprocal condition number this many times
 # above the eigendecomposition's rank cut-off.
@@ -116,6 +117,7 @@ class Alignment(NamedTuple):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "random_state": ["random_state"],
+        "orthogonal_completion": [StrOptions(set(ORTHOGONAL_COMPLETIONS))],
         "check_input": ["boolean"],
     },
     prefer_skip_nested_validation=True,
@@ -131,6 +133,7 @@ def fit_alignment(
     max_iter=20_000,
     tol=1e-6,
     random_state=None,
+    orthogonal_completion="span",
     check_input=True,
 ):
     """Estimate the map ``T`` with ``Y ≈ T(X)`` from paired anchors.
@@ -175,6 +178,20 @@ def fit_alignment(
         20 steps.
     random_state : int, RandomState instance or None, default=None
         Seeds Adam's initialisation.
+    orthogonal_completion : {"span", "full"}, default="span"
+        What ``ortho`` and ``l-ortho`` do outside the span of the anchors,
+        where the data do not determine the map (fewer anchors than
+        features); ignored by ``affine`` and ``linear``.
+
+        - ``"span"``: the minimum-norm polar factor, an isometry on the
+          anchors' span and zero on its orthogonal complement.
+        - ``"full"``: the paper's map, ``U Vᵀ`` of the SVD with every
+          singular direction kept (as :func:`scipy.linalg.orthogonal_procrustes`
+          and latentis compute it): a (semi-)orthogonal matrix whose action
+          off the span is the SVD's arbitrary completion. Costs one SVD of
+          the ``d1 × d2`` matrix.
+
+        Both agree on the span, and when the anchors determine the map.
     check_input : bool, default=True
         Validate ``X`` and ``Y``; pass False only for arrays already checked.
 
@@ -222,6 +239,7 @@ def fit_alignment(
         check_anchor_spread(
             X, Y, transform_type=transform_type, estimator="fit_alignment"
         )
+    full = orthogonal_completion == "full"
     if solver == "adam":
         return _fit_by_adam(
             X,
@@ -232,6 +250,7 @@ def fit_alignment(
             max_iter=max_iter,
             tol=tol,
             random_state=random_state,
+            full=full,
         )
     xp = get_namespace(X, Y)
     if alpha == "auto" and transform_type != "ortho":
@@ -244,7 +263,7 @@ def fit_alignment(
     intercept = xp.zeros(Y.shape[1], dtype=work, device=array_device(X))
     alpha_used = 0.0
     if transform_type == "ortho":
-        coef = orthogonal_procrustes(X, Y)
+        coef = orthogonal_procrustes(X, Y, full=full)
     elif transform_type == "affine":
         x_mean, y_mean = xp.mean(X, axis=0), xp.mean(Y, axis=0)
         coef, alpha_used = ridge_least_squares(X - x_mean, Y - y_mean, alpha)
@@ -252,7 +271,7 @@ def fit_alignment(
     elif transform_type == "linear":
         coef, alpha_used = ridge_least_squares(X, Y, alpha)
     else:
-        coef, alpha_used = orthogonalized_least_squares(X, Y, alpha)
+        coef, alpha_used = orthogonalized_least_squares(X, Y, alpha, full=full)
     return Alignment(
         xp.astype(coef, out_dtype, copy=False),
         xp.astype(intercept, out_dtype, copy=False),
@@ -262,7 +281,15 @@ def fit_alignment(
 
 
 def solve_from_moments(
-    moments, transform_type, alpha, *, x_center, x_scale, y_center, y_scale
+    moments,
+    transform_type,
+    alpha,
+    *,
+    x_center,
+    x_scale,
+    y_center,
+    y_scale,
+    orthogonal_completion="span",
 ):
     """The map in the standardised spaces from the anchors' moments alone.
 
@@ -270,8 +297,9 @@ def solve_from_moments(
     y_center) / y_scale``; the matrices the solvers need are the moments
     about those centres, scaled, so the standardised anchors are never formed.
     ``affine`` uses the moments about the means (its intercept absorbs any
-    offset). Rank decisions use ``moments.resolution``: with float32 anchors a
-    direction weaker than ``d · 1.2e-7`` of the strongest counts as absent.
+    offset). Rank decisions use ``moments.resolution``: with products taken
+    in float32 a direction weaker than ``d · 1.2e-7`` of the strongest counts
+    as absent (:class:`~skalign.LatentAligner` takes them in float64).
 
     Parameters
     ----------
@@ -280,6 +308,8 @@ def solve_from_moments(
     alpha : float >= 0
     x_center, x_scale : array of shape (n_features,)
     y_center, y_scale : array of shape (n_targets,)
+    orthogonal_completion : {"span", "full"}, default="span"
+        As in :func:`fit_alignment`.
 
     Returns
     -------
@@ -305,13 +335,18 @@ def solve_from_moments(
     least_squares = transform_type != "ortho"
     gram, cross = moments.scaled(*about, x_scale, y_scale, gram=least_squares)
     eps = moments.resolution
-    if transform_type == "ortho":
+    full = orthogonal_completion == "full"
+    if transform_type == "ortho" and full:
+        coef = orthogonal_polar_factor(cross).T
+    elif transform_type == "ortho":
         coef = _polar_by_gram(cross, _rcond(cross, eps)).T
     else:
         # both working matrices are overwritten: the solution takes cross's place
         coef = _ridge_from_gram(gram, cross, alpha, eps=eps).T
         del gram, cross
-        if transform_type == "l-ortho":
+        if transform_type == "l-ortho" and full:
+            coef = orthogonal_polar_factor(coef)
+        elif transform_type == "l-ortho":
             coef = _polar_by_gram(coef, _rcond(coef, eps))
     intercept = xp.zeros_like(y_center)
     if fit_intercept:
@@ -346,7 +381,7 @@ def _ridge_from_gram(gram, cross, alpha, *, eps):
     return basis @ ((basis.T @ cross) / (eigenvalues + alpha)[:, None])
 
 
-def orthogonal_procrustes(X, Y):
+def orthogonal_procrustes(X, Y, *, full=False):
     """Orthogonal Procrustes: the polar factor of ``XᵀY``.
 
     Returns ``coef`` of shape (d2, d1) maximising ``trace(coef @ XᵀY)`` among
@@ -358,7 +393,9 @@ def orthogonal_procrustes(X, Y):
     the optimum is not unique and the minimum-norm one is returned: an
     isometry on the span of the anchors and zero on its orthogonal
     complement, computed through the ``n × n`` Gram matrices (no factorisation
-    of a ``d × d`` matrix).
+    of a ``d × d`` matrix). ``full=True`` returns the paper's map instead,
+    :func:`orthogonal_polar_factor` of ``XᵀY``: every singular direction
+    kept, so a (semi-)orthogonal matrix whatever the rank.
 
     Examples
     --------
@@ -368,6 +405,8 @@ def orthogonal_procrustes(X, Y):
     >>> orthogonal_procrustes(X, X[:, ::-1]).round(6).tolist()
     [[0.0, 1.0], [1.0, 0.0]]
     """
+    if full:
+        return orthogonal_polar_factor(X.T @ Y).T
     n_samples, n_features = X.shape
     if n_samples < min(n_features, Y.shape[1]):
         spectrum = _GramSpectrum.of(X, Y)
@@ -375,13 +414,15 @@ def orthogonal_procrustes(X, Y):
     return polar_factor(X.T @ Y).T
 
 
-def orthogonalized_least_squares(X, Y, alpha):
+def orthogonalized_least_squares(X, Y, alpha, *, full=False):
     """The ``l-ortho`` map: polar factor of the (ridge) least-squares matrix.
 
     When ``n_samples < n_features`` the least-squares matrix ``Xᵀ A`` has rank
     at most ``n_samples``; its polar factor is then taken through the
     samples, as in :func:`orthogonal_procrustes`, reusing the Gram
-    eigendecomposition of the least-squares step.
+    eigendecomposition of the least-squares step. ``full=True`` returns
+    :func:`orthogonal_polar_factor` of the least-squares matrix instead (the
+    paper's map: every singular direction kept).
 
     Returns
     -------
@@ -389,6 +430,9 @@ def orthogonalized_least_squares(X, Y, alpha):
     alpha : float
     """
     spectrum = _GramSpectrum.of(X, Y)
+    if full:
+        solution = spectrum.ridge_solution(X, alpha)
+        return orthogonal_polar_factor(solution).T, float(alpha)
     if spectrum.primal:
         return polar_factor(spectrum.ridge_solution(X, alpha)).T, float(alpha)
     shrunk = spectrum.shrunk_projections(alpha)
@@ -417,6 +461,29 @@ def polar_factor(W, eps=None):
     U, s, Vt = xp.linalg.svd(W, full_matrices=False)
     keep = s > s[0] * max(W.shape) * eps
     return U[:, keep] @ Vt[keep, :]
+
+
+def orthogonal_polar_factor(W):
+    """``U Vᵀ`` of the thin SVD of ``W``, every singular direction kept.
+
+    The orthogonal factor of the polar decomposition as
+    :func:`scipy.linalg.orthogonal_procrustes` computes it: orthonormal
+    columns (``d1 >= d2``) or rows, whatever the rank of ``W``. Where ``W``
+    is rank-deficient the directions of its zero singular values are paired
+    as the SVD happens to return them (not determined by ``W``); see
+    :func:`polar_factor` for the minimum-norm alternative.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign._solvers import orthogonal_polar_factor
+    >>> Q = orthogonal_polar_factor(np.diag([3.0, 0.0]))
+    >>> bool(np.allclose(Q.T @ Q, np.eye(2))), Q[0].tolist()
+    (True, [1.0, 0.0])
+    """
+    xp = get_namespace(W)
+    U, _, Vt = xp.linalg.svd(W, full_matrices=False)
+    return U @ Vt
 
 
 def ridge_least_squares(X, Y, alpha):
@@ -582,7 +649,7 @@ def _polar_by_gram(B, rcond=None):
 
 
 def _fit_by_adam(
-    X, Y, transform_type, *, alpha, learning_rate, max_iter, tol, random_state
+    X, Y, transform_type, *, alpha, learning_rate, max_iter, tol, random_state, full
 ):
     if transform_type == "ortho":
         raise ValueError(
@@ -605,7 +672,7 @@ def _fit_by_adam(
         random_state=random_state,
     )
     if transform_type == "l-ortho":
-        coef = polar_factor(coef)
+        coef = orthogonal_polar_factor(coef) if full else polar_factor(coef)
     return Alignment(
         xp.astype(coef, X.dtype), xp.astype(intercept, X.dtype), 0.0, n_iter
     )

@@ -120,6 +120,64 @@ def test_underdetermined_polar_maps_are_minimum_norm_partial_isometries(
     assert np.trace(projector) == pytest.approx(rank)
 
 
+@pytest.mark.parametrize("transform_type", ["ortho", "l-ortho"])
+def test_full_completion_is_orthogonal_and_the_span_map_on_the_span(transform_type):
+    """Fewer anchors than features: "full" gives an exactly orthogonal matrix
+    that equals SciPy's orthogonal_procrustes (ortho) or scipy.linalg.polar of
+    the least-squares matrix (l-ortho) where those are unique, on the span;
+    "span" gives the same map there and zero off the span."""
+    rng = np.random.default_rng(5)
+    n, d = 15, 40
+    X, Y = rng.normal(size=(n, d)), rng.normal(size=(n, d))
+    full = fit_alignment(X, Y, transform_type, orthogonal_completion="full").coef
+    span = fit_alignment(X, Y, transform_type).coef
+    np.testing.assert_allclose(full.T @ full, np.eye(d), atol=1e-10)
+    np.testing.assert_allclose(full @ full.T, np.eye(d), atol=1e-10)
+    if transform_type == "ortho":
+        reference = scipy.linalg.orthogonal_procrustes(X, Y)[0].T
+    else:
+        reference = scipy.linalg.polar(np.linalg.pinv(X) @ Y)[0].T
+    # the anchors' span (the row space of X) is where both are determined
+    on_span = np.linalg.pinv(X) @ X
+    np.testing.assert_allclose(full @ on_span, reference @ on_span, atol=1e-10)
+    np.testing.assert_allclose(span @ on_span, reference @ on_span, atol=1e-10)
+    np.testing.assert_allclose(span @ (np.eye(d) - on_span), 0.0, atol=1e-10)
+    assert np.abs(full @ (np.eye(d) - on_span)).max() > 0.1
+
+
+@pytest.mark.parametrize("d1, d2", [(12, 7), (7, 12)])
+def test_full_completion_is_semi_orthogonal_between_widths(d1, d2):
+    rng = np.random.default_rng(6)
+    X, Y = rng.normal(size=(5, d1)), rng.normal(size=(5, d2))
+    coef = fit_alignment(X, Y, "ortho", orthogonal_completion="full").coef
+    small = min(d1, d2)
+    gram = coef.T @ coef if d2 >= d1 else coef @ coef.T
+    np.testing.assert_allclose(gram, np.eye(small), atol=1e-10)
+    span = fit_alignment(X, Y, "ortho").coef
+    np.testing.assert_allclose(X @ coef.T, X @ span.T, atol=1e-10)
+
+
+def test_completions_agree_when_the_anchors_determine_the_map():
+    rng = np.random.default_rng(7)
+    X, Y = rng.normal(size=(60, 9)), rng.normal(size=(60, 9))
+    for transform_type in ("ortho", "l-ortho"):
+        span = fit_alignment(X, Y, transform_type).coef
+        full = fit_alignment(X, Y, transform_type, orthogonal_completion="full")
+        np.testing.assert_allclose(full.coef, span, atol=1e-10)
+
+
+def test_full_completion_reaches_the_adam_l_ortho_map():
+    rng = np.random.default_rng(8)
+    X, Y = rng.normal(size=(40, 6)), rng.normal(size=(40, 6))
+    params = dict(solver="adam", max_iter=50, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        full = fit_alignment(X, Y, "l-ortho", orthogonal_completion="full", **params)
+        span = fit_alignment(X, Y, "l-ortho", **params)
+    np.testing.assert_allclose(full.coef.T @ full.coef, np.eye(6), atol=1e-5)
+    np.testing.assert_allclose(full.coef, span.coef, atol=1e-5)
+
+
 def test_rank_deficient_overdetermined_falls_back_to_minimum_norm():
     """Duplicated and constant features make XᵀX singular with n > d: the Cholesky
     fast path must step aside for the minimum-norm eigendecomposition path."""
