@@ -7,8 +7,8 @@ with a map estimated from a few thousand paired anchors and no fine-tuning.
 
 from ._adapter import AdapterAligner
 from ._aligner import LatentAligner
-from ._kernel import AnchorKernelAligner
 from ._downstream_scorer import make_downstream_scorer
+from ._kernel import AnchorKernelAligner
 from ._self_learning import SelfLearningAligner
 from ._solvers import Alignment, fit_alignment
 from ._zeroshot import ZeroShotTextSpaceClassifier

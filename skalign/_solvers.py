@@ -25,13 +25,13 @@ from sklearn.utils._param_validation import (
 )
 from threadpoolctl import ThreadpoolController
 
+from ._alpha import auto_alpha_in_memory
 from ._backend import (
     array_device,
     get_namespace,
     is_torch_array,
     solve_dtype,
 )
-from ._alpha import auto_alpha_in_memory
 from ._linalg import nonzero_eigh
 from ._statistics import mirror_lower
 from ._validation import check_anchor_pair, check_anchor_spread

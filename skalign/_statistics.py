@@ -592,7 +592,6 @@ def dask_moments(X, Y, *, n_folds=1, transform_chunk=None, gram=True, weights=No
     folds : list of AnchorMoments or None, of length ``n_folds``
     """
     import dask
-
     import dask.array as da
 
     X = X.rechunk({1: -1})

@@ -61,7 +61,9 @@ def test_tensor_anchors_take_weights():
     X, Y, weights = _weighted_anchors(60, 5)
     expected = LatentAligner("affine").fit(X, Y, sample_weight=weights)
     on_tensors = LatentAligner("affine").fit(
-        torch.from_numpy(X), torch.from_numpy(Y), sample_weight=torch.from_numpy(weights)
+        torch.from_numpy(X),
+        torch.from_numpy(Y),
+        sample_weight=torch.from_numpy(weights),
     )
     np.testing.assert_allclose(
         on_tensors.transform(X), expected.transform(X), rtol=1e-10, atol=1e-10
