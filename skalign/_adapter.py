@@ -5,7 +5,6 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import clone
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ._aligner import LatentAligner
 from ._backend import (
@@ -17,6 +16,7 @@ from ._backend import (
 )
 from ._base import BaseAligner
 from ._preprocessing import anchor_statistics, power_of_two_magnitude
+from ._sklearn_compat import HasMethods, Interval, StrOptions
 from ._solvers import TRANSFORM_TYPES
 
 

@@ -9,11 +9,10 @@ the standardised spaces, between the anchor statistics ``x_mean_``,
 
 import warnings
 
-from sklearn.base import _fit_context
-
 from ._backend import get_namespace, solve_dtype, to_namespace_of
 from ._base import BaseAligner
 from ._preprocessing import apply_affine_map, compose_affine_map, invert_affine_map
+from ._sklearn_compat import _fit_context
 
 
 class AffineMapAligner(BaseAligner):

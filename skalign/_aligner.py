@@ -4,15 +4,19 @@ import functools
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import _fit_context
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import _check_feature_names
 
 from ._affine import AffineMapAligner
 from ._alignment import solve_alignment, solve_alignment_on_samples
 from ._alpha import N_FOLDS
 from ._backend import get_namespace, host_view, is_dask_array, solve_dtype
 from ._preprocessing import normalize_rows
+from ._sklearn_compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _check_feature_names,
+    _fit_context,
+)
 from ._solvers import ORTHOGONAL_COMPLETIONS, SOLVERS, TRANSFORM_TYPES
 from ._statistics import (
     accumulate_moments,

@@ -45,18 +45,13 @@ from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
-    _fit_context,
     clone,
 )
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import (
-    _check_feature_names,
-    _num_samples,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._backend import is_dask_array, to_namespace_of, to_numpy
+from ._sklearn_compat import _check_feature_names, _fit_context, _num_samples
 from ._validation import (
     check_anchor_pair,
     check_anchor_spread,

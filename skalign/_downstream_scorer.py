@@ -10,8 +10,9 @@ chooses the transform and ``alpha`` by held-out downstream score.
 """
 
 from sklearn.metrics import accuracy_score
-from sklearn.utils._param_validation import HasMethods, StrOptions, validate_params
 from sklearn.utils.metadata_routing import MetadataRequest
+
+from ._sklearn_compat import HasMethods, StrOptions, validate_params
 
 
 class DownstreamScorer:

@@ -3,11 +3,11 @@
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval
 
 from ._backend import get_namespace, is_torch_array, to_namespace_of
 from ._base import BaseAligner
 from ._preprocessing import normalize_rows, row_norms
+from ._sklearn_compat import Interval
 
 
 class AnchorKernelAligner(BaseAligner):

@@ -5,13 +5,13 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ._aligner import LatentAligner
 from ._backend import get_namespace, take_rows, to_namespace_of, to_numpy
 from ._base import BaseAligner
 from ._csls import csls_similarities
 from ._matching_guard import guard_matches
+from ._sklearn_compat import HasMethods, Interval, StrOptions
 from ._validation import check_embeddings
 
 

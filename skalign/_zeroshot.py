@@ -14,10 +14,9 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.special import log_softmax, softmax
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import normalize
 from sklearn.utils import check_array
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import (
     NotFittedError,
@@ -27,6 +26,7 @@ from sklearn.utils.validation import (
 
 from ._backend import to_numpy
 from ._csls import csls_from_cosine, top_k_mean
+from ._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
 from ._text_space import check_text_width, encode_texts, fit_aligner, is_learned
 
 

@@ -4,9 +4,9 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.utils import check_array
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ._backend import float_scalar, get_namespace
+from ._sklearn_compat import Interval, StrOptions, validate_params
 from ._topk import chunked_top_k
 from ._validation import check_embeddings, check_same_device
 

@@ -15,27 +15,24 @@ import warnings
 from numbers import Integral, Number
 
 import numpy as np
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator
 from sklearn.utils import check_array
-from sklearn.utils._param_validation import (
-    HasMethods,
-    Interval,
-    StrOptions,
-    validate_params,
-)
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    _num_samples,
-    check_is_fitted,
-    column_or_1d,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from ._backend import to_numpy
 from ._csls import csls_from_cosine, most_shared_ids, neighborhood_similarity
 from ._index import INDEX_KINDS, GalleryIndex
 from ._optional import import_optional
 from ._preprocessing import normalize_rows
+from ._sklearn_compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _check_sample_weight,
+    _fit_context,
+    _num_samples,
+    validate_params,
+)
 from ._text_space import check_text_width, encode_texts, fit_aligner
 from ._topk import chunked_top_k, query_chunk_size, top_k
 from .metrics import mean_average_precision_at_k, precision_at_k, recall_at_k

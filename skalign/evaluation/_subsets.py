@@ -5,8 +5,9 @@ from numbers import Integral, Real
 import numpy as np
 from imblearn.under_sampling import RandomUnderSampler
 from sklearn.model_selection import train_test_split
-from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.multiclass import check_classification_targets
+
+from .._sklearn_compat import Interval, validate_params
 
 SPLIT_NAMES = ("train", "anchor", "test")
 

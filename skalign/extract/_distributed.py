@@ -23,9 +23,9 @@ from numbers import Integral
 from pathlib import Path
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, validate_params
 
 from .._files import atomic_write
+from .._sklearn_compat import Interval, validate_params
 from ._extractor import EmbeddingExtractor
 from ._inputs import KIND_PATH, dedup_key, parse_inputs
 

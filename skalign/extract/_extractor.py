@@ -10,17 +10,12 @@ from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
-    _fit_context,
 )
 from sklearn.exceptions import NotFittedError
-from sklearn.utils._param_validation import (
-    HasMethods,
-    Interval,
-    StrOptions,
-)
 
 from .._files import check_directory
 from .._optional import import_optional
+from .._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
 from ._images import ImageReadError, load_image
 from ._inputs import KIND_PATH, content_digest, dedup_key, parse_inputs
 from ._model import ResolvedModel
