@@ -28,18 +28,10 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from . import backends
 from ._code_identity import callable_identity
 from ._runtime import Runtime, resolve_device
 from ._store import clear_memory
-from .backends import (
-    BACKENDS,
-    OUTPUT,
-    POOLING,
-    PRECISION,
-    PREFIXES,
-    SENTENCE_TRANSFORMERS,
-    TEXT_PREPROCESS,
-)
 from .backends._catalogue import PACKAGED_MODELS
 
 _EXAMPLES = (
@@ -53,7 +45,7 @@ _EXAMPLES = (
 class ModelSpec:
     """A parsed model spec.
 
-    ``backend`` is a key of ``BACKENDS``; ``name`` is what it loads (or
+    ``backend`` is a key of ``backends.BACKENDS``; ``name`` is what it loads (or
     describes a module); ``source`` is what its loader receives (the name, or
     the module itself); ``packaged`` is the catalogue entry of a packaged model.
     """
@@ -66,13 +58,13 @@ class ModelSpec:
     @property
     def table(self):
         """The backend row that loads this spec."""
-        return BACKENDS[self.backend]
+        return backends.BACKENDS[self.backend]
 
     @property
     def family(self):
         """The backend row that runs the model (a packaged model's own backend)."""
         if self.packaged is not None:
-            return BACKENDS[self.packaged.backend]
+            return backends.BACKENDS[self.packaged.backend]
         return self.table
 
     @property
@@ -143,12 +135,12 @@ def parse_model_spec(model):
             f"packaged model.{suggestion} Name a backend, e.g. {_EXAMPLES}, or "
             f"one of the packaged models {sorted(PACKAGED_MODELS)}."
         )
-    if backend not in PREFIXES:
-        close = difflib.get_close_matches(backend, PREFIXES, n=1)
+    if backend not in backends.PREFIXES:
+        close = difflib.get_close_matches(backend, backends.PREFIXES, n=1)
         suggestion = f" Did you mean '{close[0]}:{name}'?" if close else ""
         raise ValueError(
             f"Unknown backend {backend!r} in model={model!r}.{suggestion} The "
-            f"backends are {sorted(PREFIXES)}, e.g. {_EXAMPLES}."
+            f"backends are {sorted(backends.PREFIXES)}, e.g. {_EXAMPLES}."
         )
     if not name:
         raise ValueError(
@@ -459,24 +451,24 @@ class ResolvedModel:
         options, label = self.spec.family.options, self.spec.label
         pooling, output = self.settings["pooling"], self.settings["output"]
         dtype = self.settings["dtype"]
-        if pooling != "auto" and POOLING not in options:
+        if pooling != "auto" and backends.POOLING not in options:
             raise ValueError(
                 f"pooling={pooling!r} applies to 'hf:' models only; "
                 f"{label} pools as its model defines. Leave pooling='auto'."
             )
-        if output is not None and OUTPUT not in options:
+        if output is not None and backends.OUTPUT not in options:
             raise ValueError(
                 f"output={output!r} applies to ONNX models only; {label} "
                 "is not one. For a torch module, wrap it so forward returns the "
                 "layer you want."
             )
-        if dtype != "fp32" and PRECISION not in options:
+        if dtype != "fp32" and backends.PRECISION not in options:
             raise ValueError(
                 f"dtype={dtype!r} needs a torch model; the ONNX "
                 f"model {label} runs in its exported precision. Use 'fp32'."
             )
         self._check_truncate_dim(self.spec.width)
-        if SENTENCE_TRANSFORMERS not in options:
+        if backends.SENTENCE_TRANSFORMERS not in options:
             for name, value in self._options(_LOAD_OPTIONS + _ENCODE_OPTIONS).items():
                 raise ValueError(
                     f"{name}={value!r} applies to sentence-transformers models "
@@ -506,7 +498,7 @@ class ResolvedModel:
         if (
             modality == "text"
             and self.settings["preprocess"] is not None
-            and TEXT_PREPROCESS not in self.spec.family.options
+            and backends.TEXT_PREPROCESS not in self.spec.family.options
         ):
             raise ValueError(
                 f"{self.spec.label} tokenizes texts itself; preprocess applies to "
