@@ -56,6 +56,12 @@ INVENTORIES = {
                 ("sklearn.linear_model.RidgeCV", "class", None),
                 ("sklearn.linear_model.ridge_regression", "function", None),
                 ("sklearn.exceptions.NotFittedError", "class", None),
+                ("sklearn.set_config", "function", None),
+                (
+                    "sklearn.base.ClassifierMixin.score",
+                    "method",
+                    "sklearn.base.ClassifierMixin",
+                ),
                 (
                     "sklearn.semi_supervised.SelfTrainingClassifier",
                     "class",

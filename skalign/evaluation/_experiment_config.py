@@ -2,7 +2,7 @@
 
 A TOML file (or the same structure as a dict) declares the data sets, the
 encoders with their modality and domain, the stitching tasks and the
-zero-shot comparison. :func:`load_config` checks everything it can without
+zero-shot comparison. ``load_config`` checks everything it can without
 embedding anything, against one typed schema (:data:`SCHEMA`): unknown keys
 (with the close key suggested), the type and range of every value (nothing is
 coerced: ``classes = "ab"``, ``n_per_class = -1`` or ``naive = "false"`` are
@@ -402,8 +402,9 @@ class ExperimentConfig:
         ``device`` and ``batch_size`` of the extractors.
     datasets, encoders, stitching : dict
         Name -> the checked table.
-    zero_shot : ZeroShot or None
-        The zero-shot comparison, if declared.
+    zero_shot : dataclass or None
+        The zero-shot comparison, if declared: its checked keys as attributes
+        (``text_encoder``, ``tasks``, ``baselines``, ...).
 
     Examples
     --------
@@ -427,7 +428,8 @@ class ExperimentConfig:
 
     @classmethod
     def read(cls, config):
-        """Parse and check a configuration (see :func:`load_config`)."""
+        """Parse and check a configuration: a TOML path, ``"skalign:NAME"``
+        (a packaged one) or a dict of the same structure."""
         return load_config(config)
 
     @staticmethod
