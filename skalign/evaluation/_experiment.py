@@ -338,6 +338,8 @@ class _Runner:
             naive=zs.naive,
             text_encoder=self._prompts(text_encoder),
             prompt_pooling=zs.prompt_pooling,
+            hubness=zs.hubness,
+            hubness_neighbors=zs.hubness_neighbors,
             n_per_class=zs.n_per_class,
             n_repeats=zs.n_repeats,
             random_state=self.config.protocol.random_state,

@@ -40,6 +40,7 @@ BUILTIN_PROMPTS = BUILTIN_DATASETS
 BUILTIN_CONFIGS = ("skalign:demo",)
 MODALITIES = ("image", "text")
 PROMPT_POOLINGS = ("similarity", "embedding")
+HUBNESS = ("csls",)
 REQUIRED = object()
 
 
@@ -290,6 +291,16 @@ SCHEMA = {
             "embeddings may come from files)",
             _text(),
         ),
+        "hubness": Key(
+            "csls: score classes by the hubness-aware CSLS similarity (default: "
+            "cosine similarity, the paper's rule)",
+            _text(HUBNESS),
+        ),
+        "hubness_neighbors": Key(
+            "neighbourhood size of the CSLS penalties (with hubness = 'csls')",
+            _whole(1, 10),
+            10,
+        ),
         "n_per_class": Key("images per class of each balanced subset", _whole(1, 50)),
         "n_repeats": Key("balanced subsets per task", _whole(1, 3), 3),
     },
@@ -381,6 +392,8 @@ class ZeroShot:
     tasks: dict
     baselines: dict  # name -> (image encoder, text encoder or prompt file)
     prompt_embeddings: Path | None = None  # the text encoder's prompts, embedded
+    hubness: str | None = None
+    hubness_neighbors: int = 10
 
 
 @dataclasses.dataclass(frozen=True)
@@ -794,6 +807,8 @@ class _Reader:
             None
             if values["prompt_embeddings"] is None
             else self.file(values["prompt_embeddings"], "zero_shot.prompt_embeddings"),
+            values["hubness"],
+            values["hubness_neighbors"],
         )
 
     def modality(self, name, encoders, modality, key):

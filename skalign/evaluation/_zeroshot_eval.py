@@ -33,6 +33,8 @@ _ALIGNER = HasMethods(["fit", "transform"])
 REPORT_CONSTRAINTS = {
     "text_encoder": [None, HasMethods(["fit", "transform"])],
     "prompt_pooling": [StrOptions({"similarity", "embedding"})],
+    "hubness": [StrOptions({"csls"}), None],
+    "hubness_neighbors": [Interval(Integral, 1, None, closed="left")],
     "n_per_class": [None, Interval(Integral, 1, None, closed="left")],
     "n_repeats": [Interval(Integral, 1, None, closed="left")],
     "random_state": [Interval(Integral, 0, None, closed="left")],
@@ -65,6 +67,8 @@ def zero_shot_report(
     chance=True,
     text_encoder=None,
     prompt_pooling="similarity",
+    hubness=None,
+    hubness_neighbors=10,
     n_per_class=None,
     n_repeats=1,
     random_state=0,
@@ -140,6 +144,16 @@ def zero_shot_report(
         similarity to each prompt, the paper's rule ("the class similarity
         is averaged over 10 prompts"), or the cosine to the mean prompt
         embedding (CLIP's convention, the classifier's own default).
+    hubness : {"csls"} or None, default=None
+        None scores classes by cosine similarity; ``"csls"`` by the
+        hubness-aware CSLS similarity, so that a class prompt near every
+        image (a hub) does not take most predictions. Passed to every
+        :class:`~skalign.ZeroShotTextSpaceClassifier`, whose class penalties
+        are estimated on all the images of the task (the images it is
+        fitted on).
+    hubness_neighbors : int >= 1, default=10
+        Neighbourhood size of the CSLS penalties (the classifier's
+        ``hubness_neighbors``); used only with ``hubness="csls"``.
     n_per_class : int or None, default=None
         Images per class in each balanced subset (e.g. 200). None: as many as
         the task's rarest class has.
@@ -230,7 +244,11 @@ def zero_shot_report(
             method,
             task,
             ZeroShotTextSpaceClassifier(
-                prompts_of(own, task), aligner=fitted, prompt_pooling=prompt_pooling
+                prompts_of(own, task),
+                aligner=fitted,
+                prompt_pooling=prompt_pooling,
+                hubness=hubness,
+                hubness_neighbors=hubness_neighbors,
             ),
             X[rows],
             labels,

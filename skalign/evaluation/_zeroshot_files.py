@@ -42,6 +42,8 @@ def zero_shot_from_reports(
     naive=False,
     chance=False,
     prompt_pooling="similarity",
+    hubness=None,
+    hubness_neighbors=10,
     tasks=None,
     n_per_class=None,
     n_repeats=1,
@@ -84,6 +86,11 @@ def zero_shot_from_reports(
     prompt_pooling : {"similarity", "embedding"}, default="similarity"
         The paper's rule (mean similarity to each prompt) or CLIP's (see
         :func:`zero_shot_report`).
+    hubness : {"csls"} or None, default=None
+        Cosine (None) or hubness-aware CSLS class scores (see
+        :func:`zero_shot_report`).
+    hubness_neighbors : int >= 1, default=10
+        Neighbourhood size of the CSLS penalties.
     tasks : list of str or None, default=None
         Tasks to run; None runs every task of ``prompts``.
     n_per_class, n_repeats, random_state, n_jobs, show_progress
@@ -148,6 +155,8 @@ def zero_shot_from_reports(
         naive=naive,
         chance=chance,
         prompt_pooling=prompt_pooling,
+        hubness=hubness,
+        hubness_neighbors=hubness_neighbors,
         text_encoder=text_encoder,
         n_per_class=n_per_class,
         n_repeats=n_repeats,
