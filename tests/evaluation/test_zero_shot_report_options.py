@@ -118,3 +118,138 @@ def test_config_hubness_keys():
 def test_config_refuses_bad_hubness(key, value, message):
     with pytest.raises(ConfigError, match=rf"zero_shot\.{key} must be {message}"):
         ExperimentConfig.read(_config(**{key: value}))
+
+
+# --- variability over anchor draws ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def spaces():
+    """The data of test_zero_shot_report.py's ``spaces``: a 6-d text space with
+    three classes and a 9-d image space mapped from it."""
+    rng = np.random.default_rng(0)
+    prompts = {c: rng.normal(size=(2, 6)) for c in ["cat", "dog", "owl"]}
+    centres = np.stack([_unit(_unit(p).mean(0)) for p in prompts.values()])
+    truth = np.array(["cat", "dog", "owl"])[rng.integers(0, 3, size=400)]
+    text = 3 * centres[np.searchsorted(["cat", "dog", "owl"], truth)]
+    text += 0.8 * rng.normal(size=text.shape)
+    images = text @ rng.normal(size=(6, 9)) + rng.normal(size=9)
+    return prompts, truth, text, images
+
+
+def _anchored(spaces, **options):
+    prompts, truth, text, images = spaces
+    return zero_shot_report(
+        {"v": images[200:]},
+        {"t": (truth[200:], prompts)},
+        anchors={"v": (images[:200], text[:200])},
+        n_per_class=40,
+        n_repeats=3,
+        random_state=4,
+        **options,
+    )
+
+
+def test_the_one_map_default_is_unchanged_from_main(spaces):
+    # main (3362193) printed these for the same call, before anchor draws
+    main = {
+        ("v (ortho)", "roc_auc"): (0.9626388888888888, 0.0020293943328058596),
+        ("v (ortho)", "accuracy"): (0.9138888888888889, 0.014163943093313291),
+        ("v (affine)", "roc_auc"): (0.9952777777777778, 0.0012795504008811217),
+        ("v (affine)", "f1_macro"): (0.9497597108386836, 0.018235167824040617),
+        ("v (naive)", "accuracy"): (0.39166666666666666, 0.006804138174397715),
+    }
+    report = _anchored(spaces, transforms=["ortho", "affine"])
+    explicit = _anchored(
+        spaces, transforms=["ortho", "affine"], anchor_repeats=1, anchor_size=None
+    )
+    assert report.equals(explicit)
+    indexed = report.set_index(["method", "metric"])
+    for key, (mean, std) in main.items():
+        assert indexed.loc[key, "mean"] == pytest.approx(mean, abs=1e-9)
+        assert indexed.loc[key, "std"] == pytest.approx(std, abs=1e-9)
+        assert indexed.loc[key, "n_runs"] == 3
+
+
+def test_anchor_draws_refit_every_map_and_their_spread_enters_std(spaces):
+    from skalign.evaluation._zeroshot_eval import _anchor_draws, _repeat_seed
+
+    prompts, truth, text, images = spaces
+    report = _anchored(spaces, anchor_repeats=3, anchor_size=12, naive=False)
+    # by hand: ortho refitted on each draw of 12 of the 200 pairs, every draw
+    # scored on the same three balanced subsets
+    draws = [draw("v", np.arange(200)) for draw in _anchor_draws(True, 3, 12, 4)]
+    assert all(rows.size == 12 for rows in draws)
+    assert len({tuple(rows) for rows in draws}) == 3
+    subsets = [
+        balanced_subset(truth[200:], 40, random_state=_repeat_seed(4, repeat))
+        for repeat in range(3)
+    ]
+    per_draw = []
+    for rows in draws:
+        aligner = LatentAligner("ortho").fit(images[rows], text[rows])
+        classifier = ZeroShotTextSpaceClassifier(
+            prompts, aligner=FrozenEstimator(aligner), prompt_pooling="similarity"
+        ).fit(images[200:])
+        per_draw.append(
+            [
+                classifier_scores(classifier, images[200:][s], truth[200:][s])
+                for s in subsets
+            ]
+        )
+    for metric in ("roc_auc", "accuracy", "f1_macro"):
+        runs = np.array([[run[metric] for run in draw] for draw in per_draw])
+        # the draws give different maps, so different scores
+        assert np.unique(runs.mean(axis=1)).size == 3
+        row = report[(report.method == "v (ortho)") & (report.metric == metric)]
+        assert row["mean"].item() == pytest.approx(runs.mean(), abs=1e-12)
+        assert row["std"].item() == pytest.approx(runs.std(), abs=1e-12)
+        assert row["n_runs"].item() == 9
+    # the spread over draws is larger than over subsets alone
+    one_map = _anchored(spaces, naive=False)
+    auroc = report[(report.method == "v (ortho)") & (report.metric == "roc_auc")]
+    one_auroc = one_map[
+        (one_map.method == "v (ortho)") & (one_map.metric == "roc_auc")
+    ]
+    assert auroc["std"].item() > 2 * one_auroc["std"].item()
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"anchor_repeats": 3}, "needs anchor_size"),
+        ({"anchor_repeats": 2, "anchor_size": 200}, "must be below 200"),
+        ({"anchor_size": 201}, "must be below 201|at most"),
+        ({"anchor_size": 1}, "anchor_size"),
+        ({"anchor_repeats": 0, "anchor_size": 5}, "anchor_repeats"),
+    ],
+)
+def test_anchor_draw_errors(spaces, options, message):
+    with pytest.raises(ValueError, match=message):
+        _anchored(spaces, **options)
+
+
+def test_anchor_draws_need_anchors(spaces):
+    prompts, truth, _, images = spaces
+    with pytest.raises(ValueError, match="anchors= is empty"):
+        zero_shot_report(
+            {"m": (images, None)},
+            {"t": (truth, prompts)},
+            anchor_repeats=2,
+            anchor_size=5,
+        )
+
+
+def test_config_anchor_draw_keys():
+    default = ExperimentConfig.read(_config(vision_encoders=["v"])).zero_shot
+    assert default.anchor_repeats == 1 and default.anchor_size is None
+    chosen = ExperimentConfig.read(
+        _config(vision_encoders=["v"], anchor_repeats=4, anchor_size=30)
+    ).zero_shot
+    assert (chosen.anchor_repeats, chosen.anchor_size) == (4, 30)
+    with pytest.raises(ConfigError, match="anchor_repeats = 4 needs zero_shot"):
+        ExperimentConfig.read(_config(vision_encoders=["v"], anchor_repeats=4))
+    with pytest.raises(ConfigError, match=r"anchor_size must be a whole number >= 2"):
+        ExperimentConfig.read(_config(anchor_size=1.5))
+    with pytest.raises(ConfigError, match=r"anchor_repeats must be a whole number"):
+        ExperimentConfig.read(_config(anchor_repeats="3"))
