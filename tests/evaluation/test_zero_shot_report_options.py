@@ -253,3 +253,130 @@ def test_config_anchor_draw_keys():
         ExperimentConfig.read(_config(anchor_size=1.5))
     with pytest.raises(ConfigError, match=r"anchor_repeats must be a whole number"):
         ExperimentConfig.read(_config(anchor_repeats="3"))
+
+
+# --- the unpaired pool of a self-learning aligner ---------------------------
+
+
+@pytest.fixture(scope="module")
+def pool_task():
+    """Four classes in an 8-d text space, images a hidden rotation of it; 6
+    pairs, then 294 unpaired images and 294 unpaired reports (shuffled), as
+    SelfLearningAligner takes them: the other side all NaN."""
+    rng = np.random.default_rng(1)
+    k, d = 4, 8
+    centres = 3 * np.eye(d)[:k]
+    labels = np.array(list("abcd"))
+    y = rng.integers(0, k, size=700)
+    text = centres[y] + 0.7 * rng.normal(size=(700, d))
+    images = text @ np.linalg.qr(rng.normal(size=(d, d)))[0]
+    images += 0.05 * rng.normal(size=images.shape)
+    prompts = {c: [centres[i] + 0.1 * rng.normal(size=d)] for i, c in enumerate(labels)}
+    n_pairs, n_pool = 6, 294
+    nan = np.full((n_pool, d), np.nan)
+    X_anchors = np.vstack([images[:n_pairs], images[n_pairs:300], nan])
+    shuffled = text[n_pairs:300][rng.permutation(n_pool)]
+    Y_anchors = np.vstack([text[:n_pairs], nan, shuffled])
+    return X_anchors, Y_anchors, images[300:], labels[y[300:]], prompts
+
+
+def _classifier_scores_of(aligner, prompts, X, truth, random_state=0):
+    classifier = ZeroShotTextSpaceClassifier(
+        prompts, aligner=FrozenEstimator(aligner), prompt_pooling="similarity"
+    )
+    return _scores_by_hand(classifier, X, truth, random_state)
+
+
+def test_a_self_learning_aligner_is_fitted_with_its_pool(pool_task):
+    from skalign import SelfLearningAligner
+
+    X_anchors, Y_anchors, X, truth, prompts = pool_task
+    report = zero_shot_report(
+        {"v": X},
+        {"t": (truth, prompts)},
+        anchors={"v": (X_anchors, Y_anchors)},
+        transforms={"ortho": "ortho", "self-learning": SelfLearningAligner()},
+        chance=False,
+    )
+    indexed = report.set_index(["method", "metric"])["mean"]
+    # self-learning: fitted by hand on the pairs and the whole pool
+    learned = SelfLearningAligner().fit(X_anchors, Y_anchors)
+    expected = _classifier_scores_of(learned, prompts, X, truth)
+    # ortho and the naive floor: on the 6 pairs only
+    pairs_only = LatentAligner("ortho").fit(X_anchors[:6], Y_anchors[:6])
+    expected_ortho = _classifier_scores_of(pairs_only, prompts, X, truth)
+    for metric in ("roc_auc", "accuracy", "f1_macro"):
+        assert indexed["v (self-learning)", metric] == pytest.approx(
+            expected[metric], abs=1e-12
+        )
+        assert indexed["v (ortho)", metric] == pytest.approx(
+            expected_ortho[metric], abs=1e-12
+        )
+    # the pool is what lifts self-learning above the pairs-only map
+    assert indexed["v (self-learning)", "accuracy"] > 0.98
+    assert indexed["v (ortho)", "accuracy"] < 0.96
+
+
+def test_anchor_draws_draw_pairs_and_keep_the_pool(pool_task):
+    from skalign import SelfLearningAligner
+    from skalign.evaluation._zeroshot_eval import _anchor_draws
+
+    X_anchors, Y_anchors, X, truth, prompts = pool_task
+    report = zero_shot_report(
+        {"v": X},
+        {"t": (truth, prompts)},
+        anchors={"v": (X_anchors, Y_anchors)},
+        transforms={"self-learning": SelfLearningAligner()},
+        anchor_repeats=2,
+        anchor_size=4,
+        naive=False,
+        chance=False,
+        random_state=3,
+    )
+    pool = np.arange(6, X_anchors.shape[0])
+    accuracies = []
+    for draw in _anchor_draws(True, 2, 4, 3):
+        rows = draw("v", np.arange(6))
+        assert rows.size == 4 and rows.max() < 6
+        rows = np.concatenate([rows, pool])
+        learned = SelfLearningAligner().fit(X_anchors[rows], Y_anchors[rows])
+        accuracies.append(
+            _classifier_scores_of(learned, prompts, X, truth, 3)["accuracy"]
+        )
+    accuracy = report[report.metric == "accuracy"]
+    assert accuracy["mean"].item() == pytest.approx(np.mean(accuracies), abs=1e-12)
+    assert accuracy["n_runs"].item() == 2
+
+
+def _pool_with(pool_task, row, side, value):
+    X_anchors, Y_anchors, *_ = pool_task
+    X_anchors, Y_anchors = X_anchors.copy(), Y_anchors.copy()
+    (X_anchors if side == "images" else Y_anchors)[row] = value
+    return X_anchors, Y_anchors
+
+
+@pytest.mark.parametrize(
+    "row, side, value, message",
+    [
+        ((0, 1), "images", np.nan, "Row 0 of anchors\\['v'\\] images is partly NaN"),
+        ((3, 2), "reports", np.nan, "Row 3 of anchors\\['v'\\] reports is partly"),
+        (10, "images", np.nan, "Row 10 of anchors\\['v'\\] is NaN on both sides"),
+        (2, "images", np.inf, "infinity|Input .* contains"),
+        (slice(1, 6), "images", np.nan, "has 1 pair\\(s\\).*at least 2"),
+    ],
+)
+def test_unpaired_anchor_errors(pool_task, row, side, value, message):
+    X_anchors, Y_anchors = _pool_with(pool_task, row, side, value)
+    _, _, X, truth, prompts = pool_task
+    with pytest.raises(ValueError, match=message):
+        zero_shot_report(
+            {"v": X}, {"t": (truth, prompts)}, anchors={"v": (X_anchors, Y_anchors)}
+        )
+
+
+def test_nan_in_the_classified_images_is_still_refused(pool_task):
+    _, _, X, truth, prompts = pool_task
+    X = X.copy()
+    X[5] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        zero_shot_report({"v": (X, None)}, {"t": (truth, prompts)})
