@@ -191,7 +191,7 @@ def zero_shot_report(
         Balanced subsets drawn per task (different draws when classes are
         imbalanced); scores are averaged over them.
     random_state : int, default=0
-        Seeds the subsets.
+        Seeds the subsets and the anchor draws.
     n_jobs : int or None, default=None
         (method, task, anchor draw) evaluations run in parallel with
         :class:`joblib.Parallel`.
@@ -415,14 +415,13 @@ def _anchor_draws(anchors, anchor_repeats, anchor_size, random_state):
         def draw(name, pairs):
             if anchor_size is None:
                 return pairs
-            if anchor_size > pairs.size or (
-                anchor_repeats > 1 and anchor_size == pairs.size
-            ):
+            largest = pairs.size - 1 if anchor_repeats > 1 else pairs.size
+            if anchor_size > largest:
+                why = " to draw different anchors" if anchor_repeats > 1 else ""
                 raise ValueError(
                     f"anchor_size={anchor_size} draws from the {pairs.size} anchor "
-                    f"pairs of {name!r}; it must be below {pairs.size}"
-                    + (" to draw different anchors" if anchor_repeats > 1 else "")
-                    + " (at most that many). Lower anchor_size."
+                    f"pairs of {name!r}; it must be at most {largest}{why}. Lower "
+                    "anchor_size."
                 )
             rng = np.random.default_rng([_ANCHOR_STREAM, random_state, number])
             return np.sort(rng.choice(pairs, size=anchor_size, replace=False))

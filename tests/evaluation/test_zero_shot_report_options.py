@@ -218,8 +218,8 @@ def test_anchor_draws_refit_every_map_and_their_spread_enters_std(spaces):
     "options, message",
     [
         ({"anchor_repeats": 3}, "needs anchor_size"),
-        ({"anchor_repeats": 2, "anchor_size": 200}, "must be below 200"),
-        ({"anchor_size": 201}, "must be below 201|at most"),
+        ({"anchor_repeats": 2, "anchor_size": 200}, "at most 199 to draw different"),
+        ({"anchor_size": 201}, "200 anchor pairs of 'v'; it must be at most 200\\."),
         ({"anchor_size": 1}, "anchor_size"),
         ({"anchor_repeats": 0, "anchor_size": 5}, "anchor_repeats"),
     ],
