@@ -338,6 +338,10 @@ class _Runner:
             naive=zs.naive,
             text_encoder=self._prompts(text_encoder),
             prompt_pooling=zs.prompt_pooling,
+            hubness=zs.hubness,
+            hubness_neighbors=zs.hubness_neighbors,
+            anchor_repeats=zs.anchor_repeats,
+            anchor_size=zs.anchor_size,
             n_per_class=zs.n_per_class,
             n_repeats=zs.n_repeats,
             random_state=self.config.protocol.random_state,
@@ -436,9 +440,14 @@ class _Runner:
         if zs is not None:
             n_methods = len(zs.vision_encoders) * (len(zs.transforms) + zs.naive)
             n_methods += len(zs.baselines)
+            fitted = "once"
+            if zs.anchor_size is not None:
+                fitted = (
+                    f"on {zs.anchor_repeats} draw(s) of {zs.anchor_size} anchors"
+                )
             lines.append(
                 f"zero-shot: {n_methods} methods x {len(zs.tasks)} tasks x "
-                f"{zs.n_repeats} balanced subsets (T fitted once per vision "
+                f"{zs.n_repeats} balanced subsets (T fitted {fitted} per vision "
                 f"encoder on {zs.anchors!r})"
             )
         print("\n".join(lines), flush=True)

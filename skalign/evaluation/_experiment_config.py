@@ -40,6 +40,7 @@ BUILTIN_PROMPTS = BUILTIN_DATASETS
 BUILTIN_CONFIGS = ("skalign:demo",)
 MODALITIES = ("image", "text")
 PROMPT_POOLINGS = ("similarity", "embedding")
+HUBNESS = ("csls",)
 REQUIRED = object()
 
 
@@ -290,8 +291,30 @@ SCHEMA = {
             "embeddings may come from files)",
             _text(),
         ),
+        "hubness": Key(
+            "csls: score classes by the hubness-aware CSLS similarity (default: "
+            "cosine similarity, the paper's rule)",
+            _text(HUBNESS),
+        ),
+        "hubness_neighbors": Key(
+            "neighbourhood size of the CSLS penalties (with hubness = 'csls')",
+            _whole(1, 10),
+            10,
+        ),
         "n_per_class": Key("images per class of each balanced subset", _whole(1, 50)),
         "n_repeats": Key("balanced subsets per task", _whole(1, 3), 3),
+        "anchor_repeats": Key(
+            "random draws of anchor_size anchor pairs, each map refitted on "
+            "every draw so that the std reflects anchor draws (default: 1, one "
+            "map fitted on every anchor, the paper's T)",
+            _whole(1, 5),
+            1,
+        ),
+        "anchor_size": Key(
+            "anchor pairs per draw, below the number of anchors (default: "
+            "every anchor; required when anchor_repeats > 1)",
+            _whole(2, 100),
+        ),
     },
     "zero_shot.tasks.TASK": {
         "dataset": Key("the images classified", _text(), REQUIRED),
@@ -381,6 +404,10 @@ class ZeroShot:
     tasks: dict
     baselines: dict  # name -> (image encoder, text encoder or prompt file)
     prompt_embeddings: Path | None = None  # the text encoder's prompts, embedded
+    hubness: str | None = None
+    hubness_neighbors: int = 10
+    anchor_repeats: int = 1
+    anchor_size: int | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -760,6 +787,20 @@ class _Reader:
             )
         if values["anchors"] is not None:
             self.known(values["anchors"], datasets, "zero_shot.anchors", "datasets")
+        if not vision and (
+            values["anchor_repeats"] > 1 or values["anchor_size"] is not None
+        ):
+            self.fail(
+                "zero_shot.anchor_repeats and zero_shot.anchor_size draw the "
+                "anchors of the vision encoders, and zero_shot aligns none; "
+                "remove them or list vision_encoders."
+            )
+        if values["anchor_repeats"] > 1 and values["anchor_size"] is None:
+            self.fail(
+                f"zero_shot.anchor_repeats = {values['anchor_repeats']} needs "
+                "zero_shot.anchor_size (the anchor pairs per draw, below the "
+                "number of anchors): draws of every anchor give the same map."
+            )
         tasks = {}
         for name, value in self.tables(table, "tasks").items():
             key = f"zero_shot.tasks.{name}"
@@ -796,6 +837,10 @@ class _Reader:
             None
             if values["prompt_embeddings"] is None
             else self.file(values["prompt_embeddings"], "zero_shot.prompt_embeddings"),
+            values["hubness"],
+            values["hubness_neighbors"],
+            values["anchor_repeats"],
+            values["anchor_size"],
         )
 
     def modality(self, name, encoders, modality, key):

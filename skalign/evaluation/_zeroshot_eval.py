@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.frozen import FrozenEstimator
+from sklearn.utils import get_tags
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
@@ -16,6 +17,7 @@ from sklearn.utils._param_validation import (
 from tqdm.auto import tqdm
 
 from .._aligner import LatentAligner
+from .._self_learning import _missing_rows
 from .._text_space import encode_texts
 from .._validation import check_embeddings
 from .._zeroshot import ZeroShotTextSpaceClassifier
@@ -27,12 +29,16 @@ from ._subsets import balanced_subset
 
 REPORT_COLUMNS = ("method", "task", "metric", "mean", "std", "n_runs", "n_test")
 _ALIGNER = HasMethods(["fit", "transform"])
+# Seeds the anchor draws apart from the subsets' seeds.
+_ANCHOR_STREAM = 24
 
 
 # Parameter constraints shared by the functions that build a zero-shot report.
 REPORT_CONSTRAINTS = {
     "text_encoder": [None, HasMethods(["fit", "transform"])],
     "prompt_pooling": [StrOptions({"similarity", "embedding"})],
+    "hubness": [StrOptions({"csls"}), None],
+    "hubness_neighbors": [Interval(Integral, 1, None, closed="left")],
     "n_per_class": [None, Interval(Integral, 1, None, closed="left")],
     "n_repeats": [Interval(Integral, 1, None, closed="left")],
     "random_state": [Interval(Integral, 0, None, closed="left")],
@@ -50,6 +56,8 @@ REPORT_CONSTRAINTS = {
         "aligner": [None, HasMethods(["fit", "transform", "set_params"])],
         "naive": ["boolean"],
         "chance": ["boolean"],
+        "anchor_repeats": [Interval(Integral, 1, None, closed="left")],
+        "anchor_size": [None, Interval(Integral, 2, None, closed="left")],
         **REPORT_CONSTRAINTS,
     },
     prefer_skip_nested_validation=True,
@@ -63,8 +71,12 @@ def zero_shot_report(
     aligner=None,
     naive=True,
     chance=True,
+    anchor_repeats=1,
+    anchor_size=None,
     text_encoder=None,
     prompt_pooling="similarity",
+    hubness=None,
+    hubness_neighbors=10,
     n_per_class=None,
     n_repeats=1,
     random_state=0,
@@ -117,6 +129,16 @@ def zero_shot_report(
         shared text space's encoder) of their paired reports. Each such
         method becomes one method per transform, named ``"<method>
         (<transform>)"``, plus ``"<method> (naive)"`` when ``naive``.
+
+        Unpaired anchors follow :class:`~skalign.SelfLearningAligner`'s
+        convention: a row whose ``Y_anchors`` side is all NaN is an unpaired
+        image, a row whose ``X_anchors`` side is all NaN an unpaired report.
+        An aligner whose tags allow NaN (``input_tags.allow_nan``, e.g. a
+        :class:`~skalign.SelfLearningAligner`) is fitted on the pairs and
+        that pool; every other map, the naive floor included, on the pairs
+        only (the unpaired rows are dropped for it: the pairs-only
+        comparison). Rows partly NaN, NaN on both sides or infinite are
+        refused, as are fewer than 2 pairs.
     transforms : list of str or mapping, default=("ortho",)
         The maps fitted on ``anchors``: ``transform_type`` names (set on a
         clone of ``aligner``) or a mapping display name → name or any aligner
@@ -130,6 +152,18 @@ def zero_shot_report(
         Add a ``"chance"`` method per task: AUROC 0.5, accuracy and macro-F1
         one over the number of classes (a uniform guess on a balanced
         subset).
+    anchor_repeats : int >= 1, default=1
+        Random draws of ``anchor_size`` anchor pairs on which every map of a
+        method in ``anchors`` is refitted (the same draws for every transform
+        and, when they hold as many anchors, for every method). Each draw's
+        map is scored on the same ``n_repeats`` subsets, so ``std`` reflects
+        the variability over anchor draws. The default, one map fitted on all
+        anchors, is the paper's ("T estimated a priori"). Above 1 it needs
+        ``anchor_size`` smaller than the number of anchor pairs (draws of all
+        of them are the same map).
+    anchor_size : int >= 2 or None, default=None
+        Anchor pairs per draw, drawn without replacement; None uses every
+        pair (``anchor_repeats=1`` only).
     text_encoder : transformer or None, default=None
         Embeds the prompts of the methods without their own (e.g. an
         :class:`~skalign.extract.EmbeddingExtractor`). None: the prompts are
@@ -140,6 +174,16 @@ def zero_shot_report(
         similarity to each prompt, the paper's rule ("the class similarity
         is averaged over 10 prompts"), or the cosine to the mean prompt
         embedding (CLIP's convention, the classifier's own default).
+    hubness : {"csls"} or None, default=None
+        None scores classes by cosine similarity; ``"csls"`` by the
+        hubness-aware CSLS similarity, so that a class prompt near every
+        image (a hub) does not take most predictions. Passed to every
+        :class:`~skalign.ZeroShotTextSpaceClassifier`, whose class penalties
+        are estimated on all the images of the task (the images it is
+        fitted on).
+    hubness_neighbors : int >= 1, default=10
+        Neighbourhood size of the CSLS penalties (the classifier's
+        ``hubness_neighbors``); used only with ``hubness="csls"``.
     n_per_class : int or None, default=None
         Images per class in each balanced subset (e.g. 200). None: as many as
         the task's rarest class has.
@@ -147,9 +191,10 @@ def zero_shot_report(
         Balanced subsets drawn per task (different draws when classes are
         imbalanced); scores are averaged over them.
     random_state : int, default=0
-        Seeds the subsets.
+        Seeds the subsets and the anchor draws.
     n_jobs : int or None, default=None
-        (method, task) evaluations run in parallel with :class:`joblib.Parallel`.
+        (method, task, anchor draw) evaluations run in parallel with
+        :class:`joblib.Parallel`.
     show_progress : bool, default=False
         Show a tqdm progress bar.
 
@@ -157,8 +202,9 @@ def zero_shot_report(
     -------
     report : pandas.DataFrame
         Columns ``method``, ``task``, ``metric`` (``"roc_auc"``,
-        ``"accuracy"``, ``"f1_macro"``), ``mean``, ``std`` (over subsets,
-        ``ddof=0``), ``n_runs`` and ``n_test`` (images per subset); the
+        ``"accuracy"``, ``"f1_macro"``), ``mean``, ``std`` (over the runs,
+        ``ddof=0``), ``n_runs`` (subsets, times anchor draws for a method
+        aligned on ``anchors``) and ``n_test`` (images per subset); the
         ``"chance"`` rows come last.
 
     See Also
@@ -199,9 +245,27 @@ def zero_shot_report(
     ...                           transforms=["ortho", "affine"])
     >>> report[report.metric == "accuracy"]["method"].tolist()
     ['vision (ortho)', 'vision (affine)', 'vision (naive)', 'chance']
+
+    The variability over anchor draws: each map refitted on 3 draws of 10 of
+    the 30 anchor pairs, every draw scored on the same subset:
+
+    >>> report = zero_shot_report({"vision": V[30:]}, {"abc": (truth[30:], prompts)},
+    ...                           anchors={"vision": (V[:30], X[:30])},
+    ...                           anchor_repeats=3, anchor_size=10, naive=False)
+    >>> report[["method", "metric", "n_runs"]].head(1)
+               method   metric  n_runs
+    0  vision (ortho)  roc_auc       3
     """
-    methods = _with_anchored(methods, anchors, transforms, aligner, naive)
+    draws = _anchor_draws(anchors, anchor_repeats, anchor_size, random_state)
+    methods, refitted = _with_anchored(
+        methods, anchors, transforms, aligner, naive, draws
+    )
     methods, n_images = _check_methods(methods, text_encoder)
+    # every method's maps: one per anchor draw, or its one aligner
+    maps = {
+        name: [FrozenEstimator(a) for a in refitted.get(name, ())] or [fitted]
+        for name, (_, fitted, _) in methods.items()
+    }
     tasks = _check_tasks(tasks, n_images)
     # each distinct text encoder embeds every prompt once
     encoders = {
@@ -227,22 +291,25 @@ def zero_shot_report(
     }
     jobs = (
         delayed(_evaluate)(
-            method,
-            task,
+            (method, task, draw),
             ZeroShotTextSpaceClassifier(
-                prompts_of(own, task), aligner=fitted, prompt_pooling=prompt_pooling
+                prompts_of(own, task),
+                aligner=fitted,
+                prompt_pooling=prompt_pooling,
+                hubness=hubness,
+                hubness_neighbors=hubness_neighbors,
             ),
             X[rows],
             labels,
             subsets[task],
         )
-        for method, (X, fitted, own) in methods.items()
+        for method, (X, _, own) in methods.items()
         for task, (rows, labels, _) in tasks.items()
+        for draw, fitted in enumerate(maps[method])
     )
     results = {}
-    with tqdm(
-        total=len(methods) * len(tasks), desc="zero-shot", disable=not show_progress
-    ) as bar:
+    n_jobs_total = sum(len(m) for m in maps.values()) * len(tasks)
+    with tqdm(total=n_jobs_total, desc="zero-shot", disable=not show_progress) as bar:
         for key, scores in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
             jobs
         ):
@@ -251,7 +318,13 @@ def zero_shot_report(
     rows = []
     for method in methods:
         for task in tasks:
-            runs = pd.DataFrame(results[method, task])
+            runs = pd.DataFrame(
+                [
+                    scores
+                    for draw in range(len(maps[method]))
+                    for scores in results[method, task, draw]
+                ]
+            )
             n_test = subsets[task][0].size
             for metric in METRICS:
                 rows.append(
@@ -270,10 +343,15 @@ def zero_shot_report(
     return pd.DataFrame(rows, columns=list(REPORT_COLUMNS))
 
 
-def _with_anchored(methods, anchors, transforms, aligner, naive):
-    """The methods, each one named in ``anchors`` replaced by its fitted maps."""
+def _with_anchored(methods, anchors, transforms, aligner, naive, draws):
+    """The methods, each one named in ``anchors`` replaced by its fitted maps.
+
+    Returns the methods (an anchored one as ``(X, its first map)``) and, per
+    anchored method, its maps: one per draw of ``draws`` (see
+    :func:`_anchor_draws`).
+    """
     if not anchors:
-        return methods
+        return methods, {}
     unknown = [name for name in anchors if name not in methods]
     if unknown:
         raise ValueError(
@@ -285,7 +363,7 @@ def _with_anchored(methods, anchors, transforms, aligner, naive):
     maps = check_transforms(transforms, template)
     if naive:
         maps[NAIVE] = NAIVE
-    expanded = {}
+    expanded, refitted = {}, {}
     for name, value in methods.items():
         if name not in anchors:
             expanded[name] = value
@@ -298,11 +376,70 @@ def _with_anchored(methods, anchors, transforms, aligner, naive):
                     "image embeddings only (X, or (X, None)), not an aligner."
                 )
             X = value[0]
-        X_anchors, Y_anchors = _anchor_pair(name, anchors[name])
+        X_anchors, Y_anchors, pairs, unpaired = _anchor_pair(name, anchors[name])
+        drawn = [draw(name, pairs) for draw in draws]
         for label, spec in maps.items():
-            fitted = aligner_for(template, spec).fit(X_anchors, Y_anchors)
-            expanded[f"{name} ({label})"] = (X, fitted)
-    return expanded
+            fitted = [
+                _fit_on(
+                    aligner_for(template, spec), X_anchors, Y_anchors, rows, unpaired
+                )
+                for rows in drawn
+            ]
+            expanded[f"{name} ({label})"] = (X, fitted[0])
+            refitted[f"{name} ({label})"] = fitted
+    return expanded, refitted
+
+
+def _anchor_draws(anchors, anchor_repeats, anchor_size, random_state):
+    """One function per anchor draw: (method name, pair rows) -> the drawn rows.
+
+    With ``anchor_size=None`` (one draw) every pair is kept; otherwise
+    ``anchor_size`` pairs are drawn without replacement, seeded by
+    ``random_state`` and the draw's number only, so every method and
+    transform gets the same rows when their anchors are the same.
+    """
+    if (anchor_repeats > 1 or anchor_size is not None) and not anchors:
+        raise ValueError(
+            "anchor_repeats and anchor_size draw the anchors of the methods named "
+            "in anchors=, and anchors= is empty; give anchors=, or leave "
+            "anchor_repeats=1 and anchor_size=None."
+        )
+    if anchor_repeats > 1 and anchor_size is None:
+        raise ValueError(
+            f"anchor_repeats={anchor_repeats} needs anchor_size (the pairs per "
+            "draw): draws of every anchor pair are all the same map. Set "
+            "anchor_size below the number of anchor pairs."
+        )
+
+    def draw_of(number):
+        def draw(name, pairs):
+            if anchor_size is None:
+                return pairs
+            largest = pairs.size - 1 if anchor_repeats > 1 else pairs.size
+            if anchor_size > largest:
+                why = " to draw different anchors" if anchor_repeats > 1 else ""
+                raise ValueError(
+                    f"anchor_size={anchor_size} draws from the {pairs.size} anchor "
+                    f"pairs of {name!r}; it must be at most {largest}{why}. Lower "
+                    "anchor_size."
+                )
+            rng = np.random.default_rng([_ANCHOR_STREAM, random_state, number])
+            return np.sort(rng.choice(pairs, size=anchor_size, replace=False))
+
+        return draw
+
+    return [draw_of(number) for number in range(anchor_repeats)]
+
+
+def _fit_on(estimator, X_anchors, Y_anchors, pairs, unpaired):
+    """Fit ``estimator`` on the ``pairs`` rows, plus the ``unpaired`` ones when
+    it takes NaN rows (a self-learning aligner's pool)."""
+    rows = pairs
+    if unpaired.size and get_tags(estimator).input_tags.allow_nan:
+        rows = np.sort(np.concatenate([pairs, unpaired]))
+    if rows.size == X_anchors.shape[0]:
+        return estimator.fit(X_anchors, Y_anchors)
+    return estimator.fit(X_anchors[rows], Y_anchors[rows])
 
 
 def _anchor_pair(name, value):
@@ -311,15 +448,40 @@ def _anchor_pair(name, value):
             f"anchors[{name!r}] must be a pair (X_anchors, Y_anchors): the anchor "
             "images embedded by this encoder and their reports' text embeddings."
         )
-    X_anchors = check_embeddings(value[0], input_name=f"anchors[{name!r}] images")
-    Y_anchors = check_embeddings(value[1], input_name=f"anchors[{name!r}] reports")
+    X_anchors = check_embeddings(
+        value[0], input_name=f"anchors[{name!r}] images", allow_nan=True
+    )
+    Y_anchors = check_embeddings(
+        value[1], input_name=f"anchors[{name!r}] reports", allow_nan=True
+    )
     if X_anchors.shape[0] != Y_anchors.shape[0]:
         raise ValueError(
             f"anchors[{name!r}] pairs {X_anchors.shape[0]} images with "
             f"{Y_anchors.shape[0]} reports; give one report embedding per anchor "
             "image, in the same order."
         )
-    return X_anchors, Y_anchors
+    no_image, partial_images = _missing_rows(X_anchors)
+    no_report, partial_reports = _missing_rows(Y_anchors)
+    for side, partial in (("images", partial_images), ("reports", partial_reports)):
+        if partial.size:
+            raise ValueError(
+                f"Row {int(partial[0])} of anchors[{name!r}] {side} is partly NaN. "
+                "Only whole rows may be NaN (an unpaired anchor: its other side "
+                "is all NaN); impute or drop rows with missing features."
+            )
+    both = np.flatnonzero(no_image & no_report)
+    if both.size:
+        raise ValueError(
+            f"Row {int(both[0])} of anchors[{name!r}] is NaN on both sides, so it "
+            "holds no embedding; drop it (an unpaired anchor is NaN on one side)."
+        )
+    pairs = np.flatnonzero(~no_image & ~no_report)
+    if pairs.size < 2:
+        raise ValueError(
+            f"anchors[{name!r}] has {pairs.size} pair(s) (rows finite on both "
+            "sides); the maps need at least 2. Add paired anchors."
+        )
+    return X_anchors, Y_anchors, pairs, np.flatnonzero(no_image | no_report)
 
 
 def _chance_rows(tasks, subsets):
@@ -351,9 +513,9 @@ def _own_prompts(own, task, class_prompts):
     return {label: own[task][label] for label in class_prompts}
 
 
-def _evaluate(method, task, classifier, X, labels, subsets):
+def _evaluate(key, classifier, X, labels, subsets):
     fitted = classifier.fit(X)
-    return (method, task), [
+    return key, [
         classifier_scores(fitted, X[subset], labels[subset]) for subset in subsets
     ]
 

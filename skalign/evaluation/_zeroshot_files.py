@@ -6,10 +6,11 @@ the class prompts of each task. This is what ``skalign zero-shot`` runs.
 """
 
 from collections.abc import Mapping
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
-from sklearn.utils._param_validation import HasMethods, validate_params
+from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 
 from ._io import EmbeddingFile, pair_files
 from ._zeroshot_eval import REPORT_CONSTRAINTS, zero_shot_report
@@ -26,6 +27,8 @@ from ._zeroshot_eval import REPORT_CONSTRAINTS, zero_shot_report
         "naive": ["boolean"],
         "chance": ["boolean"],
         "tasks": [None, list],
+        "anchor_repeats": [Interval(Integral, 1, None, closed="left")],
+        "anchor_size": [None, Interval(Integral, 2, None, closed="left")],
         **REPORT_CONSTRAINTS,
     },
     prefer_skip_nested_validation=True,
@@ -42,6 +45,10 @@ def zero_shot_from_reports(
     naive=False,
     chance=False,
     prompt_pooling="similarity",
+    hubness=None,
+    hubness_neighbors=10,
+    anchor_repeats=1,
+    anchor_size=None,
     tasks=None,
     n_per_class=None,
     n_repeats=1,
@@ -84,6 +91,16 @@ def zero_shot_from_reports(
     prompt_pooling : {"similarity", "embedding"}, default="similarity"
         The paper's rule (mean similarity to each prompt) or CLIP's (see
         :func:`zero_shot_report`).
+    hubness : {"csls"} or None, default=None
+        Cosine (None) or hubness-aware CSLS class scores (see
+        :func:`zero_shot_report`).
+    hubness_neighbors : int >= 1, default=10
+        Neighbourhood size of the CSLS penalties.
+    anchor_repeats : int >= 1, default=1
+        Draws of ``anchor_size`` image–report pairs each map is refitted on
+        (see :func:`zero_shot_report`); 1 fits one map on every pair.
+    anchor_size : int >= 2 or None, default=None
+        Pairs per draw; None: every pair.
     tasks : list of str or None, default=None
         Tasks to run; None runs every task of ``prompts``.
     n_per_class, n_repeats, random_state, n_jobs, show_progress
@@ -148,6 +165,10 @@ def zero_shot_from_reports(
         naive=naive,
         chance=chance,
         prompt_pooling=prompt_pooling,
+        hubness=hubness,
+        hubness_neighbors=hubness_neighbors,
+        anchor_repeats=anchor_repeats,
+        anchor_size=anchor_size,
         text_encoder=text_encoder,
         n_per_class=n_per_class,
         n_repeats=n_repeats,
