@@ -217,10 +217,9 @@ def test_self_learning_unit_pair_weights_equal_unweighted_guard_included():
 
 
 def test_self_learning_refuses_weights_it_cannot_route():
-    from sklearn.decomposition import PCA  # noqa: F401  (fit without weights)
     from sklearn.preprocessing import FunctionTransformer
 
-    X, Y, weights, n_pairs = _self_learning_rows()
+    X, Y, weights, _ = _self_learning_rows()
     with pytest.raises(TypeError, match="FunctionTransformer.fit does not accept"):
         SelfLearningAligner(FunctionTransformer()).fit(X, Y, sample_weight=weights)
     only_one = np.zeros(len(X))
@@ -338,7 +337,9 @@ def test_kernel_weights_on_tensors():
     aligner = AnchorKernelAligner(None, temperature=0.3)
     expected = clone(aligner).fit(X, Y, sample_weight=weights).transform(X)
     on_tensors = clone(aligner).fit(
-        torch.from_numpy(X), torch.from_numpy(Y), sample_weight=torch.from_numpy(weights)
+        torch.from_numpy(X),
+        torch.from_numpy(Y),
+        sample_weight=torch.from_numpy(weights),
     )
     np.testing.assert_allclose(
         on_tensors.transform(torch.from_numpy(X)).numpy(), expected, atol=1e-10
@@ -362,6 +363,7 @@ def test_kernel_weights_on_tensors():
     [
         (np.ones(3), r"shape \(80,\), one weight per pair"),
         (-np.ones(80), "non-negative"),
+        (np.zeros(80), "sums to zero"),
         (np.full(80, np.inf), "infinity"),
     ],
 )
