@@ -16,8 +16,9 @@ from ._backend import (
 )
 from ._base import BaseAligner
 from ._preprocessing import anchor_statistics, power_of_two_magnitude
-from ._sklearn_compat import HasMethods, Interval, StrOptions
+from ._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
 from ._solvers import TRANSFORM_TYPES
+from ._validation import check_fit_takes_weights
 
 
 class AdapterAligner(BaseAligner):
@@ -116,6 +117,17 @@ class AdapterAligner(BaseAligner):
     the anchors, not for new points (e.g. 384 -> 768 from fewer than 384
     anchors).
 
+    With ``sample_weight``, each anchor pair weighs its weight in the base
+    map (fitted with ``sample_weight``), the target statistics, the
+    closed-form start (weighted ridge fits), the training loss (a weighted
+    mean of the squared errors) and the held-out score (a weighted mean of
+    the cosines). The held-out split deals out pairs, not weight, so integer
+    weights are not repeated rows here (a repeated pair could fall on both
+    sides of the split): ``base_``, ``y_mean_`` and ``y_scale_`` equal those
+    of the repeated rows, the blocks do not. What holds exactly: a pair of
+    zero weight is removed before anything else (the fit equals the fit
+    without it), and uniform weights give the unweighted fit.
+
     Examples
     --------
     A target space that is a bent copy of the source: the blocks learn the
@@ -173,20 +185,50 @@ class AdapterAligner(BaseAligner):
         self.random_state = random_state
         self.device = device
 
-    def _fit(self, X, Y):
+    # weights reach fit only once asked for (set_fit_request(sample_weight=True))
+    __metadata_request__fit = {"sample_weight": False}
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the base map, then train the coupling blocks on the anchors.
+
+        Parameters
+        ----------
+        X : array-like or torch.Tensor of shape (n_samples, n_features)
+            Source anchor embeddings.
+        y : array-like or torch.Tensor of shape (n_samples, n_target_features)
+            Target anchor embeddings, row i paired with row i of ``X``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each pair in the base map (which must
+            accept ``sample_weight``, as :class:`LatentAligner` does), the
+            target statistics, the blocks' training loss and the held-out
+            score (see Notes). Routed by meta-estimators when requested with
+            ``set_fit_request(sample_weight=True)``.
+
+        Returns
+        -------
+        self : object
+            The fitted aligner.
+        """
+        return self._fit_anchors(X, y, sample_weight=sample_weight)
+
+    def _fit(self, X, Y, sample_weight=None):
         """Fit the base map, then train the coupling blocks on the anchors."""
         template = LatentAligner(self.base) if isinstance(self.base, str) else self.base
+        if sample_weight is not None:
+            check_fit_takes_weights(template, self)
+            X, Y, sample_weight = _drop_unweighted(X, Y, sample_weight)
         rng = check_random_state(self.random_state)
         order = rng.permutation(X.shape[0])
         n_val = max(1, round(self.validation_fraction * X.shape[0]))
         val, train = order[:n_val], order[n_val:]
         # safe at any magnitude (1e200 would square to infinity, 1e-200 to 0)
-        y_mean, y_scale = anchor_statistics(to_numpy(Y).astype(np.float64))
+        y_mean, y_scale = anchor_statistics(
+            to_numpy(Y).astype(np.float64), weights=sample_weight
+        )
         blocks, scores, n_iter = [], [], 0
         if train.size >= 2 and Y.shape[1] >= 2:
-            probe = clone(template).fit(
-                take_rows(X, train), take_rows(Y, train)
-            )
+            probe = _fit_weighted(template, X, Y, sample_weight, train)
             standardise = _standardiser(y_mean, y_scale)
             blocks, scores, n_iter = _train_blocks(
                 self,
@@ -196,11 +238,14 @@ class AdapterAligner(BaseAligner):
                 ],
                 [standardise(take_rows(Y, rows)) for rows in (train, val)],
                 _in_unit_range(y_mean, y_scale),
+                weights=None
+                if sample_weight is None
+                else [_mean_one(sample_weight[rows]) for rows in (train, val)],
                 seed=int(rng.randint(np.iinfo(np.int32).max)),
                 device=self._device(X),
             )
         dtype = to_numpy(X[:1]).dtype
-        self.base_ = clone(template).fit(X, Y)
+        self.base_ = _fit_weighted(template, X, Y, sample_weight)
         self.blocks_ = [
             {name: tuple(w.astype(dtype) for w in block[name]) for name in "FG"}
             for block in blocks
@@ -239,6 +284,32 @@ class AdapterAligner(BaseAligner):
         if self.device is not None:
             return self.device
         return str(X.device) if is_torch_array(X) else "cpu"
+
+
+def _drop_unweighted(X, Y, sample_weight):
+    """The pairs of positive weight; uniform weights become None (unweighted)."""
+    kept = np.flatnonzero(sample_weight > 0)
+    if kept.size < sample_weight.size:
+        X, Y = take_rows(X, kept), take_rows(Y, kept)
+        sample_weight = sample_weight[kept]
+    if np.all(sample_weight == sample_weight[0]):
+        return X, Y, None
+    return X, Y, sample_weight
+
+
+def _fit_weighted(template, X, Y, sample_weight, rows=None):
+    """A clone of ``template`` fitted on ``rows`` (all if None), weighted if given."""
+    if rows is not None:
+        X, Y = take_rows(X, rows), take_rows(Y, rows)
+    if sample_weight is None:
+        return clone(template).fit(X, Y)
+    weights = sample_weight if rows is None else sample_weight[rows]
+    return clone(template).fit(X, Y, sample_weight=weights)
+
+
+def _mean_one(weights):
+    """``weights`` divided by their mean, so a weighted mean is their dot / n."""
+    return weights / weights.mean()
 
 
 def coupling_forward(Z, blocks):
@@ -308,12 +379,14 @@ def _standardiser(mean, scale):
     return standardise
 
 
-def _train_blocks(params, inputs, targets, statistics, *, seed, device):
+def _train_blocks(params, inputs, targets, statistics, *, weights, seed, device):
     """Adam on the blocks from the identity; return the best-validation blocks.
 
     ``inputs`` and ``targets`` are (train, validation) pairs of standardised
     host arrays; the validation score is the mean cosine similarity in the
-    de-normalised target space.
+    de-normalised target space. ``weights``, None or a (train, validation)
+    pair of row weights of mean 1, weigh the loss, the closed-form start and
+    the validation score.
     """
     import torch
 
@@ -322,6 +395,7 @@ def _train_blocks(params, inputs, targets, statistics, *, seed, device):
     (Z_train, Z_val), (T_train, T_val) = (
         [as_tensor(a) for a in pair] for pair in (inputs, targets)
     )
+    w_train, w_val = (None, None) if weights is None else map(as_tensor, weights)
     mean, scale = (as_tensor(a) for a in statistics)
     width = Z_train.shape[1]
     half = width // 2
@@ -341,7 +415,8 @@ def _train_blocks(params, inputs, targets, statistics, *, seed, device):
         with torch.no_grad():
             out = coupling_forward(Z_val, blocks) * scale + mean
             truth = T_val * scale + mean
-            return float(torch.nn.functional.cosine_similarity(out, truth).mean())
+            cosines = torch.nn.functional.cosine_similarity(out, truth)
+            return float(_mean(cosines, w_val))
 
     def snapshot():
         return [
@@ -352,7 +427,7 @@ def _train_blocks(params, inputs, targets, statistics, *, seed, device):
 
     scores = [validation_score()]
     best = snapshot()
-    _closed_form_start(blocks, Z_train, T_train, validation_score)
+    _closed_form_start(blocks, Z_train, T_train, w_train, validation_score)
     scores.append(validation_score())
     if scores[-1] > scores[0]:
         best = snapshot()
@@ -362,7 +437,8 @@ def _train_blocks(params, inputs, targets, statistics, *, seed, device):
     for _ in range(params.max_iter):
         n_iter += 1
         optimizer.zero_grad()
-        loss = torch.mean((coupling_forward(Z_train, blocks) - T_train) ** 2)
+        errors = torch.mean((coupling_forward(Z_train, blocks) - T_train) ** 2, dim=1)
+        loss = _mean(errors, w_train)
         loss.backward()
         optimizer.step()
         scores.append(validation_score())
@@ -380,19 +456,25 @@ def _train_blocks(params, inputs, targets, statistics, *, seed, device):
     return kept, scores, n_iter
 
 
+def _mean(values, weights):
+    """Mean of ``values`` (1-D tensor), weighted by ``weights`` of mean 1 if given."""
+    return values.mean() if weights is None else (values * weights).mean()
+
+
 #: Ridge penalties of the closed-form start, as shares of the mean diagonal of
 #: the hidden features' Gram matrix; the one with the best held-out score wins.
 START_RIDGES = (1e-3, 1e-2, 1e-1, 1.0, 10.0)
 
 
-def _closed_form_start(blocks, Z, T, validation_score):
+def _closed_form_start(blocks, Z, T, weights, validation_score):
     """Set the up-projections to ridge fits of the residuals, block by block.
 
     With its random down-projection fixed, a projection is linear in its
     up-projection, so ``F`` of the first block is fitted in closed form to
     ``T1 - e1`` on its hidden ReLU features, ``G`` to ``T2 - e2``, and each
-    following block to what the previous ones left. The ridge penalty is
-    chosen from ``START_RIDGES`` by ``validation_score()``.
+    following block to what the previous ones left (weighted least squares
+    when ``weights``, of mean 1, are given). The ridge penalty is chosen from
+    ``START_RIDGES`` by ``validation_score()``.
     """
     import torch
 
@@ -400,40 +482,49 @@ def _closed_form_start(blocks, Z, T, validation_score):
     best_score, best_ridge = -np.inf, None
     with torch.no_grad():
         for ridge in START_RIDGES:
-            _fit_up_projections(blocks, Z, T, half, ridge)
+            _fit_up_projections(blocks, Z, T, weights, half, ridge)
             score = validation_score()
             if np.isfinite(score) and score > best_score:
                 best_score, best_ridge = score, ridge
         if best_ridge is None:
             _zero_up_projections(blocks)
         else:
-            _fit_up_projections(blocks, Z, T, half, best_ridge)
+            _fit_up_projections(blocks, Z, T, weights, half, best_ridge)
 
 
-def _fit_up_projections(blocks, Z, T, half, ridge):
+def _fit_up_projections(blocks, Z, T, weights, half, ridge):
     import torch
 
     for block in blocks:
         e1, e2 = Z[:, :half], Z[:, half:]
-        _ridge_up_projection(block["F"], e2, T[:, :half] - e1, ridge)
+        _ridge_up_projection(block["F"], e2, T[:, :half] - e1, weights, ridge)
         o1 = e1 + _projection(e2, block["F"])
-        _ridge_up_projection(block["G"], o1, T[:, half:] - e2, ridge)
+        _ridge_up_projection(block["G"], o1, T[:, half:] - e2, weights, ridge)
         Z = torch.cat([o1, e2 + _projection(o1, block["G"])], dim=1)
 
 
-def _ridge_up_projection(weights, inputs, residual, ridge):
-    """Up-weights and bias of ``weights`` set to the ridge fit of ``residual``."""
+def _ridge_up_projection(weights, inputs, residual, row_weights, ridge):
+    """Up-weights and bias of ``weights`` set to the ridge fit of ``residual``
+    (weighted by ``row_weights``, of mean 1, when given)."""
     import torch
 
     down_weight, down_bias, up_weight, up_bias = weights
     hidden = (inputs @ down_weight.T + down_bias).clamp(min=0)
-    hidden_mean, residual_mean = hidden.mean(dim=0), residual.mean(dim=0)
-    centred = hidden - hidden_mean
-    gram = (centred.T @ centred).double()
+    if row_weights is None:
+        hidden_mean, residual_mean = hidden.mean(dim=0), residual.mean(dim=0)
+        centred = hidden - hidden_mean
+        weighted = centred
+    else:
+        column = row_weights[:, None]
+        hidden_mean = (column * hidden).mean(dim=0)
+        residual_mean = (column * residual).mean(dim=0)
+        centred = hidden - hidden_mean
+        weighted = column * centred
+    gram = (weighted.T @ centred).double()
     penalty = ridge * float(gram.diagonal().mean()) + 1e-12
     eye = torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
     solution = torch.linalg.solve(
-        gram + penalty * eye, (centred.T @ (residual - residual_mean)).double()
+        gram + penalty * eye, (weighted.T @ (residual - residual_mean)).double()
     ).to(up_weight.dtype)
     up_weight.copy_(solution.T)
     up_bias.copy_(residual_mean - hidden_mean @ solution)

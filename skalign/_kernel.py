@@ -4,10 +4,10 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from ._backend import get_namespace, is_torch_array, to_namespace_of
+from ._backend import get_namespace, is_torch_array, take_rows, to_namespace_of
 from ._base import BaseAligner
 from ._preprocessing import normalize_rows, row_norms
-from ._sklearn_compat import Interval
+from ._sklearn_compat import Interval, _fit_context
 
 
 class AnchorKernelAligner(BaseAligner):
@@ -20,6 +20,18 @@ class AnchorKernelAligner(BaseAligner):
     is solved: fitting stores the anchors. A zero embedding, equally similar
     to every anchor, translates to the mean of all target anchors. A cheap
     nonlinear baseline for the linear maps of :class:`LatentAligner`.
+
+    Weighted anchors (``fit(X, y, sample_weight=w)``) weigh each anchor's
+    target in the average: anchor ``i`` among the ``n_neighbors`` gets
+    ``w_i exp(s_i / temperature)`` before normalisation, and a zero
+    embedding translates to the ``w``-weighted mean of the target anchors.
+    An anchor of weight ``w_i`` thus counts as ``w_i`` copies of itself in
+    the softmax, but as one anchor among the ``n_neighbors`` (copies of an
+    anchor would take several of those places). So integer weights give the
+    translation of the repeated anchors exactly (up to rounding) when every
+    anchor is averaged (``n_neighbors=None``, or at least the number of
+    anchors repeated), not otherwise. A zero weight removes the anchor, and
+    uniform weights give the unweighted translation.
 
     Parameters
     ----------
@@ -37,6 +49,9 @@ class AnchorKernelAligner(BaseAligner):
         The source anchors scaled to unit norm (zero rows stay zero).
     target_anchors_ : ndarray or torch.Tensor of shape (n_anchors, n_target_features)
         Their paired target anchors.
+    anchor_weights_ : ndarray or torch.Tensor of shape (n_anchors,)
+        Weight of each anchor, divided by the largest (all ones when fitted
+        without ``sample_weight``). Anchors of zero weight are not stored.
     n_neighbors_ : int or None
         ``n_neighbors`` at fit time, used by :meth:`transform`.
     temperature_ : float
@@ -72,11 +87,43 @@ class AnchorKernelAligner(BaseAligner):
         self.temperature = temperature
 
     _checks_spread = True
+    # weights reach fit only once asked for (set_fit_request(sample_weight=True))
+    __metadata_request__fit = {"sample_weight": False}
 
-    def _fit(self, X, Y):
-        """Store the anchors (the source ones scaled to unit norm)."""
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, sample_weight=None):
+        """Store the anchors, optionally weighted.
+
+        Parameters
+        ----------
+        X : array-like or torch.Tensor of shape (n_samples, n_features)
+            Source anchor embeddings.
+        y : array-like or torch.Tensor of shape (n_samples, n_target_features)
+            Target anchor embeddings, row i paired with row i of ``X``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each anchor in the averages (see the class
+            description); anchors of zero weight are dropped. Routed by
+            meta-estimators when requested with
+            ``set_fit_request(sample_weight=True)``.
+
+        Returns
+        -------
+        self : object
+            The fitted aligner.
+        """
+        return self._fit_anchors(X, y, sample_weight=sample_weight)
+
+    def _fit(self, X, Y, sample_weight=None):
+        """Store the anchors (the source ones scaled to unit norm) and their
+        weights relative to the largest (zero-weight anchors dropped)."""
+        weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+        kept = np.flatnonzero(weights > 0)
+        if kept.size < X.shape[0]:
+            X, Y = take_rows(X, kept), take_rows(Y, kept)
+        weights = weights[kept] / weights.max()
         self.source_anchors_ = normalize_rows(X)
         self.target_anchors_ = Y
+        self.anchor_weights_ = to_namespace_of(weights, Y)
         self.n_neighbors_, self.temperature_ = self.n_neighbors, float(self.temperature)
 
     def _transform(self, X):
@@ -86,16 +133,19 @@ class AnchorKernelAligner(BaseAligner):
         k = anchors.shape[0] if self.n_neighbors_ is None else self.n_neighbors_
         values, indices = _top_k(similarities, min(k, anchors.shape[0]))
         xp = get_namespace(values)
+        anchor_weights = to_namespace_of(self.anchor_weights_, X)
         with np.errstate(over="ignore"):  # -inf logits at tiny temperatures: weight 0
             weights = xp.exp((values - values[:, :1]) / self.temperature_)
+        weights = weights * anchor_weights[indices]
         weights = weights / xp.sum(weights, axis=1, keepdims=True)
         translated = _spread(weights, indices, anchors.shape[0]) @ targets
         # a zero row has no direction: it is equally similar to every anchor,
-        # so it translates to the mean of all target anchors (not to the
-        # first n_neighbors in storage order)
+        # so it translates to the (weighted) mean of all target anchors (not
+        # to the first n_neighbors in storage order)
         zero = row_norms(X) == 0
         if bool(xp.any(zero)):
-            translated = xp.where(zero, xp.mean(targets, axis=0), translated)
+            mean = anchor_weights @ targets / xp.sum(anchor_weights)
+            translated = xp.where(zero, mean, translated)
         return translated
 
 

@@ -11,8 +11,8 @@ from ._backend import get_namespace, take_rows, to_namespace_of, to_numpy
 from ._base import BaseAligner
 from ._csls import csls_similarities
 from ._matching_guard import guard_matches
-from ._sklearn_compat import HasMethods, Interval, StrOptions
-from ._validation import check_embeddings
+from ._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
+from ._validation import check_embeddings, check_fit_takes_weights
 
 
 class SelfLearningAligner(BaseAligner):
@@ -117,6 +117,19 @@ class SelfLearningAligner(BaseAligner):
     Matching runs on the host (NumPy) on the unpaired rows; the base aligner
     is fitted in the namespace and on the device of the inputs.
 
+    With ``sample_weight``, every fit of the base aligner weights the pairs
+    by their weights and each match by 1 (a self-learned match is one piece
+    of evidence, whatever the weights of its unpaired rows, which are
+    ignored); at most ``max_match_ratio`` times the pairs' total weight
+    matches are kept. Integer weights then give the fit on repeated pairs
+    when the guard is off (``n_folds=None``): the guard deals out rows, not
+    weight, to its folds (and scores the held-out pairs unweighted), so
+    repeating a pair differs from weighting it there. A pair of zero weight
+    is left out everywhere, guard included, exactly as if it were removed,
+    and weights of 1 on every pair give the unweighted fit. Uniform weights
+    ``c != 1`` are not the unweighted fit: they weigh the pairs ``c`` times
+    as much as each match.
+
     Examples
     --------
     A hidden rotation, 5 pairs, and unpaired rows of the same cloud shuffled
@@ -174,24 +187,66 @@ class SelfLearningAligner(BaseAligner):
         self.max_match_ratio = max_match_ratio
         self.n_folds = n_folds
 
+    # weights reach fit only once asked for (set_fit_request(sample_weight=True))
+    __metadata_request__fit = {"sample_weight": False}
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, sample_weight=None):
+        """Fit on the pairs, then refine with matches among the unpaired rows.
+
+        Parameters
+        ----------
+        X : array-like or torch.Tensor of shape (n_samples, n_features)
+            Source rows; an all-NaN row is an unpaired target row.
+        y : array-like or torch.Tensor of shape (n_samples, n_target_features)
+            Target rows; an all-NaN row is an unpaired source row.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row. A pair's weight goes to every
+            fit of the base aligner (which must accept ``sample_weight``,
+            as :class:`LatentAligner` does); matches weigh 1 and the weights
+            of unpaired rows are ignored (see Notes). Routed by
+            meta-estimators when requested with
+            ``set_fit_request(sample_weight=True)``.
+
+        Returns
+        -------
+        self : object
+            The fitted aligner.
+        """
+        return self._fit_anchors(X, y, sample_weight=sample_weight)
+
     def _check_anchors(self, X, y):
         """The rows and which are pairs, unpaired sources and unpaired targets."""
         return _split_rows(X, y, estimator=self)
 
-    def _fit(self, X_checked, Y, pairs, sources, targets):
+    def _fit(self, X_checked, Y, pairs, sources, targets, sample_weight=None):
         """Fit on the pairs, then refine with matches among the unpaired rows."""
         template = LatentAligner("ortho") if self.aligner is None else self.aligner
+        if sample_weight is not None:
+            check_fit_takes_weights(template, self)
+            pairs = _weighted_pairs(pairs, sample_weight)
+            if np.all(sample_weight[pairs] == 1):
+                sample_weight = None  # the pairs weigh as the matches: unweighted
         source_pool = take_rows(X_checked, sources)
         target_pool, target_rows = _distinct_rows(
             to_numpy(take_rows(Y, targets)), targets
         )
 
         def fit_on(pair_rows, matches):
-            return _fit_on(template, X_checked, Y, pair_rows, matches)
+            return _fit_on(template, X_checked, Y, pair_rows, matches, sample_weight)
 
         def learn(pair_rows):
+            pair_weight = (
+                pair_rows.size
+                if sample_weight is None
+                else float(sample_weight[pair_rows].sum())
+            )
             return self._self_learn(
-                fit_on, pair_rows, (sources, source_pool), (target_rows, target_pool)
+                fit_on,
+                pair_rows,
+                pair_weight,
+                (sources, source_pool),
+                (target_rows, target_pool),
             )
 
         matches, aligner, n_matches = learn(pairs)
@@ -242,15 +297,17 @@ class SelfLearningAligner(BaseAligner):
         tags.input_tags.allow_nan = True
         return tags
 
-    def _self_learn(self, fit_on, pairs, sources, targets):
+    def _self_learn(self, fit_on, pairs, pair_weight, sources, targets):
         """Match and refit until the matches stop changing.
 
-        ``sources`` and ``targets`` are (row indices, pool) of the unpaired
-        rows; returns the matches (row indices), the map fitted on the pairs
-        and the matches, and the number of matches found at each round.
+        ``pair_weight`` is the pairs' total weight (their number when
+        unweighted); ``sources`` and ``targets`` are (row indices, pool) of
+        the unpaired rows; returns the matches (row indices), the map fitted
+        on the pairs and the matches, and the number of matches found at each
+        round.
         """
         (source_rows, source_pool), (target_rows, target_pool) = sources, targets
-        max_matches = math.floor(self.max_match_ratio * pairs.size)
+        max_matches = math.floor(self.max_match_ratio * pair_weight)
         matches = np.empty((0, 2), dtype=np.intp)
         n_matches = []
         aligner = fit_on(pairs, matches)
@@ -332,6 +389,18 @@ def _split_rows(X, Y, *, estimator):
     return X, Y, pairs, np.flatnonzero(y_missing), np.flatnonzero(x_missing)
 
 
+def _weighted_pairs(pairs, sample_weight):
+    """The pairs of positive weight; at least 2, as :func:`_split_rows` asks."""
+    kept = pairs[sample_weight[pairs] > 0]
+    if kept.size < 2:
+        raise ValueError(
+            f"sample_weight is positive on {kept.size} paired rows (rows NaN on "
+            "neither side), but the first map needs at least 2. Give more pairs a "
+            "weight > 0."
+        )
+    return kept
+
+
 def _check_with_nan(X, input_name, estimator):
     if input_name == "y" and np.ndim(X) == 1:
         raise ValueError(
@@ -370,8 +439,12 @@ def _same_matches(found, matches):
     return found.shape == matches.shape and bool(np.all(found == matches))
 
 
-def _fit_on(template, X, Y, pairs, matches):
-    """Fit a clone of ``template`` on the pairs plus the matched rows."""
+def _fit_on(template, X, Y, pairs, matches, sample_weight=None):
+    """Fit a clone of ``template`` on the pairs plus the matched rows (the
+    pairs weighted by ``sample_weight`` when given, the matches by 1)."""
     source = take_rows(X, np.concatenate([pairs, matches[:, 0]]))
     target = take_rows(Y, np.concatenate([pairs, matches[:, 1]]))
-    return clone(template).fit(source, target)
+    if sample_weight is None:
+        return clone(template).fit(source, target)
+    weights = np.concatenate([sample_weight[pairs], np.ones(len(matches))])
+    return clone(template).fit(source, target, sample_weight=weights)

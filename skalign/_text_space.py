@@ -58,11 +58,12 @@ def is_learned(aligner):
     return aligner is not None and not isinstance(aligner, FrozenEstimator)
 
 
-def fit_aligner(aligner, X, targets):
+def fit_aligner(aligner, X, targets, sample_weight=None):
     """Fit a clone of ``aligner`` on ``X`` paired with text ``targets``.
 
     A :class:`~sklearn.frozen.FrozenEstimator` is returned as is (its clone is
-    itself and its ``fit`` does nothing); None stays None.
+    itself and its ``fit`` does nothing); None stays None. ``sample_weight``,
+    when given, goes to the clone's ``fit``.
     """
     if aligner is None:
         return None
@@ -73,7 +74,9 @@ def fit_aligner(aligner, X, targets):
             "target_encoder=None, or pass a fitted aligner wrapped in "
             "sklearn.frozen.FrozenEstimator."
         )
-    return clone(aligner).fit(X, targets)
+    if sample_weight is None:
+        return clone(aligner).fit(X, targets)
+    return clone(aligner).fit(X, targets, sample_weight=sample_weight)
 
 
 def check_text_width(X, aligner, n_text_features, texts="prompt embeddings"):

@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 from sklearn.utils import check_array
+from sklearn.utils.validation import has_fit_parameter
 
 from ._backend import (
     get_namespace,
@@ -208,6 +209,29 @@ def check_pair_weights(sample_weight, n_pairs):
     if not weights.sum() > 0:
         raise ValueError("sample_weight sums to zero; give some pair a weight > 0.")
     return weights
+
+
+def check_fit_takes_weights(aligner, owner):
+    """Raise ``TypeError`` unless ``aligner.fit`` accepts ``sample_weight``.
+
+    ``owner`` is the estimator that would route the weights to ``aligner``.
+
+    Examples
+    --------
+    >>> from sklearn.decomposition import PCA
+    >>> from skalign._validation import check_fit_takes_weights
+    >>> check_fit_takes_weights(PCA(), object())
+    Traceback (most recent call last):
+    ...
+    TypeError: object got sample_weight, but PCA.fit does not accept ...
+    """
+    if not has_fit_parameter(aligner, "sample_weight"):
+        raise TypeError(
+            f"{type(owner).__name__} got sample_weight, but "
+            f"{type(aligner).__name__}.fit does not accept sample_weight. Use an "
+            "aligner whose fit takes weights (e.g. LatentAligner), or fit "
+            "without sample_weight."
+        )
 
 
 class DegenerateAnchorsWarning(UserWarning):

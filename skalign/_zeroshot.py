@@ -26,8 +26,15 @@ from sklearn.utils.validation import (
 
 from ._backend import to_numpy
 from ._csls import csls_from_cosine, top_k_mean
-from ._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
+from ._sklearn_compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _fit_context,
+    _num_samples,
+)
 from ._text_space import check_text_width, encode_texts, fit_aligner, is_learned
+from ._validation import check_fit_takes_weights, check_pair_weights
 
 
 class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
@@ -277,8 +284,12 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
         self.hubness = hubness
         self.hubness_neighbors = hubness_neighbors
 
+    # weights reach fit only once asked for (set_fit_request(sample_weight=True)),
+    # so routing weights to score alone keeps working
+    __metadata_request__fit = {"sample_weight": False}
+
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Embed the class prompts and settle the aligner.
 
         Parameters
@@ -293,12 +304,27 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
             embeddings of the labels or the embeddings of the texts (with
             ``aligner=None`` or a frozen one they are only checked). None
             (zero-shot) needs a fitted ``aligner`` or none.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each anchor in the alignment step: passed
+            to the ``fit`` of the aligner estimated here (which must accept
+            ``sample_weight``, as :class:`~skalign.LatentAligner` does), e.g.
+            to balance classes of unequal size. Checked but unused when no
+            aligner is estimated (``aligner=None``, a frozen aligner, or no
+            ``y``): the prompts alone define the classes. Routed by
+            meta-estimators when requested with
+            ``set_fit_request(sample_weight=True)``.
 
         Returns
         -------
         self : ZeroShotTextSpaceClassifier
             The fitted classifier.
         """
+        if sample_weight is not None:
+            sample_weight = check_pair_weights(sample_weight, _num_samples(X))
+            if y is not None and is_learned(self.aligner):
+                check_fit_takes_weights(self.aligner, self)
+            else:
+                sample_weight = None
         classes = _class_labels(self.class_prompts)
         y_kind = None if y is None else _resolve_y_kind(self.y_kind, y, classes)
         if y_kind == "labels":
@@ -315,11 +341,13 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
         _check_classes_differ(ensembles, classes)
         if y_kind == "texts":
             targets = _embed_paired_texts(text_encoder, y, self.aligner)
-            aligner = self._settle_aligner(X, targets)
+            aligner = self._settle_aligner(X, targets, sample_weight)
         elif y_kind == "labels":
             if is_learned(self.aligner):
                 _check_two_labelled_classes(y)
-            aligner = self._settle_aligner(X, ensembles[np.searchsorted(classes, y)])
+            aligner = self._settle_aligner(
+                X, ensembles[np.searchsorted(classes, y)], sample_weight
+            )
         else:
             aligner = self._settle_aligner(X, None)
         check_text_width(X, aligner, ensembles.shape[1])
@@ -436,11 +464,12 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
             np.split(embeddings, splits), classes
         )
 
-    def _settle_aligner(self, X, targets):
+    def _settle_aligner(self, X, targets, sample_weight=None):
         """Return the aligner to predict with, fitting a clone on ``targets``
-        (the text-space embedding paired with each anchor) when given."""
+        (the text-space embedding paired with each anchor, weighted by
+        ``sample_weight`` if given) when given."""
         if targets is not None:
-            return fit_aligner(self.aligner, X, targets)
+            return fit_aligner(self.aligner, X, targets, sample_weight)
         if self.aligner is None:
             return None
         try:
