@@ -9,6 +9,7 @@ from ._affine import AffineMapAligner
 from ._alignment import solve_alignment, solve_alignment_on_samples
 from ._alpha import N_FOLDS
 from ._backend import get_namespace, host_view, is_dask_array, solve_dtype
+from ._base import target_column_names
 from ._preprocessing import normalize_rows
 from ._sklearn_compat import (
     HasMethods,
@@ -314,6 +315,7 @@ class LatentAligner(AffineMapAligner):
                 "add to. Call partial_fit from the start (on a fresh aligner) "
                 "to accumulate batches."
             )
+        target_names = target_column_names(y)
         y, encoder = self._encode_target(y, refit=first)
         X_checked, Y_checked = check_anchor_pair(
             X, y, estimator=self, min_samples=1
@@ -340,7 +342,7 @@ class LatentAligner(AffineMapAligner):
         self.n_samples_seen_ = offset + X_checked.shape[0]
         if first:
             self._statistics_params = self._current_statistics_params()
-            self._record_fit(X, Y, encoder)
+            self._record_fit(X, Y, encoder, target_names)
         return self
 
     def _current_statistics_params(self):

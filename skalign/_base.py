@@ -61,6 +61,8 @@ from ._validation import (
 )
 from .metrics import mean_cosine_similarity, paired_cosines
 
+__doctest_requires__ = {("target_column_names",): ["pandas"]}
+
 
 def _has_inverse(aligner):
     return hasattr(aligner, "_inverse_transform")
@@ -162,6 +164,7 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
 
     def _fit_anchors(self, X, y, sample_weight=None):
         """The fit prologue, ``_fit`` and the bookkeeping every fit shares."""
+        names = target_column_names(y)
         y, encoder = self._encode_target(y, refit=True)
         anchors = self._check_anchors(X, y)
         if sample_weight is None:
@@ -169,7 +172,7 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         else:
             weights = check_pair_weights(sample_weight, anchors[0].shape[0])
             self._fit(*anchors, sample_weight=weights)
-        self._record_fit(X, anchors[1], encoder)
+        self._record_fit(X, anchors[1], encoder, names)
         return self
 
     # -- the shared checks -----------------------------------------------------
@@ -228,12 +231,33 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         encoder = clone(template).fit(y) if refit else self.target_encoder_
         return encoder.transform(y), encoder
 
-    def _record_fit(self, X, Y, encoder):
-        """What every fit records: input features, target width, encoder."""
+    def _record_fit(self, X, Y, encoder, target_names=None):
+        """What every fit records: input features, target width and column
+        names (``target_names`` from :func:`target_column_names`), encoder."""
         validate_data(self, X, reset=True, skip_check_array=True)
         self._n_targets = int(Y.shape[1])
+        self._target_names = None if encoder is not None else target_names
         if encoder is not None:
             self.target_encoder_ = encoder
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the translated features: the target's column names.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Checked against ``feature_names_in_`` as scikit-learn does; the
+            output names do not depend on them.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            The columns of the DataFrame target given to :meth:`fit`, else
+            ``"<classname>0"``, ``"<classname>1"``, ...
+        """
+        names = super().get_feature_names_out(input_features)
+        target_names = getattr(self, "_target_names", None)
+        return names if target_names is None else target_names.copy()
 
     def _scored_pairs(self, X, y):
         """``(translated X, y in its namespace, rows kept or None)``."""
@@ -259,6 +283,23 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         # tests/test_array_api.py) but not every namespace: array_api_strict
         # arrays fail, and the tag would make parametrize_with_checks run them.
         return tags
+
+
+def target_column_names(y):
+    """The string column names of a DataFrame target, else None.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> target_column_names(pd.DataFrame({"t0": [1.0], "t1": [2.0]}))
+    array(['t0', 't1'], dtype=object)
+    >>> target_column_names([[1.0, 2.0]]) is None
+    True
+    """
+    columns = getattr(y, "columns", None)
+    if columns is None or not all(isinstance(name, str) for name in columns):
+        return None
+    return np.asarray(list(columns), dtype=object)
 
 
 def weighted_mean_cosine(Y, translated, weights):

@@ -463,3 +463,23 @@ def test_zero_shot_metadata_routing_reaches_the_aligner():
     np.testing.assert_allclose(
         search.best_estimator_.aligner_.coef_, direct.aligner_.coef_, atol=1e-12
     )
+
+
+@pytest.mark.parametrize("partial", [False, True], ids=["fit", "partial_fit"])
+def test_dataframe_targets_keep_their_column_names(partial):
+    pd = pytest.importorskip("pandas")
+    X, Y, _ = _weighted_anchors(40, 4)
+    columns = [f"text_{i}" for i in range(Y.shape[1])]
+    target = pd.DataFrame(Y, columns=columns)
+    aligner = LatentAligner("ortho")
+    (aligner.partial_fit if partial else aligner.fit)(X, target)
+    assert list(aligner.get_feature_names_out()) == columns
+    out = aligner.set_output(transform="pandas").transform(X)
+    assert list(out.columns) == columns
+    # an array target keeps the class-name prefix
+    plain = LatentAligner("ortho").fit(X, Y)
+    assert list(plain.get_feature_names_out()) == [
+        f"latentaligner{i}" for i in range(Y.shape[1])
+    ]
+    # a refit on an array target drops the previous column names
+    assert list(aligner.fit(X, Y).get_feature_names_out())[0] == "latentaligner0"
