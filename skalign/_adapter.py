@@ -16,7 +16,7 @@ from ._backend import (
 )
 from ._base import BaseAligner
 from ._preprocessing import anchor_statistics, power_of_two_magnitude
-from ._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
+from ._sklearn_compat import HasMethods, Interval, StrOptions
 from ._solvers import TRANSFORM_TYPES
 from ._validation import check_fit_takes_weights
 
@@ -184,33 +184,6 @@ class AdapterAligner(BaseAligner):
         self.validation_fraction = validation_fraction
         self.random_state = random_state
         self.device = device
-
-    # weights reach fit only once asked for (set_fit_request(sample_weight=True))
-    __metadata_request__fit = {"sample_weight": False}
-
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the base map, then train the coupling blocks on the anchors.
-
-        Parameters
-        ----------
-        X : array-like or torch.Tensor of shape (n_samples, n_features)
-            Source anchor embeddings.
-        y : array-like or torch.Tensor of shape (n_samples, n_target_features)
-            Target anchor embeddings, row i paired with row i of ``X``.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each pair in the base map (which must
-            accept ``sample_weight``, as :class:`LatentAligner` does), the
-            target statistics, the blocks' training loss and the held-out
-            score (see Notes). Routed by meta-estimators when requested with
-            ``set_fit_request(sample_weight=True)``.
-
-        Returns
-        -------
-        self : object
-            The fitted aligner.
-        """
-        return self._fit_anchors(X, y, sample_weight=sample_weight)
 
     def _fit(self, X, Y, sample_weight=None):
         """Fit the base map, then train the coupling blocks on the anchors."""

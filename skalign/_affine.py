@@ -12,7 +12,6 @@ import warnings
 from ._backend import get_namespace, solve_dtype, to_namespace_of
 from ._base import BaseAligner
 from ._preprocessing import apply_affine_map, compose_affine_map, invert_affine_map
-from ._sklearn_compat import _fit_context
 
 
 class AffineMapAligner(BaseAligner):
@@ -22,33 +21,6 @@ class AffineMapAligner(BaseAligner):
     standardised spaces and the anchor statistics (weighted when weights are
     given), then calls :meth:`_set_affine_map`.
     """
-
-    # weights reach fit only once asked for (set_fit_request(sample_weight=True)),
-    # so routing weights to score alone (cross_val_score) keeps working
-    __metadata_request__fit = {"sample_weight": False}
-
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the aligner on paired anchors, optionally weighted.
-
-        Parameters
-        ----------
-        X, y : array-like or torch.Tensor
-            Source anchors (n_samples, n_features) and their paired targets
-            (n_samples, n_target_features), or raw targets for a
-            ``target_encoder``.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each pair in the anchor statistics (means,
-            spreads, cross-products) and the squared errors: integer weights
-            give the fit on repeated rows. Routed by meta-estimators when
-            requested with ``set_fit_request(sample_weight=True)``.
-
-        Returns
-        -------
-        self : object
-            The fitted aligner.
-        """
-        return self._fit_anchors(X, y, sample_weight=sample_weight)
 
     def _set_affine_map(self, coef, intercept, statistics, *, like):
         """Store the map, each array in the namespace, device and dtype of ``like``."""

@@ -79,9 +79,13 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     # Whether fit refuses anchors whose rows are all the same vector.
     _checks_spread = False
 
+    # weights reach fit only once asked for (set_fit_request(sample_weight=True)),
+    # so routing weights to score alone (cross_val_score) keeps working
+    __metadata_request__fit = {"sample_weight": False}
+
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y):
-        """Fit the aligner on paired anchors.
+    def fit(self, X, y, sample_weight=None):
+        """Fit the aligner on paired anchors, optionally weighted.
 
         Parameters
         ----------
@@ -90,13 +94,21 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         y : array-like or torch.Tensor of shape (n_samples, n_target_features)
             Target anchor embeddings, row i paired with row i of ``X`` (raw
             inputs when the aligner has a ``target_encoder``).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each pair. In the anchor statistics of
+            :class:`~skalign.LatentAligner` and
+            :class:`~skalign.evaluation.NaiveAligner` (means, spreads,
+            cross-products), integer weights give exactly the fit on repeated
+            rows; the other aligners' descriptions say what a weight means
+            there. Routed by meta-estimators when requested with
+            ``set_fit_request(sample_weight=True)``.
 
         Returns
         -------
         self : object
             The fitted aligner.
         """
-        return self._fit_anchors(X, y)
+        return self._fit_anchors(X, y, sample_weight=sample_weight)
 
     def transform(self, X):
         """Translate source embeddings into the target space.

@@ -7,7 +7,7 @@ import numpy as np
 from ._backend import get_namespace, is_torch_array, take_rows, to_namespace_of
 from ._base import BaseAligner
 from ._preprocessing import normalize_rows, row_norms
-from ._sklearn_compat import Interval, _fit_context
+from ._sklearn_compat import Interval
 
 
 class AnchorKernelAligner(BaseAligner):
@@ -87,32 +87,6 @@ class AnchorKernelAligner(BaseAligner):
         self.temperature = temperature
 
     _checks_spread = True
-    # weights reach fit only once asked for (set_fit_request(sample_weight=True))
-    __metadata_request__fit = {"sample_weight": False}
-
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, sample_weight=None):
-        """Store the anchors, optionally weighted.
-
-        Parameters
-        ----------
-        X : array-like or torch.Tensor of shape (n_samples, n_features)
-            Source anchor embeddings.
-        y : array-like or torch.Tensor of shape (n_samples, n_target_features)
-            Target anchor embeddings, row i paired with row i of ``X``.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each anchor in the averages (see the class
-            description); anchors of zero weight are dropped. Routed by
-            meta-estimators when requested with
-            ``set_fit_request(sample_weight=True)``.
-
-        Returns
-        -------
-        self : object
-            The fitted aligner.
-        """
-        return self._fit_anchors(X, y, sample_weight=sample_weight)
-
     def _fit(self, X, Y, sample_weight=None):
         """Store the anchors (the source ones scaled to unit norm) and their
         weights relative to the largest (zero-weight anchors dropped)."""

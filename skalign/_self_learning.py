@@ -11,7 +11,7 @@ from ._backend import get_namespace, take_rows, to_namespace_of, to_numpy
 from ._base import BaseAligner
 from ._csls import csls_similarities
 from ._matching_guard import guard_matches
-from ._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
+from ._sklearn_compat import HasMethods, Interval, StrOptions
 from ._validation import check_embeddings, check_fit_takes_weights
 
 
@@ -186,34 +186,6 @@ class SelfLearningAligner(BaseAligner):
         self.margin = margin
         self.max_match_ratio = max_match_ratio
         self.n_folds = n_folds
-
-    # weights reach fit only once asked for (set_fit_request(sample_weight=True))
-    __metadata_request__fit = {"sample_weight": False}
-
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, sample_weight=None):
-        """Fit on the pairs, then refine with matches among the unpaired rows.
-
-        Parameters
-        ----------
-        X : array-like or torch.Tensor of shape (n_samples, n_features)
-            Source rows; an all-NaN row is an unpaired target row.
-        y : array-like or torch.Tensor of shape (n_samples, n_target_features)
-            Target rows; an all-NaN row is an unpaired source row.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each row. A pair's weight goes to every
-            fit of the base aligner (which must accept ``sample_weight``,
-            as :class:`LatentAligner` does); matches weigh 1 and the weights
-            of unpaired rows are ignored (see Notes). Routed by
-            meta-estimators when requested with
-            ``set_fit_request(sample_weight=True)``.
-
-        Returns
-        -------
-        self : object
-            The fitted aligner.
-        """
-        return self._fit_anchors(X, y, sample_weight=sample_weight)
 
     def _check_anchors(self, X, y):
         """The rows and which are pairs, unpaired sources and unpaired targets."""
