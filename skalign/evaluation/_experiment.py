@@ -9,14 +9,18 @@ tables, the three figures and ``report.md``.
 """
 
 import dataclasses
+import hashlib
 import json
+import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ._cache import fingerprint
+from .._files import atomic_write
+from ._cache import DamagedCellWarning, fingerprint
 from ._experiment_config import ExperimentConfig, load_config
 from ._io import read_embeddings
 from ._outputs import path_inside, safe_file_name, write_outputs
@@ -163,15 +167,16 @@ class _Runner:
         )
 
     def _store_path(self, encoder, dataset):
+        """Where ``encoder``'s embeddings of ``dataset`` are stored: named by a
+        key of everything they depend on, the items themselves included (an
+        edited text under the same id is another key)."""
         spec = self.config.encoders[encoder]
         data = self.data(dataset)
-        source = spec.embeddings.get(dataset)
-        key = fingerprint(
-            spec.extractor if source is None else str(source),
-            None if source is None else source.stat().st_mtime_ns,
-            spec.modality,
-            data.ids.tolist(),
-        )
+        try:
+            items = _items_identity(self._items(spec, dataset))
+        except ValueError:  # nothing to embed: the run says so when it needs it
+            items = None
+        key = fingerprint(spec.extractor, spec.modality, data.ids.tolist(), items)
         # names given by the configuration: sanitised, the key tells them apart
         name = f"{safe_file_name(encoder)}--{safe_file_name(dataset)}--{key}.npy"
         return path_inside(self.cache_dir / "embeddings", name)
@@ -189,13 +194,13 @@ class _Runner:
         if dataset in spec.embeddings:
             return _aligned_file(spec.embeddings[dataset], data.ids, encoder, dataset)
         path = self._store_path(encoder, dataset)
-        if path.exists():
-            return np.load(path)
+        stored = _read_stored(path, n_rows=len(data.ids))
+        if stored is not None:
+            return stored
         items = self._items(spec, dataset)
         self.say(f"embedding {len(items)} items of {dataset!r} with {encoder!r}")
         X = np.asarray(self._extractor(encoder).fit_transform(items))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.save(path, X)
+        _write_stored(path, X)
         return X
 
     def _items(self, spec, dataset):
@@ -362,9 +367,11 @@ class _Runner:
         for dataset in task_datasets:
             rows = np.zeros(len(self.data(dataset).ids), dtype=bool)
             if zs.anchors is not None and zs.vision_encoders:
+                source = self.config.datasets[dataset].source
+                # two label files without a source are two data sets
                 same = (
-                    self.config.datasets[dataset].source
-                    == self.config.datasets[zs.anchors].source
+                    source is not None
+                    and source == self.config.datasets[zs.anchors].source
                 )
                 if same:
                     rows = np.isin(self.data(dataset).ids, self.data(zs.anchors).ids)
@@ -442,9 +449,7 @@ class _Runner:
             n_methods += len(zs.baselines)
             fitted = "once"
             if zs.anchor_size is not None:
-                fitted = (
-                    f"on {zs.anchor_repeats} draw(s) of {zs.anchor_size} anchors"
-                )
+                fitted = f"on {zs.anchor_repeats} draw(s) of {zs.anchor_size} anchors"
             lines.append(
                 f"zero-shot: {n_methods} methods x {len(zs.tasks)} tasks x "
                 f"{zs.n_repeats} balanced subsets (T fitted {fitted} per vision "
@@ -538,6 +543,66 @@ def _select(data, dataset):
         data.labels.iloc[rows].reset_index(drop=True),
         data.modality,
     )
+
+
+def _items_identity(items):
+    """What embeddings of ``items`` depend on: texts and arrays by value, image
+    files by path, size and modification time (an edited file is new)."""
+    identity = []
+    for item in items:
+        if isinstance(item, str) and os.path.isfile(item):
+            stat = os.stat(item)
+            identity.append((item, stat.st_size, stat.st_mtime_ns))
+        else:
+            identity.append(item)
+    return identity
+
+
+def _checksum(X):
+    return hashlib.sha256(np.ascontiguousarray(X).tobytes()).hexdigest()
+
+
+def _write_stored(path, X):
+    """``X`` as ``path`` (.npy) beside a JSON record of its shape, dtype and
+    SHA-256, both written atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda handle: np.save(handle, X, allow_pickle=False))
+    record = {"shape": list(X.shape), "dtype": str(X.dtype), "sha256": _checksum(X)}
+    atomic_write(
+        path.with_suffix(".json"),
+        lambda handle: handle.write(json.dumps(record).encode()),
+    )
+
+
+def _read_stored(path, *, n_rows):
+    """The stored embeddings at ``path``, or None when there are none or they
+    cannot be trusted (unreadable, not the recorded array, not one finite row
+    per item): then a warning names the file, and they are recomputed."""
+    if not path.exists():
+        return None
+    try:
+        record = json.loads(path.with_suffix(".json").read_text())
+        X = np.load(path, allow_pickle=False)
+        problem = None
+        if X.ndim != 2 or X.shape[0] != n_rows:
+            problem = f"shape {X.shape}, but the data set has {n_rows} items"
+        elif list(X.shape) != record.get("shape") or _checksum(X) != record.get(
+            "sha256"
+        ):
+            problem = "its content differs from the checksum written with it"
+        elif not np.isfinite(X).all():
+            problem = "it holds NaN or infinite values"
+    except (OSError, ValueError, json.JSONDecodeError) as exc:
+        problem = f"it cannot be read ({exc})"
+    if problem is None:
+        return X
+    warnings.warn(
+        f"Stored embeddings {str(path)!r} are not used: {problem}. They are "
+        "computed again and the file is replaced.",
+        DamagedCellWarning,
+        stacklevel=3,
+    )
+    return None
 
 
 def _aligned_file(path, ids, encoder, dataset):

@@ -67,5 +67,7 @@ def test_hostile_encoder_and_dataset_names_write_only_under_the_output(tmp_path)
     written = _files(tmp_path) - before
     assert written and all(out in path.parents for path in written)
     assert not absolute.exists()
-    stored = [p.name for p in (out / "cache" / "embeddings").iterdir()]
-    assert len(stored) == 2 and all(n.endswith(".npy") for n in stored)
+    stored = sorted(p.name for p in (out / "cache" / "embeddings").iterdir())
+    arrays = [n for n in stored if n.endswith(".npy")]
+    assert len(arrays) == 2  # each with its checksum record beside it
+    assert stored == sorted([*arrays, *(n[: -len(".npy")] + ".json" for n in arrays)])
