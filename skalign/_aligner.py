@@ -88,8 +88,9 @@ class LatentAligner(AffineMapAligner):
         Adam's step size (``solver="adam"``).
     max_iter : int, default=20_000
         Most Adam steps (``solver="adam"``).
-    tol : float, default=1e-6
-        Adam's relative convergence tolerance (``solver="adam"``).
+    tol : float or None, default=1e-6
+        Adam's relative convergence tolerance (``solver="adam"``); None runs
+        exactly ``max_iter`` steps, as latentis does.
     random_state : int, RandomState instance or None, default=None
         Seeds Adam's initialisation (``solver="adam"``).
     orthogonal_completion : {"span", "full"}, default="span"
@@ -196,7 +197,7 @@ class LatentAligner(AffineMapAligner):
         "solver": [StrOptions(set(SOLVERS))],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
         "random_state": ["random_state"],
         "orthogonal_completion": [StrOptions(set(ORTHOGONAL_COMPLETIONS))],
         "target_encoder": [None, HasMethods(["fit", "transform"])],

@@ -674,10 +674,12 @@ def _protocol_arguments(parser):
     parser.add_argument(
         "--transforms",
         nargs="+",
+        type=_transform_entry,
         default=list(Protocol.transforms),
-        choices=Protocol.transforms,
         metavar="TRANSFORM",
-        help=f"{Protocol.doc('transforms')}: {', '.join(Protocol.transforms)}",
+        help=f"{Protocol.doc('transforms')}: {', '.join(Protocol.transforms)}, "
+        "paper-affine, or a specification name=N,transform_type=T,solver=adam,"
+        "max_iter=300,learning_rate=1e-3 (rows labelled N)",
     )
     parser.add_argument(
         "--alpha", type=_alpha, default=0.0, help="ridge penalty or auto"
@@ -837,6 +839,48 @@ def _size(text):
     if value <= 0:
         raise argparse.ArgumentTypeError(f"a size must be positive, got {text!r}")
     return value
+
+
+def _spec_value(text):
+    """A specification's value: an integer, a number or a string."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _transform_entry(text):
+    """A ``--transforms`` entry: a name (a transform_type or a preset), or a
+    specification ``name=N,transform_type=T,key=value,...``, checked."""
+    from ._solvers import TRANSFORM_TYPES
+    from .evaluation._protocol import PRESETS, check_transforms
+
+    entry = text
+    if "=" not in text and text not in (*TRANSFORM_TYPES, *PRESETS):
+        raise argparse.ArgumentTypeError(
+            f"invalid choice: {text!r} (choose from "
+            f"{', '.join((*TRANSFORM_TYPES, *PRESETS))}, or give a specification "
+            "name=N,transform_type=T,solver=adam,max_iter=300,learning_rate=1e-3)"
+        )
+    if "=" in text:
+        pairs = [part.partition("=") for part in text.split(",") if part]
+        malformed = [key for key, sep, value in pairs if not (sep and key and value)]
+        if malformed:
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: write a specification as comma-separated key=value "
+                "pairs, e.g. name=adam-500,transform_type=affine,solver=adam,"
+                f"max_iter=500 (bad part {malformed[0]!r})"
+            )
+        entry = {key: _spec_value(value) for key, _, value in pairs}
+        if "name" in entry:
+            entry["name"] = str(entry["name"])
+    try:
+        check_transforms([entry], None)
+    except (TypeError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return entry
 
 
 def _alpha(text):

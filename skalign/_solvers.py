@@ -115,7 +115,7 @@ class Alignment(NamedTuple):
         "solver": [StrOptions(set(SOLVERS))],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
         "random_state": ["random_state"],
         "orthogonal_completion": [StrOptions(set(ORTHOGONAL_COMPLETIONS))],
         "check_input": ["boolean"],
@@ -173,9 +173,10 @@ def fit_alignment(
     max_iter : int, default=20_000
         Most Adam steps (``solver="adam"``). A ``ConvergenceWarning`` is
         issued if they run out first.
-    tol : float, default=1e-6
+    tol : float or None, default=1e-6
         Adam stops when the loss improves by less than ``tol`` (relative) over
-        20 steps.
+        20 steps; None runs exactly ``max_iter`` steps (latentis' fixed-step
+        fit, no warning).
     random_state : int, RandomState instance or None, default=None
         Seeds Adam's initialisation.
     orthogonal_completion : {"span", "full"}, default="span"
@@ -726,19 +727,20 @@ def adam_least_squares(
             loss.backward()
             optimizer.step()
             history.append(loss.item())
-            if step > _ADAM_WINDOW:
+            if tol is not None and step > _ADAM_WINDOW:
                 before = history[step - 1 - _ADAM_WINDOW]
                 if before - history[-1] <= tol * before:
                     break
         else:
-            warnings.warn(
-                f"Adam did not converge in max_iter={max_iter} steps (loss still "
-                f"improving by more than tol={tol} over {_ADAM_WINDOW} steps). "
-                "Increase max_iter or learning_rate, or use solver='closed-form', "
-                "which is exact.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
+            if tol is not None:  # None: a fixed number of steps, as latentis runs
+                warnings.warn(
+                    f"Adam did not converge in max_iter={max_iter} steps (loss "
+                    f"still improving by more than tol={tol} over {_ADAM_WINDOW} "
+                    "steps). Increase max_iter or learning_rate, or use "
+                    "solver='closed-form', which is exact.",
+                    ConvergenceWarning,
+                    stacklevel=3,
+                )
     coef = weight.detach().T.contiguous()
     intercept = bias.detach()
     if is_torch_array(X):

@@ -63,9 +63,14 @@ def anchor_curve(
         anchor pool. None: six log-spaced counts from 10 to the whole pool.
         Within one repeat the draws are nested (the 100 anchors contain the
         50).
-    transforms : list of str or mapping, default=("affine", "linear", \
+    transforms : list of str or dict, or mapping, default=("affine", "linear", \
 "l-ortho", "ortho")
-        Values of the aligner's ``transform_type`` to compare, or a mapping
+        Values of the aligner's ``transform_type`` to compare, the preset
+        ``"paper-affine"`` (the paper's affine: 300 Adam steps, latentis'
+        defaults), specifications ``{"name": "adam-500", "transform_type":
+        "affine", "solver": "adam", "max_iter": 500}`` (parameters set on a
+        clone of ``aligner``; an Adam fit takes exactly ``max_iter`` steps,
+        default 300; rows are labelled by ``name``), or a mapping
         display name → ``transform_type`` name or any aligner estimator
         (``fit(X_anchors, Y_anchors)`` then ``transform``), cloned for every
         cell, e.g. ``{"ortho": "ortho", "ridge": LatentAligner("affine",

@@ -26,7 +26,15 @@ from typing import NamedTuple
 from sklearn.utils._param_validation import make_constraint
 
 from .._solvers import TRANSFORM_TYPES
-from ._protocol import DECODERS, DEFAULT_DECODER, Protocol
+from ._protocol import (
+    DECODERS,
+    DEFAULT_DECODER,
+    PRESETS,
+    SPEC_KEYS,
+    Protocol,
+    check_transforms,
+    transform_names,
+)
 from ._scoring import METRICS
 
 if sys.version_info >= (3, 11):
@@ -189,9 +197,38 @@ _TRANSFORMS = _list(
 )  # fmt: skip
 
 
+_SPEC_EXAMPLE = (
+    '["linear", "paper-affine", {name = "adam-500", transform_type = "affine", '
+    'solver = "adam", max_iter = 500, learning_rate = 1e-3}]'
+)
+
+
+def _transform_specs(value):
+    """``[protocol] transforms``: names, presets and specifications (inline
+    tables with ``name``), checked as :func:`check_transforms` checks them."""
+    if not isinstance(value, list) or not value:
+        raise _Invalid(f"a non-empty list of transforms, e.g. {_SPEC_EXAMPLE}")
+    for entry in value:
+        if not isinstance(entry, str | dict):
+            raise _Invalid(
+                f"a list of names ({list(TRANSFORM_TYPES)}, presets "
+                f"{list(PRESETS)}) and inline tables {{name = ..., "
+                f"{' = ..., '.join(SPEC_KEYS)} = ...}}, e.g. {_SPEC_EXAMPLE} (the "
+                f"element {entry!r} is {_type_name(entry)})"
+            )
+    try:
+        check_transforms(value, None)
+    except (TypeError, ValueError) as exc:
+        raise _Invalid(
+            f"a list of names ({list(TRANSFORM_TYPES)}, presets {list(PRESETS)}) "
+            f"and specifications, e.g. {_SPEC_EXAMPLE}; {exc}"
+        ) from None
+    return value
+
+
 def _protocol_key(name):
     """A ``[protocol]`` key of a :class:`Protocol` setting."""
-    checks = {"transforms": _TRANSFORMS, "decoder": _text(DECODERS)}
+    checks = {"transforms": _transform_specs, "decoder": _text(DECODERS)}
     default = getattr(Protocol, name)
     if name == "decoder":
         default = DEFAULT_DECODER
@@ -216,8 +253,8 @@ SCHEMA = {
         **{name: _protocol_key(name) for name in Protocol.config_settings()},
         "change_transform": Key(
             "transform whose % change against the source upper bound the table "
-            "reports",
-            _text(TRANSFORM_TYPES),
+            "reports (a name in transforms)",
+            _text(),
             "ortho",
         ),
         "metric": Key("metric of the figures and table", _text(METRICS), "roc_auc"),
@@ -560,10 +597,11 @@ def load_config(config):
             f"{where}: nothing to run; declare [stitching.TASK] tables and/or a "
             "[zero_shot] section."
         )
-    if protocol["change_transform"] not in protocol["transforms"]:
+    names = transform_names(protocol["transforms"])
+    if protocol["change_transform"] not in names:
         reader.fail(
             f"protocol.change_transform = {protocol['change_transform']!r} is not "
-            f"one of protocol.transforms {protocol['transforms']!r}; add it or "
+            f"one of the names of protocol.transforms {names!r}; add it or "
             "choose another."
         )
     settings = Protocol.config_settings()

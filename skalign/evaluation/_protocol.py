@@ -21,7 +21,7 @@ from sklearn.svm import SVC
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from .._aligner import LatentAligner
-from .._solvers import TRANSFORM_TYPES
+from .._solvers import SOLVERS, TRANSFORM_TYPES
 
 NAIVE = "naive"
 SOURCE_UPPER_BOUND = "source_upper_bound"
@@ -35,6 +35,29 @@ DECODERS = {
     "logistic": lambda: LogisticRegression(max_iter=5000),
 }
 DEFAULT_DECODER = "linear-svm"
+
+# The LatentAligner parameters a transform specification may set.
+SPEC_KEYS = (
+    "transform_type", "solver", "alpha", "max_iter", "learning_rate", "random_state"
+)  # fmt: skip
+# In the protocol an Adam fit takes a fixed number of steps (tol=None), this
+# many unless the specification's max_iter says otherwise: latentis' default.
+ADAM_STEPS = 300
+# Named specifications. "paper-affine" is the paper's affine map: latentis
+# 0.0.8's SGDAffineAligner defaults (latentis/transform/translate/aligner.py:
+# num_steps=300, lr=1e-3, torch.optim.Adam on the full-batch MSE from
+# nn.Linear's initialisation), seeded with 0 as benchmarks/bench_latentis.py
+# runs it (latentis' own default seed is None, unseeded).
+PRESETS = {
+    "paper-affine": {
+        "transform_type": "affine",
+        "solver": "adam",
+        "alpha": 0.0,
+        "max_iter": ADAM_STEPS,
+        "learning_rate": 1e-3,
+        "random_state": 0,
+    },
+}
 
 _SIZE = [
     Interval(Real, 0, 1, closed="neither"),
@@ -66,9 +89,13 @@ class Protocol:
 
     Parameters
     ----------
-    transforms : list of str or mapping, default=("affine", "linear", \
+    transforms : list of str or dict, or mapping, default=("affine", "linear", \
 "l-ortho", "ortho")
-        Transforms compared (see :func:`anchor_curve`).
+        Transforms compared (see :func:`anchor_curve`): ``transform_type``
+        names, preset names (``"paper-affine"``, see :data:`PRESETS`) or
+        specifications ``{"name": ..., "transform_type": ..., "solver": ...,
+        "alpha": ..., "max_iter": ..., "learning_rate": ...,
+        "random_state": ...}`` (see :func:`check_transforms`).
     n_repeats : int, default=3
         Random anchor draws per count.
     decoder : {"linear-svm", "logistic"}, classifier or None, default=None
@@ -106,7 +133,10 @@ class Protocol:
 
     transforms: object = _setting(
         TRANSFORM_TYPES,
-        "transforms compared (default: all four)",
+        "transforms compared (default: all four): names, the preset "
+        "paper-affine (latentis' 300 Adam steps), or specifications "
+        "{name, transform_type, solver, alpha, max_iter, learning_rate, "
+        "random_state}",
         ["array-like", Mapping],
     )
     n_repeats: int = _setting(
@@ -212,21 +242,60 @@ def make_decoder(decoder):
     return clone(decoder)
 
 
+def transform_names(transforms):
+    """The display names of ``transforms`` (as :func:`check_transforms` reads
+    them), in order, without checking them."""
+    if isinstance(transforms, Mapping):
+        return [str(name) for name in transforms]
+    entries = np.atleast_1d(np.asarray(transforms, dtype=object)).tolist()
+    return [
+        str(e.get("name")) if isinstance(e, Mapping) else str(e) for e in entries
+    ]
+
+
 def check_transforms(transforms, aligner):
     """Validate the transforms; return a dict display name -> name or estimator.
 
-    ``transforms`` is a list of ``transform_type`` names (each its own display
-    name) or a mapping display name -> ``transform_type`` name or aligner
-    estimator (any object with ``fit`` and ``transform``, e.g.
-    ``{"ortho": "ortho", "affine ridge": LatentAligner("affine", alpha="auto")}``).
+    ``transforms`` is a list whose entries are ``transform_type`` names and
+    preset names (each its own display name) or specifications (a dict with
+    ``name``, its display name, and some of :data:`SPEC_KEYS`); or a mapping
+    display name -> ``transform_type`` name, preset name, specification (a
+    dict of :data:`SPEC_KEYS`) or aligner estimator (any object with ``fit``
+    and ``transform``, e.g. ``{"ortho": "ortho", "affine ridge":
+    LatentAligner("affine", alpha="auto")}``).
+
+    A specification (and a preset) sets those parameters on a clone of the
+    ``aligner`` template (``LatentAligner()`` for None); with
+    ``solver="adam"`` the fit takes exactly ``max_iter`` steps (default
+    :data:`ADAM_STEPS`, latentis' 300; seeded with ``random_state=0`` unless
+    given), never an unbounded run to convergence.
+
+    Examples
+    --------
+    >>> from skalign.evaluation._protocol import check_transforms
+    >>> checked = check_transforms(
+    ...     ["linear", "paper-affine",
+    ...      {"name": "adam-50", "transform_type": "linear", "solver": "adam",
+    ...       "max_iter": 50}], None)
+    >>> list(checked)
+    ['linear', 'paper-affine', 'adam-50']
+    >>> aligner = checked["paper-affine"]
+    >>> aligner.solver, aligner.max_iter, aligner.learning_rate, aligner.tol
+    ('adam', 300, 0.001, None)
     """
     if isinstance(transforms, Mapping):
         checked = {str(name): spec for name, spec in transforms.items()}
     else:
-        names = np.atleast_1d(np.asarray(transforms, dtype=object)).tolist()
-        if len(set(names)) != len(names):
-            raise ValueError(f"transforms lists a transform twice: {names!r}.")
-        checked = {str(name): name for name in names}
+        entries = np.atleast_1d(np.asarray(transforms, dtype=object)).tolist()
+        checked = {}
+        for entry in entries:
+            name = _entry_name(entry)
+            if name in checked:
+                raise ValueError(
+                    f"transforms lists {name!r} twice: "
+                    f"{transform_names(entries)!r}. Give each a distinct name."
+                )
+            checked[name] = _without_name(entry)
     if not checked:
         raise ValueError(
             f"transforms is empty; pass at least one of {list(TRANSFORM_TYPES)}, "
@@ -240,23 +309,96 @@ def check_transforms(transforms, aligner):
             f"transforms uses the reserved names {reserved!r}: the naive floor and "
             "the upper bounds are always evaluated. Rename those methods."
         )
+    latent = aligner is None or isinstance(aligner, LatentAligner)
     for name, spec in checked.items():
-        if isinstance(spec, str):
-            continue
-        if not _ALIGNER.is_satisfied_by(spec):
+        if isinstance(spec, str) and spec in PRESETS:
+            spec = PRESETS[spec]
+        if isinstance(spec, Mapping):
+            checked[name] = _spec_aligner(name, spec, aligner, latent)
+        elif not isinstance(spec, str) and not _ALIGNER.is_satisfied_by(spec):
             raise TypeError(
                 f"transforms[{name!r}] is a {type(spec).__name__}; give a "
-                f"transform_type name ({list(TRANSFORM_TYPES)}) or an aligner "
-                "estimator with fit and transform."
+                f"transform_type name ({list(TRANSFORM_TYPES)}), a preset "
+                f"({list(PRESETS)}), a specification (a dict of {list(SPEC_KEYS)})"
+                " or an aligner estimator with fit and transform."
             )
-    if aligner is None or isinstance(aligner, LatentAligner):
+    if latent:
         unknown = [s for s in checked.values() if isinstance(s, str)]
         unknown = [s for s in unknown if s not in TRANSFORM_TYPES]
         if unknown:
             raise ValueError(
                 f"Unknown transforms {unknown!r}; LatentAligner knows "
-                f"{list(TRANSFORM_TYPES)}. The naive floor and the upper bounds "
-                "are always evaluated and need no name here; another aligner "
-                "goes in a mapping, e.g. transforms={'mine': MyAligner()}."
+                f"{list(TRANSFORM_TYPES)} and the presets {list(PRESETS)}. The "
+                "naive floor and the upper bounds are always evaluated and need "
+                "no name here; another aligner goes in a mapping, e.g. "
+                "transforms={'mine': MyAligner()}."
             )
     return checked
+
+
+def _entry_name(entry):
+    """The display name of a list entry: the name, or a specification's
+    ``name``."""
+    if not isinstance(entry, Mapping):
+        return str(entry)
+    name = entry.get("name")
+    if not isinstance(name, str) or not name:
+        raise ValueError(
+            f"The transform specification {dict(entry)!r} has no name; add "
+            "\"name\": a non-empty string labelling its rows, e.g. "
+            "{'name': 'paper-affine', 'transform_type': 'affine', "
+            "'solver': 'adam'}."
+        )
+    return name
+
+
+def _without_name(entry):
+    if isinstance(entry, Mapping):
+        return {k: v for k, v in entry.items() if k != "name"}
+    return entry
+
+
+def _spec_aligner(name, spec, aligner, latent):
+    """The unfitted :class:`LatentAligner` of specification ``spec``, checked."""
+    where = f"transforms[{name!r}]"
+    if not latent:
+        raise TypeError(
+            f"{where} is a specification of LatentAligner parameters, but the "
+            f"aligner template is a {type(aligner).__name__}; pass an estimator "
+            f"instead, e.g. transforms={{{name!r}: MyAligner(...)}}."
+        )
+    unknown = sorted(set(spec) - set(SPEC_KEYS))
+    if unknown:
+        raise ValueError(
+            f"{where} has unknown keys {unknown}; a specification sets "
+            f"{list(SPEC_KEYS)} (and 'name' in a list)."
+        )
+    if "transform_type" not in spec:
+        raise ValueError(
+            f"{where} has no transform_type; add one of {list(TRANSFORM_TYPES)}."
+        )
+    params = dict(spec)
+    if params.get("solver") == "adam":
+        params.setdefault("max_iter", ADAM_STEPS)
+        params["tol"] = None
+        params.setdefault("alpha", 0.0)
+        params.setdefault("random_state", 0)
+    template = LatentAligner() if aligner is None else aligner
+    estimator = clone(template).set_params(**params)
+    try:
+        estimator._validate_params()
+    except ValueError as exc:  # sklearn's InvalidParameterError names the key
+        raise ValueError(f"{where}: {exc}") from None
+    if estimator.solver == "adam":
+        if estimator.transform_type == "ortho":
+            raise ValueError(
+                f"{where}: solver='adam' fits affine, linear and l-ortho; "
+                "'ortho' has an exact closed form. Remove solver or set "
+                "solver='closed-form'."
+            )
+        if estimator.alpha != 0:
+            raise ValueError(
+                f"{where}: alpha={estimator.alpha!r} needs solver='closed-form'; "
+                "the Adam fit is unregularised. Remove alpha or set it to 0."
+            )
+    return estimator

@@ -191,8 +191,10 @@ def stitching_table(
         "medical"}``). None puts each encoder in its own group.
     n_anchors : int or None, default=None
         Anchors per draw; None uses the whole anchor pool.
-    transforms : list of str, default=("affine", "linear", "l-ortho", "ortho")
-        Transforms to compare (see :func:`anchor_curve`).
+    transforms : list of str or dict, or mapping, default=("affine", "linear", \
+"l-ortho", "ortho")
+        Transforms to compare: names, presets or specifications (see
+        :func:`anchor_curve`).
     metric : {"roc_auc", "accuracy", "f1_macro"}, default="roc_auc"
         The metric shown in the table (the pairs table has all three).
     change_transform : str, default="ortho"
