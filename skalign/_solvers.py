@@ -18,11 +18,6 @@ import numpy as np
 import scipy.linalg
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import (
-    Interval,
-    StrOptions,
-    validate_params,
-)
 from threadpoolctl import ThreadpoolController
 
 from ._alpha import auto_alpha_in_memory
@@ -33,6 +28,7 @@ from ._backend import (
     solve_dtype,
 )
 from ._linalg import nonzero_eigh
+from ._sklearn_compat import Interval, StrOptions, validate_params
 from ._statistics import mirror_lower
 from ._validation import check_anchor_pair, check_anchor_spread
 

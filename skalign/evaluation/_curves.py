@@ -2,8 +2,7 @@
 
 from numbers import Integral
 
-from sklearn.utils._param_validation import Interval, validate_params
-
+from .._sklearn_compat import Interval, validate_params
 from ._protocol import PROTOCOL_CONSTRAINTS, Protocol
 from ._stitching import ProtocolRun, anchor_counts, summarize_runs
 

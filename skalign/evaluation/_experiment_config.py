@@ -23,8 +23,7 @@ from numbers import Integral
 from pathlib import Path
 from typing import NamedTuple
 
-from sklearn.utils._param_validation import make_constraint
-
+from .._sklearn_compat import make_constraint
 from .._solvers import TRANSFORM_TYPES
 from ._protocol import (
     DECODERS,

@@ -17,12 +17,8 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
-from sklearn.utils._param_validation import (
-    Interval,
-    StrOptions,
-    validate_params,
-)
 
+from .._sklearn_compat import Interval, StrOptions, validate_params
 from .._solvers import TRANSFORM_TYPES
 from ._cache import ResultCache
 from ._scoring import METRICS

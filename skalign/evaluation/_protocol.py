@@ -18,10 +18,10 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVC
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from .._aligner import LatentAligner
-from .._solvers import SOLVERS, TRANSFORM_TYPES
+from .._sklearn_compat import HasMethods, Interval, StrOptions
+from .._solvers import TRANSFORM_TYPES
 
 NAIVE = "naive"
 SOURCE_UPPER_BOUND = "source_upper_bound"

@@ -9,8 +9,7 @@ averaged per (source group, target group), next to the source's own score
 from collections.abc import Mapping
 from numbers import Integral
 
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
-
+from .._sklearn_compat import Interval, StrOptions, validate_params
 from ._pooled import pooled_stitching_table
 from ._protocol import (
     NAIVE,

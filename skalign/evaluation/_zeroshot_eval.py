@@ -8,16 +8,11 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils import get_tags
-from sklearn.utils._param_validation import (
-    HasMethods,
-    Interval,
-    StrOptions,
-    validate_params,
-)
 from tqdm.auto import tqdm
 
 from .._aligner import LatentAligner
 from .._self_learning import _missing_rows
+from .._sklearn_compat import HasMethods, Interval, StrOptions, validate_params
 from .._text_space import encode_texts
 from .._validation import check_embeddings
 from .._zeroshot import ZeroShotTextSpaceClassifier

@@ -10,8 +10,8 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
-from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 
+from .._sklearn_compat import HasMethods, Interval, validate_params
 from ._io import EmbeddingFile, pair_files
 from ._zeroshot_eval import REPORT_CONSTRAINTS, zero_shot_report
 

@@ -148,8 +148,11 @@ def _experiment(tmp_path, digits, transforms, change):
     encoders = {}
     for name, (domain, Z) in {"pixels": ("general", X), "tanh": ("medical", Y)}.items():
         np.savez(tmp_path / f"{name}.npz", embeddings=Z, ids=ids)
-        encoders[name] = {"modality": "image", "domain": domain,
-                          "embeddings": {"digits": str(tmp_path / f"{name}.npz")}}  # fmt: skip
+        encoders[name] = {
+            "modality": "image",
+            "domain": domain,
+            "embeddings": {"digits": str(tmp_path / f"{name}.npz")},
+        }
     return {
         "protocol": {"n_anchors": [40], "n_repeats": 1, "decoder": "logistic",
                      "transforms": transforms, "change_transform": change},  # fmt: skip
