@@ -92,10 +92,10 @@ class Protocol:
     transforms : list of str or dict, or mapping, default=("affine", "linear", \
 "l-ortho", "ortho")
         Transforms compared (see :func:`anchor_curve`): ``transform_type``
-        names, preset names (``"paper-affine"``, see :data:`PRESETS`) or
+        names, preset names (``"paper-affine"``, see ``PRESETS``) or
         specifications ``{"name": ..., "transform_type": ..., "solver": ...,
         "alpha": ..., "max_iter": ..., "learning_rate": ...,
-        "random_state": ...}`` (see :func:`check_transforms`).
+        "random_state": ...}`` (checked by ``check_transforms``).
     n_repeats : int, default=3
         Random anchor draws per count.
     decoder : {"linear-svm", "logistic"}, classifier or None, default=None

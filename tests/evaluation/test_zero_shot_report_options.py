@@ -208,9 +208,7 @@ def test_anchor_draws_refit_every_map_and_their_spread_enters_std(spaces):
     # the spread over draws is larger than over subsets alone
     one_map = _anchored(spaces, naive=False)
     auroc = report[(report.method == "v (ortho)") & (report.metric == "roc_auc")]
-    one_auroc = one_map[
-        (one_map.method == "v (ortho)") & (one_map.metric == "roc_auc")
-    ]
+    one_auroc = one_map[(one_map.method == "v (ortho)") & (one_map.metric == "roc_auc")]
     assert auroc["std"].item() > 2 * one_auroc["std"].item()
 
 
@@ -295,12 +293,17 @@ def test_a_self_learning_aligner_is_fitted_with_its_pool(pool_task):
         {"v": X},
         {"t": (truth, prompts)},
         anchors={"v": (X_anchors, Y_anchors)},
-        transforms={"ortho": "ortho", "self-learning": SelfLearningAligner()},
+        # the guard off: with 6 pairs its held-out check has too few pairs per
+        # fold to show a gain; this test is about the pool reaching the fit
+        transforms={
+            "ortho": "ortho",
+            "self-learning": SelfLearningAligner(n_folds=None),
+        },
         chance=False,
     )
     indexed = report.set_index(["method", "metric"])["mean"]
     # self-learning: fitted by hand on the pairs and the whole pool
-    learned = SelfLearningAligner().fit(X_anchors, Y_anchors)
+    learned = SelfLearningAligner(n_folds=None).fit(X_anchors, Y_anchors)
     expected = _classifier_scores_of(learned, prompts, X, truth)
     # ortho and the naive floor: on the 6 pairs only
     pairs_only = LatentAligner("ortho").fit(X_anchors[:6], Y_anchors[:6])
