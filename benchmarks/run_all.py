@@ -48,6 +48,12 @@ SUITE = [
     ("distributed", "bench_distributed.py", ["--quick"]),
     ("gpu", "bench_gpu.py", []),
     ("beyond", "bench_beyond.py", ["--quick"]),
+    ("store", "bench_store.py", ["--n", "500", "--skip-former"]),
+    (
+        "retrieval",
+        "bench_retrieval.py",
+        ["--gallery", "100000", "--topk-gallery", "50000", "--topk-queries", "500"],
+    ),
 ]
 
 

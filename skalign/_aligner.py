@@ -32,7 +32,7 @@ class LatentAligner(AffineMapAligner):
     """Translate embeddings of one encoder into the space of another.
 
     Fitted on paired anchors (the same items embedded by both encoders), it
-    estimates a map ``T`` with ``Y ≈ T(X)`` following the paper's recipe:
+    estimates a map ``T`` with ``Y ≈ T(X)`` following the paper's recipe [1]_:
     standardise each side with its anchors' statistics, solve for ``T`` (the
     smaller side implicitly zero-padded), translate, and de-normalise with the
     target anchors' statistics. ``transform`` then sends new source embeddings
@@ -42,7 +42,7 @@ class LatentAligner(AffineMapAligner):
     Parameters
     ----------
     transform_type : {"ortho", "affine", "linear", "l-ortho"}, default="ortho"
-        - ``"ortho"``: orthogonal Procrustes, an isometry (on the anchors'
+        - ``"ortho"``: orthogonal Procrustes [2]_, an isometry (on the anchors'
           span when they are fewer than the features: see
           ``orthogonal_completion``).
         - ``"affine"``: least squares with intercept, ``R x + b``, exact.
@@ -161,6 +161,15 @@ class LatentAligner(AffineMapAligner):
     Fitted attributes live where the anchors did: fitting on CUDA tensors
     keeps everything on the GPU, and NumPy or tensor inputs of either kind can
     be transformed afterwards (the map, not the data, is moved).
+
+    References
+    ----------
+    .. [1] M. Di Folco, E. Chan, M. Hasny, C. I. Bercea and J. A. Schnabel,
+       "Semantic Alignment of Unimodal Medical Text and Vision
+       Representations", arXiv:2503.04478, 2025. The pre-processing and the
+       four maps (``affine``, ``linear``, ``l-ortho``, ``ortho``).
+    .. [2] P. H. Schönemann, "A generalized solution of the orthogonal
+       Procrustes problem", Psychometrika 31(1), 1-10, 1966 (``ortho``).
 
     Examples
     --------

@@ -1,7 +1,7 @@
 """Optional dependencies: import them on use, or say which extra installs them.
 
 ``pip install skalign`` installs the alignment core only (NumPy, SciPy,
-scikit-learn, imbalanced-learn, joblib). Encoders, DICOM, tables and plots
+scikit-learn, joblib). Encoders, DICOM, tables and plots
 need extras; :func:`import_optional` imports such a package where it is used
 and turns its absence into an :class:`ImportError` naming the extra.
 """
@@ -22,6 +22,7 @@ EXTRAS = {
     "onnx": "onnx",
     "pydicom": "dicom",
     "pandas": "evaluation",
+    "imblearn": "evaluation",
     "matplotlib": "evaluation",
     "dask": "distributed",
     "distributed": "distributed",

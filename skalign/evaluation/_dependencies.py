@@ -2,5 +2,5 @@
 
 from .._optional import import_optional
 
-for _module in ("pandas", "tqdm"):
+for _module in ("pandas", "imblearn", "tqdm"):
     import_optional(_module, "evaluation", purpose="skalign.evaluation")
