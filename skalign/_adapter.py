@@ -15,6 +15,7 @@ from ._backend import (
     to_numpy,
 )
 from ._base import BaseAligner
+from ._optional import import_optional
 from ._preprocessing import anchor_statistics, power_of_two_magnitude
 from ._sklearn_compat import HasMethods, Interval, StrOptions
 from ._solvers import TRANSFORM_TYPES
@@ -187,6 +188,7 @@ class AdapterAligner(BaseAligner):
 
     def _fit(self, X, Y, sample_weight=None):
         """Fit the base map, then train the coupling blocks on the anchors."""
+        import_optional("torch", purpose="AdapterAligner (its coupling blocks)")
         template = LatentAligner(self.base) if isinstance(self.base, str) else self.base
         if sample_weight is not None:
             check_fit_takes_weights(template, self)

@@ -28,6 +28,7 @@ from ._backend import (
     solve_dtype,
 )
 from ._linalg import nonzero_eigh
+from ._optional import import_optional
 from ._sklearn_compat import Interval, StrOptions, validate_params
 from ._statistics import mirror_lower
 from ._validation import check_anchor_pair, check_anchor_spread
@@ -691,7 +692,7 @@ def adam_least_squares(
     intercept : array of shape (n_targets,)
     n_iter : int
     """
-    import torch
+    torch = import_optional("torch", purpose='solver="adam"')
 
     if is_torch_array(X):
         device = X.device

@@ -1,11 +1,14 @@
 """A missing optional package names the extra that installs it."""
 
+import importlib
 import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 
+from skalign import AdapterAligner, LatentAligner
 from skalign._optional import EXTRAS, import_optional
 
 pytestmark = pytest.mark.usefixtures("fresh_model_registry")
@@ -155,3 +158,32 @@ def test_digits_without_pillow_names_the_extra(monkeypatch):
     assert load_digit_images(size=None).images.shape == (1797, 8, 8, 3)
     with pytest.raises(ImportError, match=r"skalign\[extract\]"):
         load_digit_images(size=16)
+
+
+@pytest.mark.parametrize(
+    ("make", "purpose"),
+    [
+        (lambda: LatentAligner("affine", solver="adam"), 'solver="adam"'),
+        (lambda: AdapterAligner(), "AdapterAligner"),
+    ],
+    ids=["adam", "adapter"],
+)
+def test_torch_only_fits_name_the_extra(monkeypatch, make, purpose):
+    # torch stays imported for SciPy's array-API layer; only skalign's import
+    # of it is made to fail, as in a core install
+    real_import = importlib.import_module
+
+    def without_torch(name, *args, **kwargs):
+        if name.partition(".")[0] == "torch":
+            raise ModuleNotFoundError("No module named 'torch'", name="torch")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(importlib, "import_module", without_torch)
+    X = np.random.default_rng(0).normal(size=(20, 4))
+    estimator = make()
+    with pytest.raises(
+        ImportError, match=r'pip install "skalign\[extract\]"'
+    ) as caught:
+        estimator.fit(X, X[:, ::-1])
+    assert purpose in str(caught.value)
+    assert not hasattr(estimator, "n_features_in_")  # nothing fitted
