@@ -8,6 +8,7 @@ from ._backend import get_namespace, is_torch_array, take_rows, to_namespace_of
 from ._base import BaseAligner
 from ._preprocessing import normalize_rows, row_norms
 from ._sklearn_compat import Interval
+from ._topk import top_k
 
 
 class AnchorKernelAligner(BaseAligner):
@@ -141,5 +142,5 @@ def _top_k(similarities, k):
     """The ``k`` largest values per row, descending, and their column indices."""
     if is_torch_array(similarities):
         return similarities.topk(k, dim=1)
-    indices = np.argsort(-similarities, axis=1, kind="stable")[:, :k]
-    return np.take_along_axis(similarities, indices, axis=1), indices
+    indices, values = top_k(similarities, k)  # partial selection, stable ties
+    return values, indices
