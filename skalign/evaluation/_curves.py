@@ -30,6 +30,7 @@ def anchor_curve(
     split=Protocol.split,
     anchor_size=Protocol.anchor_size,
     test_size=Protocol.test_size,
+    anchors_from=Protocol.anchors_from,
     n_test_per_class=Protocol.n_test_per_class,
     random_state=Protocol.random_state,
     n_jobs=Protocol.n_jobs,
@@ -94,6 +95,10 @@ def anchor_curve(
         Size of the anchor pool when ``split`` is None.
     test_size : float in (0, 1) or int, default=0.25
         Size of the test part when ``split`` is None.
+    anchors_from : {"pool", "train"}, default="pool"
+        Where anchors are drawn: ``"pool"``, the anchor part, held apart from
+        the decoder's training rows; ``"train"``, the decoder's training rows,
+        as the paper draws them (the anchor part joins them).
     n_test_per_class : int or None, default=None
         Test rows per class kept in the balanced test subset (e.g. 200). None
         keeps as many as the rarest test class has.
@@ -165,6 +170,7 @@ def anchor_curve(
             split=split,
             anchor_size=anchor_size,
             test_size=test_size,
+            anchors_from=anchors_from,
             n_test_per_class=n_test_per_class,
             random_state=random_state,
             n_jobs=n_jobs,

@@ -62,6 +62,7 @@ def pooled_anchor_curve(
     aligner=None,
     anchor_size=0.25,
     test_size=0.25,
+    anchors_from="pool",
     n_test_per_class=None,
     random_state=0,
     n_jobs=None,
@@ -98,8 +99,8 @@ def pooled_anchor_curve(
 "l-ortho", "ortho")
         ``transform_type`` names, or a mapping display name → name or any
         aligner estimator (see :func:`anchor_curve`).
-    n_repeats, decoder, aligner, anchor_size, test_size, n_test_per_class, \
-random_state, n_jobs, cache_dir, show_progress
+    n_repeats, decoder, aligner, anchor_size, test_size, anchors_from, \
+n_test_per_class, random_state, n_jobs, cache_dir, show_progress
         As in :func:`anchor_curve`; the split of a task without its own is
         drawn with ``anchor_size``, ``test_size`` and ``random_state``.
     return_runs : bool, default=False
@@ -152,6 +153,7 @@ random_state, n_jobs, cache_dir, show_progress
             aligner=aligner,
             anchor_size=anchor_size,
             test_size=test_size,
+            anchors_from=anchors_from,
             n_test_per_class=n_test_per_class,
             random_state=random_state,
             n_jobs=n_jobs,
@@ -197,6 +199,7 @@ def pooled_stitching_table(
     aligner=None,
     anchor_size=0.25,
     test_size=0.25,
+    anchors_from="pool",
     n_test_per_class=None,
     random_state=0,
     n_jobs=None,
@@ -237,8 +240,8 @@ def pooled_stitching_table(
         The method whose ``change_pct`` is reported, fixed before seeing any
         score (choosing the best on the test scores would flatter it). One of
         the ``transforms`` display names.
-    n_repeats, decoder, aligner, anchor_size, test_size, n_test_per_class, \
-random_state, n_jobs, cache_dir, show_progress
+    n_repeats, decoder, aligner, anchor_size, test_size, anchors_from, \
+n_test_per_class, random_state, n_jobs, cache_dir, show_progress
         As in :func:`anchor_curve`.
     return_pairs : bool, default=False
         Also return the summary of every (task, source, target) pair.
@@ -309,6 +312,7 @@ random_state, n_jobs, cache_dir, show_progress
             aligner=aligner,
             anchor_size=anchor_size,
             test_size=test_size,
+            anchors_from=anchors_from,
             n_test_per_class=n_test_per_class,
             random_state=random_state,
             n_jobs=n_jobs,

@@ -108,6 +108,11 @@ class Protocol:
         Per-row ``"train"`` / ``"anchor"`` / ``"test"``; None draws one.
     anchor_size, test_size : float in (0, 1) or int, default=0.25
         Anchor pool and test part when ``split`` is None.
+    anchors_from : {"pool", "train"}, default="pool"
+        Where anchors are drawn: ``"pool"``, the ``"anchor"`` part of the
+        split, held apart from the rows the decoder is trained on; ``"train"``,
+        the decoder's training rows, as the paper draws them "from the
+        training set" (the ``"anchor"`` part then joins the training rows).
     n_test_per_class : int or None, default=None
         Balanced test rows per class; None: as many as the rarest class.
     random_state : int, default=0
@@ -163,6 +168,12 @@ class Protocol:
         0.25, "anchor pool per task, fraction or count", _SIZE
     )
     test_size: object = _setting(0.25, "test part per task, fraction or count", _SIZE)
+    anchors_from: str = _setting(
+        "pool",
+        "where anchors are drawn: pool (a part held apart from the decoder's "
+        "training rows) or train (the decoder's training rows, as the paper)",
+        [StrOptions({"pool", "train"})],
+    )
     n_test_per_class: object = _setting(
         None,
         "balanced test rows per class (default: as many as the rarest class)",

@@ -77,11 +77,21 @@ def check_encoders(embeddings, y):
     return checked, y
 
 
-def resolve_split(y, split, *, anchor_size, test_size, n_test_per_class, random_state):
+def resolve_split(
+    y,
+    split,
+    *,
+    anchor_size,
+    test_size,
+    n_test_per_class,
+    random_state,
+    anchors_from="pool",
+):
     """Turn per-row split names (or None: a fresh stratified split) into a Split.
 
     The test part is then reduced to a balanced subset of ``n_test_per_class``
-    rows per class.
+    rows per class. With ``anchors_from="train"`` the anchor part joins the
+    training rows and anchors are drawn from all of them (the paper's choice).
     """
     if split is None:
         split = protocol_split(
@@ -123,6 +133,8 @@ def resolve_split(y, split, *, anchor_size, test_size, n_test_per_class, random_
             "'test' rows in split)."
         )
     test = test[balanced_subset(y[test], n_test_per_class, random_state=random_state)]
+    if anchors_from == "train":
+        train = anchor_pool = np.union1d(train, anchor_pool)
     return Split(train, anchor_pool, test)
 
 
@@ -203,6 +215,7 @@ class ProtocolRun(Protocol):
             test_size=self.test_size,
             n_test_per_class=self.n_test_per_class,
             random_state=self.random_state,
+            anchors_from=self.anchors_from,
         )
         return embeddings, y, split
 

@@ -44,6 +44,7 @@ def stitching_report(
     split=Protocol.split,
     anchor_size=Protocol.anchor_size,
     test_size=Protocol.test_size,
+    anchors_from=Protocol.anchors_from,
     n_test_per_class=Protocol.n_test_per_class,
     random_state=Protocol.random_state,
     n_jobs=Protocol.n_jobs,
@@ -68,7 +69,7 @@ def stitching_report(
         Anchors per draw; None uses the whole anchor pool (every repeat then
         draws the same anchors).
     transforms, n_repeats, decoder, aligner, split, anchor_size, test_size, \
-n_test_per_class, random_state, n_jobs, cache_dir, show_progress
+anchors_from, n_test_per_class, random_state, n_jobs, cache_dir, show_progress
         As in :func:`anchor_curve`.
 
     Returns
@@ -109,6 +110,7 @@ n_test_per_class, random_state, n_jobs, cache_dir, show_progress
             split=split,
             anchor_size=anchor_size,
             test_size=test_size,
+            anchors_from=anchors_from,
             n_test_per_class=n_test_per_class,
             random_state=random_state,
             n_jobs=n_jobs,
@@ -164,6 +166,7 @@ def stitching_table(
     split=Protocol.split,
     anchor_size=Protocol.anchor_size,
     test_size=Protocol.test_size,
+    anchors_from=Protocol.anchors_from,
     n_test_per_class=Protocol.n_test_per_class,
     random_state=Protocol.random_state,
     n_jobs=Protocol.n_jobs,
@@ -199,7 +202,7 @@ def stitching_table(
     change_transform : str, default="ortho"
         The transform whose ``change_pct`` is reported, fixed a priori (see
         :func:`pooled_stitching_table`).
-    n_repeats, decoder, aligner, split, anchor_size, test_size, \
+    n_repeats, decoder, aligner, split, anchor_size, test_size, anchors_from, \
 n_test_per_class, random_state, n_jobs, cache_dir, show_progress
         As in :func:`anchor_curve`.
     return_pairs : bool, default=False
@@ -259,6 +262,7 @@ n_test_per_class, random_state, n_jobs, cache_dir, show_progress
         aligner=aligner,
         anchor_size=anchor_size,
         test_size=test_size,
+        anchors_from=anchors_from,
         n_test_per_class=n_test_per_class,
         random_state=random_state,
         n_jobs=n_jobs,

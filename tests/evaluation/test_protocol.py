@@ -403,3 +403,58 @@ def test_errors_name_the_problem_and_the_fix(digits):
         ValueError, match="n_test_per_class=500 test rows.*only 44 of class"
     ):
         anchor_curve(X, Y, y, n_test_per_class=500)
+
+
+def test_anchors_from_train_draws_anchors_among_the_decoders_rows():
+    from skalign.evaluation._stitching import resolve_split
+
+    y = np.repeat([0, 1, 2], 20)
+    kwargs = dict(anchor_size=0.25, test_size=0.25, n_test_per_class=None)
+    held_apart = resolve_split(y, None, random_state=0, **kwargs)
+    paper = resolve_split(y, None, random_state=0, anchors_from="train", **kwargs)
+    # the paper's option: anchors are drawn from the rows the decoder learns
+    # from, which now include the former anchor part; the test rows are kept
+    np.testing.assert_array_equal(paper.anchor_pool, paper.train)
+    np.testing.assert_array_equal(
+        paper.train, np.union1d(held_apart.train, held_apart.anchor_pool)
+    )
+    np.testing.assert_array_equal(paper.test, held_apart.test)
+    assert np.intersect1d(held_apart.train, held_apart.anchor_pool).size == 0
+
+
+def test_anchors_from_reaches_the_curve_and_the_configuration():
+    from sklearn.datasets import load_digits
+
+    from skalign.evaluation import ExperimentConfig, anchor_curve
+
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:300], y[:300]
+    source, target = X[:, :32] + 0.1, X[:, 32:] + 0.1
+    curves = {
+        where: anchor_curve(
+            source, target, y, n_anchors=[40], transforms=["ortho"], n_repeats=1,
+            decoder="logistic", anchors_from=where,
+        )  # fmt: skip
+        for where in ("pool", "train")
+    }
+    scores = {
+        where: curve.query("transform == 'ortho' and metric == 'roc_auc'")["mean"]
+        .to_numpy()
+        for where, curve in curves.items()
+    }
+    assert not np.allclose(scores["pool"], scores["train"])
+    with pytest.raises(ValueError, match="anchors_from"):
+        anchor_curve(source, target, y, n_anchors=[40], anchors_from="test")
+    config = {
+        "protocol": {"anchors_from": "train"},
+        "datasets": {"d": {"source": "skalign:docstring-topics"}},
+        "encoders": {
+            "a": {"modality": "text", "domain": "general", "extractor": "x"},
+            "b": {"modality": "text", "domain": "general", "extractor": "y"},
+        },
+        "stitching": {"t": {"dataset": "d"}},
+    }
+    assert ExperimentConfig.read(config).protocol.anchors_from == "train"
+    config["protocol"]["anchors_from"] = "training"
+    with pytest.raises(ValueError, match="anchors_from"):
+        ExperimentConfig.read(config)
