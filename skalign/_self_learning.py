@@ -336,28 +336,9 @@ def _split_rows(X, Y, *, estimator):
             "by row (mark an unpaired row by filling the other side with NaN). "
             "Pass the same number of rows to both sides."
         )
-    x_missing, x_partial = _missing_rows(X)
-    y_missing, y_partial = _missing_rows(Y)
-    for side, partial in (("X", x_partial), ("y", y_partial)):
-        if partial.size:
-            raise ValueError(
-                f"Row {int(partial[0])} of {side} is partly NaN. Only whole rows "
-                "may be NaN (an unpaired row of the other side); impute or drop "
-                "rows with missing features."
-            )
-    both = np.flatnonzero(x_missing & y_missing)
-    if both.size:
-        raise ValueError(
-            f"Row {int(both[0])} is NaN in both X and y, so it holds no embedding. "
-            "Drop such rows; a row is NaN on one side at most (an unpaired row)."
-        )
-    pairs = np.flatnonzero(~x_missing & ~y_missing)
-    if pairs.size < 2:
-        raise ValueError(
-            f"{name} needs at least 2 paired rows (no NaN on either side) to fit "
-            f"its first map, got {pairs.size}. Add pairs: the unpaired rows are "
-            "matched through the map the pairs give."
-        )
+    pairs, x_missing, y_missing = paired_rows(
+        X, Y, sides=("X", "y"), owner="the training data", purpose=f"{name}'s first map"
+    )
     return X, Y, pairs, np.flatnonzero(y_missing), np.flatnonzero(x_missing)
 
 
@@ -382,6 +363,48 @@ def _check_with_nan(X, input_name, estimator):
     return check_embeddings(
         X, input_name=input_name, estimator=estimator, min_samples=2, allow_nan=True
     )
+
+
+def paired_rows(X, Y, *, sides, owner, purpose):
+    """The pairs of NaN-marked anchors ``X``, ``Y`` and their unpaired rows.
+
+    A row all-NaN on one side is an unpaired row of the other side. A row
+    partly NaN, a row NaN on both sides and fewer than 2 pairs are refused;
+    the messages call the two sides ``sides``, the anchors ``owner`` and what
+    needs the pairs ``purpose``.
+
+    Returns
+    -------
+    pairs : ndarray of int
+        Rows finite on both sides.
+    x_missing, y_missing : ndarray of bool
+        Rows all-NaN in ``X`` (unpaired targets), in ``Y`` (unpaired sources).
+    """
+    x_missing, x_partial = _missing_rows(X)
+    y_missing, y_partial = _missing_rows(Y)
+    for side, partial in zip(sides, (x_partial, y_partial), strict=True):
+        if partial.size:
+            raise ValueError(
+                f"Row {int(partial[0])} of {side} is partly NaN. Only whole rows "
+                "may be NaN (an unpaired row: its other side is all NaN); impute "
+                "or drop rows with missing features."
+            )
+    both = np.flatnonzero(x_missing & y_missing)
+    if both.size:
+        raise ValueError(
+            f"Row {int(both[0])} of {owner} is NaN on both sides, in both "
+            f"{sides[0]} and {sides[1]}, so it holds no embedding; drop it (an "
+            "unpaired row is NaN on one side only)."
+        )
+    pairs = np.flatnonzero(~x_missing & ~y_missing)
+    if pairs.size < 2:
+        raise ValueError(
+            f"{owner[:1].upper()}{owner[1:]} has {pairs.size} pair(s) (rows finite "
+            "on both sides); "
+            f"{purpose} needs at least 2 paired rows. Add pairs: the unpaired rows "
+            "are used through the map the pairs give."
+        )
+    return pairs, x_missing, y_missing
 
 
 def _missing_rows(X):

@@ -11,7 +11,7 @@ from sklearn.utils import get_tags
 from tqdm.auto import tqdm
 
 from .._aligner import LatentAligner
-from .._self_learning import _missing_rows
+from .._self_learning import paired_rows
 from .._sklearn_compat import HasMethods, Interval, StrOptions, validate_params
 from .._text_space import encode_texts
 from .._validation import check_embeddings
@@ -455,27 +455,13 @@ def _anchor_pair(name, value):
             f"{Y_anchors.shape[0]} reports; give one report embedding per anchor "
             "image, in the same order."
         )
-    no_image, partial_images = _missing_rows(X_anchors)
-    no_report, partial_reports = _missing_rows(Y_anchors)
-    for side, partial in (("images", partial_images), ("reports", partial_reports)):
-        if partial.size:
-            raise ValueError(
-                f"Row {int(partial[0])} of anchors[{name!r}] {side} is partly NaN. "
-                "Only whole rows may be NaN (an unpaired anchor: its other side "
-                "is all NaN); impute or drop rows with missing features."
-            )
-    both = np.flatnonzero(no_image & no_report)
-    if both.size:
-        raise ValueError(
-            f"Row {int(both[0])} of anchors[{name!r}] is NaN on both sides, so it "
-            "holds no embedding; drop it (an unpaired anchor is NaN on one side)."
-        )
-    pairs = np.flatnonzero(~no_image & ~no_report)
-    if pairs.size < 2:
-        raise ValueError(
-            f"anchors[{name!r}] has {pairs.size} pair(s) (rows finite on both "
-            "sides); the maps need at least 2. Add paired anchors."
-        )
+    pairs, no_image, no_report = paired_rows(
+        X_anchors,
+        Y_anchors,
+        sides=(f"anchors[{name!r}] images", f"anchors[{name!r}] reports"),
+        owner=f"anchors[{name!r}]",
+        purpose="the maps",
+    )
     return X_anchors, Y_anchors, pairs, np.flatnonzero(no_image | no_report)
 
 
