@@ -307,10 +307,12 @@ def guard_record(fitted):
     }
 
 
-def adapter_cost(task, seeds, n_anchors=800):
+def adapter_cost(task, seeds, n_anchors=800, repeats=5):
     """Adapter vs its ortho base at 800 anchors (1280 -> 384): fit time, gain.
 
-    Both are warmed up first (torch's import and first calls are not timed).
+    Both are warmed up first (torch's import and first calls are not timed);
+    each fit time is the median of ``repeats`` fits, so that one slow call on
+    a shared machine does not decide the ratio.
     """
     LatentAligner("ortho").fit(task.source[:100], task.target[:100])
     AdapterAligner(max_iter=1).fit(task.source[:100], task.target[:100])
@@ -322,9 +324,7 @@ def adapter_cost(task, seeds, n_anchors=800):
             ("ortho", LatentAligner("ortho")),
             ("adapter", AdapterAligner(random_state=seed)),
         ):
-            start = time.perf_counter()
-            aligner.fit(X, Y)
-            seconds = time.perf_counter() - start
+            seconds = median_time(aligner.fit, X, Y, repeats=repeats)
             rows.append(
                 {"method": name, "seed": seed, "fit_s": seconds, **task.score(aligner)}
             )
@@ -471,15 +471,15 @@ def issue27_targets(results, adapter, counts):
             )
         )
     if adapter is not None:
-        value = adapter["ratio"].median()
+        value = adapter["ratio"].max()
         reason = (
-            f"median of {len(adapter)} seeds under the current load; gain "
+            f"worst of {len(adapter)} seeds (each the median of 5 fits); gain "
             f"accuracy {adapter['accuracy_gain'].mean():+.3f}, AUROC "
             f"{adapter['auroc_gain'].mean():+.3f}"
         )
         checks.append(
             (
-                "digits: adapter fit / ortho fit, 800 x 1280 -> 384",
+                "digits: adapter fit / ortho fit, 800 x 1280 -> 384, worst seed",
                 value,
                 "<= 10",
                 value <= 10,
