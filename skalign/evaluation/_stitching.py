@@ -148,14 +148,16 @@ def check_pools(unpaired, embeddings, test_rows, pool_methods):
             )
         leaked = _identical_rows(pool, embeddings[name][test_rows])
         if leaked:
-            first = next(iter(leaked.items()))
+            row, test_row = next(iter(leaked.items()))
+            rows = sorted(leaked)
+            shown = f"{rows[:5]}"[:-1] + (", ...]" if len(rows) > 5 else "]")
             raise ValueError(
                 f"{where} holds {len(leaked)} row(s) identical to test rows of "
-                f"{name!r} (pool row {first[0]} is test row "
-                f"{int(test_rows[first[1]])}): the pool must never contain test "
-                "items, or the map is fitted on them. Drop those pool rows, e.g. "
-                f"np.delete(pool, {sorted(leaked)[:5]!r}, axis=0) for these; "
-                "a pool of other items than the task's never overlaps."
+                f"{name!r} (pool row {row} is test row {int(test_rows[test_row])})"
+                ": the pool must never contain test items, or the map is fitted "
+                f"on them. Drop the pool rows {shown}, e.g. with np.delete(pool, "
+                "rows, axis=0); a pool of other items than the task's never "
+                "overlaps."
             )
         checked[name] = pool
     return checked

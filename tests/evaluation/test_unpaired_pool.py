@@ -426,6 +426,17 @@ def test_run_experiment_draws_the_self_learning_curve(tmp_path):
     assert (accuracy["self-learning"] >= accuracy["ortho"]).all()
 
 
+def test_the_dry_run_counts_the_pool_cells_as_stored(tmp_path, capsys):
+    _write_files(tmp_path)
+    path = _experiment_file(tmp_path, "[120, 270]")
+    before = run_experiment(path, tmp_path / "out", dry_run=True)["plan"]
+    run_experiment(path, tmp_path / "out", show_progress=False)
+    after = run_experiment(path, tmp_path / "out", dry_run=True)["plan"]
+    assert before["n_cached"].tolist() == [0]
+    # 2 pairs x 2 counts x 2 repeats x 4 methods: every one stored by the run
+    assert after["n_cells"].tolist() == after["n_cached"].tolist() == [32]
+
+
 def test_run_experiment_refuses_a_pool_sharing_task_items(tmp_path):
     _write_files(tmp_path)
     path = _experiment_file(tmp_path, "[100, 270]")
