@@ -563,7 +563,8 @@ def plan_pooled(
     """What :func:`pooled_anchor_curve` would run, and how much is stored.
 
     ``settings`` are the other keyword parameters of
-    :func:`pooled_anchor_curve`. Returns one row per task: ``task``,
+    :func:`pooled_anchor_curve`; ``unpaired`` is its pools, on which the
+    keys of the self-learning cells depend. Returns one row per task: ``task``,
     ``modality``, ``n_pairs``, ``n_anchors`` (the counts), ``n_repeats``,
     ``n_methods`` (the naive floor and the transforms), ``n_cells`` and
     ``n_cached`` (cells already in ``cache_dir``).
