@@ -438,9 +438,11 @@ class _Runner:
         config = self.config
         lines = ["Plan of the experiment (dry run: nothing is embedded or run)"]
         needed = {}
-        pool_of = {}  # stitching task -> its datasets: the task's, its pool's
+        pool_of = {}  # stitching task -> its data set and its pool's, if any
         for name, task in config.stitching.items():
-            pool_of[name] = [task.dataset, task.unpaired][: 1 + bool(task.unpaired)]
+            pool_of[name] = [task.dataset]
+            if task.unpaired is not None:
+                pool_of[name].append(task.unpaired)
             for encoder in task.encoders:
                 for dataset in pool_of[name]:
                     needed[encoder, dataset] = None
