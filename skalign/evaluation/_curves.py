@@ -6,12 +6,30 @@ from .._sklearn_compat import Interval, validate_params
 from ._protocol import PROTOCOL_CONSTRAINTS, Protocol
 from ._stitching import ProtocolRun, anchor_counts, summarize_runs
 
+# ``unpaired=`` of the functions stitching one (source, target) pair.
+PAIR_POOL_CONSTRAINT = [None, tuple, list]
+
+
+def pair_pools(unpaired):
+    """``unpaired=(source_pool, target_pool)`` as the protocol's mapping
+    encoder name -> pool (None stays None)."""
+    if unpaired is None:
+        return None
+    if len(unpaired) != 2:
+        raise ValueError(
+            f"unpaired must be a pair (source_pool, target_pool): the source "
+            f"encoder's and the target encoder's unpaired embeddings; got "
+            f"{len(unpaired)} items."
+        )
+    return {"source": unpaired[0], "target": unpaired[1]}
+
 
 @validate_params(
     {
         "source": ["array-like"],
         "target": ["array-like"],
         "n_anchors": [None, Interval(Integral, 2, None, closed="left"), "array-like"],
+        "unpaired": PAIR_POOL_CONSTRAINT,
         "return_runs": ["boolean"],
         **PROTOCOL_CONSTRAINTS,
     },
@@ -23,6 +41,7 @@ def anchor_curve(
     y,
     *,
     n_anchors=None,
+    unpaired=None,
     transforms=Protocol.transforms,
     n_repeats=Protocol.n_repeats,
     decoder=Protocol.decoder,
@@ -74,10 +93,29 @@ def anchor_curve(
         display name → ``transform_type`` name or any aligner estimator
         (``fit(X_anchors, Y_anchors)`` then ``transform``), cloned for every
         cell, e.g. ``{"ortho": "ortho", "ridge": LatentAligner("affine",
-        alpha="auto"), "mine": make_pipeline(PCA(64), LatentAligner())}``. An
-        aligner that needs more than the anchors (an unpaired pool for
-        self-learning) carries it as one of its parameters. The naive floor
-        and the upper bound are always evaluated.
+        alpha="auto"), "mine": make_pipeline(PCA(64), LatentAligner())}``.
+        The preset ``"self-learning"`` is a
+        :class:`~skalign.SelfLearningAligner` refining ``"ortho"`` with the
+        ``unpaired`` pool (a specification with ``"self_learning": True``, or
+        ``{"matching": "many-to-one", ...}``, wraps any other). The naive
+        floor and the upper bound are always evaluated.
+    unpaired : tuple (source_pool, target_pool) or None, default=None
+        The unpaired pool of self-learning: arrays of shape (n_source_pool,
+        n_source_features) and (n_target_pool, n_target_features), embeddings
+        by the source and the target encoder of items that are not the
+        task's (no labels; the two pools need not hold the same items, nor as
+        many). In every repeat and anchor count, a transform whose aligner
+        takes NaN-marked unpaired rows (``input_tags.allow_nan``, e.g. a
+        :class:`~skalign.SelfLearningAligner`) is fitted on the drawn anchors
+        plus the whole pool (the pool's rows with an all-NaN other side);
+        every other transform, the naive floor and the upper bound are fitted
+        exactly as without it (the same scores and cache entries). The pool
+        must never contain test items: a pool row identical to a test row's
+        embedding is refused (arrays carry no ids; ``skalign experiment``
+        refuses a pool data set sharing ids with the task's). Refused too: a
+        pool of the wrong width, and a pool that no transform uses; a
+        self-learning transform without a pool warns and is fitted on the
+        anchors alone.
     n_repeats : int, default=3
         Random anchor draws per count (the paper's 3 repeats).
     decoder : classifier or None, default=None
@@ -138,6 +176,7 @@ def anchor_curve(
     plot_anchor_curve : Draw the curve.
     stitching_report : All methods at one anchor count, with the source's own
         score.
+    skalign.SelfLearningAligner : The aligner that learns from the pool.
 
     Notes
     -----
@@ -160,6 +199,19 @@ def anchor_curve(
     >>> auroc = curve[curve.metric == "roc_auc"].set_index(["transform", "n_anchors"])
     >>> bool(auroc.loc[("ortho", 100), "mean"] > auroc.loc[("naive", 100), "mean"])
     True
+
+    Self-learning with an unpaired pool: other digits, embedded by both
+    "encoders" (a pool holding test rows would be refused):
+
+    >>> X_all, y_all = load_digits(return_X_y=True)
+    >>> pool = X_all[y_all >= 3][:200]
+    >>> Q = ortho_group.rvs(64, random_state=0)
+    >>> curve = anchor_curve(X, Y, y, n_anchors=[20], n_repeats=1,
+    ...                      transforms=["ortho", "self-learning"],
+    ...                      unpaired=(pool, pool @ Q + 5.0),
+    ...                      decoder=LogisticRegression(max_iter=2000))
+    >>> curve["transform"].unique().tolist()
+    ['naive', 'ortho', 'self-learning', 'target_upper_bound']
     """
     protocol = ProtocolRun.of(
         Protocol(
@@ -178,7 +230,9 @@ def anchor_curve(
             show_progress=show_progress,
         )
     )
-    embeddings, y, split = protocol.prepare({"source": source, "target": target}, y)
+    embeddings, y, split, pools = protocol.prepare(
+        {"source": source, "target": target}, y, pair_pools(unpaired)
+    )
     counts = anchor_counts(n_anchors, split.anchor_pool.size)
     runs = protocol.run(
         embeddings,
@@ -187,6 +241,7 @@ def anchor_curve(
         [("source", "target")],
         n_anchors=counts,
         upper_bounds=["target"],
+        pools=pools,
     )
     curve = summarize_runs(runs, ["transform", "n_anchors"], protocol.transforms)
     return (curve, runs) if return_runs else curve

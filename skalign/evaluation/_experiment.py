@@ -28,6 +28,7 @@ from ._plots import plot_anchor_curve, plot_stitching_table, plot_zero_shot
 from ._pooled import plan_pooled, pooled_anchor_curve, pooled_stitching_table
 from ._prompt_embeddings import PromptEmbeddingFile
 from ._scoring import METRIC_LABELS
+from ._stitching import with_unpaired
 from ._table1 import methods_markdown, table1_markdown
 from ._zeroshot_eval import zero_shot_report
 
@@ -255,6 +256,45 @@ class _Runner:
             tasks[name] = (embeddings, y[keep].astype(str))
         return tasks
 
+    def _unpaired_pools(self, tasks=None):
+        """Task -> encoder -> its embeddings of the task's unpaired pool (None
+        when no task has one), after refusing a pool sharing items with the
+        task's data set."""
+        pools = {}
+        for name, task in self.config.stitching.items():
+            if task.unpaired is None or (tasks is not None and name not in tasks):
+                continue
+            self._refuse_shared_items(
+                task.unpaired, [task.dataset], f"stitching.{name}.unpaired"
+            )
+            pools[name] = {
+                encoder: self.embeddings(encoder, task.unpaired)
+                for encoder in task.encoders
+            }
+        return pools or None
+
+    def _refuse_shared_items(self, pool, datasets, key):
+        """An unpaired pool never holds a tested item: refuse ids it shares
+        with ``datasets`` when both come from one file (their source, or
+        without one their labels file: ids of two files are two id spaces)."""
+
+        def origin(name):
+            dataset = self.config.datasets[name]
+            return dataset.labels if dataset.source is None else dataset.source
+
+        for dataset in datasets:
+            if origin(pool) != origin(dataset):
+                continue
+            shared = np.intersect1d(self.data(pool).ids, self.data(dataset).ids)
+            if shared.size:
+                raise ValueError(
+                    f"{key} = {pool!r} shares {shared.size} items with data set "
+                    f"{dataset!r}, whose items are tested (e.g. "
+                    f"{shared[:3].tolist()!r}); an unpaired pool must never "
+                    "contain test items. Make the pool other items (e.g. "
+                    "disjoint rows = [start, stop] of the same source)."
+                )
+
     def _protocol(self):
         """The configuration's protocol, its cells stored in the cache."""
         return dataclasses.replace(
@@ -268,6 +308,7 @@ class _Runner:
 
     def stitching(self):
         self.say("== stitching: anchor curves and table ==")
+        unpaired = self._unpaired_pools()
         tasks = self._stitching_tasks()
         options = self._protocol().keywords(without=("split",))
         curves = self.config.curves
@@ -276,6 +317,7 @@ class _Runner:
             tasks,
             modalities=self._modalities(),
             n_anchors=n_anchors,
+            unpaired=unpaired,
             return_runs=True,
             **options,
         )
@@ -289,6 +331,7 @@ class _Runner:
             {name: spec.domain for name, spec in self.config.encoders.items()},
             modalities=self._modalities(),
             n_anchors=table_anchors,
+            unpaired=unpaired,
             metric=curves["metric"],
             change_transform=curves["change_transform"],
             return_pairs=True,
@@ -327,9 +370,20 @@ class _Runner:
         methods, anchors = {}, {}
         if zs.vision_encoders:
             reports = self.embeddings(zs.text_encoder, zs.anchors)
+            if zs.unpaired is not None:
+                self._refuse_shared_items(
+                    zs.unpaired, task_datasets, "zero_shot.unpaired"
+                )
+                pool_reports = self.embeddings(zs.text_encoder, zs.unpaired)
             for encoder in zs.vision_encoders:
                 methods[encoder] = stacked(encoder)
                 anchors[encoder] = (self.embeddings(encoder, zs.anchors), reports)
+                if zs.unpaired is not None:  # NaN-marked unpaired rows
+                    anchors[encoder] = with_unpaired(
+                        *anchors[encoder],
+                        self.embeddings(encoder, zs.unpaired),
+                        pool_reports,
+                    )
         for name, (image_encoder, text_tower) in zs.baselines.items():
             methods[name] = (stacked(image_encoder), None, self._prompts(text_tower))
         text_encoder = zs.text_encoder
@@ -384,17 +438,25 @@ class _Runner:
         config = self.config
         lines = ["Plan of the experiment (dry run: nothing is embedded or run)"]
         needed = {}
-        for task in config.stitching.values():
+        pool_of = {}  # stitching task -> its data set and its pool's, if any
+        for name, task in config.stitching.items():
+            pool_of[name] = [task.dataset]
+            if task.unpaired is not None:
+                pool_of[name].append(task.unpaired)
             for encoder in task.encoders:
-                needed[encoder, task.dataset] = None
+                for dataset in pool_of[name]:
+                    needed[encoder, dataset] = None
         zs = config.zero_shot
         if zs is not None:
             datasets = [t.dataset for t in zs.tasks.values()]
+            unpaired = [zs.unpaired] if zs.unpaired is not None else []
             for encoder in zs.vision_encoders:
-                for dataset in [zs.anchors, *datasets]:
+                for dataset in [zs.anchors, *datasets, *unpaired]:
                     needed[encoder, dataset] = None
             if zs.vision_encoders:
                 needed[zs.text_encoder, zs.anchors] = None
+                for dataset in unpaired:
+                    needed[zs.text_encoder, dataset] = None
             for image_encoder, _ in zs.baselines.values():
                 for dataset in datasets:
                     needed[image_encoder, dataset] = None
@@ -414,7 +476,11 @@ class _Runner:
             ready = {
                 name: task
                 for name, task in config.stitching.items()
-                if all(status[e, task.dataset] != "embed" for e in task.encoders)
+                if all(
+                    status[e, dataset] != "embed"
+                    for e in task.encoders
+                    for dataset in pool_of[name]
+                )
             }
             lines.append("stitching (pairs x anchor counts x repeats x methods):")
             for name, task in config.stitching.items():
@@ -433,6 +499,7 @@ class _Runner:
                     },
                     modalities=self._modalities(),
                     n_anchors=config.curves["n_anchors"],
+                    unpaired=self._unpaired_pools(ready),
                     **self._protocol().keywords(without=("split",)),
                 )
                 for row in plan.itertuples():

@@ -32,6 +32,7 @@ from ._protocol import (
     SPEC_KEYS,
     Protocol,
     check_transforms,
+    pool_transforms,
     transform_names,
 )
 from ._scoring import METRICS
@@ -190,12 +191,6 @@ def _constraint_check(name):
     return check
 
 
-_TRANSFORMS = _list(
-    _text(TRANSFORM_TYPES), "transform names", '["ortho", "affine"]',
-    choices=TRANSFORM_TYPES,
-)  # fmt: skip
-
-
 _SPEC_EXAMPLE = (
     '["linear", "paper-affine", {name = "adam-500", transform_type = "affine", '
     'solver = "adam", max_iter = 500, learning_rate = 1e-3}]'
@@ -223,6 +218,23 @@ def _transform_specs(value):
             f"and specifications, e.g. {_SPEC_EXAMPLE}; {exc}"
         ) from None
     return value
+
+
+def _zero_shot_transforms(value):
+    """``[zero_shot] transforms``: as ``[protocol] transforms``, each name one of
+    the transform types and presets (e.g. ``"self-learning"``)."""
+    names = [*TRANSFORM_TYPES, *PRESETS]
+    if not isinstance(value, list) or not value:
+        raise _Invalid(
+            f"a non-empty list of transform names or specifications, e.g. {names}"
+        )
+    unknown = [e for e in value if isinstance(e, str) and e not in names]
+    if unknown:
+        raise _Invalid(
+            f"a list of names, each one of {names}, or specifications (the "
+            f"element {unknown[0]!r} is not)"
+        )
+    return _transform_specs(value)
 
 
 def _protocol_key(name):
@@ -301,6 +313,13 @@ SCHEMA = {
             _list(_text(), "encoder names", '["dinov2", "rad-dino"]'),
         ),
         "label": Key("label column (default: the data set's)", _text()),
+        "unpaired": Key(
+            "data set whose items every encoder of the task embeds as an "
+            "unpaired pool, for the self-learning transforms of "
+            "protocol.transforms (e.g. 'self-learning'); it must share no item "
+            "with the task's data set",
+            _text(),
+        ),
     },
     "zero_shot": {
         "text_encoder": Key(
@@ -314,7 +333,20 @@ SCHEMA = {
             "encoders aligned (default: every image encoder that is not a baseline)",
             _list(_text(), "encoder names", '["dinov2"]'),
         ),
-        "transforms": Key("maps fitted on the anchors", _TRANSFORMS, ["ortho"]),
+        "transforms": Key(
+            "maps fitted on the anchors: names, presets (self-learning learns "
+            "from zero_shot.unpaired too) or specifications, as "
+            "protocol.transforms",
+            _zero_shot_transforms,
+            ["ortho"],
+        ),
+        "unpaired": Key(
+            "data set of unpaired images and reports (its images embedded by "
+            "the vision encoders, its reports by text_encoder, never paired): "
+            "the pool of the self-learning transforms; it must share no item "
+            "with the tasks' data sets",
+            _text(),
+        ),
         "naive": Key("add the naive floor", _boolean, True),
         "prompt_pooling": Key(
             "similarity (the paper's rule) or embedding",
@@ -417,6 +449,7 @@ class StitchingTask:
     dataset: str
     encoders: tuple
     label: str | None
+    unpaired: str | None = None  # the data set of the unpaired pool
 
 
 @dataclasses.dataclass(frozen=True)
@@ -444,6 +477,7 @@ class ZeroShot:
     hubness_neighbors: int = 10
     anchor_repeats: int = 1
     anchor_size: int | None = None
+    unpaired: str | None = None  # the data set of the unpaired pool
 
 
 @dataclasses.dataclass(frozen=True)
@@ -595,6 +629,13 @@ def load_config(config):
         raise ConfigError(
             f"{where}: nothing to run; declare [stitching.TASK] tables and/or a "
             "[zero_shot] section."
+        )
+    pooled = [t.name for t in stitching.values() if t.unpaired is not None]
+    if pooled and not pool_transforms(protocol["transforms"]):
+        reader.fail(
+            f"stitching.{pooled[0]}.unpaired gives an unpaired pool, but no "
+            "transform of protocol.transforms learns from one; add "
+            '"self-learning" to protocol.transforms, or remove unpaired.'
         )
     names = transform_names(protocol["transforms"])
     if protocol["change_transform"] not in names:
@@ -761,6 +802,10 @@ class _Reader:
             ]
         for encoder in names:
             self.known(encoder, encoders, f"{prefix}.encoders", "encoders")
+        unpaired = values["unpaired"]
+        if unpaired is not None:
+            self.known(unpaired, datasets, f"{prefix}.unpaired", "datasets")
+            self.not_the_tasks(unpaired, [values["dataset"]], f"{prefix}.unpaired")
         if len(names) < 2:
             self.fail(
                 f"{prefix} has {len(names)} encoder(s) for its data set; stitching "
@@ -773,7 +818,18 @@ class _Reader:
                 f"{prefix}.encoders mixes modalities {found!r}; stitch encoders "
                 "of one modality (list them in encoders = [...])."
             )
-        return StitchingTask(name, values["dataset"], tuple(names), values["label"])
+        return StitchingTask(
+            name, values["dataset"], tuple(names), values["label"], unpaired
+        )
+
+    def not_the_tasks(self, unpaired, task_datasets, key):
+        """A pool is never a data set whose items are tested."""
+        if unpaired in task_datasets:
+            self.fail(
+                f"{key} = {unpaired!r} is a data set the task tests on; an "
+                "unpaired pool must never contain test items. Declare another "
+                "data set of other items (e.g. other rows = [start, stop])."
+            )
 
     def zero_shot(self, table, datasets, encoders):
         values = self.checked(
@@ -860,6 +916,20 @@ class _Reader:
             tasks[name] = ZeroShotTask(name, task["dataset"], task["label"], prompts)
         if not tasks:
             self.fail("zero_shot declares no task; add [zero_shot.tasks.NAME] tables.")
+        unpaired = values["unpaired"]
+        if unpaired is not None:
+            self.known(unpaired, datasets, "zero_shot.unpaired", "datasets")
+            self.not_the_tasks(
+                unpaired, [t.dataset for t in tasks.values()], "zero_shot.unpaired"
+            )
+            if not vision or not pool_transforms(values["transforms"]):
+                self.fail(
+                    "zero_shot.unpaired gives an unpaired pool, but no map learns "
+                    "from one: it is the pool of the self-learning transforms of "
+                    "the vision encoders. Add \"self-learning\" to "
+                    "zero_shot.transforms (and vision encoders), or remove "
+                    "unpaired."
+                )
         return ZeroShot(
             text,
             values["anchors"],
@@ -878,6 +948,7 @@ class _Reader:
             values["hubness_neighbors"],
             values["anchor_repeats"],
             values["anchor_size"],
+            unpaired,
         )
 
     def modality(self, name, encoders, modality, key):

@@ -39,6 +39,8 @@ _POOLED_CONSTRAINTS = {
     for key, value in PROTOCOL_CONSTRAINTS.items()
     if key not in ("y", "split")
 }
+# Task name -> encoder name -> its unpaired embeddings.
+_POOLS = [None, Mapping]
 
 
 @validate_params(
@@ -46,6 +48,7 @@ _POOLED_CONSTRAINTS = {
         "tasks": [Mapping],
         "modalities": [None, Mapping],
         "n_anchors": [None, Interval(Integral, 2, None, closed="left"), "array-like"],
+        "unpaired": _POOLS,
         "return_runs": ["boolean"],
         **_POOLED_CONSTRAINTS,
     },
@@ -56,6 +59,7 @@ def pooled_anchor_curve(
     *,
     modalities=None,
     n_anchors=None,
+    unpaired=None,
     transforms=TRANSFORM_TYPES,
     n_repeats=3,
     decoder=None,
@@ -95,6 +99,13 @@ def pooled_anchor_curve(
     n_anchors : int, list of int or None, default=None
         Anchor counts, the same for every task (at most the smallest anchor
         pool). None: six log-spaced counts up to the smallest pool.
+    unpaired : mapping of str to mapping or None, default=None
+        Task name → (encoder name → that encoder's unpaired embeddings), the
+        pool of the self-learning transforms in that task (see
+        :func:`anchor_curve`'s ``unpaired``: fitted on the anchors plus the
+        pools of the pair's two encoders; the other methods never see them).
+        A task given a pool needs one for each of its encoders; a task left
+        out has none.
     transforms : list of str or mapping, default=("affine", "linear", \
 "l-ortho", "ortho")
         ``transform_type`` names, or a mapping display name → name or any
@@ -161,7 +172,7 @@ n_test_per_class, random_state, n_jobs, cache_dir, show_progress
             show_progress=show_progress,
         )
     )
-    prepared = _prepare_tasks(protocol, tasks, modalities)
+    prepared = _prepare_tasks(protocol, tasks, modalities, unpaired)
     counts = anchor_counts(n_anchors, min(p.split.anchor_pool.size for p in prepared))
     runs = _run_tasks(protocol, prepared, counts)
     curve = _pool(
@@ -178,6 +189,7 @@ n_test_per_class, random_state, n_jobs, cache_dir, show_progress
         "domains": [Mapping],
         "modalities": [None, Mapping],
         "n_anchors": [None, Interval(Integral, 2, None, closed="left")],
+        "unpaired": _POOLS,
         "metric": [StrOptions(set(METRICS))],
         "change_transform": [str],
         "return_pairs": ["boolean"],
@@ -191,6 +203,7 @@ def pooled_stitching_table(
     *,
     modalities=None,
     n_anchors=None,
+    unpaired=None,
     transforms=TRANSFORM_TYPES,
     metric="roc_auc",
     change_transform="ortho",
@@ -231,6 +244,9 @@ def pooled_stitching_table(
     n_anchors : int or None, default=None
         Anchors per draw, the same for every task; None: the smallest anchor
         pool.
+    unpaired : mapping of str to mapping or None, default=None
+        Task name → (encoder name → unpaired embeddings): the pools of the
+        self-learning transforms, as in :func:`pooled_anchor_curve`.
     transforms : list of str or mapping, default=("affine", "linear", \
 "l-ortho", "ortho")
         As in :func:`pooled_anchor_curve`.
@@ -326,7 +342,7 @@ n_test_per_class, random_state, n_jobs, cache_dir, show_progress
             f"{list(protocol.transforms)!r}; name the method whose change against "
             "the source upper bound the table reports."
         )
-    prepared = _prepare_tasks(protocol, tasks, modalities)
+    prepared = _prepare_tasks(protocol, tasks, modalities, unpaired)
     domain_of = _check_domains(domains, prepared)
     pool = min(p.split.anchor_pool.size for p in prepared)
     counts = anchor_counts(pool if n_anchors is None else n_anchors, pool)
@@ -363,6 +379,7 @@ class _Task:
     y: np.ndarray
     split: object
     modality: str
+    pools: dict  # encoder name -> unpaired embeddings; empty: no pool
 
 
 def _protocol(protocol):
@@ -370,11 +387,19 @@ def _protocol(protocol):
     return ProtocolRun.of(dataclasses.replace(protocol, split=None))
 
 
-def _prepare_tasks(protocol, tasks, modalities):
-    """Checked tasks, each with its embeddings, labels, split and modality."""
+def _prepare_tasks(protocol, tasks, modalities, unpaired=None):
+    """Checked tasks, each with its embeddings, labels, split, modality and
+    unpaired pools (``unpaired``: task name -> encoder name -> pool)."""
     if not tasks:
         raise ValueError(
             "tasks is empty; map at least one task name to (embeddings, y)."
+        )
+    unpaired = {} if unpaired is None else {str(k): v for k, v in unpaired.items()}
+    unknown = [name for name in unpaired if name not in map(str, tasks)]
+    if unknown:
+        raise ValueError(
+            f"unpaired names the tasks {unknown!r}, which are not in tasks "
+            f"({list(tasks)!r}). Key the pools by task name, then encoder name."
         )
     prepared = []
     for name, value in tasks.items():
@@ -390,10 +415,17 @@ def _prepare_tasks(protocol, tasks, modalities):
                 "their embeddings: stitching needs a source and a target."
             )
         task_protocol = dataclasses.replace(protocol, split=split)
-        embeddings, y, split = task_protocol.prepare(embeddings, y)
+        embeddings, y, split, pools = task_protocol.prepare(
+            embeddings, y, unpaired.get(str(name))
+        )
         prepared.append(
             _Task(
-                str(name), embeddings, y, split, _modality(name, embeddings, modalities)
+                str(name),
+                embeddings,
+                y,
+                split,
+                _modality(name, embeddings, modalities),
+                pools,
             )
         )
     return prepared
@@ -440,6 +472,7 @@ def _run_tasks(protocol, prepared, counts):
             list(itertools.permutations(task.embeddings, 2)),
             n_anchors=counts,
             upper_bounds=list(task.embeddings),
+            pools=task.pools,
         )
         runs.insert(0, "task", task.name)
         runs.insert(1, "modality", task.modality)
@@ -524,24 +557,32 @@ def change_against_source(score, source_upper_bound):
     return 100 * (score - source_upper_bound) / source_upper_bound
 
 
-def plan_pooled(tasks, *, modalities=None, n_anchors=None, **settings):
+def plan_pooled(
+    tasks, *, modalities=None, n_anchors=None, unpaired=None, **settings
+):
     """What :func:`pooled_anchor_curve` would run, and how much is stored.
 
     ``settings`` are the other keyword parameters of
-    :func:`pooled_anchor_curve`. Returns one row per task: ``task``,
+    :func:`pooled_anchor_curve`; ``unpaired`` is its pools, on which the
+    keys of the self-learning cells depend. Returns one row per task: ``task``,
     ``modality``, ``n_pairs``, ``n_anchors`` (the counts), ``n_repeats``,
     ``n_methods`` (the naive floor and the transforms), ``n_cells`` and
     ``n_cached`` (cells already in ``cache_dir``).
     """
     protocol = _protocol(Protocol(**settings))
-    prepared = _prepare_tasks(protocol, tasks, modalities)
+    prepared = _prepare_tasks(protocol, tasks, modalities, unpaired)
     counts = anchor_counts(n_anchors, min(p.split.anchor_pool.size for p in prepared))
     cache = None if protocol.cache_dir is None else ResultCache(protocol.cache_dir)
     rows = []
     for task in prepared:
         pairs = list(itertools.permutations(task.embeddings, 2))
         cells, keys, _ = protocol.plan(
-            task.embeddings, task.y, task.split, pairs, n_anchors=counts
+            task.embeddings,
+            task.y,
+            task.split,
+            pairs,
+            n_anchors=counts,
+            pools=task.pools,
         )
         stored = (
             0

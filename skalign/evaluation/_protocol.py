@@ -18,8 +18,10 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVC
+from sklearn.utils import get_tags
 
 from .._aligner import LatentAligner
+from .._self_learning import SelfLearningAligner
 from .._sklearn_compat import HasMethods, Interval, StrOptions
 from .._solvers import TRANSFORM_TYPES
 
@@ -40,6 +42,12 @@ DEFAULT_DECODER = "linear-svm"
 SPEC_KEYS = (
     "transform_type", "solver", "alpha", "max_iter", "learning_rate", "random_state"
 )  # fmt: skip
+# A specification's key that wraps its LatentAligner in a SelfLearningAligner:
+# true, or a table of the SelfLearningAligner parameters below.
+SELF_LEARNING = "self_learning"
+SELF_LEARNING_KEYS = (
+    "n_iter", "n_neighbors", "matching", "margin", "max_match_ratio", "n_folds"
+)  # fmt: skip
 # In the protocol an Adam fit takes a fixed number of steps (tol=None), this
 # many unless the specification's max_iter says otherwise: latentis' default.
 ADAM_STEPS = 300
@@ -57,6 +65,9 @@ PRESETS = {
         "learning_rate": 1e-3,
         "random_state": 0,
     },
+    # Self-learning on the anchors plus the unpaired pool (``unpaired=``) with
+    # the same map as "ortho": the two curves differ by the pool only.
+    "self-learning": {"transform_type": "ortho", SELF_LEARNING: True},
 }
 
 _SIZE = [
@@ -92,10 +103,14 @@ class Protocol:
     transforms : list of str or dict, or mapping, default=("affine", "linear", \
 "l-ortho", "ortho")
         Transforms compared (see :func:`anchor_curve`): ``transform_type``
-        names, preset names (``"paper-affine"``, see ``PRESETS``) or
-        specifications ``{"name": ..., "transform_type": ..., "solver": ...,
-        "alpha": ..., "max_iter": ..., "learning_rate": ...,
-        "random_state": ...}`` (checked by ``check_transforms``).
+        names, preset names (``"paper-affine"``, ``"self-learning"``, see
+        ``PRESETS``) or specifications ``{"name": ..., "transform_type": ...,
+        "solver": ..., "alpha": ..., "max_iter": ..., "learning_rate": ...,
+        "random_state": ..., "self_learning": ...}`` (checked by
+        ``check_transforms``). A transform whose aligner takes NaN rows (a
+        :class:`~skalign.SelfLearningAligner`) is fitted on the anchors plus
+        the unpaired pool that the public functions take as ``unpaired=``
+        (data, not a setting: it is not a field of this record).
     n_repeats : int, default=3
         Random anchor draws per count.
     decoder : {"linear-svm", "logistic"}, classifier or None, default=None
@@ -138,10 +153,11 @@ class Protocol:
 
     transforms: object = _setting(
         TRANSFORM_TYPES,
-        "transforms compared (default: all four): names, the preset "
-        "paper-affine (latentis' 300 Adam steps), or specifications "
-        "{name, transform_type, solver, alpha, max_iter, learning_rate, "
-        "random_state}",
+        "transforms compared (default: all four): names, the presets "
+        "paper-affine (latentis' 300 Adam steps) and self-learning (ortho "
+        "refined on the unpaired pool), or specifications {name, "
+        "transform_type, solver, alpha, max_iter, learning_rate, "
+        "random_state, self_learning}",
         ["array-like", Mapping],
     )
     n_repeats: int = _setting(
@@ -253,6 +269,32 @@ def make_decoder(decoder):
     return clone(decoder)
 
 
+def takes_unpaired(estimator):
+    """Whether ``estimator`` is fitted on NaN-marked unpaired rows too (its tags
+    allow NaN, e.g. a :class:`~skalign.SelfLearningAligner`): the methods the
+    unpaired pool is given to.
+
+    Examples
+    --------
+    >>> from skalign import LatentAligner, SelfLearningAligner
+    >>> from skalign.evaluation._protocol import takes_unpaired
+    >>> takes_unpaired(SelfLearningAligner()), takes_unpaired(LatentAligner())
+    (True, False)
+    """
+    return get_tags(estimator).input_tags.allow_nan
+
+
+def pool_transforms(transforms):
+    """The display names of ``transforms`` (names, presets, specifications or
+    aligners, as :func:`check_transforms` takes them with the default
+    template) whose aligner learns from an unpaired pool."""
+    return [
+        name
+        for name, spec in check_transforms(transforms, None).items()
+        if not isinstance(spec, str) and takes_unpaired(spec)
+    ]
+
+
 def transform_names(transforms):
     """The display names of ``transforms`` (as :func:`check_transforms` reads
     them), in order, without checking them."""
@@ -279,7 +321,12 @@ def check_transforms(transforms, aligner):
     ``aligner`` template (``LatentAligner()`` for None); with
     ``solver="adam"`` the fit takes exactly ``max_iter`` steps (default
     :data:`ADAM_STEPS`, latentis' 300; seeded with ``random_state=0`` unless
-    given), never an unbounded run to convergence.
+    given), never an unbounded run to convergence. Its key
+    ``"self_learning"`` (true, or a dict of :data:`SELF_LEARNING_KEYS`) wraps
+    that aligner in a :class:`~skalign.SelfLearningAligner`, which the
+    protocol fits on the anchors plus the unpaired pool; the preset
+    ``"self-learning"`` is ``{"transform_type": "ortho", "self_learning":
+    True}``.
 
     Examples
     --------
@@ -293,6 +340,15 @@ def check_transforms(transforms, aligner):
     >>> aligner = checked["paper-affine"]
     >>> aligner.solver, aligner.max_iter, aligner.learning_rate, aligner.tol
     ('adam', 300, 0.001, None)
+    >>> checked = check_transforms(
+    ...     ["self-learning",
+    ...      {"name": "sl-mto", "transform_type": "linear",
+    ...       "self_learning": {"matching": "many-to-one"}}], None)
+    >>> learner = checked["self-learning"]
+    >>> type(learner).__name__, learner.aligner.transform_type
+    ('SelfLearningAligner', 'ortho')
+    >>> checked["sl-mto"].matching, checked["sl-mto"].aligner.transform_type
+    ('many-to-one', 'linear')
     """
     if isinstance(transforms, Mapping):
         checked = {str(name): spec for name, spec in transforms.items()}
@@ -378,17 +434,17 @@ def _spec_aligner(name, spec, aligner, latent):
             f"aligner template is a {type(aligner).__name__}; pass an estimator "
             f"instead, e.g. transforms={{{name!r}: MyAligner(...)}}."
         )
-    unknown = sorted(set(spec) - set(SPEC_KEYS))
+    unknown = sorted(set(spec) - {*SPEC_KEYS, SELF_LEARNING})
     if unknown:
         raise ValueError(
             f"{where} has unknown keys {unknown}; a specification sets "
-            f"{list(SPEC_KEYS)} (and 'name' in a list)."
+            f"{[*SPEC_KEYS, SELF_LEARNING]} (and 'name' in a list)."
         )
     if "transform_type" not in spec:
         raise ValueError(
             f"{where} has no transform_type; add one of {list(TRANSFORM_TYPES)}."
         )
-    params = dict(spec)
+    params = {key: value for key, value in spec.items() if key != SELF_LEARNING}
     if params.get("solver") == "adam":
         params.setdefault("max_iter", ADAM_STEPS)
         params["tol"] = None
@@ -412,4 +468,31 @@ def _spec_aligner(name, spec, aligner, latent):
                 f"{where}: alpha={estimator.alpha!r} needs solver='closed-form'; "
                 "the Adam fit is unregularised. Remove alpha or set it to 0."
             )
-    return estimator
+    return _with_self_learning(where, estimator, spec.get(SELF_LEARNING, False))
+
+
+def _with_self_learning(where, estimator, options):
+    """``estimator``, or a :class:`SelfLearningAligner` refining it when the
+    specification's ``self_learning`` is true or a dict of its parameters."""
+    if isinstance(options, bool):
+        if not options:
+            return estimator
+        options = {}
+    if not isinstance(options, Mapping):
+        raise TypeError(
+            f"{where}: {SELF_LEARNING}={options!r} must be true, false or a dict of "
+            f"SelfLearningAligner parameters among {list(SELF_LEARNING_KEYS)}, "
+            "e.g. {'matching': 'many-to-one'}."
+        )
+    unknown = sorted(set(options) - set(SELF_LEARNING_KEYS))
+    if unknown:
+        raise ValueError(
+            f"{where}: {SELF_LEARNING} has unknown keys {unknown}; it sets "
+            f"{list(SELF_LEARNING_KEYS)} of SelfLearningAligner."
+        )
+    wrapped = SelfLearningAligner(estimator, **options)
+    try:
+        wrapped._validate_params()
+    except ValueError as exc:  # sklearn's InvalidParameterError names the key
+        raise ValueError(f"{where}: {SELF_LEARNING}: {exc}") from None
+    return wrapped

@@ -11,12 +11,22 @@ For every (source, target) encoder pair:
 3. the naive floor (:class:`NaiveAligner`) runs through the same cells, and the
    upper bounds are each encoder's own decoder on its own test embeddings.
 
+An unpaired pool (``unpaired=``: each encoder's embeddings of items that are
+not the task's) enters every repeat and anchor count of the transforms whose
+aligner takes NaN-marked unpaired rows (a :class:`~skalign.SelfLearningAligner`):
+they are fitted on the drawn anchors plus the pool, rows of the source pool
+with an all-NaN target side and rows of the target pool with an all-NaN
+source side, as :func:`~skalign.evaluation.zero_shot_report` fits them. Every
+other transform, the naive floor and the upper bounds never see the pool:
+their cells, and their cache keys, are those of a run without it.
+
 The settings are one :class:`~._protocol.Protocol` record, checked once and
 run as a :class:`ProtocolRun`. Decoders and cells are
 independent jobs run by :func:`~skalign.evaluation._cache.run_cached`; with a
 cache directory each finished one is stored and a resumed run skips it.
 """
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from numbers import Integral
@@ -36,6 +46,7 @@ from ._protocol import (  # noqa: F401  (PROTOCOL_CONSTRAINTS: for _pooled)
     SOURCE_UPPER_BOUND,
     TARGET_UPPER_BOUND,
     Protocol,
+    takes_unpaired,
 )
 from ._scoring import METRICS, classifier_scores
 from ._subsets import SPLIT_NAMES, _check_labels, balanced_subset, protocol_split
@@ -75,6 +86,91 @@ def check_encoders(embeddings, y):
             )
         checked[str(name)] = np.asarray(X)
     return checked, y
+
+
+def check_pools(unpaired, embeddings, test_rows, pool_methods):
+    """Validate the unpaired pools of a task; return encoder name -> array.
+
+    ``unpaired`` maps encoder names to their unpaired embeddings (None: no
+    pool). Every encoder of the task needs one (self-learning matches a
+    source pool to a target pool), of its width, and no pool row may be one
+    of the encoder's ``test_rows`` (identical embeddings: the test item
+    itself, or an item that no map can tell from it). ``pool_methods`` are
+    the transforms that take the pool: a pool without them is refused, and
+    they run on the anchors alone, with a warning, without a pool.
+    """
+    if unpaired is None:
+        if pool_methods:
+            warnings.warn(
+                f"The transforms {pool_methods!r} learn from an unpaired pool, and "
+                "none is given: they are fitted on the anchors alone (the "
+                "pairs-only map of their base aligner). Pass unpaired= to "
+                "evaluate them with their pool.",
+                UserWarning,
+                stacklevel=4,
+            )
+        return {}
+    if not isinstance(unpaired, Mapping):
+        raise TypeError(
+            f"unpaired must map each encoder name to its unpaired embeddings, got "
+            f"{type(unpaired).__name__}."
+        )
+    if not pool_methods:
+        raise ValueError(
+            "unpaired= gives an unpaired pool, but no transform learns from one "
+            "(an aligner that takes NaN-marked unpaired rows, e.g. the preset "
+            "'self-learning'); every method would ignore it. Add 'self-learning' "
+            "to transforms, or drop unpaired=."
+        )
+    pools = {str(name): value for name, value in unpaired.items()}
+    unknown = [name for name in pools if name not in embeddings]
+    missing = [name for name in embeddings if name not in pools]
+    if unknown or missing:
+        problem = (
+            f"names {unknown!r}, which are not encoders of the task"
+            if unknown
+            else f"gives no pool for {missing!r}"
+        )
+        raise ValueError(
+            f"unpaired {problem} (encoders: {list(embeddings)!r}). Give each "
+            "encoder its unpaired embeddings: self-learning matches the "
+            "source's pool to the target's."
+        )
+    checked = {}
+    for name, pool in pools.items():
+        where = f"The unpaired pool of {name!r}"
+        pool = np.asarray(check_embeddings(pool, input_name=f"unpaired[{name!r}]"))
+        width = embeddings[name].shape[1]
+        if pool.shape[1] != width:
+            raise ValueError(
+                f"{where} has {pool.shape[1]} features but the embeddings of "
+                f"{name!r} have {width}; embed the pool with the same encoder."
+            )
+        leaked = _identical_rows(pool, embeddings[name][test_rows])
+        if leaked:
+            row, test_row = next(iter(leaked.items()))
+            rows = sorted(leaked)
+            shown = f"{rows[:5]}"[:-1] + (", ...]" if len(rows) > 5 else "]")
+            raise ValueError(
+                f"{where} holds {len(leaked)} row(s) identical to test rows of "
+                f"{name!r} (pool row {row} is test row {int(test_rows[test_row])})"
+                ": the pool must never contain test items, or the map is fitted "
+                f"on them. Drop the pool rows {shown}, e.g. with np.delete(pool, "
+                "rows, axis=0); a pool of other items than the task's never "
+                "overlaps."
+            )
+        checked[name] = pool
+    return checked
+
+
+def _identical_rows(pool, rows):
+    """Pool row -> the first of ``rows`` with the same values (float64)."""
+    seen = {}
+    for index, row in enumerate(np.asarray(rows, dtype=np.float64) + 0.0):
+        seen.setdefault(row.tobytes(), index)  # + 0.0: -0.0 is 0.0
+    pool = np.asarray(pool, dtype=np.float64) + 0.0
+    found = ((i, seen.get(row.tobytes())) for i, row in enumerate(pool))
+    return {i: j for i, j in found if j is not None}
 
 
 def resolve_split(
@@ -196,7 +292,9 @@ class ProtocolRun(Protocol):
 
     :func:`anchor_curve`, :func:`stitching_report` and :func:`stitching_table`
     build their :class:`Protocol` from their keyword parameters, turn it into a
-    run with :meth:`of`, then call :meth:`prepare` and :meth:`run`.
+    run with :meth:`of`, then call :meth:`prepare` and :meth:`run`. The
+    unpaired pool is data, like the embeddings: :meth:`prepare` checks it and
+    :meth:`run` takes it.
     """
 
     @classmethod
@@ -205,8 +303,10 @@ class ProtocolRun(Protocol):
         resolved = protocol.resolved()
         return cls(**{f.name: getattr(resolved, f.name) for f in fields(resolved)})
 
-    def prepare(self, embeddings, y):
-        """Checked embeddings (name -> array), labels and the :class:`Split`."""
+    def prepare(self, embeddings, y, unpaired=None):
+        """Checked embeddings (name -> array), labels, the :class:`Split` and
+        the unpaired pools (name -> array, see :func:`check_pools`; empty
+        without ``unpaired``)."""
         embeddings, y = check_encoders(embeddings, y)
         split = resolve_split(
             y,
@@ -217,16 +317,27 @@ class ProtocolRun(Protocol):
             random_state=self.random_state,
             anchors_from=self.anchors_from,
         )
-        return embeddings, y, split
+        pools = check_pools(unpaired, embeddings, split.test, self.pool_methods())
+        return embeddings, y, split, pools
 
-    def run(self, embeddings, y, split, pairs, *, n_anchors, upper_bounds):
+    def pool_methods(self):
+        """The transforms fitted on the anchors plus the unpaired pool."""
+        return [
+            name
+            for name in self.transforms
+            if takes_unpaired(self.aligner_of(name))
+        ]
+
+    def run(self, embeddings, y, split, pairs, *, n_anchors, upper_bounds, pools=None):
         """Run every cell; return one row per run (see ``RUN_COLUMNS``).
 
         ``upper_bounds`` names the encoders whose own decoder is scored on
         their own test embeddings; every target gets a decoder regardless.
+        ``pools`` (from :meth:`prepare`) are the unpaired pools, used by the
+        cells of :meth:`pool_methods` only.
         """
         cells, cell_keys, decoder_keys = self.plan(
-            embeddings, y, split, pairs, n_anchors=n_anchors
+            embeddings, y, split, pairs, n_anchors=n_anchors, pools=pools
         )
         decoders, cached_decoders = self._fit_decoders(
             embeddings,
@@ -250,19 +361,23 @@ class ProtocolRun(Protocol):
             for name in sorted(upper_bounds)
         ]
         scores, cached_cells = self._score_cells(
-            embeddings, y, split, cells, cell_keys, decoders=decoders
+            embeddings, y, split, cells, cell_keys, decoders=decoders, pools=pools
         )
         rows += [_run_row(*cell, scores[cell], cell in cached_cells) for cell in cells]
         runs = pd.DataFrame(rows, columns=list(RUN_COLUMNS))
         return runs.astype({"n_anchors": "Int64", "seed": "Int64"})
 
-    def plan(self, embeddings, y, split, pairs, *, n_anchors):
+    def plan(self, embeddings, y, split, pairs, *, n_anchors, pools=None):
         """The cells of a run and the cache keys of cells and decoders.
 
         Returns ``cells`` (``(source, target, method, n_anchors, seed)``
         tuples), ``cell_keys`` (cell -> key) and ``decoder_keys`` (encoder ->
-        key), so that a dry run can count the stored ones.
+        key), so that a dry run can count the stored ones. The key of a cell
+        fitted with the unpaired pools holds the pools' fingerprints; the
+        other keys are those of a run without pools.
         """
+        pool_keys = {name: fingerprint(pool) for name, pool in (pools or {}).items()}
+        pool_methods = self.pool_methods() if pool_keys else []
         data_key = fingerprint(y, split)
         keys = {name: fingerprint(X) for name, X in embeddings.items()}
         decoder_keys = {
@@ -286,6 +401,11 @@ class ProtocolRun(Protocol):
                 cell[3],
                 cell[4],
                 self.random_state,
+                *(
+                    ("unpaired", pool_keys[cell[0]], pool_keys[cell[1]])
+                    if cell[2] in pool_methods
+                    else ()
+                ),
             )
             for cell in cells
         }
@@ -303,12 +423,18 @@ class ProtocolRun(Protocol):
 
         return self._run_cached(names, job, keys, "estimators", "decoders")
 
-    def _score_cells(self, embeddings, y, split, cells, cell_keys, *, decoders):
+    def _score_cells(
+        self, embeddings, y, split, cells, cell_keys, *, decoders, pools=None
+    ):
         test_embeddings = {name: X[split.test] for name, X in embeddings.items()}
+        pool_methods = self.pool_methods() if pools else []
 
         def job(cell):
             source, target, transform, count, seed = cell
             anchors = anchor_draw(split.anchor_pool, count, seed, self.random_state)
+            pool = None
+            if transform in pool_methods:
+                pool = (pools[source], pools[target])
             return delayed(_score_stitched)(
                 self.aligner_of(transform),
                 embeddings[source][anchors],
@@ -316,6 +442,7 @@ class ProtocolRun(Protocol):
                 test_embeddings[source],
                 y[split.test],
                 decoders[target],
+                pool,
             )
 
         return self._run_cached(cells, job, cell_keys, "cells", "stitching")
@@ -349,10 +476,41 @@ def _fit_decoder(decoder, X, y):
 
 
 def _score_stitched(
-    aligner, source_anchors, target_anchors, source_test, y_test, decoder
+    aligner, source_anchors, target_anchors, source_test, y_test, decoder, pool=None
 ):
+    if pool is not None:
+        source_anchors, target_anchors = with_unpaired(
+            source_anchors, target_anchors, *pool
+        )
     aligned = aligner.fit(source_anchors, target_anchors).transform(source_test)
     return classifier_scores(decoder, aligned, y_test)
+
+
+def with_unpaired(source_anchors, target_anchors, source_pool, target_pool):
+    """The anchors, then the source pool (target side all NaN), then the target
+    pool (source side all NaN): :class:`~skalign.SelfLearningAligner`'s rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign.evaluation._stitching import with_unpaired
+    >>> X, Y = with_unpaired(np.ones((2, 3)), np.ones((2, 2)), np.zeros((4, 3)),
+    ...                      np.zeros((1, 2)))
+    >>> X.shape, Y.shape, int(np.isnan(X[:, 0]).sum()), int(np.isnan(Y[:, 0]).sum())
+    ((7, 3), (7, 2), 1, 4)
+    """
+    dtype = np.result_type(source_anchors, target_anchors, np.float32)
+
+    def missing(n_rows, like):
+        return np.full((n_rows, like.shape[1]), np.nan, dtype=dtype)
+
+    source = np.vstack(
+        [source_anchors, source_pool, missing(len(target_pool), source_anchors)]
+    )
+    target = np.vstack(
+        [target_anchors, missing(len(source_pool), target_anchors), target_pool]
+    )
+    return source.astype(dtype, copy=False), target.astype(dtype, copy=False)
 
 
 def _run_row(source, target, transform, n_anchors, seed, scores, cached):

@@ -18,6 +18,7 @@ from ._protocol import (
     TARGET_UPPER_BOUND,
     Protocol,
 )
+from ._curves import PAIR_POOL_CONSTRAINT, pair_pools
 from ._scoring import METRICS
 from ._stitching import ProtocolRun, anchor_counts, summarize_runs
 
@@ -27,6 +28,7 @@ from ._stitching import ProtocolRun, anchor_counts, summarize_runs
         "source": ["array-like"],
         "target": ["array-like"],
         "n_anchors": [None, Interval(Integral, 2, None, closed="left")],
+        "unpaired": PAIR_POOL_CONSTRAINT,
         **PROTOCOL_CONSTRAINTS,
     },
     prefer_skip_nested_validation=True,
@@ -37,6 +39,7 @@ def stitching_report(
     y,
     *,
     n_anchors=None,
+    unpaired=None,
     transforms=Protocol.transforms,
     n_repeats=Protocol.n_repeats,
     decoder=Protocol.decoder,
@@ -68,6 +71,10 @@ def stitching_report(
     n_anchors : int or None, default=None
         Anchors per draw; None uses the whole anchor pool (every repeat then
         draws the same anchors).
+    unpaired : tuple (source_pool, target_pool) or None, default=None
+        The unpaired pool of the self-learning transforms (e.g. the preset
+        ``"self-learning"``), fitted on the anchors plus the pool; the other
+        methods never see it. As in :func:`anchor_curve`.
     transforms, n_repeats, decoder, aligner, split, anchor_size, test_size, \
 anchors_from, n_test_per_class, random_state, n_jobs, cache_dir, show_progress
         As in :func:`anchor_curve`.
@@ -118,7 +125,9 @@ anchors_from, n_test_per_class, random_state, n_jobs, cache_dir, show_progress
             show_progress=show_progress,
         )
     )
-    embeddings, y, split = protocol.prepare({"source": source, "target": target}, y)
+    embeddings, y, split, pools = protocol.prepare(
+        {"source": source, "target": target}, y, pair_pools(unpaired)
+    )
     runs = protocol.run(
         embeddings,
         y,
@@ -126,6 +135,7 @@ anchors_from, n_test_per_class, random_state, n_jobs, cache_dir, show_progress
         [("source", "target")],
         n_anchors=_single_count(n_anchors, split.anchor_pool.size),
         upper_bounds=["source", "target"],
+        pools=pools,
     )
     transforms = protocol.transforms
     runs = _name_upper_bounds(runs)
@@ -144,6 +154,7 @@ anchors_from, n_test_per_class, random_state, n_jobs, cache_dir, show_progress
         "embeddings": [Mapping],
         "groups": [None, Mapping],
         "n_anchors": [None, Interval(Integral, 2, None, closed="left")],
+        "unpaired": [None, Mapping],
         "metric": [StrOptions(set(METRICS))],
         "change_transform": [str],
         "return_pairs": ["boolean"],
@@ -157,6 +168,7 @@ def stitching_table(
     *,
     groups=None,
     n_anchors=None,
+    unpaired=None,
     transforms=Protocol.transforms,
     metric="roc_auc",
     change_transform="ortho",
@@ -193,6 +205,12 @@ def stitching_table(
         "medical"}``). None puts each encoder in its own group.
     n_anchors : int or None, default=None
         Anchors per draw; None uses the whole anchor pool.
+    unpaired : mapping of str to array-like or None, default=None
+        Encoder name → its unpaired embeddings, of shape (n_pool, n_features),
+        for every encoder: the pool of the self-learning transforms, each
+        pair (source, target) fitted on its anchors plus the source's and the
+        target's pools; the other methods never see them. The checks of
+        :func:`anchor_curve`'s ``unpaired`` apply to each encoder.
     transforms : list of str or dict, or mapping, default=("affine", "linear", \
 "l-ortho", "ortho")
         Transforms to compare: names, presets or specifications (see
@@ -254,6 +272,7 @@ n_test_per_class, random_state, n_jobs, cache_dir, show_progress
         {"task": (embeddings, y, split)},
         _check_groups(groups, embeddings),
         n_anchors=n_anchors,
+        unpaired=None if unpaired is None else {"task": unpaired},
         transforms=transforms,
         metric=metric,
         change_transform=change_transform,
