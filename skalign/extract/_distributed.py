@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .._files import atomic_write
-from .._sklearn_compat import Interval, validate_params
+from .._sklearn_compat import Interval, InvalidParameterError, validate_params
 from ._extractor import EmbeddingExtractor
 from ._inputs import KIND_PATH, dedup_key, parse_inputs
 
@@ -155,6 +155,18 @@ def embed_distributed(
     >>> bool(np.allclose(embeddings, extractor.transform(texts), atol=1e-5))
     True
     """
+    for name, value in (("partition_size", partition_size), ("retries", retries)):
+        if isinstance(value, bool | np.bool_):
+            raise InvalidParameterError(
+                f"The {name!r} parameter of embed_distributed must be an int, got "
+                f"the bool {value!r}. Pass a number or leave the default."
+            )
+    if os.fspath(output) == "":
+        raise InvalidParameterError(
+            "The 'output' parameter of embed_distributed is '' (an empty path), "
+            "which would write the partitions into the working directory. Pass "
+            "the path of a folder."
+        )
     distributed = _import_distributed()
     extractor.fit(X)  # parameters and inputs, before any cluster work
     client = _current_client(distributed, client)

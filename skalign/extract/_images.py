@@ -94,6 +94,12 @@ def is_dicom_file(path):
 
 
 def _read_file(path):
+    if os.path.isdir(path):
+        raise IsADirectoryError(
+            f"Image path {path!r} is a folder, not an image file. Pass the paths "
+            "of the files inside it, e.g. sorted(str(p) for p in "
+            "pathlib.Path(folder).glob('*.png'))."
+        )
     if not os.path.isfile(path):
         raise FileNotFoundError(
             f"Image file not found: {path!r}. Check the path (relative paths "
@@ -108,6 +114,13 @@ def _read_file(path):
         with Image.open(path) as opened:
             opened.load()
             image = ImageOps.exif_transpose(opened)
+    except Image.DecompressionBombError as exc:
+        raise ImageReadError(
+            f"Cannot read image file {path!r}: {exc} Pillow refuses images of "
+            f"more than 2 x PIL.Image.MAX_IMAGE_PIXELS ({Image.MAX_IMAGE_PIXELS}) "
+            "pixels. Downscale it first, or, for a file you trust, raise "
+            "PIL.Image.MAX_IMAGE_PIXELS."
+        ) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ImageReadError(
             f"Cannot read image file {path!r}: {exc}. The file is corrupt or "
@@ -191,6 +204,11 @@ def _window_to_uint8(pixels, dataset):
 
 
 def _pil_to_rgb(image):
+    if image.width == 0 or image.height == 0:
+        raise ImageReadError(
+            f"An image is empty ({image.width} x {image.height} pixels). Remove "
+            "it from the inputs."
+        )
     if image.mode in _HIGH_BIT_MODES:
         from PIL import Image
 
@@ -237,6 +255,11 @@ def _array_to_uint8(array):
 
 def _minmax_to_uint8(values):
     values = np.asarray(values, dtype=np.float64)
+    if not np.isfinite(values).all():
+        raise ImageReadError(
+            "An image contains NaN or infinite pixel values; replace them (e.g. "
+            "with np.nan_to_num) before embedding."
+        )
     low, high = values.min(), values.max()
     if high <= low:
         return np.zeros(values.shape, dtype=np.uint8)

@@ -122,6 +122,12 @@ def parse_model_spec(model):
     >>> parse_model_spec("efficientnet-lite0")
     ModelSpec(backend='packaged', name='efficientnet-lite0')
     """
+    if isinstance(model, type):
+        raise TypeError(
+            f"model={model.__qualname__} is a class, not a model: pass an instance "
+            f"(e.g. model={model.__qualname__}(...) with its weights loaded), or a "
+            f"spec string such as {_EXAMPLES}."
+        )
     if not isinstance(model, str):
         return ModelSpec("module", f"torch module {type(model).__name__}", model)
     if model in PACKAGED_MODELS:

@@ -159,6 +159,12 @@ def weights_unavailable(backend, name, exc, download_hint=None, packaged=None):
             f"{os.getcwd()!r}). Check the path of the model folder, or give a "
             "hub name such as 'hf:facebook/dinov2-small'."
         )
+    if backend != "open_clip" and os.path.isfile(os.path.expanduser(str(name))):
+        return NotADirectoryError(
+            f"Could not load the {backend} model {name!r}: it is a file, not a "
+            "model folder. Pass the folder that holds config.json and the "
+            "weights (the one save_pretrained wrote)."
+        )
     download_hint = download_hint or f"`hf download {name}`"
     offline_copy = ""
     if packaged is not None:

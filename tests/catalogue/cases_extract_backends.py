@@ -1,0 +1,128 @@
+"""EmbeddingExtractor backends given odd model specs: open_clip checkpoints
+that are damaged or planted pickles, ``hf:`` and ``sentence-transformers:``
+folders that are empty, files or of another kind. No hub is reached."""
+
+import functools
+import json
+import pickle
+
+from skalign.extract import EmbeddingExtractor
+from tests.catalogue._harness import Case, Raises
+from tests.extract._catalogue_helpers import IMAGES, Exploding
+
+S = "extractor backends"
+TINY_CLIP = "skalign-catalogue-tiny-clip"
+
+
+@functools.cache
+def _tiny_clip_registered():
+    """Register a 1-layer open_clip architecture (once per process)."""
+    import tempfile
+
+    import open_clip
+
+    folder = tempfile.mkdtemp(prefix="catalogue-open-clip-")
+    config = {
+        "embed_dim": 8,
+        "vision_cfg": {"image_size": 32, "layers": 1, "width": 16, "head_width": 8, "patch_size": 16},
+        "text_cfg": {"context_length": 8, "vocab_size": 49408, "width": 16, "heads": 2, "layers": 1},
+    }
+    with open(f"{folder}/{TINY_CLIP}.json", "w") as handle:
+        json.dump(config, handle)
+    open_clip.add_model_config(folder)
+    return TINY_CLIP
+
+
+def _open_clip_checkpoint(tmp, write):
+    arch = _tiny_clip_registered()
+    checkpoint = tmp / "weights.pt"
+    write(checkpoint)
+    return EmbeddingExtractor(
+        f"open_clip:{arch}/{checkpoint}", modality="image", memoize=False
+    ).transform(IMAGES)
+
+
+def _planted(tmp):
+    marker = tmp / "unpickled.txt"
+    try:
+        _open_clip_checkpoint(
+            tmp, lambda path: path.write_bytes(pickle.dumps({"state_dict": Exploding(marker)}))
+        )
+    finally:
+        if marker.exists():
+            raise AssertionError("the checkpoint's pickle ran code")
+
+
+def _hf_folder(tmp, fill, modality="image"):
+    folder = tmp / "model"
+    folder.mkdir()
+    fill(folder)
+    X = IMAGES if modality == "image" else ["a"]
+    return EmbeddingExtractor(f"hf:{folder}", modality=modality).transform(X)
+
+
+CASES = [
+    Case(
+        S,
+        "open_clip checkpoint of 0 bytes",
+        lambda tmp: _open_clip_checkpoint(tmp, lambda path: path.write_bytes(b"")),
+        Raises((ValueError, OSError), r"weights\.pt.*(empty|damaged|checkpoint)"),
+    ),
+    Case(
+        S,
+        "open_clip checkpoint that is a planted pickle",
+        lambda tmp: _planted(tmp),
+        Raises((ValueError, OSError), r"weights\.pt.*(pickle|weights_only|checkpoint)"),
+    ),
+    Case(
+        S,
+        "open_clip checkpoint of another architecture's weights",
+        lambda tmp: _open_clip_checkpoint(
+            tmp,
+            lambda path: __import__("torch").save({"visual.proj": __import__("torch").zeros(3, 3)}, path),
+        ),
+        Raises((ValueError, RuntimeError, OSError), r"weights\.pt.*(match|architecture|keys)"),
+    ),
+    Case(
+        S,
+        "open_clip unknown architecture",
+        lambda tmp: EmbeddingExtractor("open_clip:ViT-B-33/openai", modality="image").transform(IMAGES),
+        Raises(ValueError, r"Unknown open_clip architecture 'ViT-B-33'.*list_models"),
+    ),
+    Case(
+        S,
+        "open_clip unknown pretrained tag",
+        lambda tmp: EmbeddingExtractor("open_clip:ViT-B-32/no_such_tag", modality="image").transform(IMAGES),
+        Raises(ValueError, r"'no_such_tag' is neither a pretrained tag.*tags"),
+    ),
+    Case(
+        S,
+        "hf: an empty folder",
+        lambda tmp: _hf_folder(tmp, lambda folder: None),
+        Raises((OSError, ValueError), r"model.*(config\.json|no model)"),
+    ),
+    Case(
+        S,
+        "hf: a folder whose config.json is not JSON",
+        lambda tmp: _hf_folder(tmp, lambda folder: (folder / "config.json").write_text("{nope")),
+        Raises((OSError, ValueError), r"config\.json.*(JSON|damaged|valid)"),
+    ),
+    Case(
+        S,
+        "hf: a path that is a file, not a folder",
+        lambda tmp: (
+            (tmp / "weights.bin").write_bytes(b"x"),
+            EmbeddingExtractor(f"hf:{tmp / 'weights.bin'}").transform(IMAGES),
+        ),
+        Raises((OSError, ValueError), r"weights\.bin.*(folder|directory)"),
+    ),
+    Case(
+        S,
+        "sentence-transformers: an empty folder",
+        lambda tmp: (
+            (tmp / "st").mkdir(),
+            EmbeddingExtractor(f"sentence-transformers:{tmp / 'st'}").transform(["a"]),
+        ),
+        Raises((OSError, ValueError), r"st.*(config|no model|empty)"),
+    ),
+]
