@@ -65,6 +65,42 @@ class _Unhashable(Exception):
     pass
 
 
+def class_code_identity(cls):
+    """Hex digest of the code and class attributes of ``cls`` and its user
+    base classes; the same for every library class (versioned elsewhere).
+
+    Examples
+    --------
+    >>> from skalign.extract._code_identity import class_code_identity
+    >>> class A:
+    ...     def f(self):
+    ...         return 1
+    >>> before = class_code_identity(A)
+    >>> class A:
+    ...     def f(self):
+    ...         return 2
+    >>> before == class_code_identity(A)
+    False
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    try:
+        _update_class(digest, cls, depth=0, seen=set())
+    except _Unhashable:
+        digest.update(b"<unpicklable class state>")
+    return digest.hexdigest()
+
+
+def value_identity(value):
+    """Hex digest of a plain value (numbers, strings, containers, arrays,
+    objects by their attributes), or None when it cannot be hashed."""
+    digest = hashlib.blake2b(digest_size=16)
+    try:
+        _update(digest, value, depth=0, seen=set())
+    except _Unhashable:
+        return None
+    return digest.hexdigest()
+
+
 def _update(digest, obj, *, depth, seen):
     if id(obj) in seen:
         digest.update(b"<cycle>")
@@ -215,15 +251,22 @@ def _update_class_member(digest, name, member, *, depth, seen):
         for accessor in (member.fget, member.fset, member.fdel):
             if accessor is not None:
                 _update(digest, accessor, depth=depth + 1, seen=seen)
-    elif not (name.startswith("__") and name.endswith("__")):
-        # a class-level setting (``SIZE = 224``) read through ``self``; class
-        # machinery that cannot be pickled (an ABC's registry, a lock) is no
-        # setting, and is left out
+    elif not (name.startswith("__") and name.endswith("__")) and is_setting(member):
+        # a class-level setting (``SIZE = 224``) read through ``self``
         digest.update(name.encode())
-        try:
-            _update(digest, member, depth=depth + 1, seen=seen)
-        except _Unhashable:
-            digest.update(b"<unpicklable class attribute>")
+        _update(digest, member, depth=depth + 1, seen=seen)
+
+
+def is_setting(value):
+    """Whether ``value`` looks like a setting: a number, string, bool, None,
+    array, or a tuple or frozenset of them. Mutable containers and objects
+    kept on a class (counters, registries, caches, locks) are state, not
+    settings, and are left out of keys."""
+    if isinstance(value, _LEAVES) or _is_array(value):
+        return True
+    if isinstance(value, tuple | frozenset):
+        return all(is_setting(item) for item in value)
+    return False
 
 
 _STANDARD_LIBRARY = tuple(

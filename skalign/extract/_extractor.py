@@ -163,7 +163,8 @@ class EmbeddingExtractor(
         a read of each image file. :func:`clear_model_cache` empties it. An
         unpicklable ``preprocess`` (not hashable into the key) disables it.
     cache_dir : str or os.PathLike, default=None
-        Folder of an on-disk embedding store keyed by the model
+        Folder of an on-disk embedding store (``~`` is the home folder)
+        keyed by the model
         configuration and each input's content (text, file bytes or pixels),
         so later calls, runs and grid-search folds embed nothing twice. The
         store keeps few files (``.npy`` shards of up to 16 MiB and an SQLite
@@ -360,8 +361,9 @@ class EmbeddingExtractor(
         """
         self._validate_params()
         resolved = self.resolve()
-        if self.output_type == "torch":
-            resolved.runtime  # noqa: B018  (a bad device fails before embedding)
+        # A bad device fails even when every input is in a cache, not at the
+        # first cache miss (resolving it imports torch, loads nothing).
+        resolved.runtime  # noqa: B018
         inputs = parse_inputs(X, resolved.modality)
         unique, inverse = _first_occurrences(
             [dedup_key(item, inputs.kind) for item in inputs.items]
@@ -503,8 +505,9 @@ class EmbeddingExtractor(
             return self._embed_missing(
                 resolved, items, positions, kind, vectors, key, digests, None
             )
-        check_directory(self.cache_dir, parameter="cache_dir")
-        with EmbeddingStore(self.cache_dir, *key) as store:
+        cache_dir = os.path.expanduser(os.fspath(self.cache_dir))
+        check_directory(cache_dir, parameter="cache_dir")
+        with EmbeddingStore(cache_dir, *key) as store:
             remembered = [i for i, v in enumerate(vectors) if v is not None]
             if remembered:  # found in memory: make sure this cache_dir has them
                 unstored = set(store.missing([digests[i] for i in remembered]))

@@ -102,8 +102,7 @@ def _read_file(path):
         )
     if not os.path.isfile(path):
         raise FileNotFoundError(
-            f"Image file not found: {path!r}. Check the path (relative paths "
-            f"are resolved from the working directory {os.getcwd()!r})."
+            f"Image file not found: {path!r}. {_missing_file_hint(path)}"
         )
     if is_dicom_file(path):
         return _read_dicom(path)
@@ -129,6 +128,25 @@ def _read_file(path):
             "it."
         ) from exc
     return _pil_to_rgb(image)
+
+
+def _missing_file_hint(path):
+    """What a missing image path probably is, and the fix."""
+    if path.lower().startswith(("http://", "https://", "ftp://", "s3://", "gs://")):
+        return (
+            "It is a URL: images are read from local files only, never "
+            "downloaded. Download it first and pass the file's path."
+        )
+    hint = (
+        "Check the path (relative paths are resolved from the working directory "
+        f"{os.getcwd()!r})."
+    )
+    if not os.path.splitext(path)[1]:
+        hint += (
+            " It has no file suffix: if X holds texts, not image paths, use a "
+            "text model or set modality='text'."
+        )
+    return hint
 
 
 def _read_dicom(path):

@@ -176,6 +176,11 @@ def _samples(X, modality):
 
 
 def _array_samples(X, modality):
+    if X.ndim == 0:
+        raise TypeError(
+            f"X is a 0-d array holding a single value, not a collection of "
+            f"{modality}s. Wrap it in a list: [x.item()]."
+        )
     if X.dtype.kind in "OUS":
         if X.ndim == 1:
             return list(X), False

@@ -165,7 +165,7 @@ class EmbeddingStore:
     """
 
     def __init__(self, directory, fingerprint, description, *, shard_bytes=None):
-        self.root = Path(os.fspath(directory))
+        self.root = Path(os.path.expanduser(os.fspath(directory)))
         self.fingerprint = fingerprint
         self.description = description
         self.shard_bytes = SHARD_BYTES if shard_bytes is None else shard_bytes
@@ -531,7 +531,7 @@ def compact_embedding_cache(cache_dir):
     >>> compact_embedding_cache(folder)
     {'entries': 3, 'migrated': 0, 'shards_before': 3, 'shards_after': 1}
     """
-    root = Path(os.fspath(cache_dir))
+    root = Path(os.path.expanduser(os.fspath(cache_dir)))
     if not root.is_dir():
         raise NotADirectoryError(f"cache_dir {str(root)!r} is not a folder.")
     connection = open_index(root)

@@ -200,6 +200,110 @@ def _getattr_setting(tmp):
     return a, b, fresh
 
 
+_MODULE_CODE = """
+import torch
+
+
+class Encoder(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        generator = torch.Generator().manual_seed(0)
+        self.register_buffer("projection", torch.randn(64, 6, generator=generator))
+
+    def forward(self, x):
+        return {body}
+"""
+
+
+def _module_code_edited(tmp):
+    """Two modules with the same class name and weights, another forward:
+    the second run (same cache_dir) must not get the first's rows."""
+    clear_model_cache()
+    results = []
+    for body in (
+        "x.reshape(len(x), -1) @ self.projection",
+        "torch.relu(x.reshape(len(x), -1) @ self.projection)",
+    ):
+        namespace = {"__name__": "catextract_user_model"}
+        exec(_MODULE_CODE.format(body=body), namespace)
+        results.append(
+            EmbeddingExtractor(
+                namespace["Encoder"](), preprocess=thumbnail, cache_dir=tmp
+            ).transform(IMAGES)
+        )
+    fresh = torch.relu(torch.from_numpy(reference())).numpy()
+    return results[0], results[1], fresh
+
+
+class Scaled(torch.nn.Module):
+    """A module whose output depends on a plain attribute (not a buffer)."""
+
+    def __init__(self, scale):
+        super().__init__()
+        self.scale = scale
+        generator = torch.Generator().manual_seed(0)
+        self.register_buffer("projection", torch.randn(64, 6, generator=generator))
+
+    def forward(self, x):
+        return self.scale * (x.reshape(len(x), -1) @ self.projection)
+
+
+def _module_attribute_edited(tmp):
+    clear_model_cache()
+    module = Scaled(1.0)
+    a = EmbeddingExtractor(module, preprocess=thumbnail, cache_dir=tmp).transform(
+        IMAGES
+    )
+    module.scale = 3.0
+    b = EmbeddingExtractor(module, preprocess=thumbnail, cache_dir=tmp).transform(
+        IMAGES
+    )
+    return a, b, 3.0 * reference()
+
+
+def _compose(interpolation):
+    from torchvision import transforms
+
+    return transforms.Compose(
+        [
+            transforms.Grayscale(),
+            transforms.Resize((8, 8), interpolation=interpolation),
+            transforms.ToTensor(),
+        ]
+    )
+
+
+def _torchvision_changed(tmp):
+    from torchvision.transforms import InterpolationMode
+
+    return _changed_twice(
+        _compose(InterpolationMode.BILINEAR), _compose(InterpolationMode.NEAREST), tmp
+    )
+
+
+SCALE = np.array([1.0])
+
+
+def _by_global_array(image):
+    return thumbnail(image) * float(SCALE[0])
+
+
+def _global_array_mutated(tmp):
+    clear_model_cache()
+    module = CountingEncoder()
+    try:
+        a = EmbeddingExtractor(
+            module, preprocess=_by_global_array, cache_dir=tmp
+        ).transform(IMAGES)
+        SCALE[0] = 2.0
+        b = EmbeddingExtractor(
+            module, preprocess=_by_global_array, cache_dir=tmp
+        ).transform(IMAGES)
+    finally:
+        SCALE[0] = 1.0
+    return a, b, 2.0 * reference()
+
+
 def _weights_edited_in_place():
     clear_model_cache()
     module = CountingEncoder()
@@ -341,6 +445,30 @@ CASES = [
         S,
         "a module setting read with getattr(settings, 'SIZE') changes (cache_dir)",
         lambda tmp: _getattr_setting(tmp),
+        Behaves(_differ_and_fresh),
+    ),
+    Case(
+        S,
+        "a module's forward edited (same class name, same weights; cache_dir)",
+        lambda tmp: _module_code_edited(tmp),
+        Behaves(_differ_and_fresh),
+    ),
+    Case(
+        S,
+        "a module's plain attribute (not a buffer) edited (cache_dir)",
+        lambda tmp: _module_attribute_edited(tmp),
+        Behaves(_differ_and_fresh),
+    ),
+    Case(
+        S,
+        "a torchvision Compose with another interpolation (cache_dir)",
+        lambda tmp: _torchvision_changed(tmp),
+        Behaves(_differ_and_fresh),
+    ),
+    Case(
+        S,
+        "a module-level numpy array the preprocess reads, mutated in place",
+        lambda tmp: _global_array_mutated(tmp),
         Behaves(_differ_and_fresh),
     ),
     Case(

@@ -200,6 +200,30 @@ CASES = [
     ),
     Case(
         S,
+        "texts given to an image model",
+        lambda tmp: _embed("pleural effusion", "no finding"),
+        Raises(FileNotFoundError, r"'pleural effusion'.*(texts|modality='text')"),
+    ),
+    Case(
+        S,
+        "an image URL",
+        lambda tmp: _embed("https://example.org/xray.png"),
+        Raises(FileNotFoundError, r"'https://example.org/xray.png'.*URL.*download"),
+    ),
+    Case(
+        S,
+        "X=None",
+        lambda tmp: _text(None),
+        Raises(TypeError, r"X must be a list of texts.*NoneType"),
+    ),
+    Case(
+        S,
+        "a 0-d numpy str array",
+        lambda tmp: _text(np.array("effusion")),
+        Raises((TypeError, ValueError), r"(1-D|single).*(list|\[x\])"),
+    ),
+    Case(
+        S,
         "a truncated PNG",
         lambda tmp: _embed(
             str((tmp / "cut.png", (tmp / "cut.png").write_bytes(

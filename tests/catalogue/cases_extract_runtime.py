@@ -28,6 +28,15 @@ CASES = [
     ),
     Case(
         S,
+        "device='cuda:7' when every input is already in the memo",
+        lambda tmp: (
+            counting().transform(IMAGES),
+            counting(device="cuda:7").transform(IMAGES),
+        ),
+        Raises(ValueError, r"device='cuda:7'.*(not available|only \d).*(auto|cuda:0)"),
+    ),
+    Case(
+        S,
         "device='mps' off a Mac",
         lambda tmp: counting(device="mps").transform(IMAGES),
         Raises(ValueError, r"device='mps'.*MPS is not available.*device='auto'"),
@@ -95,6 +104,38 @@ CASES = [
         "output_type='torch' with a bad device fails before embedding",
         lambda tmp: counting(output_type="torch", device="cuda:3").transform(IMAGES),
         Raises(ValueError, r"device='cuda:3'.*(not available|only \d)"),
+    ),
+    Case(
+        S,
+        "max_seq_length beyond the model's positions (100000)",
+        lambda tmp: EmbeddingExtractor(
+            "all-minilm-l6-v2", max_seq_length=100_000, memoize=False
+        ).transform(["word " * 2_000]),
+        Raises(ValueError, r"max_seq_length=100000.*(512|position).*(at most|None)"),
+    ),
+    Case(
+        S,
+        "prompt_name that the model does not define",
+        lambda tmp: EmbeddingExtractor(
+            "all-minilm-l6-v2", prompt_name="passage", memoize=False
+        ).transform(["a"]),
+        Raises(ValueError, r"prompt_name='passage'.*(document|query).*prompt="),
+    ),
+    Case(
+        S,
+        "set_output(transform='pandas') names the embedding columns",
+        lambda tmp: counting().set_output(transform="pandas").transform(IMAGES),
+        Behaves(
+            lambda frame: list(frame.columns)
+            == [f"embeddingextractor{i}" for i in range(6)]
+            and fresh_equal(frame.to_numpy())
+        ),
+    ),
+    Case(
+        S,
+        "get_feature_names_out before any transform of a module",
+        lambda tmp: counting().get_feature_names_out(),
+        Raises(Exception, r"width.*known once.*transform"),
     ),
     Case(
         S,

@@ -233,6 +233,26 @@ def _old_layout_pickle(tmp):
     return result, marker.exists()
 
 
+def _home_cache(tmp):
+    """cache_dir='~/emb-cache' with HOME=tmp: the store lands under HOME, not
+    in a folder named '~' of the working directory."""
+    home, cwd = tmp / "home", tmp / "cwd"
+    home.mkdir()
+    cwd.mkdir()
+    saved_home, saved_cwd = os.environ.get("HOME"), os.getcwd()
+    os.environ["HOME"] = str(home)
+    os.chdir(cwd)
+    try:
+        counting(cache_dir="~/emb-cache").transform(IMAGES)
+    finally:
+        os.chdir(saved_cwd)
+        if saved_home is None:
+            del os.environ["HOME"]
+        else:
+            os.environ["HOME"] = saved_home
+    return (home / "emb-cache" / "index.sqlite3").exists(), sorted(os.listdir(cwd))
+
+
 def _compact_twice(tmp):
     for image in IMAGES:
         counting(cache_dir=tmp).transform([image])
@@ -406,6 +426,12 @@ CASES = [
             and out[1] == {"entries": 4, "migrated": 0, "shards_before": 1, "shards_after": 1}
             and _served(out[2])
         ),
+    ),
+    Case(
+        S,
+        "cache_dir='~/emb-cache' expands to the home folder",
+        lambda tmp: _home_cache(tmp),
+        Behaves(lambda out: out == (True, [])),
     ),
     Case(
         S,
