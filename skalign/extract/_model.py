@@ -474,6 +474,15 @@ class ResolvedModel:
                 f"model {label} runs in its exported precision. Use 'fp32'."
             )
         self._check_truncate_dim(self.spec.width)
+        model_kwargs = self.settings["model_kwargs"] or {}
+        if "trust_remote_code" in model_kwargs:
+            raise ValueError(
+                "model_kwargs holds 'trust_remote_code', which would let the "
+                "model run its own code behind the extractor's trust_remote_code="
+                f"{self.settings['trust_remote_code']!r}. Remove it from model_kwargs "
+                "and set the trust_remote_code parameter instead (only for models "
+                "you trust)."
+            )
         if backends.SENTENCE_TRANSFORMERS not in options:
             for name, value in self._options(_LOAD_OPTIONS + _ENCODE_OPTIONS).items():
                 raise ValueError(

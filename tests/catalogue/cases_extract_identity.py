@@ -535,6 +535,26 @@ CASES = [
     ),
     Case(
         S,
+        "dtype='bf16' after fp32 in one cache_dir gets bf16 rows",
+        lambda tmp: (
+            counting(cache_dir=tmp).transform(IMAGES),
+            counting(cache_dir=tmp, dtype="bf16").transform(IMAGES),
+            counting(dtype="bf16", memoize=False).transform(IMAGES),
+        ),
+        Behaves(lambda out: np.array_equal(out[1], out[2]) and not np.array_equal(out[0], out[1])),
+    ),
+    Case(
+        S,
+        "truncate_dim=32 then None in one cache_dir",
+        lambda tmp: (
+            EmbeddingExtractor("all-minilm-l6-v2", truncate_dim=32, cache_dir=tmp).transform(["effusion"]),
+            EmbeddingExtractor("all-minilm-l6-v2", cache_dir=tmp).transform(["effusion"]),
+        ),
+        Behaves(lambda out: out[0].shape == (1, 32) and out[1].shape == (1, 384)
+                and np.allclose(out[1][:, :32], out[0], atol=1e-6)),
+    ),
+    Case(
+        S,
         "the index records the partial's arguments in the model description",
         lambda tmp: _description_in_index(tmp),
         Behaves(lambda rows: len(rows) == 1 and '"preprocess"' in rows[0]),

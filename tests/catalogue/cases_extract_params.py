@@ -235,6 +235,26 @@ CASES = [
     ),
     Case(
         S,
+        "model='' (empty)",
+        lambda tmp: EmbeddingExtractor("").fit(["a"]),
+        Raises(ValueError, r"Unknown model ''.*backend.*e\.g\."),
+    ),
+    Case(
+        S,
+        "a hub name with HF_HUB_OFFLINE and nothing cached",
+        lambda tmp: EmbeddingExtractor("hf:nobody/no-such-model-xyz").transform(IMAGES),
+        Raises(OSError, r"'nobody/no-such-model-xyz'.*(not in the local cache|offline).*local copy"),
+    ),
+    Case(
+        S,
+        "trust_remote_code smuggled in model_kwargs",
+        lambda tmp: EmbeddingExtractor(
+            "sentence-transformers:x", model_kwargs={"trust_remote_code": True}
+        ).fit(["a"]),
+        Raises(ValueError, r"model_kwargs.*trust_remote_code.*parameter"),
+    ),
+    Case(
+        S,
         "packaged name with a typo ('efficientnet-lite')",
         lambda tmp: EmbeddingExtractor("efficientnet-lite").fit(IMAGES),
         Raises(ValueError, r"Unknown model 'efficientnet-lite'.*efficientnet-lite0"),
