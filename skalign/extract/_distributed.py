@@ -5,7 +5,9 @@ Each partition is named by a digest of the model fingerprint (the key of the
 extractor's ``cache_dir``, plus ``normalize`` and ``view_pooling``) and of its
 inputs' keys, and embedded by a task that writes
 ``OUTPUT/part-<index>-<digest>.parquet`` through a temporary file and a
-rename. A task whose file exists returns at once, so a task that Dask reruns
+rename. A partition file that cannot be read or holds non-finite values is
+deleted and redone, with a warning naming it. A task whose file exists returns
+at once, so a task that Dask reruns
 (its worker died, the result was lost with it) or a rerun of the whole call
 never embeds a finished partition again, and a file is either absent or
 complete: no row is lost or written twice.

@@ -100,6 +100,12 @@ def _read_file(path):
             "of the files inside it, e.g. sorted(str(p) for p in "
             "pathlib.Path(folder).glob('*.png'))."
         )
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise ImageReadError(
+            f"Image path {path!r} is not a regular file (a device, pipe or "
+            "socket), so it cannot be read as an image. Pass the path of an "
+            "image file."
+        )
     if not os.path.isfile(path):
         raise FileNotFoundError(
             f"Image file not found: {path!r}. {_missing_file_hint(path)}"

@@ -122,6 +122,8 @@ def content_digest(item, kind):
     if kind == KIND_TEXT:
         digest.update(item.encode("utf-8", errors="surrogatepass"))
     elif kind == KIND_PATH:
+        if not os.path.isfile(item):  # a device or pipe would be read forever
+            raise FileNotFoundError(f"{os.fspath(item)!r} is not a regular file")
         with open(item, "rb") as f:
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 digest.update(chunk)

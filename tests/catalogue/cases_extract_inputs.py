@@ -206,6 +206,12 @@ CASES = [
     ),
     Case(
         S,
+        "/dev/zero as an image path (never read to the end)",
+        lambda tmp: _embed("/dev/zero"),
+        Raises(ImageReadError, r"'/dev/zero' is not a regular file.*image file"),
+    ),
+    Case(
+        S,
         "an image URL",
         lambda tmp: _embed("https://example.org/xray.png"),
         Raises(FileNotFoundError, r"'https://example.org/xray.png'.*URL.*download"),
