@@ -61,7 +61,43 @@ def _hf_folder(tmp, fill, modality="image"):
     return EmbeddingExtractor(f"hf:{folder}", modality=modality).transform(X)
 
 
+def _remote_code(tmp):
+    """A folder whose config asks for its own modeling code, which writes a
+    marker file when imported; trust_remote_code is left False."""
+    folder = tmp / "custom"
+    folder.mkdir()
+    marker = tmp / "ran.txt"
+    (folder / "config.json").write_text(
+        json.dumps(
+            {
+                "model_type": "catalogue-custom",
+                "auto_map": {
+                    "AutoConfig": "modeling.CustomConfig",
+                    "AutoModel": "modeling.CustomModel",
+                },
+            }
+        )
+    )
+    (folder / "modeling.py").write_text(
+        f"open({str(marker)!r}, 'w').write('ran')\n"
+        "from transformers import PretrainedConfig, PreTrainedModel\n"
+        "class CustomConfig(PretrainedConfig):\n    model_type = 'catalogue-custom'\n"
+        "class CustomModel(PreTrainedModel):\n    config_class = CustomConfig\n"
+    )
+    try:
+        EmbeddingExtractor(f"hf:{folder}", modality="image").transform(IMAGES)
+    finally:
+        if marker.exists():
+            raise AssertionError("the model's own code ran without trust_remote_code")
+
+
 CASES = [
+    Case(
+        S,
+        "hf: a folder shipping its own code, trust_remote_code=False",
+        lambda tmp: _remote_code(tmp),
+        Raises((ValueError, OSError), r"custom.*trust_remote_code=True"),
+    ),
     Case(
         S,
         "open_clip checkpoint of 0 bytes",
