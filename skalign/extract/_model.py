@@ -129,6 +129,7 @@ def parse_model_spec(model):
             f"spec string such as {_EXAMPLES}."
         )
     if not isinstance(model, str):
+        _refuse_meta_module(model)
         return ModelSpec("module", f"torch module {type(model).__name__}", model)
     if model in PACKAGED_MODELS:
         return ModelSpec("packaged", model, model, PACKAGED_MODELS[model])
@@ -153,6 +154,18 @@ def parse_model_spec(model):
             f"model={model!r} names no model after the backend; e.g. {_EXAMPLES}."
         )
     return ModelSpec(backend, name, name)
+
+
+def _refuse_meta_module(module):
+    """A module on the meta device has shapes and no values: say so."""
+    tensors = [*module.state_dict().values()] if hasattr(module, "state_dict") else []
+    if any(getattr(tensor, "is_meta", False) for tensor in tensors):
+        raise ValueError(
+            f"model is a torch module {type(module).__name__} whose weights are on "
+            "the meta device: they have shapes but no values. Load its weights "
+            "first, e.g. module.to_empty(device='cpu') then "
+            "module.load_state_dict(weights), or build it without device='meta'."
+        )
 
 
 def local_state(paths):

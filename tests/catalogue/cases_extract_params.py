@@ -39,7 +39,61 @@ def _pickle_size(keep):
     return len(pickle.dumps(extractor))
 
 
+def _numpy_preprocess(image):
+    return np.asarray(image.convert("L").resize((8, 8)), dtype=np.float32) / 255
+
+
+def _uint8_preprocess(image):
+    return torch.from_numpy(np.asarray(image.convert("L").resize((8, 8))).copy())
+
+
+def _nan_preprocess(image):
+    return thumbnail(image) * float("nan")
+
+
+def _half_module():
+    from tests.extract._modules import CountingEncoder
+
+    return CountingEncoder().half()
+
+
 CASES = [
+    Case(
+        S,
+        "a module whose weights are on the meta device",
+        lambda tmp: _module(torch.nn.Linear(64, 4, device="meta")),
+        Raises((TypeError, ValueError), r"meta device.*(load|weights)"),
+    ),
+    Case(
+        S,
+        "a float16 module fed float32 inputs",
+        lambda tmp: _module(_half_module()),
+        Raises(ValueError, r"CountingEncoder.*failed.*float32.*(dtype|preprocess)"),
+    ),
+    Case(
+        S,
+        "preprocess returning numpy arrays, not tensors",
+        lambda tmp: _module(WrongRows(), preprocess=_numpy_preprocess),
+        Raises(ValueError, r"_numpy_preprocess.*ndarray.*(tensor|ToTensor)"),
+    ),
+    Case(
+        S,
+        "preprocess returning uint8 tensors to a float module",
+        lambda tmp: _module(
+            __import__("tests.extract._modules", fromlist=["x"]).CountingEncoder(),
+            preprocess=_uint8_preprocess,
+        ),
+        Raises(ValueError, r"CountingEncoder.*failed.*uint8.*(dtype|preprocess)"),
+    ),
+    Case(
+        S,
+        "preprocess producing NaN inputs",
+        lambda tmp: _module(
+            __import__("tests.extract._modules", fromlist=["x"]).CountingEncoder(),
+            preprocess=_nan_preprocess,
+        ),
+        Raises(FloatingPointError, r"NaN.*(inputs|preprocess)"),
+    ),
     Case(
         S,
         "batch_size=True (a bool for an int)",

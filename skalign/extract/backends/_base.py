@@ -127,9 +127,9 @@ def check_output(embeddings, n_inputs, model_name):
         finite = bool(np.isfinite(embeddings).all())
     if not finite:
         raise FloatingPointError(
-            f"Model {model_name} produced NaN or infinite embeddings. With "
-            "dtype='fp16' this is usually an overflow: use dtype='bf16' "
-            "or 'fp32'."
+            f"Model {model_name} produced NaN or infinite embeddings. Either its "
+            "inputs hold NaN or infinity (check preprocess and the images), or "
+            "it overflowed: with dtype='fp16' use dtype='bf16' or 'fp32'."
         )
     return embeddings
 

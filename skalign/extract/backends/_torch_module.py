@@ -66,10 +66,19 @@ class ModuleEncoder(TorchEncoder):
         inputs = batch if modality == "image" else preprocess(list(batch))
         inputs = self.runtime.to_device(inputs)
         with self.runtime.inference(), eval_mode(self.module):
-            if isinstance(inputs, Mapping):
-                outputs = self.module(**inputs)
-            else:
-                outputs = self.module(inputs)
+            try:
+                if isinstance(inputs, Mapping):
+                    outputs = self.module(**inputs)
+                else:
+                    outputs = self.module(inputs)
+            except (RuntimeError, TypeError) as exc:
+                raise ValueError(
+                    f"{self.name} failed on {_describe_inputs(inputs)} "
+                    f"({type(exc).__name__}: {exc}). Make preprocess return what "
+                    "its forward expects: the shape, and the dtype of its weights "
+                    f"({_weights_dtype(self.module)}; for float16 or bfloat16 "
+                    "weights set dtype='fp16' or 'bf16')."
+                ) from exc
         if not isinstance(outputs, torch.Tensor):
             raise TypeError(
                 f"{self.name} returned a {type(outputs).__name__}, not a tensor. "
@@ -78,6 +87,25 @@ class ModuleEncoder(TorchEncoder):
                 "`lambda x: model(x).pooler_output` inside a small nn.Module."
             )
         return check_output(outputs, len(batch), self.name)
+
+
+def _describe_inputs(inputs):
+    """``a float32 tensor of shape (4, 8, 8)``, or the same per key of a dict."""
+    if isinstance(inputs, Mapping):
+        return "inputs " + ", ".join(
+            f"{key}={_describe_inputs(value)}" for key, value in inputs.items()
+        )
+    dtype = str(getattr(inputs, "dtype", "")).replace("torch.", "")
+    shape = tuple(getattr(inputs, "shape", ()))
+    return f"a {dtype} {type(inputs).__name__} of shape {shape}"
+
+
+def _weights_dtype(module):
+    dtypes = sorted(
+        {str(p.dtype).replace("torch.", "") for p in module.parameters()}
+        | {str(b.dtype).replace("torch.", "") for b in module.buffers()}
+    )
+    return ", ".join(dtypes) or "no weights"
 
 
 @contextlib.contextmanager
