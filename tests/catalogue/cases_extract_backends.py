@@ -6,8 +6,10 @@ import functools
 import json
 import pickle
 
+import numpy as np
+
 from skalign.extract import EmbeddingExtractor
-from tests.catalogue._harness import Case, Raises
+from tests.catalogue._harness import Behaves, Case, Raises
 from tests.extract._catalogue_helpers import IMAGES, Exploding
 
 S = "extractor backends"
@@ -61,6 +63,37 @@ def _hf_folder(tmp, fill, modality="image"):
     return EmbeddingExtractor(f"hf:{folder}", modality=modality).transform(X)
 
 
+@functools.cache
+def _tiny_vit():
+    """A saved 1-layer ViT with its image processor (once per process)."""
+    import tempfile
+
+    import torch
+    import transformers
+
+    folder = tempfile.mkdtemp(prefix="catalogue-tiny-vit-")
+    torch.manual_seed(1)
+    config = transformers.ViTConfig(
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        image_size=32,
+        patch_size=8,
+    )
+    transformers.ViTModel(config).save_pretrained(folder)
+    transformers.ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(
+        folder
+    )
+    return folder
+
+
+def _small_tensor(image):
+    import torch
+
+    return torch.zeros(3, 8, 8)
+
+
 def _remote_code(tmp):
     """A folder whose config asks for its own modeling code, which writes a
     marker file when imported; trust_remote_code is left False."""
@@ -92,6 +125,30 @@ def _remote_code(tmp):
 
 
 CASES = [
+    Case(
+        S,
+        "hf: an image-only ViT asked for texts",
+        lambda tmp: EmbeddingExtractor(f"hf:{_tiny_vit()}", modality="text").transform(["a"]),
+        Raises(ValueError, r"(cannot embed texts|tokenizer).*(modality|model)"),
+    ),
+    Case(
+        S,
+        "hf: a preprocess giving 8x8 inputs to a 32x32 ViT",
+        lambda tmp: EmbeddingExtractor(
+            f"hf:{_tiny_vit()}", preprocess=_small_tensor, memoize=False
+        ).transform(IMAGES),
+        Raises(ValueError, r"(8|size).*32.*(preprocess|resize|size)"),
+    ),
+    Case(
+        S,
+        "hf: pooling='pooler' on a ViT gives its pooler output",
+        lambda tmp: (
+            EmbeddingExtractor(f"hf:{_tiny_vit()}", pooling="pooler").transform(IMAGES),
+            EmbeddingExtractor(f"hf:{_tiny_vit()}", pooling="cls").transform(IMAGES),
+        ),
+        Behaves(lambda out: out[0].shape == out[1].shape == (4, 16)
+                and not np.allclose(out[0], out[1])),
+    ),
     Case(
         S,
         "hf: a folder shipping its own code, trust_remote_code=False",

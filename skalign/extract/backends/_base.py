@@ -10,6 +10,7 @@ the batch to :meth:`Encoder.embed`; texts arrive as lists of strings.
 
 import os
 import sys
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -132,6 +133,36 @@ def check_output(embeddings, n_inputs, model_name):
             "it overflowed: with dtype='fp16' use dtype='bf16' or 'fp32'."
         )
     return embeddings
+
+
+def forward_failed(model_name, inputs, exc, weights_dtype):
+    """The error for a forward pass that failed on the prepared ``inputs``
+    (usually a preprocess returning another shape or dtype than the model's)."""
+    return ValueError(
+        f"{model_name} failed on {describe_inputs(inputs)} ({type(exc).__name__}: "
+        f"{exc}). Make preprocess return what the model expects: its input "
+        f"size, and the dtype of its weights ({weights_dtype}; for float16 or "
+        "bfloat16 weights set dtype='fp16' or 'bf16'); or leave preprocess=None "
+        "for the model's own."
+    )
+
+
+def describe_inputs(inputs):
+    """``a float32 Tensor of shape (4, 8, 8)``, or the same per key of a dict."""
+    if isinstance(inputs, Mapping):
+        return "inputs " + ", ".join(
+            f"{key}={describe_inputs(value)}" for key, value in inputs.items()
+        )
+    dtype = str(getattr(inputs, "dtype", "")).replace("torch.", "")
+    shape = tuple(getattr(inputs, "shape", ()))
+    return f"a {dtype} {type(inputs).__name__} of shape {shape}"
+
+
+def weights_dtypes(module):
+    """The dtypes of a torch module's parameters and buffers, as text."""
+    dtypes = {str(p.dtype).replace("torch.", "") for p in module.parameters()}
+    dtypes |= {str(b.dtype).replace("torch.", "") for b in module.buffers()}
+    return ", ".join(sorted(dtypes)) or "no weights"
 
 
 def _is_torch_tensor(value):

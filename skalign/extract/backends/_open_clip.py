@@ -12,7 +12,13 @@ model's own validation transform, texts its own tokenizer; the embedding is
 import difflib
 import os
 
-from ._base import TorchEncoder, check_output, weights_unavailable
+from ._base import (
+    TorchEncoder,
+    check_output,
+    forward_failed,
+    weights_dtypes,
+    weights_unavailable,
+)
 
 _SCHEMAS = ("hf-hub:", "local-dir:")
 
@@ -78,7 +84,12 @@ class OpenClipEncoder(TorchEncoder):
         if modality == "image":
             inputs = self.runtime.to_device(batch)
             with self.runtime.inference():
-                embeddings = self.model.encode_image(inputs)
+                try:
+                    embeddings = self.model.encode_image(inputs)
+                except (RuntimeError, TypeError, ValueError) as exc:
+                    raise forward_failed(
+                        self.name, inputs, exc, weights_dtypes(self.model)
+                    ) from exc
         else:
             tokens = self.runtime.to_device(self.tokenizer(list(batch)))
             with self.runtime.inference():

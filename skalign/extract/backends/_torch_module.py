@@ -11,7 +11,7 @@ import contextlib
 import hashlib
 from collections.abc import Mapping
 
-from ._base import TorchEncoder, check_output
+from ._base import TorchEncoder, check_output, forward_failed, weights_dtypes
 
 __doctest_requires__ = {("module_digest",): ["torch"]}
 
@@ -72,12 +72,8 @@ class ModuleEncoder(TorchEncoder):
                 else:
                     outputs = self.module(inputs)
             except (RuntimeError, TypeError) as exc:
-                raise ValueError(
-                    f"{self.name} failed on {_describe_inputs(inputs)} "
-                    f"({type(exc).__name__}: {exc}). Make preprocess return what "
-                    "its forward expects: the shape, and the dtype of its weights "
-                    f"({_weights_dtype(self.module)}; for float16 or bfloat16 "
-                    "weights set dtype='fp16' or 'bf16')."
+                raise forward_failed(
+                    self.name, inputs, exc, weights_dtypes(self.module)
                 ) from exc
         if not isinstance(outputs, torch.Tensor):
             raise TypeError(
@@ -87,25 +83,6 @@ class ModuleEncoder(TorchEncoder):
                 "`lambda x: model(x).pooler_output` inside a small nn.Module."
             )
         return check_output(outputs, len(batch), self.name)
-
-
-def _describe_inputs(inputs):
-    """``a float32 tensor of shape (4, 8, 8)``, or the same per key of a dict."""
-    if isinstance(inputs, Mapping):
-        return "inputs " + ", ".join(
-            f"{key}={_describe_inputs(value)}" for key, value in inputs.items()
-        )
-    dtype = str(getattr(inputs, "dtype", "")).replace("torch.", "")
-    shape = tuple(getattr(inputs, "shape", ()))
-    return f"a {dtype} {type(inputs).__name__} of shape {shape}"
-
-
-def _weights_dtype(module):
-    dtypes = sorted(
-        {str(p.dtype).replace("torch.", "") for p in module.parameters()}
-        | {str(b.dtype).replace("torch.", "") for b in module.buffers()}
-    )
-    return ", ".join(dtypes) or "no weights"
 
 
 @contextlib.contextmanager
