@@ -533,7 +533,10 @@ def compact_embedding_cache(cache_dir):
     """
     root = Path(os.path.expanduser(os.fspath(cache_dir)))
     if not root.is_dir():
-        raise NotADirectoryError(f"cache_dir {str(root)!r} is not a folder.")
+        raise NotADirectoryError(
+            f"cache_dir {str(root)!r} is not a folder (it is missing or a file). "
+            "Pass the cache_dir folder of the extractors that wrote the cache."
+        )
     connection = open_index(root)
     try:
         migrated = migrate_old_layout(connection, root)

@@ -373,6 +373,24 @@ CASES = [
     ),
     Case(
         S,
+        "PIL images of modes L, RGB and I;16 in one list",
+        lambda tmp: _embed(
+            _pil("L"), _pil("RGB"), Image.fromarray(RGB[..., 0].astype(np.uint16) * 250)
+        ),
+        Behaves(
+            lambda out: np.allclose(out[0], _embed(_pil("L"))[0], atol=1e-6)
+            and np.allclose(out[1], _embed(_pil("RGB"))[0], atol=1e-6)
+            and np.allclose(out[2], _embed(RGB[..., 0].astype(np.uint16) * 250)[0], atol=1e-6)
+        ),
+    ),
+    Case(
+        S,
+        "a PIL image and an array in one list",
+        lambda tmp: _embed(_pil("RGB"), RGB),
+        Raises(TypeError, r"mixes input types.*PIL image.*image array.*load_image"),
+    ),
+    Case(
+        S,
         "duplicate images embed once and repeat",
         lambda tmp: counting(memoize=False).transform([IMAGES[0], IMAGES[1], IMAGES[0]]),
         Behaves(lambda out: np.array_equal(out[0], out[2]) and np.allclose(out[:2], reference(IMAGES[:2]))),

@@ -435,8 +435,28 @@ CASES = [
     ),
     Case(
         S,
+        "compact_embedding_cache on a damaged index",
+        lambda tmp: (
+            cached_once(tmp),
+            index_path(tmp).write_bytes(b"garbage" * 50),
+            compact_embedding_cache(tmp),
+        )[2],
+        Warns(CacheEntryWarning, r"damaged embedding store index.*index\.sqlite3.*moved",
+              lambda summary: summary["entries"] == 0),
+    ),
+    Case(
+        S,
+        "compact_embedding_cache on a file",
+        lambda tmp: (
+            (tmp / "notes.txt").write_text("x"),
+            compact_embedding_cache(tmp / "notes.txt"),
+        ),
+        Raises(NotADirectoryError, r"notes\.txt.*not a folder.*Pass the cache_dir"),
+    ),
+    Case(
+        S,
         "compact_embedding_cache on a missing folder",
         lambda tmp: compact_embedding_cache(tmp / "nowhere"),
-        Raises(NotADirectoryError, r"nowhere.*not a folder"),
+        Raises(NotADirectoryError, r"nowhere.*not a folder.*Pass the cache_dir"),
     ),
 ]

@@ -177,6 +177,21 @@ def _looks_like_path(name):
     )
 
 
+def check_model_folder(backend, name):
+    """Raise ``FileNotFoundError`` when ``name`` is a local folder that holds
+    no saved model (no ``config.json`` nor ``modules.json``)."""
+    folder = os.path.expanduser(str(name))
+    if os.path.isdir(folder) and not any(
+        os.path.isfile(os.path.join(folder, marker))
+        for marker in ("config.json", "modules.json")
+    ):
+        raise FileNotFoundError(
+            f"The local folder {name!r} holds no config.json: it is not a saved "
+            f"{backend} model. Pass the folder that save_pretrained (or "
+            "SentenceTransformer.save) wrote."
+        )
+
+
 def weights_unavailable(backend, name, exc, download_hint=None, packaged=None):
     """The error for weights that are neither local nor downloadable here.
 
@@ -189,6 +204,12 @@ def weights_unavailable(backend, name, exc, download_hint=None, packaged=None):
             f"{name!r} does not exist (relative paths are resolved from "
             f"{os.getcwd()!r}). Check the path of the model folder, or give a "
             "hub name such as 'hf:facebook/dinov2-small'."
+        )
+    if backend != "open_clip" and os.path.isdir(os.path.expanduser(str(name))):
+        return OSError(
+            f"Could not load the {backend} model from the local folder {name!r}: "
+            f"{exc}\nIts files are damaged or incomplete: save the model again "
+            "(save_pretrained / SentenceTransformer.save), or pass another folder."
         )
     if backend != "open_clip" and os.path.isfile(os.path.expanduser(str(name))):
         return NotADirectoryError(

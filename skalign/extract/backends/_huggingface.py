@@ -18,6 +18,7 @@ use those. Token pooling:
 
 from ._base import (
     TorchEncoder,
+    check_model_folder,
     check_output,
     forward_failed,
     weights_dtypes,
@@ -53,6 +54,7 @@ class HuggingFaceEncoder(TorchEncoder):
         self.name = f"hf:{name_or_path}"
         self.name_or_path = name_or_path
         self.trust_remote_code = trust_remote_code
+        check_model_folder("hf", name_or_path)
         try:
             model = AutoModel.from_pretrained(
                 name_or_path,

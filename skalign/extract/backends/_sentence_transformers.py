@@ -7,7 +7,12 @@ unchanged: the extractor only chooses them (sorted by length, as ``encode``
 itself does), so embeddings equal ``encode``'s.
 """
 
-from ._base import TorchEncoder, check_output, weights_unavailable
+from ._base import (
+    TorchEncoder,
+    check_model_folder,
+    check_output,
+    weights_unavailable,
+)
 from ._catalogue import packaged_equivalent
 from ._huggingface import dtype_argument
 
@@ -67,6 +72,7 @@ class SentenceTransformerEncoder(TorchEncoder):
 
         super().__init__(runtime)
         self.name = name or name_or_path
+        check_model_folder("sentence-transformers", name_or_path)
         try:
             self.model = SentenceTransformer(
                 name_or_path,
