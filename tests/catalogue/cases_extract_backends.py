@@ -26,8 +26,20 @@ def _tiny_clip_registered():
     folder = tempfile.mkdtemp(prefix="catalogue-open-clip-")
     config = {
         "embed_dim": 8,
-        "vision_cfg": {"image_size": 32, "layers": 1, "width": 16, "head_width": 8, "patch_size": 16},
-        "text_cfg": {"context_length": 8, "vocab_size": 49408, "width": 16, "heads": 2, "layers": 1},
+        "vision_cfg": {
+            "image_size": 32,
+            "layers": 1,
+            "width": 16,
+            "head_width": 8,
+            "patch_size": 16,
+        },
+        "text_cfg": {
+            "context_length": 8,
+            "vocab_size": 49408,
+            "width": 16,
+            "heads": 2,
+            "layers": 1,
+        },
     }
     with open(f"{folder}/{TINY_CLIP}.json", "w") as handle:
         json.dump(config, handle)
@@ -48,7 +60,10 @@ def _planted(tmp):
     marker = tmp / "unpickled.txt"
     try:
         _open_clip_checkpoint(
-            tmp, lambda path: path.write_bytes(pickle.dumps({"state_dict": Exploding(marker)}))
+            tmp,
+            lambda path: path.write_bytes(
+                pickle.dumps({"state_dict": Exploding(marker)})
+            ),
         )
     finally:
         if marker.exists():
@@ -128,7 +143,9 @@ CASES = [
     Case(
         S,
         "hf: an image-only ViT asked for texts",
-        lambda tmp: EmbeddingExtractor(f"hf:{_tiny_vit()}", modality="text").transform(["a"]),
+        lambda tmp: EmbeddingExtractor(f"hf:{_tiny_vit()}", modality="text").transform(
+            ["a"]
+        ),
         Raises(ValueError, r"(cannot embed texts|tokenizer).*(modality|model)"),
     ),
     Case(
@@ -143,11 +160,17 @@ CASES = [
         S,
         "hf: dtype='bf16' on the CPU returns float32 close to fp32",
         lambda tmp: (
-            EmbeddingExtractor(f"hf:{_tiny_vit()}", dtype="bf16", memoize=False).transform(IMAGES),
+            EmbeddingExtractor(
+                f"hf:{_tiny_vit()}", dtype="bf16", memoize=False
+            ).transform(IMAGES),
             EmbeddingExtractor(f"hf:{_tiny_vit()}", memoize=False).transform(IMAGES),
         ),
-        Behaves(lambda out: out[0].dtype == np.float32
-                and np.allclose(out[0], out[1], atol=0.1, rtol=0.1)),
+        Behaves(
+            lambda out: (
+                out[0].dtype == np.float32
+                and np.allclose(out[0], out[1], atol=0.1, rtol=0.1)
+            )
+        ),
     ),
     Case(
         S,
@@ -156,8 +179,12 @@ CASES = [
             EmbeddingExtractor(f"hf:{_tiny_vit()}", pooling="pooler").transform(IMAGES),
             EmbeddingExtractor(f"hf:{_tiny_vit()}", pooling="cls").transform(IMAGES),
         ),
-        Behaves(lambda out: out[0].shape == out[1].shape == (4, 16)
-                and not np.allclose(out[0], out[1])),
+        Behaves(
+            lambda out: (
+                out[0].shape == out[1].shape == (4, 16)
+                and not np.allclose(out[0], out[1])
+            )
+        ),
     ),
     Case(
         S,
@@ -182,20 +209,29 @@ CASES = [
         "open_clip checkpoint of another architecture's weights",
         lambda tmp: _open_clip_checkpoint(
             tmp,
-            lambda path: __import__("torch").save({"visual.proj": __import__("torch").zeros(3, 3)}, path),
+            lambda path: __import__("torch").save(
+                {"visual.proj": __import__("torch").zeros(3, 3)}, path
+            ),
         ),
-        Raises((ValueError, RuntimeError, OSError), r"weights\.pt.*(match|architecture|keys)"),
+        Raises(
+            (ValueError, RuntimeError, OSError),
+            r"weights\.pt.*(match|architecture|keys)",
+        ),
     ),
     Case(
         S,
         "open_clip unknown architecture",
-        lambda tmp: EmbeddingExtractor("open_clip:ViT-B-33/openai", modality="image").transform(IMAGES),
+        lambda tmp: EmbeddingExtractor(
+            "open_clip:ViT-B-33/openai", modality="image"
+        ).transform(IMAGES),
         Raises(ValueError, r"Unknown open_clip architecture 'ViT-B-33'.*list_models"),
     ),
     Case(
         S,
         "open_clip unknown pretrained tag",
-        lambda tmp: EmbeddingExtractor("open_clip:ViT-B-32/no_such_tag", modality="image").transform(IMAGES),
+        lambda tmp: EmbeddingExtractor(
+            "open_clip:ViT-B-32/no_such_tag", modality="image"
+        ).transform(IMAGES),
         Raises(ValueError, r"'no_such_tag' is neither a pretrained tag.*tags"),
     ),
     Case(
@@ -207,8 +243,12 @@ CASES = [
     Case(
         S,
         "hf: a folder whose config.json is not JSON",
-        lambda tmp: _hf_folder(tmp, lambda folder: (folder / "config.json").write_text("{nope")),
-        Raises(OSError, r"config\.json.*not a valid JSON.*damaged.*save the model again"),
+        lambda tmp: _hf_folder(
+            tmp, lambda folder: (folder / "config.json").write_text("{nope")
+        ),
+        Raises(
+            OSError, r"config\.json.*not a valid JSON.*damaged.*save the model again"
+        ),
     ),
     Case(
         S,
@@ -226,6 +266,8 @@ CASES = [
             (tmp / "st").mkdir(),
             EmbeddingExtractor(f"sentence-transformers:{tmp / 'st'}").transform(["a"]),
         ),
-        Raises(FileNotFoundError, r"st' holds no config\.json.*SentenceTransformer\.save"),
+        Raises(
+            FileNotFoundError, r"st' holds no config\.json.*SentenceTransformer\.save"
+        ),
     ),
 ]

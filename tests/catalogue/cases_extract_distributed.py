@@ -25,7 +25,11 @@ def _embed(output, **options):
         distributed.Client(cluster) as client,
     ):
         return embed_distributed(
-            counting(memoize=False), IMAGES, output, client=client, partition_size=2,
+            counting(memoize=False),
+            IMAGES,
+            output,
+            client=client,
+            partition_size=2,
             **options,
         )
 
@@ -75,7 +79,11 @@ CASES = [
         S,
         "a partition file truncated between runs is redone",
         lambda tmp: _after(tmp, _truncate_first),
-        Warns(CacheEntryWarning, r"part-000000-.*\.parquet.*(damaged|unreadable).*again", _recomputed),
+        Warns(
+            CacheEntryWarning,
+            r"part-000000-.*\.parquet.*(damaged|unreadable).*again",
+            _recomputed,
+        ),
     ),
     Case(
         S,
@@ -93,21 +101,32 @@ CASES = [
         S,
         "a partition file swapped for another's (moved by hand)",
         lambda tmp: _after(
-            tmp, lambda output: _parts(output)[0].write_bytes(_parts(output)[1].read_bytes())
+            tmp,
+            lambda output: _parts(output)[0].write_bytes(
+                _parts(output)[1].read_bytes()
+            ),
         ),
         Raises(ValueError, r"part-000000-.*rows 0 to 1.*changed by hand.*Delete"),
     ),
     Case(
         S,
         "the manifest overwritten with garbage",
-        lambda tmp: _after(tmp, lambda output: (output / "embeddings.json").write_text("{nope")),
-        Raises(ValueError, r"embeddings\.json.*(damaged|not JSON).*(delete|new output)"),
+        lambda tmp: _after(
+            tmp, lambda output: (output / "embeddings.json").write_text("{nope")
+        ),
+        Raises(
+            ValueError, r"embeddings\.json.*(damaged|not JSON).*(delete|new output)"
+        ),
     ),
     Case(
         S,
         "the manifest replaced by a JSON list",
-        lambda tmp: _after(tmp, lambda output: (output / "embeddings.json").write_text("[1, 2]")),
-        Raises(ValueError, r"embeddings\.json.*(damaged|manifest).*(delete|new output)"),
+        lambda tmp: _after(
+            tmp, lambda output: (output / "embeddings.json").write_text("[1, 2]")
+        ),
+        Raises(
+            ValueError, r"embeddings\.json.*(damaged|manifest).*(delete|new output)"
+        ),
     ),
     Case(
         S,

@@ -109,9 +109,9 @@ def _attribute_edited(cache_dir):
     b = EmbeddingExtractor(
         module, preprocess=preprocess, cache_dir=cache_dir
     ).transform(IMAGES)
-    fresh = EmbeddingExtractor(
-        module, preprocess=Resizer(40), memoize=False
-    ).transform(IMAGES)
+    fresh = EmbeddingExtractor(module, preprocess=Resizer(40), memoize=False).transform(
+        IMAGES
+    )
     return a, b, fresh
 
 
@@ -138,9 +138,9 @@ def _class_attribute_edited(cache_dir):
         ).transform(IMAGES)
     finally:
         ClassSized.SIZE = 12
-    fresh = EmbeddingExtractor(
-        module, preprocess=Resizer(40), memoize=False
-    ).transform(IMAGES)
+    fresh = EmbeddingExtractor(module, preprocess=Resizer(40), memoize=False).transform(
+        IMAGES
+    )
     return a, b, fresh
 
 
@@ -169,9 +169,9 @@ def _inherited_code_edited(tmp):
                 module, preprocess=namespace["Child"](), cache_dir=tmp
             ).transform(IMAGES)
         )
-    fresh = EmbeddingExtractor(
-        module, preprocess=Resizer(40), memoize=False
-    ).transform(IMAGES)
+    fresh = EmbeddingExtractor(module, preprocess=Resizer(40), memoize=False).transform(
+        IMAGES
+    )
     return results[0], results[1], fresh
 
 
@@ -179,23 +179,22 @@ def _getattr_setting(tmp):
     settings = _settings_module(tmp, 12)
     namespace = {"settings": settings, "resize_to": resize_to}
     exec(  # the setting read by a string name
-        "def by_name(image):\n"
-        "    return resize_to(image, getattr(settings, 'SIZE'))\n",
+        "def by_name(image):\n    return resize_to(image, getattr(settings, 'SIZE'))\n",
         namespace,
     )
     preprocess = namespace["by_name"]
     clear_model_cache()
     module = CountingEncoder()
-    a = EmbeddingExtractor(module, preprocess=preprocess, cache_dir=tmp / "c").transform(
-        IMAGES
-    )
-    settings.SIZE = 40
-    b = EmbeddingExtractor(module, preprocess=preprocess, cache_dir=tmp / "c").transform(
-        IMAGES
-    )
-    fresh = EmbeddingExtractor(
-        module, preprocess=Resizer(40), memoize=False
+    a = EmbeddingExtractor(
+        module, preprocess=preprocess, cache_dir=tmp / "c"
     ).transform(IMAGES)
+    settings.SIZE = 40
+    b = EmbeddingExtractor(
+        module, preprocess=preprocess, cache_dir=tmp / "c"
+    ).transform(IMAGES)
+    fresh = EmbeddingExtractor(module, preprocess=Resizer(40), memoize=False).transform(
+        IMAGES
+    )
     del sys.modules["catextract_settings"]
     return a, b, fresh
 
@@ -312,9 +311,9 @@ def _weights_edited_in_place():
     with torch.no_grad():
         module.projection.mul_(2)
     b = extractor.transform(IMAGES)
-    fresh = EmbeddingExtractor(
-        module, preprocess=thumbnail, memoize=False
-    ).transform(IMAGES)
+    fresh = EmbeddingExtractor(module, preprocess=thumbnail, memoize=False).transform(
+        IMAGES
+    )
     return a, b, fresh
 
 
@@ -488,9 +487,11 @@ CASES = [
         "memo and a damaged disk copy: the memo answers, the disk is not trusted",
         lambda tmp: _memo_after_disk_damage(tmp),
         Behaves(
-            lambda out: np.allclose(out[0], reference())
-            and np.allclose(out[1], reference())
-            and out[2] > 0
+            lambda out: (
+                np.allclose(out[0], reference())
+                and np.allclose(out[1], reference())
+                and out[2] > 0
+            )
         ),
     ),
     Case(
@@ -525,11 +526,13 @@ CASES = [
             counting(cache_dir=tmp).transform(IMAGES),
         ),
         Behaves(
-            lambda out: np.allclose(out[1], reference())
-            and np.allclose(
-                out[0],
-                reference() / np.linalg.norm(reference(), axis=1, keepdims=True),
-                atol=1e-6,
+            lambda out: (
+                np.allclose(out[1], reference())
+                and np.allclose(
+                    out[0],
+                    reference() / np.linalg.norm(reference(), axis=1, keepdims=True),
+                    atol=1e-6,
+                )
             )
         ),
     ),
@@ -541,17 +544,30 @@ CASES = [
             counting(cache_dir=tmp, dtype="bf16").transform(IMAGES),
             counting(dtype="bf16", memoize=False).transform(IMAGES),
         ),
-        Behaves(lambda out: np.array_equal(out[1], out[2]) and not np.array_equal(out[0], out[1])),
+        Behaves(
+            lambda out: (
+                np.array_equal(out[1], out[2]) and not np.array_equal(out[0], out[1])
+            )
+        ),
     ),
     Case(
         S,
         "truncate_dim=32 then None in one cache_dir",
         lambda tmp: (
-            EmbeddingExtractor("all-minilm-l6-v2", truncate_dim=32, cache_dir=tmp).transform(["effusion"]),
-            EmbeddingExtractor("all-minilm-l6-v2", cache_dir=tmp).transform(["effusion"]),
+            EmbeddingExtractor(
+                "all-minilm-l6-v2", truncate_dim=32, cache_dir=tmp
+            ).transform(["effusion"]),
+            EmbeddingExtractor("all-minilm-l6-v2", cache_dir=tmp).transform(
+                ["effusion"]
+            ),
         ),
-        Behaves(lambda out: out[0].shape == (1, 32) and out[1].shape == (1, 384)
-                and np.allclose(out[1][:, :32], out[0], atol=1e-6)),
+        Behaves(
+            lambda out: (
+                out[0].shape == (1, 32)
+                and out[1].shape == (1, 384)
+                and np.allclose(out[1][:, :32], out[0], atol=1e-6)
+            )
+        ),
     ),
     Case(
         S,

@@ -189,7 +189,9 @@ CASES = [
     Case(
         S,
         "a 0-byte .png",
-        lambda tmp: _embed(str((tmp / "empty.png", (tmp / "empty.png").write_bytes(b""))[0])),
+        lambda tmp: _embed(
+            str((tmp / "empty.png", (tmp / "empty.png").write_bytes(b""))[0])
+        ),
         Raises(ImageReadError, r"empty\.png.*(corrupt|empty).*(Re-export|remove)"),
     ),
     Case(
@@ -232,9 +234,16 @@ CASES = [
         S,
         "a truncated PNG",
         lambda tmp: _embed(
-            str((tmp / "cut.png", (tmp / "cut.png").write_bytes(
-                open(png(tmp / "full.png", Image.fromarray(RGB)), "rb").read()[:60]
-            ))[0])
+            str(
+                (
+                    tmp / "cut.png",
+                    (tmp / "cut.png").write_bytes(
+                        open(png(tmp / "full.png", Image.fromarray(RGB)), "rb").read()[
+                            :60
+                        ]
+                    ),
+                )[0]
+            )
         ),
         Raises(ImageReadError, r"cut\.png.*(truncated|corrupt).*(Re-export|remove)"),
     ),
@@ -254,7 +263,10 @@ CASES = [
         S,
         "a 16-bit PNG is min-max scaled like its array",
         lambda tmp: _embed(
-            png(tmp / "deep.png", Image.fromarray(np.arange(320, dtype=np.uint16).reshape(20, 16) * 200))
+            png(
+                tmp / "deep.png",
+                Image.fromarray(np.arange(320, dtype=np.uint16).reshape(20, 16) * 200),
+            )
         ),
         Behaves(_equals(np.arange(320, dtype=np.uint16).reshape(20, 16) * 200)),
     ),
@@ -378,9 +390,13 @@ CASES = [
             _pil("L"), _pil("RGB"), Image.fromarray(RGB[..., 0].astype(np.uint16) * 250)
         ),
         Behaves(
-            lambda out: np.allclose(out[0], _embed(_pil("L"))[0], atol=1e-6)
-            and np.allclose(out[1], _embed(_pil("RGB"))[0], atol=1e-6)
-            and np.allclose(out[2], _embed(RGB[..., 0].astype(np.uint16) * 250)[0], atol=1e-6)
+            lambda out: (
+                np.allclose(out[0], _embed(_pil("L"))[0], atol=1e-6)
+                and np.allclose(out[1], _embed(_pil("RGB"))[0], atol=1e-6)
+                and np.allclose(
+                    out[2], _embed(RGB[..., 0].astype(np.uint16) * 250)[0], atol=1e-6
+                )
+            )
         ),
     ),
     Case(
@@ -392,7 +408,14 @@ CASES = [
     Case(
         S,
         "duplicate images embed once and repeat",
-        lambda tmp: counting(memoize=False).transform([IMAGES[0], IMAGES[1], IMAGES[0]]),
-        Behaves(lambda out: np.array_equal(out[0], out[2]) and np.allclose(out[:2], reference(IMAGES[:2]))),
+        lambda tmp: counting(memoize=False).transform(
+            [IMAGES[0], IMAGES[1], IMAGES[0]]
+        ),
+        Behaves(
+            lambda out: (
+                np.array_equal(out[0], out[2])
+                and np.allclose(out[:2], reference(IMAGES[:2]))
+            )
+        ),
     ),
 ]

@@ -297,7 +297,10 @@ CASES = [
         S,
         "a hub name with HF_HUB_OFFLINE and nothing cached",
         lambda tmp: EmbeddingExtractor("hf:nobody/no-such-model-xyz").transform(IMAGES),
-        Raises(OSError, r"'nobody/no-such-model-xyz'.*(not in the local cache|offline).*local copy"),
+        Raises(
+            OSError,
+            r"'nobody/no-such-model-xyz'.*(not in the local cache|offline).*local copy",
+        ),
     ),
     Case(
         S,

@@ -94,9 +94,11 @@ CASES = [
         "output_type='torch' on the CPU",
         lambda tmp: counting(output_type="torch").transform(IMAGES),
         Behaves(
-            lambda out: isinstance(out, torch.Tensor)
-            and out.dtype == torch.float32
-            and fresh_equal(out.numpy())
+            lambda out: (
+                isinstance(out, torch.Tensor)
+                and out.dtype == torch.float32
+                and fresh_equal(out.numpy())
+            )
         ),
     ),
     Case(
@@ -126,9 +128,10 @@ CASES = [
         "set_output(transform='pandas') names the embedding columns",
         lambda tmp: counting().set_output(transform="pandas").transform(IMAGES),
         Behaves(
-            lambda frame: list(frame.columns)
-            == [f"embeddingextractor{i}" for i in range(6)]
-            and fresh_equal(frame.to_numpy())
+            lambda frame: (
+                list(frame.columns) == [f"embeddingextractor{i}" for i in range(6)]
+                and fresh_equal(frame.to_numpy())
+            )
         ),
     ),
     Case(

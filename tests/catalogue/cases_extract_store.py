@@ -3,7 +3,6 @@ missing or foreign index, odd cache folders, concurrent writers, the former
 one-file-per-embedding layout."""
 
 import os
-import sqlite3
 import threading
 
 import numpy as np
@@ -162,9 +161,8 @@ def _shard_deleted(tmp):
 
 def _other_model_width(tmp):
     """Another model (8-d) writes the same folder: each gets its own rows."""
-    from tests.extract._modules import CountingEncoder, thumbnail
-
     from skalign.extract import EmbeddingExtractor
+    from tests.extract._modules import CountingEncoder, thumbnail
 
     def wide():
         return EmbeddingExtractor(
@@ -226,9 +224,7 @@ def _old_layout_pickle(tmp):
     marker = tmp.parent / f"{tmp.name}-unpickled.txt"
     import pickle
 
-    (folder / "ab" / ("0" * 40 + ".emb")).write_bytes(
-        pickle.dumps(Exploding(marker))
-    )
+    (folder / "ab" / ("0" * 40 + ".emb")).write_bytes(pickle.dumps(Exploding(marker)))
     result = rerun(tmp)
     return result, marker.exists()
 
@@ -266,19 +262,29 @@ CASES = [
         S,
         "a shard with flipped bytes",
         lambda tmp: _damage_shard(tmp, _flip_bytes),
-        Warns(CacheEntryWarning, r"shards/.*\.npy.*checksum.*embedded again", _recomputed),
+        Warns(
+            CacheEntryWarning, r"shards/.*\.npy.*checksum.*embedded again", _recomputed
+        ),
     ),
     Case(
         S,
         "a shard truncated inside its .npy header",
         lambda tmp: _damage_shard(tmp, _truncate_header),
-        Warns(CacheEntryWarning, r"shards/.*\.npy.*unreadable.*embedded again", _recomputed),
+        Warns(
+            CacheEntryWarning,
+            r"shards/.*\.npy.*unreadable.*embedded again",
+            _recomputed,
+        ),
     ),
     Case(
         S,
         "a shard of 0 bytes",
         lambda tmp: _damage_shard(tmp, lambda shard: shard.write_bytes(b"")),
-        Warns(CacheEntryWarning, r"shards/.*\.npy.*unreadable.*embedded again", _recomputed),
+        Warns(
+            CacheEntryWarning,
+            r"shards/.*\.npy.*unreadable.*embedded again",
+            _recomputed,
+        ),
     ),
     Case(
         S,
@@ -296,7 +302,9 @@ CASES = [
         lambda tmp: _damage_shard(
             tmp, _replace_with(np.zeros((len(IMAGES), 6), dtype=np.float64))
         ),
-        Warns(CacheEntryWarning, r"shards/.*\.npy.*float64.*embedded again", _recomputed),
+        Warns(
+            CacheEntryWarning, r"shards/.*\.npy.*float64.*embedded again", _recomputed
+        ),
     ),
     Case(
         S,
@@ -304,7 +312,9 @@ CASES = [
         lambda tmp: _damage_shard(
             tmp, _replace_with(np.zeros((len(IMAGES), 9), dtype=np.float32))
         ),
-        Warns(CacheEntryWarning, r"shards/.*\.npy.*checksum.*embedded again", _recomputed),
+        Warns(
+            CacheEntryWarning, r"shards/.*\.npy.*checksum.*embedded again", _recomputed
+        ),
     ),
     Case(
         S,
@@ -330,13 +340,21 @@ CASES = [
         S,
         "index entries point at rows past the shard's end",
         lambda tmp: _index_row_out_of_range(tmp),
-        Warns(CacheEntryWarning, r"shards/.*\.npy.*row 100\d of 4.*embedded again", _recomputed),
+        Warns(
+            CacheEntryWarning,
+            r"shards/.*\.npy.*row 100\d of 4.*embedded again",
+            _recomputed,
+        ),
     ),
     Case(
         S,
         "a shard deleted while the index names it",
         lambda tmp: _shard_deleted(tmp),
-        Warns(CacheEntryWarning, r"shards/.*\.npy.*(No such file|unreadable).*embedded again", _recomputed),
+        Warns(
+            CacheEntryWarning,
+            r"shards/.*\.npy.*(No such file|unreadable).*embedded again",
+            _recomputed,
+        ),
     ),
     Case(
         S,
@@ -348,13 +366,19 @@ CASES = [
         S,
         "the index overwritten with garbage",
         lambda tmp: _index_garbage(tmp),
-        Warns(CacheEntryWarning, r"damaged embedding store index .*index\.sqlite3.*moved", _recomputed),
+        Warns(
+            CacheEntryWarning,
+            r"damaged embedding store index .*index\.sqlite3.*moved",
+            _recomputed,
+        ),
     ),
     Case(
         S,
         "an index of another format version",
         lambda tmp: _index_other_version(tmp),
-        Warns(CacheEntryWarning, r"index\.sqlite3.*(format|version).*moved", _recomputed),
+        Warns(
+            CacheEntryWarning, r"index\.sqlite3.*(format|version).*moved", _recomputed
+        ),
     ),
     Case(
         S,
@@ -366,7 +390,10 @@ CASES = [
         S,
         "index.sqlite3 is a folder",
         lambda tmp: _index_is_a_folder(tmp),
-        Raises((IsADirectoryError, ValueError), r"index\.sqlite3.*folder.*(remove|move|delete)"),
+        Raises(
+            (IsADirectoryError, ValueError),
+            r"index\.sqlite3.*folder.*(remove|move|delete)",
+        ),
     ),
     Case(
         S,
@@ -379,10 +406,12 @@ CASES = [
         "two models of different widths share one folder",
         lambda tmp: _other_model_width(tmp),
         Behaves(
-            lambda out: out[0].shape == (4, 8)
-            and _recomputed(out[1])
-            and np.array_equal(out[2], out[0])
-            and out[3] == 0
+            lambda out: (
+                out[0].shape == (4, 8)
+                and _recomputed(out[1])
+                and np.array_equal(out[2], out[0])
+                and out[3] == 0
+            )
         ),
     ),
     Case(
@@ -390,9 +419,11 @@ CASES = [
         "two extractors write the same cache at once (threads)",
         lambda tmp: _concurrent_writers(tmp),
         Behaves(
-            lambda out: np.allclose(out[0][0], reference())
-            and np.allclose(out[0][1], reference())
-            and _served(out[1])
+            lambda out: (
+                np.allclose(out[0][0], reference())
+                and np.allclose(out[0][1], reference())
+                and _served(out[1])
+            )
         ),
     ),
     Case(
@@ -422,9 +453,12 @@ CASES = [
         "compact_embedding_cache twice keeps every entry",
         lambda tmp: _compact_twice(tmp),
         Behaves(
-            lambda out: out[0]["entries"] == 4
-            and out[1] == {"entries": 4, "migrated": 0, "shards_before": 1, "shards_after": 1}
-            and _served(out[2])
+            lambda out: (
+                out[0]["entries"] == 4
+                and out[1]
+                == {"entries": 4, "migrated": 0, "shards_before": 1, "shards_after": 1}
+                and _served(out[2])
+            )
         ),
     ),
     Case(
@@ -441,8 +475,11 @@ CASES = [
             index_path(tmp).write_bytes(b"garbage" * 50),
             compact_embedding_cache(tmp),
         )[2],
-        Warns(CacheEntryWarning, r"damaged embedding store index.*index\.sqlite3.*moved",
-              lambda summary: summary["entries"] == 0),
+        Warns(
+            CacheEntryWarning,
+            r"damaged embedding store index.*index\.sqlite3.*moved",
+            lambda summary: summary["entries"] == 0,
+        ),
     ),
     Case(
         S,
