@@ -125,9 +125,10 @@ class EmbeddingExtractor(
     view_pooling : {"mean", "max"}, default="mean"
         How the views of a group (e.g. the frontal and lateral radiographs of
         one study) are pooled into one embedding.
-    device : str, default="auto"
+    device : str or torch.device, default="auto"
         ``"auto"`` picks CUDA, then Apple MPS, then the CPU; or a torch device
-        such as ``"cuda:1"``.
+        such as ``"cuda:1"`` (a string or a :class:`torch.device`). Checked by
+        every :meth:`transform`, even when every input comes from a cache.
     batch_size : int, default=32
         Inputs per forward pass.
     dtype : {"fp32", "fp16", "bf16"}, default="fp32"
