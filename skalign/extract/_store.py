@@ -430,8 +430,10 @@ def _read_entries(folder, shard, entries):
         return
     for digest, row, checksum in entries:
         try:
-            if not 0 <= row < rows.shape[0]:
-                raise ValueError(f"its index entry names row {row} of {rows.shape[0]}")
+            if not isinstance(row, int) or not 0 <= row < rows.shape[0]:
+                raise ValueError(
+                    f"its index entry names row {row!r} of {rows.shape[0]}"
+                )
             values = np.array(rows[row])
             if entry_checksum(digest, values) != checksum:
                 raise ValueError(

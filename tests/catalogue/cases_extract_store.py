@@ -348,6 +348,28 @@ CASES = [
     ),
     Case(
         S,
+        "index rows edited to text ('x') where a row number belongs",
+        lambda tmp: (
+            cached_once(tmp),
+            sql(tmp, "UPDATE entries SET row = 'x'"),
+            rerun(tmp),
+        )[2],
+        Warns(
+            CacheEntryWarning, r"shards/.*\.npy.*row 'x'.*embedded again", _recomputed
+        ),
+    ),
+    Case(
+        S,
+        "index shard names edited to a number",
+        lambda tmp: (
+            cached_once(tmp),
+            sql(tmp, "UPDATE entries SET shard = 7"),
+            rerun(tmp),
+        )[2],
+        Warns(CacheEntryWarning, r"not a shard.*embedded again", _recomputed),
+    ),
+    Case(
+        S,
         "a shard deleted while the index names it",
         lambda tmp: _shard_deleted(tmp),
         Warns(
