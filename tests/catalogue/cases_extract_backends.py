@@ -139,7 +139,32 @@ def _remote_code(tmp):
             raise AssertionError("the model's own code ran without trust_remote_code")
 
 
+def _onnx(path, **params):
+    from tests.extract._modules import thumbnail
+
+    params.setdefault("preprocess", thumbnail)
+    return EmbeddingExtractor(f"onnx:{path}", **params).transform(IMAGES)
+
+
 CASES = [
+    Case(
+        S,
+        "onnx: a text file named .onnx",
+        lambda tmp: (
+            (tmp / "model.onnx").write_text("not a model"),
+            _onnx(tmp / "model.onnx"),
+        ),
+        Raises(
+            (ValueError, OSError),
+            r"model\.onnx.*(ONNX|protobuf|damaged).*(export|path)",
+        ),
+    ),
+    Case(
+        S,
+        "onnx: a folder",
+        lambda tmp: _onnx(tmp),
+        Raises((ValueError, OSError), r"(folder|directory).*\.onnx"),
+    ),
     Case(
         S,
         "hf: an image-only ViT asked for texts",
