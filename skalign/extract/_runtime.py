@@ -26,8 +26,23 @@ PRECISIONS = {"fp32": None, "fp16": "float16", "bf16": "bfloat16"}
 __doctest_requires__ = {("resolve_device",): ["torch"]}
 
 
+class _TorchDeviceType(type):
+    """``isinstance(x, TorchDevice)`` is true for a ``torch.device``, without
+    importing torch (an optional dependency) to ask."""
+
+    def __instancecheck__(cls, instance):
+        kind = type(instance)
+        return kind.__module__ == "torch" and kind.__name__ == "device"
+
+
+class TorchDevice(metaclass=_TorchDeviceType):
+    """A ``torch.device`` (for parameter constraints)."""
+
+
 def resolve_device(device):
     """Return the torch device string for ``device`` ("auto": cuda, mps, cpu).
+
+    ``device`` is a string or a ``torch.device``.
 
     Examples
     --------
@@ -35,6 +50,8 @@ def resolve_device(device):
     >>> resolve_device("cpu")
     'cpu'
     """
+    if isinstance(device, TorchDevice):
+        device = str(device)
     if device in ("auto", "cpu") and importlib.util.find_spec("torch") is None:
         return "cpu"  # an ONNX model on a machine without torch
     torch = import_optional("torch", purpose=f"device={device!r}")
@@ -55,6 +72,19 @@ def resolve_device(device):
         raise ValueError(
             f"device={device!r} was requested but CUDA is not available on this "
             "machine. Use device='auto' to fall back to the CPU."
+        )
+    if parsed.type == "cuda" and (parsed.index or 0) >= torch.cuda.device_count():
+        count = torch.cuda.device_count()
+        raise ValueError(
+            f"device={device!r} was requested but this machine has only {count} "
+            f"CUDA device(s), cuda:0 to cuda:{count - 1}. Use one of those, or "
+            "device='auto'."
+        )
+    if parsed.type == "meta":
+        raise ValueError(
+            f"device={device!r}: tensors on the meta device have shapes but no "
+            "values, so a model there cannot compute embeddings. Use 'cpu', "
+            "'cuda' or 'auto'."
         )
     if parsed.type == "mps" and not torch.backends.mps.is_available():
         raise ValueError(

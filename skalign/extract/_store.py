@@ -165,7 +165,7 @@ class EmbeddingStore:
     """
 
     def __init__(self, directory, fingerprint, description, *, shard_bytes=None):
-        self.root = Path(os.fspath(directory))
+        self.root = Path(os.path.expanduser(os.fspath(directory)))
         self.fingerprint = fingerprint
         self.description = description
         self.shard_bytes = SHARD_BYTES if shard_bytes is None else shard_bytes
@@ -269,12 +269,25 @@ def open_index(root):
     """A connection to the store's SQLite index (created if missing), in WAL
     mode with a busy timeout so that processes can share it. A file that is
     not a sound index is moved aside with a warning naming it."""
-    (root / SHARDS_NAME).mkdir(parents=True, exist_ok=True)
     path = root / INDEX_NAME
+    for part, kind in ((root / SHARDS_NAME, "folder"), (path, "file")):
+        if part.exists() and part.is_dir() != (kind == "folder"):
+            found = "a folder" if part.is_dir() else "a file"
+            raise (IsADirectoryError if part.is_dir() else NotADirectoryError)(
+                f"The embedding store in cache_dir {str(root)!r} needs "
+                f"{str(part)!r} to be a {kind}, but it is {found}. Move or "
+                "remove it, or pass another cache_dir."
+            )
+    (root / SHARDS_NAME).mkdir(parents=True, exist_ok=True)
     try:
         return _connect(path)
-    except sqlite3.OperationalError:
-        raise  # locked, read-only, disk full: not damage
+    except sqlite3.OperationalError as exc:  # locked, read-only, disk full
+        raise OSError(
+            f"Cannot use the embedding store index {str(path)!r} ({exc}). "
+            "cache_dir must be a writable folder on a local disk (SQLite locks "
+            "are unreliable on network shares): fix its permissions, or pass "
+            "another cache_dir."
+        ) from exc
     except sqlite3.DatabaseError as exc:
         aside = path.with_name(f"{INDEX_NAME}.damaged-{uuid.uuid4().hex[:8]}")
         warnings.warn(
@@ -308,10 +321,31 @@ def _connect(path):
             found = _format(connection)
         if found != _FORMAT:
             raise sqlite3.DatabaseError(f"format {found!r}, expected {_FORMAT!r}")
+        _check_tables(connection)
     except BaseException:
         connection.close()
         raise
     return connection
+
+
+_TABLES = {
+    "meta": ["key", "value"],
+    "models": ["fingerprint", "description"],
+    "shards": ["shard", "fingerprint", "n_rows", "width"],
+    "entries": ["fingerprint", "digest", "shard", "row", "checksum"],
+}
+
+
+def _check_tables(connection):
+    """Raise ``sqlite3.DatabaseError`` naming a table that is missing or has
+    other columns than the store's (an index edited, or of another tool)."""
+    for table, columns in _TABLES.items():
+        found = [row[1] for row in connection.execute(f"PRAGMA table_info({table})")]
+        if found != columns:
+            raise sqlite3.DatabaseError(
+                f"its table {table!r} "
+                + (f"has columns {found}, not {columns}" if found else "is missing")
+            )
 
 
 def _format(connection):
@@ -396,8 +430,10 @@ def _read_entries(folder, shard, entries):
         return
     for digest, row, checksum in entries:
         try:
-            if not 0 <= row < rows.shape[0]:
-                raise ValueError(f"its index entry names row {row} of {rows.shape[0]}")
+            if not isinstance(row, int) or not 0 <= row < rows.shape[0]:
+                raise ValueError(
+                    f"its index entry names row {row!r} of {rows.shape[0]}"
+                )
             values = np.array(rows[row])
             if entry_checksum(digest, values) != checksum:
                 raise ValueError(
@@ -495,9 +531,12 @@ def compact_embedding_cache(cache_dir):
     >>> compact_embedding_cache(folder)
     {'entries': 3, 'migrated': 0, 'shards_before': 3, 'shards_after': 1}
     """
-    root = Path(os.fspath(cache_dir))
+    root = Path(os.path.expanduser(os.fspath(cache_dir)))
     if not root.is_dir():
-        raise NotADirectoryError(f"cache_dir {str(root)!r} is not a folder.")
+        raise NotADirectoryError(
+            f"cache_dir {str(root)!r} is not a folder (it is missing or a file). "
+            "Pass the cache_dir folder of the extractors that wrote the cache."
+        )
     connection = open_index(root)
     try:
         migrated = migrate_old_layout(connection, root)

@@ -10,6 +10,7 @@ the batch to :meth:`Encoder.embed`; texts arrive as lists of strings.
 
 import os
 import sys
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -127,11 +128,41 @@ def check_output(embeddings, n_inputs, model_name):
         finite = bool(np.isfinite(embeddings).all())
     if not finite:
         raise FloatingPointError(
-            f"Model {model_name} produced NaN or infinite embeddings. With "
-            "dtype='fp16' this is usually an overflow: use dtype='bf16' "
-            "or 'fp32'."
+            f"Model {model_name} produced NaN or infinite embeddings. Either its "
+            "inputs hold NaN or infinity (check preprocess and the images), or "
+            "it overflowed: with dtype='fp16' use dtype='bf16' or 'fp32'."
         )
     return embeddings
+
+
+def forward_failed(model_name, inputs, exc, weights_dtype):
+    """The error for a forward pass that failed on the prepared ``inputs``
+    (usually a preprocess returning another shape or dtype than the model's)."""
+    return ValueError(
+        f"{model_name} failed on {describe_inputs(inputs)} ({type(exc).__name__}: "
+        f"{exc}). Make preprocess return what the model expects: its input "
+        f"size, and the dtype of its weights ({weights_dtype}; for float16 or "
+        "bfloat16 weights set dtype='fp16' or 'bf16'); or leave preprocess=None "
+        "for the model's own."
+    )
+
+
+def describe_inputs(inputs):
+    """``a float32 Tensor of shape (4, 8, 8)``, or the same per key of a dict."""
+    if isinstance(inputs, Mapping):
+        return "inputs " + ", ".join(
+            f"{key}={describe_inputs(value)}" for key, value in inputs.items()
+        )
+    dtype = str(getattr(inputs, "dtype", "")).replace("torch.", "")
+    shape = tuple(getattr(inputs, "shape", ()))
+    return f"a {dtype} {type(inputs).__name__} of shape {shape}"
+
+
+def weights_dtypes(module):
+    """The dtypes of a torch module's parameters and buffers, as text."""
+    dtypes = {str(p.dtype).replace("torch.", "") for p in module.parameters()}
+    dtypes |= {str(b.dtype).replace("torch.", "") for b in module.buffers()}
+    return ", ".join(sorted(dtypes)) or "no weights"
 
 
 def _is_torch_tensor(value):
@@ -146,6 +177,21 @@ def _looks_like_path(name):
     )
 
 
+def check_model_folder(backend, name):
+    """Raise ``FileNotFoundError`` when ``name`` is a local folder that holds
+    no saved model (no ``config.json`` nor ``modules.json``)."""
+    folder = os.path.expanduser(str(name))
+    if os.path.isdir(folder) and not any(
+        os.path.isfile(os.path.join(folder, marker))
+        for marker in ("config.json", "modules.json")
+    ):
+        raise FileNotFoundError(
+            f"The local folder {name!r} holds no config.json: it is not a saved "
+            f"{backend} model. Pass the folder that save_pretrained (or "
+            "SentenceTransformer.save) wrote."
+        )
+
+
 def weights_unavailable(backend, name, exc, download_hint=None, packaged=None):
     """The error for weights that are neither local nor downloadable here.
 
@@ -158,6 +204,18 @@ def weights_unavailable(backend, name, exc, download_hint=None, packaged=None):
             f"{name!r} does not exist (relative paths are resolved from "
             f"{os.getcwd()!r}). Check the path of the model folder, or give a "
             "hub name such as 'hf:facebook/dinov2-small'."
+        )
+    if backend != "open_clip" and os.path.isdir(os.path.expanduser(str(name))):
+        return OSError(
+            f"Could not load the {backend} model from the local folder {name!r}: "
+            f"{exc}\nIts files are damaged or incomplete: save the model again "
+            "(save_pretrained / SentenceTransformer.save), or pass another folder."
+        )
+    if backend != "open_clip" and os.path.isfile(os.path.expanduser(str(name))):
+        return NotADirectoryError(
+            f"Could not load the {backend} model {name!r}: it is a file, not a "
+            "model folder. Pass the folder that holds config.json and the "
+            "weights (the one save_pretrained wrote)."
         )
     download_hint = download_hint or f"`hf download {name}`"
     offline_copy = ""

@@ -16,7 +16,14 @@ use those. Token pooling:
   whose dense-tanh pooler is often untrained).
 """
 
-from ._base import TorchEncoder, check_output, weights_unavailable
+from ._base import (
+    TorchEncoder,
+    check_model_folder,
+    check_output,
+    forward_failed,
+    weights_dtypes,
+    weights_unavailable,
+)
 
 _UNBOUNDED_LENGTH = 100_000
 _FALLBACK_MAX_LENGTH = 512
@@ -47,6 +54,7 @@ class HuggingFaceEncoder(TorchEncoder):
         self.name = f"hf:{name_or_path}"
         self.name_or_path = name_or_path
         self.trust_remote_code = trust_remote_code
+        check_model_folder("hf", name_or_path)
         try:
             model = AutoModel.from_pretrained(
                 name_or_path,
@@ -101,11 +109,16 @@ class HuggingFaceEncoder(TorchEncoder):
     def _embed_images(self, batch, pooling):
         pixel_values = self.runtime.to_device(batch)
         with self.runtime.inference():
-            if self.dual:
-                return _features(
-                    self.model.get_image_features(pixel_values=pixel_values)
-                )
-            outputs = self.model(pixel_values=pixel_values)
+            try:
+                if self.dual:
+                    return _features(
+                        self.model.get_image_features(pixel_values=pixel_values)
+                    )
+                outputs = self.model(pixel_values=pixel_values)
+            except (RuntimeError, TypeError, ValueError) as exc:
+                raise forward_failed(
+                    self.name, pixel_values, exc, weights_dtypes(self.model)
+                ) from exc
         return self._pool_image(outputs, pooling)
 
     def _embed_texts(self, batch, pooling):

@@ -69,9 +69,17 @@ class OnnxEncoder(Encoder):
         import onnxruntime
 
         model_bytes = _read_bytes(self._source)
-        session = onnxruntime.InferenceSession(
-            model_bytes, providers=_providers(self.device)
-        )
+        try:
+            session = onnxruntime.InferenceSession(
+                model_bytes, providers=_providers(self.device)
+            )
+        except Exception as exc:  # onnxruntime's own error types (InvalidProtobuf…)
+            raise ValueError(
+                f"Cannot load the ONNX model {self.name!r}: onnxruntime rejects it "
+                f"({type(exc).__name__}: {exc}). The file is damaged, truncated or "
+                "not an ONNX graph: export it again (torch.onnx.export) or pass "
+                "the path of another .onnx file."
+            ) from exc
         output = self.output if self.output is not None else 0
         graph_outputs = [o.name for o in session.get_outputs()]
         if isinstance(output, str) and output not in graph_outputs:

@@ -12,7 +12,13 @@ model's own validation transform, texts its own tokenizer; the embedding is
 import difflib
 import os
 
-from ._base import TorchEncoder, check_output, weights_unavailable
+from ._base import (
+    TorchEncoder,
+    check_output,
+    forward_failed,
+    weights_dtypes,
+    weights_unavailable,
+)
 
 _SCHEMAS = ("hf-hub:", "local-dir:")
 
@@ -52,8 +58,12 @@ class OpenClipEncoder(TorchEncoder):
                 precision=runtime.precision,
             )
             self.tokenizer = open_clip.get_tokenizer(arch)
-        except (OSError, RuntimeError) as exc:
-            if not _is_download_failure(exc):
+        except Exception as exc:  # torch.load and load_state_dict raise many types
+            if pretrained is not None and os.path.isfile(pretrained):
+                raise _unloadable_checkpoint(arch, pretrained, exc) from exc
+            if not isinstance(exc, OSError | RuntimeError) or not _is_download_failure(
+                exc
+            ):
                 raise
             raise weights_unavailable(
                 "open_clip",
@@ -74,7 +84,12 @@ class OpenClipEncoder(TorchEncoder):
         if modality == "image":
             inputs = self.runtime.to_device(batch)
             with self.runtime.inference():
-                embeddings = self.model.encode_image(inputs)
+                try:
+                    embeddings = self.model.encode_image(inputs)
+                except (RuntimeError, TypeError, ValueError) as exc:
+                    raise forward_failed(
+                        self.name, inputs, exc, weights_dtypes(self.model)
+                    ) from exc
         else:
             tokens = self.runtime.to_device(self.tokenizer(list(batch)))
             with self.runtime.inference():
@@ -125,6 +140,19 @@ def parse_open_clip_name(spec_name):
             f"(tags: {tags}) nor an existing checkpoint file."
         )
     return arch, pretrained
+
+
+def _unloadable_checkpoint(arch, path, exc):
+    """The error for a checkpoint file open_clip cannot load into ``arch``."""
+    first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return ValueError(
+        f"Cannot load the checkpoint {path!r} into open_clip:{arch} "
+        f"({type(exc).__name__}: {first_line[:300]}). It must be a complete "
+        f"state_dict of a {arch} model saved with torch.save (plain tensors: "
+        "pickled objects are refused, never run); a file that is empty, "
+        "truncated or of another architecture is not. Re-export it, or name "
+        "the architecture it was trained with."
+    )
 
 
 def _is_download_failure(exc):

@@ -7,7 +7,12 @@ unchanged: the extractor only chooses them (sorted by length, as ``encode``
 itself does), so embeddings equal ``encode``'s.
 """
 
-from ._base import TorchEncoder, check_output, weights_unavailable
+from ._base import (
+    TorchEncoder,
+    check_model_folder,
+    check_output,
+    weights_unavailable,
+)
 from ._catalogue import packaged_equivalent
 from ._huggingface import dtype_argument
 
@@ -67,6 +72,7 @@ class SentenceTransformerEncoder(TorchEncoder):
 
         super().__init__(runtime)
         self.name = name or name_or_path
+        check_model_folder("sentence-transformers", name_or_path)
         try:
             self.model = SentenceTransformer(
                 name_or_path,
@@ -85,6 +91,14 @@ class SentenceTransformerEncoder(TorchEncoder):
                 packaged=packaged_equivalent(name_or_path),
             ) from exc
         if max_seq_length is not None:
+            limit = _position_limit(self.model)
+            if limit is not None and max_seq_length > limit:
+                raise ValueError(
+                    f"max_seq_length={max_seq_length} is more tokens than "
+                    f"{self.name} has positions for ({limit}): longer inputs "
+                    f"would fail. Use max_seq_length at most {limit}, or None "
+                    "for the model's own limit."
+                )
             self.model.max_seq_length = max_seq_length
         self.model.eval()
         width = getattr(self.model, "get_embedding_dimension", None)  # >= 6
@@ -101,6 +115,14 @@ class SentenceTransformerEncoder(TorchEncoder):
         prompt_name=None,
         truncate_dim=None,
     ):
+        prompts = getattr(self.model, "prompts", None) or {}
+        if prompt is None and prompt_name is not None and prompt_name not in prompts:
+            raise ValueError(
+                f"prompt_name={prompt_name!r} is not one of the prompts of "
+                f"{self.name} (it has {sorted(prompts) or 'none'}). Pick one of "
+                "those, or pass the text itself as prompt=, e.g. "
+                "prompt='query: '."
+            )
         with self.runtime.inference():
             embeddings = self.model.encode(
                 list(batch),
@@ -112,3 +134,12 @@ class SentenceTransformerEncoder(TorchEncoder):
                 truncate_dim=truncate_dim,
             )
         return check_output(embeddings, len(batch), self.name)
+
+
+def _position_limit(model):
+    """The most tokens the model's transformer has position embeddings for,
+    or None when it does not say (e.g. rotary positions)."""
+    first = model[0] if len(model) else None
+    config = getattr(getattr(first, "auto_model", None), "config", None)
+    limit = getattr(config, "max_position_embeddings", None)
+    return limit if isinstance(limit, int) and limit > 0 else None

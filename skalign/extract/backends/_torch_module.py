@@ -11,7 +11,7 @@ import contextlib
 import hashlib
 from collections.abc import Mapping
 
-from ._base import TorchEncoder, check_output
+from ._base import TorchEncoder, check_output, forward_failed, weights_dtypes
 
 __doctest_requires__ = {("module_digest",): ["torch"]}
 
@@ -66,10 +66,15 @@ class ModuleEncoder(TorchEncoder):
         inputs = batch if modality == "image" else preprocess(list(batch))
         inputs = self.runtime.to_device(inputs)
         with self.runtime.inference(), eval_mode(self.module):
-            if isinstance(inputs, Mapping):
-                outputs = self.module(**inputs)
-            else:
-                outputs = self.module(inputs)
+            try:
+                if isinstance(inputs, Mapping):
+                    outputs = self.module(**inputs)
+                else:
+                    outputs = self.module(inputs)
+            except (RuntimeError, TypeError) as exc:
+                raise forward_failed(
+                    self.name, inputs, exc, weights_dtypes(self.module)
+                ) from exc
         if not isinstance(outputs, torch.Tensor):
             raise TypeError(
                 f"{self.name} returned a {type(outputs).__name__}, not a tensor. "
@@ -100,6 +105,11 @@ def eval_mode(module):
 def module_digest(module):
     """Hash of a module's class, parameter and buffer values (its cache identity).
 
+    The code of the module's own classes (``forward`` and the rest, for classes
+    not from an installed package) and the plain attributes of each submodule
+    (``self.scale = 2.0``: read by ``forward`` but not in ``state_dict``) are
+    part of it, so editing either gives new embeddings.
+
     Examples
     --------
     >>> import torch
@@ -112,8 +122,24 @@ def module_digest(module):
     """
     import torch
 
+    from .._code_identity import class_code_identity, is_setting, value_identity
+
     digest = hashlib.blake2b(digest_size=16)
     digest.update(type(module).__qualname__.encode())
+    classes = {}
+    for name, submodule in module.named_modules():
+        kind = type(submodule)
+        if kind not in classes:
+            classes[kind] = class_code_identity(kind)
+        digest.update(f"{name}|{kind.__qualname__}|{classes[kind]}".encode())
+        for attribute, value in sorted(vars(submodule).items()):
+            if (
+                attribute.startswith("_")
+                or attribute == "training"  # restored after every transform
+                or not is_setting(value)  # torch's machinery, counters, caches
+            ):
+                continue
+            digest.update(f"{attribute}={value_identity(value)}".encode())
     for key, tensor in module.state_dict().items():
         digest.update(key.encode())
         host = tensor.detach().cpu().contiguous()
