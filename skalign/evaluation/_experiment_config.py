@@ -16,6 +16,7 @@ defaults come from that record. Running is :mod:`._experiment`'s job.
 import dataclasses
 import difflib
 import json
+import os
 import sys
 import textwrap
 from importlib import resources
@@ -516,6 +517,37 @@ def _builtin_path(name):
     return resources.files("skalign.evaluation") / "configs" / f"{stem}.toml"
 
 
+def _config_path(config):
+    """The TOML file ``config`` names, refused unless it is an existing file."""
+    if not isinstance(config, str | os.PathLike):
+        raise TypeError(
+            f"config must be the path of a TOML file, 'skalign:NAME' or a dict, got "
+            f"{config!r} ({type(config).__name__}); pass one of those."
+        )
+    path = Path(config)
+    if path.is_dir():
+        raise ConfigError(
+            f"The experiment configuration {str(path)!r} is a folder; pass the "
+            "path of a TOML file inside it (see skalign experiment --help)."
+        )
+    if not path.is_file():
+        raise ConfigError(
+            f"The experiment configuration {str(path)!r} does not exist; "
+            "pass the path of a TOML file (see skalign experiment --help)."
+        )
+    return path
+
+
+def _config_text(path):
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not a TOML file (it is not UTF-8 text: {exc}); pass the "
+            "experiment's TOML file, saved as UTF-8."
+        ) from None
+
+
 def load_config(config):
     """Parse and check an experiment configuration.
 
@@ -557,18 +589,13 @@ def load_config(config):
             path = _builtin_path(config)
             text = path.read_text()
         else:
-            path = Path(config)
-            if not path.is_file():
-                raise ConfigError(
-                    f"The experiment configuration {str(path)!r} does not exist; "
-                    "pass the path of a TOML file (see skalign experiment --help)."
-                )
-            text = path.read_text()
+            path = _config_path(config)
+            text = _config_text(path)
         try:
             raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-        base = Path(path).parent
+        base = Path(path).parent.resolve()
     where = str(path) if path is not None else "config"
     reader = _Reader(where, base)
     reader.keys(raw, _SECTIONS, "")
@@ -679,13 +706,41 @@ class _Reader:
                 self.fail(f"{name}.{key} must be a table ([{name}.{key}]).")
         return tables
 
-    def file(self, value, key):
+    def file(self, value, key, suffixes=None):
+        """The file ``value`` names (relative to the configuration's folder),
+        refused when it is missing, a folder, or (``suffixes``) of another kind."""
         path = Path(value)
         path = path if path.is_absolute() else self.base / path
         if not path.exists():
             self.fail(
                 f"{key} = {str(value)!r}: no such file ({path}). Fix the path "
                 "(relative paths are relative to the configuration file)."
+            )
+        if path.is_dir():
+            self.fail(
+                f"{key} = {str(value)!r} is a folder ({path}); give the path of a "
+                "file in it."
+            )
+        if suffixes is not None and path.suffix.lower() not in suffixes:
+            self.fail(
+                f"{key} = {str(value)!r} is a {path.suffix or 'suffix-less'} file; "
+                f"it must be a {' or '.join(suffixes)} file. Give the right file."
+            )
+        return path
+
+    def csv_file(self, value, key):
+        """A CSV file with a header naming an 'id' column (data sets' sources
+        and labels)."""
+        path = self.file(value, key, (".csv",))
+        try:
+            with open(path, encoding="utf-8") as handle:
+                header = handle.readline().strip()
+        except UnicodeDecodeError:
+            self.fail(f"{key} = {str(value)!r} is not a text CSV file; give a CSV.")
+        if not header:
+            self.fail(
+                f"{key} = {str(value)!r} is empty; a data set's CSV needs a header "
+                "row naming an 'id' column and its label columns."
             )
         return path
 
@@ -699,10 +754,10 @@ class _Reader:
                     f"{prefix}.source = {source!r} is not a bundled data set; "
                     f"choose one of {list(BUILTIN_DATASETS)} or give a CSV file."
                 )
-            source = self.file(source, f"{prefix}.source")
+            source = self.csv_file(source, f"{prefix}.source")
         labels = values["labels"]
         if labels is not None:
-            labels = self.file(labels, f"{prefix}.labels")
+            labels = self.csv_file(labels, f"{prefix}.labels")
         if source is None and labels is None:
             self.fail(
                 f"{prefix} has neither 'source' (the items and labels) nor "
@@ -710,6 +765,11 @@ class _Reader:
                 f"(builtin sources: {', '.join(BUILTIN_DATASETS)})."
             )
         classes = values["classes"]
+        if classes is not None and len({str(c) for c in classes}) != len(classes):
+            self.fail(
+                f"{prefix}.classes = {classes!r} names a label twice (labels are "
+                "compared as text: 1 and '1' are the same); list each label once."
+            )
         return Dataset(
             name,
             source,
@@ -732,14 +792,17 @@ class _Reader:
         files = {}
         for dataset, value in embeddings.items():
             self.known(dataset, datasets, f"{prefix}.embeddings", "datasets")
-            files[dataset] = self.file(value, f"{prefix}.embeddings.{dataset}")
+            files[dataset] = self.file(
+                value, f"{prefix}.embeddings.{dataset}", (".npy", ".npz", ".parquet")
+            )
         return Encoder(
             name, values["modality"], values["domain"], values["extractor"], files
         )
 
     def known(self, name, declared, key, section):
         if name not in declared:
-            close = difflib.get_close_matches(str(name), list(declared), n=1)
+            folded = [d for d in declared if str(d).casefold() == str(name).casefold()]
+            close = folded or difflib.get_close_matches(str(name), list(declared), n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             self.fail(
                 f"{key} names {name!r}, which is not declared in [{section}] "
@@ -853,10 +916,7 @@ class _Reader:
             prompts = task["prompts"]
             if isinstance(prompts, str) and prompts not in BUILTIN_PROMPTS:
                 prompts = self.file(prompts, f"{key}.prompts")
-                try:
-                    json.loads(prompts.read_text())
-                except json.JSONDecodeError as exc:
-                    self.fail(f"{key}.prompts = {str(prompts)!r} is not JSON: {exc}")
+                self.prompts_file(prompts, f"{key}.prompts")
             tasks[name] = ZeroShotTask(name, task["dataset"], task["label"], prompts)
         if not tasks:
             self.fail("zero_shot declares no task; add [zero_shot.tasks.NAME] tables.")
@@ -879,6 +939,23 @@ class _Reader:
             values["anchor_repeats"],
             values["anchor_size"],
         )
+
+    def prompts_file(self, path, key):
+        """Refuse a prompts file that is not JSON class -> list of prompts."""
+        try:
+            content = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            self.fail(f"{key} = {str(path)!r} is not JSON: {exc}")
+        if not isinstance(content, dict) or not content:
+            self.fail(
+                f"{key} = {str(path)!r} holds {_type_name(content)}, but it must "
+                'hold a JSON object class -> list of prompts, e.g. {"0": ["a '
+                'zero"], "1": ["a one"]}.'
+            )
+        try:
+            _prompts_value(content)
+        except _Invalid as exc:
+            self.fail(f"{key} = {str(path)!r} must hold {exc}; fix the file.")
 
     def modality(self, name, encoders, modality, key):
         if encoders[name].modality != modality:
