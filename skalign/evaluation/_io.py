@@ -100,6 +100,11 @@ def read_embeddings(path):
     ((3, 4), ['a', 'b', 'c'], None)
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(
+            f"Cannot read embeddings from {str(path)!r}: it is a folder. Give the "
+            "path of a .npy, .npz or .parquet file in it."
+        )
     if path.suffix not in _SUFFIXES:
         raise ValueError(
             f"Cannot read embeddings from {str(path)!r}: unknown file type "
