@@ -122,7 +122,8 @@ def read_embeddings(path):
     else:
         fields = _read_parquet(path)
     embeddings = check_embeddings(
-        fields.pop("embeddings"), input_name=f"the embeddings in {str(path)!r}"
+        _check_array(fields.pop("embeddings"), path),
+        input_name=f"the embeddings in {str(path)!r}",
     )
     metadata = {
         key: _check_column(fields.get(key), key, embeddings, path) for key in _METADATA
@@ -157,15 +158,18 @@ def read_labels(path):
     ['1', nan]
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(
+            f"The labels file {str(path)!r} is a folder; give the path of a .csv "
+            "or .parquet file."
+        )
     if not path.is_file():
         raise FileNotFoundError(
             f"Labels file {str(path)!r} does not exist. Check the path (it is "
             f"relative to {str(Path.cwd())!r})."
         )
     if path.suffix == ".csv":
-        # Labels are read as text: a column with a missing value would
-        # otherwise turn 1 into 1.0 and stop matching its class name.
-        table = pd.read_csv(path, dtype=str)
+        table = _read_labels_csv(path)
     elif path.suffix == ".parquet":
         table = _read_parquet_table(path)
     else:
@@ -182,6 +186,23 @@ def read_labels(path):
             "task beside 'id'."
         )
     return table
+
+
+def _read_labels_csv(path):
+    """A labels CSV as text (a column with a missing value would otherwise turn
+    1 into 1.0 and stop matching its class name), or a clear error."""
+    try:
+        return pd.read_csv(path, dtype=str)
+    except pd.errors.EmptyDataError:
+        raise ValueError(
+            f"The labels file {str(path)!r} is empty; it needs a header row ('id' "
+            "and one column per task) and one row per item."
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"The labels file {str(path)!r} is not a text CSV ({exc}); save the "
+            "labels as a UTF-8 .csv or a .parquet file."
+        ) from None
 
 
 def read_prompts(path):
@@ -254,7 +275,9 @@ def _class_prompts(texts, task, label, path):
             f"{where} has an empty prompt list. Give every class at least one "
             "prompt, or remove the class from the file."
         )
-    not_text = [text for text in texts if not isinstance(text, str) or not text]
+    not_text = [
+        text for text in texts if not isinstance(text, str) or not text.strip()
+    ]
     if not_text:
         raise ValueError(
             f"{where} holds {json.dumps(not_text[0])}, which is not a prompt: every "
@@ -303,6 +326,7 @@ def pair_files(files, *, labels=None, task=None, labelled_only=False):
     >>> ids.tolist(), y.tolist(), embeddings["a"].shape
     (['x', 'y', 'z'], [0, 0, 1], (3, 3))
     """
+    _check_files(files)
     with_ids = [name for name, file in files.items() if file.ids is not None]
     if with_ids and len(with_ids) != len(files):
         without = [name for name in files if name not in with_ids]
@@ -325,6 +349,21 @@ def pair_files(files, *, labels=None, task=None, labelled_only=False):
     if labelled_only:
         return _labelled_rows(embeddings, y, split, ids)
     return embeddings, y, split, ids
+
+
+def _check_files(files):
+    if not isinstance(files, dict) or not files:
+        raise ValueError(
+            f"files must be a non-empty dict encoder name -> EmbeddingFile, got "
+            f"{files!r}; pass at least one file read with read_embeddings."
+        )
+    for name, file in files.items():
+        if not isinstance(file, EmbeddingFile):
+            raise TypeError(
+                f"files[{name!r}] is a {type(file).__name__}, not an EmbeddingFile; "
+                "read it with read_embeddings(path) (or build "
+                "EmbeddingFile(embeddings, ids, labels, split))."
+            )
 
 
 def _labelled_rows(embeddings, y, split, ids):
@@ -470,6 +509,32 @@ def _stack_vectors(rows, path):
     return np.stack(rows)
 
 
+def _check_array(array, path):
+    """Refuse, naming the file, embeddings that are not a 2-D array of real
+    numbers with at least one row and one column."""
+    array = np.asarray(array)
+    where = f"Cannot read embeddings from {str(path)!r}"
+    if array.ndim != 2:
+        raise ValueError(
+            f"{where}: the array has shape {array.shape} ({array.ndim}-D), but it "
+            "must be 2-D, one row per item (reshape it to (n_items, n_features))."
+        )
+    if 0 in array.shape:
+        raise ValueError(
+            f"{where}: the array has shape {array.shape}, empty; save at least one "
+            "row and one column of embeddings."
+        )
+    if array.dtype.kind not in "biuf":
+        raise ValueError(
+            f"{where}: the array has the dtype {array.dtype}, but embeddings must "
+            "be real numbers; save them as np.float32 or np.float64."
+        )
+    return array
+
+
+SPLIT_VALUES = ("train", "anchor", "test")
+
+
 def _check_column(values, key, embeddings, path):
     if values is None:
         return None
@@ -479,7 +544,18 @@ def _check_column(values, key, embeddings, path):
             f"{str(path)!r}: '{key}' has shape {values.shape} but there are "
             f"{embeddings.shape[0]} embeddings; give one value per row."
         )
-    return values if key == "labels" else values.astype(str)
+    if key == "labels":
+        return values
+    values = values.astype(str)
+    if key == "split":
+        odd = sorted(set(values.tolist()) - set(SPLIT_VALUES))
+        if odd:
+            raise ValueError(
+                f"{str(path)!r}: 'split' holds {odd!r}; every row's split must be "
+                f"one of {list(SPLIT_VALUES)}. Fix the values (or drop 'split' to "
+                "draw one)."
+            )
+    return values
 
 
 def _check_unique_ids(ids, path):

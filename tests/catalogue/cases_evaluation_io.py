@@ -1,0 +1,172 @@
+"""The evaluation's data files: ``read_embeddings``, ``read_labels``,
+``read_prompts`` and ``pair_files`` on damaged, odd or mismatched files."""
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from skalign.evaluation import (
+    EmbeddingFile,
+    pair_files,
+    read_embeddings,
+    read_labels,
+    read_prompts,
+)
+from tests.catalogue._harness import Behaves, Case, Raises
+
+SURFACE = "evaluation files"
+IDS = np.array(["a", "b", "c", "d"])
+
+
+def _npy(array, name="x.npy"):
+    def call(tmp):
+        np.save(tmp / name, array, allow_pickle=True)
+        return read_embeddings(tmp / name)
+
+    return call
+
+
+def _npz(name="x.npz", **arrays):
+    def call(tmp):
+        np.savez(tmp / name, **arrays)
+        return read_embeddings(tmp / name)
+
+    return call
+
+
+def _bytes(name, content, reader=read_embeddings):
+    def call(tmp):
+        (tmp / name).write_bytes(content)
+        return reader(tmp / name)
+
+    return call
+
+
+def _labels(text, name="labels.csv"):
+    return _bytes(name, text.encode(), read_labels)
+
+
+def _prompts(content):
+    return _bytes("prompts.json", json.dumps(content).encode(), read_prompts)
+
+
+def _file(X, ids=None, labels=None):
+    return EmbeddingFile(np.asarray(X, dtype=float), ids, labels, None)
+
+
+def _pair(files, **options):
+    return lambda tmp: pair_files(files, **options)
+
+
+def _float_copy(file):
+    assert file.embeddings.dtype.kind == "f", file.embeddings.dtype
+    np.testing.assert_array_equal(file.embeddings, np.arange(6).reshape(3, 2))
+    return True
+
+
+def _unlabelled_nan(result):
+    embeddings, y, split, ids = result
+    assert ids.tolist() == ["a", "c"], ids
+    assert y.tolist() == ["x", "y"], y
+    return True
+
+
+EYE = np.eye(4)
+CASES = [
+    Case(SURFACE, ".npy of 3-D embeddings", _npy(np.zeros((2, 3, 4))),
+         Raises(ValueError, r"x\.npy.*2-?D|x\.npy.*(dimension|shape)")),
+    Case(SURFACE, ".npy of a 1-D vector", _npy(np.zeros(5)),
+         Raises(ValueError, r"x\.npy.*(2-?D|2D array|reshape)")),
+    Case(SURFACE, ".npy of 0 rows", _npy(np.zeros((0, 4))),
+         Raises(ValueError, r"x\.npy.*(0 (rows|samples)|empty|at least)")),
+    Case(SURFACE, ".npy of complex numbers", _npy(np.ones((3, 2), complex)),
+         Raises((ValueError, TypeError), r"x\.npy.*complex.*real")),
+    Case(SURFACE, ".npy of Python objects (a pickle)",
+         _npy(np.array([{"a": 1}], dtype=object)),
+         Raises(ValueError, r"x\.npy.*Python objects.*np\.save")),
+    Case(SURFACE, ".npy holding NaN", _npy(np.array([[1.0, np.nan], [0.0, 1.0]])),
+         Raises(ValueError, r"x\.npy.*(NaN|finite)")),
+    Case(SURFACE, ".npy of integers is read as numbers",
+         _npy(np.arange(6).reshape(3, 2)), Behaves(_float_copy)),
+    Case(SURFACE, ".npz without an embeddings array", _npz(vectors=EYE),
+         Raises(ValueError, r"x\.npz.*'embeddings'.*np\.savez")),
+    Case(SURFACE, ".npz with an id repeated", _npz(embeddings=EYE,
+                                                   ids=["a", "a", "b", "c"]),
+         Raises(ValueError, r"x\.npz.*'a' appears 2 times.*one item each")),
+    Case(SURFACE, ".npz with fewer ids than rows", _npz(embeddings=EYE, ids=IDS[:3]),
+         Raises(ValueError, r"x\.npz.*'ids'.*one value per row")),
+    Case(SURFACE, ".npz with 2-D ids", _npz(embeddings=EYE, ids=IDS.reshape(2, 2)),
+         Raises(ValueError, r"x\.npz.*'ids'.*shape.*one value per row")),
+    Case(SURFACE, ".npz split with an unknown value",
+         _npz(embeddings=EYE, split=["train", "anchor", "test", "val"]),
+         Raises(ValueError, r"split.*'val'.*(train|anchor|test)")),
+    Case(SURFACE, ".npz of object ids (a pickle)",
+         _npz(embeddings=EYE, ids=np.array(list(IDS), dtype=object)),
+         Raises(ValueError, r"x\.npz.*Python objects.*string")),
+    Case(SURFACE, ".npz truncated", _bytes("x.npz", b"PK\x03\x04trunc"),
+         Raises(ValueError, r"x\.npz.*(damaged|truncated).*np\.savez")),
+    Case(SURFACE, ".npz that is really a .npy",
+         lambda tmp: (np.save(tmp / "x.npy", EYE), (tmp / "x.npy").rename(
+             tmp / "x.npz"), read_embeddings(tmp / "x.npz"))[-1],
+         Raises(ValueError, r"x\.npz.*not a \.npz.*np\.savez")),
+    Case(SURFACE, "embedding file is a folder",
+         lambda tmp: read_embeddings((tmp / "x.npz").mkdir() or tmp / "x.npz"),
+         Raises(ValueError, r"x\.npz.*folder.*file")),
+    Case(SURFACE, "parquet with a text column beside the numbers",
+         lambda tmp: (pd.DataFrame({"0": [1.0, 2.0], "note": ["a", "b"]}).to_parquet(
+             tmp / "x.parquet"), read_embeddings(tmp / "x.parquet"))[-1],
+         Raises(ValueError, r"x\.parquet.*non-numeric.*'note'")),
+    Case(SURFACE, "parquet with an empty embedding row",
+         lambda tmp: (pd.DataFrame({"embedding": [[1.0, 2.0], None]}).to_parquet(
+             tmp / "x.parquet"), read_embeddings(tmp / "x.parquet"))[-1],
+         Raises(ValueError, r"x\.parquet.*'embedding'.*not a vector")),
+    Case(SURFACE, "labels file empty", _labels(""),
+         Raises(ValueError, r"labels\.csv.*empty.*(header|column)")),
+    Case(SURFACE, "labels file with only ids", _labels("id\na\nb\n"),
+         Raises(ValueError, r"labels\.csv.*no label column.*beside 'id'")),
+    Case(SURFACE, "labels file with an id repeated", _labels("id,y\na,1\na,2\n"),
+         Raises(ValueError, r"labels\.csv.*'a' appears 2 times")),
+    Case(SURFACE, "labels file that is binary", _bytes(
+        "labels.csv", b"\xff\xfe\x00\x81\x00", read_labels),
+         Raises(ValueError, r"labels\.csv.*(text|UTF-8|CSV)")),
+    Case(SURFACE, "labels file of another format", _labels("{}", "labels.json"),
+         Raises(ValueError, r"labels\.json.*\.csv or \.parquet")),
+    Case(SURFACE, "labels file is a folder",
+         lambda tmp: read_labels((tmp / "l.csv").mkdir() or tmp / "l.csv"),
+         Raises((ValueError, FileNotFoundError), r"l\.csv.*folder.*file")),
+    Case(SURFACE, "prompts: an empty object", _prompts({}),
+         Raises(ValueError, r"prompts\.json.*non-empty JSON object")),
+    Case(SURFACE, "prompts: a class with an empty list", _prompts({"t": {"0": []}}),
+         Raises(ValueError, r"'0'.*empty prompt list.*at least one")),
+    Case(SURFACE, "prompts: a number as a prompt", _prompts({"t": {"0": [5]}}),
+         Raises(ValueError, r"'0'.*5.*non-empty string")),
+    Case(SURFACE, "prompts: a blank prompt", _prompts({"t": {"0": ["  "]}}),
+         Raises(ValueError, r"'0'.*non-empty string")),
+    Case(SURFACE, "prompts: a list at the top", _prompts(["a", "b"]),
+         Raises(ValueError, r"prompts\.json.*task -> \{class")),
+    Case(SURFACE, "prompts: not JSON", _bytes("prompts.json", b"{'t': 1}", read_prompts),
+         Raises(ValueError, r"prompts\.json.*not valid JSON")),
+    Case(SURFACE, "pair_files: no file", _pair({}),
+         Raises(ValueError, r"(no|empty|at least one).*file")),
+    Case(SURFACE, "pair_files: an array instead of an EmbeddingFile",
+         _pair({"a": EYE}), Raises(TypeError, r"'a'.*EmbeddingFile.*read_embeddings")),
+    Case(SURFACE, "pair_files: files that share no id",
+         _pair({"a": _file(EYE, IDS), "b": _file(EYE, np.array(list("wxyz")))}),
+         Raises(ValueError, r"share no id.*match")),
+    Case(SURFACE, "pair_files: ids in one file only",
+         _pair({"a": _file(EYE, IDS), "b": _file(EYE)}),
+         Raises(ValueError, r"'b'.*do not.*ids")),
+    Case(SURFACE, "pair_files: the files' labels disagree",
+         _pair({"a": _file(EYE, IDS, np.array([0, 1, 0, 1])),
+                "b": _file(EYE, IDS, np.array([0, 1, 1, 1]))}),
+         Raises(ValueError, r"labels of 'a' and 'b' do not match.*id 'c'")),
+    Case(SURFACE, "pair_files: a task that is no column",
+         _pair({"a": _file(EYE, IDS)}, labels=pd.DataFrame({"id": IDS, "y": list("xyxy")}),
+               task="z"),
+         Raises(ValueError, r"task='z'.*'y'")),
+    Case(SURFACE, "pair_files: NaN labels are left out with labelled_only",
+         _pair({"a": _file(EYE, IDS)}, labels=pd.DataFrame(
+             {"id": IDS, "y": ["x", None, "y", np.nan]}), labelled_only=True),
+         Behaves(_unlabelled_nan)),
+]
