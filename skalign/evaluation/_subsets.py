@@ -159,6 +159,10 @@ def _as_count(size, n_samples, name):
     return int(count)
 
 
+def _is_missing(value):
+    return value is None or (isinstance(value, Real) and value != value)
+
+
 def _check_labels(y):
     y = np.asarray(y)
     if y.ndim != 1:
@@ -166,5 +170,20 @@ def _check_labels(y):
             f"y must be a 1-D array of class labels, got shape {y.shape}. Pass "
             "one label per sample (one task at a time)."
         )
+    if y.dtype == object:
+        missing = [i for i, value in enumerate(y) if _is_missing(value)]
+        if missing:
+            raise ValueError(
+                f"y has {len(missing)} missing (None or NaN) label(s), first at row "
+                f"{missing[0]}; drop those rows first (e.g. pair_files(..., "
+                "labelled_only=True))."
+            )
+        kinds = {"string" if isinstance(v, str) else "number" for v in y.ravel()}
+        if len(kinds) > 1:
+            raise ValueError(
+                "y mixes string and number labels (e.g. 0 and '0', which would "
+                "count as different classes); give every label one type, e.g. "
+                "y.astype(str)."
+            )
     check_classification_targets(y)
     return y

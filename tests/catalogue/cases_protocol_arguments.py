@@ -1,0 +1,142 @@
+"""Arguments of the protocol functions (``anchor_curve``, ``stitching_report``,
+``stitching_table``, ``pooled_*``, ``balanced_subset``, ``Protocol``): types,
+ranges, labels with one class, NaN or mixed types, mismatched encoders."""
+
+import numpy as np
+
+from skalign.evaluation import (
+    Protocol,
+    anchor_curve,
+    balanced_subset,
+    pooled_anchor_curve,
+    stitching_report,
+    stitching_table,
+)
+from tests.catalogue._harness import Behaves, Case, Raises
+
+SURFACE = "protocol arguments"
+RNG = np.random.default_rng(0)
+Y = np.array(["a", "b"] * 20)
+LATENT = RNG.normal(size=(40, 5)) + 3.0 * (Y == "a")[:, None]
+SOURCE = LATENT @ RNG.normal(size=(5, 6))
+TARGET = LATENT @ RNG.normal(size=(5, 4))
+FAST = {"transforms": ["ortho"], "n_repeats": 1}
+
+
+def _curve(source=SOURCE, target=TARGET, y=Y, **options):
+    return lambda tmp: anchor_curve(source, target, y, **{"n_anchors": [4], **FAST,
+                                                            **options})
+
+
+def _table(embeddings=None, y=Y, **options):
+    embeddings = {"e1": SOURCE, "e2": TARGET} if embeddings is None else embeddings
+    return lambda tmp: stitching_table(embeddings, y, **{"n_anchors": 4, **FAST,
+                                                         **options})
+
+
+def _pooled(tasks, **options):
+    return lambda tmp: pooled_anchor_curve(tasks, **{"n_anchors": [4], **FAST,
+                                                     **options})
+
+
+def _with(array, row, value, dtype=None):
+    copy = np.array(array, dtype=dtype or np.asarray(array).dtype)
+    copy[row] = value
+    return copy
+
+
+def _same_as_int(result):
+    """np.int64 counts give the result of Python ints."""
+    reference = anchor_curve(SOURCE, TARGET, Y, n_anchors=[4], **FAST)
+    np.testing.assert_allclose(result["mean"], reference["mean"])
+    return True
+
+
+def _written_cache(tmp):
+    (tmp / "cache").write_text("a file")
+    return anchor_curve(SOURCE, TARGET, Y, n_anchors=[4], cache_dir=tmp / "cache",
+                        **FAST)  # fmt: skip
+
+
+CASES = [
+    Case(SURFACE, "anchor_curve: n_anchors a string", _curve(n_anchors="10"),
+         Raises(ValueError, r"n_anchors.*(int|list|array).*'10'")),
+    Case(SURFACE, "anchor_curve: n_anchors an empty list", _curve(n_anchors=[]),
+         Raises(ValueError, r"n_anchors.*non-empty list")),
+    Case(SURFACE, "anchor_curve: n_anchors of 1", _curve(n_anchors=[1]),
+         Raises(ValueError, r"n_anchors.*at least 2")),
+    Case(SURFACE, "anchor_curve: n_anchors beyond the pool", _curve(n_anchors=[500]),
+         Raises(ValueError, r"500 anchors.*pool.*at most")),
+    Case(SURFACE, "anchor_curve: n_anchors as NumPy integers",
+         _curve(n_anchors=[np.int64(4)]), Behaves(_same_as_int)),
+    Case(SURFACE, "anchor_curve: n_repeats 0", _curve(n_repeats=0),
+         Raises(ValueError, r"n_repeats.*(>= 1|range \[1)")),
+    Case(SURFACE, "anchor_curve: an unknown decoder name", _curve(decoder="svm"),
+         Raises(ValueError, r"decoder.*svm.*(linear-svm|logistic)")),
+    Case(SURFACE, "anchor_curve: no transform", _curve(transforms=[]),
+         Raises(ValueError, r"transforms.*(empty|at least one)")),
+    Case(SURFACE, "anchor_curve: a transform given twice",
+         _curve(transforms=["ortho", "ortho"]),
+         Raises(ValueError, r"transforms.*'ortho'.*(twice|once|repeat|duplicate)")),
+    Case(SURFACE, "anchor_curve: an unknown transform", _curve(transforms=["orth"]),
+         Raises(ValueError, r"orth.*ortho")),
+    Case(SURFACE, "anchor_curve: labels of one class", _curve(y=np.array(["a"] * 40)),
+         Raises(ValueError, r"(one|single|1) class.*(two|2|several)")),
+    Case(SURFACE, "anchor_curve: a NaN label", _curve(y=_with(Y, 3, np.nan, object)),
+         Raises(ValueError, r"(NaN|missing).*(label|y)")),
+    Case(SURFACE, "anchor_curve: labels mixing 0 and '0'",
+         _curve(y=np.array([0, "0", 1, "1"] * 10, dtype=object)),
+         Raises((ValueError, TypeError), r"(mix|string and number|types)")),
+    Case(SURFACE, "anchor_curve: source and target of other lengths",
+         _curve(target=TARGET[:30]),
+         Raises(ValueError, r"30 rows.*40 labels")),
+    Case(SURFACE, "anchor_curve: a NaN embedding", _curve(source=_with(SOURCE, 0, np.nan)),
+         Raises(ValueError, r"(NaN|finite)")),
+    Case(SURFACE, "anchor_curve: a split of another length",
+         _curve(split=["train"] * 10), Raises(ValueError, r"split.*shape.*per sample")),
+    Case(SURFACE, "anchor_curve: a split without anchor rows",
+         _curve(split=["train", "test"] * 20),
+         Raises(ValueError, r"split has no 'anchor' rows")),
+    Case(SURFACE, "anchor_curve: anchor_size 0", _curve(anchor_size=0),
+         Raises(ValueError, r"anchor_size.*(range|>)")),
+    Case(SURFACE, "anchor_curve: random_state -1", _curve(random_state=-1),
+         Raises(ValueError, r"random_state.*(range|>= 0)")),
+    Case(SURFACE, "anchor_curve: n_test_per_class 0", _curve(n_test_per_class=0),
+         Raises(ValueError, r"n_test_per_class.*(>= 1|range \[1)")),
+    Case(SURFACE, "anchor_curve: n_test_per_class above the rarest class",
+         _curve(n_test_per_class=50), Raises(ValueError, r"n_test_per_class.*at most")),
+    Case(SURFACE, "anchor_curve: cache_dir is a file", _written_cache,
+         Raises(NotADirectoryError, r"cache_dir.*must be a folder")),
+    Case(SURFACE, "anchor_curve: anchors_from unknown", _curve(anchors_from="test"),
+         Raises(ValueError, r"anchors_from.*(pool|train)")),
+    Case(SURFACE, "stitching_report: n_anchors a list",
+         lambda tmp: stitching_report(SOURCE, TARGET, Y, n_anchors=[4, 8], **FAST),
+         Raises((ValueError, TypeError), r"n_anchors.*(one|single|int)")),
+    Case(SURFACE, "stitching_table: a single encoder", _table({"e1": SOURCE}),
+         Raises(ValueError, r"(two|2|at least).*encoders")),
+    Case(SURFACE, "stitching_table: groups miss an encoder", _table(groups={"e1": "g"}),
+         Raises(ValueError, r"groups.*'e2'.*Map every encoder")),
+    Case(SURFACE, "stitching_table: an unknown metric", _table(metric="auc"),
+         Raises(ValueError, r"metric.*roc_auc.*'auc'")),
+    Case(SURFACE, "stitching_table: change_transform not among transforms",
+         _table(change_transform="affine"),
+         Raises(ValueError, r"change_transform.*affine.*transforms")),
+    Case(SURFACE, "stitching_table: embeddings as a list", _table([SOURCE, TARGET]),
+         Raises(ValueError, r"embeddings.*(mapping|Mapping|dict)")),
+    Case(SURFACE, "pooled_anchor_curve: no task", _pooled({}),
+         Raises(ValueError, r"tasks.*(empty|at least one)")),
+    Case(SURFACE, "pooled_anchor_curve: a task that is not (embeddings, y)",
+         _pooled({"t": {"e1": SOURCE, "e2": TARGET}}),
+         Raises((ValueError, TypeError), r"'t'.*\(embeddings, y\)")),
+    Case(SURFACE, "pooled_anchor_curve: a modality for no encoder",
+         _pooled({"t": ({"e1": SOURCE, "e2": TARGET}, Y)}, modalities={"e1": "text"}),
+         Raises(ValueError, r"modalit.*'e2'")),
+    Case(SURFACE, "balanced_subset: n_per_class above the rarest class",
+         lambda tmp: balanced_subset(Y, 50),
+         Raises(ValueError, r"n_per_class.*50.*(at most|only) 20")),
+    Case(SURFACE, "balanced_subset: n_per_class 0", lambda tmp: balanced_subset(Y, 0),
+         Raises(ValueError, r"n_per_class.*(>= 1|range \[1|at least)")),
+    Case(SURFACE, "Protocol: a decoder name that does not exist",
+         lambda tmp: Protocol(decoder="svm").resolved(),
+         Raises(ValueError, r"decoder.*svm.*(linear-svm|logistic)")),
+]
