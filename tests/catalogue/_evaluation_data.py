@@ -93,3 +93,35 @@ def rerun_after(tmp, edit):
     again = run(edited, tmp / "out")
     fresh = run(edited, tmp / "fresh")
     return again, fresh
+
+
+def zero_shot_config(folder):
+    """A zero-shot configuration read from files only: an image encoder aligned
+    on 20 anchor images (rows 0-19 of the labels file) into a text encoder's
+    space, prompts already embedded; the task's data set is every row."""
+    folder = Path(folder)
+    labels = labels_file(folder)
+    image = embedding_file(folder, "img", 6, seed=1)
+    text = embedding_file(folder, "txt", 4, seed=1)
+    prompts = folder / "prompts.npz"
+    rng = np.random.default_rng(0)
+    np.savez(prompts, embeddings=rng.normal(size=(2, 4)), ids=np.array(["an a", "a b"]))
+    return {
+        "datasets": {
+            "anchors": {"labels": str(labels), "rows": [0, 20]},
+            "test": {"labels": str(labels)},
+        },
+        "encoders": {
+            "img": {"modality": "image", "domain": "general",
+                    "embeddings": {"anchors": str(image), "test": str(image)}},
+            "txt": {"modality": "text", "domain": "general",
+                    "embeddings": {"anchors": str(text)}},
+        },  # fmt: skip
+        "zero_shot": {
+            "text_encoder": "txt",
+            "anchors": "anchors",
+            "prompt_embeddings": str(prompts),
+            "n_repeats": 1,
+            "tasks": {"t": {"dataset": "test", "prompts": {"a": ["an a"], "b": ["a b"]}}},
+        },
+    }
