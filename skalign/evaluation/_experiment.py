@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._files import atomic_write
+from .._files import atomic_write, check_directory
 from ._cache import DamagedCellWarning, fingerprint
 from ._experiment_config import ExperimentConfig, load_config
 from ._io import read_embeddings
@@ -109,10 +109,15 @@ def run_experiment(
     >>> results["table"].index.tolist()
     [('text', 'general', 'general')]
     """
+    for name, value in (("dry_run", dry_run), ("show_progress", show_progress)):
+        if not isinstance(value, bool | np.bool_):
+            raise TypeError(f"{name} must be True or False, got {value!r}.")
     if not isinstance(config, ExperimentConfig):
         config = load_config(config)
-    output_dir = Path(output_dir)
-    cache_dir = Path(cache_dir) if cache_dir is not None else output_dir / "cache"
+    output_dir = _folder(output_dir, "output_dir")
+    cache_dir = output_dir / "cache" if cache_dir is None else _folder(
+        cache_dir, "cache_dir"
+    )
     runner = _Runner(config, cache_dir, show_progress)
     if dry_run:
         return {"plan": runner.dry_run()}
@@ -123,6 +128,18 @@ def run_experiment(
         results["zero_shot"] = runner.zero_shot()
     _write_report(config, output_dir, results, runner.say)
     return results
+
+
+def _folder(value, parameter):
+    """``value`` as a Path, refused up front (before anything is embedded) when
+    it is not a path or cannot be a folder."""
+    if not isinstance(value, str | os.PathLike):
+        raise TypeError(
+            f"{parameter} must be the path of a folder (str or path-like), got "
+            f"{value!r}."
+        )
+    check_directory(value, parameter=parameter)
+    return Path(value)
 
 
 class _Runner:

@@ -100,6 +100,13 @@ def _text(choices=None):
     return check
 
 
+def _path(value):
+    """A file: a non-empty string (or, in a dict configuration, a path object)."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    return _text()(value)
+
+
 def _boolean(value):
     if not isinstance(value, bool):
         raise _Invalid("true or false (a TOML boolean, without quotes)")
@@ -146,6 +153,8 @@ def _rows(value):
 
 
 def _prompts_value(value):
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
     if isinstance(value, str) and value:
         return value
     if isinstance(value, dict) and value:
@@ -168,10 +177,10 @@ def _prompts_value(value):
 
 def _files_table(value):
     if not isinstance(value, dict) or not all(
-        isinstance(v, str) and v for v in value.values()
+        isinstance(v, str | os.PathLike) and os.fspath(v) for v in value.values()
     ):
         raise _Invalid("a table DATASET = 'file.npz'")
-    return value
+    return {dataset: os.fspath(file) for dataset, file in value.items()}
 
 
 def _constraint_check(name):
@@ -268,10 +277,10 @@ SCHEMA = {
             "skalign:digits, skalign:docstring-topics, or a CSV with 'id', "
             "'image' (path) or 'text', optional 'report', and label columns; "
             "optional when every encoder reads embedding files (then 'labels')",
-            _text(),
+            _path,
         ),
         "labels": Key(
-            "CSV with 'id' and label columns (with embedding files)", _text()
+            "CSV with 'id' and label columns (with embedding files)", _path
         ),
         "label": Key("label column (default: the only one)", _text()),
         "rows": Key("[start, stop]: a slice of the rows", _rows),
@@ -326,7 +335,7 @@ SCHEMA = {
             "the prompts already embedded by text_encoder: a file whose ids are "
             "the prompt texts (then text_encoder needs no extractor; its report "
             "embeddings may come from files)",
-            _text(),
+            _path,
         ),
         "hubness": Key(
             "csls: score classes by the hubness-aware CSLS similarity (default: "
@@ -371,7 +380,7 @@ SCHEMA = {
         "prompt_embeddings": Key(
             "or its prompts already embedded: a file whose ids are the prompt "
             "texts (for towers without an extractor)",
-            _text(),
+            _path,
         ),
     },
 }

@@ -230,6 +230,11 @@ def read_prompts(path):
     ['no finding', 'normal']
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(
+            f"The prompts file {str(path)!r} is a folder; give the path of a JSON "
+            f"file in it, holding {_PROMPTS_EXAMPLE}."
+        )
     if not path.is_file():
         raise FileNotFoundError(f"Prompts file {str(path)!r} does not exist.")
     try:

@@ -144,6 +144,8 @@ def write_outputs(output_dir, tables=None, figures=None, report=None):
     tables, figures = tables or {}, figures or {}
     for name in [*tables, *figures]:
         path_inside(output_dir, f"{name}.csv")
+        path_inside(output_dir, f"{name}.png")
+    path_inside(output_dir, "report.md")
     _check_outputs(tables, figures, report)
     output_dir.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -158,7 +160,7 @@ def write_outputs(output_dir, tables=None, figures=None, report=None):
         )
         paths.append(path)
     if report is not None:
-        path = output_dir / "report.md"
+        path = path_inside(output_dir, "report.md")
         path.write_text(report)
         paths.append(path)
     return paths

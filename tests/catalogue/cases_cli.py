@@ -181,3 +181,53 @@ CASES = [
          _table(("e1", "e1"), ("e2", ""),),
          _usage("NAME=VALUE.*'e2='")),
 ]
+
+
+def _zero_shot_cli(*extra, prompts=None, reports=None):
+    """``skalign zero-shot`` on files; ``prompts(tmp)`` / ``reports(tmp)``
+    replace the good prompts file / reports file."""
+
+    def call(tmp):
+        folder = tmp / "data"
+        folder.mkdir(parents=True, exist_ok=True)
+        images = embedding_file(folder, "img", 6, seed=1)
+        good_reports = folder / "reports.npz"
+        np.savez(good_reports, embeddings=np.random.default_rng(0).normal(size=(20, 4)),
+                 ids=np.array([f"i{k}" for k in range(20)]))  # fmt: skip
+        good_prompts = folder / "prompts.json"
+        good_prompts.write_text(json.dumps({"label": {"a": ["an a"], "b": ["a b"]}}))
+        return _cli("zero-shot", "--images", f"img={images}",
+                    "--reports", reports(tmp) if reports else good_reports,
+                    "--prompts", prompts(tmp) if prompts else good_prompts,
+                    "--labels", labels_file(folder), "--text-encoder",
+                    "all-minilm-l6-v2", "-o", tmp / "out", "-q", *extra)  # fmt: skip
+
+    return call
+
+
+def _json(tmp, content):
+    path = tmp / "bad.json"
+    path.write_text(json.dumps(content))
+    return path
+
+
+def _foreign_reports(tmp):
+    path = tmp / "foreign.npz"
+    np.savez(path, embeddings=np.eye(4), ids=np.array(["x1", "x2", "x3", "x4"]))
+    return path
+
+
+CASES += [
+    Case(SURFACE, "zero-shot: --prompts is a folder",
+         _zero_shot_cli(prompts=lambda tmp: tmp),
+         _usage("prompts file.*is a folder.*JSON file")),
+    Case(SURFACE, "zero-shot: a blank prompt",
+         _zero_shot_cli(prompts=lambda tmp: _json(tmp, {"label": {"a": [" "],
+                                                                  "b": ["b"]}})),
+         _usage("class 'a'.*non-empty string")),
+    Case(SURFACE, "zero-shot: --tasks names a task without prompts",
+         _zero_shot_cli("--tasks", "lable"), _usage("lable.*(prompts|task)")),
+    Case(SURFACE, "zero-shot: reports of no image",
+         _zero_shot_cli(reports=_foreign_reports),
+         _usage("(report|anchor).*(id|image)")),
+]

@@ -3,6 +3,7 @@ wrong types, ranges, repeats, names, files, and reruns after edits."""
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 
@@ -287,4 +288,27 @@ CASES = [
              c, "datasets", "d", labels=str(_three_classes(tmp)), classes=["a", "c"])
              | {"protocol": {**c["protocol"], "n_anchors": [3, 5]}}),
          Behaves(_same_as_fresh)),
+]
+
+
+def _path_objects(tmp):
+    """A dict configuration naming its files by pathlib.Path."""
+    config = stitching_config(tmp)
+    config["datasets"]["d"]["labels"] = tmp / "labels.csv"
+    for encoder in config["encoders"].values():
+        encoder["embeddings"] = {"d": tmp / Path(encoder["embeddings"]["d"]).name}
+    return ExperimentConfig.read(config)
+
+
+def _paths_read(config):
+    assert config.datasets["d"].labels.name == "labels.csv"
+    assert config.encoders["e2"].embeddings["d"].name == "e2.npz"
+    return True
+
+
+CASES += [
+    Case(SURFACE, "files named by pathlib.Path in a dict configuration",
+         _path_objects, Behaves(_paths_read)),
+    Case(SURFACE, "a file named by a number",
+         _dataset(labels=5), _config_error("datasets.d.labels", "string")),
 ]

@@ -105,3 +105,39 @@ def _symlinked_name(tmp):
     return path_inside(tmp / "out", "link.csv")
 
 
+
+
+def _report_symlinked_outside(tmp):
+    (tmp / "out").mkdir()
+    (tmp / "outside.md").write_text("precious")
+    (tmp / "out" / "report.md").symlink_to(tmp / "outside.md")
+    try:
+        write_outputs(tmp / "out", {"scores": TABLE}, report="# report")
+    finally:
+        assert (tmp / "outside.md").read_text() == "precious"
+
+
+def _run_output(tmp, output_dir=None, **options):
+    return run(stitching_config(tmp / "data"), output_dir, **options)
+
+
+CASES += [
+    Case(SURFACE, "report.md a symlink out of the output folder",
+         _report_symlinked_outside,
+         Raises(ValueError, r"report\.md.*outside.*plain file names")),
+    Case(SURFACE, "run_experiment without an output folder",
+         lambda tmp: _run_output(tmp, None),
+         Raises(TypeError, r"output_dir.*path of a folder.*None")),
+    Case(SURFACE, "run_experiment with cache_dir a file",
+         lambda tmp: _run_output(tmp, tmp / "out",
+                                 cache_dir=_file(tmp / "cache.txt")),
+         Raises(NotADirectoryError, r"cache_dir.*cache\.txt.*must be a folder")),
+    Case(SURFACE, "run_experiment with dry_run as a string",
+         lambda tmp: _run_output(tmp, tmp / "out", dry_run="no"),
+         Raises(TypeError, r"dry_run.*True or False.*'no'")),
+]
+
+
+def _file(path):
+    path.write_text("x")
+    return path
