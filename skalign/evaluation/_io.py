@@ -105,7 +105,7 @@ def read_embeddings(path):
             f"Cannot read embeddings from {str(path)!r}: it is a folder. Give the "
             "path of a .npy, .npz or .parquet file in it."
         )
-    if path.suffix not in _SUFFIXES:
+    if path.suffix.lower() not in _SUFFIXES:
         raise ValueError(
             f"Cannot read embeddings from {str(path)!r}: unknown file type "
             f"{path.suffix!r}. Save them as .npy, .npz or .parquet."
@@ -115,9 +115,9 @@ def read_embeddings(path):
             f"Embedding file {str(path)!r} does not exist. Check the path (it is "
             f"relative to {str(Path.cwd())!r})."
         )
-    if path.suffix == ".npy":
+    if path.suffix.lower() == ".npy":
         fields = {"embeddings": _load_numpy(path)}
-    elif path.suffix == ".npz":
+    elif path.suffix.lower() == ".npz":
         fields = _read_npz(path)
     else:
         fields = _read_parquet(path)
@@ -129,6 +129,7 @@ def read_embeddings(path):
         key: _check_column(fields.get(key), key, embeddings, path) for key in _METADATA
     }
     if metadata["ids"] is not None:
+        _check_ids_present(fields.get("ids"), path)
         _check_unique_ids(metadata["ids"], path)
     return EmbeddingFile(embeddings, **metadata)
 
@@ -178,6 +179,13 @@ def read_labels(path):
             f"{path.suffix!r}. Save them as .csv or .parquet."
         )
     if "id" in table.columns:
+        missing = np.flatnonzero(table["id"].isna().to_numpy())
+        if missing.size:
+            raise ValueError(
+                f"The labels file {str(path)!r} has {missing.size} row(s) without an "
+                f"id, first at row {missing[0] + 1}; give every row an id (or drop "
+                "those rows)."
+            )
         table["id"] = table["id"].astype(str)
         _check_unique_ids(table["id"].to_numpy(), path)
     if len([c for c in table.columns if c != "id"]) == 0:
@@ -563,6 +571,22 @@ def _check_column(values, key, embeddings, path):
     return values
 
 
+def _check_ids_present(ids, path):
+    """Refuse NaN or empty ids: a missing id cannot pair a row."""
+    ids = np.asarray(ids)
+    if ids.dtype.kind == "f":
+        missing = np.isnan(ids)
+    elif ids.dtype.kind in "US":
+        missing = np.char.str_len(ids) == 0
+    else:
+        return
+    if missing.any():
+        raise ValueError(
+            f"{str(path)!r}: {int(missing.sum())} row(s) have no id (NaN or empty), "
+            f"first at row {int(np.flatnonzero(missing)[0])}; give every row an id."
+        )
+
+
 def _check_unique_ids(ids, path):
     unique, counts = np.unique(ids, return_counts=True)
     if (counts > 1).any():
@@ -657,7 +681,13 @@ def _labels_from_table(table, task, ids, n_rows):
             f"task={task!r} is not a column of the labels file; its label "
             f"columns are {columns!r}. Pass one of them as task=."
         )
-    if "id" not in table.columns or ids is None:
+    if "id" in table.columns and ids is None:
+        raise ValueError(
+            "The labels file has an 'id' column but the embedding files have no "
+            "ids, so its rows cannot be matched to theirs. Save ids in the files, "
+            "or drop the labels' 'id' column to pair rows by position."
+        )
+    if "id" not in table.columns:
         if len(table) != n_rows:
             raise ValueError(
                 f"The labels file has {len(table)} rows but the embeddings have "

@@ -5,7 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 from imblearn.under_sampling import RandomUnderSampler
 from sklearn.model_selection import train_test_split
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
 from .._sklearn_compat import Interval, validate_params
 
@@ -185,5 +185,12 @@ def _check_labels(y):
                 "count as different classes); give every label one type, e.g. "
                 "y.astype(str)."
             )
+    if y.size == 0:
+        raise ValueError("y is empty; pass one class label per sample.")
+    if type_of_target(y) == "continuous":
+        raise ValueError(
+            f"y holds continuous values (e.g. {y.ravel()[0]!r}), not class labels; "
+            "pass the labels of a classification task (e.g. a label column)."
+        )
     check_classification_targets(y)
     return y

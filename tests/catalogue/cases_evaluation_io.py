@@ -121,6 +121,18 @@ CASES = [
          lambda tmp: (pd.DataFrame({"embedding": [[1.0, 2.0], None]}).to_parquet(
              tmp / "x.parquet"), read_embeddings(tmp / "x.parquet"))[-1],
          Raises(ValueError, r"x\.parquet.*'embedding'.*not a vector")),
+    Case(SURFACE, ".npz with a NaN id", _npz(embeddings=EYE, ids=[1.0, np.nan, 2.0, 3.0]),
+         Raises(ValueError, r"x\.npz.*no id.*give every row an id")),
+    Case(SURFACE, ".npz with an empty id", _npz(embeddings=EYE, ids=["a", "", "c", "d"]),
+         Raises(ValueError, r"x\.npz.*no id.*give every row an id")),
+    Case(SURFACE, "upper-case .NPZ suffix is read",
+         lambda tmp: (np.savez(tmp / "x.npz", embeddings=EYE, ids=IDS),
+                      (tmp / "x.npz").rename(tmp / "X.NPZ"),
+                      read_embeddings(tmp / "X.NPZ"))[-1],
+         Behaves(lambda f: f.ids.tolist() == IDS.tolist()
+                 and np.array_equal(f.embeddings, EYE))),
+    Case(SURFACE, "labels file with a row without id", _labels("id,y\na,1\n,0\nc,1\n"),
+         Raises(ValueError, r"labels\.csv.*without an id.*give every row an id")),
     Case(SURFACE, "labels file empty", _labels(""),
          Raises(ValueError, r"labels\.csv.*empty.*(header|column)")),
     Case(SURFACE, "labels file with only ids", _labels("id\na\nb\n"),
@@ -168,6 +180,9 @@ CASES = [
          _pair({"a": _file(EYE, IDS)}, labels=pd.DataFrame({"id": IDS, "y": list("xyxy")}),
                task="z"),
          Raises(ValueError, r"task='z'.*'y'")),
+    Case(SURFACE, "pair_files: labels with ids, files without",
+         _pair({"a": _file(EYE)}, labels=pd.DataFrame({"id": IDS[::-1], "y": list("xyxy")})),
+         Raises(ValueError, r"'id' column.*files have no ids.*Save ids")),
     Case(SURFACE, "pair_files: NaN labels are left out with labelled_only",
          _pair({"a": _file(EYE, IDS)}, labels=pd.DataFrame(
              {"id": IDS, "y": ["x", None, "y", np.nan]}), labelled_only=True),

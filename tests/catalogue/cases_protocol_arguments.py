@@ -2,7 +2,10 @@
 ``stitching_table``, ``pooled_*``, ``balanced_subset``, ``Protocol``): types,
 ranges, labels with one class, NaN or mixed types, mismatched encoders."""
 
+import importlib.util
+
 import numpy as np
+from sklearn.linear_model import LinearRegression
 
 from skalign.evaluation import (
     Protocol,
@@ -82,6 +85,15 @@ CASES = [
          Raises(ValueError, r"orth.*ortho")),
     Case(SURFACE, "anchor_curve: labels of one class", _curve(y=np.array(["a"] * 40)),
          Raises(ValueError, r"(one|single|1) class.*(two|2|several)")),
+    Case(SURFACE, "anchor_curve: a regressor as decoder",
+         _curve(decoder=LinearRegression()),
+         Raises(ValueError, r"decoder=LinearRegression.*not a classifier.*Pass a classifier")),
+    Case(SURFACE, "anchor_curve: n_jobs 0", _curve(n_jobs=0),
+         Raises(ValueError, r"n_jobs.*(-1|range).*Got 0")),
+    Case(SURFACE, "anchor_curve: continuous labels", _curve(y=np.linspace(0, 1, 40)),
+         Raises(ValueError, r"y holds continuous values.*class labels")),
+    Case(SURFACE, "balanced_subset: empty labels", lambda tmp: balanced_subset([], 2),
+         Raises(ValueError, r"y is empty.*one class label per sample")),
     Case(SURFACE, "anchor_curve: a NaN label", _curve(y=_with(Y, 3, np.nan, object)),
          Raises(ValueError, r"(NaN|missing).*(label|y)")),
     Case(SURFACE, "anchor_curve: labels mixing 0 and '0'",
@@ -140,3 +152,15 @@ CASES = [
          lambda tmp: Protocol(decoder="svm").resolved(),
          Raises(ValueError, r"decoder.*svm.*(linear-svm|logistic)")),
 ]
+
+
+def _torch_curve(tmp):
+    import torch
+
+    return anchor_curve(torch.tensor(SOURCE), torch.tensor(TARGET), Y, n_anchors=[4],
+                        **FAST)  # fmt: skip
+
+
+if importlib.util.find_spec("torch") is not None:
+    CASES.append(Case(SURFACE, "anchor_curve: torch tensors give the arrays' result",
+                      _torch_curve, Behaves(_same_as_int)))
