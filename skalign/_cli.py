@@ -363,8 +363,9 @@ def _table(parser):
         if len(set(names)) != len(names):
             twice = sorted({name for name in names if names.count(name) > 1})
             raise ValueError(
-                f"--embeddings names {', '.join(map(repr, twice))} twice ({names!r});"
-                " give each encoder once, with a different name per file."
+                f"--embeddings names an encoder twice ({', '.join(map(repr, twice))}"
+                f" in {names!r}); give each encoder once, with a different name per "
+                "file."
             )
         unknown = [name for name, _ in args.groups or () if name not in names]
         if unknown:
@@ -658,7 +659,7 @@ def _run_arguments(parser):
     from .evaluation import Protocol
 
     parser.add_argument(
-        "--seed", type=int, default=Protocol.random_state, help="random seed"
+        "--seed", type=_seed, default=Protocol.random_state, help="random seed"
     )
     parser.add_argument(
         "--n-jobs", type=_n_jobs, default=None, help="parallel jobs (-1: all cores)"
@@ -836,6 +837,11 @@ def _count(text):
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
     return value
+
+
+def _seed(text):
+    """A whole number; its range is checked by the library (named as --seed)."""
+    return _number(text, int, f"a whole number in [0, {2**32 - 1}]")
 
 
 def _n_jobs(text):

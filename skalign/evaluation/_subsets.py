@@ -132,10 +132,20 @@ def protocol_split(y, *, anchor_size=0.25, test_size=0.25, random_state=None):
     )
     if n_anchor + n_test >= y.shape[0]:
         raise ValueError(
-            f"anchor_size and test_size take {n_anchor} + {n_test} of the "
-            f"{y.shape[0]} samples, leaving none to train the decoder. Lower "
-            "them so that their sum stays below the number of samples."
+            f"anchor_size={anchor_size} and test_size={test_size} take {n_anchor} "
+            f"+ {n_test} of the {y.shape[0]} samples, leaving none to train the "
+            "decoder. Lower them so that their sum stays below the number of "
+            "samples."
         )
+    n_classes = np.unique(y).size
+    for count, size, name in ((n_anchor, anchor_size, "anchor_size"),
+                              (n_test, test_size, "test_size")):  # fmt: skip
+        if count < n_classes:
+            raise ValueError(
+                f"{name}={size} gives {count} row(s), fewer than the {n_classes} "
+                "classes of y: a stratified split needs one row per class at least. "
+                f"Raise {name}= to {n_classes} rows or more."
+            )
     rest, test = train_test_split(
         positions, test_size=n_test, stratify=y, random_state=random_state
     )

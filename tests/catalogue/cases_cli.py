@@ -171,7 +171,7 @@ CASES = [
          _curve(labels=_one_class_labels), _usage("(one|single|1) class.*(two|2)")),
     Case(SURFACE, "table: one encoder named twice",
          _table(("e1", "e1"), ("e1", "e2")),
-         _usage("--embeddings.*'e1' twice.*(once|different)")),
+         _usage("--embeddings.*twice.*'e1'.*(once|different)")),
     Case(SURFACE, "table: a single encoder", _table(("e1", "e1")),
          _usage("(two|2|several).*encoders")),
     Case(SURFACE, "table: --groups names an unknown encoder",
@@ -230,4 +230,16 @@ CASES += [
     Case(SURFACE, "zero-shot: reports of no image",
          _zero_shot_cli(reports=_foreign_reports),
          _usage("(report|anchor).*(id|image)")),
+]
+
+CASES += [
+    Case(SURFACE, "curve: --anchor-size and --test-size leave no training row",
+         _curve("--anchor-size", "0.6", "--test-size", "0.6"),
+         _usage("--anchor-size 0.6 and --test-size 0.6.*leaving none.*Lower them")),
+    Case(SURFACE, "curve: --test-size 1 row for 2 classes", _curve("--test-size", "1"),
+         _usage("--test-size 1 gives 1 row.*2 classes.*Raise --test-size")),
+    Case(SURFACE, "curve: --seed beyond 32 bits", _curve("--seed", "99999999999"),
+         _usage("--seed must be an int in the range \\[0, 4294967295\\]")),
+    Case(SURFACE, "curve: --seed not a number", _curve("--seed", "abc"),
+         _usage("--seed.*whole number.*'abc'")),
 ]

@@ -312,3 +312,56 @@ CASES += [
     Case(SURFACE, "a file named by a number",
          _dataset(labels=5), _config_error("datasets.d.labels", "string")),
 ]
+
+
+def _zero_shot_key(**values):
+    """The small zero-shot configuration with ``values`` in [zero_shot]."""
+    from tests.catalogue._evaluation_data import zero_shot_config
+
+    def call(tmp):
+        config = zero_shot_config(tmp)
+        config["zero_shot"].update(values)
+        return ExperimentConfig.read(config)
+
+    return call
+
+
+CASES += [
+    Case(SURFACE, "anchors_from unknown", _protocol(anchors_from="test"),
+         _config_error("protocol.anchors_from", "pool.*train")),
+    Case(SURFACE, "n_test_per_class 0", _protocol(n_test_per_class=0),
+         _config_error("protocol.n_test_per_class", "fix the value")),
+    Case(SURFACE, "zero_shot.hubness_neighbors 0", _zero_shot_key(hubness_neighbors=0),
+         _config_error("zero_shot.hubness_neighbors", ">= 1")),
+    Case(SURFACE, "zero_shot.prompt_pooling unknown", _zero_shot_key(prompt_pooling="mean"),
+         _config_error("zero_shot.prompt_pooling", "similarity.*embedding")),
+    Case(SURFACE, "zero_shot.anchor_repeats without anchor_size",
+         _zero_shot_key(anchor_repeats=3),
+         _config_error("anchor_repeats = 3", "needs zero_shot.anchor_size")),
+    Case(SURFACE, "zero_shot.anchors an undeclared data set", _zero_shot_key(anchors="anchor"),
+         _config_error("zero_shot.anchors", "did you mean 'anchors'")),
+    Case(SURFACE, "zero_shot.text_encoder an image encoder", _zero_shot_key(text_encoder="img"),
+         _config_error("zero_shot.text_encoder = 'img'", "must be a text encoder")),
+    Case(SURFACE, "datasets given as a list",
+         _read(lambda tmp, c: {**c, "datasets": ["d"]}),
+         _config_error("datasets", r"tables \[datasets\.NAME\]")),
+    Case(SURFACE, "an encoder without modality",
+         _read(lambda tmp, c: (c["encoders"]["e1"].pop("modality"), c)[1]),
+         _config_error("encoders.e1 has no 'modality'", "Add modality")),
+    Case(SURFACE, "rerun with anchors drawn from the training rows serves no stale cell",
+         _rerun(lambda tmp, c: with_changes(c, "protocol", None, anchors_from="train")),
+         Behaves(_same_as_fresh)),
+    Case(SURFACE, "rerun with another transform serves no stale cell",
+         _rerun(lambda tmp, c: with_changes(c, "protocol", None, transforms=["affine"],
+                                            change_transform="affine")),
+         Behaves(_same_as_fresh)),
+    Case(SURFACE, "rerun with the encoders' files swapped serves no stale cell",
+         _rerun(lambda tmp, c: _swap_files(c)), Behaves(_same_as_fresh)),
+]
+
+
+def _swap_files(config):
+    first, second = (config["encoders"][e]["embeddings"]["d"] for e in ("e1", "e2"))
+    config["encoders"]["e1"]["embeddings"]["d"] = second
+    config["encoders"]["e2"]["embeddings"]["d"] = first
+    return config

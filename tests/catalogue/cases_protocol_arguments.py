@@ -75,7 +75,7 @@ CASES = [
     Case(SURFACE, "anchor_curve: n_repeats 0", _curve(n_repeats=0),
          Raises(ValueError, r"n_repeats.*(>= 1|range \[1)")),
     Case(SURFACE, "anchor_curve: an unknown decoder name", _curve(decoder="svm"),
-         Raises(ValueError, r"decoder.*svm.*(linear-svm|logistic)")),
+         Raises(ValueError, r"decoder.*(linear-svm|logistic).*'svm'")),
     Case(SURFACE, "anchor_curve: no transform", _curve(transforms=[]),
          Raises(ValueError, r"transforms.*(empty|at least one)")),
     Case(SURFACE, "anchor_curve: a transform given twice",
@@ -150,7 +150,7 @@ CASES = [
          Raises(ValueError, r"n_per_class.*(>= 1|range \[1|at least)")),
     Case(SURFACE, "Protocol: a decoder name that does not exist",
          lambda tmp: Protocol(decoder="svm").resolved(),
-         Raises(ValueError, r"decoder.*svm.*(linear-svm|logistic)")),
+         Raises(ValueError, r"decoder='svm'.*not a known decoder.*linear-svm")),
 ]
 
 
@@ -164,3 +164,11 @@ def _torch_curve(tmp):
 if importlib.util.find_spec("torch") is not None:
     CASES.append(Case(SURFACE, "anchor_curve: torch tensors give the arrays' result",
                       _torch_curve, Behaves(_same_as_int)))
+
+CASES += [
+    Case(SURFACE, "anchor_curve: random_state beyond 32 bits", _curve(random_state=2**40),
+         Raises(ValueError, r"random_state.*range \[0, 4294967295\]")),
+    Case(SURFACE, "anchor_curve: an anchor part of one row for two classes",
+         _curve(anchor_size=1, n_anchors=None),
+         Raises(ValueError, r"anchor_size=1 gives 1 row.*2 classes.*Raise anchor_size")),
+]
