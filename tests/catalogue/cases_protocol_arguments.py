@@ -14,6 +14,7 @@ from skalign.evaluation import (
     pooled_anchor_curve,
     stitching_report,
     stitching_table,
+    zero_shot_report,
 )
 from tests.catalogue._harness import Behaves, Case, Raises
 
@@ -171,4 +172,67 @@ CASES += [
     Case(SURFACE, "anchor_curve: an anchor part of one row for two classes",
          _curve(anchor_size=1, n_anchors=None),
          Raises(ValueError, r"anchor_size=1 gives 1 row.*2 classes.*Raise anchor_size")),
+]
+
+
+# --- zero_shot_report ------------------------------------------------------------
+
+ZS_LABELS = np.array(["a", "b"] * 20, dtype=object)
+ZS_IMAGES = RNG.normal(size=(40, 6))
+ZS_ANCHORS = (RNG.normal(size=(20, 6)), RNG.normal(size=(20, 4)))
+ZS_PROMPTS = {"a": ["an a"], "b": ["a b"]}
+
+
+def _zero_shot(labels=ZS_LABELS, prompts=ZS_PROMPTS, **options):
+    def call(tmp):
+        from tests._toy_encoders import HashingTextEncoder
+
+        arguments = {"anchors": {"img": ZS_ANCHORS},
+                     "text_encoder": HashingTextEncoder(4), **options}  # fmt: skip
+        return zero_shot_report({"img": ZS_IMAGES}, {"t": (labels, prompts)},
+                                **arguments)  # fmt: skip
+
+    return call
+
+
+CASES += [
+    Case(SURFACE, "zero_shot_report: no labelled image",
+         _zero_shot(labels=np.full(40, None, dtype=object)),
+         Raises(ValueError, r"Task 't' has no labelled image.*give")),
+    Case(SURFACE, "zero_shot_report: a class with an empty prompt list",
+         _zero_shot(prompts={"a": [], "b": ["a b"]}),
+         Raises(ValueError, r"no prompt for the classes \['a'\].*at least one prompt")),
+    Case(SURFACE, "zero_shot_report: labels mixing 0 and '0'",
+         _zero_shot(labels=np.array([0, "0"] * 20, dtype=object),
+                    prompts={0: ["zero"], "0": ["the digit zero"]}),
+         Raises(ValueError, r"mixes string and number labels.*one type")),
+    Case(SURFACE, "zero_shot_report: a class without prompts",
+         _zero_shot(prompts={"a": ["an a"]}),
+         Raises(ValueError, r"labels without prompts: \['b'\].*Add prompts")),
+    Case(SURFACE, "zero_shot_report: labels of another length",
+         _zero_shot(labels=ZS_LABELS[:30]),
+         Raises(ValueError, r"shape \(30,\).*40 images.*one label per image")),
+    Case(SURFACE, "zero_shot_report: anchor_repeats without anchor_size",
+         _zero_shot(anchor_repeats=2),
+         Raises(ValueError, r"anchor_repeats=2 needs anchor_size.*Set anchor_size")),
+    Case(SURFACE, "zero_shot_report: anchor_size above the anchor pairs",
+         _zero_shot(anchor_repeats=2, anchor_size=50),
+         Raises(ValueError, r"anchor_size=50.*20 anchor pairs.*at most 19")),
+    Case(SURFACE, "zero_shot_report: anchors of a method it does not score",
+         lambda tmp: zero_shot_report({"img": ZS_IMAGES}, {"t": (ZS_LABELS, ZS_PROMPTS)},
+                                      anchors={"imgx": ZS_ANCHORS}),
+         Raises(ValueError, r"anchors names methods.*'imgx'.*Key anchors")),
+    Case(SURFACE, "zero_shot_report: anchors with fewer reports than images",
+         _zero_shot(anchors={"img": (ZS_ANCHORS[0], ZS_ANCHORS[1][:10])}),
+         Raises(ValueError, r"pairs 20 images with 10 reports.*one report")),
+    Case(SURFACE, "zero_shot_report: prompts as text without a text encoder",
+         _zero_shot(text_encoder=None),
+         Raises(TypeError, r"holds text, but text_encoder is None.*Pass a text encoder")),
+    Case(SURFACE, "zero_shot_report: n_per_class above a class",
+         _zero_shot(n_per_class=100),
+         Raises(ValueError, r"n_per_class=100.*only 20.*Lower n_per_class")),
+    Case(SURFACE, "zero_shot_report: a task that is not a pair",
+         lambda tmp: zero_shot_report({"img": ZS_IMAGES}, {"t": ZS_LABELS},
+                                      anchors={"img": ZS_ANCHORS}),
+         Raises(TypeError, r"tasks\['t'\] must be a pair \(labels, class_prompts\)")),
 ]
