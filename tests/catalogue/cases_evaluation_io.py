@@ -13,7 +13,7 @@ from skalign.evaluation import (
     read_labels,
     read_prompts,
 )
-from tests.catalogue._harness import Behaves, Case, Raises
+from tests.catalogue._harness import Behaves, Case, Raises, Warns
 
 SURFACE = "evaluation files"
 IDS = np.array(["a", "b", "c", "d"])
@@ -187,4 +187,67 @@ CASES = [
          _pair({"a": _file(EYE, IDS)}, labels=pd.DataFrame(
              {"id": IDS, "y": ["x", None, "y", np.nan]}), labelled_only=True),
          Behaves(_unlabelled_nan)),
+]
+
+
+# --- zero_shot_from_reports (the files of skalign zero-shot) ----------------------
+
+ZS_IDS = np.array([f"i{k}" for k in range(40)])
+_ZS_RNG = np.random.default_rng(3)
+ZS_IMAGES = EmbeddingFile(_ZS_RNG.normal(size=(40, 6)), ZS_IDS, None, None)
+ZS_REPORTS = EmbeddingFile(_ZS_RNG.normal(size=(20, 4)), ZS_IDS[:20], None, None)
+ZS_LABELS = pd.DataFrame({"id": ZS_IDS, "t": ["a", "b"] * 20})
+ZS_PROMPTS = {"t": {"a": ["an a"], "b": ["a b"]}}
+
+
+def _from_reports(images=None, reports=ZS_REPORTS, labels=ZS_LABELS, prompts=ZS_PROMPTS,
+                  **options):
+    def call(tmp):
+        from skalign.evaluation import zero_shot_from_reports
+        from tests._toy_encoders import HashingTextEncoder
+
+        return zero_shot_from_reports(
+            {"img": ZS_IMAGES} if images is None else images, reports, labels, prompts,
+            text_encoder=HashingTextEncoder(4), **options)  # fmt: skip
+
+    return call
+
+
+def _test_rows(report):
+    assert set(report["n_test"]) == {10}, report["n_test"]
+    return True
+
+
+CASES += [
+    Case(SURFACE, "zero_shot_from_reports: no image file", _from_reports(images={}),
+         Raises(ValueError, r"images= must be a non-empty mapping.*read_embeddings")),
+    Case(SURFACE, "zero_shot_from_reports: an array instead of a file",
+         _from_reports(images={"img": ZS_IMAGES.embeddings}),
+         Raises(TypeError, r"images\['img'\].*not an EmbeddingFile.*read_embeddings")),
+    Case(SURFACE, "zero_shot_from_reports: reports without ids",
+         _from_reports(reports=EmbeddingFile(ZS_REPORTS.embeddings, None, None, None)),
+         Raises(ValueError, r"reports= has no ids.*save 'ids'")),
+    Case(SURFACE, "zero_shot_from_reports: every image has a report",
+         _from_reports(reports=EmbeddingFile(_ZS_RNG.normal(size=(40, 4)), ZS_IDS, None,
+                                             None)),
+         Raises(ValueError, r"Every one of the 40 images has a report.*Add images")),
+    Case(SURFACE, "zero_shot_from_reports: labels missing test images warn",
+         _from_reports(labels=ZS_LABELS.iloc[:30]),
+         Warns(UserWarning, r"10 of the 20 test images have no row in labels=.*add",
+               _test_rows)),
+    Case(SURFACE, "zero_shot_from_reports: labels as a dict",
+         _from_reports(labels={"id": ZS_IDS}),
+         Raises(TypeError, r"labels.*must be.*DataFrame.*Got")),
+    Case(SURFACE, "zero_shot_from_reports: empty prompts", _from_reports(prompts={}),
+         Raises(ValueError, r"prompts= is empty.*task -> \{class")),
+    Case(SURFACE, "zero_shot_from_reports: tasks naming no prompts",
+         _from_reports(tasks=["x"]), Raises(ValueError, r"tasks=.*\['x'\].*prompts=")),
+]
+
+CASES += [
+    Case(SURFACE, "zero_shot_from_reports: a fractional float label keeps its value",
+         _from_reports(labels=pd.DataFrame({"id": ZS_IDS, "t": [0.0, 1.5] * 20}),
+                       prompts={"t": {"0": ["zero"], "1.5": ["one and a half"]}}),
+         Behaves(lambda report: set(report["task"]) == {"t"}
+                 and set(report["n_test"]) == {20})),
 ]
