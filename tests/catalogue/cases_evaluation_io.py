@@ -251,3 +251,37 @@ CASES += [
          Behaves(lambda report: set(report["task"]) == {"t"}
                  and set(report["n_test"]) == {20})),
 ]
+
+
+def _prompt_file(tmp, ids=("a cat", "a dog")):
+    from skalign.evaluation._prompt_embeddings import PromptEmbeddingFile
+
+    path = tmp / "prompts.npz"
+    arrays = {"embeddings": np.eye(2)}
+    if ids is not None:
+        arrays["ids"] = np.array(ids)
+    np.savez(path, **arrays)
+    return PromptEmbeddingFile(path)
+
+
+CASES += [
+    Case(SURFACE, "prompt embeddings: transform before fit",
+         lambda tmp: _prompt_file(tmp).transform(["a cat"]),
+         Raises(ValueError, r"not fitted.*fit")),
+    Case(SURFACE, "prompt embeddings: one prompt given as a string",
+         lambda tmp: _prompt_file(tmp).fit().transform("a cat"),
+         Raises(ValueError, r"list of prompt texts.*'a cat'.*in a list")),
+    Case(SURFACE, "prompt embeddings: no prompt",
+         lambda tmp: _prompt_file(tmp).fit().transform([]),
+         Raises(ValueError, r"non-empty list of prompt texts")),
+    Case(SURFACE, "prompt embeddings: a prompt missing from the file",
+         lambda tmp: _prompt_file(tmp).fit().transform(["a cow"]),
+         Raises(ValueError, r"prompts\.npz has no embedding.*'a cow'.*embed every")),
+    Case(SURFACE, "prompt embeddings: a file without ids",
+         lambda tmp: _prompt_file(tmp, ids=None).fit(),
+         Raises(ValueError, r"prompts\.npz.*need 'ids'.*np\.savez")),
+    Case(SURFACE, "prompt embeddings: prompts differing by case are two prompts",
+         lambda tmp: _prompt_file(tmp, ids=("A cat", "a cat")).fit().transform(
+             ["a cat", "A cat"]),
+         Behaves(lambda X: np.array_equal(X, np.eye(2)[::-1]))),
+]
