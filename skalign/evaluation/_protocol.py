@@ -182,7 +182,7 @@ class Protocol:
     random_state: int = _setting(
         0,
         "seed of splits, subsets and anchor draws",
-        [Interval(Integral, 0, 2**32 - 1, closed="both")],
+        [Interval(Integral, 0, None, closed="left")],
     )
     n_jobs: object = _setting(
         None,

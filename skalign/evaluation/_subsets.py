@@ -125,6 +125,11 @@ def protocol_split(y, *, anchor_size=0.25, test_size=0.25, random_state=None):
     {'train': 10, 'anchor': 5, 'test': 5}
     """
     y = _check_labels(y)
+    if isinstance(random_state, Integral) and random_state > 2**32 - 1:
+        raise ValueError(
+            f"random_state={random_state} is above 4294967295 (2**32 - 1), the "
+            "largest seed NumPy takes; pass a smaller seed."
+        )
     positions = np.arange(y.shape[0])
     n_anchor, n_test = (
         _as_count(size, y.shape[0], name)
