@@ -226,3 +226,54 @@ CASES += [
          _zero_shot_option(anchor_repeats=2, anchor_size=50),
          Raises(ValueError, r"anchor_size.*50.*20")),
 ]
+
+
+def _reordered_file(tmp):
+    """e1's file with its rows shuffled (ids with them): the same results."""
+    config = stitching_config(tmp / "data")
+    reference = run(config, tmp / "reference")
+    path = config["encoders"]["e1"]["embeddings"]["d"]
+    with np.load(path) as archive:
+        X, ids = archive["embeddings"], archive["ids"]
+    order = np.random.default_rng(1).permutation(len(ids))
+    np.savez(path, embeddings=X[order], ids=ids[order])
+    return run(config, tmp / "shuffled"), reference
+
+
+def _integer_ids(tmp):
+    """Files whose ids are integers, a labels CSV whose ids are '0'...: paired."""
+    config = stitching_config(tmp / "data")
+    reference = run(config, tmp / "reference")
+    labels = tmp / "data" / "labels.csv"
+    labels.write_text(labels.read_text().replace("\ni", "\n"))
+    for encoder in config["encoders"].values():
+        path = encoder["embeddings"]["d"]
+        with np.load(path) as archive:
+            X = archive["embeddings"]
+        np.savez(path, embeddings=X, ids=np.arange(len(X)))
+    return run(config, tmp / "out"), reference
+
+
+def _dry_run_writes_nothing(tmp):
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        result = run(stitching_config(tmp / "data"), tmp / "out", dry_run=True)
+    return result, (tmp / "out").exists()
+
+
+CASES += [
+    Case(SURFACE, "a task's label column that the data set lacks",
+         _run(lambda tmp, config: with_changes(config, "stitching", "t", label="lable")),
+         Raises(ValueError, r"no label column 'lable'.*'label'.*fix the task's label")),
+    Case(SURFACE, "an embedding file whose rows are shuffled gives the same results",
+         _reordered_file, Behaves(lambda results: _same_results(results))),
+    Case(SURFACE, "integer ids in the files pair with the CSV's ids",
+         _integer_ids, Behaves(lambda results: _same_results(results))),
+    Case(SURFACE, "an embedding file repeating an id",
+         _embeddings(embeddings=np.eye(40), ids=np.repeat(IDS[:20], 2)),
+         Raises(ValueError, r"e1\.npz.*appears 2 times.*one item each")),
+    Case(SURFACE, "a dry run writes nothing", _dry_run_writes_nothing,
+         Behaves(lambda outcome: "plan" in outcome[0] and not outcome[1])),
+]
