@@ -115,8 +115,8 @@ def run_experiment(
     if not isinstance(config, ExperimentConfig):
         config = load_config(config)
     output_dir = _folder(output_dir, "output_dir")
-    cache_dir = output_dir / "cache" if cache_dir is None else _folder(
-        cache_dir, "cache_dir"
+    cache_dir = (
+        output_dir / "cache" if cache_dir is None else _folder(cache_dir, "cache_dir")
     )
     runner = _Runner(config, cache_dir, show_progress)
     if dry_run:
@@ -610,8 +610,10 @@ def _label_column(data, dataset):
             f"the data set (its label columns: {columns!r}); fix label = ... in "
             f"{where}."
         )
-    if dataset.label is None and len(columns) > 1 and (
-        dataset.classes is not None or dataset.n_per_class is not None
+    if (
+        dataset.label is None
+        and len(columns) > 1
+        and (dataset.classes is not None or dataset.n_per_class is not None)
     ):
         raise ValueError(
             f"datasets.{dataset.name}.classes / n_per_class select rows by a label, "

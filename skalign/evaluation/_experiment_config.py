@@ -279,9 +279,7 @@ SCHEMA = {
             "optional when every encoder reads embedding files (then 'labels')",
             _path,
         ),
-        "labels": Key(
-            "CSV with 'id' and label columns (with embedding files)", _path
-        ),
+        "labels": Key("CSV with 'id' and label columns (with embedding files)", _path),
         "label": Key("label column (default: the only one)", _text()),
         "rows": Key("[start, stop]: a slice of the rows", _rows),
         "classes": Key(

@@ -288,9 +288,7 @@ def _class_prompts(texts, task, label, path):
             f"{where} has an empty prompt list. Give every class at least one "
             "prompt, or remove the class from the file."
         )
-    not_text = [
-        text for text in texts if not isinstance(text, str) or not text.strip()
-    ]
+    not_text = [text for text in texts if not isinstance(text, str) or not text.strip()]
     if not_text:
         raise ValueError(
             f"{where} holds {json.dumps(not_text[0])}, which is not a prompt: every "

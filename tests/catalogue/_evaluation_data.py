@@ -112,16 +112,24 @@ def zero_shot_config(folder):
             "test": {"labels": str(labels)},
         },
         "encoders": {
-            "img": {"modality": "image", "domain": "general",
-                    "embeddings": {"anchors": str(image), "test": str(image)}},
-            "txt": {"modality": "text", "domain": "general",
-                    "embeddings": {"anchors": str(text)}},
+            "img": {
+                "modality": "image",
+                "domain": "general",
+                "embeddings": {"anchors": str(image), "test": str(image)},
+            },
+            "txt": {
+                "modality": "text",
+                "domain": "general",
+                "embeddings": {"anchors": str(text)},
+            },
         },  # fmt: skip
         "zero_shot": {
             "text_encoder": "txt",
             "anchors": "anchors",
             "prompt_embeddings": str(prompts),
             "n_repeats": 1,
-            "tasks": {"t": {"dataset": "test", "prompts": {"a": ["an a"], "b": ["a b"]}}},
+            "tasks": {
+                "t": {"dataset": "test", "prompts": {"a": ["an a"], "b": ["a b"]}}
+            },
         },
     }

@@ -94,10 +94,17 @@ def _config_toml(tmp, **protocol):
     config = stitching_config(tmp / "data", **protocol)
     lines = ["[protocol]"]
     lines += [f"{k} = {json.dumps(v)}" for k, v in config["protocol"].items()]
-    lines += ["[datasets.d]", f"labels = {json.dumps(config['datasets']['d']['labels'])}"]
+    lines += [
+        "[datasets.d]",
+        f"labels = {json.dumps(config['datasets']['d']['labels'])}",
+    ]
     for name, encoder in config["encoders"].items():
-        lines += [f"[encoders.{name}]", 'modality = "text"', 'domain = "general"',
-                  f"embeddings = {{d = {json.dumps(encoder['embeddings']['d'])}}}"]
+        lines += [
+            f"[encoders.{name}]",
+            'modality = "text"',
+            'domain = "general"',
+            f"embeddings = {{d = {json.dumps(encoder['embeddings']['d'])}}}",
+        ]
     lines += ["[stitching.t]", 'dataset = "d"']
     return _toml(tmp, "\n".join(lines) + "\n")
 
@@ -113,73 +120,160 @@ def _one_class_labels(tmp):
 
 
 CASES = [
-    Case(SURFACE, "experiment: the config is a folder",
-         _experiment(lambda tmp: tmp), _usage("is a folder.*TOML file")),
-    Case(SURFACE, "experiment: the config does not exist",
-         _experiment(lambda tmp: tmp / "missing.toml"),
-         _usage("missing.toml.*does not exist.*TOML file")),
-    Case(SURFACE, "experiment: invalid TOML",
-         _experiment(lambda tmp: _toml(tmp, "[protocol\nn_repeats = 2")),
-         _usage("experiment.toml.*not valid TOML")),
-    Case(SURFACE, "experiment: a key typo",
-         _experiment(lambda tmp: _toml(tmp, "[protocol]\nn_repeat = 2\n")),
-         _usage("n_repeat.*did you mean.*n_repeats")),
-    Case(SURFACE, "experiment: -o is a file",
-         _experiment(_config_toml, output=lambda tmp: _file(tmp)),
-         _usage("-o/--output-dir.*notes.txt.*must be a folder")),
-    Case(SURFACE, "experiment: --cache-dir inside a file",
-         lambda tmp: _experiment(_config_toml, "--cache-dir",
-                                 _file(tmp) / "cache")(tmp),
-         _usage("--cache-dir.*inside the file.*must be a folder")),
-    Case(SURFACE, "experiment: a string where a number is expected",
-         _experiment(lambda tmp: _config_toml(tmp, n_repeats="3")),
-         _usage("protocol.n_repeats.*'3'.*fix the value")),
-    Case(SURFACE, "experiment: runs and writes its report",
-         _experiment(_config_toml),
-         Behaves(lambda out: "Model stitching" in out)),
-    Case(SURFACE, "demo: -o is a file",
-         lambda tmp: _cli("demo", "-o", _file(tmp), "-q"),
-         _usage("-o/--output-dir.*must be a folder")),
-    Case(SURFACE, "curve: --source is a text file",
-         _curve(source=lambda tmp: _file(tmp)),
-         _usage(r"notes\.txt.*unknown file type.*\.npy, \.npz or \.parquet")),
-    Case(SURFACE, "curve: --source is missing",
-         _curve(source=lambda tmp: tmp / "missing.npz"),
-         _usage("--source.*missing.npz.*does not exist")),
-    Case(SURFACE, "curve: --source is a folder",
-         _curve(source=lambda tmp: tmp),
-         _usage("(folder|directory).*(file|\\.npz)")),
-    Case(SURFACE, "curve: --n-anchors 0", _curve("--n-anchors", "0"),
-         _usage("--n-anchors.*whole number >= 1")),
-    Case(SURFACE, "curve: --n-anchors not a number", _curve("--n-anchors", "ten"),
-         _usage("--n-anchors.*whole number.*'ten'")),
-    Case(SURFACE, "curve: --anchor-size nan", _curve("--anchor-size", "nan"),
-         _usage("--anchor-size.*(fraction|count).*'nan'")),
-    Case(SURFACE, "curve: --alpha nan", _curve("--alpha", "nan"),
-         _usage("--alpha.*(>= 0|auto).*'nan'")),
-    Case(SURFACE, "curve: --alpha inf", _curve("--alpha", "inf"),
-         _usage("--alpha.*(finite|>= 0|auto).*'inf'")),
-    Case(SURFACE, "curve: --n-jobs 0", _curve("--n-jobs", "0"),
-         _usage("--n-jobs.*positive count.*-1")),
-    Case(SURFACE, "curve: --seed -1", _curve("--seed", "-1"),
-         _usage("--seed.*-1")),
-    Case(SURFACE, "curve: an unknown transform", _curve("--transforms", "orth"),
-         _usage("orth.*choose from.*ortho")),
-    Case(SURFACE, "curve: --task names no column", _curve("--task", "pneumonia"),
-         _usage("pneumonia.*(label|column)")),
-    Case(SURFACE, "curve: labels with a single class",
-         _curve(labels=_one_class_labels), _usage("(one|single|1) class.*(two|2)")),
-    Case(SURFACE, "table: one encoder named twice",
-         _table(("e1", "e1"), ("e1", "e2")),
-         _usage("--embeddings.*twice.*'e1'.*(once|different)")),
-    Case(SURFACE, "table: a single encoder", _table(("e1", "e1")),
-         _usage("(two|2|several).*encoders")),
-    Case(SURFACE, "table: --groups names an unknown encoder",
-         _table(("e1", "e1"), ("e2", "e2"), extra=("--groups", "e1=g", "e3=g")),
-         _usage("e3.*--embeddings")),
-    Case(SURFACE, "table: NAME=PATH without a path",
-         _table(("e1", "e1"), ("e2", ""),),
-         _usage("NAME=VALUE.*'e2='")),
+    Case(
+        SURFACE,
+        "experiment: the config is a folder",
+        _experiment(lambda tmp: tmp),
+        _usage("is a folder.*TOML file"),
+    ),
+    Case(
+        SURFACE,
+        "experiment: the config does not exist",
+        _experiment(lambda tmp: tmp / "missing.toml"),
+        _usage("missing.toml.*does not exist.*TOML file"),
+    ),
+    Case(
+        SURFACE,
+        "experiment: invalid TOML",
+        _experiment(lambda tmp: _toml(tmp, "[protocol\nn_repeats = 2")),
+        _usage("experiment.toml.*not valid TOML"),
+    ),
+    Case(
+        SURFACE,
+        "experiment: a key typo",
+        _experiment(lambda tmp: _toml(tmp, "[protocol]\nn_repeat = 2\n")),
+        _usage("n_repeat.*did you mean.*n_repeats"),
+    ),
+    Case(
+        SURFACE,
+        "experiment: -o is a file",
+        _experiment(_config_toml, output=lambda tmp: _file(tmp)),
+        _usage("-o/--output-dir.*notes.txt.*must be a folder"),
+    ),
+    Case(
+        SURFACE,
+        "experiment: --cache-dir inside a file",
+        lambda tmp: _experiment(_config_toml, "--cache-dir", _file(tmp) / "cache")(tmp),
+        _usage("--cache-dir.*inside the file.*must be a folder"),
+    ),
+    Case(
+        SURFACE,
+        "experiment: a string where a number is expected",
+        _experiment(lambda tmp: _config_toml(tmp, n_repeats="3")),
+        _usage("protocol.n_repeats.*'3'.*fix the value"),
+    ),
+    Case(
+        SURFACE,
+        "experiment: runs and writes its report",
+        _experiment(_config_toml),
+        Behaves(lambda out: "Model stitching" in out),
+    ),
+    Case(
+        SURFACE,
+        "demo: -o is a file",
+        lambda tmp: _cli("demo", "-o", _file(tmp), "-q"),
+        _usage("-o/--output-dir.*must be a folder"),
+    ),
+    Case(
+        SURFACE,
+        "curve: --source is a text file",
+        _curve(source=lambda tmp: _file(tmp)),
+        _usage(r"notes\.txt.*unknown file type.*\.npy, \.npz or \.parquet"),
+    ),
+    Case(
+        SURFACE,
+        "curve: --source is missing",
+        _curve(source=lambda tmp: tmp / "missing.npz"),
+        _usage("--source.*missing.npz.*does not exist"),
+    ),
+    Case(
+        SURFACE,
+        "curve: --source is a folder",
+        _curve(source=lambda tmp: tmp),
+        _usage("(folder|directory).*(file|\\.npz)"),
+    ),
+    Case(
+        SURFACE,
+        "curve: --n-anchors 0",
+        _curve("--n-anchors", "0"),
+        _usage("--n-anchors.*whole number >= 1"),
+    ),
+    Case(
+        SURFACE,
+        "curve: --n-anchors not a number",
+        _curve("--n-anchors", "ten"),
+        _usage("--n-anchors.*whole number.*'ten'"),
+    ),
+    Case(
+        SURFACE,
+        "curve: --anchor-size nan",
+        _curve("--anchor-size", "nan"),
+        _usage("--anchor-size.*(fraction|count).*'nan'"),
+    ),
+    Case(
+        SURFACE,
+        "curve: --alpha nan",
+        _curve("--alpha", "nan"),
+        _usage("--alpha.*(>= 0|auto).*'nan'"),
+    ),
+    Case(
+        SURFACE,
+        "curve: --alpha inf",
+        _curve("--alpha", "inf"),
+        _usage("--alpha.*(finite|>= 0|auto).*'inf'"),
+    ),
+    Case(
+        SURFACE,
+        "curve: --n-jobs 0",
+        _curve("--n-jobs", "0"),
+        _usage("--n-jobs.*positive count.*-1"),
+    ),
+    Case(SURFACE, "curve: --seed -1", _curve("--seed", "-1"), _usage("--seed.*-1")),
+    Case(
+        SURFACE,
+        "curve: an unknown transform",
+        _curve("--transforms", "orth"),
+        _usage("orth.*choose from.*ortho"),
+    ),
+    Case(
+        SURFACE,
+        "curve: --task names no column",
+        _curve("--task", "pneumonia"),
+        _usage("pneumonia.*(label|column)"),
+    ),
+    Case(
+        SURFACE,
+        "curve: labels with a single class",
+        _curve(labels=_one_class_labels),
+        _usage("(one|single|1) class.*(two|2)"),
+    ),
+    Case(
+        SURFACE,
+        "table: one encoder named twice",
+        _table(("e1", "e1"), ("e1", "e2")),
+        _usage("--embeddings.*twice.*'e1'.*(once|different)"),
+    ),
+    Case(
+        SURFACE,
+        "table: a single encoder",
+        _table(("e1", "e1")),
+        _usage("(two|2|several).*encoders"),
+    ),
+    Case(
+        SURFACE,
+        "table: --groups names an unknown encoder",
+        _table(("e1", "e1"), ("e2", "e2"), extra=("--groups", "e1=g", "e3=g")),
+        _usage("e3.*--embeddings"),
+    ),
+    Case(
+        SURFACE,
+        "table: NAME=PATH without a path",
+        _table(
+            ("e1", "e1"),
+            ("e2", ""),
+        ),
+        _usage("NAME=VALUE.*'e2='"),
+    ),
 ]
 
 
@@ -218,28 +312,57 @@ def _foreign_reports(tmp):
 
 
 CASES += [
-    Case(SURFACE, "zero-shot: --prompts is a folder",
-         _zero_shot_cli(prompts=lambda tmp: tmp),
-         _usage("prompts file.*is a folder.*JSON file")),
-    Case(SURFACE, "zero-shot: a blank prompt",
-         _zero_shot_cli(prompts=lambda tmp: _json(tmp, {"label": {"a": [" "],
-                                                                  "b": ["b"]}})),
-         _usage("class 'a'.*non-empty string")),
-    Case(SURFACE, "zero-shot: --tasks names a task without prompts",
-         _zero_shot_cli("--tasks", "lable"), _usage("lable.*(prompts|task)")),
-    Case(SURFACE, "zero-shot: reports of no image",
-         _zero_shot_cli(reports=_foreign_reports),
-         _usage("(report|anchor).*(id|image)")),
+    Case(
+        SURFACE,
+        "zero-shot: --prompts is a folder",
+        _zero_shot_cli(prompts=lambda tmp: tmp),
+        _usage("prompts file.*is a folder.*JSON file"),
+    ),
+    Case(
+        SURFACE,
+        "zero-shot: a blank prompt",
+        _zero_shot_cli(
+            prompts=lambda tmp: _json(tmp, {"label": {"a": [" "], "b": ["b"]}})
+        ),
+        _usage("class 'a'.*non-empty string"),
+    ),
+    Case(
+        SURFACE,
+        "zero-shot: --tasks names a task without prompts",
+        _zero_shot_cli("--tasks", "lable"),
+        _usage("lable.*(prompts|task)"),
+    ),
+    Case(
+        SURFACE,
+        "zero-shot: reports of no image",
+        _zero_shot_cli(reports=_foreign_reports),
+        _usage("(report|anchor).*(id|image)"),
+    ),
 ]
 
 CASES += [
-    Case(SURFACE, "curve: --anchor-size and --test-size leave no training row",
-         _curve("--anchor-size", "0.6", "--test-size", "0.6"),
-         _usage("--anchor-size 0.6 and --test-size 0.6.*leaving none.*Lower them")),
-    Case(SURFACE, "curve: --test-size 1 row for 2 classes", _curve("--test-size", "1"),
-         _usage("--test-size 1 gives 1 row.*2 classes.*Raise --test-size")),
-    Case(SURFACE, "curve: --seed beyond 32 bits", _curve("--seed", "99999999999"),
-         _usage("--seed 99999999999 is above 4294967295.*smaller seed")),
-    Case(SURFACE, "curve: --seed not a number", _curve("--seed", "abc"),
-         _usage("--seed.*whole number.*'abc'")),
+    Case(
+        SURFACE,
+        "curve: --anchor-size and --test-size leave no training row",
+        _curve("--anchor-size", "0.6", "--test-size", "0.6"),
+        _usage("--anchor-size 0.6 and --test-size 0.6.*leaving none.*Lower them"),
+    ),
+    Case(
+        SURFACE,
+        "curve: --test-size 1 row for 2 classes",
+        _curve("--test-size", "1"),
+        _usage("--test-size 1 gives 1 row.*2 classes.*Raise --test-size"),
+    ),
+    Case(
+        SURFACE,
+        "curve: --seed beyond 32 bits",
+        _curve("--seed", "99999999999"),
+        _usage("--seed 99999999999 is above 4294967295.*smaller seed"),
+    ),
+    Case(
+        SURFACE,
+        "curve: --seed not a number",
+        _curve("--seed", "abc"),
+        _usage("--seed.*whole number.*'abc'"),
+    ),
 ]

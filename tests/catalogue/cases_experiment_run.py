@@ -12,7 +12,6 @@ from skalign.evaluation import ExperimentConfig
 from skalign.evaluation._cache import DamagedCellWarning
 from skalign.evaluation._experiment import _read_stored, _write_stored
 from tests.catalogue._evaluation_data import (
-    embedding_file,
     labels_file,
     run,
     stitching_config,
@@ -61,8 +60,9 @@ def _two_columns(tmp, config, **values):
 
 def _only_ids(tmp):
     path = tmp / "data" / "labels.csv"
-    path.write_text("\n".join(line.split(",")[0] for line in
-                              path.read_text().splitlines()) + "\n")
+    path.write_text(
+        "\n".join(line.split(",")[0] for line in path.read_text().splitlines()) + "\n"
+    )
 
 
 IDS = np.array([f"i{k}" for k in range(40)])
@@ -111,8 +111,12 @@ def _toml_run_from_other_cwd(tmp):
     lines += [f"{k} = {json.dumps(v)}" for k, v in config["protocol"].items()]
     lines += ["[datasets.d]", 'labels = "labels.csv"']
     for name in config["encoders"]:
-        lines += [f"[encoders.{name}]", 'modality = "text"', 'domain = "general"',
-                  f'embeddings = {{d = "{name}.npz"}}']
+        lines += [
+            f"[encoders.{name}]",
+            'modality = "text"',
+            'domain = "general"',
+            f'embeddings = {{d = "{name}.npz"}}',
+        ]
     lines += ["[stitching.t]", 'dataset = "d"']
     path = tmp / "study" / "experiment.toml"
     path.write_text("\n".join(lines) + "\n")
@@ -134,39 +138,92 @@ def _same_results(results):
 
 
 CASES = [
-    Case(SURFACE, "label column that the data set lacks", _dataset(label="lable"),
-         Raises(ValueError, r"datasets\.d\.label = 'lable'.*'label'.*fix label")),
-    Case(SURFACE, "classes that match no label", _dataset(classes=["a", "z"]),
-         Raises(ValueError, r"classes.*'z'.*(no|not).*label.*'a', 'b'")),
-    Case(SURFACE, "rows beyond the data", _dataset(rows=[100, 200]),
-         Raises(ValueError, r"rows.*\[100, 200\].*40")),
-    Case(SURFACE, "labels of one class", _labels(["a"] * 40),
-         Raises(ValueError, r"(one|single|1) class.*(two|2|several)")),
-    Case(SURFACE, "classes with several label columns and no label",
-         _run(lambda tmp, config: _two_columns(tmp, config, classes=["a", "b"])),
-         Raises(ValueError, r"label columns.*'label'.*'other'.*choose one with label")),
-    Case(SURFACE, "a labels file without a label column",
-         _run(lambda tmp, config: _only_ids(tmp)),
-         Raises(ValueError, r"no label column.*labels\.csv.*add")),
-    Case(SURFACE, "embedding file of other ids",
-         _embeddings(embeddings=np.eye(40), ids=np.char.add("x", IDS)),
-         Raises(ValueError, r"e1\.npz.*no embedding for 40 ids.*embed every item")),
-    Case(SURFACE, "embedding file without ids and other rows",
-         _embeddings(embeddings=np.eye(30)),
-         Raises(ValueError, r"e1\.npz.*30 rows.*40.*save 'ids'")),
-    Case(SURFACE, "embedding file holding NaN",
-         _embeddings(embeddings=np.full((40, 3), np.nan), ids=IDS),
-         Raises(ValueError, r"e1\.npz.*(NaN|finite)")),
-    Case(SURFACE, "a store entry copied under another key", _stored_copy,
-         Warns(DamagedCellWarning, r"b--d--key2\.npy.*(key|another)",
-               lambda result: result is None)),
-    Case(SURFACE, "store entries with swapped checksum records", _stored_swapped_record,
-         Warns(DamagedCellWarning, r"b--d--key2\.npy.*(checksum|key)",
-               lambda result: result is None)),
-    Case(SURFACE, "a sound store entry is read silently", _sound_store,
-         Behaves(lambda X: np.array_equal(X, np.arange(12.0).reshape(4, 3)))),
-    Case(SURFACE, "a TOML with relative paths run from another folder",
-         _toml_run_from_other_cwd, Behaves(_same_results)),
+    Case(
+        SURFACE,
+        "label column that the data set lacks",
+        _dataset(label="lable"),
+        Raises(ValueError, r"datasets\.d\.label = 'lable'.*'label'.*fix label"),
+    ),
+    Case(
+        SURFACE,
+        "classes that match no label",
+        _dataset(classes=["a", "z"]),
+        Raises(ValueError, r"classes.*'z'.*(no|not).*label.*'a', 'b'"),
+    ),
+    Case(
+        SURFACE,
+        "rows beyond the data",
+        _dataset(rows=[100, 200]),
+        Raises(ValueError, r"rows.*\[100, 200\].*40"),
+    ),
+    Case(
+        SURFACE,
+        "labels of one class",
+        _labels(["a"] * 40),
+        Raises(ValueError, r"(one|single|1) class.*(two|2|several)"),
+    ),
+    Case(
+        SURFACE,
+        "classes with several label columns and no label",
+        _run(lambda tmp, config: _two_columns(tmp, config, classes=["a", "b"])),
+        Raises(ValueError, r"label columns.*'label'.*'other'.*choose one with label"),
+    ),
+    Case(
+        SURFACE,
+        "a labels file without a label column",
+        _run(lambda tmp, config: _only_ids(tmp)),
+        Raises(ValueError, r"no label column.*labels\.csv.*add"),
+    ),
+    Case(
+        SURFACE,
+        "embedding file of other ids",
+        _embeddings(embeddings=np.eye(40), ids=np.char.add("x", IDS)),
+        Raises(ValueError, r"e1\.npz.*no embedding for 40 ids.*embed every item"),
+    ),
+    Case(
+        SURFACE,
+        "embedding file without ids and other rows",
+        _embeddings(embeddings=np.eye(30)),
+        Raises(ValueError, r"e1\.npz.*30 rows.*40.*save 'ids'"),
+    ),
+    Case(
+        SURFACE,
+        "embedding file holding NaN",
+        _embeddings(embeddings=np.full((40, 3), np.nan), ids=IDS),
+        Raises(ValueError, r"e1\.npz.*(NaN|finite)"),
+    ),
+    Case(
+        SURFACE,
+        "a store entry copied under another key",
+        _stored_copy,
+        Warns(
+            DamagedCellWarning,
+            r"b--d--key2\.npy.*(key|another)",
+            lambda result: result is None,
+        ),
+    ),
+    Case(
+        SURFACE,
+        "store entries with swapped checksum records",
+        _stored_swapped_record,
+        Warns(
+            DamagedCellWarning,
+            r"b--d--key2\.npy.*(checksum|key)",
+            lambda result: result is None,
+        ),
+    ),
+    Case(
+        SURFACE,
+        "a sound store entry is read silently",
+        _sound_store,
+        Behaves(lambda X: np.array_equal(X, np.arange(12.0).reshape(4, 3))),
+    ),
+    Case(
+        SURFACE,
+        "a TOML with relative paths run from another folder",
+        _toml_run_from_other_cwd,
+        Behaves(_same_results),
+    ),
 ]
 
 
@@ -183,8 +240,9 @@ def _zero_shot(change=None):
 
 
 def _zero_shot_option(**values):
-    return _zero_shot(lambda tmp, config: with_changes(config, "zero_shot", None,
-                                                       **values))
+    return _zero_shot(
+        lambda tmp, config: with_changes(config, "zero_shot", None, **values)
+    )
 
 
 def _prompt_file(embeddings, ids):
@@ -211,20 +269,36 @@ def _anchors_never_tested(results):
 
 
 CASES += [
-    Case(SURFACE, "zero-shot: anchors from the task's own labels file are not tested",
-         _zero_shot(), Behaves(_anchors_never_tested)),
-    Case(SURFACE, "zero-shot: a prompt missing from the prompt embeddings",
-         _prompt_file(np.ones((1, 4)), ["an a"]),
-         Raises(ValueError, r"prompts\.npz.*'a b'")),
-    Case(SURFACE, "zero-shot: prompt embeddings of another width",
-         _prompt_file(np.arange(14.0).reshape(2, 7), ["an a", "a b"]),
-         Raises(ValueError, r"(7|width|features|dimension).*4|4.*(7|width)")),
-    Case(SURFACE, "zero-shot: prompts for classes the labels lack",
-         _task_prompts({"x": ["an a"], "y": ["a b"]}),
-         Raises(ValueError, r"(class|label).*'a'.*prompt")),
-    Case(SURFACE, "zero-shot: anchor_size above the anchors",
-         _zero_shot_option(anchor_repeats=2, anchor_size=50),
-         Raises(ValueError, r"anchor_size.*50.*20")),
+    Case(
+        SURFACE,
+        "zero-shot: anchors from the task's own labels file are not tested",
+        _zero_shot(),
+        Behaves(_anchors_never_tested),
+    ),
+    Case(
+        SURFACE,
+        "zero-shot: a prompt missing from the prompt embeddings",
+        _prompt_file(np.ones((1, 4)), ["an a"]),
+        Raises(ValueError, r"prompts\.npz.*'a b'"),
+    ),
+    Case(
+        SURFACE,
+        "zero-shot: prompt embeddings of another width",
+        _prompt_file(np.arange(14.0).reshape(2, 7), ["an a", "a b"]),
+        Raises(ValueError, r"(7|width|features|dimension).*4|4.*(7|width)"),
+    ),
+    Case(
+        SURFACE,
+        "zero-shot: prompts for classes the labels lack",
+        _task_prompts({"x": ["an a"], "y": ["a b"]}),
+        Raises(ValueError, r"(class|label).*'a'.*prompt"),
+    ),
+    Case(
+        SURFACE,
+        "zero-shot: anchor_size above the anchors",
+        _zero_shot_option(anchor_repeats=2, anchor_size=50),
+        Raises(ValueError, r"anchor_size.*50.*20"),
+    ),
 ]
 
 
@@ -264,16 +338,34 @@ def _dry_run_writes_nothing(tmp):
 
 
 CASES += [
-    Case(SURFACE, "a task's label column that the data set lacks",
-         _run(lambda tmp, config: with_changes(config, "stitching", "t", label="lable")),
-         Raises(ValueError, r"no label column 'lable'.*'label'.*fix the task's label")),
-    Case(SURFACE, "an embedding file whose rows are shuffled gives the same results",
-         _reordered_file, Behaves(lambda results: _same_results(results))),
-    Case(SURFACE, "integer ids in the files pair with the CSV's ids",
-         _integer_ids, Behaves(lambda results: _same_results(results))),
-    Case(SURFACE, "an embedding file repeating an id",
-         _embeddings(embeddings=np.eye(40), ids=np.repeat(IDS[:20], 2)),
-         Raises(ValueError, r"e1\.npz.*appears 2 times.*one item each")),
-    Case(SURFACE, "a dry run writes nothing", _dry_run_writes_nothing,
-         Behaves(lambda outcome: "plan" in outcome[0] and not outcome[1])),
+    Case(
+        SURFACE,
+        "a task's label column that the data set lacks",
+        _run(lambda tmp, config: with_changes(config, "stitching", "t", label="lable")),
+        Raises(ValueError, r"no label column 'lable'.*'label'.*fix the task's label"),
+    ),
+    Case(
+        SURFACE,
+        "an embedding file whose rows are shuffled gives the same results",
+        _reordered_file,
+        Behaves(lambda results: _same_results(results)),
+    ),
+    Case(
+        SURFACE,
+        "integer ids in the files pair with the CSV's ids",
+        _integer_ids,
+        Behaves(lambda results: _same_results(results)),
+    ),
+    Case(
+        SURFACE,
+        "an embedding file repeating an id",
+        _embeddings(embeddings=np.eye(40), ids=np.repeat(IDS[:20], 2)),
+        Raises(ValueError, r"e1\.npz.*appears 2 times.*one item each"),
+    ),
+    Case(
+        SURFACE,
+        "a dry run writes nothing",
+        _dry_run_writes_nothing,
+        Behaves(lambda outcome: "plan" in outcome[0] and not outcome[1]),
+    ),
 ]

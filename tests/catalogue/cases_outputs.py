@@ -53,41 +53,99 @@ def _nothing_computed_when_output_is_file(tmp):
 
 
 CASES = [
-    Case(SURFACE, "table named by path traversal", _written({"../x": TABLE}),
-         Raises(ValueError, r"'\.\./x\.csv'.*outside.*plain file names")),
-    Case(SURFACE, "table named by an absolute path", _written({"/tmp/x": TABLE}),
-         Raises(ValueError, r"/tmp/x\.csv.*outside.*plain file names")),
-    Case(SURFACE, "table name holding a NUL byte", _written({"a\0b": TABLE}),
-         Raises(ValueError, r"(NUL|null).*plain file names")),
-    Case(SURFACE, "table name of 300 characters", _written({"x" * 300: TABLE}),
-         Raises(ValueError, r"(long|characters).*(shorter|at most)")),
-    Case(SURFACE, "two tables whose names differ only by case",
-         _written({"Scores": TABLE, "scores": TABLE}),
-         Raises(ValueError, r"'Scores'.*'scores'.*(case|differ)")),
-    Case(SURFACE, "a table that is a dict, not a DataFrame",
-         _written({"scores": {"method": ["ortho"]}}),
-         Raises(TypeError, r"scores.*DataFrame")),
-    Case(SURFACE, "a figure that is not callable", _written(figures={"bars": "bar"}),
-         Raises(TypeError, r"bars.*callable.*draw\(ax\)")),
-    Case(SURFACE, "a report that is not text", _written(report=42),
-         Raises(TypeError, r"report.*(str|Markdown)")),
-    Case(SURFACE, "nothing is written when one name is bad",
-         lambda tmp: _files_after_failed_write(tmp), Behaves(lambda files: files == [])),
-    Case(SURFACE, "safe_file_name of '..' and unicode",
-         lambda tmp: [safe_file_name(".."), safe_file_name("ünïcode/ñame"),
-                      safe_file_name("a\0b")],
-         Behaves(lambda names: all("/" not in n and "\0" not in n and n not in
-                                   ("", ".", "..") for n in names))),
-    Case(SURFACE, "path_inside of a name that is a symlink out of the folder",
-         lambda tmp: _symlinked_name(tmp),
-         Raises(ValueError, r"link\.csv.*outside.*plain file names")),
-    Case(SURFACE, "hostile encoder and task names write only under -o",
-         _hostile_encoder_names, Behaves(_all_under_out)),
-    Case(SURFACE, "output folder is a file", _output_is_file,
-         Raises(NotADirectoryError, r"out.*file.*must be a folder")),
-    Case(SURFACE, "output folder inside a file: refused before any work",
-         _nothing_computed_when_output_is_file,
-         Raises(NotADirectoryError, r"out.*file.*must be a folder")),
+    Case(
+        SURFACE,
+        "table named by path traversal",
+        _written({"../x": TABLE}),
+        Raises(ValueError, r"'\.\./x\.csv'.*outside.*plain file names"),
+    ),
+    Case(
+        SURFACE,
+        "table named by an absolute path",
+        _written({"/tmp/x": TABLE}),
+        Raises(ValueError, r"/tmp/x\.csv.*outside.*plain file names"),
+    ),
+    Case(
+        SURFACE,
+        "table name holding a NUL byte",
+        _written({"a\0b": TABLE}),
+        Raises(ValueError, r"(NUL|null).*plain file names"),
+    ),
+    Case(
+        SURFACE,
+        "table name of 300 characters",
+        _written({"x" * 300: TABLE}),
+        Raises(ValueError, r"(long|characters).*(shorter|at most)"),
+    ),
+    Case(
+        SURFACE,
+        "two tables whose names differ only by case",
+        _written({"Scores": TABLE, "scores": TABLE}),
+        Raises(ValueError, r"'Scores'.*'scores'.*(case|differ)"),
+    ),
+    Case(
+        SURFACE,
+        "a table that is a dict, not a DataFrame",
+        _written({"scores": {"method": ["ortho"]}}),
+        Raises(TypeError, r"scores.*DataFrame"),
+    ),
+    Case(
+        SURFACE,
+        "a figure that is not callable",
+        _written(figures={"bars": "bar"}),
+        Raises(TypeError, r"bars.*callable.*draw\(ax\)"),
+    ),
+    Case(
+        SURFACE,
+        "a report that is not text",
+        _written(report=42),
+        Raises(TypeError, r"report.*(str|Markdown)"),
+    ),
+    Case(
+        SURFACE,
+        "nothing is written when one name is bad",
+        lambda tmp: _files_after_failed_write(tmp),
+        Behaves(lambda files: files == []),
+    ),
+    Case(
+        SURFACE,
+        "safe_file_name of '..' and unicode",
+        lambda tmp: [
+            safe_file_name(".."),
+            safe_file_name("ünïcode/ñame"),
+            safe_file_name("a\0b"),
+        ],
+        Behaves(
+            lambda names: all(
+                "/" not in n and "\0" not in n and n not in ("", ".", "..")
+                for n in names
+            )
+        ),
+    ),
+    Case(
+        SURFACE,
+        "path_inside of a name that is a symlink out of the folder",
+        lambda tmp: _symlinked_name(tmp),
+        Raises(ValueError, r"link\.csv.*outside.*plain file names"),
+    ),
+    Case(
+        SURFACE,
+        "hostile encoder and task names write only under -o",
+        _hostile_encoder_names,
+        Behaves(_all_under_out),
+    ),
+    Case(
+        SURFACE,
+        "output folder is a file",
+        _output_is_file,
+        Raises(NotADirectoryError, r"out.*file.*must be a folder"),
+    ),
+    Case(
+        SURFACE,
+        "output folder inside a file: refused before any work",
+        _nothing_computed_when_output_is_file,
+        Raises(NotADirectoryError, r"out.*file.*must be a folder"),
+    ),
 ]
 
 
@@ -105,8 +163,6 @@ def _symlinked_name(tmp):
     return path_inside(tmp / "out", "link.csv")
 
 
-
-
 def _report_symlinked_outside(tmp):
     (tmp / "out").mkdir()
     (tmp / "outside.md").write_text("precious")
@@ -122,19 +178,30 @@ def _run_output(tmp, output_dir=None, **options):
 
 
 CASES += [
-    Case(SURFACE, "report.md a symlink out of the output folder",
-         _report_symlinked_outside,
-         Raises(ValueError, r"report\.md.*outside.*plain file names")),
-    Case(SURFACE, "run_experiment without an output folder",
-         lambda tmp: _run_output(tmp, None),
-         Raises(TypeError, r"output_dir.*path of a folder.*None")),
-    Case(SURFACE, "run_experiment with cache_dir a file",
-         lambda tmp: _run_output(tmp, tmp / "out",
-                                 cache_dir=_file(tmp / "cache.txt")),
-         Raises(NotADirectoryError, r"cache_dir.*cache\.txt.*must be a folder")),
-    Case(SURFACE, "run_experiment with dry_run as a string",
-         lambda tmp: _run_output(tmp, tmp / "out", dry_run="no"),
-         Raises(TypeError, r"dry_run.*True or False.*'no'")),
+    Case(
+        SURFACE,
+        "report.md a symlink out of the output folder",
+        _report_symlinked_outside,
+        Raises(ValueError, r"report\.md.*outside.*plain file names"),
+    ),
+    Case(
+        SURFACE,
+        "run_experiment without an output folder",
+        lambda tmp: _run_output(tmp, None),
+        Raises(TypeError, r"output_dir.*path of a folder.*None"),
+    ),
+    Case(
+        SURFACE,
+        "run_experiment with cache_dir a file",
+        lambda tmp: _run_output(tmp, tmp / "out", cache_dir=_file(tmp / "cache.txt")),
+        Raises(NotADirectoryError, r"cache_dir.*cache\.txt.*must be a folder"),
+    ),
+    Case(
+        SURFACE,
+        "run_experiment with dry_run as a string",
+        lambda tmp: _run_output(tmp, tmp / "out", dry_run="no"),
+        Raises(TypeError, r"dry_run.*True or False.*'no'"),
+    ),
 ]
 
 
