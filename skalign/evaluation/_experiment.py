@@ -523,7 +523,7 @@ def _load_dataset(dataset):
 
 def _csv_dataset(dataset):
     path = dataset.source if dataset.source is not None else dataset.labels
-    table = pd.read_csv(path)
+    table = pd.read_csv(path, encoding="utf-8-sig")  # a BOM (Excel) is skipped
     if "id" not in table.columns:
         raise ValueError(
             f"{path}: no 'id' column; a data set's CSV needs one id per row (it "

@@ -13,6 +13,7 @@ into a :class:`~._protocol.Protocol` record; its keys, documentation and
 defaults come from that record. Running is :mod:`._experiment`'s job.
 """
 
+import csv
 import dataclasses
 import difflib
 import json
@@ -547,7 +548,7 @@ def _config_path(config):
 
 def _config_text(path):
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")  # a BOM (Notepad) is skipped
     except UnicodeDecodeError as exc:
         raise ConfigError(
             f"{path}: not a TOML file (it is not UTF-8 text: {exc}); pass the "
@@ -740,14 +741,24 @@ class _Reader:
         and labels)."""
         path = self.file(value, key, (".csv",))
         try:
-            with open(path, encoding="utf-8") as handle:
-                header = handle.readline().strip()
+            header = csv_header(path)
         except UnicodeDecodeError:
             self.fail(f"{key} = {str(value)!r} is not a text CSV file; give a CSV.")
         if not header:
             self.fail(
                 f"{key} = {str(value)!r} is empty; a data set's CSV needs a header "
                 "row naming an 'id' column and its label columns."
+            )
+        if "id" not in header:
+            hint = (
+                f" (it looks separated by {sep!r}: save it comma-separated)"
+                if (sep := _other_separator(header))
+                else ""
+            )
+            self.fail(
+                f"{key} = {str(value)!r} has no 'id' column in its header "
+                f"{header!r}{hint}; a data set's CSV needs one id per row (it "
+                "pairs the rows with embedding files). Add an 'id' column."
             )
         return path
 
@@ -972,6 +983,21 @@ class _Reader:
             )
 
 
+def csv_header(path):
+    """The column names of a CSV file's first line (a UTF-8 BOM skipped)."""
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        line = handle.readline().strip()
+    return [name.strip() for name in next(csv.reader([line]))] if line else []
+
+
+def _other_separator(header):
+    """';' or a tab when a one-column header holds them (a CSV from a
+    spreadsheet set to another list separator)."""
+    if len(header) == 1:
+        return next((sep for sep in (";", "\t") if sep in header[0]), None)
+    return None
+
+
 def _embeds(encoder, dataset):
     """Whether ``encoder`` can embed ``dataset``: a file for it, or an extractor
     and the data set's items."""
@@ -988,7 +1014,7 @@ def _modality_of(dataset, encoders):
     if dataset.source == "skalign:docstring-topics":
         return "text"
     if isinstance(dataset.source, Path):
-        header = dataset.source.read_text().splitlines()[0].split(",")
+        header = csv_header(dataset.source)
         return "image" if "image" in header else "text"
     with_files = [e.modality for e in encoders.values() if dataset.name in e.embeddings]
     return with_files[0] if with_files else None

@@ -200,7 +200,7 @@ def _read_labels_csv(path):
     """A labels CSV as text (a column with a missing value would otherwise turn
     1 into 1.0 and stop matching its class name), or a clear error."""
     try:
-        return pd.read_csv(path, dtype=str)
+        table = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
     except pd.errors.EmptyDataError:
         raise ValueError(
             f"The labels file {str(path)!r} is empty; it needs a header row ('id' "
@@ -211,6 +211,14 @@ def _read_labels_csv(path):
             f"The labels file {str(path)!r} is not a text CSV ({exc}); save the "
             "labels as a UTF-8 .csv or a .parquet file."
         ) from None
+    if "id" not in table.columns and table.shape[1] == 1:
+        sep = next((s for s in (";", "\t") if s in table.columns[0]), None)
+        if sep is not None:
+            raise ValueError(
+                f"The labels file {str(path)!r} has one column {table.columns[0]!r}"
+                f": it looks separated by {sep!r}. Save it comma-separated."
+            )
+    return table
 
 
 def read_prompts(path):

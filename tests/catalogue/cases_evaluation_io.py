@@ -528,3 +528,18 @@ CASES += [
         Behaves(lambda X: np.array_equal(X, np.eye(2)[::-1])),
     ),
 ]
+
+CASES += [
+    Case(
+        SURFACE,
+        "labels file with a byte order mark keeps its 'id' column",
+        _labels("\ufeffid,y\na,1\nb,0\n"),
+        Behaves(lambda table: table["id"].tolist() == ["a", "b"]),
+    ),
+    Case(
+        SURFACE,
+        "labels file separated by semicolons",
+        _labels("id;y\na;1\nb;0\n"),
+        Raises(ValueError, r"labels\.csv.*separated by ';'.*comma-separated"),
+    ),
+]

@@ -616,3 +616,56 @@ def _swap_files(config):
     config["encoders"]["e1"]["embeddings"]["d"] = second
     config["encoders"]["e2"]["embeddings"]["d"] = first
     return config
+
+
+def _labels_text(text):
+    """The small configuration whose labels file holds ``text``."""
+
+    def change(tmp, config):
+        (tmp / "labels.csv").write_bytes(text.encode())
+
+    return _read(change)
+
+
+def _bom_toml(tmp):
+    """A TOML saved by Notepad (a UTF-8 byte order mark first)."""
+    path = tmp / "experiment.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + b"[protocol]\nn_repeats = 2\n")
+    try:
+        ExperimentConfig.read(path)
+    except ConfigError as error:
+        return str(error)
+    return "read"
+
+
+CASES += [
+    Case(
+        SURFACE,
+        "labels CSV separated by semicolons",
+        _labels_text("id;label\ni0;a\ni1;b\n"),
+        _config_error("datasets.d.labels", "no 'id' column.*separated by ';'"),
+    ),
+    Case(
+        SURFACE,
+        "labels CSV without an id column",
+        _labels_text("name,label\ni0,a\ni1,b\n"),
+        _config_error("datasets.d.labels", "no 'id' column.*Add an 'id' column"),
+    ),
+    Case(
+        SURFACE,
+        "labels CSV with a byte order mark and quoted header is read",
+        _labels_text(
+            "\ufeff"
+            + '"id","label"\n'
+            + "".join(f"i{k},{'ab'[k % 2]}\n" for k in range(40))
+        ),
+        Behaves(lambda config: config.datasets["d"].labels.name == "labels.csv"),
+    ),
+    Case(
+        SURFACE,
+        "a TOML with a byte order mark is read as TOML",
+        _bom_toml,
+        # the BOM is skipped: what remains is the missing-sections error
+        Behaves(lambda message: "nothing to run" in message),
+    ),
+]

@@ -369,3 +369,22 @@ CASES += [
         Behaves(lambda outcome: "plan" in outcome[0] and not outcome[1]),
     ),
 ]
+
+
+def _bom_labels(tmp):
+    """The labels CSV saved by Excel (a byte order mark): same results."""
+    config = stitching_config(tmp / "data")
+    reference = run(config, tmp / "reference")
+    path = tmp / "data" / "labels.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    return run(config, tmp / "bom"), reference
+
+
+CASES += [
+    Case(
+        SURFACE,
+        "a labels CSV with a byte order mark gives the same results",
+        _bom_labels,
+        Behaves(_same_results),
+    ),
+]
