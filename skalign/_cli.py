@@ -8,6 +8,7 @@ parameters (``task=``); :func:`cli_message` turns them into the flags.
 """
 
 import argparse
+import math
 import re
 import sys
 import textwrap
@@ -360,7 +361,18 @@ def _table(parser):
 
         names = [name for name, _ in args.embeddings]
         if len(set(names)) != len(names):
-            raise ValueError(f"--embeddings names an encoder twice: {names!r}.")
+            twice = sorted({name for name in names if names.count(name) > 1})
+            raise ValueError(
+                f"--embeddings names an encoder twice ({', '.join(map(repr, twice))}"
+                f" in {names!r}); give each encoder once, with a different name per "
+                "file."
+            )
+        unknown = [name for name, _ in args.groups or () if name not in names]
+        if unknown:
+            raise ValueError(
+                f"--groups names {unknown!r}, which --embeddings does not name "
+                f"({names!r}); fix the names (NAME=GROUP, NAME as in --embeddings)."
+            )
         files = {name: Path(path) for name, path in args.embeddings}
         embeddings, y, split = _labelled_embeddings(files, args)
         table, pairs = stitching_table(
@@ -647,7 +659,7 @@ def _run_arguments(parser):
     from .evaluation import Protocol
 
     parser.add_argument(
-        "--seed", type=int, default=Protocol.random_state, help="random seed"
+        "--seed", type=_seed, default=Protocol.random_state, help="random seed"
     )
     parser.add_argument(
         "--n-jobs", type=_n_jobs, default=None, help="parallel jobs (-1: all cores)"
@@ -812,15 +824,28 @@ def _name_value(text):
     return name, value
 
 
+def _number(text, kind, expected):
+    """``kind(text)``, or the argparse error naming ``expected``."""
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {expected}, got {text!r}") from None
+
+
 def _count(text):
-    value = int(text)
+    value = _number(text, int, "a whole number >= 1")
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
     return value
 
 
+def _seed(text):
+    """A whole number; its range is checked by the library (named as --seed)."""
+    return _number(text, int, f"a whole number in [0, {2**32 - 1}]")
+
+
 def _n_jobs(text):
-    value = int(text)
+    value = _number(text, int, "a whole number of jobs (-1: all cores)")
     if value == 0:
         raise argparse.ArgumentTypeError(
             "0 jobs cannot run anything: pass a positive count, or -1 for all cores"
@@ -829,7 +854,11 @@ def _n_jobs(text):
 
 
 def _size(text):
-    value = float(text)
+    value = _number(text, float, "a fraction in (0, 1) or a whole count")
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(
+            f"a size is a fraction in (0, 1) or a whole count, got {text!r}"
+        )
     if value >= 1:
         if value != int(value):
             raise argparse.ArgumentTypeError(
@@ -886,7 +915,7 @@ def _transform_entry(text):
 def _alpha(text):
     if text == "auto":
         return text
-    value = float(text)
-    if value < 0:
+    value = _number(text, float, "a number >= 0 or auto")
+    if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"alpha must be >= 0 or auto, got {text!r}")
     return value

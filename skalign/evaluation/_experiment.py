@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._files import atomic_write
+from .._files import atomic_write, check_directory
 from ._cache import DamagedCellWarning, fingerprint
 from ._experiment_config import ExperimentConfig, load_config
 from ._io import read_embeddings
@@ -110,10 +110,15 @@ def run_experiment(
     >>> results["table"].index.tolist()
     [('text', 'general', 'general')]
     """
+    for name, value in (("dry_run", dry_run), ("show_progress", show_progress)):
+        if not isinstance(value, bool | np.bool_):
+            raise TypeError(f"{name} must be True or False, got {value!r}.")
     if not isinstance(config, ExperimentConfig):
         config = load_config(config)
-    output_dir = Path(output_dir)
-    cache_dir = Path(cache_dir) if cache_dir is not None else output_dir / "cache"
+    output_dir = _folder(output_dir, "output_dir")
+    cache_dir = (
+        output_dir / "cache" if cache_dir is None else _folder(cache_dir, "cache_dir")
+    )
     runner = _Runner(config, cache_dir, show_progress)
     if dry_run:
         return {"plan": runner.dry_run()}
@@ -124,6 +129,18 @@ def run_experiment(
         results["zero_shot"] = runner.zero_shot()
     _write_report(config, output_dir, results, runner.say)
     return results
+
+
+def _folder(value, parameter):
+    """``value`` as a Path, refused up front (before anything is embedded) when
+    it is not a path or cannot be a folder."""
+    if not isinstance(value, str | os.PathLike):
+        raise TypeError(
+            f"{parameter} must be the path of a folder (str or path-like), got "
+            f"{value!r}."
+        )
+    check_directory(value, parameter=parameter)
+    return Path(value)
 
 
 class _Runner:
@@ -150,6 +167,8 @@ class _Runner:
         data = self.data(dataset)
         column = label or self.config.datasets[dataset].label
         if column is None:
+            if data.labels.shape[1] == 0:
+                raise ValueError(_no_label_column(self.config.datasets[dataset]))
             if data.labels.shape[1] != 1:
                 raise ValueError(
                     f"Data set {dataset!r} has the label columns "
@@ -159,8 +178,9 @@ class _Runner:
             column = data.labels.columns[0]
         if column not in data.labels.columns:
             raise ValueError(
-                f"Data set {dataset!r} has no label column {column!r} (it has "
-                f"{list(data.labels.columns)!r}); fix the task's label = ..."
+                f"Data set {dataset!r} has no label column {column!r} (its label "
+                f"columns: {list(data.labels.columns)!r}); fix the task's label = "
+                "... (or the data set's)."
             )
         return np.array(
             [None if pd.isna(v) else _label_text(v) for v in data.labels[column]],
@@ -421,16 +441,27 @@ class _Runner:
         for dataset in task_datasets:
             rows = np.zeros(len(self.data(dataset).ids), dtype=bool)
             if zs.anchors is not None and zs.vision_encoders:
-                source = self.config.datasets[dataset].source
-                # two label files without a source are two data sets
-                same = (
-                    source is not None
-                    and source == self.config.datasets[zs.anchors].source
-                )
-                if same:
+                if self._same_items(dataset, zs.anchors):
                     rows = np.isin(self.data(dataset).ids, self.data(zs.anchors).ids)
             overlap[dataset] = rows
         return overlap
+
+    def _same_items(self, dataset, other):
+        """Whether the ids of two data sets name the same items: one source,
+        one labels file (without a source), or one embedding file of an
+        encoder for both. Two different label files are two data sets."""
+        first, second = self.config.datasets[dataset], self.config.datasets[other]
+        if first.source is not None or second.source is not None:
+            if first.source == second.source:
+                return True
+        elif first.labels.resolve() == second.labels.resolve():
+            return True
+        for encoder in self.config.encoders.values():
+            files = encoder.embeddings
+            if dataset in files and other in files:
+                if files[dataset].resolve() == files[other].resolve():
+                    return True
+        return False
 
     # --- dry run -------------------------------------------------------------
 
@@ -559,7 +590,7 @@ def _load_dataset(dataset):
 
 def _csv_dataset(dataset):
     path = dataset.source if dataset.source is not None else dataset.labels
-    table = pd.read_csv(path)
+    table = pd.read_csv(path, encoding="utf-8-sig")  # a BOM (Excel) is skipped
     if "id" not in table.columns:
         raise ValueError(
             f"{path}: no 'id' column; a data set's CSV needs one id per row (it "
@@ -584,14 +615,22 @@ def _select(data, dataset):
     each class."""
     rows = np.arange(len(data.ids))
     if dataset.rows is not None:
+        _check_rows(dataset, len(rows))
         rows = rows[slice(*dataset.rows)]
-    column = dataset.label or data.labels.columns[0]
+    column = _label_column(data, dataset)
     if dataset.classes is not None:
         labels = data.labels[column].to_numpy()[rows]
         texts = np.array([None if pd.isna(v) else _label_text(v) for v in labels])
+        _check_classes(dataset, column, texts)
         rows = rows[np.isin(texts, dataset.classes)]
     if dataset.n_per_class is not None:
         labels = data.labels[column].to_numpy()[rows]
+        if not pd.notna(labels).any():
+            raise ValueError(
+                f"datasets.{dataset.name}.n_per_class keeps rows per class, but no "
+                f"selected row has a label in the column {column!r}; fill in the "
+                "labels or remove n_per_class."
+            )
         keep = np.concatenate(
             [
                 rows[labels == value][: dataset.n_per_class]
@@ -612,6 +651,65 @@ def _select(data, dataset):
     )
 
 
+def _check_rows(dataset, n_rows):
+    start, stop = dataset.rows
+    if stop > n_rows:
+        raise ValueError(
+            f"datasets.{dataset.name}.rows = {list(dataset.rows)!r} reaches beyond "
+            f"the data set's {n_rows} rows; give a slice within them, e.g. "
+            f"[{min(start, n_rows - 1)}, {n_rows}]."
+        )
+
+
+def _label_column(data, dataset):
+    """The label column the data set's ``label``, ``classes`` and
+    ``n_per_class`` refer to (its only one when ``label`` is not given)."""
+    columns = list(data.labels.columns)
+    where = f"[datasets.{dataset.name}]"
+    selects = dataset.classes is not None or dataset.n_per_class is not None
+    if not columns:
+        if dataset.label is None and not selects:
+            return None  # e.g. anchor images paired with reports, unlabelled
+        raise ValueError(_no_label_column(dataset))
+    if dataset.label is not None and dataset.label not in columns:
+        raise ValueError(
+            f"datasets.{dataset.name}.label = {dataset.label!r} names no column of "
+            f"the data set (its label columns: {columns!r}); fix label = ... in "
+            f"{where}."
+        )
+    if (
+        dataset.label is None
+        and len(columns) > 1
+        and (dataset.classes is not None or dataset.n_per_class is not None)
+    ):
+        raise ValueError(
+            f"datasets.{dataset.name}.classes / n_per_class select rows by a label, "
+            f"but the data set has the label columns {columns!r}; choose one with "
+            f"label = ... in {where}."
+        )
+    return dataset.label or columns[0]
+
+
+def _no_label_column(dataset):
+    csv = dataset.source if isinstance(dataset.source, Path) else dataset.labels
+    where = f"its CSV {str(csv)!r}" if csv is not None else "its data"
+    return (
+        f"Data set {dataset.name!r} has no label column ({where} holds only 'id' "
+        "and the items); add a column of labels to it."
+    )
+
+
+def _check_classes(dataset, column, texts):
+    present = sorted({str(t) for t in texts if t is not None})
+    absent = [c for c in dataset.classes if c not in present]
+    if absent:
+        raise ValueError(
+            f"datasets.{dataset.name}.classes names {absent!r}, which are no label "
+            f"of the column {column!r} (its labels: {present[:20]!r}); fix classes "
+            "= [...]."
+        )
+
+
 def _items_identity(items):
     """What embeddings of ``items`` depend on: texts and arrays by value, image
     files by path, size and modification time (an edited file is new)."""
@@ -630,11 +728,16 @@ def _checksum(X):
 
 
 def _write_stored(path, X):
-    """``X`` as ``path`` (.npy) beside a JSON record of its shape, dtype and
-    SHA-256, both written atomically."""
+    """``X`` as ``path`` (.npy) beside a JSON record of its key (the file's
+    stem), shape, dtype and SHA-256, both written atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, lambda handle: np.save(handle, X, allow_pickle=False))
-    record = {"shape": list(X.shape), "dtype": str(X.dtype), "sha256": _checksum(X)}
+    record = {
+        "key": path.stem,
+        "shape": list(X.shape),
+        "dtype": str(X.dtype),
+        "sha256": _checksum(X),
+    }
     atomic_write(
         path.with_suffix(".json"),
         lambda handle: handle.write(json.dumps(record).encode()),
@@ -651,7 +754,9 @@ def _read_stored(path, *, n_rows):
         record = json.loads(path.with_suffix(".json").read_text())
         X = np.load(path, allow_pickle=False)
         problem = None
-        if X.ndim != 2 or X.shape[0] != n_rows:
+        if not isinstance(record, dict) or record.get("key") != path.stem:
+            problem = "it was stored for another key (copied or renamed)"
+        elif X.ndim != 2 or X.shape[0] != n_rows:
             problem = f"shape {X.shape}, but the data set has {n_rows} items"
         elif list(X.shape) != record.get("shape") or _checksum(X) != record.get(
             "sha256"

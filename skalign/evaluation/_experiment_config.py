@@ -13,9 +13,11 @@ into a :class:`~._protocol.Protocol` record; its keys, documentation and
 defaults come from that record. Running is :mod:`._experiment`'s job.
 """
 
+import csv
 import dataclasses
 import difflib
 import json
+import os
 import sys
 import textwrap
 from importlib import resources
@@ -100,6 +102,13 @@ def _text(choices=None):
     return check
 
 
+def _path(value):
+    """A file: a non-empty string (or, in a dict configuration, a path object)."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    return _text()(value)
+
+
 def _boolean(value):
     if not isinstance(value, bool):
         raise _Invalid("true or false (a TOML boolean, without quotes)")
@@ -146,6 +155,8 @@ def _rows(value):
 
 
 def _prompts_value(value):
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
     if isinstance(value, str) and value:
         return value
     if isinstance(value, dict) and value:
@@ -168,10 +179,10 @@ def _prompts_value(value):
 
 def _files_table(value):
     if not isinstance(value, dict) or not all(
-        isinstance(v, str) and v for v in value.values()
+        isinstance(v, str | os.PathLike) and os.fspath(v) for v in value.values()
     ):
         raise _Invalid("a table DATASET = 'file.npz'")
-    return value
+    return {dataset: os.fspath(file) for dataset, file in value.items()}
 
 
 def _constraint_check(name):
@@ -279,11 +290,9 @@ SCHEMA = {
             "skalign:digits, skalign:docstring-topics, or a CSV with 'id', "
             "'image' (path) or 'text', optional 'report', and label columns; "
             "optional when every encoder reads embedding files (then 'labels')",
-            _text(),
+            _path,
         ),
-        "labels": Key(
-            "CSV with 'id' and label columns (with embedding files)", _text()
-        ),
+        "labels": Key("CSV with 'id' and label columns (with embedding files)", _path),
         "label": Key("label column (default: the only one)", _text()),
         "rows": Key("[start, stop]: a slice of the rows", _rows),
         "classes": Key(
@@ -357,7 +366,7 @@ SCHEMA = {
             "the prompts already embedded by text_encoder: a file whose ids are "
             "the prompt texts (then text_encoder needs no extractor; its report "
             "embeddings may come from files)",
-            _text(),
+            _path,
         ),
         "hubness": Key(
             "csls: score classes by the hubness-aware CSLS similarity (default: "
@@ -402,7 +411,7 @@ SCHEMA = {
         "prompt_embeddings": Key(
             "or its prompts already embedded: a file whose ids are the prompt "
             "texts (for towers without an extractor)",
-            _text(),
+            _path,
         ),
     },
 }
@@ -550,6 +559,37 @@ def _builtin_path(name):
     return resources.files("skalign.evaluation") / "configs" / f"{stem}.toml"
 
 
+def _config_path(config):
+    """The TOML file ``config`` names, refused unless it is an existing file."""
+    if not isinstance(config, str | os.PathLike):
+        raise TypeError(
+            f"config must be the path of a TOML file, 'skalign:NAME' or a dict, got "
+            f"{config!r} ({type(config).__name__}); pass one of those."
+        )
+    path = Path(config)
+    if path.is_dir():
+        raise ConfigError(
+            f"The experiment configuration {str(path)!r} is a folder; pass the "
+            "path of a TOML file inside it (see skalign experiment --help)."
+        )
+    if not path.is_file():
+        raise ConfigError(
+            f"The experiment configuration {str(path)!r} does not exist; "
+            "pass the path of a TOML file (see skalign experiment --help)."
+        )
+    return path
+
+
+def _config_text(path):
+    try:
+        return path.read_text(encoding="utf-8-sig")  # a BOM (Notepad) is skipped
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not a TOML file (it is not UTF-8 text: {exc}); pass the "
+            "experiment's TOML file, saved as UTF-8."
+        ) from None
+
+
 def load_config(config):
     """Parse and check an experiment configuration.
 
@@ -591,18 +631,13 @@ def load_config(config):
             path = _builtin_path(config)
             text = path.read_text()
         else:
-            path = Path(config)
-            if not path.is_file():
-                raise ConfigError(
-                    f"The experiment configuration {str(path)!r} does not exist; "
-                    "pass the path of a TOML file (see skalign experiment --help)."
-                )
-            text = path.read_text()
+            path = _config_path(config)
+            text = _config_text(path)
         try:
             raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-        base = Path(path).parent
+        base = Path(path).parent.resolve()
     where = str(path) if path is not None else "config"
     reader = _Reader(where, base)
     reader.keys(raw, _SECTIONS, "")
@@ -720,13 +755,51 @@ class _Reader:
                 self.fail(f"{name}.{key} must be a table ([{name}.{key}]).")
         return tables
 
-    def file(self, value, key):
+    def file(self, value, key, suffixes=None):
+        """The file ``value`` names (relative to the configuration's folder),
+        refused when it is missing, a folder, or (``suffixes``) of another kind."""
         path = Path(value)
         path = path if path.is_absolute() else self.base / path
         if not path.exists():
             self.fail(
                 f"{key} = {str(value)!r}: no such file ({path}). Fix the path "
                 "(relative paths are relative to the configuration file)."
+            )
+        if path.is_dir():
+            self.fail(
+                f"{key} = {str(value)!r} is a folder ({path}); give the path of a "
+                "file in it."
+            )
+        if suffixes is not None and path.suffix.lower() not in suffixes:
+            self.fail(
+                f"{key} = {str(value)!r} is a {path.suffix or 'suffix-less'} file; "
+                f"it must be a {' or '.join(suffixes)} file. Give the right file."
+            )
+        return path
+
+    def csv_file(self, value, key):
+        """A CSV file with a header naming an 'id' column (data sets' sources
+        and labels)."""
+        path = self.file(value, key, (".csv",))
+        try:
+            header = csv_header(path)
+        except UnicodeDecodeError:
+            self.fail(f"{key} = {str(value)!r} is not a text CSV file; give a CSV.")
+        if not header:
+            self.fail(
+                f"{key} = {str(value)!r} is empty; a data set's CSV needs a header "
+                "row naming an 'id' column and its label columns."
+            )
+        if "id" not in header:
+            hint = (
+                f" (it looks separated by {sep!r}: save it comma-separated)"
+                if (sep := _other_separator(header))
+                else ""
+            )
+            self.fail(
+                f"{key} = {str(value)!r} has no 'id' column in its header "
+                f"{header!r}{hint}; a data set's CSV needs one id per row (it "
+                "pairs the rows with embedding files). Add an 'id' column."
             )
         return path
 
@@ -740,10 +813,10 @@ class _Reader:
                     f"{prefix}.source = {source!r} is not a bundled data set; "
                     f"choose one of {list(BUILTIN_DATASETS)} or give a CSV file."
                 )
-            source = self.file(source, f"{prefix}.source")
+            source = self.csv_file(source, f"{prefix}.source")
         labels = values["labels"]
         if labels is not None:
-            labels = self.file(labels, f"{prefix}.labels")
+            labels = self.csv_file(labels, f"{prefix}.labels")
         if source is None and labels is None:
             self.fail(
                 f"{prefix} has neither 'source' (the items and labels) nor "
@@ -751,6 +824,11 @@ class _Reader:
                 f"(builtin sources: {', '.join(BUILTIN_DATASETS)})."
             )
         classes = values["classes"]
+        if classes is not None and len({str(c) for c in classes}) != len(classes):
+            self.fail(
+                f"{prefix}.classes = {classes!r} names a label twice (labels are "
+                "compared as text: 1 and '1' are the same); list each label once."
+            )
         return Dataset(
             name,
             source,
@@ -773,14 +851,17 @@ class _Reader:
         files = {}
         for dataset, value in embeddings.items():
             self.known(dataset, datasets, f"{prefix}.embeddings", "datasets")
-            files[dataset] = self.file(value, f"{prefix}.embeddings.{dataset}")
+            files[dataset] = self.file(
+                value, f"{prefix}.embeddings.{dataset}", (".npy", ".npz", ".parquet")
+            )
         return Encoder(
             name, values["modality"], values["domain"], values["extractor"], files
         )
 
     def known(self, name, declared, key, section):
         if name not in declared:
-            close = difflib.get_close_matches(str(name), list(declared), n=1)
+            folded = [d for d in declared if str(d).casefold() == str(name).casefold()]
+            close = folded or difflib.get_close_matches(str(name), list(declared), n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             self.fail(
                 f"{key} names {name!r}, which is not declared in [{section}] "
@@ -909,10 +990,7 @@ class _Reader:
             prompts = task["prompts"]
             if isinstance(prompts, str) and prompts not in BUILTIN_PROMPTS:
                 prompts = self.file(prompts, f"{key}.prompts")
-                try:
-                    json.loads(prompts.read_text())
-                except json.JSONDecodeError as exc:
-                    self.fail(f"{key}.prompts = {str(prompts)!r} is not JSON: {exc}")
+                self.prompts_file(prompts, f"{key}.prompts")
             tasks[name] = ZeroShotTask(name, task["dataset"], task["label"], prompts)
         if not tasks:
             self.fail("zero_shot declares no task; add [zero_shot.tasks.NAME] tables.")
@@ -951,12 +1029,44 @@ class _Reader:
             unpaired,
         )
 
+    def prompts_file(self, path, key):
+        """Refuse a prompts file that is not JSON class -> list of prompts."""
+        try:
+            content = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            self.fail(f"{key} = {str(path)!r} is not JSON: {exc}")
+        if not isinstance(content, dict) or not content:
+            self.fail(
+                f"{key} = {str(path)!r} holds {_type_name(content)}, but it must "
+                'hold a JSON object class -> list of prompts, e.g. {"0": ["a '
+                'zero"], "1": ["a one"]}.'
+            )
+        try:
+            _prompts_value(content)
+        except _Invalid as exc:
+            self.fail(f"{key} = {str(path)!r} must hold {exc}; fix the file.")
+
     def modality(self, name, encoders, modality, key):
         if encoders[name].modality != modality:
             self.fail(
                 f"{key} = {name!r} is a {encoders[name].modality} encoder; it must "
                 f"be a {modality} encoder."
             )
+
+
+def csv_header(path):
+    """The column names of a CSV file's first line (a UTF-8 BOM skipped)."""
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        line = handle.readline().strip()
+    return [name.strip() for name in next(csv.reader([line]))] if line else []
+
+
+def _other_separator(header):
+    """';' or a tab when a one-column header holds them (a CSV from a
+    spreadsheet set to another list separator)."""
+    if len(header) == 1:
+        return next((sep for sep in (";", "\t") if sep in header[0]), None)
+    return None
 
 
 def _embeds(encoder, dataset):
@@ -975,7 +1085,7 @@ def _modality_of(dataset, encoders):
     if dataset.source == "skalign:docstring-topics":
         return "text"
     if isinstance(dataset.source, Path):
-        header = dataset.source.read_text().splitlines()[0].split(",")
+        header = csv_header(dataset.source)
         return "image" if "image" in header else "text"
     with_files = [e.modality for e in encoders.values() if dataset.name in e.embeddings]
     return with_files[0] if with_files else None

@@ -100,7 +100,12 @@ def read_embeddings(path):
     ((3, 4), ['a', 'b', 'c'], None)
     """
     path = Path(path)
-    if path.suffix not in _SUFFIXES:
+    if path.is_dir():
+        raise ValueError(
+            f"Cannot read embeddings from {str(path)!r}: it is a folder. Give the "
+            "path of a .npy, .npz or .parquet file in it."
+        )
+    if path.suffix.lower() not in _SUFFIXES:
         raise ValueError(
             f"Cannot read embeddings from {str(path)!r}: unknown file type "
             f"{path.suffix!r}. Save them as .npy, .npz or .parquet."
@@ -110,19 +115,21 @@ def read_embeddings(path):
             f"Embedding file {str(path)!r} does not exist. Check the path (it is "
             f"relative to {str(Path.cwd())!r})."
         )
-    if path.suffix == ".npy":
+    if path.suffix.lower() == ".npy":
         fields = {"embeddings": _load_numpy(path)}
-    elif path.suffix == ".npz":
+    elif path.suffix.lower() == ".npz":
         fields = _read_npz(path)
     else:
         fields = _read_parquet(path)
     embeddings = check_embeddings(
-        fields.pop("embeddings"), input_name=f"the embeddings in {str(path)!r}"
+        _check_array(fields.pop("embeddings"), path),
+        input_name=f"the embeddings in {str(path)!r}",
     )
     metadata = {
         key: _check_column(fields.get(key), key, embeddings, path) for key in _METADATA
     }
     if metadata["ids"] is not None:
+        _check_ids_present(fields.get("ids"), path)
         _check_unique_ids(metadata["ids"], path)
     return EmbeddingFile(embeddings, **metadata)
 
@@ -152,15 +159,18 @@ def read_labels(path):
     ['1', nan]
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(
+            f"The labels file {str(path)!r} is a folder; give the path of a .csv "
+            "or .parquet file."
+        )
     if not path.is_file():
         raise FileNotFoundError(
             f"Labels file {str(path)!r} does not exist. Check the path (it is "
             f"relative to {str(Path.cwd())!r})."
         )
     if path.suffix == ".csv":
-        # Labels are read as text: a column with a missing value would
-        # otherwise turn 1 into 1.0 and stop matching its class name.
-        table = pd.read_csv(path, dtype=str)
+        table = _read_labels_csv(path)
     elif path.suffix == ".parquet":
         table = _read_parquet_table(path)
     else:
@@ -169,6 +179,13 @@ def read_labels(path):
             f"{path.suffix!r}. Save them as .csv or .parquet."
         )
     if "id" in table.columns:
+        missing = np.flatnonzero(table["id"].isna().to_numpy())
+        if missing.size:
+            raise ValueError(
+                f"The labels file {str(path)!r} has {missing.size} row(s) without an "
+                f"id, first at row {missing[0] + 1}; give every row an id (or drop "
+                "those rows)."
+            )
         table["id"] = table["id"].astype(str)
         _check_unique_ids(table["id"].to_numpy(), path)
     if len([c for c in table.columns if c != "id"]) == 0:
@@ -176,6 +193,31 @@ def read_labels(path):
             f"The labels file {str(path)!r} has no label column; add one column per "
             "task beside 'id'."
         )
+    return table
+
+
+def _read_labels_csv(path):
+    """A labels CSV as text (a column with a missing value would otherwise turn
+    1 into 1.0 and stop matching its class name), or a clear error."""
+    try:
+        table = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
+    except pd.errors.EmptyDataError:
+        raise ValueError(
+            f"The labels file {str(path)!r} is empty; it needs a header row ('id' "
+            "and one column per task) and one row per item."
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"The labels file {str(path)!r} is not a text CSV ({exc}); save the "
+            "labels as a UTF-8 .csv or a .parquet file."
+        ) from None
+    if "id" not in table.columns and table.shape[1] == 1:
+        sep = next((s for s in (";", "\t") if s in table.columns[0]), None)
+        if sep is not None:
+            raise ValueError(
+                f"The labels file {str(path)!r} has one column {table.columns[0]!r}"
+                f": it looks separated by {sep!r}. Save it comma-separated."
+            )
     return table
 
 
@@ -204,6 +246,11 @@ def read_prompts(path):
     ['no finding', 'normal']
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(
+            f"The prompts file {str(path)!r} is a folder; give the path of a JSON "
+            f"file in it, holding {_PROMPTS_EXAMPLE}."
+        )
     if not path.is_file():
         raise FileNotFoundError(f"Prompts file {str(path)!r} does not exist.")
     try:
@@ -249,7 +296,7 @@ def _class_prompts(texts, task, label, path):
             f"{where} has an empty prompt list. Give every class at least one "
             "prompt, or remove the class from the file."
         )
-    not_text = [text for text in texts if not isinstance(text, str) or not text]
+    not_text = [text for text in texts if not isinstance(text, str) or not text.strip()]
     if not_text:
         raise ValueError(
             f"{where} holds {json.dumps(not_text[0])}, which is not a prompt: every "
@@ -298,6 +345,7 @@ def pair_files(files, *, labels=None, task=None, labelled_only=False):
     >>> ids.tolist(), y.tolist(), embeddings["a"].shape
     (['x', 'y', 'z'], [0, 0, 1], (3, 3))
     """
+    _check_files(files)
     with_ids = [name for name, file in files.items() if file.ids is not None]
     if with_ids and len(with_ids) != len(files):
         without = [name for name in files if name not in with_ids]
@@ -320,6 +368,21 @@ def pair_files(files, *, labels=None, task=None, labelled_only=False):
     if labelled_only:
         return _labelled_rows(embeddings, y, split, ids)
     return embeddings, y, split, ids
+
+
+def _check_files(files):
+    if not isinstance(files, dict) or not files:
+        raise ValueError(
+            f"files must be a non-empty dict encoder name -> EmbeddingFile, got "
+            f"{files!r}; pass at least one file read with read_embeddings."
+        )
+    for name, file in files.items():
+        if not isinstance(file, EmbeddingFile):
+            raise TypeError(
+                f"files[{name!r}] is a {type(file).__name__}, not an EmbeddingFile; "
+                "read it with read_embeddings(path) (or build "
+                "EmbeddingFile(embeddings, ids, labels, split))."
+            )
 
 
 def _labelled_rows(embeddings, y, split, ids):
@@ -465,6 +528,32 @@ def _stack_vectors(rows, path):
     return np.stack(rows)
 
 
+def _check_array(array, path):
+    """Refuse, naming the file, embeddings that are not a 2-D array of real
+    numbers with at least one row and one column."""
+    array = np.asarray(array)
+    where = f"Cannot read embeddings from {str(path)!r}"
+    if array.ndim != 2:
+        raise ValueError(
+            f"{where}: the array has shape {array.shape} ({array.ndim}-D), but it "
+            "must be 2-D, one row per item (reshape it to (n_items, n_features))."
+        )
+    if 0 in array.shape:
+        raise ValueError(
+            f"{where}: the array has shape {array.shape}, empty; save at least one "
+            "row and one column of embeddings."
+        )
+    if array.dtype.kind not in "biuf":
+        raise ValueError(
+            f"{where}: the array has the dtype {array.dtype}, but embeddings must "
+            "be real numbers; save them as np.float32 or np.float64."
+        )
+    return array
+
+
+SPLIT_VALUES = ("train", "anchor", "test")
+
+
 def _check_column(values, key, embeddings, path):
     if values is None:
         return None
@@ -474,7 +563,34 @@ def _check_column(values, key, embeddings, path):
             f"{str(path)!r}: '{key}' has shape {values.shape} but there are "
             f"{embeddings.shape[0]} embeddings; give one value per row."
         )
-    return values if key == "labels" else values.astype(str)
+    if key == "labels":
+        return values
+    values = values.astype(str)
+    if key == "split":
+        odd = sorted(set(values.tolist()) - set(SPLIT_VALUES))
+        if odd:
+            raise ValueError(
+                f"{str(path)!r}: 'split' holds {odd!r}; every row's split must be "
+                f"one of {list(SPLIT_VALUES)}. Fix the values (or drop 'split' to "
+                "draw one)."
+            )
+    return values
+
+
+def _check_ids_present(ids, path):
+    """Refuse NaN or empty ids: a missing id cannot pair a row."""
+    ids = np.asarray(ids)
+    if ids.dtype.kind == "f":
+        missing = np.isnan(ids)
+    elif ids.dtype.kind in "US":
+        missing = np.char.str_len(ids) == 0
+    else:
+        return
+    if missing.any():
+        raise ValueError(
+            f"{str(path)!r}: {int(missing.sum())} row(s) have no id (NaN or empty), "
+            f"first at row {int(np.flatnonzero(missing)[0])}; give every row an id."
+        )
 
 
 def _check_unique_ids(ids, path):
@@ -571,7 +687,13 @@ def _labels_from_table(table, task, ids, n_rows):
             f"task={task!r} is not a column of the labels file; its label "
             f"columns are {columns!r}. Pass one of them as task=."
         )
-    if "id" not in table.columns or ids is None:
+    if "id" in table.columns and ids is None:
+        raise ValueError(
+            "The labels file has an 'id' column but the embedding files have no "
+            "ids, so its rows cannot be matched to theirs. Save ids in the files, "
+            "or drop the labels' 'id' column to pair rows by position."
+        )
+    if "id" not in table.columns:
         if len(table) != n_rows:
             raise ValueError(
                 f"The labels file has {len(table)} rows but the embeddings have "

@@ -9,6 +9,8 @@ import pandas as pd
 
 FIGURE_SIZE = (8, 4.5)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# Longest output file name (most file systems allow 255 bytes).
+MAX_NAME = 200
 
 
 def safe_file_name(name):
@@ -40,6 +42,7 @@ def path_inside(folder, name):
     ValueError: The file name '../table.csv' leads outside the folder 'out'; ...
     """
     folder = Path(folder)
+    _check_name(name)
     path = folder / name
     if path.resolve().parent != folder.resolve():
         raise ValueError(
@@ -47,6 +50,59 @@ def path_inside(folder, name):
             "name outputs with plain file names (letters, digits, '.', '_', '-')."
         )
     return path
+
+
+def _check_name(name):
+    """Refuse a file name no file system can hold: not text, a NUL byte, too long."""
+    if not isinstance(name, str):
+        raise TypeError(
+            f"The output name {name!r} is a {type(name).__name__}; name outputs "
+            "with plain file names (strings of letters, digits, '.', '_', '-')."
+        )
+    if "\0" in name:
+        raise ValueError(
+            f"The output name {name!r} holds a NUL byte; name outputs with plain "
+            "file names (letters, digits, '.', '_', '-')."
+        )
+    if len(name.encode()) > MAX_NAME:
+        raise ValueError(
+            f"The output name {name[:40]!r}... is {len(name.encode())} bytes long; "
+            f"give a shorter name, at most {MAX_NAME} bytes."
+        )
+
+
+def _check_outputs(tables, figures, report):
+    """Refuse what cannot be written, before anything is: a table that is not a
+    DataFrame, a figure that does not draw, a report that is not text, and two
+    names that only differ by case (one file on macOS and Windows)."""
+    import pandas as pd
+
+    for name, table in tables.items():
+        if not isinstance(table, pd.DataFrame):
+            raise TypeError(
+                f"The table {name!r} is a {type(table).__name__}; pass a "
+                "pandas.DataFrame (e.g. pd.DataFrame(rows))."
+            )
+    for name, draw in figures.items():
+        draws = draw if isinstance(draw, list | tuple) else [draw]
+        if not draws or not all(callable(d) for d in draws):
+            raise TypeError(
+                f"The figure {name!r} is {draw!r}; pass a callable draw(ax) (or "
+                "a list of them), e.g. lambda ax: plot_anchor_curve(curve, ax=ax)."
+            )
+    if report is not None and not isinstance(report, str):
+        raise TypeError(
+            f"report is a {type(report).__name__}; pass the report's Markdown text "
+            "(a str) or None."
+        )
+    seen = {}
+    for name in [*tables, *figures]:
+        other = seen.setdefault(str(name).casefold(), name)
+        if other != name:
+            raise ValueError(
+                f"The output names {other!r} and {name!r} differ only by case, so "
+                "they name one file on macOS and Windows; rename one of them."
+            )
 
 
 def write_outputs(output_dir, tables=None, figures=None, report=None):
@@ -85,22 +141,26 @@ def write_outputs(output_dir, tables=None, figures=None, report=None):
     ['scores.csv', 'bars.png']
     """
     output_dir = Path(output_dir)
-    for name in [*(tables or {}), *(figures or {})]:
+    tables, figures = tables or {}, figures or {}
+    for name in [*tables, *figures]:
         path_inside(output_dir, f"{name}.csv")
+        path_inside(output_dir, f"{name}.png")
+    path_inside(output_dir, "report.md")
+    _check_outputs(tables, figures, report)
     output_dir.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, table in (tables or {}).items():
+    for name, table in tables.items():
         path = path_inside(output_dir, f"{name}.csv")
         table.to_csv(path, index=not isinstance(table.index, pd.RangeIndex))
         paths.append(path)
-    for name, draw in (figures or {}).items():
+    for name, draw in figures.items():
         path = path_inside(output_dir, f"{name}.png")
         _figure(draw if isinstance(draw, list | tuple) else [draw]).savefig(
             path, dpi=150
         )
         paths.append(path)
     if report is not None:
-        path = output_dir / "report.md"
+        path = path_inside(output_dir, "report.md")
         path.write_text(report)
         paths.append(path)
     return paths

@@ -61,6 +61,11 @@ class PromptEmbeddingFile(TransformerMixin, BaseEstimator):
     def transform(self, X):
         """The stored embedding of every prompt in ``X`` (a list of str)."""
         check_is_fitted(self)
+        if isinstance(X, str) or np.ndim(X) != 1 or len(X) == 0:
+            raise ValueError(
+                f"X must be a non-empty list of prompt texts, got {X!r}; pass e.g. "
+                "['a chest x-ray with pneumonia'] (a single prompt in a list)."
+            )
         texts = [str(text) for text in X]
         missing = [text for text in texts if text not in self.vectors_]
         if missing:

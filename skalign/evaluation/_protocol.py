@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVC
 from sklearn.utils import get_tags
@@ -200,7 +200,16 @@ class Protocol:
         "seed of splits, subsets and anchor draws",
         [Interval(Integral, 0, None, closed="left")],
     )
-    n_jobs: object = _setting(None, "parallel jobs", [None, Integral], config=False)
+    n_jobs: object = _setting(
+        None,
+        "parallel jobs",
+        [
+            None,
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        config=False,
+    )
     cache_dir: object = _setting(
         None, "cache folder", [None, str, os.PathLike], config=False
     )
@@ -266,6 +275,11 @@ def make_decoder(decoder):
                 f"{list(DECODERS)} or pass a classifier."
             )
         return DECODERS[decoder]()
+    if not is_classifier(decoder):
+        raise ValueError(
+            f"decoder={decoder!r} is not a classifier; the protocol scores class "
+            f"predictions. Pass a classifier or one of {list(DECODERS)}."
+        )
     return clone(decoder)
 
 

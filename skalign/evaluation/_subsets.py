@@ -5,7 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 from imblearn.under_sampling import RandomUnderSampler
 from sklearn.model_selection import train_test_split
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
 
 from .._sklearn_compat import Interval, validate_params
 
@@ -125,6 +125,11 @@ def protocol_split(y, *, anchor_size=0.25, test_size=0.25, random_state=None):
     {'train': 10, 'anchor': 5, 'test': 5}
     """
     y = _check_labels(y)
+    if isinstance(random_state, Integral) and random_state > 2**32 - 1:
+        raise ValueError(
+            f"random_state={random_state} is above 4294967295 (2**32 - 1), the "
+            "largest seed NumPy takes; pass a smaller seed."
+        )
     positions = np.arange(y.shape[0])
     n_anchor, n_test = (
         _as_count(size, y.shape[0], name)
@@ -132,10 +137,20 @@ def protocol_split(y, *, anchor_size=0.25, test_size=0.25, random_state=None):
     )
     if n_anchor + n_test >= y.shape[0]:
         raise ValueError(
-            f"anchor_size and test_size take {n_anchor} + {n_test} of the "
-            f"{y.shape[0]} samples, leaving none to train the decoder. Lower "
-            "them so that their sum stays below the number of samples."
+            f"anchor_size={anchor_size} and test_size={test_size} take {n_anchor} "
+            f"+ {n_test} of the {y.shape[0]} samples, leaving none to train the "
+            "decoder. Lower them so that their sum stays below the number of "
+            "samples."
         )
+    n_classes = np.unique(y).size
+    for count, size, name in ((n_anchor, anchor_size, "anchor_size"),
+                              (n_test, test_size, "test_size")):  # fmt: skip
+        if count < n_classes:
+            raise ValueError(
+                f"{name}={size} gives {count} row(s), fewer than the {n_classes} "
+                "classes of y: a stratified split needs one row per class at least. "
+                f"Raise {name}= to {n_classes} rows or more."
+            )
     rest, test = train_test_split(
         positions, test_size=n_test, stratify=y, random_state=random_state
     )
@@ -159,12 +174,38 @@ def _as_count(size, n_samples, name):
     return int(count)
 
 
+def _is_missing(value):
+    return value is None or (isinstance(value, Real) and value != value)
+
+
 def _check_labels(y):
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(
             f"y must be a 1-D array of class labels, got shape {y.shape}. Pass "
             "one label per sample (one task at a time)."
+        )
+    if y.dtype == object:
+        missing = [i for i, value in enumerate(y) if _is_missing(value)]
+        if missing:
+            raise ValueError(
+                f"y has {len(missing)} missing (None or NaN) label(s), first at row "
+                f"{missing[0]}; drop those rows first (e.g. pair_files(..., "
+                "labelled_only=True))."
+            )
+        kinds = {"string" if isinstance(v, str) else "number" for v in y.ravel()}
+        if len(kinds) > 1:
+            raise ValueError(
+                "y mixes string and number labels (e.g. 0 and '0', which would "
+                "count as different classes); give every label one type, e.g. "
+                "y.astype(str)."
+            )
+    if y.size == 0:
+        raise ValueError("y is empty; pass one class label per sample.")
+    if type_of_target(y) == "continuous":
+        raise ValueError(
+            f"y holds continuous values (e.g. {y.ravel()[0]!r}), not class labels; "
+            "pass the labels of a classification task (e.g. a label column)."
         )
     check_classification_targets(y)
     return y

@@ -607,6 +607,16 @@ def _check_tasks(tasks, n_images):
                 f"-> prompts, got {type(prompts).__name__}."
             )
         rows = np.flatnonzero(~pd.isna(labels))
+        if rows.size == 0:
+            raise ValueError(
+                f"Task {name!r} has no labelled image (every label is None or "
+                "NaN); give the task's images their labels."
+            )
+        if len({isinstance(label, str) for label in labels[rows]}) > 1:
+            raise ValueError(
+                f"Task {name!r} mixes string and number labels (e.g. 0 and '0', "
+                "which would merge); give every label one type, e.g. str."
+            )
         task_labels = np.asarray(labels[rows].tolist())
         unknown = sorted(set(task_labels.tolist()) - set(prompts))
         if unknown:
@@ -614,6 +624,12 @@ def _check_tasks(tasks, n_images):
                 f"Task {name!r} has labels without prompts: {unknown!r} (prompted "
                 f"classes: {list(prompts)!r}). Add prompts for them, or mark "
                 "those images as missing (None) to leave them out of the task."
+            )
+        empty = [c for c in set(task_labels.tolist()) if np.size(prompts[c]) == 0]
+        if empty:
+            raise ValueError(
+                f"Task {name!r} gives no prompt for the classes {sorted(empty)!r} "
+                "(an empty list); give every class at least one prompt."
             )
         checked[str(name)] = (rows, task_labels, prompts)
     return checked

@@ -5,6 +5,7 @@ images whose id has a report), every other image is classified zero-shot from
 the class prompts of each task. This is what ``skalign zero-shot`` runs.
 """
 
+import warnings
 from collections.abc import Mapping
 from numbers import Integral
 
@@ -136,6 +137,7 @@ def zero_shot_from_reports(
     1  vit (ortho)  finding  accuracy   1.0      50
     2  vit (ortho)  finding  f1_macro   1.0      50
     """
+    _check_inputs(images, prompts)
     prompts = _select_tasks(prompts, tasks)
     if any(file.ids is None for file in images.values()):
         raise ValueError(
@@ -143,7 +145,10 @@ def zero_shot_from_reports(
             "images=."
         )
     if reports.ids is None:
-        raise ValueError("reports= has no ids to pair the reports with the images.")
+        raise ValueError(
+            "reports= has no ids to pair the reports with the images; save 'ids' "
+            "in the reports file (np.savez(path, embeddings=Y, ids=ids))."
+        )
     embeddings, _, _, ids = pair_files(images)
     report_rows = {item: row for row, item in enumerate(reports.ids)}
     is_anchor = np.array([item in report_rows for item in ids])
@@ -151,6 +156,12 @@ def zero_shot_from_reports(
         raise ValueError(
             f"Only {int(is_anchor.sum())} images have a report in reports=; the "
             "alignment needs anchors (images with the same id in both)."
+        )
+    if is_anchor.all():
+        raise ValueError(
+            f"Every one of the {ids.size} images has a report in reports=, so none "
+            "is left to classify: images with a report are the anchors, the others "
+            "are tested. Add images without a report (the test images)."
         )
     anchor_reports = reports.embeddings[[report_rows[i] for i in ids[is_anchor]]]
     task_labels = _task_labels(labels, ids[~is_anchor], prompts)
@@ -178,6 +189,26 @@ def zero_shot_from_reports(
     )
 
 
+def _check_inputs(images, prompts):
+    """Refuse what the parameter constraints let through: no image file, an
+    image file that is not an EmbeddingFile, no prompts."""
+    if not images:
+        raise ValueError(
+            "images= must be a non-empty mapping encoder name -> EmbeddingFile, "
+            "got {}; read each file with read_embeddings."
+        )
+    for name, value in images.items():
+        if not isinstance(value, EmbeddingFile):
+            raise TypeError(
+                f"images[{name!r}] is a {type(value).__name__}, not an "
+                "EmbeddingFile; read it with read_embeddings(path)."
+            )
+    if not prompts:
+        raise ValueError(
+            "prompts= is empty; pass task -> {class -> [prompts]} (read_prompts)."
+        )
+
+
 def _select_tasks(prompts, tasks):
     if tasks is None:
         return dict(prompts)
@@ -194,7 +225,18 @@ def _task_labels(labels, ids, prompts):
     """Task -> labels of the images ``ids`` as the text keying the prompts."""
     if "id" not in labels.columns:
         raise ValueError("labels= needs an 'id' column to pair labels with images.")
-    table = labels.set_index("id").reindex(ids)
+    table = labels.set_index("id")
+    unlabelled = np.setdiff1d(ids, table.index.astype(str))
+    if unlabelled.size:
+        warnings.warn(
+            f"{unlabelled.size} of the {len(ids)} test images have no row in "
+            f"labels= (e.g. id {unlabelled.tolist()[0]!r}) and are left out of "
+            "every task; add their rows (labels left empty where an image is not "
+            "part of a task) to silence this.",
+            UserWarning,
+            stacklevel=3,
+        )
+    table = table.reindex(ids)
     missing = [task for task in prompts if task not in table.columns]
     if missing:
         raise ValueError(
@@ -208,7 +250,9 @@ def _label_texts(column):
     """Labels as the strings that key the prompts; missing stays None."""
     return np.array(
         [
-            None if pd.isna(v) else str(int(v) if isinstance(v, float) else v)
+            None
+            if pd.isna(v)
+            else str(int(v) if isinstance(v, float) and v.is_integer() else v)
             for v in column
         ],
         dtype=object,
