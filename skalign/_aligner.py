@@ -400,10 +400,19 @@ class LatentAligner(AffineMapAligner):
     def _check_alphas(self):
         if self.alphas is None:
             return
-        alphas = np.asarray(self.alphas, dtype=np.float64)
-        if alphas.ndim != 1 or alphas.size == 0 or not np.all(alphas >= 0):
+        try:
+            alphas = np.asarray(self.alphas, dtype=np.float64)
+        except (TypeError, ValueError):
+            alphas = np.asarray([np.nan])  # refused below, naming the value
+        if (
+            alphas.ndim != 1
+            or alphas.size == 0
+            or not np.all(alphas >= 0)
+            or not np.all(np.isfinite(alphas))
+        ):
             raise ValueError(
-                f"alphas must be a non-empty 1-D sequence of ridge strengths >= 0, "
+                f"alphas must be a non-empty 1-D sequence of finite ridge strengths "
+                ">= 0 (numbers), "
                 f"got {self.alphas!r}. Pass e.g. alphas=np.logspace(-2, 4, 25), or "
                 "None for the default grid."
             )

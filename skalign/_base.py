@@ -50,7 +50,7 @@ from sklearn.base import (
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._backend import is_dask_array, to_namespace_of, to_numpy
+from ._backend import is_dask_array, take_rows, to_namespace_of, to_numpy
 from ._sklearn_compat import _check_feature_names, _fit_context, _num_samples
 from ._validation import (
     check_anchor_pair,
@@ -182,7 +182,10 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         if sample_weight is None:
             self._fit(*anchors)
         else:
-            weights = check_pair_weights(sample_weight, anchors[0].shape[0])
+            weights = check_pair_weights(
+                sample_weight, anchors[0].shape[0], min_positive=2
+            )
+            self._check_weighted_spread(anchors, weights)
             self._fit(*anchors, sample_weight=weights)
         self._record_fit(X, anchors[1], encoder, names)
         return self
@@ -208,6 +211,20 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                 estimator=self,
             )
         return X, Y
+
+    def _check_weighted_spread(self, anchors, weights):
+        """:func:`check_anchor_spread` of the pairs of positive weight, when
+        weights leave some out (zero weights could keep copies of one pair)."""
+        X, Y = anchors[:2]
+        if not self._checks_spread or is_dask_array(X) or np.all(weights > 0):
+            return
+        kept = np.flatnonzero(weights > 0)
+        check_anchor_spread(
+            take_rows(X, kept),
+            take_rows(Y, kept),
+            transform_type=getattr(self, "transform_type", None),
+            estimator=self,
+        )
 
     def _check_source(self, X):
         """A source batch: feature names as at fit, 2-D, floating, finite,

@@ -186,28 +186,71 @@ def check_same_device(**arrays):
         )
 
 
-def check_pair_weights(sample_weight, n_pairs):
+def check_pair_weights(sample_weight, n_pairs, *, min_positive=1):
     """One finite, non-negative weight per pair (float64 NumPy), not all zero.
+
+    Parameters
+    ----------
+    sample_weight : array-like or torch.Tensor of shape (n_pairs,)
+        Numbers (booleans count as 0 and 1); text, even numeric text, is
+        refused rather than read as numbers.
+    n_pairs : int
+        The rows the weights go with.
+    min_positive : int, default=1
+        Fewest pairs of positive weight: a fit needs 2 (one weighted pair
+        determines no map), a score 1.
 
     Examples
     --------
     >>> from skalign._validation import check_pair_weights
     >>> check_pair_weights([1, 2], 2).tolist()
     [1.0, 2.0]
+    >>> check_pair_weights([0, -1], 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: sample_weight holds 1 negative weight(s) (first -1.0 at pair 1) ...
     """
     if is_dask_array(sample_weight):
         sample_weight = sample_weight.compute()
-    weights = np.asarray(to_numpy(sample_weight), dtype=np.float64)
-    if weights.shape != (n_pairs,) or not np.all(weights >= 0):
+    raw = np.asarray(to_numpy(sample_weight))
+    if raw.dtype.kind not in "biuf":
+        raise TypeError(
+            f"sample_weight must hold numbers, one weight per pair, but it has "
+            f"dtype {raw.dtype} (e.g. {raw.ravel()[:1].tolist()}). Pass a numeric "
+            "array of non-negative weights, e.g. np.asarray(weights, dtype=float)."
+        )
+    weights = raw.astype(np.float64)
+    if weights.shape != (n_pairs,):
         raise ValueError(
-            f"sample_weight must be non-negative of shape ({n_pairs},), one "
-            f"weight per pair, got shape {weights.shape}. Pass one weight per row "
-            "of X."
+            f"sample_weight must be of shape ({n_pairs},), one weight per pair, "
+            f"got shape {weights.shape}. Pass one weight per row of X (a 1-D "
+            "array; ravel a column)."
+        )
+    nan = np.flatnonzero(np.isnan(weights))
+    if nan.size:
+        raise ValueError(
+            f"sample_weight holds {nan.size} NaN weight(s) (first at pair "
+            f"{int(nan[0])}). Give every pair a finite weight >= 0 (0 leaves a "
+            "pair out)."
+        )
+    negative = np.flatnonzero(weights < 0)
+    if negative.size:
+        raise ValueError(
+            f"sample_weight holds {negative.size} negative weight(s) (first "
+            f"{weights[negative[0]]!r} at pair {int(negative[0])}). Pass weights "
+            ">= 0 (0 leaves a pair out)."
         )
     if not np.all(np.isfinite(weights)):
         raise ValueError("sample_weight contains infinity; pass finite weights.")
     if not weights.sum() > 0:
         raise ValueError("sample_weight sums to zero; give some pair a weight > 0.")
+    n_positive = int(np.count_nonzero(weights))
+    if n_positive < min_positive:
+        raise ValueError(
+            f"sample_weight is positive on {n_positive} pair(s) only, but fitting "
+            f"needs at least {min_positive} weighted pairs: one pair determines "
+            "no map. Give more pairs a weight > 0."
+        )
     return weights
 
 
