@@ -333,7 +333,10 @@ class LatentAligner(AffineMapAligner):
         X_work, Y = self._working_arrays(X_checked, Y_checked)
         self._check_alphas()
         if sample_weight is not None:
-            sample_weight = check_pair_weights(sample_weight, X_work.shape[0])
+            # a later batch may weigh nothing (it adds no statistics)
+            sample_weight = check_pair_weights(
+                sample_weight, X_work.shape[0], min_positive=int(first)
+            )
         self._check_weights_supported(sample_weight)
         if not first:
             _check_feature_names(self, X, reset=False)

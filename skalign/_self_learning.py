@@ -12,7 +12,11 @@ from ._base import BaseAligner
 from ._csls import csls_similarities
 from ._matching_guard import guard_matches
 from ._sklearn_compat import HasMethods, Interval, StrOptions
-from ._validation import check_embeddings, check_fit_takes_weights
+from ._validation import (
+    check_embeddings,
+    check_fit_takes_weights,
+    check_translation_width,
+)
 
 
 class SelfLearningAligner(BaseAligner):
@@ -283,6 +287,10 @@ class SelfLearningAligner(BaseAligner):
         matches = np.empty((0, 2), dtype=np.intp)
         n_matches = []
         aligner = fit_on(pairs, matches)
+        if len(source_pool):
+            check_translation_width(
+                aligner, source_pool[:1], target_pool.shape[1], owner=self, param="aligner"
+            )
         for _ in range(self.n_iter if source_rows.size and target_rows.size else 0):
             found = self._match(
                 to_numpy(aligner.transform(source_pool)), target_pool, max_matches
@@ -358,7 +366,8 @@ def _check_with_nan(X, input_name, estimator):
     if input_name == "y" and np.ndim(X) == 1:
         raise ValueError(
             f"y must be 2-D target embeddings of shape (n_samples, "
-            f"n_target_features); got a 1-D array of shape {np.shape(X)}."
+            f"n_target_features); got a 1-D array of shape {np.shape(X)}. If the "
+            "target space really has one feature, pass y.reshape(-1, 1)."
         )
     return check_embeddings(
         X, input_name=input_name, estimator=estimator, min_samples=2, allow_nan=True

@@ -60,11 +60,11 @@ def check_embeddings(
     if is_torch_array(X):
         return _check_tensor(X, input_name, estimator, min_samples, allow_nan)
     try:
-        return check_array(
+        checked = check_array(
             X,
             dtype=(np.float64, np.float32),
             ensure_all_finite="allow-nan" if allow_nan else True,
-            ensure_min_samples=min_samples,
+            ensure_min_samples=0,
             input_name=input_name,
             estimator=estimator,
         )
@@ -75,7 +75,27 @@ def check_embeddings(
                 "(n_samples, n_features), but it could not be read as numbers "
                 f"({exc}). {_EMBED_FIRST}"
             ) from exc
+        if "infinity" in str(exc):
+            nan_rule = " (NaN marks an unpaired row here)" if allow_nan else ""
+            raise ValueError(
+                f"{exc} Remove or replace the infinite values of {input_name} "
+                f"before aligning{nan_rule}: one would spread to every output."
+            ) from exc
         raise
+    _check_enough_rows(checked.shape, input_name, estimator, min_samples)
+    return checked
+
+
+def _check_enough_rows(shape, input_name, estimator, min_samples):
+    """Raise naming ``input_name`` when it has fewer than ``min_samples`` rows."""
+    if shape[0] < min_samples:
+        needs = f" required by {_name(estimator)}" if estimator is not None else ""
+        raise ValueError(
+            f"Found array with {shape[0]} sample(s) (shape={tuple(shape)}) while "
+            f"a minimum of {min_samples} is required{needs}: {input_name} has "
+            f"{shape[0]} row(s). Pass at least {min_samples} row(s) of "
+            f"{input_name} (one embedding per row)."
+        )
 
 
 def check_anchor_pair(X, Y, *, estimator=None, min_samples=2):
@@ -198,7 +218,8 @@ def check_pair_weights(sample_weight, n_pairs, *, min_positive=1):
         The rows the weights go with.
     min_positive : int, default=1
         Fewest pairs of positive weight: a fit needs 2 (one weighted pair
-        determines no map), a score 1.
+        determines no map), a score 1; 0 accepts all-zero weights (a
+        ``partial_fit`` batch that adds nothing).
 
     Examples
     --------
@@ -208,7 +229,7 @@ def check_pair_weights(sample_weight, n_pairs, *, min_positive=1):
     >>> check_pair_weights([0, -1], 2)
     Traceback (most recent call last):
     ...
-    ValueError: sample_weight holds 1 negative weight(s) (first -1.0 at pair 1) ...
+    ValueError: sample_weight must be non-negative, but it holds 1 negative ...
     """
     if is_dask_array(sample_weight):
         sample_weight = sample_weight.compute()
@@ -236,18 +257,18 @@ def check_pair_weights(sample_weight, n_pairs, *, min_positive=1):
     negative = np.flatnonzero(weights < 0)
     if negative.size:
         raise ValueError(
-            f"sample_weight holds {negative.size} negative weight(s) (first "
-            f"{weights[negative[0]]!r} at pair {int(negative[0])}). Pass weights "
-            ">= 0 (0 leaves a pair out)."
+            f"sample_weight must be non-negative, but it holds {negative.size} "
+            f"negative weight(s) (first {weights[negative[0]]!r} at pair "
+            f"{int(negative[0])}). Pass weights >= 0 (0 leaves a pair out)."
         )
     if not np.all(np.isfinite(weights)):
         raise ValueError("sample_weight contains infinity; pass finite weights.")
-    if not weights.sum() > 0:
+    if min_positive and not weights.sum() > 0:
         raise ValueError("sample_weight sums to zero; give some pair a weight > 0.")
     n_positive = int(np.count_nonzero(weights))
     if n_positive < min_positive:
         raise ValueError(
-            f"sample_weight is positive on {n_positive} pair(s) only, but fitting "
+            f"sample_weight is positive on {n_positive} paired rows only, but fitting "
             f"needs at least {min_positive} weighted pairs: one pair determines "
             "no map. Give more pairs a weight > 0."
         )
@@ -274,6 +295,35 @@ def check_fit_takes_weights(aligner, owner):
             f"{type(aligner).__name__}.fit does not accept sample_weight. Use an "
             "aligner whose fit takes weights (e.g. LatentAligner), or fit "
             "without sample_weight."
+        )
+
+
+def check_translation_width(aligner, X, n_targets, *, owner, param):
+    """Raise unless the fitted ``aligner`` translates ``X`` into ``n_targets`` columns.
+
+    ``owner``'s parameter ``param`` holds the aligner: a transformer that
+    keeps the source's width (a scaler, a PCA) is not an aligner into the
+    target space, and its output would meet the targets' statistics only
+    in a broadcasting error.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skalign._validation import check_translation_width
+    >>> X = np.arange(6.0).reshape(3, 2)
+    >>> check_translation_width(StandardScaler().fit(X), X, 3, owner="A", param="base")
+    Traceback (most recent call last):
+    ...
+    ValueError: A's base StandardScaler translates X into 2 columns, but the ...
+    """
+    width = to_numpy(aligner.transform(X[:1])).shape[-1]
+    if width != n_targets:
+        raise ValueError(
+            f"{_name(owner)}'s {param} {type(aligner).__name__} translates X into "
+            f"{width} columns, but the target anchors y have {n_targets}: it does "
+            "not map into the target space. Pass an aligner fitted on (X, y) "
+            "pairs, e.g. LatentAligner()."
         )
 
 
@@ -397,11 +447,7 @@ def _check_tensor(X, input_name, estimator, min_samples, allow_nan=False):
             f"Expected a 2-D tensor for {input_name}, got {X.ndim}-D with shape "
             f"{tuple(X.shape)}. Reshape it to (n_samples, n_features)."
         )
-    if X.shape[0] < min_samples:
-        raise ValueError(
-            f"Found array with {X.shape[0]} sample(s) (shape={tuple(X.shape)}) "
-            f"while a minimum of {min_samples} is required{suffix}."
-        )
+    _check_enough_rows(tuple(X.shape), input_name, estimator, min_samples)
     if X.shape[1] < 1:
         raise ValueError(
             f"Found array with 0 feature(s) (shape={tuple(X.shape)}) while a "

@@ -122,25 +122,25 @@ CASES = [
         "weights",
         "one non-zero weight, LatentAligner",
         lambda tmp: LatentAligner("affine").fit(X, Y, sample_weight=_one_nonzero()),
-        Raises(ValueError, r"sample_weight.*1 pair.*at least 2"),
+        Raises(ValueError, r"sample_weight is positive on 1 paired rows.*at least 2"),
     ),
     Case(
         "weights",
         "one non-zero weight, AnchorKernelAligner",
         lambda tmp: AnchorKernelAligner().fit(X, Y, sample_weight=_one_nonzero()),
-        Raises(ValueError, r"sample_weight.*1 pair.*at least 2"),
+        Raises(ValueError, r"sample_weight is positive on 1 paired rows.*at least 2"),
     ),
     Case(
         "weights",
         "one non-zero weight, AdapterAligner",
         lambda tmp: AdapterAligner(max_iter=2).fit(X, Y, sample_weight=_one_nonzero()),
-        Raises(ValueError, r"sample_weight.*1 pair.*at least 2"),
+        Raises(ValueError, r"sample_weight is positive on 1 paired rows.*at least 2"),
     ),
     Case(
         "weights",
         "one non-zero weight, NaiveAligner",
         lambda tmp: NaiveAligner().fit(X, Y, sample_weight=_one_nonzero()),
-        Raises(ValueError, r"sample_weight.*1 pair.*at least 2"),
+        Raises(ValueError, r"sample_weight is positive on 1 paired rows.*at least 2"),
     ),
     Case(
         "weights",
@@ -156,7 +156,7 @@ CASES = [
         "weights",
         "one non-zero weight among the pairs, SelfLearningAligner",
         lambda tmp: SelfLearningAligner().fit(X, Y, sample_weight=_one_nonzero()),
-        Raises(ValueError, r"sample_weight is positive on 1 pair.*at least 2"),
+        Raises(ValueError, r"sample_weight is positive on 1 paired rows.*at least 2"),
     ),
     Case(
         "weights",
