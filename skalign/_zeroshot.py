@@ -24,7 +24,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._backend import to_numpy
+from ._backend import is_torch_array, to_numpy
 from ._csls import csls_from_cosine, top_k_mean
 from ._sklearn_compat import (
     HasMethods,
@@ -319,6 +319,7 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
         self : ZeroShotTextSpaceClassifier
             The fitted classifier.
         """
+        X = _on_host(X)
         if sample_weight is not None:
             sample_weight = check_pair_weights(sample_weight, _num_samples(X))
             if y is not None and is_learned(self.aligner):
@@ -327,6 +328,8 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
                 sample_weight = None
         classes = _class_labels(self.class_prompts)
         y_kind = None if y is None else _resolve_y_kind(self.y_kind, y, classes)
+        if y is not None:
+            _check_one_target_per_input(y, _num_samples(X), y_kind)
         if y_kind == "labels":
             X, y = validate_data(self, X, y, dtype=(np.float64, np.float32))
             check_classification_targets(y)
@@ -434,7 +437,9 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
 
     def _similarities(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        X = validate_data(
+            self, _on_host(X), reset=False, dtype=(np.float64, np.float32)
+        )
         scores = self._scores(self._translate(X))
         if self.class_hubness_ is None:
             return scores
@@ -521,7 +526,7 @@ def mean_prompt_embeddings(prompt_embeddings, classes=None):
     means = np.stack([normalize(np.asarray(e)).mean(axis=0) for e in prompt_embeddings])
     norms = np.linalg.norm(means, axis=1)
     if np.any(norms == 0):
-        names = np.arange(len(means)) if classes is None else np.asarray(classes)
+        names = range(len(means)) if classes is None else np.asarray(classes).tolist()
         raise ValueError(
             f"The prompts of class {names[np.flatnonzero(norms == 0)[0]]!r} average "
             "to the zero vector (zero or opposite prompt embeddings), so the class "
@@ -568,7 +573,7 @@ def _check_two_labelled_classes(y):
     if labels.size < 2:
         raise ValueError(
             f"Learning the aligner from labelled anchors needs at least two classes "
-            f"in y, got one class ({labels[0]!r}): every anchor would be paired with "
+            f"in y, got one class ({labels.tolist()[0]!r}): every anchor would be paired with "
             "the same class embedding, which leaves the map undetermined. Pass "
             "anchors of two or more classes, or a fitted aligner (wrapped in "
             "sklearn.frozen.FrozenEstimator) to skip learning it."
@@ -631,6 +636,13 @@ def _check_paired_texts(y, n_samples):
             f"X has {n_samples} inputs but y has {texts.shape[0]} texts; pass one "
             "text per input, in the same order."
         )
+    empty = [i for i, text in enumerate(texts) if not text.strip()]
+    if empty:
+        raise ValueError(
+            f"y holds {len(empty)} empty text(s) (first at row {empty[0]}): an "
+            "empty text embeds to an arbitrary vector, which the aligner would "
+            "learn to map its input to. Drop those inputs or give their text."
+        )
     return texts.tolist()
 
 
@@ -679,6 +691,12 @@ def _text_prompts(class_prompts, classes):
                 f"{not_text[0]!r} ({type(not_text[0]).__name__}). Pass text prompts, "
                 "or set text_encoder=None and pass prompt embeddings."
             )
+        if any(not item.strip() for item in items):
+            raise ValueError(
+                f"class_prompts[{label!r}] holds an empty prompt: an empty text "
+                "embeds to an arbitrary vector, not a description of the class. "
+                "Remove it, or give the prompt its text."
+            )
         prompts.append(list(items))
     return prompts
 
@@ -687,7 +705,7 @@ def _precomputed_prompt_embeddings(class_prompts, classes):
     """Return, in ``classes`` order, each class's prompt embeddings (2-D)."""
     embeddings = []
     for label in classes.tolist():
-        value = class_prompts[label]
+        value = _on_host(class_prompts[label])
         if value is None:
             raise ValueError(
                 f"class_prompts[{label!r}] is None. Give every class its prompt "
@@ -706,6 +724,13 @@ def _precomputed_prompt_embeddings(class_prompts, classes):
                 "class at least one prompt embedding, or remove it from "
                 "class_prompts."
             )
+        if np.ndim(value) > 2:
+            raise ValueError(
+                f"class_prompts[{label!r}] is a {np.ndim(value)}-D array of shape "
+                f"{np.shape(value)}; prompt embeddings are 2-D, of shape "
+                "(n_prompts, n_text_features) (or 1-D for one prompt). Reshape "
+                "them, e.g. value.reshape(-1, value.shape[-1])."
+            )
         embeddings.append(
             check_array(
                 np.atleast_2d(value),
@@ -723,8 +748,32 @@ def _precomputed_prompt_embeddings(class_prompts, classes):
 
 
 def _holds_text(value):
-    if isinstance(value, str):
+    """Whether ``value`` (a prompt or nested lists of them) holds any string."""
+    if isinstance(value, str | bytes):
         return True
     if isinstance(value, list | tuple):
-        return any(isinstance(item, str) for item in value)
+        return any(_holds_text(item) for item in value)
     return np.asarray(value).dtype.kind in "OUS"
+
+
+def _on_host(X):
+    """A tensor as a NumPy array (refusing meta tensors); anything else as is,
+    so that a DataFrame keeps its feature names."""
+    return to_numpy(X) if is_torch_array(X) else X
+
+
+def _check_one_target_per_input(y, n_samples, y_kind):
+    """Raise unless ``y`` has one label (or text) per row of ``X``."""
+    if np.ndim(y) == 0:
+        raise ValueError(
+            f"y must hold one {'text' if y_kind == 'texts' else 'label'} per "
+            f"input, got the single value {y!r}. Pass a list with one entry per "
+            "row of X."
+        )
+    n_targets = _num_samples(y)
+    if n_targets != n_samples:
+        what = "texts" if y_kind == "texts" else "labels"
+        raise ValueError(
+            f"X has {n_samples} inputs but y has {n_targets} {what}; pass one "
+            f"entry of y per row of X, in the same order."
+        )
