@@ -340,6 +340,7 @@ class LatentAligner(AffineMapAligner):
         self._check_weights_supported(sample_weight)
         if not first:
             _check_feature_names(self, X, reset=False)
+            self._check_target_names(target_names)
             self._check_width(X_work, self.n_features_in_, "source")
             self._check_width(Y, self._n_targets, "target", "y")
             if not self.l2_normalize:
@@ -357,6 +358,21 @@ class LatentAligner(AffineMapAligner):
             self._statistics_params = self._current_statistics_params()
             self._record_fit(X, Y, encoder, target_names)
         return self
+
+    def _check_target_names(self, target_names):
+        """Refuse a batch whose target DataFrame's columns differ from the
+        first batch's (renamed or reordered columns would be mixed)."""
+        fitted = getattr(self, "_target_names", None)
+        if fitted is None or target_names is None:
+            return
+        if not np.array_equal(fitted, target_names):
+            raise ValueError(
+                f"The target columns of this batch ({list(target_names)[:5]}...) "
+                f"differ from those partial_fit was first given "
+                f"({list(fitted)[:5]}...): the statistics would add up different "
+                "features. Pass y with the same columns in the same order (e.g. "
+                "y[first_columns])."
+            )
 
     def _current_statistics_params(self):
         """The parameters that shape the statistics or how they are solved."""

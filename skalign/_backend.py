@@ -103,6 +103,13 @@ def to_numpy(array):
     return np.asarray(array)
 
 
+def on_host(array):
+    """A tensor as a NumPy array (see :func:`to_numpy`; meta tensors are
+    refused); anything else as it is, so that a DataFrame keeps its column
+    names for scikit-learn's feature-name checks."""
+    return to_numpy(array) if is_torch_array(array) else array
+
+
 def take_rows(array, rows):
     """Rows ``rows`` (NumPy indices) of an array or a tensor, kept on its device."""
     if is_torch_array(array):

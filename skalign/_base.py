@@ -84,7 +84,7 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     __metadata_request__fit = {"sample_weight": False}
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit the aligner on paired anchors, optionally weighted.
 
         Parameters
@@ -93,7 +93,9 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             Source anchor embeddings.
         y : array-like or torch.Tensor of shape (n_samples, n_target_features)
             Target anchor embeddings, row i paired with row i of ``X`` (raw
-            inputs when the aligner has a ``target_encoder``).
+            inputs when the aligner has a ``target_encoder``). Required: the
+            None default lets ``fit_transform(X)`` refuse with a message
+            naming ``y`` instead of a missing-argument error.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each pair. In the anchor statistics of
             :class:`~skalign.LatentAligner` and

@@ -69,7 +69,8 @@ def check_embeddings(
             estimator=estimator,
         )
     except (TypeError, ValueError) as exc:
-        if _holds_non_numbers(X):
+        missing = "NaN" in str(exc) or "infinity" in str(exc)
+        if _holds_non_numbers(X) and not missing:
             raise type(exc)(
                 f"{input_name} must contain numeric embeddings of shape "
                 "(n_samples, n_features), but it could not be read as numbers "
@@ -89,7 +90,7 @@ def check_embeddings(
 def _check_enough_rows(shape, input_name, estimator, min_samples):
     """Raise naming ``input_name`` when it has fewer than ``min_samples`` rows."""
     if shape[0] < min_samples:
-        needs = f" required by {_name(estimator)}" if estimator is not None else ""
+        needs = f" by {_name(estimator)}" if estimator is not None else ""
         raise ValueError(
             f"Found array with {shape[0]} sample(s) (shape={tuple(shape)}) while "
             f"a minimum of {min_samples} is required{needs}: {input_name} has "

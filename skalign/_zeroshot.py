@@ -24,7 +24,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._backend import is_torch_array, to_numpy
+from ._backend import on_host, to_numpy
 from ._csls import csls_from_cosine, top_k_mean
 from ._sklearn_compat import (
     HasMethods,
@@ -319,7 +319,7 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
         self : ZeroShotTextSpaceClassifier
             The fitted classifier.
         """
-        X = _on_host(X)
+        X = on_host(X)
         if sample_weight is not None:
             sample_weight = check_pair_weights(sample_weight, _num_samples(X))
             if y is not None and is_learned(self.aligner):
@@ -347,7 +347,9 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
             aligner = self._settle_aligner(X, targets, sample_weight)
         elif y_kind == "labels":
             if is_learned(self.aligner):
-                _check_two_labelled_classes(y)
+                # the classes the aligner learns from: those of positive weight
+                weighted = y if sample_weight is None else y[sample_weight > 0]
+                _check_two_labelled_classes(weighted)
             aligner = self._settle_aligner(
                 X, ensembles[np.searchsorted(classes, y)], sample_weight
             )
@@ -438,7 +440,7 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
     def _similarities(self, X):
         check_is_fitted(self)
         X = validate_data(
-            self, _on_host(X), reset=False, dtype=(np.float64, np.float32)
+            self, on_host(X), reset=False, dtype=(np.float64, np.float32)
         )
         scores = self._scores(self._translate(X))
         if self.class_hubness_ is None:
@@ -705,7 +707,7 @@ def _precomputed_prompt_embeddings(class_prompts, classes):
     """Return, in ``classes`` order, each class's prompt embeddings (2-D)."""
     embeddings = []
     for label in classes.tolist():
-        value = _on_host(class_prompts[label])
+        value = on_host(class_prompts[label])
         if value is None:
             raise ValueError(
                 f"class_prompts[{label!r}] is None. Give every class its prompt "
@@ -756,15 +758,9 @@ def _holds_text(value):
     return np.asarray(value).dtype.kind in "OUS"
 
 
-def _on_host(X):
-    """A tensor as a NumPy array (refusing meta tensors); anything else as is,
-    so that a DataFrame keeps its feature names."""
-    return to_numpy(X) if is_torch_array(X) else X
-
-
 def _check_one_target_per_input(y, n_samples, y_kind):
     """Raise unless ``y`` has one label (or text) per row of ``X``."""
-    if np.ndim(y) == 0:
+    if np.isscalar(y):
         raise ValueError(
             f"y must hold one {'text' if y_kind == 'texts' else 'label'} per "
             f"input, got the single value {y!r}. Pass a list with one entry per "

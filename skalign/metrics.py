@@ -5,7 +5,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils import check_array
 
-from ._backend import float_scalar, get_namespace
+from ._backend import float_scalar, get_namespace, on_host
 from ._sklearn_compat import Interval, StrOptions, validate_params
 from ._topk import chunked_top_k
 from ._validation import check_embeddings, check_same_device
@@ -285,8 +285,8 @@ def _ranked_relevance(y_true, y_score, k):
 
 
 def _check_relevance(y_true, y_score):
-    relevance = check_array(y_true, dtype=None, input_name="y_true")
-    scores = check_array(y_score, dtype=np.float64, input_name="y_score")
+    relevance = check_array(on_host(y_true), dtype=None, input_name="y_true")
+    scores = check_array(on_host(y_score), dtype=np.float64, input_name="y_score")
     if relevance.shape != scores.shape:
         raise ValueError(
             f"y_true has shape {relevance.shape} but y_score has shape "

@@ -19,7 +19,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._backend import to_numpy
+from ._backend import on_host, to_numpy
 from ._csls import csls_from_cosine, most_shared_ids, neighborhood_similarity
 from ._index import INDEX_KINDS, GalleryIndex
 from ._optional import import_optional
@@ -807,7 +807,7 @@ class ReportRetriever(BaseEstimator):
                 "report's similarity to every anchor image and every image's to "
                 "every report. Pass index=None (exact CSLS) or hubness=None."
             )
-        X = validate_data(self, X, dtype=(np.float64, np.float32))
+        X = validate_data(self, on_host(X), dtype=(np.float64, np.float32))
         reports = _check_reports(y, X.shape[0])
         distinct, inverse = np.unique(reports, return_inverse=True)
         text_encoder, embeddings = encode_texts(self.text_encoder, distinct.tolist())
@@ -930,7 +930,9 @@ class ReportRetriever(BaseEstimator):
 
     def _translate(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        X = validate_data(
+            self, on_host(X), reset=False, dtype=(np.float64, np.float32)
+        )
         if self.aligner_ is None:
             return X
         return to_numpy(self.aligner_.transform(X))

@@ -113,6 +113,18 @@ def _float16_input():
     return True
 
 
+def _fit_alignment_scaled(transform_type, x_scale, y_scale):
+    """fit_alignment on sides scaled by x_scale, y_scale predicts the unscaled
+    map's translations in the target's units (the source's for isometries)."""
+    plain = fit_alignment(X, Y, transform_type)
+    scaled = fit_alignment(X * x_scale, Y * y_scale, transform_type)
+    unit = x_scale if transform_type in ("ortho", "l-ortho") else y_scale
+    expected = X @ plain.coef.T + plain.intercept
+    got = ((X * x_scale) @ scaled.coef.T + scaled.intercept) / unit
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-9)
+    return True
+
+
 CASES = [
     Case(
         "aligners",
@@ -363,5 +375,56 @@ CASES = [
         "NaiveAligner on all-zero source",
         lambda tmp: NaiveAligner().fit(np.zeros_like(X), Y).transform(X),
         Behaves(lambda out: np.isfinite(out).all()),
+    ),
+    Case(
+        "aligners",
+        "fit_alignment affine on anchors near 1e300",
+        lambda tmp: _fit_alignment_scaled("affine", 1e300, 1e300),
+        Behaves(bool),
+    ),
+    Case(
+        "aligners",
+        "fit_alignment ortho on a source near 1e-300",
+        lambda tmp: _fit_alignment_scaled("ortho", 1e-300, 1.0),
+        Behaves(bool),
+    ),
+    Case(
+        "aligners",
+        "fit_alignment linear with a target near 1e300",
+        lambda tmp: _fit_alignment_scaled("linear", 1.0, 1e300),
+        Behaves(bool),
+    ),
+    Case(
+        "aligners",
+        "fit_alignment with sides 2**1058 apart",
+        lambda tmp: fit_alignment(X * 2.0**-1060, Y, "affine"),
+        Raises(ValueError, r"factor of about 2\*\*1058.*power of two"),
+    ),
+    Case(
+        "aligners",
+        "a DataFrame with missing values (pandas NA)",
+        lambda tmp: LatentAligner().fit(
+            pd.DataFrame(X, columns=NAMES).astype("Float64").mask(pd.DataFrame(X, columns=NAMES) > 2),
+            Y,
+        ),
+        Raises(ValueError, r"Input X contains NaN.*(impute|drop|remove)"),
+    ),
+    Case(
+        "aligners",
+        "a sparse matrix",
+        lambda tmp: LatentAligner().fit(__import__("scipy.sparse").sparse.csr_matrix(X), Y),
+        Raises(TypeError, r"[Ss]parse.*toarray"),
+    ),
+    Case(
+        "aligners",
+        "a target Series (one column) is 1-D",
+        lambda tmp: LatentAligner().fit(X, pd.Series(Y[:, 0])),
+        Raises(ValueError, r"1-D array.*reshape\(-1, 1\)"),
+    ),
+    Case(
+        "aligners",
+        "fit_transform without y",
+        lambda tmp: LatentAligner().fit_transform(X),
+        Raises((TypeError, ValueError), r"requires y.*Pass the target"),
     ),
 ]

@@ -506,4 +506,36 @@ CASES = [
         lambda tmp: mean_cosine_similarity(np.array([[0.0, 0.0], [1.0, 0.0]]), np.array([[1.0, 0.0], [1.0, 0.0]])),
         Behaves(lambda value: value == 0.5),
     ),
+    Case(
+        "retrieval",
+        "retriever fitted on meta-device images",
+        lambda tmp: ReportRetriever(LookupTextEncoder(TABLE)).fit(
+            torch.empty(3, 4, device="meta"), REPORTS
+        ),
+        Raises(ValueError, r"meta device.*(cpu|cuda)"),
+    ),
+    Case(
+        "retrieval",
+        "retriever suggest for meta-device images",
+        lambda tmp: _retriever().suggest(torch.empty(2, 4, device="meta")),
+        Raises(ValueError, r"meta device.*(cpu|cuda)"),
+    ),
+    Case(
+        "retrieval",
+        "retriever suggest for float32 tensors",
+        lambda tmp: _retriever().suggest(torch.from_numpy(REPORT_IMAGES).float(), n_reports=1)[0],
+        Behaves(lambda reports: reports.ravel().tolist() == ["a cat", "a dog", "a cat"]),
+    ),
+    Case(
+        "metrics",
+        "precision_at_k of meta-device scores",
+        lambda tmp: precision_at_k(np.eye(2), torch.empty(2, 2, device="meta"), k=1),
+        Raises(ValueError, r"meta device.*(cpu|cuda)"),
+    ),
+    Case(
+        "metrics",
+        "precision_at_k of tensors agrees with arrays",
+        lambda tmp: precision_at_k(torch.eye(3), torch.eye(3) + 0.1, k=1),
+        Behaves(lambda value: value == 1.0),
+    ),
 ]

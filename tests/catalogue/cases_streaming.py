@@ -147,6 +147,13 @@ def _zero_weight_rows_in_one_row_batches():
     return True
 
 
+def _target_columns_reordered():
+    columns = ["t0", "t1", "t2", "t3"]
+    frame = pd.DataFrame(Y, columns=columns)
+    aligner = LatentAligner("affine").partial_fit(X[:30], frame[:30])
+    return aligner.partial_fit(X[30:], frame[columns[::-1]][30:])
+
+
 CASES = [
     Case(
         "streaming",
@@ -371,5 +378,11 @@ CASES = [
         "a later one-row batch of weight zero adds nothing",
         lambda tmp: _zero_weight_rows_in_one_row_batches(),
         Behaves(bool),
+    ),
+    Case(
+        "streaming",
+        "second batch with the target columns reordered",
+        lambda tmp: _target_columns_reordered(),
+        Raises(ValueError, r"target columns.*\['t3'.*differ.*same columns in the same order"),
     ),
 ]
