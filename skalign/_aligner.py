@@ -23,9 +23,10 @@ from ._statistics import (
     accumulate_moments,
     check_batch_scale,
     dask_moments,
+    merge_all,
     merge_folds,
 )
-from ._validation import check_anchor_pair, check_pair_weights
+from ._validation import check_anchor_pair, check_moment_spread, check_pair_weights
 
 
 class LatentAligner(AffineMapAligner):
@@ -262,6 +263,9 @@ class LatentAligner(AffineMapAligner):
                 transform_chunk=self._chunk_transform(),
                 gram=self.transform_type != "ortho",
                 weights=sample_weight,
+            )
+            check_moment_spread(
+                merge_all(moments), transform_type=self.transform_type, estimator=self
             )
             fitted = self._solve(moments)
             like = np.empty(0, dtype=X.dtype)

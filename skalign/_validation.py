@@ -176,7 +176,10 @@ def check_dask_anchor_pair(X, Y, *, estimator=None):
             "both sides."
         )
     if X.shape[0] < 2:
-        raise ValueError(f"{name} needs at least 2 anchors, got {X.shape[0]}.")
+        raise ValueError(
+            f"{name} needs at least 2 anchors, got {X.shape[0]}. Pass at least 2 "
+            "anchor pairs (rows of X and y)."
+        )
     return Y.astype(X.dtype)
 
 
@@ -395,6 +398,45 @@ def check_anchor_spread(X, Y, *, transform_type=None, estimator=None):
             DegenerateAnchorsWarning,
             stacklevel=3,
         )
+
+
+def check_moment_spread(moments, *, transform_type=None, estimator=None):
+    """:func:`check_anchor_spread`'s refusal of a side that does not vary,
+    from the anchors' moments (Dask anchors, whose rows are not in memory).
+
+    A side counts as constant when every feature's scatter about its mean is
+    within the rounding of the mean itself (``n · (4 ε |mean|)²``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign._statistics import AnchorMoments
+    >>> from skalign._validation import check_moment_spread
+    >>> X = np.ones((4, 2))
+    >>> check_moment_spread(AnchorMoments.of_chunk(X, np.eye(4)[:, :2]))
+    Traceback (most recent call last):
+    ...
+    ValueError: Every source anchor (X) is the same vector ...
+    """
+    what = f"{_name(estimator)}" + (
+        f" (transform_type={transform_type!r})" if transform_type else ""
+    )
+    n_rows = moments.n_samples
+    x_scatter = moments.xx if moments.xx.ndim == 1 else np.diagonal(moments.xx)
+    for side, scatter, mean, resolution in (
+        ("source anchor (X)", x_scatter, moments.x_mean, moments.resolution),
+        ("target anchor (y)", moments.yy, moments.y_mean, moments.resolution),
+    ):
+        scatter, mean = to_numpy(scatter), to_numpy(mean)
+        rounding = n_rows * (4 * resolution * np.abs(mean)) ** 2
+        if np.all(scatter <= rounding):
+            raise ValueError(
+                f"Every {side} is the same vector (all {n_rows:g} rows equal, "
+                f"every feature constant), so {what} cannot learn a map from "
+                "them: every input would be sent to one point. Pass anchors that "
+                "differ (check that the embeddings were computed and not filled "
+                "with a constant)."
+            )
 
 
 # _varies compares this many leading rows with the first before scanning all

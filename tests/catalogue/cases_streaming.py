@@ -385,4 +385,30 @@ CASES = [
         lambda tmp: _target_columns_reordered(),
         Raises(ValueError, r"target columns.*\['t3'.*differ.*same columns in the same order"),
     ),
+    Case(
+        "streaming",
+        "Dask source anchors all one vector",
+        lambda tmp: LatentAligner("affine").fit(_dask(np.full_like(X, 0.1)), _dask(Y)),
+        Raises(ValueError, r"Every source anchor \(X\) is the same vector.*anchors that differ"),
+    ),
+    Case(
+        "streaming",
+        "Dask target anchors all one vector, near 1e300",
+        lambda tmp: LatentAligner().fit(_dask(X), _dask(np.full_like(Y, 3e300))),
+        Raises(ValueError, r"Every target anchor \(y\) is the same vector.*anchors that differ"),
+    ),
+    Case(
+        "streaming",
+        "Dask anchors of zero rows",
+        lambda tmp: LatentAligner().fit(_dask(X[:0]), _dask(Y[:0])),
+        Raises(ValueError, r"at least 2 anchors, got 0.*Pass at least 2"),
+    ),
+    Case(
+        "streaming",
+        "Dask anchors chunked along the features too",
+        lambda tmp: LatentAligner("affine").fit(
+            __import__("dask.array").array.from_array(X, chunks=(20, 2)), _dask(Y)
+        ),
+        Behaves(_same_map_as_fit),
+    ),
 ]
