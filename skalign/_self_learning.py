@@ -289,7 +289,11 @@ class SelfLearningAligner(BaseAligner):
         aligner = fit_on(pairs, matches)
         if len(source_pool):
             check_translation_width(
-                aligner, source_pool[:1], target_pool.shape[1], owner=self, param="aligner"
+                aligner,
+                source_pool[:1],
+                target_pool.shape[1],
+                owner=self,
+                param="aligner",
             )
         for _ in range(self.n_iter if source_rows.size and target_rows.size else 0):
             found = self._match(

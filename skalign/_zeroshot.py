@@ -574,9 +574,10 @@ def _check_two_labelled_classes(y):
     labels = unique_labels(y)
     if labels.size < 2:
         raise ValueError(
-            f"Learning the aligner from labelled anchors needs at least two classes "
-            f"in y, got one class ({labels.tolist()[0]!r}): every anchor would be paired with "
-            "the same class embedding, which leaves the map undetermined. Pass "
+            f"Learning the aligner from labelled anchors needs at least two "
+            f"classes in y, got one class ({labels.tolist()[0]!r}): every anchor "
+            "would be paired with the same class embedding, which leaves the map "
+            "undetermined. Pass "
             "anchors of two or more classes, or a fitted aligner (wrapped in "
             "sklearn.frozen.FrozenEstimator) to skip learning it."
         )

@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import scipy.sparse
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
@@ -91,7 +92,9 @@ def _score_differs(aligner):
 def _fit_alignment_matches_lstsq():
     alignment = fit_alignment(X, Y, "linear")
     coef = np.linalg.lstsq(X, Y, rcond=None)[0]
-    np.testing.assert_allclose(X @ alignment.coef.T + alignment.intercept, X @ coef, atol=1e-9)
+    np.testing.assert_allclose(
+        X @ alignment.coef.T + alignment.intercept, X @ coef, atol=1e-9
+    )
     return True
 
 
@@ -109,7 +112,9 @@ def _float16_input():
     half = X[:5].astype(np.float16)
     out = aligner.transform(half)
     assert out.dtype in (np.float32, np.float64)
-    np.testing.assert_allclose(out, aligner.transform(half.astype(np.float64)), atol=1e-12)
+    np.testing.assert_allclose(
+        out, aligner.transform(half.astype(np.float64)), atol=1e-12
+    )
     return True
 
 
@@ -167,25 +172,29 @@ CASES = [
     Case(
         "aligners",
         "transform with DataFrame columns renamed",
-        lambda tmp: LatentAligner("affine")
-        .fit(pd.DataFrame(X, columns=NAMES), Y)
-        .transform(pd.DataFrame(X, columns=[n.upper() for n in NAMES])),
+        lambda tmp: (
+            LatentAligner("affine")
+            .fit(pd.DataFrame(X, columns=NAMES), Y)
+            .transform(pd.DataFrame(X, columns=[n.upper() for n in NAMES]))
+        ),
         Raises(ValueError, r"feature names.*(F0|f0)"),
     ),
     Case(
         "aligners",
         "transform with DataFrame columns reordered",
-        lambda tmp: LatentAligner("affine")
-        .fit(pd.DataFrame(X, columns=NAMES), Y)
-        .transform(pd.DataFrame(X[:, ::-1], columns=NAMES[::-1])),
+        lambda tmp: (
+            LatentAligner("affine")
+            .fit(pd.DataFrame(X, columns=NAMES), Y)
+            .transform(pd.DataFrame(X[:, ::-1], columns=NAMES[::-1]))
+        ),
         Raises(ValueError, r"feature names.*order"),
     ),
     Case(
         "aligners",
         "fit on DataFrame, transform a bare array",
-        lambda tmp: LatentAligner("affine")
-        .fit(pd.DataFrame(X, columns=NAMES), Y)
-        .transform(X),
+        lambda tmp: (
+            LatentAligner("affine").fit(pd.DataFrame(X, columns=NAMES), Y).transform(X)
+        ),
         Warns(UserWarning, r"does not have valid feature names"),
     ),
     Case(
@@ -197,9 +206,11 @@ CASES = [
     Case(
         "aligners",
         "get_feature_names_out with wrong input_features",
-        lambda tmp: LatentAligner("affine")
-        .fit(pd.DataFrame(X, columns=NAMES), Y)
-        .get_feature_names_out(["a", "b", "c", "d", "e"]),
+        lambda tmp: (
+            LatentAligner("affine")
+            .fit(pd.DataFrame(X, columns=NAMES), Y)
+            .get_feature_names_out(["a", "b", "c", "d", "e"])
+        ),
         Raises(ValueError, r"input_features.*feature_names_in_"),
     ),
     Case(
@@ -265,13 +276,17 @@ CASES = [
     Case(
         "aligners",
         "alphas grid with NaN",
-        lambda tmp: LatentAligner("affine", alpha="auto", alphas=[1.0, np.nan]).fit(X, Y),
+        lambda tmp: LatentAligner("affine", alpha="auto", alphas=[1.0, np.nan]).fit(
+            X, Y
+        ),
         Raises(ValueError, r"alphas.*nan.*(Pass|None)"),
     ),
     Case(
         "aligners",
         "alphas grid with infinity",
-        lambda tmp: LatentAligner("affine", alpha="auto", alphas=[1.0, np.inf]).fit(X, Y),
+        lambda tmp: LatentAligner("affine", alpha="auto", alphas=[1.0, np.inf]).fit(
+            X, Y
+        ),
         Raises(ValueError, r"alphas.*inf.*(finite|Pass)"),
     ),
     Case(
@@ -404,7 +419,9 @@ CASES = [
         "aligners",
         "a DataFrame with missing values (pandas NA)",
         lambda tmp: LatentAligner().fit(
-            pd.DataFrame(X, columns=NAMES).astype("Float64").mask(pd.DataFrame(X, columns=NAMES) > 2),
+            pd.DataFrame(X, columns=NAMES)
+            .astype("Float64")
+            .mask(pd.DataFrame(X, columns=NAMES) > 2),
             Y,
         ),
         Raises(ValueError, r"Input X contains NaN.*(impute|drop|remove)"),
@@ -412,7 +429,7 @@ CASES = [
     Case(
         "aligners",
         "a sparse matrix",
-        lambda tmp: LatentAligner().fit(__import__("scipy.sparse").sparse.csr_matrix(X), Y),
+        lambda tmp: LatentAligner().fit(scipy.sparse.csr_matrix(X), Y),
         Raises(TypeError, r"[Ss]parse.*toarray"),
     ),
     Case(

@@ -9,7 +9,6 @@ from sklearn.utils._param_validation import InvalidParameterError
 from skalign import (
     AdapterAligner,
     AnchorKernelAligner,
-    LatentAligner,
     SelfLearningAligner,
 )
 from tests.catalogue._harness import Behaves, Case, Raises
@@ -89,13 +88,17 @@ def _kernel_neighbors_beyond_anchors():
 def _kernel_duplicated_anchors():
     """An anchor stored twice counts twice in the softmax, as its weight 2."""
     rows = np.r_[np.arange(40), 0]
-    doubled = AnchorKernelAligner(n_neighbors=None, temperature=1.0).fit(X[rows], Y[rows])
+    doubled = AnchorKernelAligner(n_neighbors=None, temperature=1.0).fit(
+        X[rows], Y[rows]
+    )
     weights = np.ones(40)
     weights[0] = 2.0
     weighted = AnchorKernelAligner(n_neighbors=None, temperature=1.0).fit(
         X, Y, sample_weight=weights
     )
-    np.testing.assert_allclose(doubled.transform(X[:5]), weighted.transform(X[:5]), atol=1e-12)
+    np.testing.assert_allclose(
+        doubled.transform(X[:5]), weighted.transform(X[:5]), atol=1e-12
+    )
     return True
 
 
@@ -108,7 +111,9 @@ def _adapter_inverse_round_trip():
 
 
 def _adapter_two_anchors():
-    aligner = AdapterAligner(base="affine", max_iter=3, random_state=0).fit(X[:2], Y[:2])
+    aligner = AdapterAligner(base="affine", max_iter=3, random_state=0).fit(
+        X[:2], Y[:2]
+    )
     assert aligner.blocks_ == [] and np.isfinite(aligner.transform(X)).all()
     return True
 
@@ -209,9 +214,11 @@ CASES = [
     Case(
         "self-learning",
         "transform with NaN rows",
-        lambda tmp: SelfLearningAligner(n_folds=None)
-        .fit(*_unpaired())
-        .transform(np.vstack([X[:2], np.full((1, 4), np.nan)])),
+        lambda tmp: (
+            SelfLearningAligner(n_folds=None)
+            .fit(*_unpaired())
+            .transform(np.vstack([X[:2], np.full((1, 4), np.nan)]))
+        ),
         Raises(ValueError, r"NaN.*(Remove|impute)"),
     ),
     Case(
@@ -275,7 +282,9 @@ CASES = [
     Case(
         "adapter",
         "transform of another width",
-        lambda tmp: AdapterAligner(max_iter=2, random_state=0).fit(X, Y).transform(X[:, :3]),
+        lambda tmp: (
+            AdapterAligner(max_iter=2, random_state=0).fit(X, Y).transform(X[:, :3])
+        ),
         Raises(ValueError, r"3 features.*expecting 4"),
     ),
     Case(
@@ -323,17 +332,21 @@ CASES = [
     Case(
         "kernel",
         "temperature 1e-300 picks the nearest anchor",
-        lambda tmp: AnchorKernelAligner(n_neighbors=None, temperature=1e-300)
-        .fit(X, Y)
-        .transform(X),
+        lambda tmp: (
+            AnchorKernelAligner(n_neighbors=None, temperature=1e-300)
+            .fit(X, Y)
+            .transform(X)
+        ),
         Behaves(lambda out: np.allclose(out, Y, atol=1e-12)),
     ),
     Case(
         "kernel",
         "temperature 1e300 averages the neighbours",
-        lambda tmp: AnchorKernelAligner(n_neighbors=None, temperature=1e300)
-        .fit(X, Y)
-        .transform(X[:3]),
+        lambda tmp: (
+            AnchorKernelAligner(n_neighbors=None, temperature=1e300)
+            .fit(X, Y)
+            .transform(X[:3])
+        ),
         Behaves(lambda out: np.allclose(out, Y.mean(axis=0), atol=1e-12)),
     ),
     Case(

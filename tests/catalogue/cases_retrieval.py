@@ -23,7 +23,9 @@ IMAGES = RNG.normal(size=(12, 4))
 TEXTS = IMAGES + 0.1 * RNG.normal(size=(12, 4))
 LABELS = np.repeat(["a", "b", "c"], 4)
 TABLE = {"a cat": [1.0, 0.1, 0.0, 0.0], "a dog": [0.1, 1.0, 0.0, 0.0]}
-REPORT_IMAGES = np.array([[1.0, 0.1, 0.0, 0.0], [0.1, 1.0, 0.0, 0.0], [0.9, 0.2, 0.0, 0.0]])
+REPORT_IMAGES = np.array(
+    [[1.0, 0.1, 0.0, 0.0], [0.1, 1.0, 0.0, 0.0], [0.9, 0.2, 0.0, 0.0]]
+)
 REPORTS = ["a cat", "a dog", "a cat"]
 
 
@@ -42,7 +44,9 @@ def _mixed_ids_excluded():
 def _numpy_and_python_ids():
     query_ids = np.arange(6, dtype=np.int64)
     gallery_ids = [int(i) for i in range(6)]
-    indices, _ = retrieve(QUERIES, QUERIES, query_ids=query_ids, gallery_ids=gallery_ids)
+    indices, _ = retrieve(
+        QUERIES, QUERIES, query_ids=query_ids, gallery_ids=gallery_ids
+    )
     assert not (indices == np.arange(6)[:, None]).any()
     return True
 
@@ -51,7 +55,9 @@ def _duplicated_gallery_ids():
     """Every gallery item of the query's id is excluded, not only the first."""
     gallery_ids = np.array([0, 0, 1, 1, 2, 2, 3, 3, 4])
     query_ids = np.array([0, 1, 2, 3, 4, 0])
-    indices, _ = retrieve(QUERIES, GALLERY, query_ids=query_ids, gallery_ids=gallery_ids)
+    indices, _ = retrieve(
+        QUERIES, GALLERY, query_ids=query_ids, gallery_ids=gallery_ids
+    )
     assert indices.shape == (6, 7)
     assert not (gallery_ids[indices] == query_ids[:, None]).any()
     return True
@@ -89,7 +95,9 @@ def _bfloat16_queries():
 def _ivf_agrees_with_exact():
     gallery = RNG.normal(size=(200, 8))
     queries = RNG.normal(size=(5, 8))
-    approximate = retrieve(queries, gallery, k=3, index="ivf", index_params={"n_lists": 2, "n_probe": 2})
+    approximate = retrieve(
+        queries, gallery, k=3, index="ivf", index_params={"n_lists": 2, "n_probe": 2}
+    )
     exact = retrieve(queries, gallery, k=3)
     np.testing.assert_array_equal(approximate[0], exact[0])
     return True
@@ -103,7 +111,9 @@ def _report_k_dedup():
 
 
 def _retriever(**params):
-    return ReportRetriever(LookupTextEncoder(TABLE), **params).fit(REPORT_IMAGES, REPORTS)
+    return ReportRetriever(LookupTextEncoder(TABLE), **params).fit(
+        REPORT_IMAGES, REPORTS
+    )
 
 
 def _csls_retriever_ranks_reports():
@@ -221,7 +231,13 @@ CASES = [
     Case(
         "retrieval",
         "exclude_self and ids together",
-        lambda tmp: retrieve(QUERIES, QUERIES, exclude_self=True, query_ids=range(6), gallery_ids=range(6)),
+        lambda tmp: retrieve(
+            QUERIES,
+            QUERIES,
+            exclude_self=True,
+            query_ids=range(6),
+            gallery_ids=range(6),
+        ),
         Raises(ValueError, r"exclude_self=True or query_ids and gallery_ids, not both"),
     ),
     Case(
@@ -233,7 +249,9 @@ CASES = [
     Case(
         "retrieval",
         "integer query ids against string gallery ids",
-        lambda tmp: retrieve(QUERIES, GALLERY, query_ids=range(6), gallery_ids=[str(i) for i in range(9)]),
+        lambda tmp: retrieve(
+            QUERIES, GALLERY, query_ids=range(6), gallery_ids=[str(i) for i in range(9)]
+        ),
         Raises(TypeError, r"query_ids are numbers but gallery_ids are text.*one type"),
     ),
     Case(
@@ -257,19 +275,28 @@ CASES = [
     Case(
         "retrieval",
         "too few query ids",
-        lambda tmp: retrieve(QUERIES, GALLERY, query_ids=range(5), gallery_ids=range(9)),
+        lambda tmp: retrieve(
+            QUERIES, GALLERY, query_ids=range(5), gallery_ids=range(9)
+        ),
         Raises(ValueError, r"query_ids has 5 ids for 6 rows.*one per row"),
     ),
     Case(
         "retrieval",
         "2-D ids",
-        lambda tmp: retrieve(QUERIES, QUERIES, query_ids=np.arange(12).reshape(6, 2), gallery_ids=np.arange(12).reshape(6, 2)),
+        lambda tmp: retrieve(
+            QUERIES,
+            QUERIES,
+            query_ids=np.arange(12).reshape(6, 2),
+            gallery_ids=np.arange(12).reshape(6, 2),
+        ),
         Raises(ValueError, r"(query_ids|ids).*(1-D|1d|shape|one per row)"),
     ),
     Case(
         "retrieval",
         "NaN ids",
-        lambda tmp: retrieve(QUERIES, QUERIES, query_ids=[np.nan] * 6, gallery_ids=[np.nan] * 6),
+        lambda tmp: retrieve(
+            QUERIES, QUERIES, query_ids=[np.nan] * 6, gallery_ids=[np.nan] * 6
+        ),
         Raises(ValueError, r"query_ids.*NaN.*(id|missing)"),
     ),
     Case(
@@ -311,13 +338,21 @@ CASES = [
     Case(
         "retrieval",
         "an unknown index parameter",
-        lambda tmp: retrieve(QUERIES, GALLERY, k=2, index="ivf", index_params={"nlist": 3}),
+        lambda tmp: retrieve(
+            QUERIES, GALLERY, k=2, index="ivf", index_params={"nlist": 3}
+        ),
         Raises(ValueError, r"Unknown index_params \['nlist'\].*n_lists"),
     ),
     Case(
         "retrieval",
         "index n_probe beyond n_lists",
-        lambda tmp: retrieve(QUERIES, GALLERY, k=2, index="ivf", index_params={"n_lists": 2, "n_probe": 5}),
+        lambda tmp: retrieve(
+            QUERIES,
+            GALLERY,
+            k=2,
+            index="ivf",
+            index_params={"n_lists": 2, "n_probe": 5},
+        ),
         Raises(ValueError, r"n_probe.*=5.*1 to 2"),
     ),
     Case(
@@ -383,7 +418,9 @@ CASES = [
     Case(
         "retrieval",
         "report on a single pair",
-        lambda tmp: retrieval_report(IMAGES[:1], TEXTS[:1], k=1, directions=["image→text"]),
+        lambda tmp: retrieval_report(
+            IMAGES[:1], TEXTS[:1], k=1, directions=["image→text"]
+        ),
         Behaves(lambda report: (report["value"] == 1.0).all()),
     ),
     Case(
@@ -419,7 +456,9 @@ CASES = [
     Case(
         "retrieval",
         "retriever fitted on one report string",
-        lambda tmp: ReportRetriever(LookupTextEncoder(TABLE)).fit(REPORT_IMAGES[:1], "a cat"),
+        lambda tmp: ReportRetriever(LookupTextEncoder(TABLE)).fit(
+            REPORT_IMAGES[:1], "a cat"
+        ),
         Raises((TypeError, ValueError), r"y must hold one report.*(list|per anchor)"),
     ),
     Case(
@@ -479,7 +518,9 @@ CASES = [
     Case(
         "metrics",
         "mean_average_precision_at_k with a query with no relevant item",
-        lambda tmp: mean_average_precision_at_k([[0, 0], [1, 0]], [[0.1, 0.2], [0.9, 0.1]], k=None),
+        lambda tmp: mean_average_precision_at_k(
+            [[0, 0], [1, 0]], [[0.1, 0.2], [0.9, 0.1]], k=None
+        ),
         Raises(ValueError, r"1 of 2 queries have no relevant gallery item.*Drop them"),
     ),
     Case(
@@ -491,7 +532,9 @@ CASES = [
     Case(
         "metrics",
         "mean_cosine_similarity with NaN",
-        lambda tmp: mean_cosine_similarity(np.array([[1.0, np.nan]]), np.array([[1.0, 0.0]])),
+        lambda tmp: mean_cosine_similarity(
+            np.array([[1.0, np.nan]]), np.array([[1.0, 0.0]])
+        ),
         Raises(ValueError, r"NaN"),
     ),
     Case(
@@ -503,7 +546,9 @@ CASES = [
     Case(
         "metrics",
         "mean_cosine_similarity of a zero row is 0",
-        lambda tmp: mean_cosine_similarity(np.array([[0.0, 0.0], [1.0, 0.0]]), np.array([[1.0, 0.0], [1.0, 0.0]])),
+        lambda tmp: mean_cosine_similarity(
+            np.array([[0.0, 0.0], [1.0, 0.0]]), np.array([[1.0, 0.0], [1.0, 0.0]])
+        ),
         Behaves(lambda value: value == 0.5),
     ),
     Case(
@@ -523,8 +568,12 @@ CASES = [
     Case(
         "retrieval",
         "retriever suggest for float32 tensors",
-        lambda tmp: _retriever().suggest(torch.from_numpy(REPORT_IMAGES).float(), n_reports=1)[0],
-        Behaves(lambda reports: reports.ravel().tolist() == ["a cat", "a dog", "a cat"]),
+        lambda tmp: _retriever().suggest(
+            torch.from_numpy(REPORT_IMAGES).float(), n_reports=1
+        )[0],
+        Behaves(
+            lambda reports: reports.ravel().tolist() == ["a cat", "a dog", "a cat"]
+        ),
     ),
     Case(
         "metrics",

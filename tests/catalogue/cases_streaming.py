@@ -49,9 +49,13 @@ def _unchanged_after_refusal(second_batch):
 
 
 def _dask(array, chunks=20):
-    import dask.array as da
+    return _dask_array().from_array(array, chunks=(chunks, array.shape[1]))
 
-    return da.from_array(array, chunks=(chunks, array.shape[1]))
+
+def _dask_array():
+    import dask.array
+
+    return dask.array
 
 
 def _unknown_chunks(array):
@@ -79,7 +83,9 @@ def _completion_changed():
     aligner.set_params(orthogonal_completion="full")
     aligner.partial_fit(wide[30:], Y[30:])
     reference = LatentAligner("ortho", orthogonal_completion="full").fit(wide, Y)
-    np.testing.assert_allclose(aligner.transform(wide), reference.transform(wide), atol=1e-8)
+    np.testing.assert_allclose(
+        aligner.transform(wide), reference.transform(wide), atol=1e-8
+    )
     return True
 
 
@@ -300,15 +306,19 @@ CASES = [
     Case(
         "streaming",
         "partial_fit after fit on fewer anchors than features",
-        lambda tmp: LatentAligner("affine")
-        .fit(RNG.normal(size=(5, 8)), Y[:5])
-        .partial_fit(RNG.normal(size=(5, 8)), Y[5:10]),
+        lambda tmp: (
+            LatentAligner("affine")
+            .fit(RNG.normal(size=(5, 8)), Y[:5])
+            .partial_fit(RNG.normal(size=(5, 8)), Y[5:10])
+        ),
         Raises(ValueError, r"fewer anchors than features.*partial_fit from the start"),
     ),
     Case(
         "streaming",
         "tensor batch after a NumPy batch",
-        lambda tmp: _batches((X[:30], Y[:30]), (torch.from_numpy(X[30:]), torch.from_numpy(Y[30:]))),
+        lambda tmp: _batches(
+            (X[:30], Y[:30]), (torch.from_numpy(X[30:]), torch.from_numpy(Y[30:]))
+        ),
         Behaves(_same_map_as_fit),
     ),
     Case(
@@ -383,19 +393,28 @@ CASES = [
         "streaming",
         "second batch with the target columns reordered",
         lambda tmp: _target_columns_reordered(),
-        Raises(ValueError, r"target columns.*\['t3'.*differ.*same columns in the same order"),
+        Raises(
+            ValueError,
+            r"target columns.*\['t3'.*differ.*same columns in the same order",
+        ),
     ),
     Case(
         "streaming",
         "Dask source anchors all one vector",
         lambda tmp: LatentAligner("affine").fit(_dask(np.full_like(X, 0.1)), _dask(Y)),
-        Raises(ValueError, r"Every source anchor \(X\) is the same vector.*anchors that differ"),
+        Raises(
+            ValueError,
+            r"Every source anchor \(X\) is the same vector.*anchors that differ",
+        ),
     ),
     Case(
         "streaming",
         "Dask target anchors all one vector, near 1e300",
         lambda tmp: LatentAligner().fit(_dask(X), _dask(np.full_like(Y, 3e300))),
-        Raises(ValueError, r"Every target anchor \(y\) is the same vector.*anchors that differ"),
+        Raises(
+            ValueError,
+            r"Every target anchor \(y\) is the same vector.*anchors that differ",
+        ),
     ),
     Case(
         "streaming",
@@ -407,7 +426,7 @@ CASES = [
         "streaming",
         "Dask anchors chunked along the features too",
         lambda tmp: LatentAligner("affine").fit(
-            __import__("dask.array").array.from_array(X, chunks=(20, 2)), _dask(Y)
+            _dask_array().from_array(X, chunks=(20, 2)), _dask(Y)
         ),
         Behaves(_same_map_as_fit),
     ),

@@ -52,17 +52,21 @@ CASES = [
     Case(
         "tensors",
         "anchors that require grad",
-        lambda tmp: LatentAligner("affine")
-        .fit(TX.clone().requires_grad_(True), TY)
-        .transform(TX.clone().requires_grad_(True)),
+        lambda tmp: (
+            LatentAligner("affine")
+            .fit(TX.clone().requires_grad_(True), TY)
+            .transform(TX.clone().requires_grad_(True))
+        ),
         Behaves(lambda out: _agrees(out)),
     ),
     Case(
         "tensors",
         "non-contiguous (transposed) tensors",
-        lambda tmp: LatentAligner("affine")
-        .fit(TX.T.contiguous().T, TY.T.contiguous().T)
-        .transform(TX.T.contiguous().T[::2]),
+        lambda tmp: (
+            LatentAligner("affine")
+            .fit(TX.T.contiguous().T, TY.T.contiguous().T)
+            .transform(TX.T.contiguous().T[::2])
+        ),
         Behaves(lambda out: _agrees(out, X_in=X[::2])),
     ),
     Case(
@@ -80,9 +84,11 @@ CASES = [
     Case(
         "tensors",
         "integer tensors",
-        lambda tmp: LatentAligner("affine")
-        .fit(TX.mul(100).round().long(), TY)
-        .transform(TX.mul(100).round().long()),
+        lambda tmp: (
+            LatentAligner("affine")
+            .fit(TX.mul(100).round().long(), TY)
+            .transform(TX.mul(100).round().long())
+        ),
         Behaves(lambda out: torch.is_tensor(out) and out.dtype.is_floating_point),
     ),
     Case(
@@ -154,8 +160,12 @@ CASES = [
     Case(
         "tensors",
         "kernel aligner on float16 tensors",
-        lambda tmp: AnchorKernelAligner().fit(TX.half(), TY.half()).transform(TX.half()),
-        Behaves(lambda out: out.dtype == torch.float16 and bool(torch.isfinite(out).all())),
+        lambda tmp: (
+            AnchorKernelAligner().fit(TX.half(), TY.half()).transform(TX.half())
+        ),
+        Behaves(
+            lambda out: out.dtype == torch.float16 and bool(torch.isfinite(out).all())
+        ),
     ),
     Case(
         "tensors",

@@ -61,9 +61,13 @@ def _score_weights_as_repeats():
 
 def _tensor_weights():
     weights = np.linspace(0.5, 2.0, N)
-    from_tensor = LatentAligner("affine").fit(X, Y, sample_weight=torch.from_numpy(weights))
+    from_tensor = LatentAligner("affine").fit(
+        X, Y, sample_weight=torch.from_numpy(weights)
+    )
     reference = LatentAligner("affine").fit(X, Y, sample_weight=weights)
-    np.testing.assert_allclose(from_tensor.transform(X), reference.transform(X), atol=1e-12)
+    np.testing.assert_allclose(
+        from_tensor.transform(X), reference.transform(X), atol=1e-12
+    )
     return True
 
 

@@ -5,6 +5,7 @@ and values, labels and paired texts."""
 import numpy as np
 import torch
 from sklearn.exceptions import NotFittedError
+from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skalign import LatentAligner, ZeroShotTextSpaceClassifier
@@ -29,7 +30,9 @@ def _duplicated_prompts_weigh_nothing_extra():
     """A prompt listed twice in a class: the class's embedding is the mean of
     its prompts, so the duplicate counts twice, as written."""
     once = _texts({"cat": ["a cat", "a kitten"], "dog": ["a dog"]}).fit(IMAGES)
-    twice = _texts({"cat": ["a cat", "a cat", "a kitten", "a kitten"], "dog": ["a dog"]}).fit(IMAGES)
+    twice = _texts(
+        {"cat": ["a cat", "a cat", "a kitten", "a kitten"], "dog": ["a dog"]}
+    ).fit(IMAGES)
     np.testing.assert_allclose(once.predict_proba(IMAGES), twice.predict_proba(IMAGES))
     return True
 
@@ -37,7 +40,9 @@ def _duplicated_prompts_weigh_nothing_extra():
 def _tuple_is_list():
     as_tuple = _texts({"cat": ("a cat", "a kitten"), "dog": ("a dog",)}).fit(IMAGES)
     as_list = _texts({"cat": ["a cat", "a kitten"], "dog": ["a dog"]}).fit(IMAGES)
-    np.testing.assert_array_equal(as_tuple.decision_function(IMAGES), as_list.decision_function(IMAGES))
+    np.testing.assert_array_equal(
+        as_tuple.decision_function(IMAGES), as_list.decision_function(IMAGES)
+    )
     return True
 
 
@@ -45,7 +50,9 @@ def _tensor_prompt_embeddings():
     tensors = {c: torch.tensor(v) for c, v in EMBEDDED.items()}
     from_tensor = _zero_shot(tensors).fit(IMAGES)
     reference = _zero_shot(EMBEDDED).fit(IMAGES)
-    np.testing.assert_array_equal(from_tensor.predict(IMAGES), reference.predict(IMAGES))
+    np.testing.assert_array_equal(
+        from_tensor.predict(IMAGES), reference.predict(IMAGES)
+    )
     return True
 
 
@@ -61,7 +68,9 @@ def _one_row_vector_prompt():
 def _csls_neighbors_clipped():
     big = _zero_shot(EMBEDDED, hubness="csls", hubness_neighbors=10_000).fit(IMAGES)
     exact = _zero_shot(EMBEDDED, hubness="csls", hubness_neighbors=20).fit(IMAGES)
-    np.testing.assert_allclose(big.decision_function(IMAGES), exact.decision_function(IMAGES))
+    np.testing.assert_allclose(
+        big.decision_function(IMAGES), exact.decision_function(IMAGES)
+    )
     return True
 
 
@@ -102,13 +111,19 @@ CASES = [
         "zero-shot",
         "prompts as a set",
         lambda tmp: _texts({"cat": {"a cat"}, "dog": ["a dog"]}).fit(IMAGES),
-        Raises(TypeError, r"class_prompts\['cat'\] must be a string or a list of strings, got set"),
+        Raises(
+            TypeError,
+            r"class_prompts\['cat'\] must be a string or a list of strings, got set",
+        ),
     ),
     Case(
         "zero-shot",
         "prompts as a dict",
         lambda tmp: _texts({"cat": {"text": "a cat"}, "dog": ["a dog"]}).fit(IMAGES),
-        Raises(TypeError, r"class_prompts\['cat'\] must be a string or a list of strings, got dict"),
+        Raises(
+            TypeError,
+            r"class_prompts\['cat'\] must be a string or a list of strings, got dict",
+        ),
     ),
     Case(
         "zero-shot",
@@ -120,19 +135,30 @@ CASES = [
         "zero-shot",
         "a class with prompts None and a text encoder",
         lambda tmp: _texts({"cat": None, "dog": ["a dog"]}).fit(IMAGES),
-        Raises((TypeError, ValueError), r"class_prompts\['cat'\].*(None|NoneType).*(string|prompt)"),
+        Raises(
+            (TypeError, ValueError),
+            r"class_prompts\['cat'\].*(None|NoneType).*(string|prompt)",
+        ),
     ),
     Case(
         "zero-shot",
         "class keys of mixed types",
-        lambda tmp: _zero_shot({1: [[1.0, 0, 0, 0]], "dog": [[0, 1.0, 0, 0]]}).fit(IMAGES),
-        Raises(ValueError, r"keys of class_prompts.*all be strings or all numbers.*Got \[1, 'dog'\]"),
+        lambda tmp: _zero_shot({1: [[1.0, 0, 0, 0]], "dog": [[0, 1.0, 0, 0]]}).fit(
+            IMAGES
+        ),
+        Raises(
+            ValueError,
+            r"keys of class_prompts.*all be strings or all numbers.*Got \[1, 'dog'\]",
+        ),
     ),
     Case(
         "zero-shot",
         "two classes with the same prompts",
         lambda tmp: _texts({"cat": ["a pet"], "dog": ["a pet"]}).fit(IMAGES),
-        Raises(ValueError, r"Classes 'cat' and 'dog' have the same prompt embeddings.*merge"),
+        Raises(
+            ValueError,
+            r"Classes 'cat' and 'dog' have the same prompt embeddings.*merge",
+        ),
     ),
     Case(
         "zero-shot",
@@ -167,43 +193,64 @@ CASES = [
     Case(
         "zero-shot",
         "prompt embeddings on the meta device",
-        lambda tmp: _zero_shot({c: torch.empty(1, 4, device="meta") for c in EMBEDDED}).fit(IMAGES),
+        lambda tmp: _zero_shot(
+            {c: torch.empty(1, 4, device="meta") for c in EMBEDDED}
+        ).fit(IMAGES),
         Raises(ValueError, r"meta device.*(cpu|cuda)"),
     ),
     Case(
         "zero-shot",
         "3-D prompt embeddings",
-        lambda tmp: _zero_shot({"cat": np.ones((1, 2, 4)), "dog": np.eye(4)[1:2]}).fit(IMAGES),
-        Raises(ValueError, r"class_prompts\['cat'\].*(3-D|dim 3).*\(n_prompts, n_text_features\)"),
+        lambda tmp: _zero_shot({"cat": np.ones((1, 2, 4)), "dog": np.eye(4)[1:2]}).fit(
+            IMAGES
+        ),
+        Raises(
+            ValueError,
+            r"class_prompts\['cat'\].*(3-D|dim 3).*\(n_prompts, n_text_features\)",
+        ),
     ),
     Case(
         "zero-shot",
         "prompt embeddings with NaN",
-        lambda tmp: _zero_shot({"cat": [[np.nan, 1.0, 0, 0]], "dog": [[0, 1.0, 0, 0]]}).fit(IMAGES),
+        lambda tmp: _zero_shot(
+            {"cat": [[np.nan, 1.0, 0, 0]], "dog": [[0, 1.0, 0, 0]]}
+        ).fit(IMAGES),
         Raises(ValueError, r"class_prompts\['cat'\].*NaN"),
     ),
     Case(
         "zero-shot",
         "prompt embeddings as strings of numbers",
-        lambda tmp: _zero_shot({"cat": [["1", "0", "0", "0"]], "dog": [[0, 1.0, 0, 0]]}).fit(IMAGES),
+        lambda tmp: _zero_shot(
+            {"cat": [["1", "0", "0", "0"]], "dog": [[0, 1.0, 0, 0]]}
+        ).fit(IMAGES),
         Raises(TypeError, r"class_prompts\['cat'\] holds text.*text_encoder"),
     ),
     Case(
         "zero-shot",
         "prompt embeddings all zero",
-        lambda tmp: _zero_shot({"cat": [[0.0] * 4], "dog": [[0, 1.0, 0, 0]]}).fit(IMAGES),
-        Raises(ValueError, r"class 'cat' average to the zero vector.*prompts that describe"),
+        lambda tmp: _zero_shot({"cat": [[0.0] * 4], "dog": [[0, 1.0, 0, 0]]}).fit(
+            IMAGES
+        ),
+        Raises(
+            ValueError, r"class 'cat' average to the zero vector.*prompts that describe"
+        ),
     ),
     Case(
         "zero-shot",
         "prompt embeddings of the wrong width",
-        lambda tmp: _zero_shot({"cat": [[1.0, 0, 0]], "dog": [[0, 1.0, 0]]}).fit(IMAGES),
-        Raises(ValueError, r"X has 4 features but the prompt embeddings have 3.*aligner"),
+        lambda tmp: _zero_shot({"cat": [[1.0, 0, 0]], "dog": [[0, 1.0, 0]]}).fit(
+            IMAGES
+        ),
+        Raises(
+            ValueError, r"X has 4 features but the prompt embeddings have 3.*aligner"
+        ),
     ),
     Case(
         "zero-shot",
         "prompt embeddings complex",
-        lambda tmp: _zero_shot({"cat": [[1.0 + 1j, 0, 0, 0]], "dog": [[0, 1.0, 0, 0]]}).fit(IMAGES),
+        lambda tmp: _zero_shot(
+            {"cat": [[1.0 + 1j, 0, 0, 0]], "dog": [[0, 1.0, 0, 0]]}
+        ).fit(IMAGES),
         Raises((TypeError, ValueError), r"[Cc]omplex"),
     ),
     Case(
@@ -212,18 +259,29 @@ CASES = [
         lambda tmp: _zero_shot(
             EMBEDDED, aligner=LatentAligner().fit(IMAGES, IMAGES[:, :3])
         ).fit(IMAGES),
-        Raises(ValueError, r"aligner maps X into a 3-dimensional space but the prompt embeddings have 4"),
+        Raises(
+            ValueError,
+            r"aligner maps X into a 3-dimensional space "
+            r"but the prompt embeddings have 4",
+        ),
     ),
     Case(
         "zero-shot",
         "labels with one class and an aligner to learn",
-        lambda tmp: _zero_shot(EMBEDDED, aligner=LatentAligner()).fit(IMAGES, ["cat"] * 20),
-        Raises(ValueError, r"at least two classes in y, got one class \('cat'\).*FrozenEstimator"),
+        lambda tmp: _zero_shot(EMBEDDED, aligner=LatentAligner()).fit(
+            IMAGES, ["cat"] * 20
+        ),
+        Raises(
+            ValueError,
+            r"at least two classes in y, got one class \('cat'\).*FrozenEstimator",
+        ),
     ),
     Case(
         "zero-shot",
         "labels of the wrong count",
-        lambda tmp: _zero_shot(EMBEDDED, aligner=LatentAligner()).fit(IMAGES, ["cat", "dog"] * 5),
+        lambda tmp: _zero_shot(EMBEDDED, aligner=LatentAligner()).fit(
+            IMAGES, ["cat", "dog"] * 5
+        ),
         Raises(ValueError, r"(20|10).*(samples|labels|inconsistent)"),
     ),
     Case(
@@ -237,13 +295,17 @@ CASES = [
     Case(
         "zero-shot",
         "paired texts that are numbers",
-        lambda tmp: _texts(TEXT, aligner=LatentAligner(), y_kind="texts").fit(IMAGES, list(range(20))),
+        lambda tmp: _texts(TEXT, aligner=LatentAligner(), y_kind="texts").fit(
+            IMAGES, list(range(20))
+        ),
         Raises(TypeError, r"y_kind='texts'.*holds 0 \(int\).*y_kind='labels'"),
     ),
     Case(
         "zero-shot",
         "paired texts without a text encoder",
-        lambda tmp: _zero_shot(EMBEDDED, aligner=LatentAligner(), y_kind="texts").fit(IMAGES, ["a cat"] * 20),
+        lambda tmp: _zero_shot(EMBEDDED, aligner=LatentAligner(), y_kind="texts").fit(
+            IMAGES, ["a cat"] * 20
+        ),
         Raises(ValueError, r"text_encoder is None.*Pass the text_encoder"),
     ),
     Case(
@@ -261,7 +323,9 @@ CASES = [
     Case(
         "zero-shot",
         "hubness_neighbors True",
-        lambda tmp: _zero_shot(EMBEDDED, hubness="csls", hubness_neighbors=True).fit(IMAGES),
+        lambda tmp: _zero_shot(EMBEDDED, hubness="csls", hubness_neighbors=True).fit(
+            IMAGES
+        ),
         Raises(InvalidParameterError, r"hubness_neighbors.*True"),
     ),
     Case(
@@ -285,7 +349,11 @@ CASES = [
     Case(
         "zero-shot",
         "decision_function of a meta tensor",
-        lambda tmp: _zero_shot(EMBEDDED).fit(IMAGES).decision_function(torch.empty(2, 4, device="meta")),
+        lambda tmp: (
+            _zero_shot(EMBEDDED)
+            .fit(IMAGES)
+            .decision_function(torch.empty(2, 4, device="meta"))
+        ),
         Raises(ValueError, r"meta device.*(cpu|cuda)"),
     ),
     Case(
@@ -298,9 +366,8 @@ CASES = [
         "zero-shot",
         "a text encoder returning one row for all prompts",
         lambda tmp: _zero_shot(
-            TEXT, text_encoder=__import__("sklearn.preprocessing", fromlist=["x"]).FunctionTransformer(
-                lambda texts: np.ones((1, 4))
-            )
+            TEXT,
+            text_encoder=FunctionTransformer(lambda texts: np.ones((1, 4))),
         ).fit(IMAGES),
         Raises(ValueError, r"shape \(1, 4\) for 3 texts.*one row per text"),
     ),
@@ -308,10 +375,15 @@ CASES = [
         "zero-shot",
         "a text encoder returning NaN",
         lambda tmp: _zero_shot(
-            TEXT, text_encoder=__import__("sklearn.preprocessing", fromlist=["x"]).FunctionTransformer(
+            TEXT,
+            text_encoder=FunctionTransformer(
                 lambda texts: np.full((len(texts), 4), np.nan)
-            )
+            ),
         ).fit(IMAGES),
-        Raises(ValueError, r"text encoder FunctionTransformer returned NaN.*'a cat'.*Check the encoder"),
+        Raises(
+            ValueError,
+            r"text encoder FunctionTransformer returned NaN"
+            r".*'a cat'.*Check the encoder",
+        ),
     ),
 ]
