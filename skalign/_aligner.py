@@ -10,7 +10,7 @@ from ._alignment import solve_alignment, solve_alignment_on_samples
 from ._alpha import N_FOLDS
 from ._backend import get_namespace, host_view, is_dask_array, solve_dtype
 from ._base import target_column_names
-from ._preprocessing import normalize_rows
+from ._preprocessing import normalize_rows, relative_weights
 from ._sklearn_compat import (
     HasMethods,
     Interval,
@@ -250,6 +250,8 @@ class LatentAligner(AffineMapAligner):
         samples when they are fewer than the features or ``solver="adam"``."""
         self._check_alphas()
         self._check_weights_supported(sample_weight)
+        if sample_weight is not None:  # one fit: only the ratios matter
+            sample_weight = relative_weights(sample_weight)
         if is_dask_array(X):
             if self.solver == "adam":
                 raise ValueError(
@@ -341,6 +343,7 @@ class LatentAligner(AffineMapAligner):
             sample_weight = check_pair_weights(
                 sample_weight, X_work.shape[0], min_positive=int(first)
             )
+            _check_streamed_weight_range(sample_weight)
         self._check_weights_supported(sample_weight)
         if not first:
             _check_feature_names(self, X, reset=False)
@@ -543,6 +546,21 @@ _STATISTICS_PARAMS = (
     "solver",
     "target_encoder",
 )
+
+
+def _check_streamed_weight_range(weights):
+    """Refuse batch weights whose sums over batches could overflow or lose
+    precision: unlike one fit, the batches cannot be rescaled together."""
+    positive = weights[weights > 0]
+    in_range = 2.0**-256 <= positive.min(initial=1.0) <= 2.0**256
+    if not in_range or positive.max(initial=1.0) > 2.0**256:
+        raise ValueError(
+            f"partial_fit got sample_weight from {positive.min():.3g} to "
+            f"{positive.max():.3g}; the statistics it adds up across batches need "
+            "positive weights between 2**-256 and 2**256. Divide every batch's "
+            "weights by one constant (only their ratios matter), or fit all "
+            "anchors at once."
+        )
 
 
 def _same_setting(before, now):

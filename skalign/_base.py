@@ -51,6 +51,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._backend import is_dask_array, take_rows, to_namespace_of, to_numpy
+from ._preprocessing import relative_weights
 from ._sklearn_compat import _check_feature_names, _fit_context, _num_samples
 from ._validation import (
     check_anchor_pair,
@@ -344,6 +345,7 @@ def weighted_mean_cosine(Y, translated, weights):
     >>> weighted_mean_cosine(Y, np.array([[1.0, 0.0], [1.0, 0.0]]), np.array([3, 1]))
     0.75
     """
+    weights = relative_weights(weights)
     if weights.sum() == 0:
         raise ValueError("sample_weight sums to zero; give some pair a weight > 0.")
     return float(np.average(to_numpy(paired_cosines(Y, translated)), weights=weights))

@@ -212,11 +212,12 @@ class SelfLearningAligner(BaseAligner):
             return _fit_on(template, X_checked, Y, pair_rows, matches, sample_weight)
 
         def learn(pair_rows):
-            pair_weight = (
-                pair_rows.size
-                if sample_weight is None
-                else float(sample_weight[pair_rows].sum())
-            )
+            with np.errstate(over="ignore"):  # weights near 1e308: inf pairs
+                pair_weight = (
+                    pair_rows.size
+                    if sample_weight is None
+                    else float(sample_weight[pair_rows].sum())
+                )
             return self._self_learn(
                 fit_on,
                 pair_rows,
@@ -283,7 +284,10 @@ class SelfLearningAligner(BaseAligner):
         round.
         """
         (source_rows, source_pool), (target_rows, target_pool) = sources, targets
-        max_matches = math.floor(self.max_match_ratio * pair_weight)
+        # at most one match per unpaired source row, whatever the weights
+        max_matches = math.floor(
+            min(self.max_match_ratio * pair_weight, source_rows.size)
+        )
         matches = np.empty((0, 2), dtype=np.intp)
         n_matches = []
         aligner = fit_on(pairs, matches)

@@ -267,7 +267,7 @@ def check_pair_weights(sample_weight, n_pairs, *, min_positive=1):
         )
     if not np.all(np.isfinite(weights)):
         raise ValueError("sample_weight contains infinity; pass finite weights.")
-    if min_positive and not weights.sum() > 0:
+    if min_positive and not np.any(weights > 0):
         raise ValueError("sample_weight sums to zero; give some pair a weight > 0.")
     n_positive = int(np.count_nonzero(weights))
     if n_positive < min_positive:

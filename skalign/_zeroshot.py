@@ -15,7 +15,6 @@ from numbers import Integral, Real
 import numpy as np
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.preprocessing import normalize
 from sklearn.utils import check_array
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import (
@@ -26,6 +25,7 @@ from sklearn.utils.validation import (
 
 from ._backend import on_host, to_numpy
 from ._csls import csls_from_cosine, top_k_mean
+from ._preprocessing import normalize_rows
 from ._sklearn_compat import (
     HasMethods,
     Interval,
@@ -451,7 +451,7 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
 
     def _scores(self, X_text):
         """Each translated input's score with each class, by the pooling rule."""
-        return normalize(X_text) @ self.class_embeddings_.T
+        return normalize_rows(X_text) @ self.class_embeddings_.T
 
     def _translate(self, X):
         return X if self.aligner_ is None else to_numpy(self.aligner_.transform(X))
@@ -525,7 +525,9 @@ def mean_prompt_embeddings(prompt_embeddings, classes=None):
     >>> mean_prompt_embeddings([[[3.0, 0.0], [0.0, 1.0]]]).tolist()
     [[0.5, 0.5]]
     """
-    means = np.stack([normalize(np.asarray(e)).mean(axis=0) for e in prompt_embeddings])
+    means = np.stack(
+        [normalize_rows(np.asarray(e)).mean(axis=0) for e in prompt_embeddings]
+    )
     norms = np.linalg.norm(means, axis=1)
     if np.any(norms == 0):
         names = range(len(means)) if classes is None else np.asarray(classes).tolist()

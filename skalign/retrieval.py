@@ -23,7 +23,7 @@ from ._backend import on_host, to_numpy
 from ._csls import csls_from_cosine, most_shared_ids, neighborhood_similarity
 from ._index import INDEX_KINDS, GalleryIndex
 from ._optional import import_optional
-from ._preprocessing import normalize_rows
+from ._preprocessing import cosine_factors, normalize_rows
 from ._sklearn_compat import (
     HasMethods,
     Interval,
@@ -262,7 +262,7 @@ def _top_k_search(
     n_gallery = gallery.shape[0]
     # in the gallery's precision: a float32 gallery is never upcast (copied)
     unit_queries = normalize_rows(queries).astype(gallery.dtype, copy=False)
-    gallery_scale = _inverse_norms(gallery)
+    gallery, gallery_scale = cosine_factors(gallery)
 
     def score_block(start, stop):
         scores = unit_queries[start:stop] @ gallery.T
@@ -343,14 +343,6 @@ def _rank_candidates(
         order, similarities[rows] = top_k(scores, k)
         indices[rows] = np.take_along_axis(found, order, axis=1)
     return indices, similarities
-
-
-def _inverse_norms(rows):
-    """1 / the Euclidean norm of each row (1 for a zero row, whose cosine
-    similarities are then 0), computed without a copy of ``rows``."""
-    norms = np.sqrt(np.einsum("ij,ij->i", rows, rows))
-    norms[norms == 0] = 1.0
-    return 1.0 / norms
 
 
 def _exclusion_ids(exclude_self, query_ids, gallery_ids, n_queries, n_gallery):

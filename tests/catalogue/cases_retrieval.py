@@ -588,3 +588,71 @@ CASES = [
         Behaves(lambda value: value == 1.0),
     ),
 ]
+
+
+def _ranking_at_scale(gallery_scale, query_scale=1.0, **params):
+    """retrieve on a rescaled gallery (queries) ranks as on the plain one."""
+    queries, gallery = QUERIES * query_scale, GALLERY * gallery_scale
+    # the reference: the same (possibly rounded) values, scaled back exactly
+    plain = retrieve(queries / query_scale, gallery / gallery_scale, **params)
+    scaled = retrieve(queries, gallery, **params)
+    np.testing.assert_array_equal(scaled[0], plain[0])
+    np.testing.assert_allclose(scaled[1], plain[1], rtol=1e-9, atol=1e-12)
+    return True
+
+
+def _mixed_magnitude_gallery():
+    """One gallery row near 1e300 and one near 1e-300 among ordinary ones."""
+    gallery = GALLERY.copy()
+    gallery[2] *= 1e300
+    gallery[5] *= 1e-300
+    np.testing.assert_array_equal(
+        retrieve(QUERIES, gallery)[0], retrieve(QUERIES, GALLERY)[0]
+    )
+    return True
+
+
+CASES += [
+    Case(
+        "retrieval",
+        "a gallery near 1e300 ranks as unscaled",
+        lambda tmp: _ranking_at_scale(1e300),
+        Behaves(bool),
+    ),
+    Case(
+        "retrieval",
+        "a subnormal gallery ranks as unscaled",
+        lambda tmp: _ranking_at_scale(2.0**-1040),
+        Behaves(bool),
+    ),
+    Case(
+        "retrieval",
+        "CSLS on a gallery near 1e300",
+        lambda tmp: _ranking_at_scale(1e300, hubness="csls", hubness_neighbors=3),
+        Behaves(bool),
+    ),
+    Case(
+        "retrieval",
+        "CSLS on queries near 1e-300",
+        lambda tmp: _ranking_at_scale(1.0, 1e-300, hubness="csls", hubness_neighbors=3),
+        Behaves(bool),
+    ),
+    Case(
+        "retrieval",
+        "gallery rows near 1e300 and 1e-300 among ordinary ones",
+        lambda tmp: _mixed_magnitude_gallery(),
+        Behaves(bool),
+    ),
+    Case(
+        "metrics",
+        "mean_cosine_similarity of rows near 1e300",
+        lambda tmp: mean_cosine_similarity(TEXTS * 1e300, TEXTS * 3e300),
+        Behaves(lambda value: abs(value - 1.0) < 1e-12),
+    ),
+    Case(
+        "metrics",
+        "mean_cosine_similarity of rows near 1e-300",
+        lambda tmp: mean_cosine_similarity(TEXTS * 1e-300, -TEXTS * 1e-300),
+        Behaves(lambda value: abs(value + 1.0) < 1e-12),
+    ),
+]

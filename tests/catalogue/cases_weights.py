@@ -233,3 +233,67 @@ CASES = [
         Raises(TypeError, r"does not accept sample_weight.*LatentAligner"),
     ),
 ]
+
+
+def _weights_scale_free(aligner, scale):
+    # weights * scale, then back: the reference sees the same (rounded) ratios
+    weights = (np.linspace(0.5, 2.0, N) * scale) / scale
+    scaled = aligner.fit(X, Y, sample_weight=weights * scale).transform(X)
+    reference = type(aligner)(**aligner.get_params()).fit(X, Y, sample_weight=weights)
+    np.testing.assert_allclose(scaled, reference.transform(X), atol=1e-9)
+    return True
+
+
+def _score_weights_near_max():
+    aligner = LatentAligner("affine").fit(X, Y)
+    weights = np.linspace(0.5, 2.0, N)
+    expected = aligner.score(X, Y, sample_weight=weights)
+    got = aligner.score(X, Y, sample_weight=weights * (1e308 / 2))
+    assert abs(got - expected) < 1e-12
+    return True
+
+
+CASES += [
+    Case(
+        "weights",
+        "weights near 1e308 (their sum overflows)",
+        lambda tmp: _weights_scale_free(LatentAligner("affine"), 1e308 / 2),
+        Behaves(bool),
+    ),
+    Case(
+        "weights",
+        "subnormal weights",
+        lambda tmp: _weights_scale_free(LatentAligner("affine"), 2.0**-1060),
+        Behaves(bool),
+    ),
+    Case(
+        "weights",
+        "NaiveAligner with weights near 1e308",
+        lambda tmp: _weights_scale_free(NaiveAligner(), 1e308 / 2),
+        Behaves(bool),
+    ),
+    Case(
+        "weights",
+        "score with weights near 1e308",
+        lambda tmp: _score_weights_near_max(),
+        Behaves(bool),
+    ),
+    Case(
+        "weights",
+        "SelfLearningAligner with weights near 1e308",
+        lambda tmp: (
+            SelfLearningAligner(n_folds=None)
+            .fit(X, Y, sample_weight=np.full(N, 1e308))
+            .transform(X[:2])
+        ),
+        Behaves(lambda out: np.isfinite(out).all()),
+    ),
+    Case(
+        "weights",
+        "partial_fit with weights near 1e308",
+        lambda tmp: LatentAligner("affine").partial_fit(
+            X, Y, sample_weight=np.full(N, 1e308)
+        ),
+        Raises(ValueError, r"between 2\*\*-256 and 2\*\*256.*one constant"),
+    ),
+]

@@ -387,3 +387,35 @@ CASES = [
         ),
     ),
 ]
+
+
+def _same_predictions(scale_images=1.0, scale_prompts=1.0):
+    scaled = {c: np.asarray(v) * scale_prompts for c, v in EMBEDDED.items()}
+    got = _zero_shot(scaled).fit(IMAGES * scale_images)
+    reference = _zero_shot(EMBEDDED).fit(IMAGES)
+    np.testing.assert_allclose(
+        got.predict_proba(IMAGES * scale_images), reference.predict_proba(IMAGES)
+    )
+    return True
+
+
+CASES += [
+    Case(
+        "zero-shot",
+        "images near 1e300",
+        lambda tmp: _same_predictions(scale_images=1e300),
+        Behaves(bool),
+    ),
+    Case(
+        "zero-shot",
+        "prompt embeddings near 1e-300",
+        lambda tmp: _same_predictions(scale_prompts=1e-300),
+        Behaves(bool),
+    ),
+    Case(
+        "zero-shot",
+        "prompt embeddings near 1e300",
+        lambda tmp: _same_predictions(scale_prompts=1e300),
+        Behaves(bool),
+    ),
+]
