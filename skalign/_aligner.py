@@ -250,7 +250,7 @@ class LatentAligner(AffineMapAligner):
         samples when they are fewer than the features or ``solver="adam"``."""
         self._check_alphas()
         self._check_weights_supported(sample_weight)
-        if sample_weight is not None:  # one fit: only the ratios matter
+        if sample_weight is not None:  # weights beyond 2**±256 rescaled
             sample_weight = relative_weights(sample_weight)
         if is_dask_array(X):
             if self.solver == "adam":

@@ -103,7 +103,10 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             :class:`~skalign.evaluation.NaiveAligner` (means, spreads,
             cross-products), integer weights give exactly the fit on repeated
             rows; the other aligners' descriptions say what a weight means
-            there. Routed by meta-estimators when requested with
+            there. Weights beyond ``2**±256`` are first divided by a power of
+            two (their sums would overflow or lose precision; a ridge
+            ``alpha`` then applies to the rescaled weights). Routed by
+            meta-estimators when requested with
             ``set_fit_request(sample_weight=True)``.
 
         Returns

@@ -111,12 +111,15 @@ def power_of_two_magnitude(values):
 
 
 def relative_weights(weights):
-    """Non-negative NumPy ``weights`` divided by the power of two at or above
-    their largest (exact), so that their sums neither overflow (weights near
-    ``1e308``) nor lose precision (subnormal weights); all-zero weights stay.
+    """Non-negative NumPy ``weights``, divided by the power of two at or above
+    their largest (exact) when that is beyond ``2**±256``, so that their sums
+    neither overflow (weights near ``1e308``) nor lose precision (subnormal
+    weights); weights in that range (and all-zero ones) are returned as
+    they are.
 
-    Statistics weighted by them are those of the weights given: a weighted
-    mean or spread does not change when every weight is multiplied by ``c``.
+    A weighted mean or spread does not change when every weight is multiplied
+    by ``c``; a ridge penalty weighs against the weights' sums, so ``alpha``
+    then applies to the rescaled weights.
 
     Examples
     --------
@@ -124,10 +127,12 @@ def relative_weights(weights):
     >>> from skalign._preprocessing import relative_weights
     >>> relative_weights(np.array([1e308, 5e307])).tolist()
     [0.5562684646268003, 0.27813423231340017]
+    >>> relative_weights(np.array([3.0, 1.0])).tolist()
+    [3.0, 1.0]
     """
     weights = np.asarray(weights, dtype=np.float64)
     largest = weights.max(initial=0.0)
-    if largest == 0:
+    if in_square_range(largest):
         return weights
     return weights / float(power_of_two_magnitude(np.asarray([largest]))[0])
 

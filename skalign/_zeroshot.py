@@ -327,9 +327,9 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
             else:
                 sample_weight = None
         classes = _class_labels(self.class_prompts)
-        y_kind = None if y is None else _resolve_y_kind(self.y_kind, y, classes)
         if y is not None:
-            _check_one_target_per_input(y, _num_samples(X), y_kind)
+            _check_one_target_per_input(y, _num_samples(X))
+        y_kind = None if y is None else _resolve_y_kind(self.y_kind, y, classes)
         if y_kind == "labels":
             X, y = validate_data(self, X, y, dtype=(np.float64, np.float32))
             check_classification_targets(y)
@@ -717,11 +717,23 @@ def _precomputed_prompt_embeddings(class_prompts, classes):
                 "embeddings (an array of shape (n_prompts, n_text_features)), or "
                 "remove the class from class_prompts."
             )
+        if isinstance(value, Mapping | set | frozenset):
+            raise TypeError(
+                f"class_prompts[{label!r}] is a {type(value).__name__}; with "
+                "text_encoder=None it must hold prompt embeddings, an array of "
+                "shape (n_prompts, n_text_features)."
+            )
         if _holds_text(value):
             raise TypeError(
                 f"class_prompts[{label!r}] holds text, but text_encoder is None, so "
                 "class_prompts must hold prompt embeddings. Pass a text encoder "
                 "(e.g. text_encoder=EmbeddingExtractor('sentence-transformers:...'))."
+            )
+        if _is_ragged(value):
+            raise ValueError(
+                f"class_prompts[{label!r}] holds prompt embeddings of different "
+                "lengths; each prompt embedding must have n_text_features "
+                "values (embed every prompt with the same text encoder)."
             )
         if np.size(value) == 0:
             raise ValueError(
@@ -752,6 +764,15 @@ def _precomputed_prompt_embeddings(class_prompts, classes):
     return embeddings
 
 
+def _is_ragged(value):
+    """Whether nested sequences ``value`` have rows of different lengths."""
+    try:
+        np.asarray(value)
+    except ValueError:
+        return True
+    return False
+
+
 def _holds_text(value):
     """Whether ``value`` (a prompt or nested lists of them) holds any string."""
     if isinstance(value, str | bytes):
@@ -761,18 +782,33 @@ def _holds_text(value):
     return np.asarray(value).dtype.kind in "OUS"
 
 
-def _check_one_target_per_input(y, n_samples, y_kind):
-    """Raise unless ``y`` has one label (or text) per row of ``X``."""
+def _check_one_target_per_input(y, n_samples):
+    """Raise unless ``y`` holds one label (or text) per row of ``X``, none
+    missing (None or NaN)."""
     if np.isscalar(y):
         raise ValueError(
-            f"y must hold one {'text' if y_kind == 'texts' else 'label'} per "
-            f"input, got the single value {y!r}. Pass a list with one entry per "
-            "row of X."
+            f"y must hold one label (or text) per input, got the single value "
+            f"{y!r}. Pass a list with one entry per row of X."
         )
-    n_targets = _num_samples(y)
-    if n_targets != n_samples:
-        what = "texts" if y_kind == "texts" else "labels"
+    values = np.asarray(y, dtype=object)
+    if values.ndim != 1:
         raise ValueError(
-            f"X has {n_samples} inputs but y has {n_targets} {what}; pass one "
-            f"entry of y per row of X, in the same order."
+            f"y must hold one label (or text) per input, a 1-D sequence, but it "
+            f"has shape {values.shape}. Pass a flat list (ravel a column)."
+        )
+    if values.shape[0] != n_samples:
+        raise ValueError(
+            f"X has {n_samples} inputs but y has {values.shape[0]} labels (or "
+            "texts); pass one entry of y per row of X, in the same order."
+        )
+    missing = [
+        i
+        for i, value in enumerate(values)
+        if value is None or (isinstance(value, Real) and value != value)
+    ]
+    if missing:
+        raise ValueError(
+            f"y holds {len(missing)} missing label(s) (None or NaN; first at row "
+            f"{missing[0]}). Give every input its label (or text), or drop the "
+            "inputs without one."
         )

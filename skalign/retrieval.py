@@ -395,7 +395,8 @@ def _check_ids(ids, name):
             f"{name} is one string ({ids!r}); pass one id per row, e.g. a list "
             "of study ids."
         )
-    ids = np.asarray(to_numpy(ids), dtype=object)
+    # straight to objects: a list [1, "1"] through NumPy would become strings
+    ids = np.asarray(on_host(ids), dtype=object)
     if ids.ndim != 1:
         raise ValueError(
             f"{name} must be 1-D, one id per row, got an array of shape "
@@ -536,6 +537,13 @@ def retrieval_report(
     n_samples = images.shape[0]
     if labels is not None:
         labels = _check_ids(labels, "labels")
+        kinds = _id_kinds(labels)
+        if len(kinds) > 1:
+            raise TypeError(
+                f"labels mix {' and '.join(sorted(kinds))} (e.g. 1 and '1'), which "
+                "never compare equal, so such items would not count as relevant "
+                "to each other. Pass labels of one type (e.g. all strings)."
+            )
         if labels.shape[0] != n_samples:
             raise ValueError(
                 f"labels has {labels.shape[0]} entries for {n_samples} pairs; "

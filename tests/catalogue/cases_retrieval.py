@@ -656,3 +656,20 @@ CASES += [
         Behaves(lambda value: abs(value + 1.0) < 1e-12),
     ),
 ]
+
+CASES += [
+    Case(
+        "retrieval",
+        "report labels mixing 1 and '1'",
+        lambda tmp: retrieval_report(IMAGES, TEXTS, [1] * 6 + ["1"] * 6),
+        Raises(TypeError, r"labels mix numbers and text.*one type"),
+    ),
+    Case(
+        "retrieval",
+        "ids 1 and '1' on both sides are not coerced to one",
+        lambda tmp: retrieve(
+            QUERIES[:2], QUERIES[:2], query_ids=[1, "x"], gallery_ids=["1", "y"]
+        ),
+        Behaves(lambda out: out[0].tolist() == [[0, 1], [1, 0]]),
+    ),
+]

@@ -419,3 +419,58 @@ CASES += [
         Behaves(bool),
     ),
 ]
+
+CASES += [
+    Case(
+        "zero-shot",
+        "a label that is None",
+        lambda tmp: _zero_shot(EMBEDDED, aligner=LatentAligner()).fit(
+            IMAGES, ["cat"] * 10 + ["dog"] * 9 + [None]
+        ),
+        Raises(ValueError, r"y holds 1 missing label.*row 19.*drop"),
+    ),
+    Case(
+        "zero-shot",
+        "a label that is NaN",
+        lambda tmp: _zero_shot(
+            {0.0: EMBEDDED["cat"], 1.0: EMBEDDED["dog"]}, aligner=LatentAligner()
+        ).fit(IMAGES, [0.0] * 10 + [1.0] * 9 + [np.nan]),
+        Raises(ValueError, r"y holds 1 missing label.*row 19.*drop"),
+    ),
+    Case(
+        "zero-shot",
+        "labels as a 2-D column pair",
+        lambda tmp: _zero_shot(EMBEDDED, aligner=LatentAligner()).fit(
+            IMAGES, np.array([["cat"] * 10 + ["dog"] * 10] * 2).T
+        ),
+        Raises(ValueError, r"1-D sequence.*shape \(20, 2\).*ravel"),
+    ),
+    Case(
+        "zero-shot",
+        "a single label string for all inputs",
+        lambda tmp: _zero_shot(EMBEDDED, aligner=LatentAligner()).fit(IMAGES, "cat"),
+        Raises(ValueError, r"single value 'cat'.*one entry per row"),
+    ),
+    Case(
+        "zero-shot",
+        "ragged prompt embeddings",
+        lambda tmp: _zero_shot(
+            {"cat": [[1.0, 0], [1.0, 0, 0, 0]], "dog": EMBEDDED["dog"]}
+        ).fit(IMAGES),
+        Raises(ValueError, r"class_prompts\['cat'\].*different lengths"),
+    ),
+    Case(
+        "zero-shot",
+        "prompt embeddings given as a dict",
+        lambda tmp: _zero_shot({"cat": {"a": 1.0}, "dog": EMBEDDED["dog"]}).fit(IMAGES),
+        Raises(TypeError, r"class_prompts\['cat'\] is a dict.*\(n_prompts"),
+    ),
+    Case(
+        "zero-shot",
+        "integer labels against string classes",
+        lambda tmp: _zero_shot(
+            {"0": EMBEDDED["cat"], "1": EMBEDDED["dog"]}, aligner=LatentAligner()
+        ).fit(IMAGES, [0] * 10 + [1] * 10),
+        Raises(ValueError, r"labels without prompts: \[0, 1\].*key of class_prompts"),
+    ),
+]
