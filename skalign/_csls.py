@@ -139,7 +139,8 @@ def csls_similarities(A, B, *, n_neighbors=10, penalty_a=None, penalty_b=None):
     CSLS nearest neighbour:
 
     >>> import numpy as np
-    >>>     >>> from skalign._csls import csls_similarities
+    >>> from sklearn.preprocessing import normalize
+    >>> from skalign._csls import csls_similarities
     >>> queries = np.array([[1.0, 0.6], [0.6, 1.0]])
     >>> gallery = np.array([[1.0, 1.0], [1.0, 0.0], [0.0, 1.0]])
     >>> (normalize(queries) @ normalize(gallery).T).argmax(axis=1).tolist()

@@ -327,9 +327,9 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
             else:
                 sample_weight = None
         classes = _class_labels(self.class_prompts)
-        if y is not None:
-            _check_one_target_per_input(y, _num_samples(X))
         y_kind = None if y is None else _resolve_y_kind(self.y_kind, y, classes)
+        if y is not None:
+            _check_one_target_per_input(y, _num_samples(X), y_kind)
         if y_kind == "labels":
             X, y = validate_data(self, X, y, dtype=(np.float64, np.float32))
             check_classification_targets(y)
@@ -439,9 +439,7 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
 
     def _similarities(self, X):
         check_is_fitted(self)
-        X = validate_data(
-            self, on_host(X), reset=False, dtype=(np.float64, np.float32)
-        )
+        X = validate_data(self, on_host(X), reset=False, dtype=(np.float64, np.float32))
         scores = self._scores(self._translate(X))
         if self.class_hubness_ is None:
             return scores
@@ -782,15 +780,19 @@ def _holds_text(value):
     return np.asarray(value).dtype.kind in "OUS"
 
 
-def _check_one_target_per_input(y, n_samples):
-    """Raise unless ``y`` holds one label (or text) per row of ``X``, none
-    missing (None or NaN)."""
+def _check_one_target_per_input(y, n_samples, y_kind):
+    """Raise unless ``y`` holds one label (or text, by ``y_kind``) per row of
+    ``X``, none missing (None or NaN). A column ``(n, 1)`` passes (scikit-learn
+    ravels it with a warning)."""
+    what = "texts" if y_kind == "texts" else "labels"
     if np.isscalar(y):
         raise ValueError(
             f"y must hold one label (or text) per input, got the single value "
             f"{y!r}. Pass a list with one entry per row of X."
         )
     values = np.asarray(y, dtype=object)
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
     if values.ndim != 1:
         raise ValueError(
             f"y must hold one label (or text) per input, a 1-D sequence, but it "
@@ -798,8 +800,8 @@ def _check_one_target_per_input(y, n_samples):
         )
     if values.shape[0] != n_samples:
         raise ValueError(
-            f"X has {n_samples} inputs but y has {values.shape[0]} labels (or "
-            "texts); pass one entry of y per row of X, in the same order."
+            f"X has {n_samples} inputs but y has {values.shape[0]} {what}; pass "
+            "one entry of y per row of X, in the same order."
         )
     missing = [
         i

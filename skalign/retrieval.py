@@ -930,9 +930,7 @@ class ReportRetriever(BaseEstimator):
 
     def _translate(self, X):
         check_is_fitted(self)
-        X = validate_data(
-            self, on_host(X), reset=False, dtype=(np.float64, np.float32)
-        )
+        X = validate_data(self, on_host(X), reset=False, dtype=(np.float64, np.float32))
         if self.aligner_ is None:
             return X
         return to_numpy(self.aligner_.transform(X))
