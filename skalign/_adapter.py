@@ -241,6 +241,11 @@ class AdapterAligner(BaseAligner):
         Z = coupling_forward((translated - mean) / scale, self._blocks_like(translated))
         return Z * scale + mean
 
+    def _inverse_available(self):
+        """Whether the base map can be inverted (a string base always can)."""
+        base = getattr(self, "base_", self.base)
+        return isinstance(base, str) or hasattr(base, "inverse_transform")
+
     def _inverse_transform(self, Y):
         """Invert the coupling blocks exactly, then the base map."""
         mean, scale = (to_namespace_of(a, Y) for a in self._statistics())

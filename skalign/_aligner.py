@@ -333,9 +333,7 @@ class LatentAligner(AffineMapAligner):
             )
         target_names = target_column_names(y)
         y, encoder = self._encode_target(y, refit=first)
-        X_checked, Y_checked = check_anchor_pair(
-            X, y, estimator=self, min_samples=1
-        )
+        X_checked, Y_checked = check_anchor_pair(X, y, estimator=self, min_samples=1)
         X_work, Y = self._working_arrays(X_checked, Y_checked)
         self._check_alphas()
         if sample_weight is not None:
@@ -365,21 +363,6 @@ class LatentAligner(AffineMapAligner):
             self._statistics_params = self._current_statistics_params()
             self._record_fit(X, Y, encoder, target_names)
         return self
-
-    def _check_target_names(self, target_names):
-        """Refuse a batch whose target DataFrame's columns differ from the
-        first batch's (renamed or reordered columns would be mixed)."""
-        fitted = getattr(self, "_target_names", None)
-        if fitted is None or target_names is None:
-            return
-        if not np.array_equal(fitted, target_names):
-            raise ValueError(
-                f"The target columns of this batch ({list(target_names)[:5]}...) "
-                f"differ from those partial_fit was first given "
-                f"({list(fitted)[:5]}...): the statistics would add up different "
-                "features. Pass y with the same columns in the same order (e.g. "
-                "y[first_columns])."
-            )
 
     def _current_statistics_params(self):
         """The parameters that shape the statistics or how they are solved."""

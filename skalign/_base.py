@@ -66,7 +66,13 @@ __doctest_requires__ = {("target_column_names",): ["pandas"]}
 
 
 def _has_inverse(aligner):
-    return hasattr(aligner, "_inverse_transform")
+    """Whether the aligner can undo its map: it implements
+    ``_inverse_transform`` and (for aligners built on another, e.g. a base
+    without an inverse) ``_inverse_available()`` says so."""
+    if not hasattr(aligner, "_inverse_transform"):
+        return False
+    available = getattr(aligner, "_inverse_available", None)
+    return available is None or available()
 
 
 class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -246,6 +252,21 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         self._check_width(Y, self._n_features_out, "target", input_name)
         return Y
 
+    def _check_target_names(self, target_names):
+        """Refuse a target DataFrame whose columns differ from those fitted on
+        (renamed or reordered columns would be compared, or added up, as
+        other features); ``target_names`` from :func:`target_column_names`."""
+        fitted = getattr(self, "_target_names", None)
+        if fitted is None or target_names is None:
+            return
+        if not np.array_equal(fitted, target_names):
+            raise ValueError(
+                f"The target columns of y ({list(target_names)[:5]}...) differ "
+                f"from those the aligner was fitted on ({list(fitted)[:5]}...). "
+                "Pass y with the same columns in the same order (e.g. "
+                "y[aligner.get_feature_names_out()])."
+            )
+
     def _check_width(self, X, expected, side, input_name="X"):
         if X.shape[1] != expected:
             raise ValueError(
@@ -299,6 +320,7 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         encoder = getattr(self, "target_encoder_", None)
         if encoder is not None:
             y = encoder.transform(y)
+        self._check_target_names(target_column_names(y))
         translated = self.transform(X)
         Y = self._check_target(y, input_name="y")
         return translated, to_namespace_of(Y, translated), None

@@ -252,6 +252,14 @@ class SelfLearningAligner(BaseAligner):
     def _transform(self, X):
         return self.aligner_.transform(X)
 
+    def _inverse_available(self):
+        """Whether the base aligner can be inverted (an AnchorKernelAligner
+        cannot): ``inverse_transform`` exists only then."""
+        base = getattr(self, "aligner_", None)
+        if base is None:
+            base = LatentAligner() if self.aligner is None else self.aligner
+        return hasattr(base, "inverse_transform")
+
     def _inverse_transform(self, Y):
         """Translate target-space embeddings back with the base aligner."""
         return self.aligner_.inverse_transform(Y)
@@ -260,7 +268,7 @@ class SelfLearningAligner(BaseAligner):
         """The paired rows only: rows NaN on one side (unpaired) are left out,
         so that :class:`~sklearn.model_selection.GridSearchCV` scores test
         folds that hold unpaired rows."""
-        X, Y, pairs, _, _ = _split_rows(X, y, estimator=self)
+        X, Y, pairs, _, _ = _split_rows(X, y, estimator=self, scoring=True)
         X_pairs, Y_pairs = self._check_source(take_rows(X, pairs)), take_rows(Y, pairs)
         base_pairs = getattr(self.aligner_, "_scored_pairs", None)
         if base_pairs is not None:  # e.g. a LatentAligner's target encoder
@@ -335,8 +343,9 @@ class SelfLearningAligner(BaseAligner):
         return np.column_stack([kept, best_target[kept]])
 
 
-def _split_rows(X, Y, *, estimator):
-    """Check ``X`` and ``Y``; return them and the pair / unpaired row indices."""
+def _split_rows(X, Y, *, estimator, scoring=False):
+    """Check ``X`` and ``Y``; return them and the pair / unpaired row indices
+    (``scoring``: rows given to ``score``, which needs one pair, not two)."""
     name = type(estimator).__name__
     if Y is None:
         raise ValueError(
@@ -352,8 +361,12 @@ def _split_rows(X, Y, *, estimator):
             "by row (mark an unpaired row by filling the other side with NaN). "
             "Pass the same number of rows to both sides."
         )
+    if scoring:
+        owner, purpose, min_pairs = "the scored rows", "score", 1
+    else:
+        owner, purpose, min_pairs = "the training data", f"{name}'s first map", 2
     pairs, x_missing, y_missing = paired_rows(
-        X, Y, sides=("X", "y"), owner="the training data", purpose=f"{name}'s first map"
+        X, Y, sides=("X", "y"), owner=owner, purpose=purpose, min_pairs=min_pairs
     )
     return X, Y, pairs, np.flatnonzero(y_missing), np.flatnonzero(x_missing)
 
@@ -382,7 +395,7 @@ def _check_with_nan(X, input_name, estimator):
     )
 
 
-def paired_rows(X, Y, *, sides, owner, purpose):
+def paired_rows(X, Y, *, sides, owner, purpose, min_pairs=2):
     """The pairs of NaN-marked anchors ``X``, ``Y`` and their unpaired rows.
 
     A row all-NaN on one side is an unpaired row of the other side. A row
@@ -414,12 +427,12 @@ def paired_rows(X, Y, *, sides, owner, purpose):
             "unpaired row is NaN on one side only)."
         )
     pairs = np.flatnonzero(~x_missing & ~y_missing)
-    if pairs.size < 2:
+    if pairs.size < min_pairs:
         raise ValueError(
             f"{owner[:1].upper()}{owner[1:]} has {pairs.size} pair(s) (rows finite "
             "on both sides); "
-            f"{purpose} needs at least 2 paired rows. Add pairs: the unpaired rows "
-            "are used through the map the pairs give."
+            f"{purpose} needs at least {min_pairs} paired row(s). Add pairs: the "
+            "unpaired rows are used through the map the pairs give."
         )
     return pairs, x_missing, y_missing
 

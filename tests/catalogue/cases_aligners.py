@@ -445,3 +445,29 @@ CASES = [
         Raises((TypeError, ValueError), r"requires y.*Pass the target"),
     ),
 ]
+
+CASES += [
+    Case(
+        "aligners",
+        "score with the target columns reordered",
+        lambda tmp: (
+            LatentAligner("affine")
+            .fit(X, pd.DataFrame(Y, columns=["t0", "t1", "t2", "t3"]))
+            .score(X, pd.DataFrame(Y[:, ::-1], columns=["t3", "t2", "t1", "t0"]))
+        ),
+        Raises(
+            ValueError,
+            r"target columns.*\['t3'.*differ.*same columns in the same order",
+        ),
+    ),
+    Case(
+        "aligners",
+        "score with the target columns in the fitted order",
+        lambda tmp: (
+            LatentAligner("affine")
+            .fit(X, pd.DataFrame(Y, columns=["t0", "t1", "t2", "t3"]))
+            .score(X, pd.DataFrame(Y, columns=["t0", "t1", "t2", "t3"]))
+        ),
+        Behaves(lambda value: abs(value - _fitted().score(X, Y)) < 1e-12),
+    ),
+]

@@ -118,12 +118,20 @@ def _adapter_two_anchors():
     return True
 
 
+def _score_one_pair():
+    aligner = SelfLearningAligner(n_folds=None).fit(X, Y)
+    rows = np.vstack([X[:1], np.full((2, 4), np.nan)])
+    expected = aligner.aligner_.score(X[:1], Y[:1])
+    assert abs(aligner.score(rows, Y[:3]) - expected) < 1e-12
+    return True
+
+
 CASES = [
     Case(
         "self-learning",
         "one pair, the rest unpaired",
         lambda tmp: SelfLearningAligner().fit(*_unpaired(n_pairs=1)),
-        Raises(ValueError, r"1 pair\(s\).*at least 2 paired rows"),
+        Raises(ValueError, r"1 pair\(s\).*at least 2 paired row"),
     ),
     Case(
         "self-learning",
@@ -354,5 +362,44 @@ CASES = [
         "inverse_transform is not offered",
         lambda tmp: AnchorKernelAligner().fit(X, Y).inverse_transform(Y),
         Raises(AttributeError, r"inverse_transform"),
+    ),
+]
+
+CASES += [
+    Case(
+        "self-learning",
+        "inverse_transform with a kernel base is not offered",
+        lambda tmp: (
+            SelfLearningAligner(AnchorKernelAligner(), n_folds=None)
+            .fit(X, Y)
+            .inverse_transform(Y)
+        ),
+        Raises(AttributeError, r"SelfLearningAligner.*inverse_transform"),
+    ),
+    Case(
+        "adapter",
+        "inverse_transform with a kernel base is not offered",
+        lambda tmp: (
+            AdapterAligner(base=AnchorKernelAligner(), max_iter=2)
+            .fit(X, Y)
+            .inverse_transform(Y)
+        ),
+        Raises(AttributeError, r"AdapterAligner.*inverse_transform"),
+    ),
+    Case(
+        "self-learning",
+        "score on rows none of which is a pair",
+        lambda tmp: (
+            SelfLearningAligner(n_folds=None)
+            .fit(X, Y)
+            .score(np.full((3, 4), np.nan), Y[:3])
+        ),
+        Raises(ValueError, r"scored rows has 0 pair.*score needs at least 1"),
+    ),
+    Case(
+        "self-learning",
+        "score on a single pair among unpaired rows",
+        lambda tmp: _score_one_pair(),
+        Behaves(bool),
     ),
 ]
