@@ -190,6 +190,7 @@ class AdapterAligner(BaseAligner):
         """Fit the base map, then train the coupling blocks on the anchors."""
         import_optional("torch", purpose="AdapterAligner (its coupling blocks)")
         device = self._device(X)
+        _check_float32_range(alpha=self.alpha, learning_rate=self.learning_rate)
         template = LatentAligner(self.base) if isinstance(self.base, str) else self.base
         if sample_weight is not None:
             check_fit_takes_weights(template, self)
@@ -268,6 +269,19 @@ class AdapterAligner(BaseAligner):
         if self.device is not None:
             return check_training_device(self.device)
         return str(X.device) if is_torch_array(X) else "cpu"
+
+
+def _check_float32_range(**values):
+    """Refuse optimiser settings torch cannot hold (the blocks train in float32)."""
+    largest = float(np.finfo(np.float32).max)
+    for name, value in values.items():
+        if value > largest:
+            raise ValueError(
+                f"AdapterAligner({name}={value!r}) is beyond float32's range "
+                f"({largest:.3g}), in which the coupling blocks are trained. Pass "
+                f"a smaller {name} (the defaults are alpha=1e-3, "
+                "learning_rate=1e-3)."
+            )
 
 
 def check_training_device(device):

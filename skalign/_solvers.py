@@ -723,6 +723,18 @@ def _fit_by_adam(
     )
 
 
+def _check_adam_descended(history, learning_rate):
+    """Raise when Adam's loss ended non-finite or above where it started: a
+    step size too large for the anchors, whose map would be garbage."""
+    first, last = history[0], history[-1]
+    if not math.isfinite(last) or last > first:
+        raise ValueError(
+            f"Adam diverged with learning_rate={learning_rate!r}: the loss went "
+            f"from {first:.3g} to {last:.3g}. Lower learning_rate (the paper's "
+            "is 1e-3), or use solver='closed-form', which is exact."
+        )
+
+
 def adam_least_squares(
     X, Y, *, fit_intercept, learning_rate, max_iter, tol, random_state
 ):
@@ -785,6 +797,7 @@ def adam_least_squares(
                     ConvergenceWarning,
                     stacklevel=3,
                 )
+    _check_adam_descended(history, learning_rate)
     coef = weight.detach().T.contiguous()
     intercept = bias.detach()
     if is_torch_array(X):

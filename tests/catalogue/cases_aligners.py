@@ -471,3 +471,24 @@ CASES += [
         Behaves(lambda value: abs(value - _fitted().score(X, Y)) < 1e-12),
     ),
 ]
+
+CASES += [
+    Case(
+        "aligners",
+        "Adam with learning_rate=1e30 (NaN map)",
+        lambda tmp: LatentAligner(
+            "affine", solver="adam", learning_rate=1e30, max_iter=200, random_state=0
+        ).fit(X, Y),
+        Raises(
+            ValueError, r"Adam diverged with learning_rate=1e\+30.*Lower learning_rate"
+        ),
+    ),
+    Case(
+        "aligners",
+        "Adam with learning_rate=1e10 (loss grows)",
+        lambda tmp: LatentAligner(
+            "affine", solver="adam", learning_rate=1e10, max_iter=200, random_state=0
+        ).fit(X, Y),
+        Raises(ValueError, r"Adam diverged with learning_rate=1.*Lower learning_rate"),
+    ),
+]

@@ -403,3 +403,22 @@ CASES += [
         Behaves(bool),
     ),
 ]
+
+CASES += [
+    Case(
+        "adapter",
+        "alpha 1e300 (beyond float32)",
+        lambda tmp: AdapterAligner(alpha=1e300, max_iter=2).fit(X, Y),
+        Raises(ValueError, r"alpha=1e\+300.*float32.*smaller alpha"),
+    ),
+    Case(
+        "adapter",
+        "learning_rate 1e30 keeps the best (identity) blocks",
+        lambda tmp: (
+            AdapterAligner(learning_rate=1e30, max_iter=5, random_state=0)
+            .fit(X, Y)
+            .transform(X)
+        ),
+        Behaves(lambda out: np.isfinite(out).all()),
+    ),
+]
