@@ -138,6 +138,9 @@ def check_anchor_pair(X, Y, *, estimator=None, min_samples=2):
             "paired row by row (row i of X and row i of y embed the same item). "
             "Pass the same anchors, in the same order, to both sides."
         )
+    # anchors are data: a fitted map never holds (or extends) the caller's
+    # autograd graph
+    X, Y = (A.detach() if is_torch_array(A) else A for A in (X, Y))
     return X, to_namespace_of(Y, like=X)
 
 

@@ -4,6 +4,7 @@ import numpy as np
 import torch
 
 from skalign import AnchorKernelAligner, LatentAligner
+from skalign.evaluation import NaiveAligner
 from skalign.metrics import mean_cosine_similarity
 from tests.catalogue._harness import Behaves, Case, Raises
 
@@ -178,5 +179,32 @@ CASES = [
         "mean_cosine_similarity of tensors of other shapes",
         lambda tmp: mean_cosine_similarity(TY, TY[:-1]),
         Raises(ValueError, r"shape.*\(40, 3\).*\(39, 3\)"),
+    ),
+]
+
+
+def _fit_detached(aligner):
+    fitted = aligner.fit(
+        TX.clone().requires_grad_(True), TY.clone().requires_grad_(True)
+    )
+    tensors = [v for v in vars(fitted).values() if torch.is_tensor(v)]
+    assert tensors and not any(t.requires_grad for t in tensors)
+    out = fitted.transform(TX.clone().requires_grad_(True))
+    assert out.requires_grad  # gradients still flow through transform
+    return True
+
+
+CASES += [
+    Case(
+        "tensors",
+        "NaiveAligner fitted on anchors that require grad holds no graph",
+        lambda tmp: _fit_detached(NaiveAligner()),
+        Behaves(bool),
+    ),
+    Case(
+        "tensors",
+        "LatentAligner fitted on anchors that require grad holds no graph",
+        lambda tmp: _fit_detached(LatentAligner("affine")),
+        Behaves(bool),
     ),
 ]
