@@ -550,6 +550,11 @@ def retrieval_report(
                 "pass one label per pair."
             )
     cutoffs = _check_cutoffs(k)
+    if len(directions) == 0:
+        raise ValueError(
+            f"directions is empty, so there is nothing to score; pass some of "
+            f"{list(DIRECTIONS)}."
+        )
     unknown = sorted(set(directions) - set(DIRECTIONS))
     if unknown:
         raise ValueError(
@@ -569,6 +574,13 @@ def retrieval_report(
             direction, images, texts, labels, hubness, hubness_neighbors
         )
         keep = relevance.any(axis=1)
+        if not keep.any():
+            raise ValueError(
+                f"No query of {direction} has a relevant item (every label is "
+                "held by a single pair, and an image is not its own neighbour), "
+                f"so {direction} cannot be scored. Drop it from directions, or "
+                "pass labels that two or more pairs share."
+            )
         relevance, scores = relevance[keep], scores[keep]
         for cutoff in cutoffs:
             for metric, function in (
@@ -811,6 +823,7 @@ class ReportRetriever(BaseEstimator):
         reports = _check_reports(y, X.shape[0])
         distinct, inverse = np.unique(reports, return_inverse=True)
         text_encoder, embeddings = encode_texts(self.text_encoder, distinct.tolist())
+        _check_no_zero_report(embeddings, distinct)
         aligner = fit_aligner(self.aligner, X, embeddings[inverse])
         check_text_width(X, aligner, embeddings.shape[1], texts="report embeddings")
         embeddings = check_array(
@@ -934,6 +947,19 @@ class ReportRetriever(BaseEstimator):
         if self.aligner_ is None:
             return X
         return to_numpy(self.aligner_.transform(X))
+
+
+def _check_no_zero_report(embeddings, reports):
+    """Refuse reports embedded to the zero vector: cosine-similar to nothing,
+    they could never be suggested."""
+    zero = np.flatnonzero(~np.any(embeddings != 0, axis=1))
+    if zero.size:
+        raise ValueError(
+            f"The text encoder embedded {zero.size} report(s) to the zero vector "
+            f"(first {reports[zero[0]]!r}), which no image can be similar to, so "
+            "it could never be suggested. Check the encoder and those reports "
+            "(e.g. text made only of out-of-vocabulary words)."
+        )
 
 
 def _check_n_reports(n_reports, n_distinct, argument):

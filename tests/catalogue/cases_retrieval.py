@@ -673,3 +673,28 @@ CASES += [
         Behaves(lambda out: out[0].tolist() == [[0, 1], [1, 0]]),
     ),
 ]
+
+CASES += [
+    Case(
+        "retrieval",
+        "report with no directions",
+        lambda tmp: retrieval_report(IMAGES, TEXTS, LABELS, directions=[]),
+        Raises(ValueError, r"directions is empty.*pass some of"),
+    ),
+    Case(
+        "retrieval",
+        "report image→image with every label unique",
+        lambda tmp: retrieval_report(IMAGES, TEXTS, [str(i) for i in range(12)], k=1),
+        Raises(ValueError, r"No query of image→image has a relevant item.*Drop it"),
+    ),
+    Case(
+        "retrieval",
+        "retriever whose encoder embeds a report to zero",
+        lambda tmp: ReportRetriever(
+            LookupTextEncoder({"a cat": [0.0] * 4, "a dog": [0.1, 1.0, 0.0, 0.0]})
+        ).fit(REPORT_IMAGES, REPORTS),
+        Raises(
+            ValueError, r"1 report\(s\) to the zero vector.*'a cat'.*Check the encoder"
+        ),
+    ),
+]
