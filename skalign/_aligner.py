@@ -377,12 +377,15 @@ class LatentAligner(AffineMapAligner):
         for name, before in self._statistics_params.items():
             now = getattr(self, name)
             if not _same_setting(before, now):
+                same_repr = repr(before) == repr(now)
+                other = " (another object)" if same_repr else ""
+                back = "the object the first batch used" if same_repr else before
                 raise ValueError(
                     f"partial_fit adds to statistics accumulated with {name}="
-                    f"{before!r}, but {name} is now {now!r}: the batches would "
-                    f"be mixed under two settings. Set {name} back to {before!r}, "
-                    f"or call fit (or partial_fit on a fresh clone) to start again "
-                    f"with {name}={now!r}."
+                    f"{before!r}, but {name} is now {now!r}{other}: the batches "
+                    f"would be mixed under two settings. Set {name} back to "
+                    f"{back!s}, or call fit (or partial_fit on a fresh clone) "
+                    f"to start again with {name}={now!r}."
                 )
 
     def _working_arrays(self, X, Y):

@@ -431,3 +431,22 @@ CASES = [
         Behaves(_same_map_as_fit),
     ),
 ]
+
+
+def _target_encoder_replaced():
+    from tests._toy_encoders import HashingTextEncoder
+
+    aligner = LatentAligner(target_encoder=HashingTextEncoder(3))
+    aligner.partial_fit(X[:3], ["a", "b", "c"])
+    aligner.set_params(target_encoder=HashingTextEncoder(3))
+    return aligner.partial_fit(X[3:6], ["d", "e", "f"])
+
+
+CASES += [
+    Case(
+        "streaming",
+        "target_encoder replaced by an equal-looking object between batches",
+        lambda tmp: _target_encoder_replaced(),
+        Raises(ValueError, r"target_encoder.*\(another object\).*back to the object"),
+    ),
+]
