@@ -5,7 +5,13 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils import check_array
 
-from ._backend import float_scalar, get_namespace, on_host
+from ._backend import (
+    float_scalar,
+    get_namespace,
+    is_torch_array,
+    on_host,
+    to_namespace_of,
+)
 from ._preprocessing import normalize_rows
 from ._sklearn_compat import Interval, StrOptions, validate_params
 from ._topk import chunked_top_k
@@ -48,6 +54,9 @@ def mean_cosine_similarity(Y_true, Y_pred):
             f"Y_true has shape {tuple(Y_true.shape)} but Y_pred has shape "
             f"{tuple(Y_pred.shape)}; pass rows paired one to one in the same space."
         )
+    if is_torch_array(Y_true) != is_torch_array(Y_pred):  # a tensor and an array
+        tensor = Y_true if is_torch_array(Y_true) else Y_pred
+        Y_true, Y_pred = (to_namespace_of(A, tensor) for A in (Y_true, Y_pred))
     xp = get_namespace(Y_true, Y_pred)
     return float_scalar(xp.mean(paired_cosines(Y_true, Y_pred)))
 

@@ -698,3 +698,14 @@ CASES += [
         ),
     ),
 ]
+
+CASES += [
+    Case(
+        "metrics",
+        "mean_cosine_similarity of a tensor and an array",
+        lambda tmp: mean_cosine_similarity(torch.from_numpy(TEXTS), IMAGES),
+        Behaves(
+            lambda value: abs(value - mean_cosine_similarity(TEXTS, IMAGES)) < 1e-12
+        ),
+    ),
+]
