@@ -348,8 +348,12 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
         elif y_kind == "labels":
             if is_learned(self.aligner):
                 # the classes the aligner learns from: those of positive weight
-                weighted = y if sample_weight is None else y[sample_weight > 0]
-                _check_two_labelled_classes(weighted)
+                if sample_weight is None:
+                    _check_two_labelled_classes(y)
+                else:
+                    _check_two_labelled_classes(
+                        y[sample_weight > 0], among=" of positive sample_weight"
+                    )
             aligner = self._settle_aligner(
                 X, ensembles[np.searchsorted(classes, y)], sample_weight
             )
@@ -569,15 +573,16 @@ def _class_labels(class_prompts):
         ) from exc
 
 
-def _check_two_labelled_classes(y):
-    """Raise unless ``y`` holds two classes: one class gives every anchor one target."""
+def _check_two_labelled_classes(y, among=""):
+    """Raise unless ``y`` holds two classes: one class gives every anchor one
+    target (``among`` says which labels were counted, for the message)."""
     labels = unique_labels(y)
     if labels.size < 2:
         raise ValueError(
             f"Learning the aligner from labelled anchors needs at least two "
-            f"classes in y, got one class ({labels.tolist()[0]!r}): every anchor "
-            "would be paired with the same class embedding, which leaves the map "
-            "undetermined. Pass "
+            f"classes in y{among}, got one class ({labels.tolist()[0]!r}): every "
+            "anchor would be paired with the same class embedding, which leaves "
+            "the map undetermined. Pass "
             "anchors of two or more classes, or a fitted aligner (wrapped in "
             "sklearn.frozen.FrozenEstimator) to skip learning it."
         )

@@ -474,3 +474,14 @@ CASES += [
         Raises(ValueError, r"labels without prompts: \[0, 1\].*key of class_prompts"),
     ),
 ]
+
+CASES += [
+    Case(
+        "zero-shot",
+        "labels whose weights leave one class",
+        lambda tmp: _zero_shot(EMBEDDED, aligner=LatentAligner()).fit(
+            IMAGES, ["cat", "dog"] * 10, sample_weight=[1.0, 0.0] * 10
+        ),
+        Raises(ValueError, r"two classes in y of positive sample_weight.*one class"),
+    ),
+]
