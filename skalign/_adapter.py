@@ -19,7 +19,7 @@ from ._optional import import_optional
 from ._preprocessing import anchor_statistics, power_of_two_magnitude
 from ._sklearn_compat import HasMethods, Interval, StrOptions
 from ._solvers import TRANSFORM_TYPES
-from ._validation import check_fit_takes_weights
+from ._validation import check_fit_takes_weights, check_translation_width
 
 
 class AdapterAligner(BaseAligner):
@@ -189,6 +189,8 @@ class AdapterAligner(BaseAligner):
     def _fit(self, X, Y, sample_weight=None):
         """Fit the base map, then train the coupling blocks on the anchors."""
         import_optional("torch", purpose="AdapterAligner (its coupling blocks)")
+        device = self._device(X)
+        _check_float32_range(alpha=self.alpha, learning_rate=self.learning_rate)
         template = LatentAligner(self.base) if isinstance(self.base, str) else self.base
         if sample_weight is not None:
             check_fit_takes_weights(template, self)
@@ -204,6 +206,7 @@ class AdapterAligner(BaseAligner):
         blocks, scores, n_iter = [], [], 0
         if train.size >= 2 and Y.shape[1] >= 2:
             probe = _fit_weighted(template, X, Y, sample_weight, train)
+            check_translation_width(probe, X, Y.shape[1], owner=self, param="base")
             standardise = _standardiser(y_mean, y_scale)
             blocks, scores, n_iter = _train_blocks(
                 self,
@@ -217,10 +220,12 @@ class AdapterAligner(BaseAligner):
                 if sample_weight is None
                 else [_mean_one(sample_weight[rows]) for rows in (train, val)],
                 seed=int(rng.randint(np.iinfo(np.int32).max)),
-                device=self._device(X),
+                device=device,
             )
         dtype = to_numpy(X[:1]).dtype
-        self.base_ = _fit_weighted(template, X, Y, sample_weight)
+        base = _fit_weighted(template, X, Y, sample_weight)
+        check_translation_width(base, X, Y.shape[1], owner=self, param="base")
+        self.base_ = base
         self.blocks_ = [
             {name: tuple(w.astype(dtype) for w in block[name]) for name in "FG"}
             for block in blocks
@@ -236,6 +241,11 @@ class AdapterAligner(BaseAligner):
         mean, scale = (to_namespace_of(a, translated) for a in self._statistics())
         Z = coupling_forward((translated - mean) / scale, self._blocks_like(translated))
         return Z * scale + mean
+
+    def _inverse_available(self):
+        """Whether the base map can be inverted (a string base always can)."""
+        base = getattr(self, "base_", self.base)
+        return isinstance(base, str) or hasattr(base, "inverse_transform")
 
     def _inverse_transform(self, Y):
         """Invert the coupling blocks exactly, then the base map."""
@@ -257,8 +267,58 @@ class AdapterAligner(BaseAligner):
 
     def _device(self, X):
         if self.device is not None:
-            return self.device
+            return check_training_device(self.device)
         return str(X.device) if is_torch_array(X) else "cpu"
+
+
+def _check_float32_range(**values):
+    """Refuse optimiser settings torch cannot hold (the blocks train in float32)."""
+    largest = float(np.finfo(np.float32).max)
+    for name, value in values.items():
+        if value > largest:
+            raise ValueError(
+                f"AdapterAligner({name}={value!r}) is beyond float32's range "
+                f"({largest:.3g}), in which the coupling blocks are trained. Pass "
+                f"a smaller {name} (the defaults are alpha=1e-3, "
+                "learning_rate=1e-3)."
+            )
+
+
+def check_training_device(device):
+    """``device`` if torch can train on it here, else a ``ValueError`` naming it.
+
+    Examples
+    --------
+    >>> from skalign._adapter import check_training_device
+    >>> check_training_device("cpu")
+    'cpu'
+    """
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError) as exc:
+        raise ValueError(
+            f"AdapterAligner(device={device!r}) is not a torch device ({exc}). "
+            "Pass 'cpu', 'cuda', 'cuda:0', 'mps', or None for the device of X."
+        ) from exc
+    available = {
+        "cpu": True,
+        "cuda": torch.cuda.is_available(),
+        "mps": torch.backends.mps.is_available(),
+    }
+    if not available.get(parsed.type, False):
+        why = (
+            "holds shapes but no values"
+            if parsed.type == "meta"
+            else "is not available on this machine"
+        )
+        raise ValueError(
+            f"AdapterAligner(device={device!r}): the {parsed.type} device {why}, "
+            "so the coupling blocks cannot be trained there. Pass 'cpu', an "
+            "available 'cuda' or 'mps' device, or None for the device of X."
+        )
+    return device
 
 
 def _drop_unweighted(X, Y, sample_weight):

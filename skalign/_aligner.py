@@ -10,7 +10,7 @@ from ._alignment import solve_alignment, solve_alignment_on_samples
 from ._alpha import N_FOLDS
 from ._backend import get_namespace, host_view, is_dask_array, solve_dtype
 from ._base import target_column_names
-from ._preprocessing import normalize_rows
+from ._preprocessing import normalize_rows, relative_weights
 from ._sklearn_compat import (
     HasMethods,
     Interval,
@@ -23,9 +23,10 @@ from ._statistics import (
     accumulate_moments,
     check_batch_scale,
     dask_moments,
+    merge_all,
     merge_folds,
 )
-from ._validation import check_anchor_pair, check_pair_weights
+from ._validation import check_anchor_pair, check_moment_spread, check_pair_weights
 
 
 class LatentAligner(AffineMapAligner):
@@ -249,6 +250,8 @@ class LatentAligner(AffineMapAligner):
         samples when they are fewer than the features or ``solver="adam"``."""
         self._check_alphas()
         self._check_weights_supported(sample_weight)
+        if sample_weight is not None:  # weights beyond 2**±256 rescaled
+            sample_weight = relative_weights(sample_weight)
         if is_dask_array(X):
             if self.solver == "adam":
                 raise ValueError(
@@ -262,6 +265,9 @@ class LatentAligner(AffineMapAligner):
                 transform_chunk=self._chunk_transform(),
                 gram=self.transform_type != "ortho",
                 weights=sample_weight,
+            )
+            check_moment_spread(
+                merge_all(moments), transform_type=self.transform_type, estimator=self
             )
             fitted = self._solve(moments)
             like = np.empty(0, dtype=X.dtype)
@@ -327,16 +333,19 @@ class LatentAligner(AffineMapAligner):
             )
         target_names = target_column_names(y)
         y, encoder = self._encode_target(y, refit=first)
-        X_checked, Y_checked = check_anchor_pair(
-            X, y, estimator=self, min_samples=1
-        )
+        X_checked, Y_checked = check_anchor_pair(X, y, estimator=self, min_samples=1)
         X_work, Y = self._working_arrays(X_checked, Y_checked)
         self._check_alphas()
         if sample_weight is not None:
-            sample_weight = check_pair_weights(sample_weight, X_work.shape[0])
+            # a later batch may weigh nothing (it adds no statistics)
+            sample_weight = check_pair_weights(
+                sample_weight, X_work.shape[0], min_positive=int(first)
+            )
+            _check_streamed_weight_range(sample_weight)
         self._check_weights_supported(sample_weight)
         if not first:
             _check_feature_names(self, X, reset=False)
+            self._check_target_names(target_names)
             self._check_width(X_work, self.n_features_in_, "source")
             self._check_width(Y, self._n_targets, "target", "y")
             if not self.l2_normalize:
@@ -368,12 +377,15 @@ class LatentAligner(AffineMapAligner):
         for name, before in self._statistics_params.items():
             now = getattr(self, name)
             if not _same_setting(before, now):
+                same_repr = repr(before) == repr(now)
+                other = " (another object)" if same_repr else ""
+                back = "the object the first batch used" if same_repr else before
                 raise ValueError(
                     f"partial_fit adds to statistics accumulated with {name}="
-                    f"{before!r}, but {name} is now {now!r}: the batches would "
-                    f"be mixed under two settings. Set {name} back to {before!r}, "
-                    f"or call fit (or partial_fit on a fresh clone) to start again "
-                    f"with {name}={now!r}."
+                    f"{before!r}, but {name} is now {now!r}{other}: the batches "
+                    f"would be mixed under two settings. Set {name} back to "
+                    f"{back!s}, or call fit (or partial_fit on a fresh clone) "
+                    f"to start again with {name}={now!r}."
                 )
 
     def _working_arrays(self, X, Y):
@@ -400,10 +412,19 @@ class LatentAligner(AffineMapAligner):
     def _check_alphas(self):
         if self.alphas is None:
             return
-        alphas = np.asarray(self.alphas, dtype=np.float64)
-        if alphas.ndim != 1 or alphas.size == 0 or not np.all(alphas >= 0):
+        try:
+            alphas = np.asarray(self.alphas, dtype=np.float64)
+        except (TypeError, ValueError):
+            alphas = np.asarray([np.nan])  # refused below, naming the value
+        if (
+            alphas.ndim != 1
+            or alphas.size == 0
+            or not np.all(alphas >= 0)
+            or not np.all(np.isfinite(alphas))
+        ):
             raise ValueError(
-                f"alphas must be a non-empty 1-D sequence of ridge strengths >= 0, "
+                f"alphas must be a non-empty 1-D sequence of finite ridge strengths "
+                ">= 0 (numbers), "
                 f"got {self.alphas!r}. Pass e.g. alphas=np.logspace(-2, 4, 25), or "
                 "None for the default grid."
             )
@@ -511,6 +532,21 @@ _STATISTICS_PARAMS = (
     "solver",
     "target_encoder",
 )
+
+
+def _check_streamed_weight_range(weights):
+    """Refuse batch weights whose sums over batches could overflow or lose
+    precision: unlike one fit, the batches cannot be rescaled together."""
+    positive = weights[weights > 0]
+    in_range = 2.0**-256 <= positive.min(initial=1.0) <= 2.0**256
+    if not in_range or positive.max(initial=1.0) > 2.0**256:
+        raise ValueError(
+            f"partial_fit got sample_weight from {positive.min():.3g} to "
+            f"{positive.max():.3g}; the statistics it adds up across batches need "
+            "positive weights between 2**-256 and 2**256. Divide every batch's "
+            "weights by one constant (only their ratios matter), or fit all "
+            "anchors at once."
+        )
 
 
 def _same_setting(before, now):

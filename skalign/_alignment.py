@@ -113,6 +113,11 @@ def solve_alignment(
     cv_alphas = cv_errors = None
     if transform_type == "ortho":
         alpha = 0.0
+    elif alpha == "auto" and sum(fold is not None for fold in folds) < 2:
+        # one anchor so far (partial_fit's first one-row batch): nothing to
+        # hold out, and nothing to penalise once centred; solved unpenalised
+        # until a second row arrives
+        alpha = 0.0
     elif alpha == "auto":
         alpha, cv_alphas, cv_errors = cross_validated_alpha(
             folds,

@@ -39,10 +39,22 @@ def to_namespace_of(array, like):
 
         if not is_torch_array(array):
             # cast on the host first: NumPy's cast is cheaper than torch's .to
-            host_dtype = torch.empty(0, dtype=like.dtype).numpy().dtype
+            # (bfloat16, which NumPy lacks, goes through float32)
+            host_dtype = _numpy_twin(like.dtype)
             array = torch.from_numpy(np.ascontiguousarray(array, dtype=host_dtype))
         return array.to(device=like.device, dtype=like.dtype)
     return np.asarray(to_numpy(array), dtype=like.dtype)
+
+
+def _numpy_twin(torch_dtype):
+    """The NumPy dtype a tensor of ``torch_dtype`` converts to (float32 for
+    the dtypes NumPy lacks, e.g. bfloat16)."""
+    import torch
+
+    try:
+        return torch.empty(0, dtype=torch_dtype).numpy().dtype
+    except TypeError:
+        return np.dtype(np.float32)
 
 
 def host_view(array):
@@ -70,10 +82,32 @@ def host_view(array):
 
 
 def to_numpy(array):
-    """Return ``array`` as a NumPy array (a device tensor is copied to the host)."""
+    """Return ``array`` as a NumPy array (a device tensor is copied to the host).
+
+    A tensor of a dtype NumPy lacks (bfloat16) becomes float32; a tensor on
+    the meta device, which holds no values, is refused.
+    """
     if is_torch_array(array):
-        return array.detach().cpu().numpy()
+        if array.device.type == "meta":
+            raise ValueError(
+                f"Got a tensor of shape {tuple(array.shape)} on the meta device, "
+                "which holds shapes but no values. Pass a tensor with data (e.g. "
+                "materialise the model that produced it, or move it to 'cpu' or "
+                "'cuda')."
+            )
+        host = array.detach().cpu()
+        try:
+            return host.numpy()
+        except TypeError:  # a dtype NumPy lacks
+            return host.float().numpy()
     return np.asarray(array)
+
+
+def on_host(array):
+    """A tensor as a NumPy array (see :func:`to_numpy`; meta tensors are
+    refused); anything else as it is, so that a DataFrame keeps its column
+    names for scikit-learn's feature-name checks."""
+    return to_numpy(array) if is_torch_array(array) else array
 
 
 def take_rows(array, rows):

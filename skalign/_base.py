@@ -50,7 +50,8 @@ from sklearn.base import (
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._backend import is_dask_array, to_namespace_of, to_numpy
+from ._backend import is_dask_array, take_rows, to_namespace_of, to_numpy
+from ._preprocessing import relative_weights
 from ._sklearn_compat import _check_feature_names, _fit_context, _num_samples
 from ._validation import (
     check_anchor_pair,
@@ -65,7 +66,13 @@ __doctest_requires__ = {("target_column_names",): ["pandas"]}
 
 
 def _has_inverse(aligner):
-    return hasattr(aligner, "_inverse_transform")
+    """Whether the aligner can undo its map: it implements
+    ``_inverse_transform`` and (for aligners built on another, e.g. a base
+    without an inverse) ``_inverse_available()`` says so."""
+    if not hasattr(aligner, "_inverse_transform"):
+        return False
+    available = getattr(aligner, "_inverse_available", None)
+    return available is None or available()
 
 
 class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -84,7 +91,7 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     __metadata_request__fit = {"sample_weight": False}
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit the aligner on paired anchors, optionally weighted.
 
         Parameters
@@ -93,14 +100,19 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             Source anchor embeddings.
         y : array-like or torch.Tensor of shape (n_samples, n_target_features)
             Target anchor embeddings, row i paired with row i of ``X`` (raw
-            inputs when the aligner has a ``target_encoder``).
+            inputs when the aligner has a ``target_encoder``). Required: the
+            None default lets ``fit_transform(X)`` refuse with a message
+            naming ``y`` instead of a missing-argument error.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each pair. In the anchor statistics of
             :class:`~skalign.LatentAligner` and
             :class:`~skalign.evaluation.NaiveAligner` (means, spreads,
             cross-products), integer weights give exactly the fit on repeated
             rows; the other aligners' descriptions say what a weight means
-            there. Routed by meta-estimators when requested with
+            there. Weights beyond ``2**±256`` are first divided by a power of
+            two (their sums would overflow or lose precision; a ridge
+            ``alpha`` then applies to the rescaled weights). Routed by
+            meta-estimators when requested with
             ``set_fit_request(sample_weight=True)``.
 
         Returns
@@ -182,7 +194,10 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         if sample_weight is None:
             self._fit(*anchors)
         else:
-            weights = check_pair_weights(sample_weight, anchors[0].shape[0])
+            weights = check_pair_weights(
+                sample_weight, anchors[0].shape[0], min_positive=2
+            )
+            self._check_weighted_spread(anchors, weights)
             self._fit(*anchors, sample_weight=weights)
         self._record_fit(X, anchors[1], encoder, names)
         return self
@@ -209,6 +224,20 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             )
         return X, Y
 
+    def _check_weighted_spread(self, anchors, weights):
+        """:func:`check_anchor_spread` of the pairs of positive weight, when
+        weights leave some out (zero weights could keep copies of one pair)."""
+        X, Y = anchors[:2]
+        if not self._checks_spread or is_dask_array(X) or np.all(weights > 0):
+            return
+        kept = np.flatnonzero(weights > 0)
+        check_anchor_spread(
+            take_rows(X, kept),
+            take_rows(Y, kept),
+            transform_type=getattr(self, "transform_type", None),
+            estimator=self,
+        )
+
     def _check_source(self, X):
         """A source batch: feature names as at fit, 2-D, floating, finite,
         ``n_features_in_`` wide (tensors stay on their device)."""
@@ -222,6 +251,21 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         Y = check_embeddings(Y, input_name=input_name, estimator=self)
         self._check_width(Y, self._n_features_out, "target", input_name)
         return Y
+
+    def _check_target_names(self, target_names):
+        """Refuse a target DataFrame whose columns differ from those fitted on
+        (renamed or reordered columns would be compared, or added up, as
+        other features); ``target_names`` from :func:`target_column_names`."""
+        fitted = getattr(self, "_target_names", None)
+        if fitted is None or target_names is None:
+            return
+        if not np.array_equal(fitted, target_names):
+            raise ValueError(
+                f"The target columns of y ({list(target_names)[:5]}...) differ "
+                f"from those the aligner was fitted on ({list(fitted)[:5]}...). "
+                "Pass y with the same columns in the same order (e.g. "
+                "y[aligner.get_feature_names_out()])."
+            )
 
     def _check_width(self, X, expected, side, input_name="X"):
         if X.shape[1] != expected:
@@ -276,6 +320,7 @@ class BaseAligner(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         encoder = getattr(self, "target_encoder_", None)
         if encoder is not None:
             y = encoder.transform(y)
+        self._check_target_names(target_column_names(y))
         translated = self.transform(X)
         Y = self._check_target(y, input_name="y")
         return translated, to_namespace_of(Y, translated), None
@@ -325,6 +370,7 @@ def weighted_mean_cosine(Y, translated, weights):
     >>> weighted_mean_cosine(Y, np.array([[1.0, 0.0], [1.0, 0.0]]), np.array([3, 1]))
     0.75
     """
+    weights = relative_weights(weights)
     if weights.sum() == 0:
         raise ValueError("sample_weight sums to zero; give some pair a weight > 0.")
     return float(np.average(to_numpy(paired_cosines(Y, translated)), weights=weights))

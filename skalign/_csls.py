@@ -15,8 +15,8 @@ One implementation serves :func:`skalign.retrieval.retrieve`,
 """
 
 import numpy as np
-from sklearn.preprocessing import normalize
 
+from ._preprocessing import cosine_factors, normalize_rows
 from ._topk import query_chunk_size
 
 
@@ -52,15 +52,14 @@ def neighborhood_similarity(A, B, n_neighbors, *, a_ids=None, b_ids=None):
     A, B = np.asarray(A), np.asarray(B)
     k = min(n_neighbors, B.shape[0] - most_shared_ids(a_ids, b_ids))
     n_b = B.shape[0]
-    # cosines as unit(A) @ B.T / |b|, in B's precision: B is never copied
-    b_norms = np.sqrt(np.einsum("ij,ij->i", B, B))
-    b_norms[b_norms == 0] = 1.0
-    b_scale = (1.0 / b_norms).astype(B.dtype, copy=False)
+    # cosines as unit(A) @ B.T / |b|, in B's precision: B is not copied
+    # (unless its squares overflow or underflow, see cosine_factors)
+    B, b_scale = cosine_factors(B)
     chunk = query_chunk_size(n_b, B.dtype.itemsize)
     penalty = np.empty(A.shape[0])
     for start in range(0, A.shape[0], chunk):
         rows = slice(start, start + chunk)
-        similarities = normalize(A[rows]).astype(B.dtype, copy=False) @ B.T
+        similarities = normalize_rows(A[rows]).astype(B.dtype, copy=False) @ B.T
         similarities *= b_scale
         if a_ids is not None:
             similarities[a_ids[rows, None] == b_ids[None, :]] = -np.inf
@@ -154,7 +153,9 @@ def csls_similarities(A, B, *, n_neighbors=10, penalty_a=None, penalty_b=None):
         penalty_a = neighborhood_similarity(A, B, n_neighbors)
     if penalty_b is None:
         penalty_b = neighborhood_similarity(B, A, n_neighbors)
-    return csls_from_cosine(normalize(A) @ normalize(B).T, penalty_a, penalty_b)
+    return csls_from_cosine(
+        normalize_rows(A) @ normalize_rows(B).T, penalty_a, penalty_b
+    )
 
 
 def csls_from_cosine(cosine, penalty_a, penalty_b):

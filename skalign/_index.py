@@ -20,6 +20,7 @@ re-scores them exactly and ranks them with the exact path's rules.
 import numpy as np
 
 from ._optional import import_optional
+from ._preprocessing import normalize_rows
 
 __all__ = ["GalleryIndex"]
 
@@ -189,7 +190,6 @@ def _check_params(kind, params, n_items):
 
 def _unit_float32(rows):
     """Rows scaled to unit norm (zero rows stay zero), as contiguous float32."""
-    rows = np.asarray(rows, dtype=np.float32)
-    norms = np.linalg.norm(rows, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return np.ascontiguousarray(rows / norms)
+    # normalised in the rows' precision: a float64 row near 1e300 would be
+    # infinite in float32, and its squares overflow
+    return np.ascontiguousarray(normalize_rows(np.asarray(rows)), dtype=np.float32)

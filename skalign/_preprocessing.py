@@ -59,7 +59,9 @@ def anchor_statistics(X, *, center=True, std_scaling=True, weights=None):
     magnitude = power_of_two_magnitude(xp.max(xp.abs(X), axis=0))
     scaled = X / magnitude
     if weights is not None:
-        weights = xp.asarray(weights, dtype=X.dtype, device=array_device(X))
+        weights = xp.asarray(
+            relative_weights(np.asarray(weights)), dtype=X.dtype, device=array_device(X)
+        )
         weights = weights / xp.sum(weights)
     if center:
         scaled_mean = _mean(scaled, weights)
@@ -106,6 +108,33 @@ def power_of_two_magnitude(values):
     largest = math.frexp(float(xp.finfo(values.dtype).max))[1] - 1
     exponent = xp.clip(xp.ceil(xp.log2(safe)), None, largest)
     return xp.where(positive, 2.0**exponent, xp.ones_like(values))
+
+
+def relative_weights(weights):
+    """Non-negative NumPy ``weights``, divided by the power of two at or above
+    their largest (exact) when that is beyond ``2**±256``, so that their sums
+    neither overflow (weights near ``1e308``) nor lose precision (subnormal
+    weights); weights in that range (and all-zero ones) are returned as
+    they are.
+
+    A weighted mean or spread does not change when every weight is multiplied
+    by ``c``; a ridge penalty weighs against the weights' sums, so ``alpha``
+    then applies to the rescaled weights.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign._preprocessing import relative_weights
+    >>> relative_weights(np.array([1e300, 5e299])).tolist()
+    [0.7466108948025751, 0.37330544740128757]
+    >>> relative_weights(np.array([3.0, 1.0])).tolist()
+    [3.0, 1.0]
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    largest = weights.max(initial=0.0)
+    if in_square_range(largest):
+        return weights
+    return weights / float(power_of_two_magnitude(np.asarray([largest]))[0])
 
 
 def moment_statistics(moments, *, center=True, std_scaling=True):
@@ -203,6 +232,37 @@ def row_norms(X):
     magnitude = xp.where(magnitude == 0, xp.ones_like(magnitude), magnitude)
     scaled = X / magnitude
     return xp.sqrt(xp.sum(scaled * scaled, axis=1, keepdims=True)) * magnitude
+
+
+def cosine_factors(rows):
+    """``rows`` and per-row factors turning ``unit_queries @ rows.T`` into cosines.
+
+    Without a copy where every nonzero row's squared norm is a normal float:
+    ``rows`` itself and ``1 / ||row||`` (1 for a zero row, whose cosines are
+    then 0). Where some row's squares overflow or underflow (entries near
+    ``1e300``, or below ``1e-154``, whose products lose their precision too),
+    unit rows (:func:`normalize_rows`, a copy) and factors of one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign._preprocessing import cosine_factors
+    >>> rows, factors = cosine_factors(np.array([[3.0, 4.0], [0.0, 0.0]]))
+    >>> factors.tolist()
+    [0.2, 1.0]
+    >>> rows, factors = cosine_factors(np.array([[3e300, 4e300]]))
+    >>> rows.tolist(), factors.tolist()
+    ([[0.6, 0.8]], [1.0])
+    """
+    rows = np.asarray(rows)
+    with np.errstate(over="ignore", under="ignore"):  # handled just below
+        squares = np.einsum("ij,ij->i", rows, rows)
+    plain = np.isfinite(squares) & (squares >= np.finfo(rows.dtype).tiny)
+    if not plain.all() and np.any(rows[~plain] != 0):
+        return normalize_rows(rows), np.ones(rows.shape[0], dtype=rows.dtype)
+    norms = np.sqrt(squares)
+    norms[norms == 0] = 1.0
+    return rows, (1.0 / norms).astype(rows.dtype, copy=False)
 
 
 def side_magnitude(A):

@@ -12,7 +12,11 @@ from ._base import BaseAligner
 from ._csls import csls_similarities
 from ._matching_guard import guard_matches
 from ._sklearn_compat import HasMethods, Interval, StrOptions
-from ._validation import check_embeddings, check_fit_takes_weights
+from ._validation import (
+    check_embeddings,
+    check_fit_takes_weights,
+    check_translation_width,
+)
 
 
 class SelfLearningAligner(BaseAligner):
@@ -208,11 +212,12 @@ class SelfLearningAligner(BaseAligner):
             return _fit_on(template, X_checked, Y, pair_rows, matches, sample_weight)
 
         def learn(pair_rows):
-            pair_weight = (
-                pair_rows.size
-                if sample_weight is None
-                else float(sample_weight[pair_rows].sum())
-            )
+            with np.errstate(over="ignore"):  # weights near 1e308: inf pairs
+                pair_weight = (
+                    pair_rows.size
+                    if sample_weight is None
+                    else float(sample_weight[pair_rows].sum())
+                )
             return self._self_learn(
                 fit_on,
                 pair_rows,
@@ -247,6 +252,14 @@ class SelfLearningAligner(BaseAligner):
     def _transform(self, X):
         return self.aligner_.transform(X)
 
+    def _inverse_available(self):
+        """Whether the base aligner can be inverted (an AnchorKernelAligner
+        cannot): ``inverse_transform`` exists only then."""
+        base = getattr(self, "aligner_", None)
+        if base is None:
+            base = LatentAligner() if self.aligner is None else self.aligner
+        return hasattr(base, "inverse_transform")
+
     def _inverse_transform(self, Y):
         """Translate target-space embeddings back with the base aligner."""
         return self.aligner_.inverse_transform(Y)
@@ -255,7 +268,7 @@ class SelfLearningAligner(BaseAligner):
         """The paired rows only: rows NaN on one side (unpaired) are left out,
         so that :class:`~sklearn.model_selection.GridSearchCV` scores test
         folds that hold unpaired rows."""
-        X, Y, pairs, _, _ = _split_rows(X, y, estimator=self)
+        X, Y, pairs, _, _ = _split_rows(X, y, estimator=self, scoring=True)
         X_pairs, Y_pairs = self._check_source(take_rows(X, pairs)), take_rows(Y, pairs)
         base_pairs = getattr(self.aligner_, "_scored_pairs", None)
         if base_pairs is not None:  # e.g. a LatentAligner's target encoder
@@ -279,10 +292,21 @@ class SelfLearningAligner(BaseAligner):
         round.
         """
         (source_rows, source_pool), (target_rows, target_pool) = sources, targets
-        max_matches = math.floor(self.max_match_ratio * pair_weight)
+        # at most one match per unpaired source row, whatever the weights
+        max_matches = math.floor(
+            min(self.max_match_ratio * pair_weight, source_rows.size)
+        )
         matches = np.empty((0, 2), dtype=np.intp)
         n_matches = []
         aligner = fit_on(pairs, matches)
+        if len(source_pool):
+            check_translation_width(
+                aligner,
+                source_pool[:1],
+                target_pool.shape[1],
+                owner=self,
+                param="aligner",
+            )
         for _ in range(self.n_iter if source_rows.size and target_rows.size else 0):
             found = self._match(
                 to_numpy(aligner.transform(source_pool)), target_pool, max_matches
@@ -319,8 +343,9 @@ class SelfLearningAligner(BaseAligner):
         return np.column_stack([kept, best_target[kept]])
 
 
-def _split_rows(X, Y, *, estimator):
-    """Check ``X`` and ``Y``; return them and the pair / unpaired row indices."""
+def _split_rows(X, Y, *, estimator, scoring=False):
+    """Check ``X`` and ``Y``; return them and the pair / unpaired row indices
+    (``scoring``: rows given to ``score``, which needs one pair, not two)."""
     name = type(estimator).__name__
     if Y is None:
         raise ValueError(
@@ -336,8 +361,12 @@ def _split_rows(X, Y, *, estimator):
             "by row (mark an unpaired row by filling the other side with NaN). "
             "Pass the same number of rows to both sides."
         )
+    if scoring:
+        owner, purpose, min_pairs = "the scored rows", "score", 1
+    else:
+        owner, purpose, min_pairs = "the training data", f"{name}'s first map", 2
     pairs, x_missing, y_missing = paired_rows(
-        X, Y, sides=("X", "y"), owner="the training data", purpose=f"{name}'s first map"
+        X, Y, sides=("X", "y"), owner=owner, purpose=purpose, min_pairs=min_pairs
     )
     return X, Y, pairs, np.flatnonzero(y_missing), np.flatnonzero(x_missing)
 
@@ -358,14 +387,15 @@ def _check_with_nan(X, input_name, estimator):
     if input_name == "y" and np.ndim(X) == 1:
         raise ValueError(
             f"y must be 2-D target embeddings of shape (n_samples, "
-            f"n_target_features); got a 1-D array of shape {np.shape(X)}."
+            f"n_target_features); got a 1-D array of shape {np.shape(X)}. If the "
+            "target space really has one feature, pass y.reshape(-1, 1)."
         )
     return check_embeddings(
         X, input_name=input_name, estimator=estimator, min_samples=2, allow_nan=True
     )
 
 
-def paired_rows(X, Y, *, sides, owner, purpose):
+def paired_rows(X, Y, *, sides, owner, purpose, min_pairs=2):
     """The pairs of NaN-marked anchors ``X``, ``Y`` and their unpaired rows.
 
     A row all-NaN on one side is an unpaired row of the other side. A row
@@ -397,12 +427,12 @@ def paired_rows(X, Y, *, sides, owner, purpose):
             "unpaired row is NaN on one side only)."
         )
     pairs = np.flatnonzero(~x_missing & ~y_missing)
-    if pairs.size < 2:
+    if pairs.size < min_pairs:
         raise ValueError(
             f"{owner[:1].upper()}{owner[1:]} has {pairs.size} pair(s) (rows finite "
             "on both sides); "
-            f"{purpose} needs at least 2 paired rows. Add pairs: the unpaired rows "
-            "are used through the map the pairs give."
+            f"{purpose} needs at least {min_pairs} paired row(s). Add pairs: the "
+            "unpaired rows are used through the map the pairs give."
         )
     return pairs, x_missing, y_missing
 

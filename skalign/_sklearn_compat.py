@@ -16,10 +16,10 @@ axis) and ``_fit_context`` (validate the parameters, then fit).
 
 import functools
 
+import numpy as np
 from sklearn.utils._param_validation import (
     HasMethods,
     Hidden,
-    Interval,
     InvalidParameterError,
     StrOptions,
     make_constraint,
@@ -28,7 +28,30 @@ from sklearn.utils._param_validation import (
 
 # No public twins: a fitted estimator's feature names against new data, and
 # sample weights checked against the rows.
+from sklearn.utils._param_validation import Interval as _SklearnInterval
 from sklearn.utils.validation import _check_feature_names, _check_sample_weight
+
+
+class Interval(_SklearnInterval):
+    """scikit-learn's ``Interval`` constraint, which refuses booleans.
+
+    scikit-learn's accepts ``True`` as the number 1 (``bool`` is an ``int``):
+    ``alpha=True`` or ``n_neighbors=True`` would be coerced, silently. A
+    parameter that also takes booleans lists ``"boolean"`` beside it.
+
+    Examples
+    --------
+    >>> from numbers import Real
+    >>> from skalign._sklearn_compat import Interval
+    >>> positive = Interval(Real, 0, None, closed="left")
+    >>> positive.is_satisfied_by(1.0), positive.is_satisfied_by(True)
+    (True, False)
+    """
+
+    def is_satisfied_by(self, val):
+        if isinstance(val, bool | np.bool_):
+            return False
+        return super().is_satisfied_by(val)
 
 
 def fit_context_fallback(*, prefer_skip_nested_validation):

@@ -29,6 +29,7 @@ from ._backend import (
 )
 from ._linalg import nonzero_eigh
 from ._optional import import_optional
+from ._preprocessing import side_magnitude
 from ._sklearn_compat import Interval, StrOptions, validate_params
 from ._statistics import mirror_lower
 from ._validation import check_anchor_pair, check_anchor_spread
@@ -237,6 +238,24 @@ def fit_alignment(
         check_anchor_spread(
             X, Y, transform_type=transform_type, estimator="fit_alignment"
         )
+        magnitudes = (side_magnitude(X), side_magnitude(Y))
+        if magnitudes != (1.0, 1.0):
+            # squares of each side would overflow or underflow: solved on
+            # the sides divided by their powers of two, then brought back
+            alignment = fit_alignment(
+                X / magnitudes[0],
+                Y / magnitudes[1],
+                transform_type,
+                alpha=alpha,
+                solver=solver,
+                learning_rate=learning_rate,
+                max_iter=max_iter,
+                tol=tol,
+                random_state=random_state,
+                orthogonal_completion=orthogonal_completion,
+                check_input=False,
+            )
+            return _in_anchor_units(alignment, transform_type, magnitudes)
     full = orthogonal_completion == "full"
     if solver == "adam":
         return _fit_by_adam(
@@ -276,6 +295,34 @@ def fit_alignment(
         alpha_used,
         None,
     )
+
+
+def _in_anchor_units(alignment, transform_type, magnitudes):
+    """An :class:`Alignment` solved on ``X / m_x`` and ``Y / m_y`` (powers of
+    two), as the map between the anchors themselves.
+
+    Least squares scale by ``m_y / m_x`` (the intercept by ``m_y``); the
+    isometries (``ortho``, ``l-ortho``) are the polar factor of the same
+    matrix up to a positive factor, so they stay as they are.
+    """
+    if transform_type in ("ortho", "l-ortho"):
+        return alignment
+    x_magnitude, y_magnitude = magnitudes
+    exponent = math.frexp(y_magnitude)[1] - math.frexp(x_magnitude)[1]
+    coef = None
+    if abs(exponent) <= 1020:
+        with np.errstate(over="ignore"):
+            coef = alignment.coef * math.ldexp(1.0, exponent)
+        xp = get_namespace(coef)
+        coef = coef if bool(xp.all(xp.isfinite(coef))) else None
+    if coef is None:
+        raise ValueError(
+            f"The anchors' scales differ by a factor of about 2**{exponent} between "
+            "the source and the target, beyond what a float64 map between them "
+            "can hold. Divide one side by a power of two (e.g. both to about 1) "
+            "before aligning."
+        )
+    return alignment._replace(coef=coef, intercept=alignment.intercept * y_magnitude)
 
 
 def solve_from_moments(
@@ -676,6 +723,18 @@ def _fit_by_adam(
     )
 
 
+def _check_adam_descended(history, learning_rate):
+    """Raise when Adam's loss ended non-finite or above where it started: a
+    step size too large for the anchors, whose map would be garbage."""
+    first, last = history[0], history[-1]
+    if not math.isfinite(last) or last > first:
+        raise ValueError(
+            f"Adam diverged with learning_rate={learning_rate!r}: the loss went "
+            f"from {first:.3g} to {last:.3g}. Lower learning_rate (the paper's "
+            "is 1e-3), or use solver='closed-form', which is exact."
+        )
+
+
 def adam_least_squares(
     X, Y, *, fit_intercept, learning_rate, max_iter, tol, random_state
 ):
@@ -738,6 +797,7 @@ def adam_least_squares(
                     ConvergenceWarning,
                     stacklevel=3,
                 )
+    _check_adam_descended(history, learning_rate)
     coef = weight.detach().T.contiguous()
     intercept = bias.detach()
     if is_torch_array(X):

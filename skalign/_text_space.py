@@ -45,9 +45,21 @@ def encode_texts(text_encoder, texts):
             f"{len(texts)} texts; it must return one row per text, i.e. shape "
             "(n_texts, n_text_features)."
         )
-    return fitted, check_array(
-        embeddings, dtype=(np.float64, np.float32), input_name="text embeddings"
+    embeddings = check_array(
+        embeddings,
+        dtype=(np.float64, np.float32),
+        ensure_all_finite=False,
+        input_name="text embeddings",
     )
+    bad = np.flatnonzero(~np.isfinite(embeddings).all(axis=1))
+    if bad.size:
+        raise ValueError(
+            f"The text encoder {type(text_encoder).__name__} returned NaN or "
+            f"infinite text embeddings for {bad.size} of {len(texts)} texts (first "
+            f"{texts[bad[0]]!r}). Check the encoder (e.g. a model in half "
+            "precision that overflows) and those texts."
+        )
+    return fitted, embeddings
 
 
 def is_learned(aligner):

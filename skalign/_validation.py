@@ -60,22 +60,43 @@ def check_embeddings(
     if is_torch_array(X):
         return _check_tensor(X, input_name, estimator, min_samples, allow_nan)
     try:
-        return check_array(
+        checked = check_array(
             X,
             dtype=(np.float64, np.float32),
             ensure_all_finite="allow-nan" if allow_nan else True,
-            ensure_min_samples=min_samples,
+            ensure_min_samples=0,
             input_name=input_name,
             estimator=estimator,
         )
     except (TypeError, ValueError) as exc:
-        if _holds_non_numbers(X):
+        missing = "NaN" in str(exc) or "infinity" in str(exc)
+        if _holds_non_numbers(X) and not missing:
             raise type(exc)(
                 f"{input_name} must contain numeric embeddings of shape "
                 "(n_samples, n_features), but it could not be read as numbers "
                 f"({exc}). {_EMBED_FIRST}"
             ) from exc
+        if "infinity" in str(exc):
+            nan_rule = " (NaN marks an unpaired row here)" if allow_nan else ""
+            raise ValueError(
+                f"{exc} Remove or replace the infinite values of {input_name} "
+                f"before aligning{nan_rule}: one would spread to every output."
+            ) from exc
         raise
+    _check_enough_rows(checked.shape, input_name, estimator, min_samples)
+    return checked
+
+
+def _check_enough_rows(shape, input_name, estimator, min_samples):
+    """Raise naming ``input_name`` when it has fewer than ``min_samples`` rows."""
+    if shape[0] < min_samples:
+        needs = f" by {_name(estimator)}" if estimator is not None else ""
+        raise ValueError(
+            f"Found array with {shape[0]} sample(s) (shape={tuple(shape)}) while "
+            f"a minimum of {min_samples} is required{needs}: {input_name} has "
+            f"{shape[0]} row(s). Pass at least {min_samples} row(s) of "
+            f"{input_name} (one embedding per row)."
+        )
 
 
 def check_anchor_pair(X, Y, *, estimator=None, min_samples=2):
@@ -117,6 +138,9 @@ def check_anchor_pair(X, Y, *, estimator=None, min_samples=2):
             "paired row by row (row i of X and row i of y embed the same item). "
             "Pass the same anchors, in the same order, to both sides."
         )
+    # anchors are data: a fitted map never holds (or extends) the caller's
+    # autograd graph
+    X, Y = (A.detach() if is_torch_array(A) else A for A in (X, Y))
     return X, to_namespace_of(Y, like=X)
 
 
@@ -155,7 +179,10 @@ def check_dask_anchor_pair(X, Y, *, estimator=None):
             "both sides."
         )
     if X.shape[0] < 2:
-        raise ValueError(f"{name} needs at least 2 anchors, got {X.shape[0]}.")
+        raise ValueError(
+            f"{name} needs at least 2 anchors, got {X.shape[0]}. Pass at least 2 "
+            "anchor pairs (rows of X and y)."
+        )
     return Y.astype(X.dtype)
 
 
@@ -186,28 +213,72 @@ def check_same_device(**arrays):
         )
 
 
-def check_pair_weights(sample_weight, n_pairs):
+def check_pair_weights(sample_weight, n_pairs, *, min_positive=1):
     """One finite, non-negative weight per pair (float64 NumPy), not all zero.
+
+    Parameters
+    ----------
+    sample_weight : array-like or torch.Tensor of shape (n_pairs,)
+        Numbers (booleans count as 0 and 1); text, even numeric text, is
+        refused rather than read as numbers.
+    n_pairs : int
+        The rows the weights go with.
+    min_positive : int, default=1
+        Fewest pairs of positive weight: a fit needs 2 (one weighted pair
+        determines no map), a score 1; 0 accepts all-zero weights (a
+        ``partial_fit`` batch that adds nothing).
 
     Examples
     --------
     >>> from skalign._validation import check_pair_weights
     >>> check_pair_weights([1, 2], 2).tolist()
     [1.0, 2.0]
+    >>> check_pair_weights([0, -1], 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: sample_weight must be non-negative, but it holds 1 negative ...
     """
     if is_dask_array(sample_weight):
         sample_weight = sample_weight.compute()
-    weights = np.asarray(to_numpy(sample_weight), dtype=np.float64)
-    if weights.shape != (n_pairs,) or not np.all(weights >= 0):
+    raw = np.asarray(to_numpy(sample_weight))
+    if raw.dtype.kind not in "biuf":
+        raise TypeError(
+            f"sample_weight must hold numbers, one weight per pair, but it has "
+            f"dtype {raw.dtype} (e.g. {raw.ravel()[:1].tolist()}). Pass a numeric "
+            "array of non-negative weights, e.g. np.asarray(weights, dtype=float)."
+        )
+    weights = raw.astype(np.float64)
+    if weights.shape != (n_pairs,):
         raise ValueError(
-            f"sample_weight must be non-negative of shape ({n_pairs},), one "
-            f"weight per pair, got shape {weights.shape}. Pass one weight per row "
-            "of X."
+            f"sample_weight must be of shape ({n_pairs},), one weight per pair, "
+            f"got shape {weights.shape}. Pass one weight per row of X (a 1-D "
+            "array; ravel a column)."
+        )
+    nan = np.flatnonzero(np.isnan(weights))
+    if nan.size:
+        raise ValueError(
+            f"sample_weight holds {nan.size} NaN weight(s) (first at pair "
+            f"{int(nan[0])}). Give every pair a finite weight >= 0 (0 leaves a "
+            "pair out)."
+        )
+    negative = np.flatnonzero(weights < 0)
+    if negative.size:
+        raise ValueError(
+            f"sample_weight must be non-negative, but it holds {negative.size} "
+            f"negative weight(s) (first {weights[negative[0]]!r} at pair "
+            f"{int(negative[0])}). Pass weights >= 0 (0 leaves a pair out)."
         )
     if not np.all(np.isfinite(weights)):
         raise ValueError("sample_weight contains infinity; pass finite weights.")
-    if not weights.sum() > 0:
+    if min_positive and not np.any(weights > 0):
         raise ValueError("sample_weight sums to zero; give some pair a weight > 0.")
+    n_positive = int(np.count_nonzero(weights))
+    if n_positive < min_positive:
+        raise ValueError(
+            f"sample_weight is positive on {n_positive} paired rows only, but fitting "
+            f"needs at least {min_positive} weighted pairs: one pair determines "
+            "no map. Give more pairs a weight > 0."
+        )
     return weights
 
 
@@ -231,6 +302,35 @@ def check_fit_takes_weights(aligner, owner):
             f"{type(aligner).__name__}.fit does not accept sample_weight. Use an "
             "aligner whose fit takes weights (e.g. LatentAligner), or fit "
             "without sample_weight."
+        )
+
+
+def check_translation_width(aligner, X, n_targets, *, owner, param):
+    """Raise unless the fitted ``aligner`` translates ``X`` into ``n_targets`` columns.
+
+    ``owner``'s parameter ``param`` holds the aligner: a transformer that
+    keeps the source's width (a scaler, a PCA) is not an aligner into the
+    target space, and its output would meet the targets' statistics only
+    in a broadcasting error.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skalign._validation import check_translation_width
+    >>> X = np.arange(6.0).reshape(3, 2)
+    >>> check_translation_width(StandardScaler().fit(X), X, 3, owner="A", param="base")
+    Traceback (most recent call last):
+    ...
+    ValueError: A's base StandardScaler translates X into 2 columns, but the ...
+    """
+    width = to_numpy(aligner.transform(X[:1])).shape[-1]
+    if width != n_targets:
+        raise ValueError(
+            f"{_name(owner)}'s {param} {type(aligner).__name__} translates X into "
+            f"{width} columns, but the target anchors y have {n_targets}: it does "
+            "not map into the target space. Pass an aligner fitted on (X, y) "
+            "pairs, e.g. LatentAligner()."
         )
 
 
@@ -303,6 +403,45 @@ def check_anchor_spread(X, Y, *, transform_type=None, estimator=None):
         )
 
 
+def check_moment_spread(moments, *, transform_type=None, estimator=None):
+    """:func:`check_anchor_spread`'s refusal of a side that does not vary,
+    from the anchors' moments (Dask anchors, whose rows are not in memory).
+
+    A side counts as constant when every feature's scatter about its mean is
+    within the rounding of the mean itself (``n · (4 ε |mean|)²``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign._statistics import AnchorMoments
+    >>> from skalign._validation import check_moment_spread
+    >>> X = np.ones((4, 2))
+    >>> check_moment_spread(AnchorMoments.of_chunk(X, np.eye(4)[:, :2]))
+    Traceback (most recent call last):
+    ...
+    ValueError: Every source anchor (X) is the same vector ...
+    """
+    what = f"{_name(estimator)}" + (
+        f" (transform_type={transform_type!r})" if transform_type else ""
+    )
+    n_rows = moments.n_samples
+    x_scatter = moments.xx if moments.xx.ndim == 1 else np.diagonal(moments.xx)
+    for side, scatter, mean, resolution in (
+        ("source anchor (X)", x_scatter, moments.x_mean, moments.resolution),
+        ("target anchor (y)", moments.yy, moments.y_mean, moments.resolution),
+    ):
+        scatter, mean = to_numpy(scatter), to_numpy(mean)
+        rounding = n_rows * (4 * resolution * np.abs(mean)) ** 2
+        if np.all(scatter <= rounding):
+            raise ValueError(
+                f"Every {side} is the same vector (all {n_rows:g} rows equal, "
+                f"every feature constant), so {what} cannot learn a map from "
+                "them: every input would be sent to one point. Pass anchors that "
+                "differ (check that the embeddings were computed and not filled "
+                "with a constant)."
+            )
+
+
 # _varies compares this many leading rows with the first before scanning all
 _HEAD_ROWS = 1024
 
@@ -354,11 +493,7 @@ def _check_tensor(X, input_name, estimator, min_samples, allow_nan=False):
             f"Expected a 2-D tensor for {input_name}, got {X.ndim}-D with shape "
             f"{tuple(X.shape)}. Reshape it to (n_samples, n_features)."
         )
-    if X.shape[0] < min_samples:
-        raise ValueError(
-            f"Found array with {X.shape[0]} sample(s) (shape={tuple(X.shape)}) "
-            f"while a minimum of {min_samples} is required{suffix}."
-        )
+    _check_enough_rows(tuple(X.shape), input_name, estimator, min_samples)
     if X.shape[1] < 1:
         raise ValueError(
             f"Found array with 0 feature(s) (shape={tuple(X.shape)}) while a "

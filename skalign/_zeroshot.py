@@ -15,7 +15,6 @@ from numbers import Integral, Real
 import numpy as np
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.preprocessing import normalize
 from sklearn.utils import check_array
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import (
@@ -24,8 +23,9 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._backend import to_numpy
+from ._backend import on_host, to_numpy
 from ._csls import csls_from_cosine, top_k_mean
+from ._preprocessing import normalize_rows
 from ._sklearn_compat import (
     HasMethods,
     Interval,
@@ -319,6 +319,7 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
         self : ZeroShotTextSpaceClassifier
             The fitted classifier.
         """
+        X = on_host(X)
         if sample_weight is not None:
             sample_weight = check_pair_weights(sample_weight, _num_samples(X))
             if y is not None and is_learned(self.aligner):
@@ -327,6 +328,8 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
                 sample_weight = None
         classes = _class_labels(self.class_prompts)
         y_kind = None if y is None else _resolve_y_kind(self.y_kind, y, classes)
+        if y is not None:
+            _check_one_target_per_input(y, _num_samples(X), y_kind)
         if y_kind == "labels":
             X, y = validate_data(self, X, y, dtype=(np.float64, np.float32))
             check_classification_targets(y)
@@ -344,7 +347,13 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
             aligner = self._settle_aligner(X, targets, sample_weight)
         elif y_kind == "labels":
             if is_learned(self.aligner):
-                _check_two_labelled_classes(y)
+                # the classes the aligner learns from: those of positive weight
+                if sample_weight is None:
+                    _check_two_labelled_classes(y)
+                else:
+                    _check_two_labelled_classes(
+                        y[sample_weight > 0], among=" of positive sample_weight"
+                    )
             aligner = self._settle_aligner(
                 X, ensembles[np.searchsorted(classes, y)], sample_weight
             )
@@ -434,7 +443,7 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
 
     def _similarities(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        X = validate_data(self, on_host(X), reset=False, dtype=(np.float64, np.float32))
         scores = self._scores(self._translate(X))
         if self.class_hubness_ is None:
             return scores
@@ -444,7 +453,7 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
 
     def _scores(self, X_text):
         """Each translated input's score with each class, by the pooling rule."""
-        return normalize(X_text) @ self.class_embeddings_.T
+        return normalize_rows(X_text) @ self.class_embeddings_.T
 
     def _translate(self, X):
         return X if self.aligner_ is None else to_numpy(self.aligner_.transform(X))
@@ -518,10 +527,12 @@ def mean_prompt_embeddings(prompt_embeddings, classes=None):
     >>> mean_prompt_embeddings([[[3.0, 0.0], [0.0, 1.0]]]).tolist()
     [[0.5, 0.5]]
     """
-    means = np.stack([normalize(np.asarray(e)).mean(axis=0) for e in prompt_embeddings])
+    means = np.stack(
+        [normalize_rows(np.asarray(e)).mean(axis=0) for e in prompt_embeddings]
+    )
     norms = np.linalg.norm(means, axis=1)
     if np.any(norms == 0):
-        names = np.arange(len(means)) if classes is None else np.asarray(classes)
+        names = range(len(means)) if classes is None else np.asarray(classes).tolist()
         raise ValueError(
             f"The prompts of class {names[np.flatnonzero(norms == 0)[0]]!r} average "
             "to the zero vector (zero or opposite prompt embeddings), so the class "
@@ -562,14 +573,16 @@ def _class_labels(class_prompts):
         ) from exc
 
 
-def _check_two_labelled_classes(y):
-    """Raise unless ``y`` holds two classes: one class gives every anchor one target."""
+def _check_two_labelled_classes(y, among=""):
+    """Raise unless ``y`` holds two classes: one class gives every anchor one
+    target (``among`` says which labels were counted, for the message)."""
     labels = unique_labels(y)
     if labels.size < 2:
         raise ValueError(
-            f"Learning the aligner from labelled anchors needs at least two classes "
-            f"in y, got one class ({labels[0]!r}): every anchor would be paired with "
-            "the same class embedding, which leaves the map undetermined. Pass "
+            f"Learning the aligner from labelled anchors needs at least two "
+            f"classes in y{among}, got one class ({labels.tolist()[0]!r}): every "
+            "anchor would be paired with the same class embedding, which leaves "
+            "the map undetermined. Pass "
             "anchors of two or more classes, or a fitted aligner (wrapped in "
             "sklearn.frozen.FrozenEstimator) to skip learning it."
         )
@@ -631,6 +644,13 @@ def _check_paired_texts(y, n_samples):
             f"X has {n_samples} inputs but y has {texts.shape[0]} texts; pass one "
             "text per input, in the same order."
         )
+    empty = [i for i, text in enumerate(texts) if not text.strip()]
+    if empty:
+        raise ValueError(
+            f"y holds {len(empty)} empty text(s) (first at row {empty[0]}): an "
+            "empty text embeds to an arbitrary vector, which the aligner would "
+            "learn to map its input to. Drop those inputs or give their text."
+        )
     return texts.tolist()
 
 
@@ -679,6 +699,12 @@ def _text_prompts(class_prompts, classes):
                 f"{not_text[0]!r} ({type(not_text[0]).__name__}). Pass text prompts, "
                 "or set text_encoder=None and pass prompt embeddings."
             )
+        if any(not item.strip() for item in items):
+            raise ValueError(
+                f"class_prompts[{label!r}] holds an empty prompt: an empty text "
+                "embeds to an arbitrary vector, not a description of the class. "
+                "Remove it, or give the prompt its text."
+            )
         prompts.append(list(items))
     return prompts
 
@@ -687,12 +713,18 @@ def _precomputed_prompt_embeddings(class_prompts, classes):
     """Return, in ``classes`` order, each class's prompt embeddings (2-D)."""
     embeddings = []
     for label in classes.tolist():
-        value = class_prompts[label]
+        value = on_host(class_prompts[label])
         if value is None:
             raise ValueError(
                 f"class_prompts[{label!r}] is None. Give every class its prompt "
                 "embeddings (an array of shape (n_prompts, n_text_features)), or "
                 "remove the class from class_prompts."
+            )
+        if isinstance(value, Mapping | set | frozenset):
+            raise TypeError(
+                f"class_prompts[{label!r}] is a {type(value).__name__}; with "
+                "text_encoder=None it must hold prompt embeddings, an array of "
+                "shape (n_prompts, n_text_features)."
             )
         if _holds_text(value):
             raise TypeError(
@@ -700,11 +732,24 @@ def _precomputed_prompt_embeddings(class_prompts, classes):
                 "class_prompts must hold prompt embeddings. Pass a text encoder "
                 "(e.g. text_encoder=EmbeddingExtractor('sentence-transformers:...'))."
             )
+        if _is_ragged(value):
+            raise ValueError(
+                f"class_prompts[{label!r}] holds prompt embeddings of different "
+                "lengths; each prompt embedding must have n_text_features "
+                "values (embed every prompt with the same text encoder)."
+            )
         if np.size(value) == 0:
             raise ValueError(
                 f"Class {label!r} has no prompts (an empty array). Give every "
                 "class at least one prompt embedding, or remove it from "
                 "class_prompts."
+            )
+        if np.ndim(value) > 2:
+            raise ValueError(
+                f"class_prompts[{label!r}] is a {np.ndim(value)}-D array of shape "
+                f"{np.shape(value)}; prompt embeddings are 2-D, of shape "
+                "(n_prompts, n_text_features) (or 1-D for one prompt). Reshape "
+                "them, e.g. value.reshape(-1, value.shape[-1])."
             )
         embeddings.append(
             check_array(
@@ -722,9 +767,55 @@ def _precomputed_prompt_embeddings(class_prompts, classes):
     return embeddings
 
 
+def _is_ragged(value):
+    """Whether nested sequences ``value`` have rows of different lengths."""
+    try:
+        np.asarray(value)
+    except ValueError:
+        return True
+    return False
+
+
 def _holds_text(value):
-    if isinstance(value, str):
+    """Whether ``value`` (a prompt or nested lists of them) holds any string."""
+    if isinstance(value, str | bytes):
         return True
     if isinstance(value, list | tuple):
-        return any(isinstance(item, str) for item in value)
+        return any(_holds_text(item) for item in value)
     return np.asarray(value).dtype.kind in "OUS"
+
+
+def _check_one_target_per_input(y, n_samples, y_kind):
+    """Raise unless ``y`` holds one label (or text, by ``y_kind``) per row of
+    ``X``, none missing (None or NaN). A column ``(n, 1)`` passes (scikit-learn
+    ravels it with a warning)."""
+    what = "texts" if y_kind == "texts" else "labels"
+    if np.isscalar(y):
+        raise ValueError(
+            f"y must hold one label (or text) per input, got the single value "
+            f"{y!r}. Pass a list with one entry per row of X."
+        )
+    values = np.asarray(y, dtype=object)
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    if values.ndim != 1:
+        raise ValueError(
+            f"y must hold one label (or text) per input, a 1-D sequence, but it "
+            f"has shape {values.shape}. Pass a flat list (ravel a column)."
+        )
+    if values.shape[0] != n_samples:
+        raise ValueError(
+            f"X has {n_samples} inputs but y has {values.shape[0]} {what}; pass "
+            "one entry of y per row of X, in the same order."
+        )
+    missing = [
+        i
+        for i, value in enumerate(values)
+        if value is None or (isinstance(value, Real) and value != value)
+    ]
+    if missing:
+        raise ValueError(
+            f"y holds {len(missing)} missing label(s) (None or NaN; first at row "
+            f"{missing[0]}). Give every input its label (or text), or drop the "
+            "inputs without one."
+        )

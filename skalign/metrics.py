@@ -5,7 +5,14 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils import check_array
 
-from ._backend import float_scalar, get_namespace
+from ._backend import (
+    float_scalar,
+    get_namespace,
+    is_torch_array,
+    on_host,
+    to_namespace_of,
+)
+from ._preprocessing import normalize_rows
 from ._sklearn_compat import Interval, StrOptions, validate_params
 from ._topk import chunked_top_k
 from ._validation import check_embeddings, check_same_device
@@ -47,6 +54,9 @@ def mean_cosine_similarity(Y_true, Y_pred):
             f"Y_true has shape {tuple(Y_true.shape)} but Y_pred has shape "
             f"{tuple(Y_pred.shape)}; pass rows paired one to one in the same space."
         )
+    if is_torch_array(Y_true) != is_torch_array(Y_pred):  # a tensor and an array
+        tensor = Y_true if is_torch_array(Y_true) else Y_pred
+        Y_true, Y_pred = (to_namespace_of(A, tensor) for A in (Y_true, Y_pred))
     xp = get_namespace(Y_true, Y_pred)
     return float_scalar(xp.mean(paired_cosines(Y_true, Y_pred)))
 
@@ -55,9 +65,8 @@ def paired_cosines(Y_true, Y_pred):
     """Cosine similarity of each row of ``Y_true`` with the same row of
     ``Y_pred`` (checked arrays of one namespace); a zero row gives 0."""
     xp = get_namespace(Y_true, Y_pred)
-    dot = xp.sum(Y_true * Y_pred, axis=1)
-    norms = xp.sqrt(xp.sum(Y_true**2, axis=1) * xp.sum(Y_pred**2, axis=1))
-    return dot / xp.where(norms == 0, xp.ones_like(norms), norms)
+    # unit rows first: entries near 1e300 (or 1e-300) square out of range
+    return xp.sum(normalize_rows(Y_true) * normalize_rows(Y_pred), axis=1)
 
 
 @validate_params(
@@ -285,8 +294,8 @@ def _ranked_relevance(y_true, y_score, k):
 
 
 def _check_relevance(y_true, y_score):
-    relevance = check_array(y_true, dtype=None, input_name="y_true")
-    scores = check_array(y_score, dtype=np.float64, input_name="y_score")
+    relevance = check_array(on_host(y_true), dtype=None, input_name="y_true")
+    scores = check_array(on_host(y_score), dtype=np.float64, input_name="y_score")
     if relevance.shape != scores.shape:
         raise ValueError(
             f"y_true has shape {relevance.shape} but y_score has shape "

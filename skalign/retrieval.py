@@ -17,13 +17,13 @@ from numbers import Integral, Number
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_array
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._backend import to_numpy
+from ._backend import on_host, to_numpy
 from ._csls import csls_from_cosine, most_shared_ids, neighborhood_similarity
 from ._index import INDEX_KINDS, GalleryIndex
 from ._optional import import_optional
-from ._preprocessing import normalize_rows
+from ._preprocessing import cosine_factors, normalize_rows
 from ._sklearn_compat import (
     HasMethods,
     Interval,
@@ -35,6 +35,7 @@ from ._sklearn_compat import (
 )
 from ._text_space import check_text_width, encode_texts, fit_aligner
 from ._topk import chunked_top_k, query_chunk_size, top_k
+from ._validation import check_embeddings
 from .metrics import mean_average_precision_at_k, precision_at_k, recall_at_k
 
 __all__ = [
@@ -180,18 +181,9 @@ def retrieve(
     """
     # A NumPy ranking: tensors (on any device, even two different ones) are
     # copied to the host rather than refused.
-    queries = check_array(
-        to_numpy(queries), dtype=(np.float64, np.float32), input_name="queries"
-    )
-    gallery = check_array(
-        to_numpy(gallery), dtype=(np.float64, np.float32), input_name="gallery"
-    )
-    if queries.shape[1] != gallery.shape[1]:
-        raise ValueError(
-            f"queries have {queries.shape[1]} features but the gallery has "
-            f"{gallery.shape[1]}: both must live in the same space. Translate the "
-            "images into the text space first (e.g. aligner.transform(images))."
-        )
+    queries = check_embeddings(to_numpy(queries), input_name="queries")
+    gallery = check_embeddings(to_numpy(gallery), input_name="gallery")
+    _check_same_space(queries, gallery, ("queries", "the gallery"))
     query_ids, gallery_ids = _exclusion_ids(
         exclude_self, query_ids, gallery_ids, queries.shape[0], gallery.shape[0]
     )
@@ -242,6 +234,17 @@ def retrieve(
     )
 
 
+def _check_same_space(A, B, names):
+    """Raise unless the rows of ``A`` and ``B`` (named ``names``) are as wide."""
+    if A.shape[1] != B.shape[1]:
+        raise ValueError(
+            f"{names[0]} have {A.shape[1]} features but {names[1]} "
+            f"{'has' if names[1].startswith('the') else 'have'} {B.shape[1]}: "
+            "both must live in the same space. Translate the images into the "
+            "text space first (e.g. aligner.transform(images))."
+        )
+
+
 def _top_k_search(
     queries,
     gallery,
@@ -259,7 +262,7 @@ def _top_k_search(
     n_gallery = gallery.shape[0]
     # in the gallery's precision: a float32 gallery is never upcast (copied)
     unit_queries = normalize_rows(queries).astype(gallery.dtype, copy=False)
-    gallery_scale = _inverse_norms(gallery)
+    gallery, gallery_scale = cosine_factors(gallery)
 
     def score_block(start, stop):
         scores = unit_queries[start:stop] @ gallery.T
@@ -342,14 +345,6 @@ def _rank_candidates(
     return indices, similarities
 
 
-def _inverse_norms(rows):
-    """1 / the Euclidean norm of each row (1 for a zero row, whose cosine
-    similarities are then 0), computed without a copy of ``rows``."""
-    norms = np.sqrt(np.einsum("ij,ij->i", rows, rows))
-    norms[norms == 0] = 1.0
-    return 1.0 / norms
-
-
 def _exclusion_ids(exclude_self, query_ids, gallery_ids, n_queries, n_gallery):
     """The ids of ``retrieve``'s exclusion (None when nothing is excluded)."""
     if exclude_self:
@@ -372,8 +367,8 @@ def _exclusion_ids(exclude_self, query_ids, gallery_ids, n_queries, n_gallery):
         )
     if query_ids is None:
         return None, None
-    query_ids = column_or_1d(np.asarray(query_ids, dtype=object))
-    gallery_ids = column_or_1d(np.asarray(gallery_ids, dtype=object))
+    query_ids = _check_ids(query_ids, "query_ids")
+    gallery_ids = _check_ids(gallery_ids, "gallery_ids")
     query_kinds, gallery_kinds = _id_kinds(query_ids), _id_kinds(gallery_ids)
     if query_kinds and gallery_kinds and not query_kinds & gallery_kinds:
         raise TypeError(
@@ -391,6 +386,35 @@ def _exclusion_ids(exclude_self, query_ids, gallery_ids, n_queries, n_gallery):
                 f"{name} has {ids.shape[0]} ids for {n} rows; pass one per row."
             )
     return query_ids, gallery_ids
+
+
+def _check_ids(ids, name):
+    """``ids`` as a 1-D object array; no missing (None or NaN) id."""
+    if isinstance(ids, str | bytes):
+        raise TypeError(
+            f"{name} is one string ({ids!r}); pass one id per row, e.g. a list "
+            "of study ids."
+        )
+    # straight to objects: a list [1, "1"] through NumPy would become strings
+    ids = np.asarray(on_host(ids), dtype=object)
+    if ids.ndim != 1:
+        raise ValueError(
+            f"{name} must be 1-D, one id per row, got an array of shape "
+            f"{ids.shape}. Pass a flat sequence of ids."
+        )
+    missing = [i for i, value in enumerate(ids) if _is_missing(value)]
+    if missing:
+        raise ValueError(
+            f"{name} holds {len(missing)} missing id(s) (None or NaN; first at "
+            f"row {missing[0]}): a missing id matches nothing, or every other "
+            "missing one. Give every row its id."
+        )
+    return ids
+
+
+def _is_missing(value):
+    """Whether an id is None or a floating NaN."""
+    return value is None or (isinstance(value, Number) and value != value)
 
 
 def _id_kinds(ids):
@@ -501,12 +525,9 @@ def retrieval_report(
     Each image has one other image of its label, so image → image P@2 is 0.5.
     """
     pd = import_optional("pandas", purpose="retrieval_report")
-    images = check_array(
-        image_embeddings, dtype=(np.float64, np.float32), input_name="image_embeddings"
-    )
-    texts = check_array(
-        text_embeddings, dtype=(np.float64, np.float32), input_name="text_embeddings"
-    )
+    images = check_embeddings(to_numpy(image_embeddings), input_name="image_embeddings")
+    texts = check_embeddings(to_numpy(text_embeddings), input_name="text_embeddings")
+    _check_same_space(images, texts, ("image_embeddings", "text_embeddings"))
     if images.shape[0] != texts.shape[0]:
         raise ValueError(
             f"image_embeddings has {images.shape[0]} rows but text_embeddings has "
@@ -515,13 +536,25 @@ def retrieval_report(
         )
     n_samples = images.shape[0]
     if labels is not None:
-        labels = column_or_1d(np.asarray(labels, dtype=object))
+        labels = _check_ids(labels, "labels")
+        kinds = _id_kinds(labels)
+        if len(kinds) > 1:
+            raise TypeError(
+                f"labels mix {' and '.join(sorted(kinds))} (e.g. 1 and '1'), which "
+                "never compare equal, so such items would not count as relevant "
+                "to each other. Pass labels of one type (e.g. all strings)."
+            )
         if labels.shape[0] != n_samples:
             raise ValueError(
                 f"labels has {labels.shape[0]} entries for {n_samples} pairs; "
                 "pass one label per pair."
             )
-    cutoffs = sorted({int(value) for value in np.atleast_1d(k)})
+    cutoffs = _check_cutoffs(k)
+    if len(directions) == 0:
+        raise ValueError(
+            f"directions is empty, so there is nothing to score; pass some of "
+            f"{list(DIRECTIONS)}."
+        )
     unknown = sorted(set(directions) - set(DIRECTIONS))
     if unknown:
         raise ValueError(
@@ -541,6 +574,13 @@ def retrieval_report(
             direction, images, texts, labels, hubness, hubness_neighbors
         )
         keep = relevance.any(axis=1)
+        if not keep.any():
+            raise ValueError(
+                f"No query of {direction} has a relevant item (every label is "
+                "held by a single pair, and an image is not its own neighbour), "
+                f"so {direction} cannot be scored. Drop it from directions, or "
+                "pass labels that two or more pairs share."
+            )
         relevance, scores = relevance[keep], scores[keep]
         for cutoff in cutoffs:
             for metric, function in (
@@ -560,6 +600,28 @@ def retrieval_report(
     return pd.DataFrame(
         rows, columns=["direction", "metric", "k", "value", "n_queries"]
     )
+
+
+def _check_cutoffs(k):
+    """The distinct cut-offs of ``k``, sorted: whole numbers >= 1, nothing coerced."""
+    values = np.atleast_1d(np.asarray(k, dtype=object))
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError(
+            f"k must be a whole number >= 1 or a flat, non-empty list of them, got "
+            f"{k!r}. Pass e.g. k=(1, 5, 10)."
+        )
+    for value in values:
+        if isinstance(value, bool | np.bool_) or not isinstance(value, Integral):
+            raise TypeError(
+                f"k holds {value!r} ({type(value).__name__}); each cut-off must "
+                "be a whole number >= 1 (e.g. k=(1, 5, 10))."
+            )
+        if value < 1:
+            raise ValueError(
+                f"k holds the cut-off {value}; each cut-off must be >= 1 (the "
+                "number of best-ranked items looked at). Pass e.g. k=(1, 5, 10)."
+            )
+    return sorted({int(value) for value in values})
 
 
 def _warn_repeated_rows(images, texts):
@@ -757,10 +819,11 @@ class ReportRetriever(BaseEstimator):
                 "report's similarity to every anchor image and every image's to "
                 "every report. Pass index=None (exact CSLS) or hubness=None."
             )
-        X = validate_data(self, X, dtype=(np.float64, np.float32))
+        X = validate_data(self, on_host(X), dtype=(np.float64, np.float32))
         reports = _check_reports(y, X.shape[0])
         distinct, inverse = np.unique(reports, return_inverse=True)
         text_encoder, embeddings = encode_texts(self.text_encoder, distinct.tolist())
+        _check_no_zero_report(embeddings, distinct)
         aligner = fit_aligner(self.aligner, X, embeddings[inverse])
         check_text_width(X, aligner, embeddings.shape[1], texts="report embeddings")
         embeddings = check_array(
@@ -880,10 +943,23 @@ class ReportRetriever(BaseEstimator):
 
     def _translate(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        X = validate_data(self, on_host(X), reset=False, dtype=(np.float64, np.float32))
         if self.aligner_ is None:
             return X
         return to_numpy(self.aligner_.transform(X))
+
+
+def _check_no_zero_report(embeddings, reports):
+    """Refuse reports embedded to the zero vector: cosine-similar to nothing,
+    they could never be suggested."""
+    zero = np.flatnonzero(~np.any(embeddings != 0, axis=1))
+    if zero.size:
+        raise ValueError(
+            f"The text encoder embedded {zero.size} report(s) to the zero vector "
+            f"(first {reports[zero[0]]!r}), which no image can be similar to, so "
+            "it could never be suggested. Check the encoder and those reports "
+            "(e.g. text made only of out-of-vocabulary words)."
+        )
 
 
 def _check_n_reports(n_reports, n_distinct, argument):
@@ -907,7 +983,18 @@ def _check_n_reports(n_reports, n_distinct, argument):
 
 
 def _check_reports(y, n_samples):
-    reports = column_or_1d(np.asarray(y, dtype=object))
+    if isinstance(y, str):
+        raise TypeError(
+            f"y must hold one report (a string) per anchor image, but it is a "
+            f"single string ({y[:40]!r}). Pass a list of reports, one per image, "
+            "e.g. y=[report]."
+        )
+    reports = np.asarray(y, dtype=object)
+    if reports.ndim != 1:
+        raise ValueError(
+            f"y must hold one report (a string) per anchor image, a 1-D list, "
+            f"but it has shape {reports.shape}. Pass a flat list of reports."
+        )
     not_text = [report for report in reports if not isinstance(report, str)]
     if not_text:
         raise TypeError(
