@@ -9,6 +9,8 @@ learned from the other folds' pairs only, and each held-out pair is scored
 under the maps fitted on those pairs with and without the matches.
 """
 
+import warnings
+
 import numpy as np
 from scipy.stats import t as student_t
 
@@ -20,6 +22,22 @@ from ._preprocessing import normalize_rows
 CONFIDENCE = 0.99
 #: ... and exceed this absolute margin (a share of the candidate targets).
 MIN_GAIN = 0.01
+#: Fewest pairs the guard can judge by: each held-out fold must leave two
+#: pairs to learn from (leave-one-out below ``n_folds`` pairs).
+MIN_GUARDED_PAIRS = 3
+
+
+def warn_too_few_pairs(n_pairs, n_matches):
+    """Warn that ``n_matches`` matches are refused: too few pairs to check them."""
+    warnings.warn(
+        f"{n_pairs} pairs are too few to check the {n_matches} self-learned "
+        f"matches on held-out pairs (the guard needs at least "
+        f"{MIN_GUARDED_PAIRS}: each held-out pair must leave two to learn "
+        "from), so they are refused and the map is the pairs-only map. Add "
+        "pairs, or pass n_folds=None to keep the matches unchecked.",
+        UserWarning,
+        stacklevel=4,
+    )
 
 
 def guard_matches(learn, fit_on, X, Y, pairs, target_pool, n_folds):

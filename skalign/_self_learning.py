@@ -10,7 +10,7 @@ from ._aligner import LatentAligner
 from ._backend import get_namespace, take_rows, to_namespace_of, to_numpy
 from ._base import BaseAligner
 from ._csls import csls_similarities
-from ._matching_guard import guard_matches
+from ._matching_guard import MIN_GUARDED_PAIRS, guard_matches, warn_too_few_pairs
 from ._sklearn_compat import HasMethods, Interval, StrOptions
 from ._validation import (
     check_embeddings,
@@ -79,8 +79,10 @@ class SelfLearningAligner(BaseAligner):
         exists). A rank, unlike the mean cosine, does not reward a map that
         moves every translation towards a dense group of targets (e.g. a few
         near-identical class descriptions matched to the wrong images).
-        With fewer pairs than ``n_folds`` the check cannot run and the
-        matches are kept unchecked; None skips it.
+        With fewer pairs than ``n_folds`` each pair is its own fold
+        (leave-one-out); with fewer than 3 pairs (a fold must leave 2 to
+        learn from) the matches cannot be checked and are refused with a
+        warning. None skips the check and keeps the matches unchecked.
 
     Attributes
     ----------
@@ -107,8 +109,8 @@ class SelfLearningAligner(BaseAligner):
         self-learned matches; ``"gain"``, their difference;
         ``"standard_error"`` of the mean per-pair gain; ``"threshold"``, the
         gain the matches had to beat; ``"accepted"``, whether they did.
-        None when the check did not run (no match found, fewer pairs than
-        ``n_folds``, or ``n_folds=None``).
+        None when the check did not run (no match found, fewer than 3
+        pairs, or ``n_folds=None``).
     n_features_in_, feature_names_in_ : int, ndarray of shape (n_features,)
         Source width and, for ``X`` with string column names, feature names.
 
@@ -228,17 +230,22 @@ class SelfLearningAligner(BaseAligner):
 
         matches, aligner, n_matches = learn(pairs)
         cv_scores = None
-        if self.n_folds is not None and len(matches) and pairs.size >= self.n_folds:
-            cv_scores = guard_matches(
-                lambda rows: learn(rows)[:2],
-                fit_on,
-                X_checked,
-                Y,
-                pairs,
-                target_pool,
-                self.n_folds,
-            )
-            if not cv_scores["accepted"]:
+        if self.n_folds is not None and len(matches):
+            if pairs.size >= MIN_GUARDED_PAIRS:
+                cv_scores = guard_matches(
+                    lambda rows: learn(rows)[:2],
+                    fit_on,
+                    X_checked,
+                    Y,
+                    pairs,
+                    target_pool,
+                    min(self.n_folds, pairs.size),
+                )
+                accepted = cv_scores["accepted"]
+            else:
+                warn_too_few_pairs(pairs.size, len(matches))
+                accepted = False
+            if not accepted:
                 matches = matches[:0]
                 aligner = fit_on(pairs, matches)
         self.aligner_ = aligner

@@ -3,12 +3,16 @@
 ``-v`` also lists every case that is not clear or correct, with its evidence.
 """
 
+import os
 import sys
 import tempfile
 import warnings
 
-from tests.catalogue._harness import GOOD, KINDS, classify, tally
-from tests.catalogue._registry import all_cases
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # as under pytest (tests/conftest.py)
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from tests.catalogue._harness import GOOD, KINDS, classify, tally  # noqa: E402
+from tests.catalogue._registry import all_cases  # noqa: E402
 
 
 def main(argv):

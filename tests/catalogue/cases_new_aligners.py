@@ -9,9 +9,10 @@ from sklearn.utils._param_validation import InvalidParameterError
 from skalign import (
     AdapterAligner,
     AnchorKernelAligner,
+    LatentAligner,
     SelfLearningAligner,
 )
-from tests.catalogue._harness import Behaves, Case, Raises
+from tests.catalogue._harness import Behaves, Case, Raises, Warns
 
 RNG = np.random.default_rng(4)
 X = RNG.normal(size=(40, 4))
@@ -215,9 +216,23 @@ CASES = [
     ),
     Case(
         "self-learning",
-        "unpaired rows with the guard on and too few pairs for its folds",
+        "fewer pairs than n_folds: the guard checks leave-one-out",
         lambda tmp: SelfLearningAligner(n_folds=5).fit(*_unpaired(n_pairs=3)),
-        Behaves(lambda aligner: aligner.cv_scores_ is None and aligner.n_pairs_ == 3),
+        Behaves(lambda aligner: aligner.cv_scores_ is not None and aligner.n_pairs_ == 3),
+    ),
+    Case(
+        "self-learning",
+        "two pairs: too few to check the matches, which are refused",
+        lambda tmp: SelfLearningAligner(n_folds=5).fit(*_unpaired(n_pairs=2)),
+        Warns(
+            UserWarning,
+            r"2 pairs are too few to check.*refused.*pairs-only.*n_folds=None",
+            check=lambda aligner: aligner.n_matches_ == 0
+            and np.allclose(
+                aligner.transform(X),
+                LatentAligner("ortho").fit(X[:2], Y[:2]).transform(X),
+            ),
+        ),
     ),
     Case(
         "self-learning",
