@@ -88,6 +88,7 @@ class AnchorKernelAligner(BaseAligner):
         self.temperature = temperature
 
     _checks_spread = True
+
     def _fit(self, X, Y, sample_weight=None):
         """Store the anchors (the source ones scaled to unit norm) and their
         weights relative to the largest (zero-weight anchors dropped)."""

@@ -457,8 +457,8 @@ def test_zero_shot_metadata_routing_reaches_the_aligner():
         routed = routed.set_score_request(sample_weight=True)
         search = GridSearchCV(routed, {"temperature": [0.01, 0.1]}, cv=3)
         search.fit(X, y, sample_weight=weights)
-    direct = clone(clf).set_params(**search.best_params_).fit(
-        X, y, sample_weight=weights
+    direct = (
+        clone(clf).set_params(**search.best_params_).fit(X, y, sample_weight=weights)
     )
     np.testing.assert_allclose(
         search.best_estimator_.aligner_.coef_, direct.aligner_.coef_, atol=1e-12

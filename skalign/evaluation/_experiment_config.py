@@ -1004,7 +1004,7 @@ class _Reader:
                 self.fail(
                     "zero_shot.unpaired gives an unpaired pool, but no map learns "
                     "from one: it is the pool of the self-learning transforms of "
-                    "the vision encoders. Add \"self-learning\" to "
+                    'the vision encoders. Add "self-learning" to '
                     "zero_shot.transforms (and vision encoders), or remove "
                     "unpaired."
                 )

@@ -557,9 +557,7 @@ def change_against_source(score, source_upper_bound):
     return 100 * (score - source_upper_bound) / source_upper_bound
 
 
-def plan_pooled(
-    tasks, *, modalities=None, n_anchors=None, unpaired=None, **settings
-):
+def plan_pooled(tasks, *, modalities=None, n_anchors=None, unpaired=None, **settings):
     """What :func:`pooled_anchor_curve` would run, and how much is stored.
 
     ``settings`` are the other keyword parameters of

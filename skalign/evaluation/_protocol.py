@@ -315,9 +315,7 @@ def transform_names(transforms):
     if isinstance(transforms, Mapping):
         return [str(name) for name in transforms]
     entries = np.atleast_1d(np.asarray(transforms, dtype=object)).tolist()
-    return [
-        str(e.get("name")) if isinstance(e, Mapping) else str(e) for e in entries
-    ]
+    return [str(e.get("name")) if isinstance(e, Mapping) else str(e) for e in entries]
 
 
 def check_transforms(transforms, aligner):
@@ -426,7 +424,7 @@ def _entry_name(entry):
     if not isinstance(name, str) or not name:
         raise ValueError(
             f"The transform specification {dict(entry)!r} has no name; add "
-            "\"name\": a non-empty string labelling its rows, e.g. "
+            '"name": a non-empty string labelling its rows, e.g. '
             "{'name': 'paper-affine', 'transform_type': 'affine', "
             "'solver': 'adam'}."
         )

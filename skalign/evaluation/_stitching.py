@@ -323,9 +323,7 @@ class ProtocolRun(Protocol):
     def pool_methods(self):
         """The transforms fitted on the anchors plus the unpaired pool."""
         return [
-            name
-            for name in self.transforms
-            if takes_unpaired(self.aligner_of(name))
+            name for name in self.transforms if takes_unpaired(self.aligner_of(name))
         ]
 
     def run(self, embeddings, y, split, pairs, *, n_anchors, upper_bounds, pools=None):

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from numbers import Integral
 
 from .._sklearn_compat import Interval, StrOptions, validate_params
+from ._curves import PAIR_POOL_CONSTRAINT, pair_pools
 from ._pooled import pooled_stitching_table
 from ._protocol import (
     NAIVE,
@@ -18,7 +19,6 @@ from ._protocol import (
     TARGET_UPPER_BOUND,
     Protocol,
 )
-from ._curves import PAIR_POOL_CONSTRAINT, pair_pools
 from ._scoring import METRICS
 from ._stitching import ProtocolRun, anchor_counts, summarize_runs
 

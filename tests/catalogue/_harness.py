@@ -26,7 +26,10 @@ class Raises:
 
 @dataclass(frozen=True)
 class Warns:
-    """The call must warn with ``category`` matching ``names``, and its result pass ``check``."""
+    """The call must warn with ``category`` matching ``names``.
+
+    Its result must also pass ``check``.
+    """
 
     category: type[Warning]
     names: str
@@ -35,14 +38,20 @@ class Warns:
 
 @dataclass(frozen=True)
 class Behaves:
-    """The call must return a result for which ``check`` is true (an ``assert`` may fail in it)."""
+    """The call must return a result for which ``check`` is true.
+
+    An ``assert`` may fail inside ``check``: that counts as false.
+    """
 
     check: Callable[[Any], bool]
 
 
 @dataclass(frozen=True)
 class Case:
-    """One bad input: ``run(tmp_path)`` makes the call; ``expect`` says what is sound."""
+    """One bad input: ``run(tmp_path)`` makes the call.
+
+    ``expect`` says what a sound package does about it.
+    """
 
     surface: str
     name: str
@@ -106,12 +115,21 @@ def _classify_result(expect, result, caught):
         return Outcome("silent", f"no error; returned {_short(result)}")
     if isinstance(expect, Warns):
         named = [
-            w for w in caught
-            if issubclass(w.category, expect.category) and _matches(expect.names, str(w.message))
+            w
+            for w in caught
+            if issubclass(w.category, expect.category)
+            and _matches(expect.names, str(w.message))
         ]
         if not named:
-            seen = "; ".join(f"{w.category.__name__}: {w.message}" for w in caught) or "none"
-            kind = "vague" if any(issubclass(w.category, expect.category) for w in caught) else "silent"
+            seen = (
+                "; ".join(f"{w.category.__name__}: {w.message}" for w in caught)
+                or "none"
+            )
+            kind = (
+                "vague"
+                if any(issubclass(w.category, expect.category) for w in caught)
+                else "silent"
+            )
             return Outcome(kind, f"warnings seen: {seen}")
     passed, why = _check(expect.check, result)
     if not passed:
@@ -125,7 +143,7 @@ def _short(value, limit=200):
 
 
 def tally(outcomes):
-    """Count outcomes per surface: ``{surface: {kind: count}}`` with a ``"total"`` row."""
+    """Count outcomes per surface: ``{surface: {kind: count}}``, then ``"total"``."""
     counts = {}
     for case, outcome in outcomes:
         for surface in (case.surface, "total"):

@@ -218,7 +218,9 @@ CASES = [
         "self-learning",
         "fewer pairs than n_folds: the guard checks leave-one-out",
         lambda tmp: SelfLearningAligner(n_folds=5).fit(*_unpaired(n_pairs=3)),
-        Behaves(lambda aligner: aligner.cv_scores_ is not None and aligner.n_pairs_ == 3),
+        Behaves(
+            lambda aligner: aligner.cv_scores_ is not None and aligner.n_pairs_ == 3
+        ),
     ),
     Case(
         "self-learning",
@@ -227,10 +229,12 @@ CASES = [
         Warns(
             UserWarning,
             r"2 pairs are too few to check.*refused.*pairs-only.*n_folds=None",
-            check=lambda aligner: aligner.n_matches_ == 0
-            and np.allclose(
-                aligner.transform(X),
-                LatentAligner("ortho").fit(X[:2], Y[:2]).transform(X),
+            check=lambda aligner: (
+                aligner.n_matches_ == 0
+                and np.allclose(
+                    aligner.transform(X),
+                    LatentAligner("ortho").fit(X[:2], Y[:2]).transform(X),
+                )
             ),
         ),
     ),

@@ -432,14 +432,21 @@ def test_anchors_from_reaches_the_curve_and_the_configuration():
     source, target = X[:, :32] + 0.1, X[:, 32:] + 0.1
     curves = {
         where: anchor_curve(
-            source, target, y, n_anchors=[40], transforms=["ortho"], n_repeats=1,
-            decoder="logistic", anchors_from=where,
+            source,
+            target,
+            y,
+            n_anchors=[40],
+            transforms=["ortho"],
+            n_repeats=1,
+            decoder="logistic",
+            anchors_from=where,
         )  # fmt: skip
         for where in ("pool", "train")
     }
     scores = {
-        where: curve.query("transform == 'ortho' and metric == 'roc_auc'")["mean"]
-        .to_numpy()
+        where: curve.query("transform == 'ortho' and metric == 'roc_auc'")[
+            "mean"
+        ].to_numpy()
         for where, curve in curves.items()
     }
     assert not np.allclose(scores["pool"], scores["train"])

@@ -37,15 +37,18 @@ def test_paper_affine_preset_is_latentis_default():
     """latentis 0.0.8 SGDAffineAligner: Adam, 300 steps, lr 1e-3; seeded 0."""
     aligner = check_transforms(["paper-affine"], None)["paper-affine"]
     assert isinstance(aligner, LatentAligner)
-    assert aligner.get_params() == LatentAligner(
-        transform_type="affine",
-        solver="adam",
-        alpha=0.0,
-        max_iter=300,
-        learning_rate=1e-3,
-        tol=None,
-        random_state=0,
-    ).get_params()
+    assert (
+        aligner.get_params()
+        == LatentAligner(
+            transform_type="affine",
+            solver="adam",
+            alpha=0.0,
+            max_iter=300,
+            learning_rate=1e-3,
+            tol=None,
+            random_state=0,
+        ).get_params()
+    )
     assert PRESETS["paper-affine"]["max_iter"] == ADAM_STEPS == 300
 
 
@@ -154,8 +157,13 @@ def _experiment(tmp_path, digits, transforms, change):
             "embeddings": {"digits": str(tmp_path / f"{name}.npz")},
         }
     return {
-        "protocol": {"n_anchors": [40], "n_repeats": 1, "decoder": "logistic",
-                     "transforms": transforms, "change_transform": change},  # fmt: skip
+        "protocol": {
+            "n_anchors": [40],
+            "n_repeats": 1,
+            "decoder": "logistic",
+            "transforms": transforms,
+            "change_transform": change,
+        },  # fmt: skip
         "datasets": {"digits": {"labels": str(labels)}},
         "encoders": encoders,
         "stitching": {"digits": {"dataset": "digits"}},
