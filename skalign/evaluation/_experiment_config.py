@@ -27,6 +27,7 @@ from typing import NamedTuple
 
 from .._sklearn_compat import make_constraint
 from .._solvers import TRANSFORM_TYPES
+from ._outputs import formula_like
 from ._protocol import (
     DECODERS,
     DEFAULT_DECODER,
@@ -753,6 +754,12 @@ class _Reader:
         for key, value in tables.items():
             if not isinstance(value, dict):
                 self.fail(f"{name}.{key} must be a table ([{name}.{key}]).")
+            if formula_like(key):
+                self.fail(
+                    f"[{name}.{key!r}]: a name starting with {key[0]!r} would run as "
+                    "a formula when a spreadsheet opens the result tables; start "
+                    "the name with a letter or a digit."
+                )
         return tables
 
     def file(self, value, key, suffixes=None):

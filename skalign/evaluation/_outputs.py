@@ -28,6 +28,56 @@ def safe_file_name(name):
     return safe or "unnamed"
 
 
+#: A spreadsheet opening a CSV runs a cell that starts with one of these as a
+#: formula (OWASP's "CSV injection": ``=HYPERLINK(...)``, ``@SUM(...)``);
+#: ``+`` and ``-`` only when the text is not a number.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_like(text):
+    """Whether a spreadsheet would run ``text``, written in a CSV cell, as a formula.
+
+    Examples
+    --------
+    >>> from skalign.evaluation._outputs import formula_like
+    >>> formula_like("=HYPERLINK('http://x')"), formula_like("-0.5")
+    (True, False)
+    >>> formula_like("rad-dino"), formula_like("+cmd")
+    (False, True)
+    """
+    if not isinstance(text, str) or not text.startswith(_FORMULA_STARTS):
+        return False
+    if text[0] in "+-":
+        try:
+            float(text)
+        except ValueError:
+            return True
+        return False
+    return True
+
+
+def _check_cells(name, table):
+    """Refuse a table with a text cell, column or index name that a spreadsheet
+    would run as a formula (names come from configurations people share)."""
+    columns = [(f"column name {c!r}", c) for c in table.columns]
+    index = [(f"index {table.index.name!r}", v) for v in table.index]
+    cells = [
+        (f"column {column!r}", value)
+        for column in table.columns
+        if not pd.api.types.is_numeric_dtype(table[column].dtype)
+        for value in table[column].unique()
+    ]
+    for where, value in [*columns, *index, *cells]:
+        if formula_like(value):
+            raise ValueError(
+                f"The table {name!r} holds the text {value!r} ({where}), which a "
+                f"spreadsheet opening {name}.csv would run as a formula (it starts "
+                f"with {value[0]!r}). Rename what it names (an encoder, data set, "
+                "task, transform or class) so that it starts with a letter or a "
+                "digit."
+            )
+
+
 def path_inside(folder, name):
     """``folder / name``, refused unless it stays inside ``folder``.
 
@@ -83,6 +133,7 @@ def _check_outputs(tables, figures, report):
                 f"The table {name!r} is a {type(table).__name__}; pass a "
                 "pandas.DataFrame (e.g. pd.DataFrame(rows))."
             )
+        _check_cells(name, table)
     for name, draw in figures.items():
         draws = draw if isinstance(draw, list | tuple) else [draw]
         if not draws or not all(callable(d) for d in draws):

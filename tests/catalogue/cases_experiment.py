@@ -160,7 +160,28 @@ def _zero_shot(prompts):
     return _read(change)
 
 
+def _formula_named(section, table):
+    def change(tmp, config):
+        config[section]["=cmd|' /C calc'!A0"] = config[section].pop(table)
+        if section == "datasets":
+            config["stitching"]["t"]["dataset"] = "=cmd|' /C calc'!A0"
+
+    return _read(change)
+
+
 CASES = [
+    Case(
+        SURFACE,
+        "an encoder named like a spreadsheet formula",
+        _formula_named("encoders", "e1"),
+        _config_error(r"encoders\.\"=cmd", r"formula.*start the name with a letter"),
+    ),
+    Case(
+        SURFACE,
+        "a data set named like a spreadsheet formula",
+        _formula_named("datasets", "d"),
+        _config_error(r"datasets\.\"=cmd", r"formula.*start the name with a letter"),
+    ),
     Case(
         SURFACE,
         "classes is an empty list",

@@ -52,7 +52,52 @@ def _nothing_computed_when_output_is_file(tmp):
     return None
 
 
+def _formula_named_encoder(tmp):
+    config = stitching_config(tmp / "data")
+    config["encoders"]['=HYPERLINK("http://x")'] = config["encoders"].pop("e1")
+    return run(config, tmp / "out")
+
+
+def _no_csv_written(tmp):
+    try:
+        write_outputs(tmp / "out", {"scores": FORMULA_CELL})
+    finally:
+        assert not (tmp / "out" / "scores.csv").exists()
+
+
+FORMULA_CELL = pd.DataFrame({"method": ["@SUM(A1:A9)"], "score": [0.9]})
+
 CASES = [
+    Case(
+        SURFACE,
+        "a cell a spreadsheet would run as a formula (CSV injection)",
+        _written({"scores": FORMULA_CELL}),
+        Raises(ValueError, r"'@SUM\(A1:A9\)'.*column 'method'.*formula.*Rename"),
+    ),
+    Case(
+        SURFACE,
+        "a column name starting with '+' that is no number",
+        _written({"scores": pd.DataFrame({"+cmd|calc": [1.0]})}),
+        Raises(ValueError, r"'\+cmd\|calc'.*column name.*formula.*letter or a digit"),
+    ),
+    Case(
+        SURFACE,
+        "negative numbers as text and hyphenated names are no formulas",
+        _written(
+            {"scores": pd.DataFrame({"method": ["-0.5", "rad-dino"], "x": [1, 2]})}
+        ),
+        Behaves(
+            lambda paths: (
+                pd.read_csv(paths[0])["method"].tolist() == ["-0.5", "rad-dino"]
+            )
+        ),
+    ),
+    Case(
+        SURFACE,
+        "a formula cell is refused before any file is written",
+        _no_csv_written,
+        Raises(ValueError, r"formula"),
+    ),
     Case(
         SURFACE,
         "table named by path traversal",
