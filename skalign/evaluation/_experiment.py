@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .._files import atomic_write, check_directory
+from ..extract._inputs import KIND_PATH, content_digest
 from ._cache import DamagedCellWarning, fingerprint
 from ._experiment_config import ExperimentConfig, load_config
 from ._io import read_embeddings
@@ -150,6 +151,7 @@ class _Runner:
         self.show_progress = show_progress
         self._data = {}
         self._extractors = {}
+        self._store_paths = {}
 
     def say(self, text):
         if self.show_progress:
@@ -190,7 +192,13 @@ class _Runner:
     def _store_path(self, encoder, dataset):
         """Where ``encoder``'s embeddings of ``dataset`` are stored: named by a
         key of everything they depend on, the items themselves included (an
-        edited text under the same id is another key)."""
+        edited text under the same id, or an image file with other bytes, is
+        another key). Computed once per run (image files are read to hash)."""
+        if (encoder, dataset) not in self._store_paths:
+            self._store_paths[encoder, dataset] = self._new_store_path(encoder, dataset)
+        return self._store_paths[encoder, dataset]
+
+    def _new_store_path(self, encoder, dataset):
         spec = self.config.encoders[encoder]
         data = self.data(dataset)
         try:
@@ -712,12 +720,13 @@ def _check_classes(dataset, column, texts):
 
 def _items_identity(items):
     """What embeddings of ``items`` depend on: texts and arrays by value, image
-    files by path, size and modification time (an edited file is new)."""
+    files by path and the digest of their bytes (a file replaced by another of
+    the same size and modification time, as ``cp -p`` or ``rsync -a`` leave
+    it, is new)."""
     identity = []
     for item in items:
         if isinstance(item, str) and os.path.isfile(item):
-            stat = os.stat(item)
-            identity.append((item, stat.st_size, stat.st_mtime_ns))
+            identity.append((item, content_digest(item, KIND_PATH)))
         else:
             identity.append(item)
     return identity

@@ -2,6 +2,7 @@
 never unpickled; data sets given only by label files are told apart."""
 
 import importlib.util
+import os
 import pickle
 import warnings
 
@@ -11,7 +12,7 @@ import pytest
 
 from skalign.evaluation import ExperimentConfig
 from skalign.evaluation._cache import DamagedCellWarning
-from skalign.evaluation._experiment import _Runner
+from skalign.evaluation._experiment import _items_identity, _Runner
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("onnxruntime") is None
@@ -127,3 +128,17 @@ def test_two_label_files_are_two_data_sets(tmp_path):
     )
     overlap = runner._anchor_overlap(["b"])
     assert not overlap["b"].any()  # b's ids are not a's anchors
+
+
+def test_an_image_file_replaced_with_the_same_size_and_time_is_another_key(tmp_path):
+    image = tmp_path / "xray.png"
+    image.write_bytes(b"\x89PNG first image bytes")
+    before = _items_identity([str(image), "a report"])
+    stat = image.stat()
+    image.write_bytes(b"\x89PNG other image bytes")  # same length
+    os.utime(image, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # as cp -p leaves it
+    assert image.stat().st_size == stat.st_size
+    assert image.stat().st_mtime_ns == stat.st_mtime_ns
+    after = _items_identity([str(image), "a report"])
+    assert before[0] != after[0]
+    assert before[1] == after[1] == "a report"
