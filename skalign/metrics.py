@@ -294,6 +294,14 @@ def _ranked_relevance(y_true, y_score, k):
 
 
 def _check_relevance(y_true, y_score):
+    for name, value in (("y_true", y_true), ("y_score", y_score)):
+        ndim = np.ndim(on_host(value))
+        if ndim != 2:
+            raise ValueError(
+                f"{name} must be 2-D, of shape (n_queries, n_gallery), one row per "
+                f"query, but it has {ndim} dimension(s). For a single query pass "
+                f"{name}.reshape(1, -1)."
+            )
     relevance = check_array(on_host(y_true), dtype=None, input_name="y_true")
     scores = check_array(on_host(y_score), dtype=np.float64, input_name="y_score")
     if relevance.shape != scores.shape:
