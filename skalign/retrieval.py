@@ -974,7 +974,17 @@ class ReportRetriever(BaseEstimator):
 
     def _translate(self, X):
         check_is_fitted(self)
-        X = validate_data(self, on_host(X), reset=False, dtype=(np.float64, np.float32))
+        try:
+            X = validate_data(
+                self, on_host(X), reset=False, dtype=(np.float64, np.float32)
+            )
+        except ValueError as exc:
+            if "is expecting" not in str(exc):
+                raise
+            raise ValueError(
+                f"{exc} Pass image embeddings from the same vision encoder the "
+                "retriever was fitted on."
+            ) from exc
         if self.aligner_ is None:
             return X
         return to_numpy(self.aligner_.transform(X))

@@ -604,3 +604,263 @@ CASES = [
     Case("zero-shot", "score with labels of the wrong length", lambda t: _zero_shot().score(np.eye(3)[:2], ["cat"]), Raises(ValueError, r"y has 1 label.*X has 2.*one true label per row")),
     Case("zero-shot", "predict_proba of a DataFrame", lambda t: _zero_shot_set_output_pandas(), Behaves(lambda r: np.allclose(np.asarray(r).sum(axis=1), 1.0))),
 ]  # fmt: skip
+
+
+# --- parameters changed after fit, sequences of partial fits ---------------
+
+
+def _params_changed_after_fit(**change):
+    """set_params after fit changes nothing until the next fit."""
+
+    def run(tmp_path):
+        aligner = LatentAligner("affine").fit(X, Y)
+        before = aligner.transform(X).copy()
+        back = aligner.inverse_transform(before).copy()
+        aligner.set_params(**change)
+        np.testing.assert_array_equal(aligner.transform(X), before)
+        np.testing.assert_array_equal(aligner.inverse_transform(before), back)
+        return True
+
+    return run
+
+
+def _kernel_params_changed_after_fit():
+    aligner = AnchorKernelAligner(3).fit(X, Y)
+    before = aligner.transform(X).copy()
+    aligner.set_params(n_neighbors=1, temperature=10.0)
+    np.testing.assert_array_equal(aligner.transform(X), before)
+    return True
+
+
+def _self_learning_base_changed_after_fit():
+    aligner = SelfLearningAligner(LatentAligner("affine"), n_iter=1).fit(X, Y)
+    before = aligner.transform(X).copy()
+    aligner.set_params(aligner=LatentAligner("linear"))
+    np.testing.assert_array_equal(aligner.transform(X), before)
+    return True
+
+
+def _failed_first_partial_fit():
+    aligner = LatentAligner("affine")
+    try:
+        aligner.partial_fit(X[:5], np.full((5, 3), np.nan))
+    except ValueError:
+        pass
+    try:
+        aligner.transform(X)
+    except NotFittedError:
+        pass
+    else:
+        raise AssertionError("a refused first batch left a fitted aligner")
+    aligner.partial_fit(X, Y)
+    reference = LatentAligner("affine").fit(X, Y)
+    np.testing.assert_allclose(aligner.transform(X), reference.transform(X), atol=1e-8)
+    return True
+
+
+def _partial_frame_then_array():
+    aligner = LatentAligner("affine").partial_fit(_frame(X[:20], "x"), Y[:20])
+    return aligner.partial_fit(X[20:], Y[20:])
+
+
+def _partial_target_frame_then_array():
+    aligner = LatentAligner("affine").fit(X, _frame(Y, "t"))
+    aligner.partial_fit(X[:5], Y[:5])
+    return list(aligner.get_feature_names_out()) == ["t0", "t1", "t2"]
+
+
+def _weights_series_shuffled_index():
+    weights = pd.Series(W, index=RNG.permutation(40))
+    a = LatentAligner("affine").fit(X, Y, sample_weight=weights)
+    b = LatentAligner("affine").fit(X, Y, sample_weight=W)
+    np.testing.assert_allclose(a.transform(X), b.transform(X), atol=1e-12)
+    return True
+
+
+def _alpha_auto_then_fixed_forgets_grid():
+    aligner = LatentAligner("affine", alpha="auto").fit(X, Y)
+    aligner.set_params(alpha=0.0).fit(X, Y)
+    return not hasattr(aligner, "alphas_") and not hasattr(aligner, "cv_errors_")
+
+
+def _adam_then_closed_form_forgets_n_iter():
+    aligner = LatentAligner("linear", solver="adam", max_iter=50, random_state=0)
+    aligner.fit(X, Y)
+    aligner.set_params(solver="closed-form").fit(X, Y)
+    return not hasattr(aligner, "n_iter_")
+
+
+def _kernel_refit_fewer_anchors():
+    aligner = AnchorKernelAligner(5).fit(X, Y)
+    aligner.fit(X[:3], Y[:3])
+    reference = AnchorKernelAligner(3).fit(X[:3], Y[:3])
+    np.testing.assert_allclose(aligner.transform(X), reference.transform(X))
+    return True
+
+
+def _names_out_target_frame(make):
+    def run(tmp_path):
+        fitted = make().fit(_frame(X, "x"), _frame(Y, "t"))
+        return list(fitted.get_feature_names_out()) == ["t0", "t1", "t2"]
+
+    return run
+
+
+def _set_output_pandas(make):
+    def run(tmp_path):
+        fitted = make().set_output(transform="pandas").fit(X, Y)
+        out = fitted.transform(X)
+        assert isinstance(out, pd.DataFrame), type(out)
+        return list(out.columns) == list(fitted.get_feature_names_out())
+
+    return run
+
+
+def _pipeline_inverse():
+    from sklearn.preprocessing import StandardScaler
+
+    pipeline = make_pipeline(StandardScaler(), LatentAligner("ortho")).fit(Y, X)
+    back = pipeline.inverse_transform(pipeline.transform(Y))
+    np.testing.assert_allclose(back, Y, atol=1e-8)
+    return True
+
+
+def _naive_pickle():
+    return _roundtrip(NaiveAligner().fit(X, Y))
+
+
+def _target_encoder_pickle():
+    from sklearn.decomposition import PCA
+
+    aligner = LatentAligner("affine", target_encoder=PCA(3)).fit(X, X_WIDE)
+    return _roundtrip(aligner)
+
+
+# --- zero-shot sequences ---------------------------------------------------
+
+THREE = {
+    "a": np.array([[1.0, 0, 0]]),
+    "b": np.array([[0, 1.0, 0]]),
+    "c": np.array([[0, 0, 1.0]]),
+}
+
+
+def _log_proba_is_log_of_proba():
+    model = ZeroShotTextSpaceClassifier(THREE, temperature=0.5).fit(np.eye(3))
+    images = RNG.normal(size=(6, 3))
+    np.testing.assert_allclose(
+        np.exp(model.predict_log_proba(images)), model.predict_proba(images)
+    )
+    return True
+
+
+def _two_class_decision_agrees_with_predict():
+    model = _zero_shot()
+    images = RNG.normal(size=(9, 3))
+    scores = model.decision_function(images)
+    return (model.classes_[(scores > 0).astype(int)] == model.predict(images)).all()
+
+
+def _three_class_decision_shape():
+    model = ZeroShotTextSpaceClassifier(THREE).fit(np.eye(3))
+    return model.decision_function(np.eye(3)).shape == (3, 3)
+
+
+def _zero_shot_refit_other_classes():
+    model = ZeroShotTextSpaceClassifier(THREE).fit(np.eye(3))
+    model.set_params(class_prompts={"x": THREE["a"], "y": THREE["b"]}).fit(np.eye(3))
+    assert list(model.classes_) == ["x", "y"]
+    return model.predict_proba(np.eye(3)).shape == (3, 2)
+
+
+def _zero_shot_params_changed_after_fit():
+    model = ZeroShotTextSpaceClassifier(THREE).fit(np.eye(3))
+    before = model.predict_proba(np.eye(3)).copy()
+    model.set_params(temperature=5.0, hubness="csls", class_prompts={"x": THREE["a"]})
+    np.testing.assert_array_equal(model.predict_proba(np.eye(3)), before)
+    return True
+
+
+def _zero_shot_learned_refit_other_width():
+    model = ZeroShotTextSpaceClassifier(THREE, aligner=LatentAligner("affine"))
+    labels = ["a", "b", "c"] * 4
+    model.fit(RNG.normal(size=(12, 4)), labels)
+    model.fit(RNG.normal(size=(12, 6)), labels)
+    assert model.n_features_in_ == 6
+    return model.predict(RNG.normal(size=(2, 6))).shape == (2,)
+
+
+def _zero_shot_clone_of_fitted_aligner():
+    fitted = LatentAligner("affine").fit(RNG.normal(size=(30, 4)), RNG.normal(size=(30, 3)))
+    model = clone(ZeroShotTextSpaceClassifier(THREE, aligner=fitted))
+    return model.fit(RNG.normal(size=(5, 4)))
+
+
+def _zero_shot_frozen_pickle():
+    from sklearn.frozen import FrozenEstimator
+
+    fitted = LatentAligner("affine").fit(RNG.normal(size=(30, 4)), RNG.normal(size=(30, 3)))
+    model = ZeroShotTextSpaceClassifier(THREE, aligner=FrozenEstimator(fitted))
+    model.fit(RNG.normal(size=(5, 4)))
+    loaded = pickle.loads(pickle.dumps(model))
+    images = RNG.normal(size=(4, 4))
+    np.testing.assert_array_equal(loaded.predict_proba(images), model.predict_proba(images))
+    return True
+
+
+def _zero_shot_grid_search_temperature():
+    images = np.vstack([np.eye(3)] * 4) + 0.05 * RNG.normal(size=(12, 3))
+    labels = ["a", "b", "c"] * 4
+    search = GridSearchCV(
+        ZeroShotTextSpaceClassifier(THREE), {"temperature": [0.01, 1.0]}, cv=KFold(3)
+    ).fit(images, labels)
+    return search.best_score_ == 1.0
+
+
+def _zero_shot_csls_one_row():
+    model = ZeroShotTextSpaceClassifier(THREE, hubness="csls").fit(np.eye(3))
+    proba = model.predict_proba(np.eye(3)[:1])
+    assert np.isclose(proba.sum(), 1.0)
+    return model.predict(np.eye(3)[:1])[0] == "a"
+
+
+def _zero_shot_tiny_temperature():
+    model = ZeroShotTextSpaceClassifier(THREE, temperature=1e-8).fit(np.eye(3))
+    proba = model.predict_proba(np.array([[1.0, 1e-9, 0.0]]))
+    return np.isfinite(proba).all() and proba[0, 0] == 1.0
+
+
+CASES += [
+    Case("aligners", "l2_normalize switched on after fit changes nothing", _params_changed_after_fit(l2_normalize=True), Behaves(bool)),
+    Case("aligners", "transform_type changed after fit changes nothing", _params_changed_after_fit(transform_type="linear"), Behaves(bool)),
+    Case("aligners", "center and std_scaling changed after fit change nothing", _params_changed_after_fit(center=False, std_scaling=False), Behaves(bool)),
+    Case("kernel", "n_neighbors and temperature changed after fit change nothing", lambda t: _kernel_params_changed_after_fit(), Behaves(bool)),
+    Case("self-learning", "base aligner replaced after fit changes nothing", lambda t: _self_learning_base_changed_after_fit(), Behaves(bool)),
+    Case("streaming", "a refused first batch leaves the aligner unfitted", lambda t: _failed_first_partial_fit(), Behaves(bool)),
+    Case("streaming", "partial_fit on a DataFrame then an array", lambda t: _partial_frame_then_array(), Warns(UserWarning, r"does not have valid feature names.*fitted with feature names", lambda r: r.n_samples_seen_ == 40)),
+    Case("streaming", "fit on a target DataFrame then partial_fit a target array", lambda t: _partial_target_frame_then_array(), Behaves(bool)),
+    Case("weights", "weights as a Series with a shuffled index are positional", lambda t: _weights_series_shuffled_index(), Behaves(bool)),
+    Case("aligners", "alpha='auto' then a fixed alpha forgets the grid", lambda t: _alpha_auto_then_fixed_forgets_grid(), Behaves(bool)),
+    Case("aligners", "adam then closed form forgets n_iter_", lambda t: _adam_then_closed_form_forgets_n_iter(), Behaves(bool)),
+    Case("kernel", "refit on fewer anchors than n_neighbors", lambda t: _kernel_refit_fewer_anchors(), Behaves(bool)),
+    Case("kernel", "target DataFrame names the output columns", _names_out_target_frame(lambda: AnchorKernelAligner(3)), Behaves(bool)),
+    Case("adapter", "target DataFrame names the output columns", _names_out_target_frame(lambda: AdapterAligner("affine", max_iter=1, random_state=0)), Behaves(bool)),
+    Case("self-learning", "target DataFrame names the output columns", _names_out_target_frame(lambda: SelfLearningAligner(LatentAligner("affine"), n_iter=1)), Behaves(bool)),
+    Case("kernel", "set_output pandas", _set_output_pandas(lambda: AnchorKernelAligner(3)), Behaves(bool)),
+    Case("adapter", "set_output pandas", _set_output_pandas(lambda: AdapterAligner("ortho", max_iter=1, random_state=0)), Behaves(bool)),
+    Case("self-learning", "set_output pandas", _set_output_pandas(lambda: SelfLearningAligner(LatentAligner("affine"), n_iter=1)), Behaves(bool)),
+    Case("aligners", "inverse_transform through a scaler pipeline", lambda t: _pipeline_inverse(), Behaves(bool)),
+    Case("aligners", "NaiveAligner joblib round trip", lambda t: _naive_pickle(), Behaves(bool)),
+    Case("aligners", "aligner with a target_encoder survives pickling", lambda t: _target_encoder_pickle(), Behaves(bool)),
+    Case("zero-shot", "predict_log_proba is the log of predict_proba", lambda t: _log_proba_is_log_of_proba(), Behaves(bool)),
+    Case("zero-shot", "two-class decision_function agrees with predict", lambda t: _two_class_decision_agrees_with_predict(), Behaves(bool)),
+    Case("zero-shot", "three-class decision_function has a column per class", lambda t: _three_class_decision_shape(), Behaves(bool)),
+    Case("zero-shot", "refit with other classes replaces classes_", lambda t: _zero_shot_refit_other_classes(), Behaves(bool)),
+    Case("zero-shot", "parameters changed after fit change nothing", lambda t: _zero_shot_params_changed_after_fit(), Behaves(bool)),
+    Case("zero-shot", "learned aligner refit on another width", lambda t: _zero_shot_learned_refit_other_width(), Behaves(bool)),
+    Case("zero-shot", "clone drops a plain fitted aligner's fit", lambda t: _zero_shot_clone_of_fitted_aligner(), Raises(NotFittedError, r"needs a fitted aligner.*FrozenEstimator|needs a fitted aligner.*(Fit it|pass labels)")),
+    Case("zero-shot", "a frozen aligner survives pickling", lambda t: _zero_shot_frozen_pickle(), Behaves(bool)),
+    Case("zero-shot", "GridSearchCV over temperature", lambda t: _zero_shot_grid_search_temperature(), Behaves(bool)),
+    Case("zero-shot", "CSLS on a single input", lambda t: _zero_shot_csls_one_row(), Behaves(bool)),
+    Case("zero-shot", "temperature 1e-8 gives finite probabilities", lambda t: _zero_shot_tiny_temperature(), Behaves(bool)),
+]  # fmt: skip

@@ -342,3 +342,122 @@ CASES = [
     Case("metrics", "precision_at_k with k=True", lambda t: _metric_k_bool(), Raises((ValueError, TypeError), r"k.*(int|whole|bool)")),
     Case("metrics", "mean_average_precision_at_k agrees with a hand computation", lambda t: _map_reference(), Behaves(lambda v: v is True or v == np.True_)),
 ]  # fmt: skip
+
+
+# --- second batch: scores, shapes and the retriever in scikit-learn ---------
+
+SIX = {f"r{i}": list(np.random.default_rng(i).normal(size=4)) for i in range(6)}
+SIX_IMAGES = np.array([SIX[f"r{i % 6}"] for i in range(24)]) + 0.01 * RNG.normal(
+    size=(24, 4)
+)
+SIX_REPORTS = [f"r{i % 6}" for i in range(24)]
+
+
+def _minus_inf_scores():
+    scores = np.array([[-np.inf, 0.5, 0.1], [0.2, -np.inf, 0.1], [0.3, 0.1, -np.inf]])
+    return precision_at_k(1 - np.eye(3), scores, k=1)
+
+
+def _no_queries():
+    return precision_at_k(np.empty((0, 3)), np.empty((0, 3)), k=1)
+
+
+def _no_gallery_items():
+    return mean_average_precision_at_k(np.empty((3, 0)), np.empty((3, 0)), k=None)
+
+
+def _cosine_3d():
+    from skalign.metrics import mean_cosine_similarity
+
+    return mean_cosine_similarity(np.ones((2, 2, 2)), np.ones((2, 2, 2)))
+
+
+def _retrieve_3d_gallery():
+    return retrieve(QUERIES, np.ones((2, 2, 4)), k=1)
+
+
+def _csls_one_neighbour_exclude_self():
+    indices, _ = retrieve(
+        GALLERY, GALLERY, k=2, hubness="csls", hubness_neighbors=1, exclude_self=True
+    )
+    return not (indices == np.arange(8)[:, None]).any()
+
+
+def _hnsw_k_beyond_ef_search():
+    a = retrieve(BIG_QUERIES, BIG_GALLERY, k=100, index="hnsw")
+    b = retrieve(BIG_QUERIES, BIG_GALLERY, k=100)
+    return np.array_equal(a[0], b[0])
+
+
+def _index_with_ids_agrees():
+    ids = dict(query_ids=np.arange(10), gallery_ids=np.arange(120) % 10)
+    a = retrieve(BIG_QUERIES, BIG_GALLERY, k=3, index="ivf",
+                 index_params={"n_lists": 2, "n_probe": 2}, **ids)  # fmt: skip
+    b = retrieve(BIG_QUERIES, BIG_GALLERY, k=3, **ids)
+    return np.array_equal(a[0], b[0])
+
+
+def _retriever_cross_val_score():
+    from sklearn.model_selection import KFold, cross_val_score
+
+    scores = cross_val_score(
+        ReportRetriever(LookupTextEncoder(SIX)), SIX_IMAGES, SIX_REPORTS, cv=KFold(3)
+    )
+    return np.array_equal(scores, np.ones(3))
+
+
+def _retriever_grid_search_hubness():
+    from sklearn.model_selection import GridSearchCV, KFold
+
+    search = GridSearchCV(
+        ReportRetriever(LookupTextEncoder(SIX)),
+        {"hubness": [None, "csls"]},
+        cv=KFold(3),
+    ).fit(SIX_IMAGES, SIX_REPORTS)
+    return search.best_score_ == 1.0
+
+
+def _retriever_score_other_width():
+    retriever = ReportRetriever(LookupTextEncoder(SIX)).fit(SIX_IMAGES, SIX_REPORTS)
+    return retriever.score(RNG.normal(size=(3, 5)), SIX_REPORTS[:3])
+
+
+def _retriever_reports_series():
+    import pandas as pd
+
+    reports = pd.Series(REPORTS, index=[9, 7, 5, 3])
+    fitted = ReportRetriever(LookupTextEncoder(TABLE)).fit(IMAGES, reports)
+    return list(fitted.predict(IMAGES)) == REPORTS
+
+
+def _report_labels_series_shuffled():
+    import pandas as pd
+
+    images = RNG.normal(size=(6, 4))
+    labels = list("aabbcc")
+    shuffled = pd.Series(labels, index=[5, 4, 3, 2, 1, 0])
+    a = retrieval_report(images, images + 0.1, shuffled, k=(1,))
+    b = retrieval_report(images, images + 0.1, labels, k=(1,))
+    return a.equals(b)
+
+
+def _report_paired_image_to_image():
+    return retrieval_report(GALLERY, GALLERY + 0.01, k=(1,))
+
+
+CASES += [
+    Case("metrics", "precision_at_k with -inf scores masking items", lambda t: _minus_inf_scores(), Raises(ValueError, r"y_score.*infinite.*Pass finite scores.*exclude_self")),
+    Case("metrics", "precision_at_k with no queries", lambda t: _no_queries(), Raises(ValueError, r"y_true has shape \(0, 3\).*at least one query")),
+    Case("metrics", "mean_average_precision_at_k with no gallery items", lambda t: _no_gallery_items(), Raises(ValueError, r"y_true has shape \(3, 0\).*gallery item")),
+    Case("metrics", "mean_cosine_similarity of 3-D arrays", lambda t: _cosine_3d(), Raises(ValueError, r"Y_true must be 2-D.*\(n_samples, n_features\)")),
+    Case("retrieval", "a 3-D gallery", lambda t: _retrieve_3d_gallery(), Raises(ValueError, r"gallery must be 2-D.*\(n_samples, n_features\)")),
+    Case("retrieval", "CSLS with one neighbour and exclude_self", lambda t: _csls_one_neighbour_exclude_self(), Behaves(bool)),
+    Case("retrieval", "HNSW asked for more candidates than ef_search", lambda t: _hnsw_k_beyond_ef_search(), Behaves(bool)),
+    Case("retrieval", "an exhaustive index with id exclusions agrees with exact", lambda t: _index_with_ids_agrees(), Behaves(bool)),
+    Case("retrieval", "retriever in cross_val_score", lambda t: _retriever_cross_val_score(), Behaves(bool)),
+    Case("retrieval", "retriever in GridSearchCV over hubness", lambda t: _retriever_grid_search_hubness(), Behaves(bool)),
+    Case("retrieval", "retriever score on images of another width", lambda t: _retriever_score_other_width(), Raises(ValueError, r"X has 5 features.*expecting 4.*same vision encoder")),
+    Case("retrieval", "retriever fitted on a report Series with a shuffled index", lambda t: _retriever_reports_series(), Behaves(bool)),
+    Case("retrieval", "report labels as a Series with a shuffled index are positional", lambda t: _report_labels_series_shuffled(), Behaves(bool)),
+    Case("retrieval", "report image→image without labels", lambda t: _report_paired_image_to_image(), Raises(ValueError, r"image→image retrieval needs labels.*Pass labels, or directions")),
+]  # fmt: skip
