@@ -864,3 +864,102 @@ CASES += [
     Case("zero-shot", "CSLS on a single input", lambda t: _zero_shot_csls_one_row(), Behaves(bool)),
     Case("zero-shot", "temperature 1e-8 gives finite probabilities", lambda t: _zero_shot_tiny_temperature(), Behaves(bool)),
 ]  # fmt: skip
+
+
+# --- third batch: self-learning options, adapter and kernel edges ----------
+
+POOL_X, POOL_Y = _pool(10, unpaired_x=X[10:30], unpaired_y=Y[10:30])
+
+
+def _huge_margin_keeps_no_match():
+    aligner = SelfLearningAligner(LatentAligner("affine"), margin=1e9, n_folds=None)
+    aligner.fit(POOL_X, POOL_Y)
+    reference = LatentAligner("affine").fit(X[:10], Y[:10])
+    assert aligner.n_matches_ == 0, aligner.n_matches_
+    np.testing.assert_allclose(aligner.transform(X), reference.transform(X), atol=1e-8)
+    return True
+
+
+def _unguarded_matches_are_right():
+    aligner = SelfLearningAligner(LatentAligner("affine"), n_folds=None)
+    aligner.fit(POOL_X, POOL_Y)
+    matches = np.asarray(aligner.matches_)
+    # unpaired source row 10 + i was made from unpaired target row 30 + i:
+    # every match found (mutual CSLS finds most) pairs them rightly
+    return len(matches) >= 15 and (matches[:, 0] - 10 == matches[:, 1] - 30).all()
+
+
+def _unpaired_weights_ignored():
+    weights = np.r_[np.ones(10), np.full(40, 5.0)]
+    a = SelfLearningAligner(LatentAligner("affine"), n_folds=None)
+    a.fit(POOL_X, POOL_Y, sample_weight=weights)
+    b = SelfLearningAligner(LatentAligner("affine"), n_folds=None).fit(POOL_X, POOL_Y)
+    np.testing.assert_allclose(a.transform(X), b.transform(X), atol=1e-10)
+    return True
+
+
+def _self_learning_partial_fit():
+    return SelfLearningAligner().partial_fit(POOL_X, POOL_Y)
+
+
+def _nested_self_learner():
+    inner = SelfLearningAligner(LatentAligner("affine"), n_iter=1)
+    aligner = SelfLearningAligner(inner, n_iter=1).fit(POOL_X, POOL_Y)
+    return aligner.transform(X).shape == (40, 3)
+
+
+def _self_learning_kernel_base():
+    aligner = SelfLearningAligner(AnchorKernelAligner(3), n_iter=1)
+    return aligner.fit(POOL_X, POOL_Y).transform(X).shape == (40, 3)
+
+
+def _max_match_ratio_zero():
+    return SelfLearningAligner(max_match_ratio=0).fit(POOL_X, POOL_Y)
+
+
+def _n_folds_one():
+    return SelfLearningAligner(n_folds=1).fit(POOL_X, POOL_Y)
+
+
+def _adapter_reproducible():
+    make = lambda: AdapterAligner("affine", max_iter=3, random_state=1)  # noqa: E731
+    return np.array_equal(make().fit(X, Y).transform(X), make().fit(X, Y).transform(X))
+
+
+def _adapter_max_iter_zero():
+    return AdapterAligner("affine", max_iter=0).fit(X, Y)
+
+
+def _adapter_three_anchors():
+    return AdapterAligner("affine", max_iter=2, random_state=0).fit(X[:3], Y[:3])
+
+
+def _kernel_zero_weight_nearest():
+    weights = np.r_[0.0, np.ones(39)]
+    aligner = AnchorKernelAligner(1).fit(X, Y, sample_weight=weights)
+    nearest = 1 + np.argmin(np.linalg.norm(X[1:] - X[0], axis=1))
+    np.testing.assert_allclose(aligner.transform(X[:1])[0], Y[nearest])
+    return True
+
+
+def _latent_generator_seed():
+    return LatentAligner(
+        "linear", solver="adam", max_iter=5, random_state=np.random.default_rng(0)
+    ).fit(X, Y)
+
+
+CASES += [
+    Case("self-learning", "margin 1e9 keeps no match: the pairs-only map", lambda t: _huge_margin_keeps_no_match(), Behaves(bool)),
+    Case("self-learning", "unguarded matches on a noiseless pool are all right", lambda t: _unguarded_matches_are_right(), Behaves(bool)),
+    Case("self-learning", "weights of unpaired rows are ignored, as documented", lambda t: _unpaired_weights_ignored(), Behaves(bool)),
+    Case("self-learning", "partial_fit is not offered", lambda t: _self_learning_partial_fit(), Raises(AttributeError, r"partial_fit")),
+    Case("self-learning", "a self-learner as the base of a self-learner", lambda t: _nested_self_learner(), Behaves(bool)),
+    Case("self-learning", "a kernel aligner as the base", lambda t: _self_learning_kernel_base(), Behaves(bool)),
+    Case("self-learning", "max_match_ratio 0", lambda t: _max_match_ratio_zero(), Raises(ValueError, r"max_match_ratio.*range \(0\.0, inf\)")),
+    Case("self-learning", "n_folds 1", lambda t: _n_folds_one(), Raises(ValueError, r"n_folds.*None or an int in the range \[2, inf\)")),
+    Case("adapter", "the same random_state gives the same fit", lambda t: _adapter_reproducible(), Behaves(bool)),
+    Case("adapter", "max_iter 0", lambda t: _adapter_max_iter_zero(), Raises(ValueError, r"max_iter.*range \[1, inf\)")),
+    Case("adapter", "three anchors", lambda t: _adapter_three_anchors(), Behaves(lambda r: r.transform(X).shape == (40, 3) and np.isfinite(r.transform(X)).all())),
+    Case("kernel", "a zero-weight anchor is never the nearest", lambda t: _kernel_zero_weight_nearest(), Behaves(bool)),
+    Case("aligners", "adam seeded with a numpy Generator", lambda t: _latent_generator_seed(), Raises(ValueError, r"random_state.*int.*RandomState.*None")),
+]  # fmt: skip
