@@ -17,6 +17,8 @@ The index proposes candidates only: :func:`skalign.retrieval.retrieve`
 re-scores them exactly and ranks them with the exact path's rules.
 """
 
+import hashlib
+
 import numpy as np
 
 from ._optional import import_optional
@@ -122,6 +124,24 @@ class GalleryIndex:
         for start in range(0, self.n_items, _ADD_BATCH):
             index.add(_unit_float32(gallery[start : start + _ADD_BATCH]))
         self._index = index
+        self.gallery_digest = gallery_digest(gallery)
+
+    def is_built_on(self, gallery):
+        """Whether ``gallery`` holds the rows this index was built on.
+
+        Parameters
+        ----------
+        gallery : ndarray of shape (n_items, n_features)
+
+        Returns
+        -------
+        bool
+            True when its shape and the digest of its rows (as indexed:
+            unit-normalised float32) equal the index's.
+        """
+        return gallery.shape == (self.n_items, self.n_features) and (
+            gallery_digest(gallery) == self.gallery_digest
+        )
 
     def search(self, queries, n_candidates):
         """The ``n_candidates`` gallery rows the index finds nearest each query.
@@ -186,6 +206,26 @@ def _check_params(kind, params, n_items):
                 f"index_params[{name!r}]={value} is out of range; pass {limit}."
             )
     return params
+
+
+def gallery_digest(gallery):
+    """A BLAKE2 digest of the gallery's rows as the index holds them
+    (unit-normalised float32), hashed a batch at a time.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skalign._index import gallery_digest
+    >>> rows = np.array([[3.0, 4.0], [1.0, 0.0]])
+    >>> gallery_digest(rows) == gallery_digest(2 * rows)
+    True
+    >>> gallery_digest(rows) == gallery_digest(rows[::-1])
+    False
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    for start in range(0, gallery.shape[0], _ADD_BATCH):
+        digest.update(_unit_float32(gallery[start : start + _ADD_BATCH]).tobytes())
+    return digest.hexdigest()
 
 
 def _unit_float32(rows):

@@ -82,6 +82,12 @@ def check_embeddings(
                 f"{exc} Remove or replace the infinite values of {input_name} "
                 f"before aligning{nan_rule}: one would spread to every output."
             ) from exc
+        if "Found array with dim" in str(exc):
+            raise ValueError(
+                f"{exc} {input_name} must be 2-D, one embedding per row: pass an "
+                "array of shape (n_samples, n_features) (e.g. reshape it to "
+                f"(len({input_name}), -1), or embed each item into one vector first)."
+            ) from exc
         raise
     _check_enough_rows(checked.shape, input_name, estimator, min_samples)
     return checked

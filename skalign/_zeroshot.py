@@ -15,6 +15,7 @@ from numbers import Integral, Real
 import numpy as np
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.metrics import accuracy_score
 from sklearn.utils import check_array
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import (
@@ -435,6 +436,34 @@ class ZeroShotTextSpaceClassifier(ClassifierMixin, BaseEstimator):
         log_proba : ndarray of shape (n_samples, n_classes)
         """
         return log_softmax(self._similarities(X) / self.temperature_, axis=1)
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of :meth:`predict` on ``X`` against the labels ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            True class labels, one per input.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each input (not all zero).
+
+        Returns
+        -------
+        score : float
+            The (weighted) fraction of inputs predicted correctly.
+        """
+        y_pred = self.predict(X)
+        n_samples = len(y_pred)
+        n_labels = _num_samples(y)
+        if n_labels != n_samples:
+            raise ValueError(
+                f"y has {n_labels} label(s) but X has {n_samples} input(s). "
+                "Pass one true label per row of X."
+            )
+        if sample_weight is not None:
+            sample_weight = check_pair_weights(sample_weight, n_samples)
+        return accuracy_score(y, y_pred, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -294,8 +294,44 @@ def _ranked_relevance(y_true, y_score, k):
 
 
 def _check_relevance(y_true, y_score):
-    relevance = check_array(on_host(y_true), dtype=None, input_name="y_true")
-    scores = check_array(on_host(y_score), dtype=np.float64, input_name="y_score")
+    for name, value in (("y_true", y_true), ("y_score", y_score)):
+        ndim = np.ndim(on_host(value))
+        if ndim != 2:
+            raise ValueError(
+                f"{name} must be 2-D, of shape (n_queries, n_gallery), one row per "
+                f"query, but it has {ndim} dimension(s). For a single query pass "
+                f"{name}.reshape(1, -1)."
+            )
+    relevance = check_array(
+        on_host(y_true),
+        dtype=None,
+        input_name="y_true",
+        ensure_min_samples=0,
+        ensure_min_features=0,
+    )
+    scores = check_array(
+        on_host(y_score),
+        dtype=np.float64,
+        input_name="y_score",
+        ensure_all_finite=False,
+        ensure_min_samples=0,
+        ensure_min_features=0,
+    )
+    if 0 in relevance.shape:
+        raise ValueError(
+            f"y_true has shape {relevance.shape}: no queries or no gallery items "
+            "to rank. Pass at least one query (row) and one gallery item (column)."
+        )
+    bad = np.argwhere(~np.isfinite(scores))
+    if bad.size:
+        query, item = bad[0]
+        raise ValueError(
+            f"y_score holds {len(bad)} NaN or infinite score(s) (first "
+            f"{scores[query, item]!r} for query {query}, item {item}), which rank "
+            "nowhere. Pass finite scores; to leave items out of a query's "
+            "ranking (e.g. the query itself), rank with skalign.retrieval.retrieve("
+            "..., exclude_self=True) or its query_ids and gallery_ids."
+        )
     if relevance.shape != scores.shape:
         raise ValueError(
             f"y_true has shape {relevance.shape} but y_score has shape "

@@ -28,14 +28,12 @@ from ._sklearn_compat import (
     HasMethods,
     Interval,
     StrOptions,
-    _check_sample_weight,
     _fit_context,
-    _num_samples,
     validate_params,
 )
 from ._text_space import check_text_width, encode_texts, fit_aligner
 from ._topk import chunked_top_k, query_chunk_size, top_k
-from ._validation import check_embeddings
+from ._validation import check_embeddings, check_pair_weights
 from .metrics import mean_average_precision_at_k, precision_at_k, recall_at_k
 
 __all__ = [
@@ -135,13 +133,16 @@ def retrieve(
         gallery order among the candidates found (a tie at the ``k``-th
         similarity may keep a later item than the exact path). An index
         built earlier on the same gallery (e.g. a fitted
-        ``ReportRetriever.index_``) is reused as is.
+        ``ReportRetriever.index_``) is reused as is; one built on another
+        gallery (even of the same shape: a digest of its rows is compared)
+        is refused.
     index_params : dict or None, default=None
         Parameters of the index: ``"ivf"``: ``n_lists`` (default
         ``sqrt(n_gallery)``), ``n_probe`` (cells scanned per query,
         default 16; ``n_probe=n_lists`` is exact), ``random_state``;
         ``"hnsw"``: ``n_links`` (32), ``ef_construction`` (80),
-        ``ef_search`` (64).
+        ``ef_search`` (64). Refused with ``index=None`` (they would be
+        ignored).
 
     Returns
     -------
@@ -188,8 +189,9 @@ def retrieve(
         exclude_self, query_ids, gallery_ids, queries.shape[0], gallery.shape[0]
     )
     n_gallery = gallery.shape[0]
+    _check_index_params_used(index, index_params)
     if index is not None:
-        _check_index_request(index, k, hubness, n_gallery, gallery.shape[1])
+        _check_index_request(index, k, hubness, gallery)
     n_rankable = n_gallery - most_shared_ids(query_ids, gallery_ids)
     if n_rankable == 0:
         raise ValueError(
@@ -295,9 +297,21 @@ def _top_k_search(
     return indices, similarities
 
 
-def _check_index_request(index, k, hubness, n_gallery, n_features):
+def _check_index_params_used(index, index_params):
+    """Refuse index parameters given without an index to build: they would be
+    ignored (the search exact, not the index the caller tuned)."""
+    if index is None and index_params is not None:
+        raise ValueError(
+            f"index_params={index_params!r} was given but index=None, so no index "
+            "is built and they would be ignored. Pass index='ivf' or 'hnsw' to use "
+            "them, or drop index_params for exact search."
+        )
+
+
+def _check_index_request(index, k, hubness, gallery):
     """Refuse what an approximate index cannot serve, or a prebuilt index of
     another gallery."""
+    n_gallery, n_features = gallery.shape
     if k is None:
         raise ValueError(
             "An index finds each query's k nearest items, not the whole ranking: "
@@ -316,6 +330,13 @@ def _check_index_request(index, k, hubness, n_gallery, n_features):
             f"The index was built on {index.n_items} items of {index.n_features} "
             f"features, but the gallery has {n_gallery} of {n_features}. Build it "
             "on this gallery, or pass index='ivf' or 'hnsw' to build one here."
+        )
+    if not isinstance(index, str) and not index.is_built_on(gallery):
+        raise ValueError(
+            f"The index was built on another gallery of the same shape ({n_gallery} "
+            f"items of {n_features} features): its candidates would be rows of "
+            "that gallery, not of this one. Build it on this gallery, or pass "
+            "index='ivf' or 'hnsw' to build one here."
         )
 
 
@@ -701,7 +722,8 @@ class ReportRetriever(BaseEstimator):
         anchors (a :class:`~sklearn.frozen.FrozenEstimator` is used as is).
         None when the images already live there (a CLIP-style model).
     n_reports : int >= 1, default=1
-        Number of reports :meth:`suggest` returns per image by default.
+        Number of reports :meth:`suggest` returns per image by default; at
+        most the number of distinct anchor reports (checked by :meth:`fit`).
     hubness : {"csls"} or None, default=None
         None ranks reports by cosine similarity. ``"csls"`` by CSLS (see
         :func:`retrieve`), with penalties that do not depend on the batch
@@ -717,7 +739,8 @@ class ReportRetriever(BaseEstimator):
         ``pip install "skalign[index]"``), for millions of reports. Not
         combined with ``hubness="csls"``.
     index_params : dict or None, default=None
-        Parameters of the index, see :func:`retrieve`.
+        Parameters of the index, see :func:`retrieve`; refused without an
+        ``index`` (they would be ignored).
 
     Attributes
     ----------
@@ -822,9 +845,12 @@ class ReportRetriever(BaseEstimator):
         X = validate_data(self, on_host(X), dtype=(np.float64, np.float32))
         reports = _check_reports(y, X.shape[0])
         distinct, inverse = np.unique(reports, return_inverse=True)
+        _check_index_params_used(self.index, self.index_params)
         text_encoder, embeddings = encode_texts(self.text_encoder, distinct.tolist())
         _check_no_zero_report(embeddings, distinct)
         aligner = fit_aligner(self.aligner, X, embeddings[inverse])
+        # after the aligner's own checks (too few anchors is the first problem)
+        _check_n_reports(self.n_reports, len(distinct), argument=False)
         check_text_width(X, aligner, embeddings.shape[1], texts="report embeddings")
         embeddings = check_array(
             to_numpy(embeddings),
@@ -871,7 +897,10 @@ class ReportRetriever(BaseEstimator):
         check_is_fitted(self)
         k = self.n_reports_ if n_reports is None else n_reports
         _check_n_reports(k, len(self.reports_), n_reports is not None)
-        translated = self._translate(X)
+        return self._suggest_translated(self._translate(X), k)
+
+    def _suggest_translated(self, translated, k):
+        """:meth:`suggest` for images already in the text space."""
         penalties = None
         if self.report_hubness_ is not None:
             image_hubness = neighborhood_similarity(
@@ -927,7 +956,10 @@ class ReportRetriever(BaseEstimator):
             In ``[0, 1]``.
         """
         check_is_fitted(self)
-        reports = _check_reports(y, _num_samples(X))
+        translated = self._translate(X)
+        reports = _check_reports(y, translated.shape[0])
+        if sample_weight is not None:
+            sample_weight = check_pair_weights(sample_weight, translated.shape[0])
         known = np.isin(reports, self.reports_)
         if not known.any():
             raise ValueError(
@@ -937,13 +969,22 @@ class ReportRetriever(BaseEstimator):
                 "the retriever was fitted on (paired recall@1), or use "
                 "retrieval_report on embeddings for held-out pairs."
             )
-        hits = self.predict(X) == reports
-        sample_weight = _check_sample_weight(sample_weight, hits)
+        hits = self._suggest_translated(translated, 1)[0][:, 0] == reports
         return float(np.average(hits, weights=sample_weight))
 
     def _translate(self, X):
         check_is_fitted(self)
-        X = validate_data(self, on_host(X), reset=False, dtype=(np.float64, np.float32))
+        try:
+            X = validate_data(
+                self, on_host(X), reset=False, dtype=(np.float64, np.float32)
+            )
+        except ValueError as exc:
+            if "is expecting" not in str(exc):
+                raise
+            raise ValueError(
+                f"{exc} Pass image embeddings from the same vision encoder the "
+                "retriever was fitted on."
+            ) from exc
         if self.aligner_ is None:
             return X
         return to_numpy(self.aligner_.transform(X))

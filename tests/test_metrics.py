@@ -187,3 +187,11 @@ def test_recall_at_k_needs_a_relevant_item_per_query():
 
     with pytest.raises(ValueError, match="1 of 2 queries have no relevant"):
         recall_at_k([[1, 0], [0, 0]], [[0.1, 0.2], [0.3, 0.4]], k=1)
+
+
+@pytest.mark.parametrize("metric", [precision_at_k, mean_average_precision_at_k])
+def test_one_dimensional_relevance_names_the_single_query_reshape(metric):
+    with pytest.raises(ValueError, match=r"y_true must be 2-D.*reshape\(1, -1\)"):
+        metric(np.array([1, 0, 0]), np.array([[0.9, 0.1, 0.0]]), k=1)
+    with pytest.raises(ValueError, match=r"y_score must be 2-D"):
+        metric(np.array([[1, 0, 0]]), np.array([0.9, 0.1, 0.0]), k=1)

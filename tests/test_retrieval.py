@@ -542,3 +542,61 @@ def test_nothing_left_to_rank_is_a_clear_error():
         retrieve([[1.0, 0.0]], [[1.0, 0.0]], exclude_self=True)
     with pytest.raises(ValueError, match="nothing to rank"):
         retrieve(np.eye(2), np.eye(2), query_ids=["a", "a"], gallery_ids=["a", "a"])
+
+
+def test_a_prebuilt_index_of_another_gallery_of_the_same_shape_is_refused():
+    pytest.importorskip("faiss")
+    from skalign._index import GalleryIndex
+
+    rng = np.random.default_rng(7)
+    gallery, other = rng.normal(size=(2, 120, 6))
+    index = GalleryIndex(gallery, "ivf", {"n_lists": 2, "n_probe": 2})
+    queries = rng.normal(size=(4, 6))
+    exact = retrieve(queries, gallery, k=3)
+    found = retrieve(queries, gallery, k=3, index=index)
+    np.testing.assert_array_equal(found[0], exact[0])
+    with pytest.raises(ValueError, match="built on another gallery of the same shape"):
+        retrieve(queries, other, k=3, index=index)
+    loaded = pickle.loads(pickle.dumps(index))
+    assert loaded.is_built_on(gallery) and not loaded.is_built_on(other)
+
+
+def test_index_params_without_an_index_are_refused():
+    rng = np.random.default_rng(8)
+    with pytest.raises(ValueError, match="index_params=.*index=None.*ignored"):
+        retrieve(rng.normal(size=(3, 4)), rng.normal(size=(5, 4)), k=2,
+                 index_params={"n_lists": 2})  # fmt: skip
+    with pytest.raises(ValueError, match="index_params=.*index=None"):
+        ReportRetriever(
+            LookupTextEncoder(_REPORTS), aligner=LatentAligner("affine"),
+            index_params={"n_lists": 2},
+        ).fit(*_anchor_pairs())  # fmt: skip
+
+
+def test_n_reports_beyond_the_distinct_reports_is_refused_at_fit():
+    images, reports = _anchor_pairs()
+    n_distinct = len(set(reports))
+    retriever = ReportRetriever(
+        LookupTextEncoder(_REPORTS),
+        aligner=LatentAligner("affine"),
+        n_reports=n_distinct + 1,
+    )
+    with pytest.raises(ValueError, match=f"fitted on {n_distinct} distinct"):
+        retriever.fit(images, reports)
+    assert not hasattr(retriever, "reports_")
+
+
+def test_score_checks_rows_and_weights_before_the_reports():
+    images, reports = _anchor_pairs()
+    retriever = ReportRetriever(
+        LookupTextEncoder(_REPORTS), aligner=LatentAligner("affine")
+    ).fit(images, reports)
+    with pytest.raises(ValueError, match="0 sample"):
+        retriever.score(images[:0], [])
+    with pytest.raises(ValueError, match="sample_weight sums to zero"):
+        retriever.score(images, reports, sample_weight=np.zeros(len(reports)))
+    weights = np.arange(len(reports), dtype=float)
+    hits = retriever.predict(images) == np.asarray(reports, dtype=object)
+    assert retriever.score(images, reports, sample_weight=weights) == pytest.approx(
+        np.average(hits, weights=weights)
+    )

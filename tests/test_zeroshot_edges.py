@@ -60,3 +60,15 @@ def test_none_prompts_are_named_as_none():
     prompts[1] = None
     with pytest.raises(ValueError, match=r"class_prompts\[1\] is None"):
         ZeroShotTextSpaceClassifier(prompts).fit(X)
+
+
+def test_score_refuses_labels_or_weights_of_another_length():
+    prompts = {"cat": np.array([[1.0, 0.0, 0.0]]), "dog": np.array([[0.0, 1.0, 0.0]])}
+    images = np.eye(3)[:2]
+    model = ZeroShotTextSpaceClassifier(prompts).fit(images, ["cat", "dog"])
+    with pytest.raises(ValueError, match="y has 1 label.*X has 2 input"):
+        model.score(images, ["cat"])
+    with pytest.raises(ValueError, match=r"sample_weight must be of shape \(2,\)"):
+        model.score(images, ["cat", "dog"], sample_weight=[1.0])
+    # weighted accuracy: the right prediction weighs 1, the wrong one 3
+    assert model.score(images, ["cat", "cat"], sample_weight=[1.0, 3.0]) == 0.25
