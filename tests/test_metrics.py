@@ -195,3 +195,13 @@ def test_one_dimensional_relevance_names_the_single_query_reshape(metric):
         metric(np.array([1, 0, 0]), np.array([[0.9, 0.1, 0.0]]), k=1)
     with pytest.raises(ValueError, match=r"y_score must be 2-D"):
         metric(np.array([[1, 0, 0]]), np.array([0.9, 0.1, 0.0]), k=1)
+
+
+def test_non_finite_scores_and_empty_matrices_are_named():
+    masked = np.array([[-np.inf, 0.5], [0.2, -np.inf]])
+    with pytest.raises(ValueError, match=r"y_score holds 2 NaN or infinite.*query 0"):
+        precision_at_k(1 - np.eye(2), masked, k=1)
+    with pytest.raises(ValueError, match=r"y_true has shape \(0, 3\)"):
+        precision_at_k(np.empty((0, 3)), np.empty((0, 3)), k=1)
+    with pytest.raises(ValueError, match=r"Y_true must be 2-D"):
+        mean_cosine_similarity(np.ones((2, 2, 2)), np.ones((2, 2, 2)))

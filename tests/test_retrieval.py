@@ -600,3 +600,12 @@ def test_score_checks_rows_and_weights_before_the_reports():
     assert retriever.score(images, reports, sample_weight=weights) == pytest.approx(
         np.average(hits, weights=weights)
     )
+
+
+def test_images_of_another_width_name_the_vision_encoder():
+    images, reports = _anchor_pairs()
+    retriever = ReportRetriever(
+        LookupTextEncoder(_REPORTS), aligner=LatentAligner("affine")
+    ).fit(images, reports)
+    with pytest.raises(ValueError, match="expecting 7 features.*same vision encoder"):
+        retriever.predict(images[:, :5])
