@@ -879,8 +879,35 @@ def _write_report(config, output_dir, results, say):
             f"![Fig. 4]({FIGURES['fig4']}.png)",
             "",
         ]
-    for path in write_outputs(output_dir, tables, figures, "\n".join(sections)):
+    written = write_outputs(output_dir, tables, figures, "\n".join(sections))
+    for path in written:
         say(f"wrote {path}")
+    for path in _stale_outputs(output_dir, written):
+        path.unlink()
+        say(f"removed {path} (an earlier run's; this configuration has no such part)")
+
+
+#: Every table a run may write; with :data:`FIGURES`, the files it owns in -o.
+TABLES = (
+    "stitching_curve",
+    "stitching_runs",
+    "stitching_table",
+    "stitching_pairs",
+    "zero_shot",
+)
+
+
+def _stale_outputs(output_dir, written):
+    """The files of an earlier run in ``output_dir`` that this run did not
+    write (a part the configuration dropped): left there, they would read as
+    this run's results. Only the run's own file names are considered."""
+    names = [f"{t}.csv" for t in TABLES] + [f"{f}.png" for f in FIGURES.values()]
+    written = {Path(path).name for path in written}
+    return [
+        path
+        for path in (Path(output_dir) / name for name in names)  # fixed names
+        if path.name not in written and path.is_file() and not path.is_symlink()
+    ]
 
 
 def _figure3(curve, metric):

@@ -628,7 +628,11 @@ def load_config(config):
     if isinstance(config, dict):
         path, raw, base = None, config, Path.cwd()
     else:
-        if isinstance(config, str) and config.startswith("skalign:"):
+        if (
+            isinstance(config, str)
+            and config.casefold().startswith("skalign:")
+            and not Path(config).is_file()
+        ):
             path = _builtin_path(config)
             text = path.read_text()
         else:

@@ -113,7 +113,9 @@ def check_pools(unpaired, embeddings, test_rows, pool_methods):
     if not isinstance(unpaired, Mapping):
         raise TypeError(
             f"unpaired must map each encoder name to its unpaired embeddings, got "
-            f"{type(unpaired).__name__}."
+            f"{type(unpaired).__name__}; give a dict, e.g. {{'e1': pool_1, "
+            "'e2': pool_2} (a (source_pool, target_pool) pair is the form of "
+            "anchor_curve and stitching_report)."
         )
     if not pool_methods:
         raise ValueError(
@@ -139,7 +141,7 @@ def check_pools(unpaired, embeddings, test_rows, pool_methods):
     checked = {}
     for name, pool in pools.items():
         where = f"The unpaired pool of {name!r}"
-        pool = np.asarray(check_embeddings(pool, input_name=f"unpaired[{name!r}]"))
+        pool = _checked_pool(pool, where, name)
         width = embeddings[name].shape[1]
         if pool.shape[1] != width:
             raise ValueError(
@@ -161,6 +163,37 @@ def check_pools(unpaired, embeddings, test_rows, pool_methods):
             )
         checked[name] = pool
     return checked
+
+
+def _checked_pool(pool, where, name):
+    """``pool`` as a 2-D finite array of at least one row, or an error naming
+    the pool and what to give instead."""
+    fix = (
+        f"Give {name!r} an array of shape (n_pool, n_features) of that "
+        "encoder's embeddings of unpaired items, or pass unpaired=None for no pool."
+    )
+    if pool is None:
+        raise TypeError(f"{where} is None. {fix}")
+    try:
+        checked = check_embeddings(
+            pool, input_name=f"unpaired[{name!r}]", min_samples=0
+        )
+    except (TypeError, ValueError) as exc:
+        nan = "NaN" in str(exc)
+        advice = (
+            "Drop the rows holding NaN (np.isnan(pool).any(axis=1)): each pool "
+            "row is one complete embedding, the protocol marks the missing side "
+            "itself."
+            if nan
+            else fix
+        )
+        raise type(exc)(f"{where} cannot be used: {exc} {advice}") from exc
+    if checked.shape[0] == 0:
+        raise ValueError(
+            f"{where} has 0 rows. Give it at least one embedding, or pass "
+            "unpaired=None to fit on the anchors alone."
+        )
+    return np.asarray(checked)
 
 
 def _identical_rows(pool, rows):
