@@ -500,3 +500,178 @@ CASES = [
                                        "solver": "adam", "alpha": 1.0}]),
          Raises((ConfigError, ValueError), r"'pa'.*alpha.*closed-form")),
 ]  # fmt: skip
+
+
+# --- more sequences, and the command line ---------------------------------------
+
+
+def _cli(*argv):
+    """``skalign ARGV``: its stdout, or RuntimeError('exit N: stderr')."""
+    import contextlib
+    import io
+
+    from skalign._cli import main
+
+    err, out = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+        try:
+            status = main([str(a) for a in argv])
+        except SystemExit as exit_:
+            status = exit_.code
+    if status:
+        raise RuntimeError(f"exit {status}: {err.getvalue()}")
+    return out.getvalue()
+
+
+def _toml(config):
+    """``config`` (two levels of tables, plain values) as TOML text."""
+    lines = []
+
+    def value(v):
+        if isinstance(v, dict):
+            return "{" + ", ".join(f'"{k}" = {value(x)}' for k, x in v.items()) + "}"
+        return json.dumps(v)
+
+    for section, body in config.items():
+        plain = {k: v for k, v in body.items() if not isinstance(v, dict)}
+        tables = {k: v for k, v in body.items() if isinstance(v, dict)}
+        if plain or not tables:
+            lines += [f"[{section}]", *(f"{k} = {value(v)}" for k, v in plain.items())]
+        for name, table in tables.items():
+            lines += [f'[{section}."{name}"]']
+            lines += [f"{k} = {value(v)}" for k, v in table.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _cli_toml_edit(tmp):
+    """Run a TOML with the CLI, edit its transforms, rerun into the same -o;
+    then the edited TOML fresh: both stitching_curve.csv."""
+    config = _stitch(tmp)
+    path = tmp / "exp.toml"
+    path.write_text(_toml(config))
+    _cli("experiment", path, "-o", tmp / "out", "-q")
+    config["protocol"]["transforms"] = ["affine"]
+    config["protocol"]["change_transform"] = "affine"
+    path.write_text(_toml(config))
+    _cli("experiment", path, "-o", tmp / "out", "-q")
+    _cli("experiment", path, "-o", tmp / "fresh", "-q")
+    return [pd.read_csv(tmp / f / "stitching_curve.csv") for f in ("out", "fresh")]
+
+
+def _same_csv(frames):
+    again, fresh = frames
+    pd.testing.assert_frame_equal(again, fresh)
+    assert "ortho" not in set(again["transform"]), set(again["transform"])
+    return True
+
+
+def _cli_dry_after_run(tmp):
+    config = _stitch(tmp)
+    path = tmp / "exp.toml"
+    path.write_text(_toml(config))
+    _cli("experiment", path, "-o", tmp / "out", "-q")
+    before = {p.name: p.read_bytes() for p in (tmp / "out").iterdir() if p.is_file()}
+    config["protocol"]["transforms"] = ["affine"]
+    config["protocol"]["change_transform"] = "affine"
+    path.write_text(_toml(config))
+    _cli("experiment", path, "-o", tmp / "out", "--dry-run")
+    after = {p.name: p.read_bytes() for p in (tmp / "out").iterdir() if p.is_file()}
+    return before, after
+
+
+def _unchanged(pair):
+    before, after = pair
+    assert before == after, sorted(set(before) ^ set(after))
+    return True
+
+
+def _own_files_kept(tmp):
+    config = _stitch(tmp)
+    (tmp / "out").mkdir()
+    (tmp / "out" / "notes.csv").write_text("mine\n")
+    (tmp / "out" / "fig5_extra.png").write_bytes(b"png")
+    run(config, tmp / "out")
+    return sorted(p.name for p in (tmp / "out").iterdir())
+
+
+def _kept(names):
+    assert "notes.csv" in names and "fig5_extra.png" in names, names
+    return True
+
+
+def _prompts_json(tmp):
+    config = _zs(tmp)
+    path = tmp / "data" / "prompts.json"
+    path.write_text(json.dumps({"a": ["an a"], "b": ["a b"]}))
+    config["zero_shot"]["tasks"]["t"]["prompts"] = str(path)
+    return config
+
+
+def _swap_prompts(tmp, config):
+    Path(config["zero_shot"]["tasks"]["t"]["prompts"]).write_text(
+        json.dumps({"a": ["a b"], "b": ["an a"]})
+    )
+
+
+def _anchor_rows(tmp, config):
+    return with_changes(config, "datasets", "anchors", rows=[0, 30])
+
+
+def _pool_labels_edit(tmp, config):
+    path = Path(config["datasets"]["pool"]["labels"])
+    frame = pd.read_csv(path)
+    frame.iloc[:6].to_csv(path, index=False)
+
+
+def _shared_cache(tmp):
+    """Two configurations, two output folders, one cache_dir."""
+    a = _stitch(tmp)
+    b = with_changes(a, "protocol", None, transforms=["affine"],
+                     change_transform="affine")  # fmt: skip
+    run(a, tmp / "out_a", cache_dir=tmp / "cache")
+    run(b, tmp / "out_b", cache_dir=tmp / "cache")
+    return run(b, tmp / "out_b", cache_dir=tmp / "cache"), run(b, tmp / "fresh")
+
+
+def _one_row_pool(tmp):
+    config = _pool_config(tmp)
+    path = Path(config["datasets"]["pool"]["labels"])
+    pd.read_csv(path).iloc[:1].to_csv(path, index=False)
+    return run(config, tmp / "out")["curve"]
+
+
+def _pool_classes_none(tmp):
+    config = _pool_config(tmp)
+    config["datasets"]["pool"]["classes"] = ["zzz"]
+    return run(config, tmp / "out")
+
+
+CASES += [
+    Case("cli", "experiment skalign:../x",
+         lambda tmp: _cli("experiment", "skalign:../x", "-o", tmp / "out"),
+         Raises(RuntimeError, r"exit [12]:.*skalign:\.\./x.*packaged.*skalign:demo")),
+    Case("cli", "experiment skalign:nonexistent",
+         lambda tmp: _cli("experiment", "skalign:nonexistent", "-o", tmp / "out"),
+         Raises(RuntimeError, r"exit [12]:.*skalign:nonexistent.*skalign:demo")),
+    Case("cli", "experiment: edit the TOML's transforms and rerun into the same -o",
+         _cli_toml_edit, Behaves(_same_csv)),
+    Case("cli", "experiment: a dry run of an edited TOML leaves -o unchanged",
+         _cli_dry_after_run, Behaves(_unchanged)),
+    Case("outputs", "a user's own files in -o are kept",
+         _own_files_kept, Behaves(_kept)),
+    Case(SURFACE, "zero-shot rerun after swapping the prompts file's classes",
+         _rerun(_prompts_json, _swap_prompts), Behaves(_same)),
+    Case(SURFACE, "zero-shot rerun with other anchor rows",
+         _rerun(_zs, _anchor_rows), Behaves(_same)),
+    Case(SURFACE, "zero-shot rerun with anchor_repeats and anchor_size",
+         _rerun(_zs, _zs_edit(anchor_repeats=2, anchor_size=10)), Behaves(_same)),
+    Case(SURFACE, "rerun after dropping rows of the pool's labels CSV",
+         _rerun(_pool_config, _pool_labels_edit), Behaves(_same)),
+    Case("evaluation cache", "two configurations share one cache_dir",
+         _shared_cache, Behaves(_same)),
+    Case(SURFACE, "an unpaired pool of one item",
+         _one_row_pool, Behaves(lambda c: np.isfinite(c["mean"]).all())),
+    Case(SURFACE, "an unpaired pool whose classes match no label",
+         _pool_classes_none,
+         Raises((ValueError, ConfigError), r"pool.*zzz.*(classes|label)")),
+]  # fmt: skip
