@@ -301,7 +301,7 @@ class _Runner:
             }
         return pools or None
 
-    def _refuse_shared_items(self, pool, datasets, key):
+    def _refuse_shared_items(self, pool, datasets, key, role="test"):
         """An unpaired pool never holds a tested item: refuse ids it shares
         with ``datasets`` when both come from one file (their source, or
         without one their labels file: ids of two files are two id spaces)."""
@@ -317,9 +317,9 @@ class _Runner:
             if shared.size:
                 raise ValueError(
                     f"{key} = {pool!r} shares {shared.size} items with data set "
-                    f"{dataset!r}, whose items are tested (e.g. "
+                    f"{dataset!r}, whose items are {role} items (e.g. "
                     f"{shared[:3].tolist()!r}); an unpaired pool must never "
-                    "contain test items. Make the pool other items (e.g. "
+                    f"contain {role} items. Make the pool other items (e.g. "
                     "disjoint rows = [start, stop] of the same source)."
                 )
 
@@ -402,6 +402,13 @@ class _Runner:
                 self._refuse_shared_items(
                     zs.unpaired, task_datasets, "zero_shot.unpaired"
                 )
+                if zs.anchors is not None:
+                    self._refuse_shared_items(
+                        zs.unpaired,
+                        [zs.anchors],
+                        "zero_shot.unpaired",
+                        "paired anchor",
+                    )
                 pool_reports = self.embeddings(zs.text_encoder, zs.unpaired)
             for encoder in zs.vision_encoders:
                 methods[encoder] = stacked(encoder)

@@ -1011,6 +1011,13 @@ class _Reader:
             self.not_the_tasks(
                 unpaired, [t.dataset for t in tasks.values()], "zero_shot.unpaired"
             )
+            if unpaired == values["anchors"]:
+                self.fail(
+                    f"zero_shot.unpaired = {unpaired!r} is zero_shot.anchors: its "
+                    "images are already paired with their reports, so the "
+                    "self-learning rows would read as a pool's gain that no pool "
+                    "gave. Declare a data set of other, unpaired items."
+                )
             if not vision or not pool_transforms(values["transforms"]):
                 self.fail(
                     "zero_shot.unpaired gives an unpaired pool, but no map learns "

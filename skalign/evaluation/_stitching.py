@@ -73,6 +73,8 @@ def check_encoders(embeddings, y):
             "shape (n_samples, n_features), e.g. {'dinov2': X_dino, 'rad-dino': "
             "X_rad}."
         )
+    _check_index_order({**{f"embeddings[{n!r}]": X for n, X in embeddings.items()},
+                        "y": y})  # fmt: skip
     y = _check_labels(y)
     checked = {}
     for name, X in embeddings.items():
@@ -86,6 +88,31 @@ def check_encoders(embeddings, y):
             )
         checked[str(name)] = np.asarray(X)
     return checked, y
+
+
+def _check_index_order(inputs):
+    """Refuse pandas inputs whose indexes hold the same labels in another
+    order: rows are paired by position (as in scikit-learn), so those would
+    pair each item with another one."""
+    indexed = {
+        name: value.index
+        for name, value in inputs.items()
+        if hasattr(value, "index") and hasattr(value, "iloc")
+    }
+    first = next(iter(indexed.items()), None)
+    for name, index in indexed.items():
+        reference_name, reference = first
+        if (
+            len(index) == len(reference)
+            and not index.equals(reference)
+            and index.sort_values().equals(reference.sort_values())
+        ):
+            raise ValueError(
+                f"{name} and {reference_name} hold the same index labels in "
+                "another order; rows are paired by position, not by index, so "
+                f"the items would be mismatched. Reorder one, e.g. "
+                f"X.loc[{reference_name}.index], or pass arrays in one order."
+            )
 
 
 def check_pools(unpaired, embeddings, test_rows, pool_methods):

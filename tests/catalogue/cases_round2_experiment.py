@@ -675,3 +675,40 @@ CASES += [
          _pool_classes_none,
          Raises((ValueError, ConfigError), r"pool.*zzz.*(classes|label)")),
 ]  # fmt: skip
+
+
+def _zs_pool_is(dataset_rows=None, same_name=False):
+    """[zero_shot] unpaired: the anchors themselves, or a data set of rows of
+    the anchors' file; the tested rows 30..39 only."""
+
+    def call(tmp):
+        config = _zs(tmp)
+        config["datasets"]["test"]["rows"] = [30, 40]
+        config["zero_shot"]["transforms"] = ["ortho", "self-learning"]
+        if same_name:
+            config["zero_shot"]["unpaired"] = "anchors"
+        else:
+            labels = config["datasets"]["anchors"]["labels"]
+            config["datasets"]["zpool"] = {"labels": labels, "rows": dataset_rows}
+            for name in ("img", "txt"):
+                config["encoders"][name]["embeddings"]["zpool"] = config["encoders"][
+                    "img" if name == "img" else "txt"
+                ]["embeddings"]["anchors"]
+            config["zero_shot"]["unpaired"] = "zpool"
+        return run(config, tmp / "out")["zero_shot"]
+
+    return call
+
+
+CASES += [
+    Case(CONFIG, "zero_shot unpaired is the anchors data set",
+         _zs_pool_is(same_name=True),
+         Raises(ConfigError, r"zero_shot\.unpaired.*'anchors'.*already paired"
+                r".*Declare")),
+    Case(SURFACE, "zero-shot pool overlapping the anchor rows",
+         _zs_pool_is(dataset_rows=[10, 30]),
+         Raises(ValueError, r"zero_shot\.unpaired.*shares 10 items.*'anchors'"
+                r".*anchor.*other items")),
+    Case(SURFACE, "zero-shot pool of rows apart from anchors and tests runs",
+         _zs_pool_is(dataset_rows=[20, 30]), Behaves(_has_self_learning)),
+]  # fmt: skip

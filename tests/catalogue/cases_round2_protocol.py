@@ -335,3 +335,67 @@ CASES += [
          Behaves(lambda r: np.isfinite(r["mean"]).all()
                  and "img (self-learning)" in set(r["method"]))),
 ]  # fmt: skip
+
+
+# --- pandas indexes: rows pair by position ---------------------------------------
+
+IDS = np.array([f"i{k}" for k in range(40)])
+SHUFFLE = np.random.default_rng(8).permutation(40)
+
+
+def _frames(order_target=None, y_index=None):
+    source = pd.DataFrame(SOURCE, index=IDS)
+    target = pd.DataFrame(TARGET, index=IDS)
+    if order_target is not None:
+        target = target.iloc[order_target]
+    y = pd.Series(Y, index=IDS if y_index is None else y_index)
+    return lambda tmp: anchor_curve(source, target, y,
+                                    **{**SL, "transforms": ["ortho"]})  # fmt: skip
+
+
+CASES += [
+    Case(SURFACE, "anchor_curve: target DataFrame of the same ids, rows shuffled",
+         _frames(order_target=SHUFFLE),
+         Raises(ValueError, r"embeddings\['target'\].*same index.*another order"
+                r".*(loc|Reorder)")),
+    Case(SURFACE, "anchor_curve: labels Series indexed by the ids, shuffled",
+         _frames(y_index=IDS[SHUFFLE]),
+         Raises(ValueError, r"y.*same index.*another order.*(loc|Reorder)")),
+    Case(SURFACE, "anchor_curve: DataFrames and Series sharing one id index",
+         _frames(), Behaves(_same_as_plain)),
+]  # fmt: skip
+
+
+def _pairs_only_equal(report):
+    from skalign.evaluation import zero_shot_report
+
+    plain = zero_shot_report(
+        {"img": ZS_IMAGES}, {"t": (ZS_LABELS, ZS_PROMPTS)},
+        anchors={"img": ZS_PAIRS}, transforms=["ortho", "affine"],
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(report, plain)
+    return True
+
+
+def _nan_both_sides():
+    X, Y = _nan_pool()
+    X, Y = X.copy(), Y.copy()
+    X[25], Y[25] = np.nan, np.nan
+    return X, Y
+
+
+CASES += [
+    Case(SURFACE, "zero_shot_report: a NaN-marked pool and pairs-only maps only",
+         _zs(anchors={"img": _nan_pool()}, transforms=["ortho", "affine"]),
+         Behaves(_pairs_only_equal)),
+    Case(SURFACE, "zero_shot_report: an anchor row NaN on both sides",
+         _zs(anchors={"img": _nan_both_sides()},
+             transforms=["ortho", "self-learning"]),
+         Raises(ValueError, r"NaN on both sides|both.*NaN")),
+    Case(SURFACE, "stitching_table: pools keyed by integer encoder names",
+         lambda tmp: stitching_table(
+             {1: SOURCE, 2: TARGET}, Y, n_anchors=6, n_repeats=1,
+             transforms=["ortho", "self-learning"], change_transform="ortho",
+             unpaired={1: POOL[0], 2: POOL[1]}),
+         Behaves(lambda t: np.isfinite(t.select_dtypes("number")).all().all())),
+]  # fmt: skip
