@@ -399,3 +399,24 @@ CASES += [
              unpaired={1: POOL[0], 2: POOL[1]}),
          Behaves(lambda t: np.isfinite(t.select_dtypes("number")).all().all())),
 ]  # fmt: skip
+
+
+_INT_NA = pd.array(np.where(np.arange(40) == 3, None, np.where(Y == "a", 0, 1)),
+                   dtype="Int64")  # fmt: skip
+
+CASES += [
+    Case(SURFACE, "anchor_curve: nullable Int64 labels holding pd.NA",
+         _curve(y=_INT_NA, transforms=["ortho"]),
+         Raises(ValueError, r"y has 1 missing.*row 3.*drop those rows")),
+    Case(SURFACE, "anchor_curve: float labels holding NaN",
+         _curve(y=np.where(np.arange(40) == 7, np.nan, (Y == "a").astype(float)),
+                transforms=["ortho"]),
+         Raises(ValueError, r"y has 1 missing.*row 7.*drop those rows")),
+    Case(SURFACE, "anchor_curve: a Categorical label holding NaN",
+         _curve(y=pd.Categorical(np.where(np.arange(40) == 3, None, Y)),
+                transforms=["ortho"]),
+         Raises(ValueError, r"y has 1 missing.*row 3.*drop those rows")),
+    Case(SURFACE, "anchor_curve: a transform mapping naming 'ortho' an affine map",
+         _curve(transforms={"ortho": "affine"}),
+         Raises(ValueError, r"'ortho'.*read as that method.*Rename")),
+]  # fmt: skip
