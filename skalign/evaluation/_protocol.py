@@ -402,6 +402,16 @@ def check_transforms(transforms, aligner):
                 f"({list(PRESETS)}), a specification (a dict of {list(SPEC_KEYS)})"
                 " or an aligner estimator with fit and transform."
             )
+    named = [n for n, s in checked.items() if isinstance(s, str)]
+    if named and not latent and "transform_type" not in aligner.get_params():
+        raise ValueError(
+            f"transforms names {named!r}, which are set as transform_type on a "
+            f"clone of aligner, but {type(aligner).__name__} has no "
+            "transform_type parameter. Pass it in a mapping instead, e.g. "
+            f"transforms={{'mine': {type(aligner).__name__}(...)}}, or leave "
+            "aligner=None (for self-learning: the preset 'self-learning' or a "
+            "specification with 'self_learning')."
+        )
     if latent:
         unknown = [s for s in checked.values() if isinstance(s, str)]
         unknown = [s for s in unknown if s not in TRANSFORM_TYPES]

@@ -420,3 +420,31 @@ CASES += [
          _curve(transforms={"ortho": "affine"}),
          Raises(ValueError, r"'ortho'.*read as that method.*Rename")),
 ]  # fmt: skip
+
+
+def _own_self_learner(tmp):
+    from skalign import LatentAligner, SelfLearningAligner
+
+    mine = SelfLearningAligner(LatentAligner("ortho"))
+    return anchor_curve(SOURCE, TARGET, Y, n_anchors=[6], n_repeats=1,
+                        transforms={"self-learning": mine}, unpaired=POOL)  # fmt: skip
+
+
+def _template(tmp):
+    from skalign import SelfLearningAligner
+
+    return anchor_curve(SOURCE, TARGET, Y, n_anchors=[6], n_repeats=1,
+                        transforms=["ortho"], aligner=SelfLearningAligner(),
+                        unpaired=POOL)  # fmt: skip
+
+
+CASES += [
+    Case(SURFACE, "anchor_curve: a SelfLearningAligner estimator takes the pool",
+         _own_self_learner, Behaves(_same_as({"unpaired": POOL}))),
+    Case(SURFACE, "anchor_curve: aligner template a SelfLearningAligner",
+         _template,
+         Raises(ValueError, r"SelfLearningAligner has no transform_type.*mapping")),
+    Case(SURFACE, "pooled_anchor_curve: a NaN in one task's pool",
+         _pooled({"t": {"e1": _with(POOL[0], (0, 0), np.nan), "e2": POOL[1]}}),
+         Raises(ValueError, r"unpaired pool of 'e1'.*NaN.*Drop the rows")),
+]  # fmt: skip
