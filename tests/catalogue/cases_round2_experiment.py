@@ -712,3 +712,19 @@ CASES += [
     Case(SURFACE, "zero-shot pool of rows apart from anchors and tests runs",
          _zs_pool_is(dataset_rows=[20, 30]), Behaves(_has_self_learning)),
 ]  # fmt: skip
+
+
+def _pool_rows(tmp, config):
+    return with_changes(config, "datasets", "pool", rows=[2, 10])
+
+
+def _domain(tmp, config):
+    return with_changes(config, "encoders", "e2", domain="medical")
+
+
+CASES += [
+    Case(SURFACE, "rerun with rows on the unpaired pool's data set",
+         _rerun(_pool_config, _pool_rows), Behaves(_same)),
+    Case(SURFACE, "rerun after changing an encoder's domain",
+         _rerun(_stitch, _domain), Behaves(_same)),
+]  # fmt: skip
