@@ -448,3 +448,11 @@ CASES += [
          _pooled({"t": {"e1": _with(POOL[0], (0, 0), np.nan), "e2": POOL[1]}}),
          Raises(ValueError, r"unpaired pool of 'e1'.*NaN.*Drop the rows")),
 ]  # fmt: skip
+
+
+CASES += [
+    Case(SURFACE, "zero_shot_report: self-learning with anchors of pairs only warns",
+         _zs(transforms=["ortho", "self-learning"]),
+         Warns(UserWarning, r"self-learning.*no unpaired row.*pairs alone"
+               r".*(NaN-marked|zero_shot\.unpaired)")),
+]  # fmt: skip
