@@ -22,7 +22,7 @@ from tests.catalogue._evaluation_data import (
     with_changes,
     zero_shot_config,
 )
-from tests.catalogue._harness import Behaves, Case, Raises
+from tests.catalogue._harness import Behaves, Case, Raises, Warns
 
 SURFACE = "experiment"
 CONFIG = "experiment config"
@@ -727,4 +727,25 @@ CASES += [
          _rerun(_pool_config, _pool_rows), Behaves(_same)),
     Case(SURFACE, "rerun after changing an encoder's domain",
          _rerun(_stitch, _domain), Behaves(_same)),
+]  # fmt: skip
+
+
+def _zs_self_learning_without_pool(tmp):
+    config = _zs(tmp)
+    config["zero_shot"]["transforms"] = ["ortho", "self-learning"]
+    return run(config, tmp / "out")
+
+
+def _stitch_self_learning_without_pool(tmp):
+    config = stitching_config(tmp / "data", transforms=["ortho", "self-learning"])
+    return run(config, tmp / "out")
+
+
+CASES += [
+    Case(SURFACE, "zero-shot self-learning without zero_shot.unpaired warns",
+         _zs_self_learning_without_pool,
+         Warns(UserWarning, r"self-learning.*no unpaired row.*zero_shot\.unpaired")),
+    Case(SURFACE, "stitching self-learning without an unpaired pool warns",
+         _stitch_self_learning_without_pool,
+         Warns(UserWarning, r"self-learning.*none is given.*unpaired")),
 ]  # fmt: skip
