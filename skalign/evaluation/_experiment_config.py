@@ -229,6 +229,13 @@ def _transform_specs(value):
             f"a list of names ({list(TRANSFORM_TYPES)}, presets {list(PRESETS)}) "
             f"and specifications, e.g. {_SPEC_EXAMPLE}; {exc}"
         ) from None
+    formulas = [name for name in transform_names(value) if formula_like(name)]
+    if formulas:
+        raise _Invalid(
+            f"transform names that start with a letter or a digit; {formulas[0]!r} "
+            "would run as a formula when a spreadsheet opens the result tables. "
+            "Rename it"
+        )
     return value
 
 

@@ -297,12 +297,6 @@ def _packaged(name):
                                       dry_run=True)  # fmt: skip
 
 
-def _config_only(config_of):
-    from skalign.evaluation import ExperimentConfig
-
-    return lambda tmp: ExperimentConfig.from_dict(config_of(tmp))
-
-
 def _stitching_unpaired(value):
     def make(tmp):
         config = _pool_config(tmp)
@@ -748,4 +742,24 @@ CASES += [
     Case(SURFACE, "stitching self-learning without an unpaired pool warns",
          _stitch_self_learning_without_pool,
          Warns(UserWarning, r"self-learning.*none is given.*unpaired")),
+]  # fmt: skip
+
+
+def _formula_transform(tmp):
+    """Refused when the configuration is read: nothing is computed."""
+    config = stitching_config(
+        tmp / "data",
+        transforms=["ortho", {"name": '=HYPERLINK("http://x")',
+                              "transform_type": "affine"}],
+    )  # fmt: skip
+    try:
+        run(config, tmp / "out")
+    finally:
+        assert not (tmp / "out" / "cache").exists(), "cells were computed"
+
+
+CASES += [
+    Case(CONFIG, "a transform named like a spreadsheet formula",
+         _formula_transform,
+         Raises(ConfigError, r"protocol\.transforms.*HYPERLINK.*formula.*Rename")),
 ]  # fmt: skip
