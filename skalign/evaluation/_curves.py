@@ -2,19 +2,26 @@
 
 from numbers import Integral
 
-from .._sklearn_compat import Interval, validate_params
+from .._sklearn_compat import InvalidParameterError, Interval, validate_params
 from ._protocol import PROTOCOL_CONSTRAINTS, Protocol
 from ._stitching import ProtocolRun, anchor_counts, summarize_runs
 
 # ``unpaired=`` of the functions stitching one (source, target) pair.
-PAIR_POOL_CONSTRAINT = [None, tuple, list]
+PAIR_POOL_CONSTRAINT = "no_validation"  # checked by pair_pools
 
 
-def pair_pools(unpaired):
-    """``unpaired=(source_pool, target_pool)`` as the protocol's mapping
-    encoder name -> pool (None stays None)."""
+def pair_pools(unpaired, function):
+    """``unpaired=(source_pool, target_pool)`` of ``function`` as the
+    protocol's mapping encoder name -> pool (None stays None)."""
     if unpaired is None:
         return None
+    if not isinstance(unpaired, tuple | list):
+        raise InvalidParameterError(
+            f"The 'unpaired' parameter of {function} must be a pair "
+            "(source_pool, target_pool) of the source encoder's and the target "
+            f"encoder's unpaired embeddings, got a {type(unpaired).__name__}; "
+            "pass unpaired=(source_pool, target_pool)."
+        )
     if len(unpaired) != 2:
         raise ValueError(
             f"unpaired must be a pair (source_pool, target_pool): the source "
@@ -231,7 +238,9 @@ def anchor_curve(
         )
     )
     embeddings, y, split, pools = protocol.prepare(
-        {"source": source, "target": target}, y, pair_pools(unpaired)
+        {"source": source, "target": target},
+        y,
+        pair_pools(unpaired, "anchor_curve"),
     )
     counts = anchor_counts(n_anchors, split.anchor_pool.size)
     runs = protocol.run(

@@ -301,7 +301,7 @@ class _Runner:
             }
         return pools or None
 
-    def _refuse_shared_items(self, pool, datasets, key):
+    def _refuse_shared_items(self, pool, datasets, key, role="test"):
         """An unpaired pool never holds a tested item: refuse ids it shares
         with ``datasets`` when both come from one file (their source, or
         without one their labels file: ids of two files are two id spaces)."""
@@ -317,9 +317,9 @@ class _Runner:
             if shared.size:
                 raise ValueError(
                     f"{key} = {pool!r} shares {shared.size} items with data set "
-                    f"{dataset!r}, whose items are tested (e.g. "
+                    f"{dataset!r}, whose items are {role} items (e.g. "
                     f"{shared[:3].tolist()!r}); an unpaired pool must never "
-                    "contain test items. Make the pool other items (e.g. "
+                    f"contain {role} items. Make the pool other items (e.g. "
                     "disjoint rows = [start, stop] of the same source)."
                 )
 
@@ -402,6 +402,13 @@ class _Runner:
                 self._refuse_shared_items(
                     zs.unpaired, task_datasets, "zero_shot.unpaired"
                 )
+                if zs.anchors is not None:
+                    self._refuse_shared_items(
+                        zs.unpaired,
+                        [zs.anchors],
+                        "zero_shot.unpaired",
+                        "paired anchor",
+                    )
                 pool_reports = self.embeddings(zs.text_encoder, zs.unpaired)
             for encoder in zs.vision_encoders:
                 methods[encoder] = stacked(encoder)
@@ -879,8 +886,35 @@ def _write_report(config, output_dir, results, say):
             f"![Fig. 4]({FIGURES['fig4']}.png)",
             "",
         ]
-    for path in write_outputs(output_dir, tables, figures, "\n".join(sections)):
+    written = write_outputs(output_dir, tables, figures, "\n".join(sections))
+    for path in written:
         say(f"wrote {path}")
+    for path in _stale_outputs(output_dir, written):
+        path.unlink()
+        say(f"removed {path} (an earlier run's; this configuration has no such part)")
+
+
+#: Every table a run may write; with :data:`FIGURES`, the files it owns in -o.
+TABLES = (
+    "stitching_curve",
+    "stitching_runs",
+    "stitching_table",
+    "stitching_pairs",
+    "zero_shot",
+)
+
+
+def _stale_outputs(output_dir, written):
+    """The files of an earlier run in ``output_dir`` that this run did not
+    write (a part the configuration dropped): left there, they would read as
+    this run's results. Only the run's own file names are considered."""
+    names = [f"{t}.csv" for t in TABLES] + [f"{f}.png" for f in FIGURES.values()]
+    written = {Path(path).name for path in written}
+    return [
+        path
+        for path in (Path(output_dir) / name for name in names)  # fixed names
+        if path.name not in written and path.is_file() and not path.is_symlink()
+    ]
 
 
 def _figure3(curve, metric):

@@ -229,6 +229,13 @@ def _transform_specs(value):
             f"a list of names ({list(TRANSFORM_TYPES)}, presets {list(PRESETS)}) "
             f"and specifications, e.g. {_SPEC_EXAMPLE}; {exc}"
         ) from None
+    formulas = [name for name in transform_names(value) if formula_like(name)]
+    if formulas:
+        raise _Invalid(
+            f"transform names that start with a letter or a digit; {formulas[0]!r} "
+            "would run as a formula when a spreadsheet opens the result tables. "
+            "Rename it"
+        )
     return value
 
 
@@ -628,7 +635,11 @@ def load_config(config):
     if isinstance(config, dict):
         path, raw, base = None, config, Path.cwd()
     else:
-        if isinstance(config, str) and config.startswith("skalign:"):
+        if (
+            isinstance(config, str)
+            and config.casefold().startswith("skalign:")
+            and not Path(config).is_file()
+        ):
             path = _builtin_path(config)
             text = path.read_text()
         else:
@@ -1007,6 +1018,13 @@ class _Reader:
             self.not_the_tasks(
                 unpaired, [t.dataset for t in tasks.values()], "zero_shot.unpaired"
             )
+            if unpaired == values["anchors"]:
+                self.fail(
+                    f"zero_shot.unpaired = {unpaired!r} is zero_shot.anchors: its "
+                    "images are already paired with their reports, so the "
+                    "self-learning rows would read as a pool's gain that no pool "
+                    "gave. Declare a data set of other, unpaired items."
+                )
             if not vision or not pool_transforms(values["transforms"]):
                 self.fail(
                     "zero_shot.unpaired gives an unpaired pool, but no map learns "

@@ -414,6 +414,13 @@ def _prepare_tasks(protocol, tasks, modalities, unpaired=None):
                 f"Task {name!r} needs a mapping of at least two encoder names to "
                 "their embeddings: stitching needs a source and a target."
             )
+        pools = unpaired.get(str(name))
+        if pools is not None and not isinstance(pools, Mapping):
+            raise TypeError(
+                f"unpaired[{name!r}] must map each encoder name of task {name!r} "
+                f"to its unpaired embeddings, got {type(pools).__name__}; give a "
+                "dict, e.g. {'e1': pool_1, 'e2': pool_2}."
+            )
         task_protocol = dataclasses.replace(protocol, split=split)
         embeddings, y, split, pools = task_protocol.prepare(
             embeddings, y, unpaired.get(str(name))

@@ -380,6 +380,7 @@ def check_transforms(transforms, aligner):
             f"transforms is empty; pass at least one of {list(TRANSFORM_TYPES)}, "
             "or a mapping display name -> aligner estimator."
         )
+    _check_display_names(checked)
     reserved = [
         n for n in checked if n in (NAIVE, SOURCE_UPPER_BOUND, TARGET_UPPER_BOUND)
     ]
@@ -401,6 +402,16 @@ def check_transforms(transforms, aligner):
                 f"({list(PRESETS)}), a specification (a dict of {list(SPEC_KEYS)})"
                 " or an aligner estimator with fit and transform."
             )
+    named = [n for n, s in checked.items() if isinstance(s, str)]
+    if named and not latent and "transform_type" not in aligner.get_params():
+        raise ValueError(
+            f"transforms names {named!r}, which are set as transform_type on a "
+            f"clone of aligner, but {type(aligner).__name__} has no "
+            "transform_type parameter. Pass it in a mapping instead, e.g. "
+            f"transforms={{'mine': {type(aligner).__name__}(...)}}, or leave "
+            "aligner=None (for self-learning: the preset 'self-learning' or a "
+            "specification with 'self_learning')."
+        )
     if latent:
         unknown = [s for s in checked.values() if isinstance(s, str)]
         unknown = [s for s in unknown if s not in TRANSFORM_TYPES]
@@ -413,6 +424,32 @@ def check_transforms(transforms, aligner):
                 "transforms={'mine': MyAligner()}."
             )
     return checked
+
+
+def _check_display_names(checked):
+    """Refuse display names that read as another method: a specification or
+    name labelled like a transform type or preset it is not, and names equal
+    but for case (one column of a spreadsheet, one legend entry)."""
+    known = [*TRANSFORM_TYPES, *PRESETS]
+    for name, spec in checked.items():
+        same = (name, PRESETS.get(name), {"transform_type": name})
+        if name in known and isinstance(spec, str | Mapping) and spec not in same:
+            raise ValueError(
+                f"transforms names {spec!r} {name!r}, the name of the "
+                f"{'preset' if name in PRESETS else 'transform type'} {name!r}: its "
+                "rows would read as that method. Rename it, e.g. "
+                f"{name + '-custom'!r}, or give {name!r} itself."
+            )
+    folded = {}
+    for name in checked:
+        folded.setdefault(name.casefold(), []).append(name)
+    clashes = [names for names in folded.values() if len(names) > 1]
+    if clashes:
+        raise ValueError(
+            f"transforms names {clashes[0]!r}, which differ only by case: they "
+            "would read as one method in the tables and figures. Give each a "
+            "distinct name."
+        )
 
 
 def _entry_name(entry):

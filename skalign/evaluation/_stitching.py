@@ -73,6 +73,8 @@ def check_encoders(embeddings, y):
             "shape (n_samples, n_features), e.g. {'dinov2': X_dino, 'rad-dino': "
             "X_rad}."
         )
+    _check_index_order({**{f"embeddings[{n!r}]": X for n, X in embeddings.items()},
+                        "y": y})  # fmt: skip
     y = _check_labels(y)
     checked = {}
     for name, X in embeddings.items():
@@ -86,6 +88,31 @@ def check_encoders(embeddings, y):
             )
         checked[str(name)] = np.asarray(X)
     return checked, y
+
+
+def _check_index_order(inputs):
+    """Refuse pandas inputs whose indexes hold the same labels in another
+    order: rows are paired by position (as in scikit-learn), so those would
+    pair each item with another one."""
+    indexed = {
+        name: value.index
+        for name, value in inputs.items()
+        if hasattr(value, "index") and hasattr(value, "iloc")
+    }
+    first = next(iter(indexed.items()), None)
+    for name, index in indexed.items():
+        reference_name, reference = first
+        if (
+            len(index) == len(reference)
+            and not index.equals(reference)
+            and index.sort_values().equals(reference.sort_values())
+        ):
+            raise ValueError(
+                f"{name} and {reference_name} hold the same index labels in "
+                "another order; rows are paired by position, not by index, so "
+                f"the items would be mismatched. Reorder one, e.g. "
+                f"X.loc[{reference_name}.index], or pass arrays in one order."
+            )
 
 
 def check_pools(unpaired, embeddings, test_rows, pool_methods):
@@ -113,7 +140,9 @@ def check_pools(unpaired, embeddings, test_rows, pool_methods):
     if not isinstance(unpaired, Mapping):
         raise TypeError(
             f"unpaired must map each encoder name to its unpaired embeddings, got "
-            f"{type(unpaired).__name__}."
+            f"{type(unpaired).__name__}; give a dict, e.g. {{'e1': pool_1, "
+            "'e2': pool_2} (a (source_pool, target_pool) pair is the form of "
+            "anchor_curve and stitching_report)."
         )
     if not pool_methods:
         raise ValueError(
@@ -139,7 +168,7 @@ def check_pools(unpaired, embeddings, test_rows, pool_methods):
     checked = {}
     for name, pool in pools.items():
         where = f"The unpaired pool of {name!r}"
-        pool = np.asarray(check_embeddings(pool, input_name=f"unpaired[{name!r}]"))
+        pool = _checked_pool(pool, where, name)
         width = embeddings[name].shape[1]
         if pool.shape[1] != width:
             raise ValueError(
@@ -161,6 +190,37 @@ def check_pools(unpaired, embeddings, test_rows, pool_methods):
             )
         checked[name] = pool
     return checked
+
+
+def _checked_pool(pool, where, name):
+    """``pool`` as a 2-D finite array of at least one row, or an error naming
+    the pool and what to give instead."""
+    fix = (
+        f"Give {name!r} an array of shape (n_pool, n_features) of that "
+        "encoder's embeddings of unpaired items, or pass unpaired=None for no pool."
+    )
+    if pool is None:
+        raise TypeError(f"{where} is None. {fix}")
+    try:
+        checked = check_embeddings(
+            pool, input_name=f"unpaired[{name!r}]", min_samples=0
+        )
+    except (TypeError, ValueError) as exc:
+        nan = "NaN" in str(exc)
+        advice = (
+            "Drop the rows holding NaN (np.isnan(pool).any(axis=1)): each pool "
+            "row is one complete embedding, the protocol marks the missing side "
+            "itself."
+            if nan
+            else fix
+        )
+        raise type(exc)(f"{where} cannot be used: {exc} {advice}") from exc
+    if checked.shape[0] == 0:
+        raise ValueError(
+            f"{where} has 0 rows. Give it at least one embedding, or pass "
+            "unpaired=None to fit on the anchors alone."
+        )
+    return np.asarray(checked)
 
 
 def _identical_rows(pool, rows):

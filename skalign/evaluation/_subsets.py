@@ -3,6 +3,7 @@
 from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
 from imblearn.under_sampling import RandomUnderSampler
 from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
@@ -175,7 +176,10 @@ def _as_count(size, n_samples, name):
 
 
 def _is_missing(value):
-    return value is None or (isinstance(value, Real) and value != value)
+    """None, NaN, or pandas' missing markers (pd.NA of a nullable column, NaT)."""
+    if value is None or (isinstance(value, Real) and value != value):
+        return True
+    return value is pd.NA or value is pd.NaT
 
 
 def _check_labels(y):
@@ -185,7 +189,7 @@ def _check_labels(y):
             f"y must be a 1-D array of class labels, got shape {y.shape}. Pass "
             "one label per sample (one task at a time)."
         )
-    if y.dtype == object:
+    if y.dtype == object or y.dtype.kind == "f":
         missing = [i for i, value in enumerate(y) if _is_missing(value)]
         if missing:
             raise ValueError(

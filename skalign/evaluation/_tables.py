@@ -126,7 +126,9 @@ anchors_from, n_test_per_class, random_state, n_jobs, cache_dir, show_progress
         )
     )
     embeddings, y, split, pools = protocol.prepare(
-        {"source": source, "target": target}, y, pair_pools(unpaired)
+        {"source": source, "target": target},
+        y,
+        pair_pools(unpaired, "stitching_report"),
     )
     runs = protocol.run(
         embeddings,
@@ -154,7 +156,7 @@ anchors_from, n_test_per_class, random_state, n_jobs, cache_dir, show_progress
         "embeddings": [Mapping],
         "groups": [None, Mapping],
         "n_anchors": [None, Interval(Integral, 2, None, closed="left")],
-        "unpaired": [None, Mapping],
+        "unpaired": "no_validation",  # checked by check_pools
         "metric": [StrOptions(set(METRICS))],
         "change_transform": [str],
         "return_pairs": ["boolean"],
@@ -267,6 +269,13 @@ n_test_per_class, random_state, n_jobs, cache_dir, show_progress
         raise ValueError(
             f"stitching_table needs at least two encoders, got {len(embeddings)} "
             f"({list(embeddings)!r}). For one pair use stitching_report."
+        )
+    if unpaired is not None and not isinstance(unpaired, Mapping):
+        raise TypeError(
+            f"stitching_table's unpaired must map each encoder name to its "
+            f"unpaired embeddings, got a {type(unpaired).__name__}; give a dict, "
+            f"e.g. {{{', '.join(f'{n!r}: pool' for n in embeddings)}}} (a "
+            "(source_pool, target_pool) pair is stitching_report's form)."
         )
     table, pairs = pooled_stitching_table(
         {"task": (embeddings, y, split)},

@@ -1,5 +1,6 @@
 """zero_shot_report: zero-shot classification over several tasks (Fig. 4)."""
 
+import warnings
 from collections.abc import Mapping
 from numbers import Integral
 
@@ -17,7 +18,7 @@ from .._text_space import encode_texts
 from .._validation import check_embeddings
 from .._zeroshot import ZeroShotTextSpaceClassifier
 from ._plots import CHANCE
-from ._protocol import NAIVE, check_transforms
+from ._protocol import NAIVE, check_transforms, takes_unpaired
 from ._scoring import METRICS, classifier_scores
 from ._stitching import aligner_for
 from ._subsets import balanced_subset
@@ -372,6 +373,8 @@ def _with_anchored(methods, anchors, transforms, aligner, naive, draws):
                 )
             X = value[0]
         X_anchors, Y_anchors, pairs, unpaired = _anchor_pair(name, anchors[name])
+        if not unpaired.size:
+            _warn_without_pool(name, maps, template)
         drawn = [draw(name, pairs) for draw in draws]
         for label, spec in maps.items():
             fitted = [
@@ -383,6 +386,26 @@ def _with_anchored(methods, anchors, transforms, aligner, naive, draws):
             expanded[f"{name} ({label})"] = (X, fitted[0])
             refitted[f"{name} ({label})"] = fitted
     return expanded, refitted
+
+
+def _warn_without_pool(name, maps, template):
+    """Warn when maps that learn from an unpaired pool get none: they are
+    fitted on the pairs alone, yet their rows carry their name."""
+    pooled = [
+        label
+        for label, spec in maps.items()
+        if spec != NAIVE and takes_unpaired(aligner_for(template, spec))
+    ]
+    if pooled:
+        warnings.warn(
+            f"The transforms {pooled!r} learn from an unpaired pool, and the "
+            f"anchors of {name!r} hold no unpaired row (all-NaN on one side): "
+            "they are fitted on the pairs alone (the pairs-only map of their "
+            f"base aligner). Append unpaired images and reports to anchors[{name!r}]"
+            " (NaN-marked rows) or, in an experiment, set zero_shot.unpaired.",
+            UserWarning,
+            stacklevel=5,  # the caller of zero_shot_report
+        )
 
 
 def _anchor_draws(anchors, anchor_repeats, anchor_size, random_state):
