@@ -308,7 +308,7 @@ def open_index(root):
 def _connect(path):
     connection = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
     try:
-        connection.execute("PRAGMA journal_mode=WAL")
+        _write_ahead_log(connection)
         connection.execute("PRAGMA synchronous=NORMAL")
         found = _format(connection)
         if found is None:  # a new index (readers of a sound one take no lock)
@@ -346,6 +346,26 @@ def _check_tables(connection):
                 f"its table {table!r} "
                 + (f"has columns {found}, not {columns}" if found else "is missing")
             )
+
+
+def _write_ahead_log(connection):
+    """Switch the index to write-ahead logging (a setting kept in the file).
+
+    The switch of a new index takes an exclusive lock that SQLite does not
+    wait for (its busy timeout does not apply): when other processes open the
+    same new index at that moment it fails with "database is locked" (about 2
+    in 100 opens by four threads at once). It is retried until the busy
+    timeout.
+    """
+    deadline = time.monotonic() + _BUSY_TIMEOUT_S
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _format(connection):
