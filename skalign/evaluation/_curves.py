@@ -2,7 +2,7 @@
 
 from numbers import Integral
 
-from .._sklearn_compat import InvalidParameterError, Interval, validate_params
+from .._sklearn_compat import Interval, InvalidParameterError, validate_params
 from ._protocol import PROTOCOL_CONSTRAINTS, Protocol
 from ._stitching import ProtocolRun, anchor_counts, summarize_runs
 

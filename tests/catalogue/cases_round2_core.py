@@ -307,14 +307,16 @@ def _partial_fit_other_width_after_fit():
 
 
 def _names_out_wrong_length():
-    return LatentAligner("affine").fit(_frame(X, "x"), Y).get_feature_names_out(
-        ["a", "b"]
+    return (
+        LatentAligner("affine").fit(_frame(X, "x"), Y).get_feature_names_out(["a", "b"])
     )
 
 
 def _names_out_wrong_names():
-    return LatentAligner("affine").fit(_frame(X, "x"), Y).get_feature_names_out(
-        [f"z{i}" for i in range(5)]
+    return (
+        LatentAligner("affine")
+        .fit(_frame(X, "x"), Y)
+        .get_feature_names_out([f"z{i}" for i in range(5)])
     )
 
 
@@ -534,76 +536,459 @@ def _zero_shot_set_output_pandas():
 
 
 CASES = [
-    Case("aligners", "clone of a fitted aligner is unfitted", lambda t: _clone_fitted_is_unfitted(), Behaves(bool)),
-    Case("tensors", "clone with an alphas tensor gives the same fit", lambda t: _clone_with_tensor_alphas(), Behaves(bool)),
-    Case("self-learning", "clone of a self-learner with a fitted base", lambda t: _clone_self_learning_with_fitted_base(), Behaves(bool)),
-    Case("aligners", "joblib round trip gives identical transforms", lambda t: _pickle_latent(), Behaves(bool)),
-    Case("tensors", "pickle of an aligner fitted on tensors", lambda t: _pickle_latent_tensors(), Behaves(bool)),
-    Case("adapter", "joblib round trip of a fitted adapter", lambda t: _pickle_adapter(), Behaves(bool)),
-    Case("kernel", "joblib round trip of a fitted kernel aligner", lambda t: _pickle_kernel(), Behaves(bool)),
-    Case("self-learning", "joblib round trip of a fitted self-learner", lambda t: _pickle_self_learning(), Behaves(bool)),
-    Case("streaming", "pickled mid-stream then partial_fit goes on", lambda t: _pickle_then_partial_fit(), Behaves(bool)),
-    Case("aligners", "aligner before a regressor in a pipeline (1-D target)", lambda t: _pipeline_with_regressor(), Raises(ValueError, r"y must be 2-D target embeddings.*got a 1-D.*reshape")),
-    Case("aligners", "aligner alone in a pipeline", lambda t: _pipeline_aligner_last_y_target(), Behaves(bool)),
-    Case("weights", "pipeline routes sample_weight to the aligner", lambda t: _pipeline_routes_weights(), Behaves(bool)),
-    Case("aligners", "GridSearchCV over alpha", lambda t: _grid_search_alpha(), Behaves(bool)),
-    Case("weights", "GridSearchCV with routed weights", lambda t: _grid_search_weights_routed(), Behaves(bool)),
-    Case("aligners", "cross_val_score of an aligner", lambda t: _cross_val_score_aligner(), Behaves(bool)),
-    Case("kernel", "cross_val_score of a kernel aligner", lambda t: _cross_val_score_kernel(), Behaves(bool)),
-    Case("aligners", "aligner inside a ColumnTransformer gets y", lambda t: _column_transformer(), Behaves(lambda r: np.allclose(r.transform(pd.concat([_frame(X, "x"), pd.DataFrame({"note": ["a"] * 40})], axis=1)), LatentAligner("affine").fit(X, Y).transform(X), atol=1e-10))),
-    Case("aligners", "aligner as TransformedTargetRegressor's transformer", lambda t: _transformed_target_regressor(), Raises((ValueError, TypeError), r"(y|target).*(anchor|pair|fit\(X, y\)|paired)")),
-    Case("self-learning", "GridSearchCV over n_iter", lambda t: _grid_search_self_learning(), Behaves(bool)),
-    Case("aligners", "refit on another width forgets the first fit", lambda t: _refit_other_width(), Behaves(bool)),
-    Case("kernel", "refit on another width forgets the first fit", lambda t: _refit_kernel_other_width(), Behaves(bool)),
-    Case("adapter", "refit on another width forgets the first fit", lambda t: _refit_adapter_other_width(), Behaves(bool)),
-    Case("self-learning", "refit on another width forgets the first fit", lambda t: _refit_self_learning_other_width(), Behaves(bool)),
-    Case("aligners", "refit on an array forgets the target DataFrame's names", lambda t: _refit_target_names_dropped(), Behaves(bool)),
-    Case("aligners", "failed refit with NaN leaves the fit unchanged", lambda t: _unchanged_after_failed_fit(lambda: LatentAligner("affine"), (np.full((40, 5), np.nan), Y)), Raises(ValueError, r"NaN|infinit|finite")),
-    Case("kernel", "failed refit with rows differing leaves the fit unchanged", lambda t: _unchanged_after_failed_fit(lambda: AnchorKernelAligner(3), (X, Y[:10])), Raises(ValueError, r"(rows|samples).*(40|10)")),
-    Case("adapter", "failed refit with a wrong base leaves the fit unchanged", lambda t: _unchanged_after_failed_fit(lambda: AdapterAligner("affine", max_iter=1, random_state=0), (X[:, :0], Y)), Raises(ValueError, r"(feature|column).*(0|zero)")),
-    Case("aligners", "fit on a DataFrame, transform an array", lambda t: _frame_then_array(), Warns(UserWarning, r"feature names", lambda r: r.shape == (40, 3))),
-    Case("aligners", "fit on an array, transform a DataFrame", lambda t: _array_then_frame(), Warns(UserWarning, r"feature names", lambda r: np.asarray(r).shape == (40, 3))),
-    Case("aligners", "set_output pandas after fit", lambda t: _set_output_pandas_after_fit(), Behaves(bool)),
-    Case("aligners", "set_output pandas then inverse_transform a DataFrame", lambda t: _set_output_pandas_inverse(), Behaves(bool)),
-    Case("streaming", "partial_fit, fit, partial_fit restarts at fit", lambda t: _partial_fit_then_fit_then_partial(), Behaves(bool)),
-    Case("streaming", "partial_fit of another width after fit", lambda t: _partial_fit_other_width_after_fit(), Raises(ValueError, r"7 features.*expecting 5 features.*same source encoder")),
-    Case("aligners", "get_feature_names_out with input_features of the wrong length", lambda t: _names_out_wrong_length(), Raises(ValueError, r"input_features")),
-    Case("aligners", "get_feature_names_out with other names", lambda t: _names_out_wrong_names(), Raises(ValueError, r"input_features.*feature_names_in_|feature_names_in_.*input_features")),
-    Case("weights", "score with sample_weight of the wrong length after fit", lambda t: _score_weights_wrong_length(), Raises(ValueError, r"sample_weight.*10.*40|sample_weight.*40.*10")),
-    Case("weights", "kernel score with sample_weight of the wrong length", lambda t: _kernel_score_weights_wrong_length(), Raises(ValueError, r"sample_weight.*10.*40|sample_weight.*40.*10")),
-    Case("aligners", "ortho 5→3 inverse round trip", lambda t: _ortho_pad_down(), Behaves(bool)),
-    Case("aligners", "ortho 3→5 inverse round trip is exact", lambda t: _ortho_pad_up(), Behaves(bool)),
-    Case("aligners", "affine 3→5 inverse round trip is exact", lambda t: _affine_pad_up(), Behaves(bool)),
-    Case("aligners", "linear 5→3 has no inverse", lambda t: _linear_pad_down_inverse(), Behaves(lambda r: r.shape == (40, 5) and np.allclose(LatentAligner("linear").fit(X, Y).transform(r), LatentAligner("linear").fit(X, Y).transform(X), atol=1e-6))),
-    Case("aligners", "transform of zero rows", _transform_zero_rows(lambda: LatentAligner("affine")), Raises(ValueError, ZERO_ROWS)),
-    Case("kernel", "transform of zero rows", _transform_zero_rows(lambda: AnchorKernelAligner(3)), Raises(ValueError, ZERO_ROWS)),
-    Case("adapter", "transform of zero rows", _transform_zero_rows(lambda: AdapterAligner("affine", max_iter=1, random_state=0)), Raises(ValueError, ZERO_ROWS)),
-    Case("self-learning", "transform of zero rows", _transform_zero_rows(lambda: SelfLearningAligner(LatentAligner("affine"), n_iter=1)), Raises(ValueError, ZERO_ROWS)),
-    Case("aligners", "NaiveAligner transform of zero rows", _transform_zero_rows(NaiveAligner), Raises(ValueError, ZERO_ROWS)),
-    Case("aligners", "inverse_transform of zero rows", lambda t: _inverse_zero_rows(), Raises(ValueError, ZERO_ROWS)),
-    Case("aligners", "score on zero rows", lambda t: _score_zero_rows(), Raises(ValueError, r"(0|zero|no) (rows|samples|pairs).*(at least|need)|(at least|need).*(sample|row|pair)")),
-    Case("aligners", "fit_alignment on zero rows", lambda t: _fit_alignment_zero_rows(), Raises(ValueError, r"(0|zero|no) (rows|samples|pairs|anchor)|at least")),
-    Case("aligners", "fit_transform equals fit then transform", lambda t: _fit_transform_equals_fit_then_transform(), Behaves(bool)),
-    Case("aligners", "NaiveAligner refit on another width forgets the first", lambda t: _naive_refit_other_width(), Behaves(bool)),
-    Case("self-learning", "every unpaired row identical", lambda t: _identical_unpaired(), Behaves(bool)),
-    Case("self-learning", "more unpaired targets than sources", lambda t: _more_targets_than_sources(), Behaves(bool)),
-    Case("self-learning", "more unpaired sources than targets", lambda t: _more_sources_than_targets(), Behaves(bool)),
-    Case("self-learning", "n_iter=0 is refused (pinned: n_iter >= 1)", lambda t: _n_iter_zero(), Raises(ValueError, r"n_iter.*range \[1")),
-    Case("self-learning", "mutual matching with one unpaired row each", _one_unpaired_each("mutual"), Behaves(bool)),
-    Case("self-learning", "many-to-one matching with one unpaired row each", _one_unpaired_each("many-to-one"), Behaves(bool)),
-    Case("self-learning", "n_iter=-1", lambda t: _self_learning_n_iter_negative(), Raises(ValueError, r"n_iter.*range \[1")),
-    Case("self-learning", "matching typo 'mutal'", lambda t: _self_learning_matching_typo(), Raises(ValueError, r"matching.*mutual")),
-    Case("self-learning", "a pool with no pair at all", lambda t: _self_learning_no_pairs(), Raises(ValueError, r"pair.*(at least|need)|(at least|need).*pair")),
-    Case("zero-shot", "predict_proba rows sum to 1 in classes_ order", lambda t: _proba_sums_to_one(), Behaves(bool)),
-    Case("zero-shot", "classes_ columns agree with predict", lambda t: _classes_order_follows_proba(), Behaves(bool)),
-    Case("zero-shot", "decision_function for two classes", lambda t: _decision_function_two_classes(), Behaves(bool)),
-    Case("zero-shot", "predict_proba of zero rows", lambda t: _zero_shot_zero_rows(), Raises(ValueError, r"0 sample.*minimum of 1")),
-    Case("zero-shot", "pickle round trip", lambda t: _zero_shot_pickle(), Behaves(bool)),
-    Case("zero-shot", "clone with tensor prompt embeddings", lambda t: _zero_shot_clone_with_tensor_prompts(), Behaves(bool)),
-    Case("zero-shot", "score with sample_weight of the wrong length", lambda t: _zero_shot_score_weights_wrong_length(), Raises(ValueError, r"sample_weight.*shape \(2,\).*got shape \(1,\).*one weight per row")),
-    Case("zero-shot", "score with labels of the wrong length", lambda t: _zero_shot().score(np.eye(3)[:2], ["cat"]), Raises(ValueError, r"y has 1 label.*X has 2.*one true label per row")),
-    Case("zero-shot", "predict_proba of a DataFrame", lambda t: _zero_shot_set_output_pandas(), Behaves(lambda r: np.allclose(np.asarray(r).sum(axis=1), 1.0))),
-]  # fmt: skip
+    Case(
+        "aligners",
+        "clone of a fitted aligner is unfitted",
+        lambda t: _clone_fitted_is_unfitted(),
+        Behaves(bool),
+    ),
+    Case(
+        "tensors",
+        "clone with an alphas tensor gives the same fit",
+        lambda t: _clone_with_tensor_alphas(),
+        Behaves(bool),
+    ),
+    Case(
+        "self-learning",
+        "clone of a self-learner with a fitted base",
+        lambda t: _clone_self_learning_with_fitted_base(),
+        Behaves(bool),
+    ),
+    Case(
+        "aligners",
+        "joblib round trip gives identical transforms",
+        lambda t: _pickle_latent(),
+        Behaves(bool),
+    ),
+    Case(
+        "tensors",
+        "pickle of an aligner fitted on tensors",
+        lambda t: _pickle_latent_tensors(),
+        Behaves(bool),
+    ),
+    Case(
+        "adapter",
+        "joblib round trip of a fitted adapter",
+        lambda t: _pickle_adapter(),
+        Behaves(bool),
+    ),
+    Case(
+        "kernel",
+        "joblib round trip of a fitted kernel aligner",
+        lambda t: _pickle_kernel(),
+        Behaves(bool),
+    ),
+    Case(
+        "self-learning",
+        "joblib round trip of a fitted self-learner",
+        lambda t: _pickle_self_learning(),
+        Behaves(bool),
+    ),
+    Case(
+        "streaming",
+        "pickled mid-stream then partial_fit goes on",
+        lambda t: _pickle_then_partial_fit(),
+        Behaves(bool),
+    ),
+    Case(
+        "aligners",
+        "aligner before a regressor in a pipeline (1-D target)",
+        lambda t: _pipeline_with_regressor(),
+        Raises(ValueError, r"y must be 2-D target embeddings.*got a 1-D.*reshape"),
+    ),
+    Case(
+        "aligners",
+        "aligner alone in a pipeline",
+        lambda t: _pipeline_aligner_last_y_target(),
+        Behaves(bool),
+    ),
+    Case(
+        "weights",
+        "pipeline routes sample_weight to the aligner",
+        lambda t: _pipeline_routes_weights(),
+        Behaves(bool),
+    ),
+    Case(
+        "aligners",
+        "GridSearchCV over alpha",
+        lambda t: _grid_search_alpha(),
+        Behaves(bool),
+    ),
+    Case(
+        "weights",
+        "GridSearchCV with routed weights",
+        lambda t: _grid_search_weights_routed(),
+        Behaves(bool),
+    ),
+    Case(
+        "aligners",
+        "cross_val_score of an aligner",
+        lambda t: _cross_val_score_aligner(),
+        Behaves(bool),
+    ),
+    Case(
+        "kernel",
+        "cross_val_score of a kernel aligner",
+        lambda t: _cross_val_score_kernel(),
+        Behaves(bool),
+    ),
+    Case(
+        "aligners",
+        "aligner inside a ColumnTransformer gets y",
+        lambda t: _column_transformer(),
+        Behaves(
+            lambda r: np.allclose(
+                r.transform(
+                    pd.concat(
+                        [_frame(X, "x"), pd.DataFrame({"note": ["a"] * 40})], axis=1
+                    )
+                ),
+                LatentAligner("affine").fit(X, Y).transform(X),
+                atol=1e-10,
+            )
+        ),
+    ),
+    Case(
+        "aligners",
+        "aligner as TransformedTargetRegressor's transformer",
+        lambda t: _transformed_target_regressor(),
+        Raises(
+            (ValueError, TypeError), r"(y|target).*(anchor|pair|fit\(X, y\)|paired)"
+        ),
+    ),
+    Case(
+        "self-learning",
+        "GridSearchCV over n_iter",
+        lambda t: _grid_search_self_learning(),
+        Behaves(bool),
+    ),
+    Case(
+        "aligners",
+        "refit on another width forgets the first fit",
+        lambda t: _refit_other_width(),
+        Behaves(bool),
+    ),
+    Case(
+        "kernel",
+        "refit on another width forgets the first fit",
+        lambda t: _refit_kernel_other_width(),
+        Behaves(bool),
+    ),
+    Case(
+        "adapter",
+        "refit on another width forgets the first fit",
+        lambda t: _refit_adapter_other_width(),
+        Behaves(bool),
+    ),
+    Case(
+        "self-learning",
+        "refit on another width forgets the first fit",
+        lambda t: _refit_self_learning_other_width(),
+        Behaves(bool),
+    ),
+    Case(
+        "aligners",
+        "refit on an array forgets the target DataFrame's names",
+        lambda t: _refit_target_names_dropped(),
+        Behaves(bool),
+    ),
+    Case(
+        "aligners",
+        "failed refit with NaN leaves the fit unchanged",
+        lambda t: _unchanged_after_failed_fit(
+            lambda: LatentAligner("affine"), (np.full((40, 5), np.nan), Y)
+        ),
+        Raises(ValueError, r"NaN|infinit|finite"),
+    ),
+    Case(
+        "kernel",
+        "failed refit with rows differing leaves the fit unchanged",
+        lambda t: _unchanged_after_failed_fit(
+            lambda: AnchorKernelAligner(3), (X, Y[:10])
+        ),
+        Raises(ValueError, r"(rows|samples).*(40|10)"),
+    ),
+    Case(
+        "adapter",
+        "failed refit with a wrong base leaves the fit unchanged",
+        lambda t: _unchanged_after_failed_fit(
+            lambda: AdapterAligner("affine", max_iter=1, random_state=0), (X[:, :0], Y)
+        ),
+        Raises(ValueError, r"(feature|column).*(0|zero)"),
+    ),
+    Case(
+        "aligners",
+        "fit on a DataFrame, transform an array",
+        lambda t: _frame_then_array(),
+        Warns(UserWarning, r"feature names", lambda r: r.shape == (40, 3)),
+    ),
+    Case(
+        "aligners",
+        "fit on an array, transform a DataFrame",
+        lambda t: _array_then_frame(),
+        Warns(UserWarning, r"feature names", lambda r: np.asarray(r).shape == (40, 3)),
+    ),
+    Case(
+        "aligners",
+        "set_output pandas after fit",
+        lambda t: _set_output_pandas_after_fit(),
+        Behaves(bool),
+    ),
+    Case(
+        "aligners",
+        "set_output pandas then inverse_transform a DataFrame",
+        lambda t: _set_output_pandas_inverse(),
+        Behaves(bool),
+    ),
+    Case(
+        "streaming",
+        "partial_fit, fit, partial_fit restarts at fit",
+        lambda t: _partial_fit_then_fit_then_partial(),
+        Behaves(bool),
+    ),
+    Case(
+        "streaming",
+        "partial_fit of another width after fit",
+        lambda t: _partial_fit_other_width_after_fit(),
+        Raises(ValueError, r"7 features.*expecting 5 features.*same source encoder"),
+    ),
+    Case(
+        "aligners",
+        "get_feature_names_out with input_features of the wrong length",
+        lambda t: _names_out_wrong_length(),
+        Raises(ValueError, r"input_features"),
+    ),
+    Case(
+        "aligners",
+        "get_feature_names_out with other names",
+        lambda t: _names_out_wrong_names(),
+        Raises(
+            ValueError,
+            r"input_features.*feature_names_in_|feature_names_in_.*input_features",
+        ),
+    ),
+    Case(
+        "weights",
+        "score with sample_weight of the wrong length after fit",
+        lambda t: _score_weights_wrong_length(),
+        Raises(ValueError, r"sample_weight.*10.*40|sample_weight.*40.*10"),
+    ),
+    Case(
+        "weights",
+        "kernel score with sample_weight of the wrong length",
+        lambda t: _kernel_score_weights_wrong_length(),
+        Raises(ValueError, r"sample_weight.*10.*40|sample_weight.*40.*10"),
+    ),
+    Case(
+        "aligners",
+        "ortho 5→3 inverse round trip",
+        lambda t: _ortho_pad_down(),
+        Behaves(bool),
+    ),
+    Case(
+        "aligners",
+        "ortho 3→5 inverse round trip is exact",
+        lambda t: _ortho_pad_up(),
+        Behaves(bool),
+    ),
+    Case(
+        "aligners",
+        "affine 3→5 inverse round trip is exact",
+        lambda t: _affine_pad_up(),
+        Behaves(bool),
+    ),
+    Case(
+        "aligners",
+        "linear 5→3 has no inverse",
+        lambda t: _linear_pad_down_inverse(),
+        Behaves(
+            lambda r: (
+                r.shape == (40, 5)
+                and np.allclose(
+                    LatentAligner("linear").fit(X, Y).transform(r),
+                    LatentAligner("linear").fit(X, Y).transform(X),
+                    atol=1e-6,
+                )
+            )
+        ),
+    ),
+    Case(
+        "aligners",
+        "transform of zero rows",
+        _transform_zero_rows(lambda: LatentAligner("affine")),
+        Raises(ValueError, ZERO_ROWS),
+    ),
+    Case(
+        "kernel",
+        "transform of zero rows",
+        _transform_zero_rows(lambda: AnchorKernelAligner(3)),
+        Raises(ValueError, ZERO_ROWS),
+    ),
+    Case(
+        "adapter",
+        "transform of zero rows",
+        _transform_zero_rows(
+            lambda: AdapterAligner("affine", max_iter=1, random_state=0)
+        ),
+        Raises(ValueError, ZERO_ROWS),
+    ),
+    Case(
+        "self-learning",
+        "transform of zero rows",
+        _transform_zero_rows(
+            lambda: SelfLearningAligner(LatentAligner("affine"), n_iter=1)
+        ),
+        Raises(ValueError, ZERO_ROWS),
+    ),
+    Case(
+        "aligners",
+        "NaiveAligner transform of zero rows",
+        _transform_zero_rows(NaiveAligner),
+        Raises(ValueError, ZERO_ROWS),
+    ),
+    Case(
+        "aligners",
+        "inverse_transform of zero rows",
+        lambda t: _inverse_zero_rows(),
+        Raises(ValueError, ZERO_ROWS),
+    ),
+    Case(
+        "aligners",
+        "score on zero rows",
+        lambda t: _score_zero_rows(),
+        Raises(
+            ValueError,
+            r"(0|zero|no) (rows|samples|pairs).*(at least|need)"
+            r"|(at least|need).*(sample|row|pair)",
+        ),
+    ),
+    Case(
+        "aligners",
+        "fit_alignment on zero rows",
+        lambda t: _fit_alignment_zero_rows(),
+        Raises(ValueError, r"(0|zero|no) (rows|samples|pairs|anchor)|at least"),
+    ),
+    Case(
+        "aligners",
+        "fit_transform equals fit then transform",
+        lambda t: _fit_transform_equals_fit_then_transform(),
+        Behaves(bool),
+    ),
+    Case(
+        "aligners",
+        "NaiveAligner refit on another width forgets the first",
+        lambda t: _naive_refit_other_width(),
+        Behaves(bool),
+    ),
+    Case(
+        "self-learning",
+        "every unpaired row identical",
+        lambda t: _identical_unpaired(),
+        Behaves(bool),
+    ),
+    Case(
+        "self-learning",
+        "more unpaired targets than sources",
+        lambda t: _more_targets_than_sources(),
+        Behaves(bool),
+    ),
+    Case(
+        "self-learning",
+        "more unpaired sources than targets",
+        lambda t: _more_sources_than_targets(),
+        Behaves(bool),
+    ),
+    Case(
+        "self-learning",
+        "n_iter=0 is refused (pinned: n_iter >= 1)",
+        lambda t: _n_iter_zero(),
+        Raises(ValueError, r"n_iter.*range \[1"),
+    ),
+    Case(
+        "self-learning",
+        "mutual matching with one unpaired row each",
+        _one_unpaired_each("mutual"),
+        Behaves(bool),
+    ),
+    Case(
+        "self-learning",
+        "many-to-one matching with one unpaired row each",
+        _one_unpaired_each("many-to-one"),
+        Behaves(bool),
+    ),
+    Case(
+        "self-learning",
+        "n_iter=-1",
+        lambda t: _self_learning_n_iter_negative(),
+        Raises(ValueError, r"n_iter.*range \[1"),
+    ),
+    Case(
+        "self-learning",
+        "matching typo 'mutal'",
+        lambda t: _self_learning_matching_typo(),
+        Raises(ValueError, r"matching.*mutual"),
+    ),
+    Case(
+        "self-learning",
+        "a pool with no pair at all",
+        lambda t: _self_learning_no_pairs(),
+        Raises(ValueError, r"pair.*(at least|need)|(at least|need).*pair"),
+    ),
+    Case(
+        "zero-shot",
+        "predict_proba rows sum to 1 in classes_ order",
+        lambda t: _proba_sums_to_one(),
+        Behaves(bool),
+    ),
+    Case(
+        "zero-shot",
+        "classes_ columns agree with predict",
+        lambda t: _classes_order_follows_proba(),
+        Behaves(bool),
+    ),
+    Case(
+        "zero-shot",
+        "decision_function for two classes",
+        lambda t: _decision_function_two_classes(),
+        Behaves(bool),
+    ),
+    Case(
+        "zero-shot",
+        "predict_proba of zero rows",
+        lambda t: _zero_shot_zero_rows(),
+        Raises(ValueError, r"0 sample.*minimum of 1"),
+    ),
+    Case(
+        "zero-shot", "pickle round trip", lambda t: _zero_shot_pickle(), Behaves(bool)
+    ),
+    Case(
+        "zero-shot",
+        "clone with tensor prompt embeddings",
+        lambda t: _zero_shot_clone_with_tensor_prompts(),
+        Behaves(bool),
+    ),
+    Case(
+        "zero-shot",
+        "score with sample_weight of the wrong length",
+        lambda t: _zero_shot_score_weights_wrong_length(),
+        Raises(
+            ValueError,
+            r"sample_weight.*shape \(2,\).*got shape \(1,\).*one weight per row",
+        ),
+    ),
+    Case(
+        "zero-shot",
+        "score with labels of the wrong length",
+        lambda t: _zero_shot().score(np.eye(3)[:2], ["cat"]),
+        Raises(ValueError, r"y has 1 label.*X has 2.*one true label per row"),
+    ),
+    Case(
+        "zero-shot",
+        "predict_proba of a DataFrame",
+        lambda t: _zero_shot_set_output_pandas(),
+        Behaves(lambda r: np.allclose(np.asarray(r).sum(axis=1), 1.0)),
+    ),
+]
 
 
 # --- parameters changed after fit, sequences of partial fits ---------------
@@ -791,7 +1176,9 @@ def _zero_shot_learned_refit_other_width():
 
 
 def _zero_shot_clone_of_fitted_aligner():
-    fitted = LatentAligner("affine").fit(RNG.normal(size=(30, 4)), RNG.normal(size=(30, 3)))
+    fitted = LatentAligner("affine").fit(
+        RNG.normal(size=(30, 4)), RNG.normal(size=(30, 3))
+    )
     model = clone(ZeroShotTextSpaceClassifier(THREE, aligner=fitted))
     return model.fit(RNG.normal(size=(5, 4)))
 
@@ -799,12 +1186,16 @@ def _zero_shot_clone_of_fitted_aligner():
 def _zero_shot_frozen_pickle():
     from sklearn.frozen import FrozenEstimator
 
-    fitted = LatentAligner("affine").fit(RNG.normal(size=(30, 4)), RNG.normal(size=(30, 3)))
+    fitted = LatentAligner("affine").fit(
+        RNG.normal(size=(30, 4)), RNG.normal(size=(30, 3))
+    )
     model = ZeroShotTextSpaceClassifier(THREE, aligner=FrozenEstimator(fitted))
     model.fit(RNG.normal(size=(5, 4)))
     loaded = pickle.loads(pickle.dumps(model))
     images = RNG.normal(size=(4, 4))
-    np.testing.assert_array_equal(loaded.predict_proba(images), model.predict_proba(images))
+    np.testing.assert_array_equal(
+        loaded.predict_proba(images), model.predict_proba(images)
+    )
     return True
 
 
@@ -831,39 +1222,213 @@ def _zero_shot_tiny_temperature():
 
 
 CASES += [
-    Case("aligners", "l2_normalize switched on after fit changes nothing", _params_changed_after_fit(l2_normalize=True), Behaves(bool)),
-    Case("aligners", "transform_type changed after fit changes nothing", _params_changed_after_fit(transform_type="linear"), Behaves(bool)),
-    Case("aligners", "center and std_scaling changed after fit change nothing", _params_changed_after_fit(center=False, std_scaling=False), Behaves(bool)),
-    Case("kernel", "n_neighbors and temperature changed after fit change nothing", lambda t: _kernel_params_changed_after_fit(), Behaves(bool)),
-    Case("self-learning", "base aligner replaced after fit changes nothing", lambda t: _self_learning_base_changed_after_fit(), Behaves(bool)),
-    Case("streaming", "a refused first batch leaves the aligner unfitted", lambda t: _failed_first_partial_fit(), Behaves(bool)),
-    Case("streaming", "partial_fit on a DataFrame then an array", lambda t: _partial_frame_then_array(), Warns(UserWarning, r"does not have valid feature names.*fitted with feature names", lambda r: r.n_samples_seen_ == 40)),
-    Case("streaming", "fit on a target DataFrame then partial_fit a target array", lambda t: _partial_target_frame_then_array(), Behaves(bool)),
-    Case("weights", "weights as a Series with a shuffled index are positional", lambda t: _weights_series_shuffled_index(), Behaves(bool)),
-    Case("aligners", "alpha='auto' then a fixed alpha forgets the grid", lambda t: _alpha_auto_then_fixed_forgets_grid(), Behaves(bool)),
-    Case("aligners", "adam then closed form forgets n_iter_", lambda t: _adam_then_closed_form_forgets_n_iter(), Behaves(bool)),
-    Case("kernel", "refit on fewer anchors than n_neighbors", lambda t: _kernel_refit_fewer_anchors(), Behaves(bool)),
-    Case("kernel", "target DataFrame names the output columns", _names_out_target_frame(lambda: AnchorKernelAligner(3)), Behaves(bool)),
-    Case("adapter", "target DataFrame names the output columns", _names_out_target_frame(lambda: AdapterAligner("affine", max_iter=1, random_state=0)), Behaves(bool)),
-    Case("self-learning", "target DataFrame names the output columns", _names_out_target_frame(lambda: SelfLearningAligner(LatentAligner("affine"), n_iter=1)), Behaves(bool)),
-    Case("kernel", "set_output pandas", _set_output_pandas(lambda: AnchorKernelAligner(3)), Behaves(bool)),
-    Case("adapter", "set_output pandas", _set_output_pandas(lambda: AdapterAligner("ortho", max_iter=1, random_state=0)), Behaves(bool)),
-    Case("self-learning", "set_output pandas", _set_output_pandas(lambda: SelfLearningAligner(LatentAligner("affine"), n_iter=1)), Behaves(bool)),
-    Case("aligners", "inverse_transform through a scaler pipeline", lambda t: _pipeline_inverse(), Behaves(bool)),
-    Case("aligners", "NaiveAligner joblib round trip", lambda t: _naive_pickle(), Behaves(bool)),
-    Case("aligners", "aligner with a target_encoder survives pickling", lambda t: _target_encoder_pickle(), Behaves(bool)),
-    Case("zero-shot", "predict_log_proba is the log of predict_proba", lambda t: _log_proba_is_log_of_proba(), Behaves(bool)),
-    Case("zero-shot", "two-class decision_function agrees with predict", lambda t: _two_class_decision_agrees_with_predict(), Behaves(bool)),
-    Case("zero-shot", "three-class decision_function has a column per class", lambda t: _three_class_decision_shape(), Behaves(bool)),
-    Case("zero-shot", "refit with other classes replaces classes_", lambda t: _zero_shot_refit_other_classes(), Behaves(bool)),
-    Case("zero-shot", "parameters changed after fit change nothing", lambda t: _zero_shot_params_changed_after_fit(), Behaves(bool)),
-    Case("zero-shot", "learned aligner refit on another width", lambda t: _zero_shot_learned_refit_other_width(), Behaves(bool)),
-    Case("zero-shot", "clone drops a plain fitted aligner's fit", lambda t: _zero_shot_clone_of_fitted_aligner(), Raises(NotFittedError, r"needs a fitted aligner.*FrozenEstimator|needs a fitted aligner.*(Fit it|pass labels)")),
-    Case("zero-shot", "a frozen aligner survives pickling", lambda t: _zero_shot_frozen_pickle(), Behaves(bool)),
-    Case("zero-shot", "GridSearchCV over temperature", lambda t: _zero_shot_grid_search_temperature(), Behaves(bool)),
-    Case("zero-shot", "CSLS on a single input", lambda t: _zero_shot_csls_one_row(), Behaves(bool)),
-    Case("zero-shot", "temperature 1e-8 gives finite probabilities", lambda t: _zero_shot_tiny_temperature(), Behaves(bool)),
-]  # fmt: skip
+    Case(
+        "aligners",
+        "l2_normalize switched on after fit changes nothing",
+        _params_changed_after_fit(l2_normalize=True),
+        Behaves(bool),
+    ),
+    Case(
+        "aligners",
+        "transform_type changed after fit changes nothing",
+        _params_changed_after_fit(transform_type="linear"),
+        Behaves(bool),
+    ),
+    Case(
+        "aligners",
+        "center and std_scaling changed after fit change nothing",
+        _params_changed_after_fit(center=False, std_scaling=False),
+        Behaves(bool),
+    ),
+    Case(
+        "kernel",
+        "n_neighbors and temperature changed after fit change nothing",
+        lambda t: _kernel_params_changed_after_fit(),
+        Behaves(bool),
+    ),
+    Case(
+        "self-learning",
+        "base aligner replaced after fit changes nothing",
+        lambda t: _self_learning_base_changed_after_fit(),
+        Behaves(bool),
+    ),
+    Case(
+        "streaming",
+        "a refused first batch leaves the aligner unfitted",
+        lambda t: _failed_first_partial_fit(),
+        Behaves(bool),
+    ),
+    Case(
+        "streaming",
+        "partial_fit on a DataFrame then an array",
+        lambda t: _partial_frame_then_array(),
+        Warns(
+            UserWarning,
+            r"does not have valid feature names.*fitted with feature names",
+            lambda r: r.n_samples_seen_ == 40,
+        ),
+    ),
+    Case(
+        "streaming",
+        "fit on a target DataFrame then partial_fit a target array",
+        lambda t: _partial_target_frame_then_array(),
+        Behaves(bool),
+    ),
+    Case(
+        "weights",
+        "weights as a Series with a shuffled index are positional",
+        lambda t: _weights_series_shuffled_index(),
+        Behaves(bool),
+    ),
+    Case(
+        "aligners",
+        "alpha='auto' then a fixed alpha forgets the grid",
+        lambda t: _alpha_auto_then_fixed_forgets_grid(),
+        Behaves(bool),
+    ),
+    Case(
+        "aligners",
+        "adam then closed form forgets n_iter_",
+        lambda t: _adam_then_closed_form_forgets_n_iter(),
+        Behaves(bool),
+    ),
+    Case(
+        "kernel",
+        "refit on fewer anchors than n_neighbors",
+        lambda t: _kernel_refit_fewer_anchors(),
+        Behaves(bool),
+    ),
+    Case(
+        "kernel",
+        "target DataFrame names the output columns",
+        _names_out_target_frame(lambda: AnchorKernelAligner(3)),
+        Behaves(bool),
+    ),
+    Case(
+        "adapter",
+        "target DataFrame names the output columns",
+        _names_out_target_frame(
+            lambda: AdapterAligner("affine", max_iter=1, random_state=0)
+        ),
+        Behaves(bool),
+    ),
+    Case(
+        "self-learning",
+        "target DataFrame names the output columns",
+        _names_out_target_frame(
+            lambda: SelfLearningAligner(LatentAligner("affine"), n_iter=1)
+        ),
+        Behaves(bool),
+    ),
+    Case(
+        "kernel",
+        "set_output pandas",
+        _set_output_pandas(lambda: AnchorKernelAligner(3)),
+        Behaves(bool),
+    ),
+    Case(
+        "adapter",
+        "set_output pandas",
+        _set_output_pandas(lambda: AdapterAligner("ortho", max_iter=1, random_state=0)),
+        Behaves(bool),
+    ),
+    Case(
+        "self-learning",
+        "set_output pandas",
+        _set_output_pandas(
+            lambda: SelfLearningAligner(LatentAligner("affine"), n_iter=1)
+        ),
+        Behaves(bool),
+    ),
+    Case(
+        "aligners",
+        "inverse_transform through a scaler pipeline",
+        lambda t: _pipeline_inverse(),
+        Behaves(bool),
+    ),
+    Case(
+        "aligners",
+        "NaiveAligner joblib round trip",
+        lambda t: _naive_pickle(),
+        Behaves(bool),
+    ),
+    Case(
+        "aligners",
+        "aligner with a target_encoder survives pickling",
+        lambda t: _target_encoder_pickle(),
+        Behaves(bool),
+    ),
+    Case(
+        "zero-shot",
+        "predict_log_proba is the log of predict_proba",
+        lambda t: _log_proba_is_log_of_proba(),
+        Behaves(bool),
+    ),
+    Case(
+        "zero-shot",
+        "two-class decision_function agrees with predict",
+        lambda t: _two_class_decision_agrees_with_predict(),
+        Behaves(bool),
+    ),
+    Case(
+        "zero-shot",
+        "three-class decision_function has a column per class",
+        lambda t: _three_class_decision_shape(),
+        Behaves(bool),
+    ),
+    Case(
+        "zero-shot",
+        "refit with other classes replaces classes_",
+        lambda t: _zero_shot_refit_other_classes(),
+        Behaves(bool),
+    ),
+    Case(
+        "zero-shot",
+        "parameters changed after fit change nothing",
+        lambda t: _zero_shot_params_changed_after_fit(),
+        Behaves(bool),
+    ),
+    Case(
+        "zero-shot",
+        "learned aligner refit on another width",
+        lambda t: _zero_shot_learned_refit_other_width(),
+        Behaves(bool),
+    ),
+    Case(
+        "zero-shot",
+        "clone drops a plain fitted aligner's fit",
+        lambda t: _zero_shot_clone_of_fitted_aligner(),
+        Raises(
+            NotFittedError,
+            r"needs a fitted aligner.*FrozenEstimator"
+            r"|needs a fitted aligner.*(Fit it|pass labels)",
+        ),
+    ),
+    Case(
+        "zero-shot",
+        "a frozen aligner survives pickling",
+        lambda t: _zero_shot_frozen_pickle(),
+        Behaves(bool),
+    ),
+    Case(
+        "zero-shot",
+        "GridSearchCV over temperature",
+        lambda t: _zero_shot_grid_search_temperature(),
+        Behaves(bool),
+    ),
+    Case(
+        "zero-shot",
+        "CSLS on a single input",
+        lambda t: _zero_shot_csls_one_row(),
+        Behaves(bool),
+    ),
+    Case(
+        "zero-shot",
+        "temperature 1e-8 gives finite probabilities",
+        lambda t: _zero_shot_tiny_temperature(),
+        Behaves(bool),
+    ),
+]
 
 
 # --- third batch: self-learning options, adapter and kernel edges ----------
@@ -949,17 +1514,86 @@ def _latent_generator_seed():
 
 
 CASES += [
-    Case("self-learning", "margin 1e9 keeps no match: the pairs-only map", lambda t: _huge_margin_keeps_no_match(), Behaves(bool)),
-    Case("self-learning", "unguarded matches on a noiseless pool are all right", lambda t: _unguarded_matches_are_right(), Behaves(bool)),
-    Case("self-learning", "weights of unpaired rows are ignored, as documented", lambda t: _unpaired_weights_ignored(), Behaves(bool)),
-    Case("self-learning", "partial_fit is not offered", lambda t: _self_learning_partial_fit(), Raises(AttributeError, r"partial_fit")),
-    Case("self-learning", "a self-learner as the base of a self-learner", lambda t: _nested_self_learner(), Behaves(bool)),
-    Case("self-learning", "a kernel aligner as the base", lambda t: _self_learning_kernel_base(), Behaves(bool)),
-    Case("self-learning", "max_match_ratio 0", lambda t: _max_match_ratio_zero(), Raises(ValueError, r"max_match_ratio.*range \(0\.0, inf\)")),
-    Case("self-learning", "n_folds 1", lambda t: _n_folds_one(), Raises(ValueError, r"n_folds.*None or an int in the range \[2, inf\)")),
-    Case("adapter", "the same random_state gives the same fit", lambda t: _adapter_reproducible(), Behaves(bool)),
-    Case("adapter", "max_iter 0", lambda t: _adapter_max_iter_zero(), Raises(ValueError, r"max_iter.*range \[1, inf\)")),
-    Case("adapter", "three anchors", lambda t: _adapter_three_anchors(), Behaves(lambda r: r.transform(X).shape == (40, 3) and np.isfinite(r.transform(X)).all())),
-    Case("kernel", "a zero-weight anchor is never the nearest", lambda t: _kernel_zero_weight_nearest(), Behaves(bool)),
-    Case("aligners", "adam seeded with a numpy Generator", lambda t: _latent_generator_seed(), Raises(ValueError, r"random_state.*int.*RandomState.*None")),
-]  # fmt: skip
+    Case(
+        "self-learning",
+        "margin 1e9 keeps no match: the pairs-only map",
+        lambda t: _huge_margin_keeps_no_match(),
+        Behaves(bool),
+    ),
+    Case(
+        "self-learning",
+        "unguarded matches on a noiseless pool are all right",
+        lambda t: _unguarded_matches_are_right(),
+        Behaves(bool),
+    ),
+    Case(
+        "self-learning",
+        "weights of unpaired rows are ignored, as documented",
+        lambda t: _unpaired_weights_ignored(),
+        Behaves(bool),
+    ),
+    Case(
+        "self-learning",
+        "partial_fit is not offered",
+        lambda t: _self_learning_partial_fit(),
+        Raises(AttributeError, r"partial_fit"),
+    ),
+    Case(
+        "self-learning",
+        "a self-learner as the base of a self-learner",
+        lambda t: _nested_self_learner(),
+        Behaves(bool),
+    ),
+    Case(
+        "self-learning",
+        "a kernel aligner as the base",
+        lambda t: _self_learning_kernel_base(),
+        Behaves(bool),
+    ),
+    Case(
+        "self-learning",
+        "max_match_ratio 0",
+        lambda t: _max_match_ratio_zero(),
+        Raises(ValueError, r"max_match_ratio.*range \(0\.0, inf\)"),
+    ),
+    Case(
+        "self-learning",
+        "n_folds 1",
+        lambda t: _n_folds_one(),
+        Raises(ValueError, r"n_folds.*None or an int in the range \[2, inf\)"),
+    ),
+    Case(
+        "adapter",
+        "the same random_state gives the same fit",
+        lambda t: _adapter_reproducible(),
+        Behaves(bool),
+    ),
+    Case(
+        "adapter",
+        "max_iter 0",
+        lambda t: _adapter_max_iter_zero(),
+        Raises(ValueError, r"max_iter.*range \[1, inf\)"),
+    ),
+    Case(
+        "adapter",
+        "three anchors",
+        lambda t: _adapter_three_anchors(),
+        Behaves(
+            lambda r: (
+                r.transform(X).shape == (40, 3) and np.isfinite(r.transform(X)).all()
+            )
+        ),
+    ),
+    Case(
+        "kernel",
+        "a zero-weight anchor is never the nearest",
+        lambda t: _kernel_zero_weight_nearest(),
+        Behaves(bool),
+    ),
+    Case(
+        "aligners",
+        "adam seeded with a numpy Generator",
+        lambda t: _latent_generator_seed(),
+        Raises(ValueError, r"random_state.*int.*RandomState.*None"),
+    ),
+]

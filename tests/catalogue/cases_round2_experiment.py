@@ -11,13 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from skalign.evaluation import ConfigError, run_experiment
-from skalign.evaluation import _stitching
+from skalign.evaluation import ConfigError, _stitching, run_experiment
 from tests.catalogue._evaluation_data import (
     embedding_file,
-    labels_file,
     run,
-    same_table,
     stitching_config,
     with_changes,
     zero_shot_config,

@@ -109,9 +109,7 @@ def _same_gallery_index_reused():
 def _pickled_index_searches_alike():
     index = GalleryIndex(BIG_GALLERY, "ivf", {"n_lists": 2, "n_probe": 2})
     loaded = pickle.loads(pickle.dumps(index))
-    return np.array_equal(
-        loaded.search(BIG_QUERIES, 3), index.search(BIG_QUERIES, 3)
-    )
+    return np.array_equal(loaded.search(BIG_QUERIES, 3), index.search(BIG_QUERIES, 3))
 
 
 def _hnsw_agrees_with_exact():
@@ -129,15 +127,24 @@ def _index_k_equals_gallery():
 
 
 def _index_with_exclude_self():
-    a = retrieve(BIG_GALLERY[:40], BIG_GALLERY[:40], k=2, exclude_self=True,
-                 index="ivf", index_params={"n_lists": 1})
+    a = retrieve(
+        BIG_GALLERY[:40],
+        BIG_GALLERY[:40],
+        k=2,
+        exclude_self=True,
+        index="ivf",
+        index_params={"n_lists": 1},
+    )
     b = retrieve(BIG_GALLERY[:40], BIG_GALLERY[:40], k=2, exclude_self=True)
     return np.array_equal(a[0], b[0])
 
 
 def _n_probe_zero():
     return retrieve(
-        BIG_QUERIES, BIG_GALLERY, k=2, index="ivf",
+        BIG_QUERIES,
+        BIG_GALLERY,
+        k=2,
+        index="ivf",
         index_params={"n_lists": 2, "n_probe": 0},
     )
 
@@ -150,7 +157,10 @@ def _n_lists_beyond_gallery():
 
 def _n_probe_float():
     return retrieve(
-        BIG_QUERIES, BIG_GALLERY, k=2, index="ivf",
+        BIG_QUERIES,
+        BIG_GALLERY,
+        k=2,
+        index="ivf",
         index_params={"n_lists": 2, "n_probe": 2.0},
     )
 
@@ -299,49 +309,271 @@ def _map_reference():
 
 
 CASES = [
-    Case("retrieval", "duplicated gallery rows rank in gallery order", lambda t: _duplicated_gallery_ties_in_gallery_order(), Behaves(bool)),
-    Case("retrieval", "a gallery of one row repeated ranks in row order", lambda t: _all_tied_gallery(), Behaves(bool)),
-    Case("retrieval", "k equal to the gallery is the whole ranking", lambda t: _k_equals_gallery_is_full_ranking(), Behaves(bool)),
-    Case("retrieval", "CSLS with k beyond the gallery", lambda t: _csls_k_beyond_gallery(), Raises(ValueError, r"k=9 exceeds the gallery size 8.*k <= 8")),
-    Case("retrieval", "CSLS with hubness_neighbors=1 agrees with its formula", lambda t: _csls_one_neighbour(), Behaves(bool)),
-    Case("retrieval", "CSLS with a single query", lambda t: _csls_one_query(), Behaves(bool)),
-    Case("retrieval", "CSLS with hubness_neighbors=2.5", lambda t: _csls_neighbours_float(), Raises((ValueError, TypeError), r"hubness_neighbors.*(int|whole)")),
-    Case("retrieval", "a prebuilt index of another gallery of the same shape", lambda t: _stale_index(), Raises(ValueError, r"index was built on (another|a different) gallery.*(Build it on this gallery|index='ivf')")),
-    Case("retrieval", "a prebuilt index of the same gallery is reused", lambda t: _same_gallery_index_reused(), Behaves(bool)),
-    Case("retrieval", "a pickled index searches as the original", lambda t: _pickled_index_searches_alike(), Behaves(bool)),
-    Case("retrieval", "an HNSW index on a small gallery agrees with exact search", lambda t: _hnsw_agrees_with_exact(), Behaves(bool)),
-    Case("retrieval", "an index asked for the whole gallery", lambda t: _index_k_equals_gallery(), Behaves(bool)),
-    Case("retrieval", "an index with exclude_self agrees with exact search", lambda t: _index_with_exclude_self(), Behaves(bool)),
-    Case("retrieval", "index n_probe 0", lambda t: _n_probe_zero(), Raises(ValueError, r"n_probe.*out of range.*1 to 2")),
-    Case("retrieval", "index n_lists beyond the gallery", lambda t: _n_lists_beyond_gallery(), Raises(ValueError, r"n_lists.*500.*out of range.*1 to 120")),
-    Case("retrieval", "index n_probe 2.0", lambda t: _n_probe_float(), Raises(TypeError, r"n_probe.*whole number")),
-    Case("retrieval", "index_params without an index", lambda t: _index_params_without_index(), Raises(ValueError, r"index_params.*index=('ivf'|None)|index_params.*(ignored|no index)")),
-    Case("retrieval", "ids as a pandas Series with a shuffled index", lambda t: _ids_as_series(), Behaves(bool)),
-    Case("retrieval", "a query id None", lambda t: _ids_with_none(), Raises(ValueError, r"query_ids.*(None|missing).*(id|every)")),
-    Case("retrieval", "retriever joblib round trip suggests alike", lambda t: _retriever_pickle(), Behaves(bool)),
-    Case("retrieval", "retriever with an index survives pickling", lambda t: _retriever_pickle_with_index(), Behaves(bool)),
-    Case("retrieval", "retriever clone is unfitted and refits alike", lambda t: _retriever_clone_is_unfitted(), Behaves(bool)),
-    Case("retrieval", "retriever refit forgets the first reports", lambda t: _retriever_refit_forgets(), Behaves(bool)),
-    Case("retrieval", "retriever n_reports beyond the distinct reports", lambda t: _retriever_n_reports_beyond_anchors_predict(), Raises(ValueError, r"n_reports.*5.*3 distinct")),
-    Case("retrieval", "retriever suggest n_reports beyond the distinct reports", lambda t: _retriever_suggest_beyond_anchors(), Raises(ValueError, r"n_reports.*4.*3 distinct")),
-    Case("retrieval", "retriever predict is the first suggestion", lambda t: _retriever_predict_is_first_suggestion(), Behaves(bool)),
-    Case("retrieval", "retriever score on its own anchors", lambda t: _retriever_score_all_right(), Behaves(bool)),
-    Case("retrieval", "retriever score on zero rows", lambda t: _retriever_score_zero_rows(), Raises(ValueError, r"0 sample.*minimum of 1")),
-    Case("retrieval", "retriever n_reports changed after fit", lambda t: _retriever_set_params_n_reports_after_fit(), Behaves(lambda shape: shape == (4, 1) or shape == (4, 2))),
-    Case("retrieval", "retriever score with all weights zero", lambda t: _retriever_score_weights_zero(), Raises(ValueError, r"sample_weight.*(zero|0).*weight > 0|sample_weight.*positive")),
-    Case("retrieval", "retriever score on a report it never saw", lambda t: _retriever_score_unknown_report(), Behaves(lambda s: np.isclose(s, 0.75))),
-    Case("retrieval", "retriever with CSLS fitted on two anchors", lambda t: _retriever_csls_one_anchor_image(), Behaves(lambda r: list(r) == ["a cat"])),
-    Case("retrieval", "report with CSLS", lambda t: _report_with_csls(), Behaves(lambda r: len(r) > 0)),
-    Case("retrieval", "report with k an int", lambda t: _report_k_as_int(), Behaves(lambda r: len(r) > 0)),
-    Case("metrics", "precision_at_k with k=0", lambda t: _metric_k_zero(), Raises(ValueError, r"k.*(>= 1|range|at least 1)")),
-    Case("metrics", "mean_average_precision_at_k with k beyond the gallery", lambda t: _metric_k_beyond(), Raises(ValueError, r"k=4.*(3|gallery).*k <= 3|k.*at most.*3")),
-    Case("metrics", "recall_at_k with k=1.5", lambda t: _metric_k_float(), Raises((ValueError, TypeError), r"k.*(int|whole)")),
-    Case("metrics", "precision_at_k ties ranked in gallery order", lambda t: _metric_ties_stable(), Behaves(lambda v: v == 0.0)),
-    Case("metrics", "precision_at_k of 1-D relevance", lambda t: _metric_1d(), Raises(ValueError, r"y_true must be 2-D.*\(n_queries, n_gallery\).*reshape\(1, -1\)")),
-    Case("metrics", "recall fraction with no relevant item anywhere", lambda t: _metric_no_relevant_anywhere(), Raises(ValueError, r"queries have no relevant gallery item.*Drop them")),
-    Case("metrics", "precision_at_k with k=True", lambda t: _metric_k_bool(), Raises((ValueError, TypeError), r"k.*(int|whole|bool)")),
-    Case("metrics", "mean_average_precision_at_k agrees with a hand computation", lambda t: _map_reference(), Behaves(lambda v: v is True or v == np.True_)),
-]  # fmt: skip
+    Case(
+        "retrieval",
+        "duplicated gallery rows rank in gallery order",
+        lambda t: _duplicated_gallery_ties_in_gallery_order(),
+        Behaves(bool),
+    ),
+    Case(
+        "retrieval",
+        "a gallery of one row repeated ranks in row order",
+        lambda t: _all_tied_gallery(),
+        Behaves(bool),
+    ),
+    Case(
+        "retrieval",
+        "k equal to the gallery is the whole ranking",
+        lambda t: _k_equals_gallery_is_full_ranking(),
+        Behaves(bool),
+    ),
+    Case(
+        "retrieval",
+        "CSLS with k beyond the gallery",
+        lambda t: _csls_k_beyond_gallery(),
+        Raises(ValueError, r"k=9 exceeds the gallery size 8.*k <= 8"),
+    ),
+    Case(
+        "retrieval",
+        "CSLS with hubness_neighbors=1 agrees with its formula",
+        lambda t: _csls_one_neighbour(),
+        Behaves(bool),
+    ),
+    Case(
+        "retrieval",
+        "CSLS with a single query",
+        lambda t: _csls_one_query(),
+        Behaves(bool),
+    ),
+    Case(
+        "retrieval",
+        "CSLS with hubness_neighbors=2.5",
+        lambda t: _csls_neighbours_float(),
+        Raises((ValueError, TypeError), r"hubness_neighbors.*(int|whole)"),
+    ),
+    Case(
+        "retrieval",
+        "a prebuilt index of another gallery of the same shape",
+        lambda t: _stale_index(),
+        Raises(
+            ValueError,
+            r"index was built on (another|a different) gallery"
+            r".*(Build it on this gallery|index='ivf')",
+        ),
+    ),
+    Case(
+        "retrieval",
+        "a prebuilt index of the same gallery is reused",
+        lambda t: _same_gallery_index_reused(),
+        Behaves(bool),
+    ),
+    Case(
+        "retrieval",
+        "a pickled index searches as the original",
+        lambda t: _pickled_index_searches_alike(),
+        Behaves(bool),
+    ),
+    Case(
+        "retrieval",
+        "an HNSW index on a small gallery agrees with exact search",
+        lambda t: _hnsw_agrees_with_exact(),
+        Behaves(bool),
+    ),
+    Case(
+        "retrieval",
+        "an index asked for the whole gallery",
+        lambda t: _index_k_equals_gallery(),
+        Behaves(bool),
+    ),
+    Case(
+        "retrieval",
+        "an index with exclude_self agrees with exact search",
+        lambda t: _index_with_exclude_self(),
+        Behaves(bool),
+    ),
+    Case(
+        "retrieval",
+        "index n_probe 0",
+        lambda t: _n_probe_zero(),
+        Raises(ValueError, r"n_probe.*out of range.*1 to 2"),
+    ),
+    Case(
+        "retrieval",
+        "index n_lists beyond the gallery",
+        lambda t: _n_lists_beyond_gallery(),
+        Raises(ValueError, r"n_lists.*500.*out of range.*1 to 120"),
+    ),
+    Case(
+        "retrieval",
+        "index n_probe 2.0",
+        lambda t: _n_probe_float(),
+        Raises(TypeError, r"n_probe.*whole number"),
+    ),
+    Case(
+        "retrieval",
+        "index_params without an index",
+        lambda t: _index_params_without_index(),
+        Raises(
+            ValueError,
+            r"index_params.*index=('ivf'|None)|index_params.*(ignored|no index)",
+        ),
+    ),
+    Case(
+        "retrieval",
+        "ids as a pandas Series with a shuffled index",
+        lambda t: _ids_as_series(),
+        Behaves(bool),
+    ),
+    Case(
+        "retrieval",
+        "a query id None",
+        lambda t: _ids_with_none(),
+        Raises(ValueError, r"query_ids.*(None|missing).*(id|every)"),
+    ),
+    Case(
+        "retrieval",
+        "retriever joblib round trip suggests alike",
+        lambda t: _retriever_pickle(),
+        Behaves(bool),
+    ),
+    Case(
+        "retrieval",
+        "retriever with an index survives pickling",
+        lambda t: _retriever_pickle_with_index(),
+        Behaves(bool),
+    ),
+    Case(
+        "retrieval",
+        "retriever clone is unfitted and refits alike",
+        lambda t: _retriever_clone_is_unfitted(),
+        Behaves(bool),
+    ),
+    Case(
+        "retrieval",
+        "retriever refit forgets the first reports",
+        lambda t: _retriever_refit_forgets(),
+        Behaves(bool),
+    ),
+    Case(
+        "retrieval",
+        "retriever n_reports beyond the distinct reports",
+        lambda t: _retriever_n_reports_beyond_anchors_predict(),
+        Raises(ValueError, r"n_reports.*5.*3 distinct"),
+    ),
+    Case(
+        "retrieval",
+        "retriever suggest n_reports beyond the distinct reports",
+        lambda t: _retriever_suggest_beyond_anchors(),
+        Raises(ValueError, r"n_reports.*4.*3 distinct"),
+    ),
+    Case(
+        "retrieval",
+        "retriever predict is the first suggestion",
+        lambda t: _retriever_predict_is_first_suggestion(),
+        Behaves(bool),
+    ),
+    Case(
+        "retrieval",
+        "retriever score on its own anchors",
+        lambda t: _retriever_score_all_right(),
+        Behaves(bool),
+    ),
+    Case(
+        "retrieval",
+        "retriever score on zero rows",
+        lambda t: _retriever_score_zero_rows(),
+        Raises(ValueError, r"0 sample.*minimum of 1"),
+    ),
+    Case(
+        "retrieval",
+        "retriever n_reports changed after fit",
+        lambda t: _retriever_set_params_n_reports_after_fit(),
+        Behaves(lambda shape: shape == (4, 1) or shape == (4, 2)),
+    ),
+    Case(
+        "retrieval",
+        "retriever score with all weights zero",
+        lambda t: _retriever_score_weights_zero(),
+        Raises(
+            ValueError, r"sample_weight.*(zero|0).*weight > 0|sample_weight.*positive"
+        ),
+    ),
+    Case(
+        "retrieval",
+        "retriever score on a report it never saw",
+        lambda t: _retriever_score_unknown_report(),
+        Behaves(lambda s: np.isclose(s, 0.75)),
+    ),
+    Case(
+        "retrieval",
+        "retriever with CSLS fitted on two anchors",
+        lambda t: _retriever_csls_one_anchor_image(),
+        Behaves(lambda r: list(r) == ["a cat"]),
+    ),
+    Case(
+        "retrieval",
+        "report with CSLS",
+        lambda t: _report_with_csls(),
+        Behaves(lambda r: len(r) > 0),
+    ),
+    Case(
+        "retrieval",
+        "report with k an int",
+        lambda t: _report_k_as_int(),
+        Behaves(lambda r: len(r) > 0),
+    ),
+    Case(
+        "metrics",
+        "precision_at_k with k=0",
+        lambda t: _metric_k_zero(),
+        Raises(ValueError, r"k.*(>= 1|range|at least 1)"),
+    ),
+    Case(
+        "metrics",
+        "mean_average_precision_at_k with k beyond the gallery",
+        lambda t: _metric_k_beyond(),
+        Raises(ValueError, r"k=4.*(3|gallery).*k <= 3|k.*at most.*3"),
+    ),
+    Case(
+        "metrics",
+        "recall_at_k with k=1.5",
+        lambda t: _metric_k_float(),
+        Raises((ValueError, TypeError), r"k.*(int|whole)"),
+    ),
+    Case(
+        "metrics",
+        "precision_at_k ties ranked in gallery order",
+        lambda t: _metric_ties_stable(),
+        Behaves(lambda v: v == 0.0),
+    ),
+    Case(
+        "metrics",
+        "precision_at_k of 1-D relevance",
+        lambda t: _metric_1d(),
+        Raises(
+            ValueError,
+            r"y_true must be 2-D.*\(n_queries, n_gallery\).*reshape\(1, -1\)",
+        ),
+    ),
+    Case(
+        "metrics",
+        "recall fraction with no relevant item anywhere",
+        lambda t: _metric_no_relevant_anywhere(),
+        Raises(ValueError, r"queries have no relevant gallery item.*Drop them"),
+    ),
+    Case(
+        "metrics",
+        "precision_at_k with k=True",
+        lambda t: _metric_k_bool(),
+        Raises((ValueError, TypeError), r"k.*(int|whole|bool)"),
+    ),
+    Case(
+        "metrics",
+        "mean_average_precision_at_k agrees with a hand computation",
+        lambda t: _map_reference(),
+        Behaves(lambda v: v is True or v == np.True_),
+    ),
+]
 
 
 # --- second batch: scores, shapes and the retriever in scikit-learn ---------
@@ -446,18 +678,91 @@ def _report_paired_image_to_image():
 
 
 CASES += [
-    Case("metrics", "precision_at_k with -inf scores masking items", lambda t: _minus_inf_scores(), Raises(ValueError, r"y_score.*infinite.*Pass finite scores.*exclude_self")),
-    Case("metrics", "precision_at_k with no queries", lambda t: _no_queries(), Raises(ValueError, r"y_true has shape \(0, 3\).*at least one query")),
-    Case("metrics", "mean_average_precision_at_k with no gallery items", lambda t: _no_gallery_items(), Raises(ValueError, r"y_true has shape \(3, 0\).*gallery item")),
-    Case("metrics", "mean_cosine_similarity of 3-D arrays", lambda t: _cosine_3d(), Raises(ValueError, r"Y_true must be 2-D.*\(n_samples, n_features\)")),
-    Case("retrieval", "a 3-D gallery", lambda t: _retrieve_3d_gallery(), Raises(ValueError, r"gallery must be 2-D.*\(n_samples, n_features\)")),
-    Case("retrieval", "CSLS with one neighbour and exclude_self", lambda t: _csls_one_neighbour_exclude_self(), Behaves(bool)),
-    Case("retrieval", "HNSW asked for more candidates than ef_search", lambda t: _hnsw_k_beyond_ef_search(), Behaves(bool)),
-    Case("retrieval", "an exhaustive index with id exclusions agrees with exact", lambda t: _index_with_ids_agrees(), Behaves(bool)),
-    Case("retrieval", "retriever in cross_val_score", lambda t: _retriever_cross_val_score(), Behaves(bool)),
-    Case("retrieval", "retriever in GridSearchCV over hubness", lambda t: _retriever_grid_search_hubness(), Behaves(bool)),
-    Case("retrieval", "retriever score on images of another width", lambda t: _retriever_score_other_width(), Raises(ValueError, r"X has 5 features.*expecting 4.*same vision encoder")),
-    Case("retrieval", "retriever fitted on a report Series with a shuffled index", lambda t: _retriever_reports_series(), Behaves(bool)),
-    Case("retrieval", "report labels as a Series with a shuffled index are positional", lambda t: _report_labels_series_shuffled(), Behaves(bool)),
-    Case("retrieval", "report image→image without labels", lambda t: _report_paired_image_to_image(), Raises(ValueError, r"image→image retrieval needs labels.*Pass labels, or directions")),
-]  # fmt: skip
+    Case(
+        "metrics",
+        "precision_at_k with -inf scores masking items",
+        lambda t: _minus_inf_scores(),
+        Raises(ValueError, r"y_score.*infinite.*Pass finite scores.*exclude_self"),
+    ),
+    Case(
+        "metrics",
+        "precision_at_k with no queries",
+        lambda t: _no_queries(),
+        Raises(ValueError, r"y_true has shape \(0, 3\).*at least one query"),
+    ),
+    Case(
+        "metrics",
+        "mean_average_precision_at_k with no gallery items",
+        lambda t: _no_gallery_items(),
+        Raises(ValueError, r"y_true has shape \(3, 0\).*gallery item"),
+    ),
+    Case(
+        "metrics",
+        "mean_cosine_similarity of 3-D arrays",
+        lambda t: _cosine_3d(),
+        Raises(ValueError, r"Y_true must be 2-D.*\(n_samples, n_features\)"),
+    ),
+    Case(
+        "retrieval",
+        "a 3-D gallery",
+        lambda t: _retrieve_3d_gallery(),
+        Raises(ValueError, r"gallery must be 2-D.*\(n_samples, n_features\)"),
+    ),
+    Case(
+        "retrieval",
+        "CSLS with one neighbour and exclude_self",
+        lambda t: _csls_one_neighbour_exclude_self(),
+        Behaves(bool),
+    ),
+    Case(
+        "retrieval",
+        "HNSW asked for more candidates than ef_search",
+        lambda t: _hnsw_k_beyond_ef_search(),
+        Behaves(bool),
+    ),
+    Case(
+        "retrieval",
+        "an exhaustive index with id exclusions agrees with exact",
+        lambda t: _index_with_ids_agrees(),
+        Behaves(bool),
+    ),
+    Case(
+        "retrieval",
+        "retriever in cross_val_score",
+        lambda t: _retriever_cross_val_score(),
+        Behaves(bool),
+    ),
+    Case(
+        "retrieval",
+        "retriever in GridSearchCV over hubness",
+        lambda t: _retriever_grid_search_hubness(),
+        Behaves(bool),
+    ),
+    Case(
+        "retrieval",
+        "retriever score on images of another width",
+        lambda t: _retriever_score_other_width(),
+        Raises(ValueError, r"X has 5 features.*expecting 4.*same vision encoder"),
+    ),
+    Case(
+        "retrieval",
+        "retriever fitted on a report Series with a shuffled index",
+        lambda t: _retriever_reports_series(),
+        Behaves(bool),
+    ),
+    Case(
+        "retrieval",
+        "report labels as a Series with a shuffled index are positional",
+        lambda t: _report_labels_series_shuffled(),
+        Behaves(bool),
+    ),
+    Case(
+        "retrieval",
+        "report image→image without labels",
+        lambda t: _report_paired_image_to_image(),
+        Raises(
+            ValueError,
+            r"image→image retrieval needs labels.*Pass labels, or directions",
+        ),
+    ),
+]
