@@ -81,6 +81,27 @@ def host_view(array):
     return array.detach().numpy()
 
 
+def refuse_meta_tensor(array, input_name=None):
+    """Refuse a tensor on the meta device, which holds shapes but no values.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skalign._backend import refuse_meta_tensor
+    >>> refuse_meta_tensor(torch.zeros(2, 3, device="meta"), "X")
+    Traceback (most recent call last):
+    ...
+    ValueError: X is a tensor on the meta device, which holds shapes but no ...
+    """
+    if is_torch_array(array) and array.device.type == "meta":
+        what = input_name or f"A tensor of shape {tuple(array.shape)}"
+        raise ValueError(
+            f"{what} is a tensor on the meta device, which holds shapes but no "
+            "values. Pass a tensor with data (e.g. materialise the model that "
+            "produced it, or move it to 'cpu' or 'cuda')."
+        )
+
+
 def to_numpy(array):
     """Return ``array`` as a NumPy array (a device tensor is copied to the host).
 
@@ -88,13 +109,7 @@ def to_numpy(array):
     the meta device, which holds no values, is refused.
     """
     if is_torch_array(array):
-        if array.device.type == "meta":
-            raise ValueError(
-                f"Got a tensor of shape {tuple(array.shape)} on the meta device, "
-                "which holds shapes but no values. Pass a tensor with data (e.g. "
-                "materialise the model that produced it, or move it to 'cpu' or "
-                "'cuda')."
-            )
+        refuse_meta_tensor(array)
         host = array.detach().cpu()
         try:
             return host.numpy()

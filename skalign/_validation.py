@@ -18,6 +18,7 @@ from ._backend import (
     host_view,
     is_dask_array,
     is_torch_array,
+    refuse_meta_tensor,
     take_rows,
     to_namespace_of,
     to_numpy,
@@ -487,12 +488,7 @@ def _distinct_pairs(X, Y):
 def _check_tensor(X, input_name, estimator, min_samples, allow_nan=False):
     import torch
 
-    if X.device.type == "meta":
-        raise ValueError(
-            f"{input_name} is a tensor on the meta device, which holds shapes but "
-            "no values. Pass a tensor with data (e.g. materialise the model that "
-            "produced it, or move it to 'cpu' or 'cuda')."
-        )
+    refuse_meta_tensor(X, input_name)
     suffix = f" required by {_name(estimator)}" if estimator is not None else ""
     if X.ndim != 2:
         raise ValueError(
